@@ -1,0 +1,144 @@
+import { UsageError } from '../../errors.js';
+import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
+import { validateByteSize, validateDurationMs, validateInteger, validatePid, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
+import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
+import type { ReportFormat } from '../../report/index.js';
+import { parseAllocatorName } from '../../tools/allocator.js';
+import { runMalloc } from '../../tools/malloc.js';
+import { checkReportPaths, reportRequests } from '../../tools/write-reports.js';
+import { parseCommandLine, stringOption, type Command } from '../command.js';
+
+export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
+       memtrace-bpf malloc [options] -- COMMAND [ARGS...]
+
+Traces every malloc, calloc, realloc, reallocarray, free, posix_memalign,
+aligned_alloc, memalign, valloc and pvalloc call of one process, aggregated in
+the kernel by call stack. When the duration ends, on Ctrl-C, or when the
+target exits, reports a summary per function, a size histogram, the top
+allocating stacks and the blocks still outstanding (a leak report).
+
+Target:
+  -p, --pid PID           attach to a running process
+  -- COMMAND [ARGS...]    launch COMMAND and trace it from its first instruction;
+                          memtrace exits with the command's exit code
+
+Reports:
+  -o, --output FILE       write a report; the format comes from the extension:
+                          .txt (table) .json .folded .svg .tsv; "-" is stdout
+                          (repeatable; default: a table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv
+      --value NAME        what folded and svg show: allocBytes (default),
+                          allocs, outstanding, outstandingBytes
+      --top N             stacks shown in the table (default 10)
+      --raw-out FILE      keep bpftrace's raw output, with the target's memory
+                          maps and symbols; re-render later: memtrace report FILE
+      --events FILE       also write one line per call (costly: every call
+                          crosses to user space)
+
+Tracing:
+  -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
+      --interval TIME     live status line on stderr every TIME: calls/s,
+                          outstanding bytes, lost events
+      --min-size SIZE     only allocations of at least SIZE bytes (4096, 64k)
+      --max-size SIZE     only allocations of at most SIZE bytes
+      --sample N          keep stacks and live blocks of 1 allocation in N
+                          (deterministic, per thread); totals stay exact
+      --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
+      --mmap              also trace mmap and munmap
+      --allocator NAME    glibc (default), jemalloc, tcmalloc, mimalloc
+      --lib PATH          probe the allocator in this library or executable
+      --prefix PFX        symbol prefix of that allocator (je_ for je_malloc)
+      --shared-libc       for a launched command, probe the system's libc
+                          rather than a private copy (slower free, and every
+                          other process using libc pays a trap per call)
+      --map-entries N     capacity of the kernel maps (default 262144)
+      --tracer-path PATH  the bpftrace to run
+      --print-script      print the bpftrace program and exit
+      --verbose           show stack traces of errors
+  -h, --help              this help
+
+Needs root (bpftrace). See docs/tools/malloc.md.
+`;
+
+const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv'];
+
+export const mallocCommand: Command = {
+  name: 'malloc',
+  summary: 'every malloc/free of a process, by stack, with a leak report',
+  needsBackend: true,
+  async run(argv, io) {
+    const { values, positionals, command } = parseCommandLine(argv, {
+      pid: { type: 'string', short: 'p' },
+      output: { type: 'string', short: 'o', multiple: true },
+      format: { type: 'string', short: 'f' },
+      value: { type: 'string' },
+      top: { type: 'string' },
+      'raw-out': { type: 'string' },
+      events: { type: 'string' },
+      duration: { type: 'string', short: 'd' },
+      interval: { type: 'string' },
+      'min-size': { type: 'string' },
+      'max-size': { type: 'string' },
+      sample: { type: 'string' },
+      'stack-depth': { type: 'string' },
+      mmap: { type: 'boolean' },
+      allocator: { type: 'string' },
+      lib: { type: 'string' },
+      prefix: { type: 'string' },
+      'shared-libc': { type: 'boolean' },
+      'map-entries': { type: 'string' },
+      'tracer-path': { type: 'string' },
+      'print-script': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(MALLOC_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
+    const pidText = stringOption(values, 'pid');
+    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
+    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
+    const format = stringOption(values, 'format');
+    if (format !== null && !REPORT_FORMATS.includes(format as ReportFormat)) throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(', ')}, got "${format}"`);
+    const value = stringOption(values, 'value') ?? 'allocBytes';
+    if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
+    const outputs = (values.output as string[] | undefined) ?? [];
+    const reports = reportRequests(outputs, format as ReportFormat | null);
+    const rawOut = stringOption(values, 'raw-out');
+    const eventsOut = stringOption(values, 'events');
+    await checkReportPaths([...reports.map((report) => report.path), rawOut, eventsOut]);
+    const lib = stringOption(values, 'lib');
+    const allocator = stringOption(values, 'allocator');
+    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+      const text = stringOption(values, name);
+      return text === null ? null : parse(text);
+    };
+    return runMalloc(
+      {
+        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        reports,
+        allocator: allocator === null ? null : parseAllocatorName(allocator),
+        lib: lib === null ? null : validateProbePath('--lib', lib),
+        prefix: validateSymbolPrefix('--prefix', stringOption(values, 'prefix') ?? ''),
+        mmap: values.mmap === true,
+        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
+        minSize: optional('min-size', (text) => validateByteSize('--min-size', text)),
+        maxSize: optional('max-size', (text) => validateByteSize('--max-size', text)),
+        sampleEvery: optional('sample', (text) => validateInteger('--sample', text, 1, 1_000_000_000)) ?? 1,
+        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
+        statusIntervalMs: optional('interval', (text) => validateDurationMs('--interval', text)),
+        rawOut,
+        eventsOut,
+        printScript: values['print-script'] === true,
+        sharedLibc: values['shared-libc'] === true,
+        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
+        value: value as MallocValueName,
+        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
+        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+      },
+      io,
+    );
+  },
+};

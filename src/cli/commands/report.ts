@@ -1,0 +1,59 @@
+import { access, constants } from 'node:fs/promises';
+import { UsageError } from '../../errors.js';
+import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
+import type { ReportFormat } from '../../report/index.js';
+import { readMallocLog } from '../../tools/malloc-report.js';
+import { checkReportPaths, reportRequests, writeReports } from '../../tools/write-reports.js';
+import { validateInteger } from '../../probes/validate.js';
+import { parseCommandLine, stringOption, type Command } from '../command.js';
+
+export const REPORT_HELP = `Usage: memtrace report [options] FILE
+
+Re-renders a saved trace: the --raw-out log of memtrace malloc, or the output
+of scripts/bpf/malloc.bt run by hand (bpftrace text or -f json output).
+
+  -o, --output FILE     write a report; format from the extension: .txt (table)
+                        .json .folded .svg .tsv; "-" is stdout (repeatable)
+  -f, --format FORMAT   format for stdout: table (default), json, folded, svg, tsv
+      --value NAME      what folded and svg show: allocBytes (default), allocs,
+                        outstanding, outstandingBytes
+      --top N           stacks shown in the table (default 10)
+      --lenient         count malformed lines instead of stopping at the first
+  -h, --help            this help
+`;
+
+export const reportCommand: Command = {
+  name: 'report',
+  summary: 'render a saved trace log as table, json, folded, svg or tsv',
+  needsBackend: false,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandLine(argv, {
+      output: { type: 'string', short: 'o', multiple: true },
+      format: { type: 'string', short: 'f' },
+      value: { type: 'string' },
+      top: { type: 'string' },
+      lenient: { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(REPORT_HELP);
+      return 0;
+    }
+    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no log file given' : `one log file at a time, got ${positionals.length}`);
+    const path = positionals[0]!;
+    try {
+      await access(path, constants.R_OK);
+    } catch {
+      throw new UsageError(`cannot read ${path}: no such file, or not readable`);
+    }
+    const value = stringOption(values, 'value') ?? 'allocBytes';
+    if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
+    const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format') as ReportFormat | null);
+    await checkReportPaths(reports.map((report) => report.path));
+    const profile = await readMallocLog(path, { lenient: values.lenient === true });
+    const top = stringOption(values, 'top');
+    await writeReports(profile, reports, io, { value: value as MallocValueName, top: top === null ? 10 : validateInteger('--top', top, 1, 10_000) });
+    return 0;
+  },
+};

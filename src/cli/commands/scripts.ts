@@ -1,0 +1,25 @@
+import { UsageError } from '../../errors.js';
+import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
+import { parseCommandLine, type Command } from '../command.js';
+
+export const SCRIPTS_HELP = `Usage: memtrace scripts malloc
+
+Prints the standalone bpftrace program of a tool, as checked in under
+scripts/bpf/: documented, runnable by hand, and readable by memtrace report.
+`;
+
+export const scriptsCommand: Command = {
+  name: 'scripts',
+  summary: "print a tool's standalone bpftrace program",
+  needsBackend: false,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandLine(argv, { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } });
+    if (values.help) {
+      io.stdout.write(SCRIPTS_HELP);
+      return 0;
+    }
+    if (positionals[0] !== 'malloc' || positionals.length !== 1) throw new UsageError('expected a tool name: malloc');
+    io.stdout.write(renderStandaloneMallocScript());
+    return 0;
+  },
+};

@@ -1,0 +1,393 @@
+// Parses the output of memtrace's malloc bpftrace program (src/probes/render-malloc-bpf.ts), live or
+// from a saved log: bpftrace's JSON or text output, plus, in a raw log written by memtrace
+// (--raw-out), memtrace's own JSON records (`memtrace_header`, `memtrace_maps`, `memtrace_symbols`,
+// `memtrace_trailer`) that carry what a later `memtrace report` needs to name the frames.
+//
+// The program prints its maps once, between the lines `memtrace:end <ns>` and `memtrace:done`;
+// bpftrace then prints the cleared maps again at exit, and those repeats are ignored. Maps printed before the end marker are
+// the periodic status (--interval).
+import { ParseError } from '../errors.js';
+import {
+  BpftraceOutputReader,
+  MalformedLine,
+  type BpftraceKey,
+  type BpftraceRecord,
+  type BpftraceValue,
+  type PrintedFrame,
+} from './bpftrace-output.js';
+import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
+
+export interface MallocRawStack {
+  /** Leaf first, as walked. */
+  frames: PrintedFrame[];
+  allocs: number;
+  bytes: number;
+}
+
+export interface MallocRawLiveBlock {
+  address: bigint;
+  size: number;
+  bornNs: number;
+  stackKey: string;
+}
+
+export interface MallocStatus {
+  okAllocs: number;
+  frees: number;
+  liveBytes: number;
+  liveFreedBytes: number;
+}
+
+/** memtrace's own records in a raw log; their shapes are written by tools/malloc.ts. */
+export interface MemtraceRecords {
+  header: Record<string, unknown> | null;
+  maps: unknown[];
+  symbols: Record<string, { name: string; module: string | null }> | null;
+  trailer: Record<string, unknown> | null;
+}
+
+export interface MallocRaw {
+  began: boolean;
+  ended: boolean;
+  endNs: number | null;
+  attachedProbes: number | null;
+  calls: Map<string, number>;
+  bytes: Map<string, number>;
+  failed: Map<string, number>;
+  freeNull: number;
+  histogram: Array<{ low: number; high: number; count: number }>;
+  okAllocs: number;
+  okBytes: number;
+  frees: number;
+  truncated: number;
+  liveAllocs: number;
+  liveBytes: number;
+  liveFrees: number;
+  liveFreedBytes: number;
+  stacks: Map<string, MallocRawStack>;
+  live: MallocRawLiveBlock[];
+  lostEvents: number;
+  skippedLines: number;
+  /** Lines that were not the program's output (a launched target's output in a hand-run log). */
+  otherLines: number;
+  memtrace: MemtraceRecords;
+}
+
+export type MallocLogEvent =
+  | { kind: 'attached'; probes: number }
+  | { kind: 'hold'; pid: number }
+  | { kind: 'status'; status: MallocStatus }
+  | { kind: 'call'; line: string }
+  | { kind: 'lost'; events: number };
+
+export interface MallocLogParserOptions {
+  /** Shown in errors: the file name, or `bpftrace` for a live stream. */
+  source: string;
+  /** Count malformed lines instead of failing on the first. */
+  lenient?: boolean;
+}
+
+export class MallocLogParser {
+  readonly raw: MallocRaw = emptyRaw();
+  private readonly reader = new BpftraceOutputReader();
+  private lineNumber = 0;
+  private inStatus = false;
+  private status: MallocStatus = { okAllocs: 0, frees: 0, liveBytes: 0, liveFreedBytes: 0 };
+  /** True between `memtrace:end` and `memtrace:done`: the only maps that are results. */
+  private resultsOpen = false;
+  private readonly liveStacks = new Map<bigint, PrintedFrame[]>();
+
+  constructor(private readonly options: MallocLogParserOptions) {}
+
+  /** Feeds one line; returns what the live session reacts to (attach, hold, status, per-call records). */
+  push(line: string): MallocLogEvent[] {
+    this.lineNumber += 1;
+    let records: BpftraceRecord[];
+    try {
+      records = this.reader.push(line);
+    } catch (error) {
+      return this.malformed(error, line);
+    }
+    return records.flatMap((record) => this.handle(record, line));
+  }
+
+  /** Ends the input; returns the raw result. `truncated` is true when a record was cut off. */
+  finish(): { raw: MallocRaw; truncated: boolean } {
+    let truncated = false;
+    try {
+      for (const record of this.reader.finish()) this.handle(record, '');
+    } catch (error) {
+      if (!(error instanceof MalformedLine)) throw error;
+      truncated = true;
+    }
+    for (const block of this.raw.live) {
+      if (block.stackKey === '') block.stackKey = stackKeyOf(this.liveStacks.get(block.address) ?? []);
+    }
+    return { raw: this.raw, truncated };
+  }
+
+  private malformed(error: unknown, line: string): MallocLogEvent[] {
+    if (!(error instanceof MalformedLine)) throw error;
+    if (this.options.lenient) {
+      this.raw.skippedLines += 1;
+      return [];
+    }
+    throw new ParseError({
+      file: this.options.source,
+      lineNumber: this.lineNumber,
+      format: 'memtrace malloc output',
+      expected: error.expected,
+      line,
+    });
+  }
+
+  private handle(record: BpftraceRecord, line: string): MallocLogEvent[] {
+    try {
+      return this.handleRecord(record);
+    } catch (error) {
+      return this.malformed(error, line);
+    }
+  }
+
+  private handleRecord(record: BpftraceRecord): MallocLogEvent[] {
+    switch (record.type) {
+      case 'attached':
+        this.raw.attachedProbes = record.probes;
+        return [{ kind: 'attached', probes: record.probes }];
+      case 'lost':
+        this.raw.lostEvents += record.events;
+        return [{ kind: 'lost', events: record.events }];
+      case 'printf':
+        return record.text.split('\n').filter((text) => text !== '').flatMap((text) => this.handleText(text));
+      case 'text':
+        return this.handleText(record.text);
+      case 'other':
+        this.handleOther(record.jsonType, record.data);
+        return [];
+      case 'hist':
+        if (this.resultsOpen && record.name === '@size_hist') this.raw.histogram = record.buckets;
+        return [];
+      case 'map':
+        return this.handleMap(record.name, record.entries);
+    }
+  }
+
+  private handleText(text: string): MallocLogEvent[] {
+    if (text.startsWith('memtrace:begin')) {
+      this.raw.began = true;
+      return [];
+    }
+    if (text.startsWith(MALLOC_END_MARKER)) {
+      this.raw.ended = true;
+      this.inStatus = false;
+      const ns = /^memtrace:end (\d+)$/.exec(text);
+      this.raw.endNs = ns ? Number(ns[1]) : null;
+      this.resultsOpen = true;
+      return [];
+    }
+    if (text === MALLOC_DONE_MARKER) {
+      this.resultsOpen = false;
+      return [];
+    }
+    if (text === MALLOC_STATUS_MARKER) {
+      this.inStatus = true;
+      return [];
+    }
+    const hold = new RegExp(`^${MALLOC_HOLD_MARKER} (\\d+)$`).exec(text);
+    if (hold) return [{ kind: 'hold', pid: Number(hold[1]) }];
+    if (/^[AF] /.test(text)) return [{ kind: 'call', line: text }];
+    this.raw.otherLines += 1;
+    return [];
+  }
+
+  private handleOther(type: string, data: unknown): void {
+    const records = this.raw.memtrace;
+    switch (type) {
+      case 'memtrace_header':
+        records.header = asObject(data, type);
+        return;
+      case 'memtrace_maps':
+        records.maps.push(data);
+        return;
+      case 'memtrace_symbols':
+        records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
+        return;
+      case 'memtrace_trailer':
+        records.trailer = asObject(data, type);
+        return;
+      default:
+        // bpftrace's time/stats records carry nothing the malloc report uses.
+        return;
+    }
+  }
+
+  private handleMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
+    if (!this.raw.ended) return this.handleStatusMap(name, entries);
+    if (!this.resultsOpen) return [];
+    const raw = this.raw;
+    for (const { key, value } of entries) {
+      switch (name) {
+        case '@calls':
+        case '@bytes':
+        case '@failed': {
+          const target = name === '@calls' ? raw.calls : name === '@bytes' ? raw.bytes : raw.failed;
+          target.set(keyText(key), (target.get(keyText(key)) ?? 0) + numberValue(value, name));
+          break;
+        }
+        case '@free_null':
+          raw.freeNull = numberValue(value, name);
+          break;
+        case '@ok_allocs':
+          raw.okAllocs = numberValue(value, name);
+          break;
+        case '@ok_bytes':
+          raw.okBytes = numberValue(value, name);
+          break;
+        case '@frees':
+          raw.frees = numberValue(value, name);
+          break;
+        case '@truncated':
+          raw.truncated = numberValue(value, name);
+          break;
+        case '@live_allocs':
+          raw.liveAllocs = numberValue(value, name);
+          break;
+        case '@live_bytes':
+          raw.liveBytes = numberValue(value, name);
+          break;
+        case '@live_frees':
+          raw.liveFrees = numberValue(value, name);
+          break;
+        case '@live_freed_bytes':
+          raw.liveFreedBytes = numberValue(value, name);
+          break;
+        case '@stack_allocs':
+        case '@stack_bytes':
+          this.addStack(name, key, value);
+          break;
+        case '@live':
+          this.addLive(key, value);
+          break;
+        case '@live_stack':
+          this.liveStacks.set(addressKey(key, name), framesValue(value, name));
+          break;
+        default:
+          break;
+      }
+    }
+    return [];
+  }
+
+  private handleStatusMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
+    if (!this.inStatus) return [];
+    const value = entries[0] ? numberValue(entries[0].value, name) : 0;
+    if (name === '@ok_allocs') this.status.okAllocs = value;
+    else if (name === '@frees') this.status.frees = value;
+    else if (name === '@live_bytes') this.status.liveBytes = value;
+    else if (name === '@live_freed_bytes') {
+      this.status.liveFreedBytes = value;
+      this.inStatus = false;
+      return [{ kind: 'status', status: { ...this.status } }];
+    }
+    return [];
+  }
+
+  private addStack(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
+    const frames = stackFrames(key, name);
+    const stackKey = stackKeyOf(frames);
+    let stack = this.raw.stacks.get(stackKey);
+    if (stack === undefined) {
+      stack = { frames, allocs: 0, bytes: 0 };
+      this.raw.stacks.set(stackKey, stack);
+    }
+    if (name === '@stack_allocs') stack.allocs += numberValue(value, name);
+    else stack.bytes += numberValue(value, name);
+  }
+
+  private addLive(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
+    const address = addressKey(key, '@live');
+    if (!Array.isArray(value) || value.length < 2 || typeof value[0] !== 'number') {
+      throw new MalformedLine('@live values as tuples (size, birth ns, frames…)');
+    }
+    const numbers = value as number[];
+    const frames = numbers.slice(2).filter((frame) => frame !== 0).map((frame) => ({ address: BigInt(frame), symbol: null, module: null }));
+    // In ustack mode the stack comes separately in @live_stack; its key is filled in by finish().
+    this.raw.live.push({ address, size: numbers[0]!, bornNs: numbers[1]!, stackKey: numbers.length > 2 ? stackKeyOf(frames) : '' });
+  }
+}
+
+/** Identity of a stack: its frames' addresses, leaf first. */
+export function stackKeyOf(frames: readonly PrintedFrame[]): string {
+  return frames.map((frame) => frame.address.toString(16)).join(',');
+}
+
+function stackFrames(key: BpftraceKey, name: string): PrintedFrame[] {
+  if (key.kind === 'stack') return key.frames;
+  if (key.kind === 'values') {
+    return key.parts
+      .map((part) => {
+        if (!/^\d+$/.test(part)) throw new MalformedLine(`${name} keys made of decimal addresses or a stack`);
+        return BigInt(part);
+      })
+      .filter((address) => address !== 0n)
+      .map((address) => ({ address, symbol: null, module: null }));
+  }
+  throw new MalformedLine(`${name} entries keyed by a stack`);
+}
+
+function addressKey(key: BpftraceKey, name: string): bigint {
+  if (key.kind !== 'values' || key.parts.length !== 1 || !/^\d+$/.test(key.parts[0]!)) {
+    throw new MalformedLine(`${name} keyed by a decimal address`);
+  }
+  return BigInt(key.parts[0]!);
+}
+
+function keyText(key: BpftraceKey): string {
+  if (key.kind !== 'values') throw new MalformedLine('a function name as the key');
+  return key.parts.join(',');
+}
+
+function numberValue(value: BpftraceValue | PrintedFrame[], name: string): number {
+  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
+  return value;
+}
+
+function framesValue(value: BpftraceValue | PrintedFrame[], name: string): PrintedFrame[] {
+  if (!Array.isArray(value) || (value.length > 0 && typeof value[0] !== 'object')) {
+    throw new MalformedLine(`a stack as the value of ${name}`);
+  }
+  return value as PrintedFrame[];
+}
+
+function asObject(data: unknown, type: string): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new MalformedLine(`an object as the data of ${type}`);
+  return data as Record<string, unknown>;
+}
+
+function emptyRaw(): MallocRaw {
+  return {
+    began: false,
+    ended: false,
+    endNs: null,
+    attachedProbes: null,
+    calls: new Map(),
+    bytes: new Map(),
+    failed: new Map(),
+    freeNull: 0,
+    histogram: [],
+    okAllocs: 0,
+    okBytes: 0,
+    frees: 0,
+    truncated: 0,
+    liveAllocs: 0,
+    liveBytes: 0,
+    liveFrees: 0,
+    liveFreedBytes: 0,
+    stacks: new Map(),
+    live: [],
+    lostEvents: 0,
+    skippedLines: 0,
+    otherLines: 0,
+    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+  };
+}

@@ -1,0 +1,186 @@
+// The probe spec of the malloc tool: which allocator functions to probe, where, and what to keep.
+// One spec renders a bpftrace script (render-malloc-bpf.ts); every value in it has been validated
+// by buildMallocSpec, so the renderer only assembles trusted pieces.
+import { UsageError } from '../errors.js';
+import {
+  validateInteger,
+  validatePid,
+  validateProbePath,
+  validateSymbol,
+  validateSymbolPrefix,
+} from './validate.js';
+
+/** How a function's arguments and return value translate into allocations and frees. */
+export type AllocatorRole =
+  | 'malloc' // (size) → pointer
+  | 'calloc' // (count, size) → pointer
+  | 'realloc' // (pointer, size) → pointer
+  | 'reallocarray' // (pointer, count, size) → pointer
+  | 'memalign' // (alignment, size) → pointer
+  | 'posix_memalign' // (void **out, alignment, size) → 0 or an error number
+  | 'free' // (pointer)
+  | 'mmap' // (addr, length, …) → pointer or MAP_FAILED
+  | 'munmap'; // (addr, length)
+
+export interface ProbedFunction {
+  /** 1-based; identifies the function in the per-thread in-flight state. */
+  id: number;
+  /** Name shown in reports; functions sharing one address are shown joined (`aligned_alloc/memalign`). */
+  name: string;
+  /** Symbol the probe is placed on. */
+  symbol: string;
+  role: AllocatorRole;
+}
+
+/**
+ * How glibc's free is probed. At its entry the first instruction (`test %rdi,%rdi`) is single-stepped
+ * (~12 µs a call here); in a private copy of the library memtrace adds symbols just past the NULL
+ * test, on an instruction the kernel emulates (see src/symbols/elf-alias.ts).
+ */
+export type FreeProbe =
+  | { mode: 'entry' }
+  | { mode: 'body'; bodySymbol: string; nullSymbol: string | null };
+
+export interface MallocSpec {
+  /** Absolute path of the library (or executable) whose allocator is probed, or a bare name such as `libc`. */
+  library: string;
+  /** Process to trace; null renders `$1` (the first positional parameter of a standalone script). */
+  pid: number | null;
+  functions: ProbedFunction[];
+  free: FreeProbe;
+  /**
+   * `ustack`: bpftrace's own symbolized stacks (for scripts run by hand);
+   * `frames`: raw return addresses walked along frame pointers, symbolized later by memtrace, which
+   * avoids bpftrace's symbolization (absent under -c, minutes long on a large binary).
+   */
+  stackMode: 'ustack' | 'frames';
+  stackDepth: number;
+  minSize: number | null;
+  maxSize: number | null;
+  sampleEvery: number;
+  /** Print one record per call (the per-call log). */
+  events: boolean;
+  /** Print live counters every so many milliseconds, for the status line. */
+  statusIntervalMs: number | null;
+  /** End the trace after so many milliseconds, from inside the script (reliable even when signals are not). */
+  durationMs: number | null;
+  /**
+   * Symbol of the library's exit(): the target stops itself there so that memtrace can read its memory
+   * maps before it is gone (needs bpftrace --unsafe for signal()). Only for targets memtrace launched.
+   */
+  holdAtExitSymbol: string | null;
+}
+
+export const MAX_STACK_DEPTH = 64;
+export const DEFAULT_STACK_DEPTH = 24;
+
+/** The standard allocator API, as glibc, jemalloc, tcmalloc and mimalloc all export it. */
+export const ALLOCATOR_FUNCTIONS: ReadonlyArray<{ name: string; role: AllocatorRole }> = [
+  { name: 'malloc', role: 'malloc' },
+  { name: 'calloc', role: 'calloc' },
+  { name: 'realloc', role: 'realloc' },
+  { name: 'reallocarray', role: 'reallocarray' },
+  { name: 'posix_memalign', role: 'posix_memalign' },
+  { name: 'aligned_alloc', role: 'memalign' },
+  { name: 'memalign', role: 'memalign' },
+  { name: 'valloc', role: 'malloc' },
+  { name: 'pvalloc', role: 'malloc' },
+  { name: 'free', role: 'free' },
+];
+
+export const MMAP_FUNCTIONS: ReadonlyArray<{ name: string; role: AllocatorRole }> = [
+  { name: 'mmap', role: 'mmap' },
+  { name: 'munmap', role: 'munmap' },
+];
+
+export interface MallocSpecOptions {
+  library: string;
+  pid: number | null;
+  /** Symbol prefix (`je_` for a prefixed jemalloc build). */
+  prefix?: string;
+  mmap?: boolean;
+  /**
+   * Address of each candidate symbol in the library, when known: symbols absent from the library are
+   * not probed, and symbols sharing an address are probed once (otherwise each call would count twice).
+   */
+  symbolAddresses?: ReadonlyMap<string, bigint>;
+  free?: FreeProbe;
+  stackMode?: MallocSpec['stackMode'];
+  stackDepth?: number;
+  minSize?: number | null;
+  maxSize?: number | null;
+  sampleEvery?: number;
+  events?: boolean;
+  statusIntervalMs?: number | null;
+  durationMs?: number | null;
+  holdAtExitSymbol?: string | null;
+}
+
+export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
+  const library = options.library.startsWith('/')
+    ? validateProbePath('--lib', options.library)
+    : validateLibraryName(options.library);
+  const prefix = validateSymbolPrefix('--prefix', options.prefix ?? '');
+  const candidates = [...ALLOCATOR_FUNCTIONS, ...(options.mmap ? MMAP_FUNCTIONS : [])];
+  const functions = dedupeByAddress(
+    candidates.map(({ name, role }) => ({ name, role, symbol: validateSymbol('--prefix', `${prefix}${name}`) })),
+    options.symbolAddresses,
+  );
+  if (!functions.some((fn) => fn.role !== 'free' && fn.role !== 'munmap')) {
+    throw new UsageError(`${library}: defines none of the allocator functions (${candidates.map((c) => prefix + c.name).join(', ')})`);
+  }
+  const free = options.free ?? { mode: 'entry' };
+  if (free.mode === 'body') {
+    validateSymbol('free probe', free.bodySymbol);
+    if (free.nullSymbol !== null) validateSymbol('free probe', free.nullSymbol);
+  }
+  const minSize = options.minSize ?? null;
+  const maxSize = options.maxSize ?? null;
+  if (minSize !== null && maxSize !== null && minSize > maxSize) {
+    throw new UsageError(`--min-size (${minSize}) is larger than --max-size (${maxSize})`);
+  }
+  return {
+    library,
+    pid: options.pid === null ? null : validatePid(options.pid),
+    functions: functions.map((fn, index) => ({ ...fn, id: index + 1 })),
+    free,
+    stackMode: options.stackMode ?? 'ustack',
+    stackDepth: validateInteger('--stack-depth', options.stackDepth ?? DEFAULT_STACK_DEPTH, 1, MAX_STACK_DEPTH),
+    minSize: minSize === null ? null : validateInteger('--min-size', minSize, 0, Number.MAX_SAFE_INTEGER),
+    maxSize: maxSize === null ? null : validateInteger('--max-size', maxSize, 0, Number.MAX_SAFE_INTEGER),
+    sampleEvery: validateInteger('--sample', options.sampleEvery ?? 1, 1, 1_000_000_000),
+    events: options.events ?? false,
+    statusIntervalMs:
+      options.statusIntervalMs == null ? null : validateInteger('--interval', options.statusIntervalMs, 10, 86_400_000),
+    durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
+    holdAtExitSymbol: options.holdAtExitSymbol == null ? null : validateSymbol('exit hold', options.holdAtExitSymbol),
+  };
+}
+
+/** A library name bpftrace resolves itself (`libc`, `libjemalloc.so.2`), for standalone scripts. */
+function validateLibraryName(value: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/.test(value)) {
+    throw new UsageError(`--lib: expected an absolute path or a library name such as libc, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function dedupeByAddress(
+  functions: Array<{ name: string; role: AllocatorRole; symbol: string }>,
+  addresses: ReadonlyMap<string, bigint> | undefined,
+): Array<{ name: string; role: AllocatorRole; symbol: string }> {
+  if (addresses === undefined) return functions;
+  const byAddress = new Map<bigint, { name: string; role: AllocatorRole; symbol: string }>();
+  for (const fn of functions) {
+    const address = addresses.get(fn.symbol);
+    if (address === undefined) continue;
+    const existing = byAddress.get(address);
+    if (existing === undefined) {
+      byAddress.set(address, { ...fn });
+    } else {
+      // Aliases of one function (glibc's aligned_alloc and memalign) share a role; show both names.
+      existing.name = [existing.name, fn.name].sort().join('/');
+    }
+  }
+  return [...byAddress.values()];
+}

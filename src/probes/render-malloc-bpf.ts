@@ -1,0 +1,304 @@
+// Renders a MallocSpec as a bpftrace program (bpftrace 0.17 and later).
+//
+// What the program keeps, all in kernel maps (nothing per call reaches user space unless `events`):
+//   @calls[fn], @bytes[fn], @failed[fn]   per-function summary (bytes requested)
+//   @free_null                             free(NULL) calls, counted apart
+//   @size_hist                             log2 histogram of requested sizes
+//   @ok_allocs, @ok_bytes, @frees          exact totals of successful allocations and of frees
+//   @stack_allocs[stack], @stack_bytes[stack]   allocations by stack (sampled under --sample)
+//   @live[address]                         blocks still allocated: (size, birth ns, stack…)
+//   @live_allocs/@live_bytes, @live_frees/@live_freed_bytes   to detect blocks the full map dropped
+//   @truncated                             stacks cut at the depth limit
+// Stacks are taken at the function's return, where the frame-pointer chain already includes the
+// caller (at the entry the immediate caller is missing: its frame is not set up yet).
+//
+// Every interpolated value comes from a validated MallocSpec: numbers are integers, the library is
+// a path or name of a strict grammar, symbols are identifiers and function names are our own.
+import type { MallocSpec, ProbedFunction } from './malloc-spec.js';
+
+export const MALLOC_STATUS_MARKER = 'memtrace:status';
+export const MALLOC_END_MARKER = 'memtrace:end';
+export const MALLOC_HOLD_MARKER = 'memtrace:hold';
+export const MALLOC_DONE_MARKER = 'memtrace:done';
+
+/** Maps printed at the end, in order; each is cleared after printing so bpftrace prints it only once. */
+export const MALLOC_RESULT_MAPS = [
+  '@calls',
+  '@bytes',
+  '@failed',
+  '@free_null',
+  '@size_hist',
+  '@ok_allocs',
+  '@ok_bytes',
+  '@frees',
+  '@truncated',
+  '@live_allocs',
+  '@live_bytes',
+  '@live_frees',
+  '@live_freed_bytes',
+  '@stack_allocs',
+  '@stack_bytes',
+  '@live',
+] as const;
+
+export function renderMallocBpf(spec: MallocSpec): string {
+  const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
+  const lib = spec.library;
+  const blocks: string[] = [];
+
+  blocks.push(`BEGIN\n{\n  printf("memtrace:begin malloc\\n");\n}`);
+
+  for (const fn of spec.functions) {
+    if (fn.role === 'free') {
+      blocks.push(...renderFree(spec, fn, pidFilter));
+    } else if (fn.role === 'munmap') {
+      blocks.push(
+        probe(`uprobe:${lib}:${fn.symbol}`, pidFilter, [
+          'if (@in_fn[tid] == 0) {',
+          ...indent([`@calls["${fn.name}"] = count();`, ...releaseBlock(spec, 'arg0')]),
+          '}',
+        ]),
+      );
+    } else {
+      blocks.push(renderAllocEntry(spec, fn, pidFilter), renderAllocReturn(spec, fn, pidFilter));
+    }
+  }
+
+  if (spec.holdAtExitSymbol !== null) {
+    // Stops the target in exit() until memtrace has read /proc/PID/maps and sent SIGCONT.
+    blocks.push(
+      probe(`uprobe:${lib}:${spec.holdAtExitSymbol}`, pidFilter, [
+        `printf("${MALLOC_HOLD_MARKER} %d\\n", pid);`,
+        'signal("SIGSTOP");',
+      ]),
+    );
+  }
+
+  if (spec.statusIntervalMs !== null) {
+    blocks.push(
+      `interval:ms:${spec.statusIntervalMs}\n{\n` +
+        indent([
+          `printf("${MALLOC_STATUS_MARKER}\\n");`,
+          'print(@ok_allocs);',
+          'print(@frees);',
+          'print(@live_bytes);',
+          'print(@live_freed_bytes);',
+        ]).join('\n') +
+        '\n}',
+    );
+  }
+  if (spec.durationMs !== null) {
+    blocks.push(`interval:ms:${spec.durationMs}\n{\n  exit();\n}`);
+  }
+
+  blocks.push(
+    'END\n{\n' +
+      indent([
+        // The end time, in the clock of the birth times in @live, gives each outstanding block its age.
+        `printf("${MALLOC_END_MARKER} %lu\\n", nsecs);`,
+        ...resultMaps(spec).map((name) => `print(${name});`),
+        `printf("${MALLOC_DONE_MARKER}\\n");`,
+        ...[...resultMaps(spec), ...scratchMaps(spec)].map((name) => `clear(${name});`),
+      ]).join('\n') +
+      '\n}',
+  );
+  return `${blocks.join('\n\n')}\n`;
+}
+
+/**
+ * The maps END prints, among MALLOC_RESULT_MAPS those the program defines (bpftrace refuses to print
+ * an undefined map); in ustack mode the stacks of live blocks sit in a map of their own.
+ */
+export function resultMaps(spec: MallocSpec): string[] {
+  const roles = new Set(spec.functions.map((fn) => fn.role));
+  const omitted = new Set<string>();
+  if (!roles.has('free')) omitted.add('@free_null');
+  if (spec.stackMode === 'ustack') omitted.add('@truncated');
+  const maps: string[] = MALLOC_RESULT_MAPS.filter((name) => !omitted.has(name));
+  return spec.stackMode === 'ustack' ? [...maps, '@live_stack'] : maps;
+}
+
+function scratchMaps(spec: MallocSpec): string[] {
+  const roles = new Set(spec.functions.map((fn) => fn.role));
+  const maps = ['@in_fn', '@in_size', '@in_keep'];
+  if (roles.has('realloc') || roles.has('reallocarray') || roles.has('posix_memalign')) maps.push('@in_ptr');
+  if (spec.sampleEvery > 1) maps.push('@sample_seq');
+  return maps;
+}
+
+function renderAllocEntry(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string {
+  const size = sizeExpression(fn);
+  const pointer = fn.role === 'realloc' || fn.role === 'reallocarray' ? 'arg0' : fn.role === 'posix_memalign' ? 'arg0' : null;
+  const keep = sizeCondition(spec, '$size');
+  const body = [
+    // Only the outermost allocator call counts: glibc's reallocarray calls realloc, realloc(p, 0)
+    // calls free, malloc calls mmap; the nested calls hit our probes too.
+    'if (@in_fn[tid] == 0) {',
+    ...indent([
+      `$size = ${size};`,
+      `@in_fn[tid] = ${fn.id};`,
+      '@in_size[tid] = $size;',
+      ...(pointer === null ? [] : [`@in_ptr[tid] = ${pointer};`]),
+      ...(keep === null
+        ? [...countCall(fn), '@in_keep[tid] = 1;']
+        : [`if (${keep}) {`, ...indent([...countCall(fn), '@in_keep[tid] = 1;']), '}']),
+    ]),
+    '}',
+  ];
+  return probe(`uprobe:${spec.library}:${fn.symbol}`, pidFilter, body);
+}
+
+function countCall(fn: ProbedFunction): string[] {
+  return [`@calls["${fn.name}"] = count();`, `@bytes["${fn.name}"] = sum($size);`, '@size_hist = hist($size);'];
+}
+
+function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string {
+  const isRealloc = fn.role === 'realloc' || fn.role === 'reallocarray';
+  const body: string[] = ['$size = @in_size[tid];', '$keep = @in_keep[tid];'];
+  if (fn.role === 'posix_memalign') {
+    body.push('$addr = (uint64)0;', 'if (retval == 0) {', '  $addr = *(uint64 *)@in_ptr[tid];', '}');
+  } else if (fn.role === 'mmap') {
+    // MAP_FAILED is (void *)-1.
+    body.push('$addr = retval == 0xffffffffffffffff ? (uint64)0 : (uint64)retval;');
+  } else {
+    body.push('$addr = (uint64)retval;');
+  }
+  if (isRealloc) {
+    body.push(
+      '$old = @in_ptr[tid];',
+      // realloc(p, 0) frees p and may return NULL: a free, not a failed allocation.
+      'if ($old != 0 && ($addr != 0 || $size == 0)) {',
+      ...indent(releaseBlock(spec, '$old')),
+      '}',
+      'if ($addr == 0 && $keep && !($old != 0 && $size == 0)) {',
+      `  @failed["${fn.name}"] = count();`,
+      '}',
+    );
+  } else {
+    body.push('if ($addr == 0 && $keep) {', `  @failed["${fn.name}"] = count();`, '}');
+  }
+  body.push('if ($addr != 0 && $keep) {', ...indent(recordBlock(spec, fn)), '}');
+  body.push(
+    'delete(@in_fn[tid]);',
+    'delete(@in_size[tid]);',
+    'delete(@in_keep[tid]);',
+    ...(isRealloc || fn.role === 'posix_memalign' ? ['delete(@in_ptr[tid]);'] : []),
+  );
+  return probe(`uretprobe:${spec.library}:${fn.symbol}`, `${pidFilter} && @in_fn[tid] == ${fn.id}`, body);
+}
+
+/** A successful allocation of $size bytes at $addr: exact totals, then the sampled stack and live record. */
+function recordBlock(spec: MallocSpec, fn: ProbedFunction): string[] {
+  const lines = ['@ok_allocs = count();', '@ok_bytes = sum($size);'];
+  if (spec.events) lines.push(`printf("A ${fn.name} %d %lu %lu %lu\\n", tid, nsecs, $addr, $size);`);
+  const sampled = [
+    ...stackLines(spec),
+    `@stack_allocs[${stackKey(spec)}] = count();`,
+    `@stack_bytes[${stackKey(spec)}] = sum($size);`,
+    ...liveInsert(spec),
+    '@live_allocs = count();',
+    '@live_bytes = sum($size);',
+  ];
+  if (spec.sampleEvery === 1) return [...lines, ...sampled];
+  return [
+    ...lines,
+    '@sample_seq[tid] = @sample_seq[tid] + 1;',
+    `if (@sample_seq[tid] % ${spec.sampleEvery} == 1) {`,
+    ...indent(sampled),
+    '}',
+  ];
+}
+
+/** Frees the block at `pointer` (non-NULL): counted, and removed from the live map if tracked. */
+function releaseBlock(spec: MallocSpec, pointer: string): string[] {
+  return [
+    '@frees = count();',
+    ...(spec.events ? [`printf("F %d %lu %lu\\n", tid, nsecs, ${pointer});`] : []),
+    `$live = @live[${pointer}];`,
+    // A tracked block has a non-zero birth time; untracked ones were allocated before the trace.
+    'if ($live.1 != 0) {',
+    '  @live_frees = count();',
+    '  @live_freed_bytes = sum($live.0);',
+    `  delete(@live[${pointer}]);`,
+    ...(spec.stackMode === 'ustack' ? [`  delete(@live_stack[${pointer}]);`] : []),
+    '}',
+  ];
+}
+
+function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string[] {
+  const counted = (lines: string[]) => ['if (@in_fn[tid] == 0) {', ...indent([`@calls["${fn.name}"] = count();`, ...lines]), '}'];
+  if (spec.free.mode === 'entry') {
+    return [
+      probe(
+        `uprobe:${spec.library}:${fn.symbol}`,
+        pidFilter,
+        counted(['if (arg0 == 0) {', '  @free_null = count();', '} else {', ...indent(releaseBlock(spec, 'arg0')), '}']),
+      ),
+    ];
+  }
+  const probes = [probe(`uprobe:${spec.library}:${spec.free.bodySymbol}`, pidFilter, counted(releaseBlock(spec, 'arg0')))];
+  if (spec.free.nullSymbol !== null) {
+    probes.push(probe(`uprobe:${spec.library}:${spec.free.nullSymbol}`, pidFilter, counted(['@free_null = count();'])));
+  }
+  return probes;
+}
+
+function sizeExpression(fn: ProbedFunction): string {
+  switch (fn.role) {
+    case 'calloc':
+      return 'arg0 * arg1';
+    case 'realloc':
+    case 'memalign':
+    case 'mmap':
+      return 'arg1';
+    case 'reallocarray':
+      return 'arg1 * arg2';
+    case 'posix_memalign':
+      return 'arg2';
+    default:
+      return 'arg0';
+  }
+}
+
+function sizeCondition(spec: MallocSpec, size: string): string | null {
+  const parts: string[] = [];
+  if (spec.minSize !== null) parts.push(`${size} >= ${spec.minSize}`);
+  if (spec.maxSize !== null) parts.push(`${size} <= ${spec.maxSize}`);
+  return parts.length === 0 ? null : parts.join(' && ');
+}
+
+/** Statements that capture the current user stack into the key `stackKey` names. */
+function stackLines(spec: MallocSpec): string[] {
+  if (spec.stackMode === 'ustack') return [];
+  // At a return probe the instruction pointer is the return address in the caller, and %rbp is the
+  // caller's frame: walk the saved (rbp, return address) pairs. Unreadable memory reads as 0.
+  const lines = ['$f0 = reg("ip");', '$fp = reg("bp");'];
+  for (let depth = 1; depth < spec.stackDepth; depth += 1) {
+    lines.push(`$f${depth} = (uint64)0;`);
+  }
+  for (let depth = 1; depth < spec.stackDepth; depth += 1) {
+    lines.push(`if ($fp != 0) { $f${depth} = *(uint64 *)($fp + 8); $fp = *(uint64 *)$fp; }`);
+  }
+  lines.push('if ($fp != 0 && *(uint64 *)($fp + 8) != 0) { @truncated = count(); }');
+  return lines;
+}
+
+function stackKey(spec: MallocSpec): string {
+  if (spec.stackMode === 'ustack') return `ustack(perf, ${spec.stackDepth})`;
+  return Array.from({ length: spec.stackDepth }, (_, depth) => `$f${depth}`).join(', ');
+}
+
+function liveInsert(spec: MallocSpec): string[] {
+  if (spec.stackMode === 'ustack') {
+    return ['@live[$addr] = ($size, nsecs);', `@live_stack[$addr] = ustack(perf, ${spec.stackDepth});`];
+  }
+  return [`@live[$addr] = ($size, nsecs, ${stackKey(spec)});`];
+}
+
+function probe(specifier: string, predicate: string, body: string[]): string {
+  return `${specifier}\n/${predicate}/\n{\n${indent(body).join('\n')}\n}`;
+}
+
+function indent(lines: string[]): string[] {
+  return lines.map((line) => `  ${line}`);
+}

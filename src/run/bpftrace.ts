@@ -1,0 +1,104 @@
+// Finding and checking bpftrace before anything is started: a missing or old tracer, a user who is
+// not root and an unmounted tracefs each get a message that says what to do.
+import { access, constants, readFile } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
+import { TracerError } from '../errors.js';
+
+/** The oldest bpftrace memtrace's scripts are written and tested for (Debian 12's). */
+export const MIN_BPFTRACE_VERSION: readonly [number, number] = [0, 17];
+
+export interface Bpftrace {
+  path: string;
+  version: string;
+}
+
+export async function findBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Bpftrace> {
+  const env = options.env ?? process.env;
+  const path = options.path ?? env.MEMTRACE_BPFTRACE ?? (await findOnPath('bpftrace', env.PATH ?? ''));
+  if (path === null) {
+    throw new TracerError(
+      'bpftrace not found in PATH: install it (Debian/Ubuntu: sudo apt-get install bpftrace) or pass --tracer-path',
+    );
+  }
+  const result = await execa(path, ['--version'], { reject: false, timeout: 20_000, env });
+  const match = /bpftrace v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(`${result.stdout}`);
+  if (result.failed || !match) {
+    throw new TracerError(`${path} --version did not report a bpftrace version (exit ${result.exitCode ?? result.signal}): ${firstLine(`${result.stderr}${result.stdout}`)}`);
+  }
+  const major = Number(match[1]);
+  const minor = Number(match[2]);
+  if (major < MIN_BPFTRACE_VERSION[0] || (major === MIN_BPFTRACE_VERSION[0] && minor < MIN_BPFTRACE_VERSION[1])) {
+    throw new TracerError(
+      `bpftrace ${match[0].replace('bpftrace ', '')} at ${path} is too old: memtrace needs ${MIN_BPFTRACE_VERSION.join('.')} or later`,
+    );
+  }
+  return { path, version: `${major}.${minor}.${match[3] ?? '0'}` };
+}
+
+/** bpftrace loads BPF programs and places uprobes: that takes root (or CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN). */
+export function requireRoot(tool: string): void {
+  if (process.getuid?.() !== 0) {
+    throw new TracerError(`memtrace ${tool} traces with bpftrace, which needs root: re-run with sudo`, { exitCode: 77 });
+  }
+}
+
+const TRACEFS = '/sys/kernel/tracing';
+
+/**
+ * bpftrace 0.17 creates uprobes through tracefs; on a fresh machine it may not be mounted (bpftrace then
+ * fails with "open(/sys/kernel/tracing/uprobe_events): No such file"). As root we mount it, and say so.
+ */
+export async function ensureTracefs(notify: (message: string) => void): Promise<void> {
+  if (await exists(join(TRACEFS, 'uprobe_events'))) return;
+  if (await exists('/sys/kernel/debug/tracing/uprobe_events')) return;
+  const mounted = await execa('mount', ['-t', 'tracefs', 'nodev', TRACEFS], { reject: false });
+  if (mounted.failed || !(await exists(join(TRACEFS, 'uprobe_events')))) {
+    throw new TracerError(
+      `tracefs is not mounted at ${TRACEFS} and mounting it failed (${firstLine(`${mounted.stderr}`)}): run "mount -t tracefs nodev ${TRACEFS}"`,
+    );
+  }
+  notify(`memtrace: mounted tracefs at ${TRACEFS} (uprobes need it)`);
+}
+
+/** The PIDs namespace check: a PID that is not there is the user's typo, not a tracer failure. */
+export async function processExists(pid: number): Promise<boolean> {
+  try {
+    await readFile(`/proc/${pid}/stat`, 'utf8');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function findOnPath(command: string, searchPath: string): Promise<string | null> {
+  if (command.includes('/')) return (await isExecutable(command)) ? command : null;
+  for (const directory of searchPath.split(delimiter)) {
+    if (directory === '') continue;
+    const candidate = join(directory, command);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return null;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.F_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split('\n').find((line) => line.trim() !== '' && !line.includes('RLIMIT_MEMLOCK'))?.trim() ?? '(no output)';
+}

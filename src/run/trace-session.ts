@@ -1,0 +1,240 @@
+// One tracing session: bpftrace running a generated program against one target, from start to the
+// moment bpftrace has printed its results, whatever ends it — the target exiting, the duration, a
+// signal to memtrace, or bpftrace dying. Only this module and target.ts touch processes.
+//
+// Guarantees: the target is never killed or left stopped by memtrace (a held target is continued,
+// and a watchdog continues it if memtrace itself is killed); bpftrace never outlives memtrace (it
+// runs under `setpriv --pdeathsig KILL`, and the watchdog kills it too); SIGINT and SIGTERM to
+// memtrace are forwarded to bpftrace as SIGINT so it prints what it gathered, then escalated.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { TargetError, TracerError } from '../errors.js';
+import type { Bpftrace } from './bpftrace.js';
+import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
+import { Watchdog } from './watchdog.js';
+
+export type SessionTarget =
+  | { kind: 'attach'; pid: number }
+  | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean };
+
+export type EndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
+
+export interface SessionEnd {
+  reason: EndReason;
+  /** The signal memtrace received, when reason is `signal`. */
+  signal: NodeJS.Signals | null;
+  tracerExit: { code: number | null; signal: string | null };
+  /** bpftrace's standard error, without its harmless RLIMIT_MEMLOCK complaint. */
+  tracerErrors: string[];
+  /** Settles with the launched command's exit; null for an attached target. */
+  targetExit: Promise<TargetExit> | null;
+}
+
+export interface TraceSessionOptions {
+  bpftrace: Bpftrace;
+  /** The bpftrace program, or a function rendering it for the PID (a launched command's is known late). */
+  program: string | ((pid: number) => string);
+  /** bpftrace --unsafe, needed for signal(). */
+  unsafe: boolean;
+  /** Extra environment for bpftrace (map sizes, ring buffer pages). */
+  tracerEnv: Record<string, string>;
+  target: SessionTarget;
+  /** memtrace's own end of the trace, a backstop to the program's own timer. */
+  durationMs: number | null;
+  /** Every line bpftrace prints on stdout, in order. */
+  onLine: (line: string) => void;
+  /** Called once the program runs (BEGIN fired): all probes are attached. */
+  onStarted?: (pid: number) => void;
+  /** Told about lifecycle steps worth a status line. */
+  onNotice?: (message: string) => void;
+}
+
+const STOP_GRACE_MS = 15_000;
+const KILL_GRACE_MS = 30_000;
+
+export class TraceSession {
+  private tracer: { pid?: number } | null = null;
+  private launched: LaunchedTarget | null = null;
+  private readonly watchdog = new Watchdog();
+  private stopRequested: { reason: EndReason; signal: NodeJS.Signals | null } | null = null;
+  private escalation: NodeJS.Timeout[] = [];
+  private started = false;
+  private workDirectory: string | null = null;
+  private heldPids = new Set<number>();
+
+  constructor(private readonly options: TraceSessionOptions) {}
+
+  /** The traced PID, known once run() has started the target. */
+  pid: number | null = null;
+
+  async run(): Promise<SessionEnd> {
+    const { options } = this;
+    const onSignal = (signal: NodeJS.Signals) => this.stop('signal', signal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    process.on('SIGHUP', onSignal);
+    try {
+      this.workDirectory = await mkdtemp(join(tmpdir(), 'memtrace-'));
+      if (options.target.kind === 'launch') {
+        this.launched = await launchHeld(options.target);
+        this.pid = this.launched.pid;
+        this.watchdog.watchTarget(this.pid);
+      } else {
+        this.pid = options.target.pid;
+      }
+      const programPath = join(this.workDirectory, 'program.bt');
+      const program = typeof options.program === 'function' ? options.program(this.pid) : options.program;
+      await writeFile(programPath, program, { mode: 0o600 });
+      return await this.trace(programPath, this.pid);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      process.off('SIGHUP', onSignal);
+      for (const timer of this.escalation) clearTimeout(timer);
+      if (this.workDirectory !== null) await rm(this.workDirectory, { recursive: true, force: true });
+    }
+  }
+
+  /** Ends the trace: bpftrace gets SIGINT (it prints its maps), then SIGTERM, then SIGKILL. */
+  stop(reason: EndReason, signal: NodeJS.Signals | null = null): void {
+    if (this.stopRequested !== null) {
+      // A second Ctrl-C: the user wants out now.
+      if (reason === 'signal' && this.tracer?.pid !== undefined) safeKill(this.tracer.pid, 'SIGTERM');
+      return;
+    }
+    this.stopRequested = { reason, signal };
+    const tracerPid = this.tracer?.pid;
+    if (tracerPid === undefined) return;
+    safeKill(tracerPid, 'SIGINT');
+    this.escalation.push(
+      setTimeout(() => safeKill(tracerPid, 'SIGTERM'), STOP_GRACE_MS).unref(),
+      setTimeout(() => safeKill(tracerPid, 'SIGKILL'), KILL_GRACE_MS).unref(),
+    );
+  }
+
+  /** The target stopped itself (in exit(), so memtrace could read its maps): let it go on. */
+  releaseHeld(pid: number): void {
+    this.heldPids.delete(pid);
+    safeKill(pid, 'SIGCONT');
+  }
+
+  /** Records that the target holds itself stopped until releaseHeld. */
+  noteHeld(pid: number): void {
+    this.heldPids.add(pid);
+  }
+
+  /** Called after the caller has used the target (maps read): finishes the session's bookkeeping. */
+  finish(): void {
+    this.launched?.dispose();
+    this.watchdog.release();
+  }
+
+  private async trace(programPath: string, pid: number): Promise<SessionEnd> {
+    const { options } = this;
+    const args = ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '-f', 'json', '-p', String(pid)];
+    if (options.unsafe) args.push('--unsafe');
+    args.push(programPath);
+    const tracer = execa('setpriv', args, {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      env: { ...process.env, ...options.tracerEnv },
+      // bpftrace must end by our signals, not by execa's own cleanup, so that it prints its maps.
+      cleanup: false,
+    });
+    this.tracer = tracer;
+    if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.bpftrace.path}`);
+    this.watchdog.watchTracer(tracer.pid);
+    if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
+
+    const errors: string[] = [];
+    tracer.stderr.setEncoding('utf8');
+    let stderrRest = '';
+    tracer.stderr.on('data', (chunk: string) => {
+      const lines = (stderrRest + chunk).split('\n');
+      stderrRest = lines.pop() ?? '';
+      for (const line of lines) if (isRealError(line)) errors.push(line);
+    });
+
+    let durationTimer: NodeJS.Timeout | null = null;
+    const onBegin = () => {
+      if (this.started) return;
+      this.started = true;
+      this.launched?.resume();
+      options.onStarted?.(pid);
+      if (options.durationMs !== null) {
+        // The program ends itself at the duration; this backstop only fires if it did not.
+        durationTimer = setTimeout(() => this.stop('duration'), options.durationMs + 2_000);
+      }
+    };
+
+    let targetGone = false;
+    const targetExit = this.launched?.exited ?? null;
+    void targetExit?.then(() => {
+      targetGone = true;
+    });
+
+    tracer.stdout.setEncoding('utf8');
+    let rest = '';
+    for await (const chunk of tracer.stdout as AsyncIterable<string>) {
+      const lines = (rest + chunk).split('\n');
+      rest = lines.pop() ?? '';
+      for (const line of lines) {
+        if (!this.started && line.includes('memtrace:begin')) onBegin();
+        options.onLine(line);
+      }
+    }
+    if (rest !== '') options.onLine(rest);
+    const result = await tracer;
+    if (stderrRest !== '' && isRealError(stderrRest)) errors.push(stderrRest);
+    if (durationTimer !== null) clearTimeout(durationTimer);
+
+    // Whatever happened, a target that memtrace or its program stopped goes on running.
+    if (this.launched !== null) this.launched.resume();
+    for (const held of this.heldPids) safeKill(held, 'SIGCONT');
+
+    const tracerExit = { code: result.exitCode ?? null, signal: result.signal ?? null };
+    if (!this.started) {
+      if (this.launched !== null) {
+        // The shim never ran the command: nothing of the user's is lost by ending it.
+        safeKill(this.launched.pid, 'SIGKILL');
+        this.launched.dispose();
+      }
+      this.watchdog.release();
+      if (this.stopRequested?.reason === 'signal') {
+        throw new TracerError(`interrupted by ${this.stopRequested.signal} before tracing started`, { exitCode: 130 });
+      }
+      throw describeStartFailure(options.bpftrace.path, tracerExit, errors, pid);
+    }
+    let reason: EndReason;
+    if (this.stopRequested !== null) reason = this.stopRequested.reason;
+    else if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) reason = 'tracer-died';
+    else if (targetGone || (await processState(pid)) === null) reason = 'target-exited';
+    else reason = options.durationMs !== null ? 'duration' : 'tracer-exited';
+    return {
+      reason,
+      signal: this.stopRequested?.signal ?? null,
+      tracerExit,
+      tracerErrors: errors,
+      targetExit,
+    };
+  }
+}
+
+/** bpftrace 0.17 complains about RLIMIT_MEMLOCK on every run, harmlessly; everything else counts. */
+function isRealError(line: string): boolean {
+  return line.trim() !== '' && !line.includes('RLIMIT_MEMLOCK');
+}
+
+function describeStartFailure(path: string, exit: { code: number | null; signal: string | null }, errors: string[], pid: number): Error {
+  const how = exit.signal !== null ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const detail = errors.length > 0 ? `:\n${errors.slice(0, 12).join('\n')}` : ' without a message';
+  if (errors.some((line) => /No such process|pid .* does not exist|process .* not found/i.test(line))) {
+    return new TargetError(`no process with PID ${pid} (it may have exited)`);
+  }
+  return new TracerError(`bpftrace (${path}) ${how} before tracing started${detail}`);
+}

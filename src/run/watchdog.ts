@@ -1,0 +1,48 @@
+// A guard that outlives memtrace: if memtrace is killed (even by SIGKILL), the tracer must not run on
+// and a target held stopped by memtrace must be continued. The guard is a detached shell reading
+// memtrace's instructions from a pipe; the kernel closes the pipe when memtrace dies, however it dies,
+// and end-of-file is the guard's cue. On a normal finish memtrace says "done" and the guard exits quietly.
+import { spawn, type ChildProcess } from 'node:child_process';
+
+const GUARD = [
+  'tracer=; target=',
+  'while read -r kind pid; do',
+  '  case "$kind" in',
+  '    tracer) tracer=$pid ;;',
+  '    target) target=$pid ;;',
+  '    done) exit 0 ;;',
+  '  esac',
+  'done',
+  '[ -n "$tracer" ] && kill -KILL "$tracer" 2>/dev/null',
+  '[ -n "$target" ] && kill -CONT "$target" 2>/dev/null',
+  'exit 0',
+].join('\n');
+
+export class Watchdog {
+  private readonly guard: ChildProcess;
+
+  constructor() {
+    this.guard = spawn('/bin/sh', ['-c', GUARD], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+    this.guard.unref();
+    this.guard.stdin?.on('error', () => {});
+    (this.guard.stdin as unknown as { unref?: () => void })?.unref?.();
+  }
+
+  watchTracer(pid: number): void {
+    this.send(`tracer ${pid}`);
+  }
+
+  watchTarget(pid: number): void {
+    this.send(`target ${pid}`);
+  }
+
+  /** memtrace finished normally: the guard leaves without touching anything. */
+  release(): void {
+    this.send('done');
+    this.guard.stdin?.end();
+  }
+
+  private send(line: string): void {
+    if (this.guard.stdin?.writable) this.guard.stdin.write(`${line}\n`);
+  }
+}

@@ -1,0 +1,165 @@
+// Turns the raw user-space addresses a tracer recorded into function names, using the process's
+// memory maps (MappingHistory) and the ELF symbol tables of the mapped files.
+//
+// For each address:
+//   runtime address ─(mapping: address - start + offset)→ file offset
+//                   ─(PT_LOAD segment holding that offset)→ ELF virtual address
+//                   ─(binary search of the function table)→ name
+// Going through the file offset makes one rule work for PIE executables, shared libraries and
+// non-PIE executables alike, whatever base address the loader chose.
+//
+// Symbolization never throws for a missing or unreadable file: the address is shown as hex, the
+// file and the reason are listed in `problems`, and the report says how many frames that cost.
+import { basename } from 'node:path';
+import { demangle } from './demangle.js';
+import { readElf, type ElfFile, type ElfFunction } from './elf.js';
+import type { Mapping, MappingHistory } from './proc-maps.js';
+
+export interface ResolvedFrame {
+  /** Demangled function name, or `0x<hex>` of the address as recorded when it could not be resolved. */
+  name: string;
+  /** Basename of the (display) path of the mapping, or null when no mapping holds the address. */
+  module: string | null;
+  resolved: boolean;
+}
+
+export interface ResolveOptions {
+  /**
+   * The addresses are return addresses (every frame of a stack walk but the leaf): each points just
+   * after its call instruction, which may be the first byte of the next function when the call was
+   * the last instruction (a call to a noreturn function). Looking up `address - 1` finds the caller.
+   */
+  returnAddresses: boolean;
+}
+
+export interface SymbolizerOptions {
+  /** Renames a module for display, e.g. memtrace's private copy of libc shown as the original path. */
+  displayPath?: (path: string) => string;
+  /** Turn C++ names into source form (default true). */
+  demangle?: boolean;
+  /** The c++filt program (tests point it at a missing file). */
+  demangleCommand?: string;
+}
+
+/** Why some addresses stayed hex; shown in the report header so a hex-heavy profile explains itself. */
+export interface SymbolizerProblems {
+  /** Files that could not be read as ELF, with the reason. */
+  unreadableFiles: Map<string, string>;
+  /** Addresses that fell in such a file, or in a mapping of a deleted file. */
+  addressesInUnreadableFiles: number;
+  /** Addresses outside every recorded mapping (the process mapped them after the last snapshot). */
+  addressesOutsideMappings: number;
+  /** Set when C++ names were left mangled because c++filt is missing or failed. */
+  demanglerMissing: boolean;
+}
+
+type Loaded = { elf: ElfFile } | { error: string };
+
+export class Symbolizer {
+  readonly problems: SymbolizerProblems = {
+    unreadableFiles: new Map(),
+    addressesInUnreadableFiles: 0,
+    addressesOutsideMappings: 0,
+    demanglerMissing: false,
+  };
+  // One parse per path for the symbolizer's lifetime: node's binary takes ~0.6 s to read.
+  readonly #files = new Map<string, Promise<Loaded>>();
+  readonly #history: MappingHistory;
+  readonly #options: SymbolizerOptions;
+
+  constructor(history: MappingHistory, options: SymbolizerOptions = {}) {
+    this.#history = history;
+    this.#options = options;
+  }
+
+  async resolve(addresses: readonly bigint[], options: ResolveOptions): Promise<Map<bigint, ResolvedFrame>> {
+    const frames = new Map<bigint, ResolvedFrame>();
+    for (const address of new Set(addresses)) frames.set(address, await this.#resolveOne(address, options.returnAddresses));
+    if (this.#options.demangle !== false) await this.#demangleNames(frames);
+    return frames;
+  }
+
+  async #resolveOne(address: bigint, returnAddress: boolean): Promise<ResolvedFrame> {
+    const lookup = returnAddress && address > 0n ? address - 1n : address;
+    const hex = `0x${address.toString(16)}`;
+    const mapping = this.#history.find(lookup);
+    if (!mapping) {
+      this.problems.addressesOutsideMappings++;
+      return { name: hex, module: null, resolved: false };
+    }
+    const module = this.#moduleName(mapping);
+    // Anonymous memory (JIT code) and pseudo-files ([vdso], [heap]) have no file to read symbols from.
+    if (!mapping.path.startsWith('/')) return { name: hex, module, resolved: false };
+    if (mapping.deleted) {
+      // The path now names another file, or nothing: its symbols would be wrong, not just missing.
+      this.#noteUnreadable(mapping.path, 'the mapped file was deleted or replaced while the process ran');
+      return { name: hex, module, resolved: false };
+    }
+    const loaded = await this.#load(mapping.path);
+    if ('error' in loaded) {
+      this.#noteUnreadable(mapping.path, loaded.error);
+      return { name: hex, module, resolved: false };
+    }
+    const vaddr = loaded.elf.fileOffsetToVaddr(lookup - mapping.start + mapping.offset);
+    const found = vaddr === undefined ? undefined : findFunctionAt(loaded.elf, vaddr);
+    return found ? { name: found.name, module, resolved: true } : { name: hex, module, resolved: false };
+  }
+
+  #moduleName(mapping: Mapping): string | null {
+    if (mapping.path === '') return null;
+    const shown = this.#options.displayPath ? this.#options.displayPath(mapping.path) : mapping.path;
+    return shown.startsWith('/') ? basename(shown) : shown;
+  }
+
+  #noteUnreadable(path: string, reason: string): void {
+    this.problems.addressesInUnreadableFiles++;
+    if (!this.problems.unreadableFiles.has(path)) this.problems.unreadableFiles.set(path, reason);
+  }
+
+  #load(path: string): Promise<Loaded> {
+    let loading = this.#files.get(path);
+    if (!loading) {
+      loading = readElf(path).then(
+        (elf): Loaded => ({ elf }),
+        (error: unknown): Loaded => ({ error: error instanceof Error ? error.message : String(error) }),
+      );
+      this.#files.set(path, loading);
+    }
+    return loading;
+  }
+
+  async #demangleNames(frames: Map<bigint, ResolvedFrame>): Promise<void> {
+    const names = [...frames.values()].filter((f) => f.resolved).map((f) => f.name);
+    const options = this.#options.demangleCommand === undefined ? {} : { command: this.#options.demangleCommand };
+    const demangled = await demangle(names, options);
+    if (demangled.demanglerMissing) this.problems.demanglerMissing = true;
+    for (const frame of frames.values()) if (frame.resolved) frame.name = demangled.get(frame.name) ?? frame.name;
+  }
+}
+
+/**
+ * The function containing an ELF virtual address: the last function starting at or before it,
+ * if the address is within its size. A symbol without a size (hand-written assembly) is taken to
+ * extend to the next symbol, but never past the end of its own section.
+ */
+export function findFunctionAt(elf: ElfFile, vaddr: bigint): ElfFunction | undefined {
+  const functions = elf.functions;
+  let low = 0;
+  let high = functions.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (functions[middle]!.address <= vaddr) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  if (found < 0) return undefined;
+  const candidate = functions[found]!;
+  if (candidate.size > 0n) return vaddr < candidate.address + candidate.size ? candidate : undefined;
+  const section = elf.sections[candidate.sectionIndex];
+  if (!section) return undefined;
+  return vaddr >= section.addr && vaddr < section.addr + section.size ? candidate : undefined;
+}

@@ -1,0 +1,149 @@
+// Folds the raw output of the malloc program and the resolved frame names into the MallocProfile
+// contract. Pure: the names are resolved beforehand (live from the target's maps, or from the
+// symbols a raw log carries) and passed in.
+import type { Frame } from '../model/stack-profile.js';
+import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../model/malloc-profile.js';
+import type { MallocRaw } from '../parse/malloc-log.js';
+
+import type { PrintedFrame } from '../parse/bpftrace-output.js';
+
+export interface ResolvedName {
+  name: string;
+  module: string | null;
+}
+
+export interface ReduceMallocOptions {
+  target: MallocProfile['target'];
+  tracer: MallocProfile['tracer'];
+  allocator: MallocProfile['allocator'];
+  startedAt: string | null;
+  durationSeconds: number | null;
+  partialReason: string | null;
+  sampleEvery: number;
+  /** Names of frame addresses (return addresses, already looked up at address - 1). */
+  names: ReadonlyMap<bigint, ResolvedName>;
+  notes?: string[];
+}
+
+export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): MallocProfile {
+  let unsymbolizedFrames = 0;
+  const frameOf = (printed: PrintedFrame): Frame => {
+    if (printed.symbol !== null) {
+      // bpftrace prints `name+offset`; the offset is per call site, the name is what a report groups by.
+      return withModule(printed.symbol.replace(/\+\d+$/, ''), printed.module);
+    }
+    const resolved = options.names.get(printed.address);
+    if (resolved === undefined || resolved.name.startsWith('0x')) {
+      unsymbolizedFrames += 1;
+      return withModule(`0x${printed.address.toString(16)}`, resolved?.module ?? printed.module);
+    }
+    return withModule(resolved.name, resolved.module);
+  };
+
+  const outstandingByStack = new Map<string, { count: number; bytes: number; oldestNs: number }>();
+  for (const block of raw.live) {
+    const entry = outstandingByStack.get(block.stackKey) ?? { count: 0, bytes: 0, oldestNs: Number.POSITIVE_INFINITY };
+    entry.count += 1;
+    entry.bytes += block.size;
+    entry.oldestNs = Math.min(entry.oldestNs, block.bornNs);
+    outstandingByStack.set(block.stackKey, entry);
+  }
+
+  const stacks: MallocStack[] = [];
+  const seen = new Set<string>();
+  const addStack = (key: string, frames: PrintedFrame[], allocs: number, allocBytes: number) => {
+    seen.add(key);
+    const outstanding = outstandingByStack.get(key);
+    stacks.push({
+      frames: frames.map(frameOf).reverse(),
+      allocs,
+      allocBytes,
+      outstanding: outstanding?.count ?? 0,
+      outstandingBytes: outstanding?.bytes ?? 0,
+      oldestAgeSeconds:
+        outstanding === undefined || raw.endNs === null ? null : round((raw.endNs - outstanding.oldestNs) / 1e9, 6),
+    });
+  };
+  for (const [key, stack] of raw.stacks) addStack(key, stack.frames, stack.allocs, stack.bytes);
+  // Live blocks whose stack entry the full stack map dropped still belong in the leak report.
+  for (const block of raw.live) {
+    if (seen.has(block.stackKey)) continue;
+    const frames = block.stackKey === '' ? [] : block.stackKey.split(',').map((hex) => ({ address: BigInt(`0x${hex}`), symbol: null, module: null }));
+    addStack(block.stackKey, frames, 0, 0);
+  }
+  stacks.sort((a, b) => b.allocBytes - a.allocBytes || b.outstandingBytes - a.outstandingBytes || compareFrames(a.frames, b.frames));
+
+  const functions: FunctionSummary[] = [...raw.calls.keys()]
+    .map((name) => ({ name, calls: raw.calls.get(name) ?? 0, bytes: raw.bytes.get(name) ?? 0, failed: raw.failed.get(name) ?? 0 }))
+    .sort((a, b) => b.bytes - a.bytes || b.calls - a.calls || a.name.localeCompare(b.name));
+
+  const stackAllocs = [...raw.stacks.values()].reduce((sum, stack) => sum + stack.allocs, 0);
+  const outstanding = raw.live.length;
+  const outstandingBytes = raw.live.reduce((sum, block) => sum + block.size, 0);
+  const partialReason = options.partialReason ?? (raw.ended ? null : 'the trace ended before the tracer printed its results');
+  const losses = {
+    ...emptyLosses(),
+    lostEvents: raw.lostEvents,
+    truncatedStacks: raw.truncated,
+    unattributedAllocs: Math.max(0, raw.liveAllocs - stackAllocs),
+    untrackedLiveBlocks: Math.max(0, raw.liveAllocs - raw.liveFrees - outstanding),
+    unsymbolizedFrames,
+    skippedLines: raw.skippedLines,
+  };
+  return {
+    tool: 'malloc',
+    schema: 1,
+    target: options.target,
+    tracer: options.tracer,
+    allocator: options.allocator,
+    startedAt: options.startedAt,
+    durationSeconds: options.durationSeconds,
+    partial: partialReason !== null,
+    partialReason,
+    sampleEvery: options.sampleEvery,
+    lostEvents: raw.lostEvents,
+    losses,
+    totals: {
+      allocs: raw.okAllocs,
+      frees: raw.frees,
+      allocBytes: raw.okBytes,
+      failed: [...raw.failed.values()].reduce((sum, count) => sum + count, 0),
+      freeNull: raw.freeNull,
+      outstanding,
+      outstandingBytes,
+    },
+    functions,
+    histogram: { unit: 'bytes', buckets: raw.histogram.filter((bucket) => bucket.count > 0).map((bucket) => ({ ...bucket })) },
+    stacks,
+    notes: options.notes ?? [],
+  };
+}
+
+/** Every distinct frame address the raw output needs named. */
+export function frameAddresses(raw: MallocRaw): bigint[] {
+  const addresses = new Set<bigint>();
+  for (const stack of raw.stacks.values()) for (const frame of stack.frames) if (frame.symbol === null) addresses.add(frame.address);
+  for (const block of raw.live) {
+    if (block.stackKey === '') continue;
+    for (const hex of block.stackKey.split(',')) addresses.add(BigInt(`0x${hex}`));
+  }
+  return [...addresses];
+}
+
+
+function withModule(name: string, module: string | null | undefined): Frame {
+  if (!module) return { name };
+  const slash = module.lastIndexOf('/');
+  return { name, module: slash === -1 ? module : module.slice(slash + 1) };
+}
+
+function compareFrames(a: Frame[], b: Frame[]): number {
+  const left = a.map((frame) => frame.name).join(';');
+  const right = b.map((frame) => frame.name).join(';');
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+function round(value: number, digits: number): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}

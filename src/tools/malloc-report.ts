@@ -1,0 +1,59 @@
+// `memtrace report` for malloc logs: a raw log written by `memtrace malloc --raw-out`, or the output
+// of scripts/bpf/malloc.bt run by hand (text or -f json), re-rendered into any report.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { MallocLogParser, type MallocRaw } from '../parse/malloc-log.js';
+import { MappingHistory } from '../symbols/proc-maps.js';
+import { Symbolizer } from '../symbols/symbolizer.js';
+import type { MallocProfile } from '../model/malloc-profile.js';
+import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+
+export async function readMallocLog(path: string, options: { lenient: boolean }): Promise<MallocProfile> {
+  const parser = new MallocLogParser({ source: path, lenient: options.lenient });
+  // Line by line: a raw log of a long trace can be larger than a JavaScript string may be.
+  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
+  for await (const line of lines) parser.push(line);
+  const { raw, truncated } = parser.finish();
+  const names = await namesFor(raw);
+  const header = raw.memtrace.header ?? {};
+  const trailer = raw.memtrace.trailer ?? {};
+  const target = (header.target ?? { pid: null, command: null }) as MallocProfile['target'];
+  const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : [];
+  if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of memtrace's malloc program`);
+  return reduceMalloc(raw, {
+    target: { pid: target.pid ?? null, command: target.command ?? null },
+    tracer: (header.tracer as MallocProfile['tracer']) ?? { name: 'bpftrace', version: null },
+    allocator: {
+      library: ((header.allocator as { library?: string } | undefined)?.library) ?? null,
+      functions: ((header.allocator as { functions?: string[] } | undefined)?.functions) ?? [...raw.calls.keys()],
+    },
+    startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
+    durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
+    partialReason:
+      typeof trailer.partialReason === 'string'
+        ? trailer.partialReason
+        : truncated
+          ? `${path} ends in the middle of a record`
+          : raw.ended
+            ? null
+            : `${path} ends before the tracer printed its results`,
+    sampleEvery: typeof header.sampleEvery === 'number' ? header.sampleEvery : 1,
+    names,
+    notes,
+  });
+}
+
+/** Names recorded in the log win; otherwise the recorded maps are resolved against the files on this machine. */
+async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
+  const names = new Map<bigint, ResolvedName>();
+  if (raw.memtrace.symbols !== null) {
+    for (const [hex, name] of Object.entries(raw.memtrace.symbols)) names.set(BigInt(`0x${hex}`), name);
+    return names;
+  }
+  const recorded = raw.memtrace.maps.at(-1);
+  if (recorded === undefined) return names;
+  const history = MappingHistory.fromJSON(recorded as Parameters<typeof MappingHistory.fromJSON>[0]);
+  const resolved = await new Symbolizer(history).resolve(frameAddresses(raw), { returnAddresses: true });
+  for (const [address, frame] of resolved) names.set(address, { name: frame.name, module: frame.module });
+  return names;
+}
