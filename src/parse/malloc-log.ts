@@ -18,7 +18,7 @@ import {
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
 
 export interface MallocRawStack {
-  /** Leaf first, as walked. */
+  /** Leaf first, as walked; empty when the frame map was full. */
   frames: PrintedFrame[];
   allocs: number;
   bytes: number;
@@ -60,6 +60,8 @@ export interface MallocRaw {
   okBytes: number;
   frees: number;
   truncated: number;
+  /** Distinct stacks that hashed alike (their counts merged): shown, never hidden. */
+  stackCollisions: number;
   liveAllocs: number;
   liveBytes: number;
   liveFrees: number;
@@ -120,9 +122,7 @@ export class MallocLogParser {
       if (!(error instanceof MalformedLine)) throw error;
       truncated = true;
     }
-    for (const block of this.raw.live) {
-      if (block.stackKey === '') block.stackKey = stackKeyOf(this.liveStacks.get(block.address) ?? []);
-    }
+    this.resolveStacks();
     return { raw: this.raw, truncated };
   }
 
@@ -268,6 +268,12 @@ export class MallocLogParser {
         case '@live':
           this.addLive(key, value);
           break;
+        case '@stack_frames':
+          this.addFrame(key, value);
+          break;
+        case '@stack_collisions':
+          raw.stackCollisions = numberValue(value, name);
+          break;
         case '@live_stack':
           this.liveStacks.set(addressKey(key, name), framesValue(value, name));
           break;
@@ -293,26 +299,59 @@ export class MallocLogParser {
   }
 
   private addStack(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
-    const frames = stackFrames(key, name);
-    const stackKey = stackKeyOf(frames);
-    let stack = this.raw.stacks.get(stackKey);
-    if (stack === undefined) {
-      stack = { frames, allocs: 0, bytes: 0 };
-      this.raw.stacks.set(stackKey, stack);
-    }
+    const stack = this.stackFor(stackKeyFromMapKey(key, name));
+    if (key.kind === 'stack') stack.frames = key.frames;
     if (name === '@stack_allocs') stack.allocs += numberValue(value, name);
     else stack.bytes += numberValue(value, name);
   }
 
+  private stackFor(key: string): MallocRawStack {
+    let stack = this.raw.stacks.get(key);
+    if (stack === undefined) {
+      stack = { frames: [], allocs: 0, bytes: 0 };
+      this.raw.stacks.set(key, stack);
+    }
+    return stack;
+  }
+
+  /** @stack_frames[hash, depth] = return address: the frames of hashed stacks. */
+  private addFrame(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
+    if (key.kind !== 'values' || key.parts.length !== 2 || !key.parts.every((part) => /^\d+$/.test(part))) {
+      throw new MalformedLine('@stack_frames keyed by (stack hash, depth)');
+    }
+    const frames = this.hashedFrames.get(key.parts[0]!) ?? [];
+    frames.push({ depth: Number(key.parts[1]), address: BigInt(numberValue(value, '@stack_frames')) });
+    this.hashedFrames.set(key.parts[0]!, frames);
+  }
+
+  private readonly hashedFrames = new Map<string, Array<{ depth: number; address: bigint }>>();
+
   private addLive(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
     const address = addressKey(key, '@live');
     if (!Array.isArray(value) || value.length < 2 || typeof value[0] !== 'number') {
-      throw new MalformedLine('@live values as tuples (size, birth ns, frames…)');
+      throw new MalformedLine('@live values as tuples (size, birth ns[, stack hash])');
     }
     const numbers = value as number[];
-    const frames = numbers.slice(2).filter((frame) => frame !== 0).map((frame) => ({ address: BigInt(frame), symbol: null, module: null }));
     // In ustack mode the stack comes separately in @live_stack; its key is filled in by finish().
-    this.raw.live.push({ address, size: numbers[0]!, bornNs: numbers[1]!, stackKey: numbers.length > 2 ? stackKeyOf(frames) : '' });
+    this.raw.live.push({ address, size: numbers[0]!, bornNs: numbers[1]!, stackKey: numbers.length > 2 ? `#${numbers[2]}` : '' });
+  }
+
+  /** Gives every stack its frames, and every live block a stack entry (even one the stack map lost). */
+  private resolveStacks(): void {
+    for (const block of this.raw.live) {
+      if (block.stackKey === '') {
+        const frames = this.liveStacks.get(block.address) ?? [];
+        block.stackKey = stackKeyOf(frames);
+        this.stackFor(block.stackKey).frames = frames;
+      } else {
+        this.stackFor(block.stackKey);
+      }
+    }
+    for (const [key, stack] of this.raw.stacks) {
+      if (!key.startsWith('#')) continue;
+      const frames = this.hashedFrames.get(key.slice(1)) ?? [];
+      stack.frames = frames.sort((a, b) => a.depth - b.depth).map(({ address }) => ({ address, symbol: null, module: null }));
+    }
   }
 }
 
@@ -321,18 +360,11 @@ export function stackKeyOf(frames: readonly PrintedFrame[]): string {
   return frames.map((frame) => frame.address.toString(16)).join(',');
 }
 
-function stackFrames(key: BpftraceKey, name: string): PrintedFrame[] {
-  if (key.kind === 'stack') return key.frames;
-  if (key.kind === 'values') {
-    return key.parts
-      .map((part) => {
-        if (!/^\d+$/.test(part)) throw new MalformedLine(`${name} keys made of decimal addresses or a stack`);
-        return BigInt(part);
-      })
-      .filter((address) => address !== 0n)
-      .map((address) => ({ address, symbol: null, module: null }));
-  }
-  throw new MalformedLine(`${name} entries keyed by a stack`);
+/** `#hash` for memtrace's hashed stacks; the addresses, leaf first, for stacks bpftrace printed. */
+function stackKeyFromMapKey(key: BpftraceKey, name: string): string {
+  if (key.kind === 'stack') return stackKeyOf(key.frames);
+  if (key.kind === 'values' && key.parts.length === 1 && /^\d+$/.test(key.parts[0]!)) return `#${key.parts[0]}`;
+  throw new MalformedLine(`${name} keyed by a stack or a stack hash`);
 }
 
 function addressKey(key: BpftraceKey, name: string): bigint {
@@ -379,6 +411,7 @@ function emptyRaw(): MallocRaw {
     okBytes: 0,
     frees: 0,
     truncated: 0,
+    stackCollisions: 0,
     liveAllocs: 0,
     liveBytes: 0,
     liveFrees: 0,

@@ -36,10 +36,20 @@ export interface LaunchOptions {
   stdout: 'inherit' | 'stderr';
   /** Use a pseudo-terminal (node-pty) when memtrace's standard input and output are terminals. */
   terminal: boolean;
+  /** LD_LIBRARY_PATH for the command only (not for the shim that holds it). */
+  commandLibraryPath?: string;
 }
 
-// $0 is the command and "$@" its arguments: nothing of the user's is parsed by the shell.
-const HOLD_SHIM = 'kill -STOP $$ && exec "$0" "$@"';
+// $0 is the command and "$@" its arguments: nothing of the user's is parsed by the shell. A library
+// path meant for the command is exported only after the shim is continued, so that the shell itself
+// never loads memtrace's private libc (its own allocations would be traced).
+const HOLD_SHIM = [
+  'kill -STOP $$ || exit 126',
+  'if [ -n "${MEMTRACE_COMMAND_LIBRARY_PATH+set}" ]; then',
+  '  LD_LIBRARY_PATH=$MEMTRACE_COMMAND_LIBRARY_PATH; export LD_LIBRARY_PATH; unset MEMTRACE_COMMAND_LIBRARY_PATH',
+  'fi',
+  'exec "$0" "$@"',
+].join('\n');
 
 export async function resolveCommand(command: string, searchPath: string): Promise<string> {
   const resolved = await findOnPath(command, searchPath);
@@ -55,6 +65,9 @@ export async function resolveCommand(command: string, searchPath: string): Promi
 export async function launchHeld(options: LaunchOptions): Promise<LaunchedTarget> {
   const [command, ...args] = options.command;
   if (command === undefined) throw new TargetError('no command to launch after --');
+  if (options.commandLibraryPath !== undefined) {
+    options = { ...options, env: { ...options.env, MEMTRACE_COMMAND_LIBRARY_PATH: options.commandLibraryPath } };
+  }
   const target = options.terminal ? await launchInTerminal(command, args, options.env) : launchWithStdio(command, args, options);
   try {
     await waitUntilStopped(target.pid, target.exited);

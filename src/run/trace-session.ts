@@ -17,7 +17,7 @@ import { Watchdog } from './watchdog.js';
 
 export type SessionTarget =
   | { kind: 'attach'; pid: number }
-  | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean };
+  | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean; commandLibraryPath?: string };
 
 export type EndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
 

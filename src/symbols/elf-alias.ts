@@ -8,8 +8,9 @@
 //   0f 84 bf 00 00 00    je   <ret>          ; free(NULL): straight to a bare `ret`
 //   55                   push %rbp           ; the body of a real free
 //
-// The kernel cannot emulate `test`, so a probe on the entry is single-stepped out of line (~11.6 µs
-// a hit, measured) while a probe on the `push` is emulated (~0.6 µs). An alias on the push
+// The kernel cannot emulate `test`, so a probe on the entry is single-stepped out of line while a
+// probe on the `push` is emulated: a malloc+free loop ran at 13.1 µs per free probed at the entry
+// and 0.76 µs probed at the push (18 ns unprobed; kernel 6.18, bpftrace 0.17). An alias on the push
 // (`memtrace_free_body`) counts exactly the non-NULL frees, and one on the ret (`memtrace_free_null`)
 // the NULL ones. The copy is used only by a target memtrace launches itself (LD_LIBRARY_PATH), and
 // uprobes are per inode, so nothing else on the machine sees those probes.

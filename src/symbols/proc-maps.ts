@@ -41,7 +41,7 @@ const FIELDS: { name: string; pattern: RegExp; expected: string }[] = [
   { name: 'range', pattern: /^([0-9a-f]+)-([0-9a-f]+)(?=\s)/, expected: 'an address range such as 7f00a000-7f00b000' },
   { name: 'perms', pattern: /^\s+([r-][w-][x-][ps])(?=\s)/, expected: 'permissions such as r-xp' },
   { name: 'offset', pattern: /^\s+([0-9a-f]+)(?=\s)/, expected: 'a hexadecimal file offset' },
-  { name: 'dev', pattern: /^\s+([0-9a-f]+:[0-9a-f]+)(?=\s)/, expected: 'a device such as fe:00' },
+  { name: 'dev', pattern: /^\s+([0-9a-f]+:[0-9a-f]+)(?=\s|$)/, expected: 'a device such as fe:00' },
   { name: 'inode', pattern: /^\s+([0-9]+)(?=\s|$)/, expected: 'a decimal inode number' },
 ];
 

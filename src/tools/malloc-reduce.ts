@@ -50,12 +50,10 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
   }
 
   const stacks: MallocStack[] = [];
-  const seen = new Set<string>();
   const addStack = (key: string, frames: PrintedFrame[], allocs: number, allocBytes: number) => {
-    seen.add(key);
     const outstanding = outstandingByStack.get(key);
     stacks.push({
-      frames: frames.map(frameOf).reverse(),
+      frames: frames.length === 0 ? [{ name: '[frames not recorded]' }] : frames.map(frameOf).reverse(),
       allocs,
       allocBytes,
       outstanding: outstanding?.count ?? 0,
@@ -64,13 +62,8 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
         outstanding === undefined || raw.endNs === null ? null : round((raw.endNs - outstanding.oldestNs) / 1e9, 6),
     });
   };
+  // The parser gave every live block a stack entry, even when the stack map had no room for its counts.
   for (const [key, stack] of raw.stacks) addStack(key, stack.frames, stack.allocs, stack.bytes);
-  // Live blocks whose stack entry the full stack map dropped still belong in the leak report.
-  for (const block of raw.live) {
-    if (seen.has(block.stackKey)) continue;
-    const frames = block.stackKey === '' ? [] : block.stackKey.split(',').map((hex) => ({ address: BigInt(`0x${hex}`), symbol: null, module: null }));
-    addStack(block.stackKey, frames, 0, 0);
-  }
   stacks.sort((a, b) => b.allocBytes - a.allocBytes || b.outstandingBytes - a.outstandingBytes || compareFrames(a.frames, b.frames));
 
   const functions: FunctionSummary[] = [...raw.calls.keys()]
@@ -115,7 +108,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     functions,
     histogram: { unit: 'bytes', buckets: raw.histogram.filter((bucket) => bucket.count > 0).map((bucket) => ({ ...bucket })) },
     stacks,
-    notes: options.notes ?? [],
+    notes: [...(options.notes ?? []), ...stackNotes(raw)],
   };
 }
 
@@ -123,13 +116,17 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
 export function frameAddresses(raw: MallocRaw): bigint[] {
   const addresses = new Set<bigint>();
   for (const stack of raw.stacks.values()) for (const frame of stack.frames) if (frame.symbol === null) addresses.add(frame.address);
-  for (const block of raw.live) {
-    if (block.stackKey === '') continue;
-    for (const hex of block.stackKey.split(',')) addresses.add(BigInt(`0x${hex}`));
-  }
   return [...addresses];
 }
 
+
+function stackNotes(raw: MallocRaw): string[] {
+  const notes: string[] = [];
+  if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} allocations hashed to the stack of another call site: their stacks were merged`);
+  const frameless = [...raw.stacks.values()].filter((stack) => stack.frames.length === 0).length;
+  if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
+  return notes;
+}
 
 function withModule(name: string, module: string | null | undefined): Frame {
   if (!module) return { name };

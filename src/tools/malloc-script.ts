@@ -21,7 +21,8 @@ const HEADER = `#!/usr/bin/env bpftrace
  * Stacks are taken at the function's return, so the caller is in them.
  *
  * FIELDS (maps printed after the line "memtrace:end NS", until "memtrace:done"):
- *   @calls[fn]          calls of each function (bytes requested in @bytes[fn])
+ *   @calls[fn]          calls of each function (bytes of the successful ones
+ *                       in @bytes[fn])
  *   @failed[fn]         calls that returned NULL
  *   @free_null          free(NULL) calls
  *   @size_hist          log2 histogram of requested sizes

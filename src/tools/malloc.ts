@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
-import { buildMallocSpec, type FreeProbe, type MallocSpec } from '../probes/malloc-spec.js';
+import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe, type MallocSpec } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
@@ -74,7 +74,13 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
     ? await findAllocatorInMaps(await readProcMaps(options.target.pid), options.allocator, options.target.pid)
     : await findAllocatorForLaunch(options.allocator));
   const elf = await readElf(library);
-  const symbolAddresses = new Map(elf.functions.map((fn) => [fn.name, fn.address] as const));
+  // Looked up by name: glibc's calloc is a weak alias of __libc_calloc, and the function table keeps one name an address.
+  const symbolAddresses = new Map<string, bigint>();
+  for (const { name } of [...ALLOCATOR_FUNCTIONS, ...MMAP_FUNCTIONS, { name: 'exit' }]) {
+    const symbol = `${name === 'exit' ? '' : options.prefix}${name}`;
+    const found = elf.findFunction(symbol);
+    if (found !== undefined) symbolAddresses.set(symbol, found.address);
+  }
 
   // A launched command gets a private copy of glibc: uprobes belong to a file, so probes on the copy
   // trap only in processes that map the copy, not in every process on the machine; and the copy
@@ -83,7 +89,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
   try {
     let probedLibrary = library;
     let free: FreeProbe = { mode: 'entry' };
-    let launchEnv: NodeJS.ProcessEnv = process.env;
+    let commandLibraryPath: string | undefined;
     const usePrivateCopy = options.target.kind === 'launch' && !options.sharedLibc && options.lib === null && /\/libc\.so\.6$/.test(library);
     if (usePrivateCopy) {
       const body = await findFreeBody(elf, `${options.prefix}free`);
@@ -100,7 +106,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       probedLibrary = join(copyDirectory, basename(library));
       await mkdir(copyDirectory, { mode: 0o755 });
       await writeAliasedCopy(library, probedLibrary, aliases);
-      launchEnv = { ...process.env, LD_LIBRARY_PATH: [copyDirectory, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+      commandLibraryPath = [copyDirectory, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
       if (free.mode === 'body' && free.nullSymbol === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
     } else if (options.target.kind === 'launch') {
       notes.push('free is probed at its entry on the shared library: every process using it pays a trap per free while memtrace runs');
@@ -129,7 +135,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       return 0;
     }
 
-    return await traceAndReport({ options, io, spec, bpftrace: bpftrace as Bpftrace, library, probedLibrary, launchPath, launchEnv, notes });
+    return await traceAndReport({ options, io, spec, bpftrace: bpftrace as Bpftrace, library, probedLibrary, launchPath, commandLibraryPath, notes });
   } finally {
     await rm(workDirectory, { recursive: true, force: true });
   }
@@ -143,7 +149,7 @@ interface TraceContext {
   library: string;
   probedLibrary: string;
   launchPath: string | null;
-  launchEnv: NodeJS.ProcessEnv;
+  commandLibraryPath: string | undefined;
   notes: string[];
 }
 
@@ -182,7 +188,8 @@ async function traceAndReport(context: TraceContext): Promise<number> {
         : {
             kind: 'launch',
             command: [context.launchPath!, ...options.target.command.slice(1)],
-            env: context.launchEnv,
+            env: process.env,
+            commandLibraryPath: context.commandLibraryPath,
             stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
             terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
           },

@@ -1,0 +1,27 @@
+// Live tests run the real bpftrace and need root. Where they cannot run they are skipped with the
+// reason logged, unless MEMTRACE_REQUIRE_LIVE=1 (CI), where that is a failure.
+import { execFileSync } from 'node:child_process';
+import test from 'ava';
+
+function liveProblem(): string | null {
+  if (process.getuid?.() !== 0) return 'not root';
+  try {
+    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+  } catch {
+    return 'bpftrace is not installed';
+  }
+  return null;
+}
+
+export const LIVE_PROBLEM = liveProblem();
+
+if (LIVE_PROBLEM !== null && process.env.MEMTRACE_REQUIRE_LIVE === '1') {
+  test('live tracing is available (MEMTRACE_REQUIRE_LIVE=1)', (t) => {
+    t.fail(`live tracing tests cannot run: ${LIVE_PROBLEM}`);
+  });
+}
+
+/** `test.serial` when bpftrace can run here, otherwise a skipped test whose title says why. */
+export const liveTest: typeof test.serial = (LIVE_PROBLEM === null
+  ? test.serial
+  : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${LIVE_PROBLEM})`, ...rest)) as typeof test.serial;

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
+import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
+import { renderStandaloneMallocScript } from '../../src/tools/malloc-script.js';
+import { liveTest } from '../helpers/live.js';
+import { ROOT } from '../helpers/workloads.js';
+
+const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
+const GLIBC_ADDRESSES = new Map<string, bigint>([
+  ['malloc', 0x98930n],
+  ['free', 0x98ef0n],
+  ['realloc', 0x99130n],
+  ['aligned_alloc', 0x99610n],
+  ['memalign', 0x99610n],
+  ['valloc', 0x99650n],
+  ['pvalloc', 0x99680n],
+  ['calloc', 0x996e0n],
+  ['posix_memalign', 0x9a280n],
+  ['reallocarray', 0x9a7e0n],
+  ['mmap', 0x1019a0n],
+  ['munmap', 0x101a00n],
+  ['exit', 0x3c610n],
+]);
+
+const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
+  'frames default': {},
+  'frames, sampled, sized, events, status, duration, mmap': { sampleEvery: 7, minSize: 64, maxSize: 65_536, events: true, statusIntervalMs: 500, durationMs: 1500, mmap: true },
+  'frames, free body probes, exit hold': { free: { mode: 'body', bodySymbol: 'free', nullSymbol: null }, holdAtExitSymbol: 'exit' },
+  'ustack': { stackMode: 'ustack' },
+  'ustack, depth 3, sampled': { stackMode: 'ustack', stackDepth: 3, sampleEvery: 2 },
+};
+
+function render(options: Partial<MallocSpecOptions>): string {
+  return renderMallocBpf(buildMallocSpec({ library: LIBC, pid: 4242, symbolAddresses: GLIBC_ADDRESSES, stackMode: 'frames', ...options }));
+}
+
+test('functions sharing an address are probed once, under both names', (t) => {
+  const script = render({});
+  t.is(script.match(/^uprobe:\/lib\/x86_64-linux-gnu\/libc\.so\.6:aligned_alloc$/gm)?.length, 1);
+  t.false(/:memalign$/m.test(script));
+  t.true(script.includes('@calls["aligned_alloc/memalign"]'));
+});
+
+test('every probe filters on the pid, as a literal', (t) => {
+  const script = render({});
+  const predicates = script.match(/^\/.*\/$/gm) ?? [];
+  // 8 allocation functions (aligned_alloc and memalign are one) with entry and return, and free.
+  t.is(predicates.length, 17);
+  for (const predicate of predicates) t.true(predicate.startsWith('/pid == 4242'), predicate);
+});
+
+test('the frame walk has exactly stack-depth frames', (t) => {
+  const script = render({ stackDepth: 5 });
+  t.true(script.includes('@stack_allocs[$f0, $f1, $f2, $f3, $f4] = count();'));
+  t.false(script.includes('$f5'));
+});
+
+test('mmap is probed only when asked', (t) => {
+  t.false(render({}).includes(':mmap'));
+  t.true(render({ mmap: true }).includes('uretprobe:/lib/x86_64-linux-gnu/libc.so.6:mmap'));
+});
+
+test('functions the library lacks are not probed', (t) => {
+  const script = renderMallocBpf(buildMallocSpec({ library: LIBC, pid: 1, symbolAddresses: new Map([['malloc', 1n], ['free', 2n]]) }));
+  t.deepEqual(script.match(/^u(?:ret)?probe:[^\n]*$/gm), [`uprobe:${LIBC}:malloc`, `uretprobe:${LIBC}:malloc`, `uprobe:${LIBC}:free`]);
+});
+
+test('a library defining no allocation function is refused', (t) => {
+  t.throws(() => buildMallocSpec({ library: LIBC, pid: 1, symbolAddresses: new Map([['free', 2n]]) }), { message: /defines none of the allocator functions/ });
+});
+
+test('min-size larger than max-size is refused', (t) => {
+  t.throws(() => render({ minSize: 10, maxSize: 5 }), { message: /--min-size \(10\) is larger than --max-size \(5\)/ });
+});
+
+test('the checked-in scripts/bpf/malloc.bt is the generator output for default options', (t) => {
+  t.is(readFileSync(join(ROOT, 'scripts/bpf/malloc.bt'), 'utf8'), renderStandaloneMallocScript());
+});
+
+test('the standalone script takes the pid as $1 and names the library "libc"', (t) => {
+  const script = renderStandaloneMallocScript();
+  t.true(script.includes('uprobe:libc:malloc\n/pid == $1/'));
+  t.true(script.includes('@stack_allocs[ustack(perf, 24)] = count();'));
+});
+
+for (const [name, options] of Object.entries(VARIANTS)) {
+  liveTest(`bpftrace compiles the program: ${name}`, (t) => {
+    const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+    const program = join(directory, 'program.bt');
+    writeFileSync(program, render(options));
+    const result = spawnSync('bpftrace', ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
+    t.is(result.status, 0, result.stderr);
+    t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
+  });
+}
+
+liveTest('bpftrace compiles the standalone script', (t) => {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+  const result = spawnSync('bpftrace', ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
+  t.is(result.status, 0, result.stderr);
+});

@@ -1,0 +1,163 @@
+import test from 'ava';
+import { copyFileSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { readElf } from '../../src/symbols/elf.js';
+import { MappingHistory, readProcMaps, type Mapping } from '../../src/symbols/proc-maps.js';
+import { findFunctionAt, Symbolizer } from '../../src/symbols/symbolizer.js';
+import { compileFixture, makeTemporaryDirectory, startTarget, SYSTEM_LIBC, type RunningTarget } from './helpers.js';
+
+const temporary = makeTemporaryDirectory('symbolizer');
+test.after.always(temporary.cleanup);
+
+const program = compileFixture('symbolize-target.c', join(temporary.dir, 'symbolize-target'));
+const cppProgram = compileFixture('widget.cpp', join(temporary.dir, 'widget'));
+
+/** Runs a workload, records its maps once, and stops it: the report-time situation. */
+async function snapshotOf(path: string): Promise<{ target: RunningTarget; history: MappingHistory }> {
+  const target = await startTarget(path);
+  try {
+    const history = new MappingHistory();
+    history.add(await readProcMaps(target.pid));
+    return { target, history };
+  } finally {
+    target.stop();
+  }
+}
+
+const libcModule = basename(SYSTEM_LIBC);
+
+test('function addresses resolve to their names and modules (PIE program and libc)', async (t) => {
+  const { target, history } = await snapshotOf(program);
+  const alpha = target.addresses.get('alpha')!;
+  const beta = target.addresses.get('beta')!;
+  const atoi = target.addresses.get('atoi')!;
+  const getpid = target.addresses.get('getpid')!;
+  const symbolizer = new Symbolizer(history);
+  const frames = await symbolizer.resolve([alpha, alpha + 2n, beta, atoi, getpid], { returnAddresses: false });
+  t.deepEqual(Object.fromEntries([...frames].map(([a, f]) => [`0x${a.toString(16)}`, f])), {
+    [`0x${alpha.toString(16)}`]: { name: 'alpha_function', module: 'symbolize-target', resolved: true },
+    [`0x${(alpha + 2n).toString(16)}`]: { name: 'alpha_function', module: 'symbolize-target', resolved: true },
+    [`0x${beta.toString(16)}`]: { name: 'beta_function', module: 'symbolize-target', resolved: true },
+    [`0x${atoi.toString(16)}`]: { name: 'atoi', module: libcModule, resolved: true },
+    // libc exports getpid as a WEAK alias of the GLOBAL __getpid: global wins the address.
+    [`0x${getpid.toString(16)}`]: { name: '__getpid', module: libcModule, resolved: true },
+  });
+  t.is(symbolizer.problems.unreadableFiles.size, 0);
+});
+
+test('a return address is looked up one byte earlier: the noreturn call at the end of a function', async (t) => {
+  const { target, history } = await snapshotOf(program);
+  const returnAddress = target.addresses.get('return')!;
+  // The workload is laid out so the return address is exactly the first byte of the next function.
+  t.is(target.addresses.get('right_after'), returnAddress);
+  const symbolizer = new Symbolizer(history);
+  t.deepEqual((await symbolizer.resolve([returnAddress], { returnAddresses: true })).get(returnAddress), {
+    name: 'ends_with_call',
+    module: 'symbolize-target',
+    resolved: true,
+  });
+  t.deepEqual((await symbolizer.resolve([returnAddress], { returnAddresses: false })).get(returnAddress), {
+    name: 'right_after',
+    module: 'symbolize-target',
+    resolved: true,
+  });
+});
+
+test('a C++ method is demangled', async (t) => {
+  const { target, history } = await snapshotOf(cppProgram);
+  const returnAddress = target.addresses.get('return')!;
+  const frames = await new Symbolizer(history).resolve([returnAddress], { returnAddresses: true });
+  t.deepEqual(frames.get(returnAddress), { name: 'ns::Widget::grow(unsigned long)', module: 'widget', resolved: true });
+});
+
+test('demangling can be turned off, and a missing c++filt is reported', async (t) => {
+  const { target, history } = await snapshotOf(cppProgram);
+  const returnAddress = target.addresses.get('return')!;
+  const raw = await new Symbolizer(history, { demangle: false }).resolve([returnAddress], { returnAddresses: true });
+  t.is(raw.get(returnAddress)?.name, '_ZN2ns6Widget4growEm');
+  const symbolizer = new Symbolizer(history, { demangleCommand: '/nonexistent/c++filt' });
+  const missing = await symbolizer.resolve([returnAddress], { returnAddresses: true });
+  t.is(missing.get(returnAddress)?.name, '_ZN2ns6Widget4growEm');
+  t.true(symbolizer.problems.demanglerMissing);
+});
+
+test('displayPath renames the module (a private copy shown as the original)', async (t) => {
+  const { target, history } = await snapshotOf(program);
+  const atoi = target.addresses.get('atoi')!;
+  const symbolizer = new Symbolizer(history, { displayPath: (path) => (path.endsWith('/libc.so.6') ? '/opt/original/libc-2.36.so' : path) });
+  t.deepEqual((await symbolizer.resolve([atoi], { returnAddresses: false })).get(atoi), {
+    name: 'atoi',
+    module: 'libc-2.36.so',
+    resolved: true,
+  });
+});
+
+test('unmapped, anonymous and pseudo-file addresses stay hex', async (t) => {
+  const history = new MappingHistory();
+  const base: Omit<Mapping, 'start' | 'end' | 'path'> = { offset: 0n, perms: 'rw-p', dev: '00:00', inode: 0, deleted: false };
+  history.add([
+    { ...base, start: 0x10000n, end: 0x20000n, path: '' },
+    { ...base, start: 0x30000n, end: 0x31000n, path: '[vdso]' },
+  ]);
+  const symbolizer = new Symbolizer(history);
+  const frames = await symbolizer.resolve([0x10010n, 0x30010n, 0x50000n], { returnAddresses: true });
+  t.deepEqual(Object.fromEntries(frames), {
+    '65552': { name: '0x10010', module: null, resolved: false },
+    '196624': { name: '0x30010', module: '[vdso]', resolved: false },
+    '327680': { name: '0x50000', module: null, resolved: false },
+  });
+  t.is(symbolizer.problems.addressesOutsideMappings, 1);
+  t.is(symbolizer.problems.addressesInUnreadableFiles, 0);
+});
+
+test('a binary deleted after its maps were read resolves to hex without throwing, and is counted', async (t) => {
+  const copy = join(temporary.dir, 'short-lived');
+  copyFileSync(program, copy);
+  const { target, history } = await snapshotOf(copy);
+  rmSync(copy);
+  const alpha = target.addresses.get('alpha')!;
+  const atoi = target.addresses.get('atoi')!;
+  const symbolizer = new Symbolizer(history);
+  const frames = await symbolizer.resolve([alpha, alpha + 1n, atoi], { returnAddresses: false });
+  t.deepEqual(frames.get(alpha), { name: `0x${alpha.toString(16)}`, module: 'short-lived', resolved: false });
+  t.is(frames.get(atoi)?.name, 'atoi');
+  t.is(symbolizer.problems.addressesInUnreadableFiles, 2);
+  t.deepEqual([...symbolizer.problems.unreadableFiles.keys()], [copy]);
+  t.regex(symbolizer.problems.unreadableFiles.get(copy)!, /cannot open: ENOENT/);
+});
+
+test('a mapping marked (deleted) is not trusted even if a file exists at its path', async (t) => {
+  const { target, history } = await snapshotOf(program);
+  const mapped = history.all().map((m) => (m.path === program ? { ...m, deleted: true } : m));
+  const replaced = new MappingHistory();
+  replaced.add(mapped);
+  const alpha = target.addresses.get('alpha')!;
+  const symbolizer = new Symbolizer(replaced);
+  t.deepEqual((await symbolizer.resolve([alpha], { returnAddresses: false })).get(alpha), {
+    name: `0x${alpha.toString(16)}`,
+    module: 'symbolize-target',
+    resolved: false,
+  });
+  t.is(symbolizer.problems.addressesInUnreadableFiles, 1);
+});
+
+test('findFunctionAt: sized symbols end at their size; size-0 symbols end with their section', async (t) => {
+  const elf = await readElf(program);
+  const alpha = elf.findFunction('alpha_function')!;
+  t.is(findFunctionAt(elf, alpha.address + alpha.size - 1n)?.name, 'alpha_function');
+  t.not(findFunctionAt(elf, alpha.address + alpha.size)?.name, 'alpha_function');
+  t.is(findFunctionAt(elf, 0n), undefined);
+  // A synthetic table: one sized symbol, one size-0 symbol in section 1 (0x100..0x200).
+  const synthetic = {
+    ...elf,
+    functions: [
+      { name: 'sized', address: 0x100n, size: 0x10n, sectionIndex: 1 },
+      { name: 'unsized', address: 0x180n, size: 0n, sectionIndex: 1 },
+    ],
+    sections: [elf.sections[0]!, { ...elf.sections[1]!, addr: 0x100n, size: 0x100n }],
+  };
+  t.is(findFunctionAt(synthetic, 0x10fn)?.name, 'sized');
+  t.is(findFunctionAt(synthetic, 0x110n), undefined);
+  t.is(findFunctionAt(synthetic, 0x1ffn)?.name, 'unsized');
+  t.is(findFunctionAt(synthetic, 0x200n), undefined);
+});
