@@ -196,6 +196,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
       pid = tracedPid;
+      io.stderr.write(`memtrace: tracing ${context.spec.functions.map((fn) => fn.name).join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
       void readMaps();
       pollTimer = setInterval(() => void readMaps(), MAPS_POLL_MS);
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(options, bpftrace, context, tracedPid, startedAt) })}\n`);

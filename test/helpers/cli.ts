@@ -1,0 +1,25 @@
+// Runs memtrace's built command line (dist/, built by `npm test`) as a user would.
+import { execa, type Options } from 'execa';
+import { ROOT } from './workloads.js';
+
+export const MEMTRACE_BPF = `${ROOT}bin/memtrace-bpf.js`;
+
+export function memtrace(args: string[], options: Options = {}) {
+  return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
+}
+
+/** Resolves when `stream` has printed a line matching `pattern`. */
+export function waitForLine(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; saw:\n${seen}`)), timeoutMs);
+    stream.on('data', (chunk: Buffer | string) => {
+      seen += chunk.toString();
+      const line = seen.split('\n').find((candidate) => pattern.test(candidate));
+      if (line !== undefined) {
+        clearTimeout(timer);
+        resolve(line);
+      }
+    });
+  });
+}
