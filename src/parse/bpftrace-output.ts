@@ -217,14 +217,22 @@ function checkValue(value: unknown): BpftraceValue {
 function parseJsonHist(data: unknown): BpftraceRecord {
   const [name, value] = singleEntry(data, 'hist');
   if (!Array.isArray(value)) throw new MalformedLine(`an array of buckets for ${name}`);
-  const buckets = value.map((bucket: unknown) => {
+  const buckets: Array<{ low: number; high: number; count: number }> = [];
+  for (const bucket of value as unknown[]) {
     const { min, max, count } = (bucket ?? {}) as { min?: unknown; max?: unknown; count?: unknown };
     if (typeof count !== 'number') throw new MalformedLine(`buckets with a numeric count in ${name}`);
     // bpftrace prints inclusive bounds in JSON ([16, 31]); the model uses [low, high).
-    const low = typeof min === 'number' ? min : 0;
-    const high = typeof max === 'number' ? max + 1 : low + 1;
-    return { low, high, count };
-  });
+    let low = typeof min === 'number' ? min : 0;
+    let high = typeof max === 'number' ? max + 1 : low + 1;
+    const previous = buckets.at(-1);
+    if ((low < 0 || high <= low) && previous !== undefined && previous.low >= 0) {
+      // bpftrace 0.17 prints the bounds of buckets from 2^31 up as {"min": -2147483648, "max": 0}
+      // (an int overflow) and merges them: all that is known is [previous high, 2^64).
+      low = previous.high;
+      high = 2 ** 64;
+    }
+    buckets.push({ low, high, count });
+  }
   return { type: 'hist', name, buckets };
 }
 

@@ -1,10 +1,51 @@
-// TEMPORARY stand-in until the renderers land: json only.
-import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
+// Chooses the renderer for a report: by the output file's extension, or by --format for stdout.
+import { mallocStackProfile, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
+import { renderFlamegraphSvg } from './flamegraph-svg.js';
+import { renderFolded } from './folded.js';
+import { renderJson } from './json.js';
+import { renderMallocTable } from './malloc-table.js';
+import { renderMallocTsv } from './malloc-tsv.js';
+
 export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv';
+
+const EXTENSIONS: Record<string, ReportFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.json': 'json',
+  '.folded': 'folded',
+  '.collapsed': 'folded',
+  '.svg': 'svg',
+  '.tsv': 'tsv',
+};
+
 export function formatFromPath(path: string): ReportFormat {
-  if (path.endsWith('.json')) return 'json';
-  return 'table';
+  const extension = /\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase();
+  const format = extension === undefined ? undefined : EXTENSIONS[extension];
+  if (format === undefined) {
+    throw new Error(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(EXTENSIONS).join(' ')}`);
+  }
+  return format;
 }
-export function renderMalloc(profile: MallocProfile, _format: ReportFormat, _options: { value?: MallocValueName; top?: number } = {}): string {
-  return `${JSON.stringify(profile, null, 2)}\n`;
+
+const SVG_TITLES: Record<MallocValueName, string> = {
+  allocBytes: 'malloc: bytes allocated, by stack',
+  allocs: 'malloc: allocations, by stack',
+  outstandingBytes: 'malloc: bytes outstanding at the end, by stack',
+  outstanding: 'malloc: blocks outstanding at the end, by stack',
+};
+
+export function renderMalloc(profile: MallocProfile, format: ReportFormat, options: { value?: MallocValueName; top?: number } = {}): string {
+  const value = options.value ?? 'allocBytes';
+  switch (format) {
+    case 'table':
+      return renderMallocTable(profile, { top: options.top });
+    case 'json':
+      return renderJson(profile);
+    case 'folded':
+      return renderFolded(mallocStackProfile(profile, value));
+    case 'svg':
+      return renderFlamegraphSvg(mallocStackProfile(profile, value), { title: SVG_TITLES[value], subtitle: profile.partial ? `PARTIAL: ${profile.partialReason}` : undefined });
+    case 'tsv':
+      return renderMallocTsv(profile);
+  }
 }

@@ -30,7 +30,7 @@ export async function findBpftrace(options: { path?: string; env?: NodeJS.Proces
   const minor = Number(match[2]);
   if (major < MIN_BPFTRACE_VERSION[0] || (major === MIN_BPFTRACE_VERSION[0] && minor < MIN_BPFTRACE_VERSION[1])) {
     throw new TracerError(
-      `bpftrace ${match[0].replace('bpftrace ', '')} at ${path} is too old: memtrace needs ${MIN_BPFTRACE_VERSION.join('.')} or later`,
+      `bpftrace ${major}.${minor}.${match[3] ?? '0'} at ${path} is too old: memtrace needs ${MIN_BPFTRACE_VERSION.join('.')} or later`,
     );
   }
   return { path, version: `${major}.${minor}.${match[3] ?? '0'}` };

@@ -13,12 +13,26 @@ export interface ReportRequest {
   format: ReportFormat;
 }
 
-export function reportRequests(paths: string[], stdoutFormat: ReportFormat | null): ReportRequest[] {
-  const requests: ReportRequest[] = paths.map((path) => (path === '-' ? { path: null, format: stdoutFormat ?? 'table' } : { path, format: formatFromPath(path) }));
-  if (requests.length === 0 || (stdoutFormat !== null && !paths.includes('-'))) {
-    requests.push({ path: null, format: stdoutFormat ?? 'table' });
+const FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv'];
+
+export function reportRequests(paths: string[], stdoutFormat: string | null): ReportRequest[] {
+  if (stdoutFormat !== null && !FORMATS.includes(stdoutFormat as ReportFormat)) {
+    throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got "${stdoutFormat}"`);
+  }
+  const format = stdoutFormat as ReportFormat | null;
+  const requests: ReportRequest[] = paths.map((path) => (path === '-' ? { path: null, format: format ?? 'table' } : { path, format: formatOf(path) }));
+  if (requests.length === 0 || (format !== null && !paths.includes('-'))) {
+    requests.push({ path: null, format: format ?? 'table' });
   }
   return requests;
+}
+
+function formatOf(path: string): ReportFormat {
+  try {
+    return formatFromPath(path);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 /** Fails early, before any tracing, when an output file could not be written. */

@@ -2,7 +2,6 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateByteSize, validateDurationMs, validateInteger, validatePid, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
 import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
-import type { ReportFormat } from '../../report/index.js';
 import { parseAllocatorName } from '../../tools/allocator.js';
 import { runMalloc } from '../../tools/malloc.js';
 import { checkReportPaths, reportRequests } from '../../tools/write-reports.js';
@@ -60,8 +59,6 @@ Tracing:
 Needs root (bpftrace). See docs/tools/malloc.md.
 `;
 
-const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv'];
-
 export const mallocCommand: Command = {
   name: 'malloc',
   summary: 'every malloc/free of a process, by stack, with a leak report',
@@ -101,11 +98,10 @@ export const mallocCommand: Command = {
     if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
     if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
     const format = stringOption(values, 'format');
-    if (format !== null && !REPORT_FORMATS.includes(format as ReportFormat)) throw new UsageError(`--format: expected one of ${REPORT_FORMATS.join(', ')}, got "${format}"`);
     const value = stringOption(values, 'value') ?? 'allocBytes';
     if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
     const outputs = (values.output as string[] | undefined) ?? [];
-    const reports = reportRequests(outputs, format as ReportFormat | null);
+    const reports = reportRequests(outputs, format);
     const rawOut = stringOption(values, 'raw-out');
     const eventsOut = stringOption(values, 'events');
     await checkReportPaths([...reports.map((report) => report.path), rawOut, eventsOut]);

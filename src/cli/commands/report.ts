@@ -1,7 +1,6 @@
 import { access, constants } from 'node:fs/promises';
 import { UsageError } from '../../errors.js';
 import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
-import type { ReportFormat } from '../../report/index.js';
 import { readMallocLog } from '../../tools/malloc-report.js';
 import { checkReportPaths, reportRequests, writeReports } from '../../tools/write-reports.js';
 import { validateInteger } from '../../probes/validate.js';
@@ -49,7 +48,7 @@ export const reportCommand: Command = {
     }
     const value = stringOption(values, 'value') ?? 'allocBytes';
     if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
-    const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format') as ReportFormat | null);
+    const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
     await checkReportPaths(reports.map((report) => report.path));
     const profile = await readMallocLog(path, { lenient: values.lenient === true });
     const top = stringOption(values, 'top');

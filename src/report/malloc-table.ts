@@ -1,0 +1,170 @@
+// The terminal report of the malloc tool, 80 columns wide: header, losses (always shown, "none" when
+// nothing was lost), the per-function summary, the size histogram, the top allocating stacks and
+// the stacks still holding memory at the end (the leak report), then notes.
+import type { MallocProfile, MallocStack, TraceLosses } from '../model/malloc-profile.js';
+import type { Frame } from '../model/stack-profile.js';
+import { formatBytes, formatCount, formatDuration, formatPowerOfTwo } from './units.js';
+
+export interface MallocTableOptions {
+  /** Stacks shown in each stack section (default 10). */
+  top?: number;
+  /** Line width (default 80). */
+  width?: number;
+}
+
+const MAX_FRAMES_SHOWN = 12;
+
+const LOSS_LABELS: Record<keyof TraceLosses, string> = {
+  lostEvents: 'lost events',
+  truncatedStacks: 'stacks cut at --stack-depth',
+  unattributedAllocs: 'allocations without a stack (stack map full)',
+  untrackedLiveBlocks: 'live blocks not tracked (live map full)',
+  unsymbolizedFrames: 'unnamed frames',
+  skippedLines: 'malformed lines skipped',
+};
+
+export function renderMallocTable(profile: MallocProfile, options: MallocTableOptions = {}): string {
+  const width = options.width ?? 80;
+  const top = options.top ?? 10;
+  const lines: string[] = [];
+  const fit = (text: string) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
+
+  lines.push(...header(profile).map(fit));
+  lines.push(fit(lossesLine(profile.losses)));
+  lines.push('');
+
+  const noCalls = profile.functions.every((fn) => fn.calls === 0) && profile.stacks.length === 0;
+  if (noCalls) {
+    lines.push('No allocations were seen.');
+  } else {
+    lines.push(...functionTable(profile));
+    lines.push('');
+    lines.push(...histogram(profile, width));
+    lines.push(...stackSection(`Top allocating stacks, by bytes`, rank(profile.stacks, 'allocBytes', top), width, (stack) =>
+      `${formatBytes(stack.allocBytes)} in ${plural(stack.allocs, 'allocation')}` +
+      (stack.outstanding > 0 ? `, ${formatCount(stack.outstanding)} outstanding (${formatBytes(stack.outstandingBytes)})` : ''),
+    ));
+    const leaking = rank(profile.stacks.filter((stack) => stack.outstanding > 0), 'outstandingBytes', top);
+    if (leaking.length === 0) {
+      lines.push('Outstanding at the end (leak report): nothing outstanding.', '');
+    } else {
+      lines.push(...stackSection('Outstanding at the end (leak report), by bytes', leaking, width, (stack) =>
+        `${formatBytes(stack.outstandingBytes)} in ${plural(stack.outstanding, 'block')}` +
+        (stack.oldestAgeSeconds === null ? '' : `, oldest ${formatDuration(stack.oldestAgeSeconds)}`),
+      ));
+    }
+  }
+  if (profile.notes.length > 0) {
+    lines.push('Notes:');
+    for (const note of profile.notes) lines.push(...wrap(note, width - 4).map((part, index) => `${index === 0 ? '  - ' : '    '}${part}`));
+  }
+  while (lines.at(-1) === '') lines.pop();
+  return `${lines.join('\n')}\n`;
+}
+
+function header(profile: MallocProfile): string[] {
+  const target = [
+    profile.target.pid === null ? null : `PID ${profile.target.pid}`,
+    profile.target.command === null ? null : profile.target.command.join(' '),
+  ].filter(Boolean).join(': ');
+  const lines = [`memtrace malloc: ${target || 'unknown target'}`];
+  const details = [
+    `${profile.tracer.name}${profile.tracer.version ? ` ${profile.tracer.version}` : ''}`,
+    profile.allocator.library === null ? null : profile.allocator.library,
+    profile.durationSeconds === null ? null : formatDuration(profile.durationSeconds),
+  ].filter(Boolean);
+  lines.push(details.join(', '));
+  if (profile.sampleEvery > 1) {
+    lines.push(`Sampled: stacks and outstanding blocks are 1 allocation in ${formatCount(profile.sampleEvery)}; totals are exact.`);
+  }
+  if (profile.partial) lines.push(`PARTIAL: ${profile.partialReason ?? 'the trace ended early'}`);
+  return lines;
+}
+
+function lossesLine(losses: TraceLosses): string {
+  const parts = (Object.keys(LOSS_LABELS) as Array<keyof TraceLosses>)
+    .filter((key) => losses[key] > 0)
+    .map((key) => `${formatCount(losses[key])} ${LOSS_LABELS[key]}`);
+  return `Losses: ${parts.length === 0 ? 'none' : parts.join(', ')}`;
+}
+
+function functionTable(profile: MallocProfile): string[] {
+  const row = (name: string, calls: string, bytes: string, failed: string) =>
+    `${name.padEnd(32).slice(0, 32)} ${calls.padStart(14)} ${bytes.padStart(14)} ${failed.padStart(10)}`.trimEnd();
+  const lines = [row('Function', 'Calls', 'Bytes', 'Failed')];
+  for (const fn of profile.functions) {
+    const releases = fn.bytes === 0 && fn.failed === 0 && /^(free|munmap)$/.test(fn.name);
+    lines.push(row(fn.name, formatCount(fn.calls), releases ? '' : formatBytes(fn.bytes), releases ? '' : formatCount(fn.failed)));
+  }
+  lines.push(row('  of which free(NULL)', formatCount(profile.totals.freeNull), '', ''));
+  const totals = profile.totals;
+  lines.push(
+    `Total: ${formatCount(totals.allocs)} allocations (${formatBytes(totals.allocBytes)}), ${formatCount(totals.frees)} frees, ` +
+      `${formatCount(totals.failed)} failed; ${formatCount(totals.outstanding)} outstanding (${formatBytes(totals.outstandingBytes)})`,
+  );
+  return lines.flatMap((line) => wrap(line, 80));
+}
+
+function histogram(profile: MallocProfile, width: number): string[] {
+  const buckets = profile.histogram.buckets;
+  if (buckets.length === 0) return [];
+  const label = (low: number, high: number) => (high - low === 1 ? `[${formatPowerOfTwo(low)}]` : `[${formatPowerOfTwo(low)}, ${formatPowerOfTwo(high)})`);
+  const labels = buckets.map((bucket) => label(bucket.low, bucket.high));
+  const labelWidth = Math.max(...labels.map((text) => text.length));
+  const counts = buckets.map((bucket) => formatCount(bucket.count));
+  const countWidth = Math.max(...counts.map((text) => text.length));
+  const barWidth = Math.max(10, width - labelWidth - countWidth - 4);
+  const max = Math.max(...buckets.map((bucket) => bucket.count));
+  const lines = ['Requested sizes (bytes, log2 buckets)'];
+  buckets.forEach((bucket, index) => {
+    const bar = '@'.repeat(max === 0 ? 0 : Math.round((bucket.count / max) * barWidth));
+    lines.push(`${labels[index]!.padEnd(labelWidth)} ${counts[index]!.padStart(countWidth)} |${bar.padEnd(barWidth)}|`);
+  });
+  lines.push('');
+  return lines;
+}
+
+function rank(stacks: MallocStack[], key: 'allocBytes' | 'outstandingBytes', top: number): MallocStack[] {
+  return [...stacks].filter((stack) => stack[key] > 0).sort((a, b) => b[key] - a[key]).slice(0, top);
+}
+
+function stackSection(title: string, stacks: MallocStack[], width: number, describe: (stack: MallocStack) => string): string[] {
+  if (stacks.length === 0) return [];
+  const lines = [title];
+  stacks.forEach((stack, index) => {
+    lines.push(truncate(`#${index + 1}  ${describe(stack)}`, width));
+    const leafFirst = [...stack.frames].reverse();
+    for (const frame of leafFirst.slice(0, MAX_FRAMES_SHOWN)) lines.push(truncate(`      ${frameText(frame)}`, width));
+    if (leafFirst.length > MAX_FRAMES_SHOWN) lines.push(`      … ${leafFirst.length - MAX_FRAMES_SHOWN} more frames`);
+  });
+  lines.push('');
+  return lines;
+}
+
+function plural(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function frameText(frame: Frame): string {
+  return frame.module ? `${frame.name} (${frame.module})` : frame.name;
+}
+
+function truncate(text: string, width: number): string {
+  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}
+
+function wrap(text: string, width: number): string[] {
+  if (text.length <= width) return [text];
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current === '' ? word : `${current} ${word}`;
+    }
+  }
+  if (current !== '') lines.push(current);
+  return lines.map((line) => truncate(line, width));
+}
