@@ -30,7 +30,7 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
   const fit = (text: string) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
 
   lines.push(...header(profile).map(fit));
-  lines.push(fit(lossesLine(profile.losses)));
+  lines.push(...wrap(lossesLine(profile.losses), width));
   lines.push('');
 
   const noCalls = profile.functions.every((fn) => fn.calls === 0) && profile.stacks.length === 0;
