@@ -10,7 +10,7 @@ import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe, t
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
-import { resolveCommand } from '../run/target.js';
+import { processState, resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
 import { findFreeBody, writeAliasedCopy } from '../symbols/elf-alias.js';
@@ -173,6 +173,23 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     }
   };
 
+  // A launched command stops itself in exit() and says so in the program's output; should that line
+  // never arrive (it once failed to, under a million calls), a command found stopped on two polls in
+  // a row is treated as held: its maps are read and it is continued, and the report says so.
+  let stoppedPolls = 0;
+  let holdsSeen = 0;
+  const poll = async () => {
+    await readMaps();
+    if (pid === null || options.target.kind !== 'launch' || session === null) return;
+    const state = await processState(pid);
+    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
+    if (stoppedPolls >= 2) {
+      stoppedPolls = 0;
+      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
+      session.releaseHeld(pid);
+    }
+  };
+
   events?.write('# memtrace malloc per-call log: A function tid ns address size | F tid ns address\n');
   const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
 
@@ -198,7 +215,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
       pid = tracedPid;
       io.stderr.write(`memtrace: tracing ${context.spec.functions.map((fn) => fn.name).join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
       void readMaps();
-      pollTimer = setInterval(() => void readMaps(), MAPS_POLL_MS);
+      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(options, bpftrace, context, tracedPid, startedAt) })}\n`);
     },
     onLine: (line) => {
@@ -207,6 +224,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
         switch (event.kind) {
           case 'hold':
             // The target stopped itself in exit(): read its maps while they exist, then let it exit.
+            holdsSeen += 1;
             session!.noteHeld(event.pid);
             void readMaps().then(() => session!.releaseHeld(event.pid));
             break;

@@ -53,10 +53,12 @@ test('every probe filters on the pid, as a literal', (t) => {
   for (const predicate of predicates) t.true(predicate.startsWith('/pid == 4242'), predicate);
 });
 
-test('the frame walk has exactly stack-depth frames', (t) => {
+test('the frame walk is bounded by the stack depth, and stacks are keyed by their hash', (t) => {
   const script = render({ stackDepth: 5 });
-  t.true(script.includes('@stack_allocs[$f0, $f1, $f2, $f3, $f4] = count();'));
-  t.false(script.includes('$f5'));
+  t.is(script.match(/while \(\$depth < 5 && \$fp != 0\) \{/g)?.length, 2 * 8);
+  t.true(script.includes('if ($depth == 5 && $fp != 0 && *(uint64 *)($fp + 8) != 0) { @truncated = count(); }'));
+  t.true(script.includes('@stack_allocs[$stack] = count();'));
+  t.true(script.includes('@live[$addr] = ($size, nsecs, $stack);'));
 });
 
 test('mmap is probed only when asked', (t) => {
