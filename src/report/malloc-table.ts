@@ -27,9 +27,8 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
   const width = options.width ?? 80;
   const top = options.top ?? 10;
   const lines: string[] = [];
-  const fit = (text: string) => (text.length <= width ? text : `${text.slice(0, width - 1)}…`);
 
-  lines.push(...header(profile).map(fit));
+  lines.push(...header(profile).flatMap((line) => wrap(line, width)));
   lines.push(...wrap(lossesLine(profile.losses), width));
   lines.push('');
 

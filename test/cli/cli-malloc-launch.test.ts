@@ -131,3 +131,12 @@ liveTest('--raw-out is re-rendered by memtrace report into the same profile', as
 function execaReport(args: string[]) {
   return memtrace(args);
 }
+
+liveTest('a launched command that stops itself is continued, and the report says so', async (t) => {
+  const output = temporary('report.json');
+  const result = await memtrace(['malloc', '-o', output, '--', '/bin/sh', '-c', 'kill -STOP $$; echo resumed']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  t.regex(`${result.stdout}`, /^resumed$/m);
+  const profile = readProfile(output);
+  t.true(profile.notes.some((note) => /was found stopped without memtrace's exit-hold marker; memtrace continued it/.test(note)));
+});

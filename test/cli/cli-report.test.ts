@@ -1,0 +1,69 @@
+// memtrace report and memtrace scripts: offline commands, no root needed.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { execa } from 'execa';
+import { ROOT, fixture } from '../helpers/workloads.js';
+
+const MEMTRACE = `${ROOT}bin/memtrace.js`;
+const run = (args: string[]) => execa(process.execPath, [MEMTRACE, ...args], { reject: false });
+const recorded = (name: string) => fixture(`bpftrace/debian12-0.17/${name}`);
+
+test('report: a table of a hand-run script output on stdout', async (t) => {
+  const result = await run(['report', recorded('malloc-known-allocs-symbolized.text.txt')]);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  t.regex(`${result.stdout}`, /^Total: 106 allocations \(154 KiB\), 80 frees, 2 failed; 26 outstanding \(67\.8 KiB\)$/m);
+  t.regex(`${result.stdout}`, /^ {6}make_pages \(known-allocs\)$/m);
+});
+
+test('report: several outputs at once, by extension', async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+  const result = await run(['report', recorded('malloc-raw-launch.ndjson'), '-o', join(directory, 'a.folded'), '-o', join(directory, 'a.svg'), '-o', join(directory, 'a.tsv'), '--value', 'outstandingBytes']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const folded = readFileSync(join(directory, 'a.folded'), 'utf8').trim().split('\n');
+  t.deepEqual(folded.map((line) => line.replace(/^[^;]*;/, '')), ['main;grow_chain 1024', 'main;make_aligned 10240', 'main;make_arrays 4900', 'main;make_pages 53248']);
+  t.true(readFileSync(join(directory, 'a.svg'), 'utf8').includes('bytes outstanding at the end'));
+  t.is(readFileSync(join(directory, 'a.tsv'), 'utf8').split('\n')[0], 'stack\tleaf\tleafModule\tallocs\tallocBytes\toutstanding\toutstandingBytes\toldestAgeSeconds');
+  t.is(`${result.stdout}`, '');
+});
+
+test('report: a garbled log fails with file and line; --lenient reports it', async (t) => {
+  const strict = await run(['report', recorded('malloc-known-allocs-garbled.text.txt')]);
+  t.is(strict.exitCode, 3);
+  t.regex(`${strict.stderr}`, /malloc-known-allocs-garbled\.text\.txt:\d+: not valid memtrace malloc output/);
+  const lenient = await run(['report', '--lenient', recorded('malloc-known-allocs-garbled.text.txt')]);
+  t.is(lenient.exitCode, 0);
+  t.regex(`${lenient.stdout}`, /^Losses: .*1 malformed lines skipped/m);
+});
+
+test('report: a file that does not exist', async (t) => {
+  const result = await run(['report', '/nonexistent/trace.log']);
+  t.is(result.exitCode, 2);
+  t.regex(`${result.stderr}`, /cannot read \/nonexistent\/trace\.log/);
+});
+
+test('report: an empty file is reported as such', async (t) => {
+  const result = await run(['report', recorded('empty.txt')]);
+  t.is(result.exitCode, 0);
+  t.regex(`${result.stdout}`.split('\n').join(' '), /PARTIAL: \S*empty\.txt ends before the tracer printed its results/);
+  t.regex(`${result.stdout}`, /No allocations were seen\./);
+});
+
+test('scripts malloc prints the checked-in standalone script', async (t) => {
+  const result = await run(['scripts', 'malloc']);
+  t.is(result.exitCode, 0);
+  t.is(`${result.stdout}\n`, readFileSync(join(ROOT, 'scripts/bpf/malloc.bt'), 'utf8'));
+});
+
+test('no command: usage on stdout, exit 2', async (t) => {
+  const result = await run([]);
+  t.is(result.exitCode, 2);
+  t.regex(`${result.stdout}`, /^Usage: memtrace COMMAND/);
+});
+
+test('an unknown command', async (t) => {
+  const result = await run(['frobnicate']);
+  t.is(result.exitCode, 2);
+  t.regex(`${result.stderr}`, /unknown command "frobnicate"; commands: malloc, report, scripts/);
+});
