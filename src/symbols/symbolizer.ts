@@ -12,7 +12,11 @@
 // file and the reason are listed in `problems`, and the report says how many frames that cost.
 import { basename } from 'node:path';
 import { demangle } from './demangle.js';
+import { readDebugFile } from './debug-file.js';
 import { readElf, type ElfFile, type ElfFunction } from './elf.js';
+
+/** Names memtrace gives probe points in its private library copies (see elf-alias.ts). */
+const ALIAS_PREFIX = 'memtrace_';
 import type { Mapping, MappingHistory } from './proc-maps.js';
 
 export interface ResolvedFrame {
@@ -64,6 +68,7 @@ export class Symbolizer {
   };
   // One parse per path for the symbolizer's lifetime: node's binary takes ~0.6 s to read.
   readonly #files = new Map<string, Promise<Loaded>>();
+  readonly #debugFiles = new Map<string, Promise<ElfFile | null>>();
   readonly #history: MappingHistory;
   readonly #options: SymbolizerOptions;
 
@@ -101,7 +106,13 @@ export class Symbolizer {
       return { name: hex, module, resolved: false };
     }
     const vaddr = loaded.elf.fileOffsetToVaddr(lookup - mapping.start + mapping.offset);
-    const found = vaddr === undefined ? undefined : findFunctionAt(loaded.elf, vaddr);
+    let found = vaddr === undefined ? undefined : findFunctionAt(loaded.elf, vaddr);
+    if (vaddr !== undefined && (found === undefined || found.name.startsWith(ALIAS_PREFIX))) {
+      // Not in the file's own tables (a stripped library's local function), or only one of memtrace's
+      // aliases in its private libc copy: the installed debug file, if any, has the real name.
+      const debug = await this.#loadDebug(mapping.path, loaded.elf);
+      found = (debug === null ? undefined : findFunctionAt(debug, vaddr)) ?? found;
+    }
     return found ? { name: found.name, module, resolved: true } : { name: hex, module, resolved: false };
   }
 
@@ -114,6 +125,15 @@ export class Symbolizer {
   #noteUnreadable(path: string, reason: string): void {
     this.problems.addressesInUnreadableFiles++;
     if (!this.problems.unreadableFiles.has(path)) this.problems.unreadableFiles.set(path, reason);
+  }
+
+  #loadDebug(path: string, elf: ElfFile): Promise<ElfFile | null> {
+    let loading = this.#debugFiles.get(path);
+    if (!loading) {
+      loading = readDebugFile(elf);
+      this.#debugFiles.set(path, loading);
+    }
+    return loading;
   }
 
   #load(path: string): Promise<Loaded> {
