@@ -1,6 +1,6 @@
 // memtrace-bpf malloc -p PID: attaching to a running process, and what happens when things end early.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -125,4 +125,26 @@ liveTest('memtrace killed by SIGKILL: a launched command runs to its end with un
   await new Promise((resolve) => setTimeout(resolve, 4000));
   t.is(readFileSync(outputFile, 'utf8'), 'allocated\nexit 7\n');
   t.is(bpftraceFor(pid), '');
+});
+
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+liveTest('a preloaded jemalloc is the allocator probed, with exact figures', async (t) => {
+  if (!existsSync(JEMALLOC)) {
+    // .ci/run installs Debian's libjemalloc2; elsewhere this says what is missing.
+    t.fail(`${JEMALLOC} is not installed (apt-get install libjemalloc2)`);
+    return;
+  }
+  const target = execa(buildWorkload('known-allocs'), ['--wait', '--linger', '1'], { reject: false, env: { LD_PRELOAD: JEMALLOC } });
+  const pid = Number((await waitForLine(target.stdout!, /^ready \d+$/)).split(' ')[1]);
+  const output = temporary('report.json');
+  const session = memtrace(['malloc', '-p', String(pid), '-o', output]);
+  await waitForLine(session.stderr!, /memtrace: tracing/);
+  process.kill(pid, 'SIGUSR1');
+  const [traced] = await Promise.all([session, target]);
+  t.is(traced.exitCode, 0, `${traced.stderr}`);
+  const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
+  t.is(profile.allocator.library, JEMALLOC);
+  t.deepEqual({ ...profile.totals }, KNOWN_TOTALS);
+  t.deepEqual(stacksOf(profile, 'make_pages').outstanding, 13);
 });

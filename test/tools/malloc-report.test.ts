@@ -80,3 +80,19 @@ test('an empty file: partial, and a note that says what is missing', async (t) =
   t.deepEqual(profile.functions, []);
   t.true(profile.notes.some((note) => /holds no output of memtrace's malloc program/.test(note)));
 });
+
+test('lost events reported by bpftrace are counted in the profile and shown', async (t) => {
+  const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { renderMallocTable } = await import('../../src/report/malloc-table.js');
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'lost.ndjson');
+  // bpftrace's JSON record for a full perf ring buffer, as src/output.cpp writes it, in a real log.
+  const lines = readFileSync(recorded('malloc-raw-launch.ndjson'), 'utf8').split('\n');
+  lines.splice(3, 0, '{"type": "lost_events", "data": {"events": 23}}', 'Lost 7 events');
+  writeFileSync(path, lines.join('\n'));
+  const profile = await readMallocLog(path, { lenient: false });
+  t.is(profile.lostEvents, 30);
+  t.is(profile.losses.lostEvents, 30);
+  t.regex(renderMallocTable(profile), /^Losses: 30 lost events/m);
+});
