@@ -22,6 +22,9 @@ export const MALLOC_END_MARKER = 'memtrace:end';
 export const MALLOC_HOLD_MARKER = 'memtrace:hold';
 export const MALLOC_DONE_MARKER = 'memtrace:done';
 
+/** The calling thread's in-flight allocator call: (function id, size, pointer argument, kept). */
+const IN_FLIGHT = '@in[tid]';
+
 /** Maps printed at the end, in order; each is cleared after printing so bpftrace prints it only once. */
 export const MALLOC_RESULT_MAPS = [
   '@calls',
@@ -55,7 +58,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
     } else if (fn.role === 'munmap') {
       blocks.push(
         probe(`uprobe:${lib}:${fn.symbol}`, pidFilter, [
-          'if (@in_fn[tid] == 0) {',
+          `if (${IN_FLIGHT}.0 == 0) {`,
           ...indent([`@calls["${fn.name}"] = count();`, ...releaseBlock(spec, 'arg0')]),
           '}',
         ]),
@@ -121,8 +124,7 @@ export function resultMaps(spec: MallocSpec): string[] {
 
 function scratchMaps(spec: MallocSpec): string[] {
   const roles = new Set(spec.functions.map((fn) => fn.role));
-  const maps = ['@in_fn', '@in_size', '@in_keep'];
-  if (roles.has('realloc') || roles.has('reallocarray') || roles.has('posix_memalign')) maps.push('@in_ptr');
+  const maps = roles.size > 0 ? ['@in'] : [];
   if (spec.sampleEvery > 1) maps.push('@sample_seq');
   return maps;
 }
@@ -134,15 +136,20 @@ function renderAllocEntry(spec: MallocSpec, fn: ProbedFunction, pidFilter: strin
   const body = [
     // Only the outermost allocator call counts: glibc's reallocarray calls realloc, realloc(p, 0)
     // calls free, malloc calls mmap; the nested calls hit our probes too.
-    'if (@in_fn[tid] == 0) {',
+    // One tuple per thread, (function id, size, pointer argument, kept): one map update at the entry
+    // and one delete at the return, the cheapest in-flight state bpftrace offers.
+    `if (${IN_FLIGHT}.0 == 0) {`,
     ...indent([
       `$size = ${size};`,
-      `@in_fn[tid] = ${fn.id};`,
-      '@in_size[tid] = $size;',
-      ...(pointer === null ? [] : [`@in_ptr[tid] = ${pointer};`]),
       ...(keep === null
-        ? [...countCall(fn), '@in_keep[tid] = 1;']
-        : [`if (${keep}) {`, ...indent([...countCall(fn), '@in_keep[tid] = 1;']), '}']),
+        ? [...countCall(fn), `${IN_FLIGHT} = (${fn.id}, $size, (uint64)${pointer ?? 0}, 1);`]
+        : [
+            `if (${keep}) {`,
+            ...indent([...countCall(fn), `${IN_FLIGHT} = (${fn.id}, $size, (uint64)${pointer ?? 0}, 1);`]),
+            '} else {',
+            `  ${IN_FLIGHT} = (${fn.id}, $size, (uint64)${pointer ?? 0}, 0);`,
+            '}',
+          ]),
     ]),
     '}',
   ];
@@ -155,9 +162,9 @@ function countCall(fn: ProbedFunction): string[] {
 
 function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string {
   const isRealloc = fn.role === 'realloc' || fn.role === 'reallocarray';
-  const body: string[] = ['$size = @in_size[tid];', '$keep = @in_keep[tid];'];
+  const body: string[] = [`$in = ${IN_FLIGHT};`, '$size = $in.1;', '$keep = $in.3;'];
   if (fn.role === 'posix_memalign') {
-    body.push('$addr = (uint64)0;', 'if (retval == 0) {', '  $addr = *(uint64 *)@in_ptr[tid];', '}');
+    body.push('$addr = (uint64)0;', 'if (retval == 0) {', '  $addr = *(uint64 *)uptr($in.2);', '}');
   } else if (fn.role === 'mmap') {
     // MAP_FAILED is (void *)-1.
     body.push('$addr = retval == 0xffffffffffffffff ? (uint64)0 : (uint64)retval;');
@@ -166,7 +173,7 @@ function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, pidFilter: stri
   }
   if (isRealloc) {
     body.push(
-      '$old = @in_ptr[tid];',
+      '$old = $in.2;',
       // realloc(p, 0) frees p and may return NULL: a free, not a failed allocation.
       'if ($old != 0 && ($addr != 0 || $size == 0)) {',
       ...indent(releaseBlock(spec, '$old')),
@@ -179,13 +186,8 @@ function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, pidFilter: stri
     body.push('if ($addr == 0 && $keep) {', `  @failed["${fn.name}"] = count();`, '}');
   }
   body.push('if ($addr != 0 && $keep) {', ...indent(recordBlock(spec, fn)), '}');
-  body.push(
-    'delete(@in_fn[tid]);',
-    'delete(@in_size[tid]);',
-    'delete(@in_keep[tid]);',
-    ...(isRealloc || fn.role === 'posix_memalign' ? ['delete(@in_ptr[tid]);'] : []),
-  );
-  return probe(`uretprobe:${spec.library}:${fn.symbol}`, `${pidFilter} && @in_fn[tid] == ${fn.id}`, body);
+  body.push(`delete(${IN_FLIGHT});`);
+  return probe(`uretprobe:${spec.library}:${fn.symbol}`, `${pidFilter} && ${IN_FLIGHT}.0 == ${fn.id}`, body);
 }
 
 /** A successful allocation of $size bytes at $addr: exact totals, then the sampled stack and live record. */
@@ -228,7 +230,7 @@ function releaseBlock(spec: MallocSpec, pointer: string): string[] {
 }
 
 function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string[] {
-  const counted = (lines: string[]) => ['if (@in_fn[tid] == 0) {', ...indent([`@calls["${fn.name}"] = count();`, ...lines]), '}'];
+  const counted = (lines: string[]) => [`if (${IN_FLIGHT}.0 == 0) {`, ...indent([`@calls["${fn.name}"] = count();`, ...lines]), '}'];
   if (spec.free.mode === 'entry') {
     return [
       probe(

@@ -28,6 +28,8 @@ liveTest('launched: exact calls, bytes, failures and free(NULL) per function', a
   t.is(profile.lostEvents, 0);
   t.is(profile.losses.truncatedStacks, 0);
   t.is(profile.losses.untrackedLiveBlocks, 0);
+  // No bpftrace warning, no private-copy trouble.
+  t.deepEqual(profile.notes, []);
 });
 
 liveTest('launched: exact per-stack allocations and outstanding blocks, named after the target exited', async (t) => {
