@@ -34,21 +34,22 @@ const HEADER = `#!/usr/bin/env bpftrace
  *   @live_allocs - @live_frees  blocks that should be in @live: more means the
  *                       map was full (raise BPFTRACE_MAP_KEYS_MAX)
  *
- * Example of usage (known-allocs, a test workload, traced by PID; abridged):
- *   # bpftrace -p 3431 malloc.bt 3431
- *   Attaching 19 probes...
+ * Example of usage (known-allocs, a test workload, traced by PID; abridged from
+ * test/fixtures/bpftrace/debian12-0.17/malloc-known-allocs-symbolized.text.txt):
+ *   # bpftrace -p PID malloc.bt PID
+ *   Attaching 21 probes...
  *   memtrace:begin malloc
- *   memtrace:end 843514897222
+ *   memtrace:end 5927740861662
  *   @calls[malloc]: 72
  *   @calls[free]: 79
  *   @failed[malloc]: 2
  *   @free_null: 3
  *   @stack_allocs[
- *       55d4f0a28318 make_pages+46 (/work/main/test/workloads/bin/known-allocs)
- *       55d4f0a288bb main+459 (/work/main/test/workloads/bin/known-allocs)
- *       7f1a3e23b24a __libc_start_call_main+122 (/usr/lib/x86_64-linux-gnu/libc.so.6)
+ *       556ed3f3c318 make_pages+30 (/work/main/test/workloads/bin/known-allocs)
+ *       556ed3f3c8bb main+709 (/work/main/test/workloads/bin/known-allocs)
+ *       7f288b6c624a __libc_start_call_main+122 (/usr/lib/x86_64-linux-gnu/libc.so.6)
  *   ]: 29
- *   @live[94608857321376]: (4096, 843514497179)
+ *   @live[93934861506352]: (1024, 5921586035277)
  *
  * OVERHEAD: every call traps into the kernel. Measured on a 2-core VM (see
  * docs/performance.md): ~0.6 us per malloc entry, ~0.9 us per return probe, and
