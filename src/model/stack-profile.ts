@@ -30,11 +30,6 @@ export interface StackProfile {
   samples: StackSample[];
 }
 
-/** `root;…;leaf`, the key FlameGraph's folded format uses; module kept apart to stay greppable. */
-export function foldFrames(frames: readonly Frame[]): string {
-  return frames.map((frame) => frame.name).join(';');
-}
-
 /** Merges samples whose frames are equal, summing their values element-wise (pprof's rule). */
 export function mergeSamples(samples: Iterable<StackSample>): StackSample[] {
   const byKey = new Map<string, StackSample>();

@@ -3,7 +3,7 @@
 // reduce → reports; the pieces live in probes/, run/, parse/, symbols/ and report/.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { constants as osConstants, hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe, type MallocSpec } from '../probes/malloc-spec.js';
@@ -319,8 +319,7 @@ function maxBig(a: bigint, b: bigint): bigint {
 
 function signalNumber(signal: string | null): number | null {
   if (signal === null) return null;
-  const numbers: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGSEGV: 11, SIGPIPE: 13, SIGTERM: 15, SIGABRT: 6 };
-  return numbers[signal] ?? null;
+  return (osConstants.signals as Record<string, number>)[signal] ?? null;
 }
 
 function closeStream(stream: WriteStream): Promise<void> {
