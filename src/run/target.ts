@@ -102,10 +102,21 @@ async function launchInTerminal(command: string, args: string[], env: NodeJS.Pro
     cwd: process.cwd(),
     env: env as Record<string, string>,
   });
-  const exited = new Promise<TargetExit>((resolve) => {
-    terminal.onExit(({ exitCode, signal }) => resolve({ code: exitCode, signal: signal ? signalName(signal) : null }));
+  // node-pty may report the exit before the last output has been read from the terminal: the exit
+  // counts once the terminal has also been quiet for a moment (at most a second), so no output is lost.
+  let lastData = Date.now();
+  terminal.onData((data) => {
+    lastData = Date.now();
+    output.write(data);
   });
-  terminal.onData((data) => output.write(data));
+  const exited = new Promise<TargetExit>((resolve) => {
+    terminal.onExit(({ exitCode, signal }) => {
+      const exit = { code: exitCode, signal: signal ? signalName(signal) : null };
+      const exitAt = Date.now();
+      const settle = () => (Date.now() - lastData >= 100 || Date.now() - exitAt >= 1000 ? resolve(exit) : setTimeout(settle, 20));
+      settle();
+    });
+  });
   const stdin = process.stdin;
   const forwardInput = (data: Buffer) => terminal.write(data.toString('binary'));
   const resize = () => terminal.resize(output.columns ?? 80, output.rows ?? 24);

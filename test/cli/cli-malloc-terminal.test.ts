@@ -16,7 +16,7 @@ liveTest('in a terminal: the command has a tty, its output and its exit code', a
   // script(1) gives memtrace a terminal of its own, as a user's shell would.
   const result = await execa('script', ['-qec', inner, '/dev/null'], { reject: false, timeout: 120_000 });
   t.is(result.exitCode, 7, `${result.stdout}`);
-  t.regex(`${result.stdout}`, /allocated\r?\n/);
+  t.regex(`${result.stdout}`, /^allocated\r?$/m);
   t.regex(`${result.stdout}`, /on-a-tty/);
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
   // The shell's own allocations before its exec are traced too; known-allocs' are exact.
