@@ -167,7 +167,7 @@ function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, pidFilter: stri
     body.push('$addr = (uint64)0;', 'if (retval == 0) {', '  $addr = *(uint64 *)uptr($in.2);', '}');
   } else if (fn.role === 'mmap') {
     // MAP_FAILED is (void *)-1.
-    body.push('$addr = retval == 0xffffffffffffffff ? (uint64)0 : (uint64)retval;');
+    body.push('$addr = (int64)retval == -1 ? (uint64)0 : (uint64)retval;');
   } else {
     body.push('$addr = (uint64)retval;');
   }

@@ -142,3 +142,15 @@ liveTest('a launched command that stops itself is continued, and the report says
   const profile = readProfile(output);
   t.true(profile.notes.some((note) => /was found stopped without memtrace's exit-hold marker; memtrace continued it/.test(note)));
 });
+
+liveTest('--mmap adds mmap and munmap, exactly', async (t) => {
+  const output = temporary('report.json');
+  const result = await memtrace(['malloc', '--mmap', '-o', output, '--', buildWorkload('mmap-allocs')]);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const profile = readProfile(output);
+  const functions = functionsByName(profile);
+  t.deepEqual(functions.mmap, { calls: 11, bytes: 11 * 65_536, failed: 0 });
+  t.deepEqual(functions.munmap, { calls: 4, bytes: 0, failed: 0 });
+  t.deepEqual({ ...stacksOf(profile, 'map_regions'), stacks: undefined }, { allocs: 11, allocBytes: 11 * 65_536, outstanding: 7, outstandingBytes: 7 * 65_536, stacks: undefined });
+  t.deepEqual(profile.notes, []);
+});

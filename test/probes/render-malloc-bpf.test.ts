@@ -97,6 +97,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
     const result = spawnSync('bpftrace', ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
+    t.false(result.stderr.includes('WARNING'), result.stderr);
   });
 }
 
