@@ -193,10 +193,6 @@ export class TraceSession {
     if (stderrRest !== '' && isRealError(stderrRest)) errors.push(stderrRest);
     if (durationTimer !== null) clearTimeout(durationTimer);
 
-    // Whatever happened, a target that memtrace or its program stopped goes on running.
-    if (this.launched !== null) this.launched.resume();
-    for (const held of this.heldPids) safeKill(held, 'SIGCONT');
-
     const tracerExit = { code: result.exitCode ?? null, signal: result.signal ?? null };
     if (!this.started) {
       if (this.launched !== null) {
@@ -210,6 +206,10 @@ export class TraceSession {
       }
       throw describeStartFailure(options.bpftrace.path, tracerExit, errors, pid);
     }
+    // Whatever happened, a target that memtrace or its program stopped goes on running.
+    this.launched?.resume();
+    for (const held of this.heldPids) safeKill(held, 'SIGCONT');
+
     let reason: EndReason;
     if (this.stopRequested !== null) reason = this.stopRequested.reason;
     else if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) reason = 'tracer-died';
