@@ -1,11 +1,10 @@
 // Which library's allocator a target really uses: the one that defines malloc among the files it
 // maps. A program may link jemalloc or tcmalloc, have one preloaded, or carry its own allocator; libc's
 // malloc is only the default when nothing earlier in symbol lookup order defines one.
-import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { UsageError } from '../errors.js';
 import { readElf } from '../symbols/elf.js';
-import type { Mapping } from '../symbols/proc-maps.js';
+import { readProcMaps, type Mapping } from '../symbols/proc-maps.js';
 
 export type AllocatorName = 'glibc' | 'jemalloc' | 'tcmalloc' | 'mimalloc';
 
@@ -58,12 +57,8 @@ export async function findAllocatorInMaps(mappings: readonly Mapping[], allocato
 export async function findAllocatorForLaunch(allocator: AllocatorName | null): Promise<string> {
   const wanted = allocator ?? 'glibc';
   if (wanted === 'glibc') {
-    const maps = await readFile('/proc/self/maps', 'utf8');
-    const libc = maps
-      .split('\n')
-      .map((line) => line.slice(line.indexOf('/')))
-      .find((path) => ALLOCATOR_LIBRARIES.glibc.test(path));
-    if (libc) return libc;
+    const libc = (await readProcMaps(process.pid)).find((mapping) => ALLOCATOR_LIBRARIES.glibc.test(mapping.path));
+    if (libc) return libc.path;
   }
   const cache = await execa('ldconfig', ['-p'], { reject: false });
   for (const line of `${cache.stdout}`.split('\n')) {

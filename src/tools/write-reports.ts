@@ -4,7 +4,7 @@
 import { access, constants, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
+import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
 import { formatFromPath, renderMalloc, type ReportFormat } from '../report/index.js';
 
 export interface ReportRequest {
@@ -14,6 +14,15 @@ export interface ReportRequest {
 }
 
 const FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv'];
+
+/** The --value option of every command that writes malloc reports (default allocBytes). */
+export function parseValueName(text: string | null): MallocValueName {
+  const value = text ?? 'allocBytes';
+  if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) {
+    throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((type) => type.name).join(', ')}, got "${value}"`);
+  }
+  return value as MallocValueName;
+}
 
 export function reportRequests(paths: string[], stdoutFormat: string | null): ReportRequest[] {
   if (stdoutFormat !== null && !FORMATS.includes(stdoutFormat as ReportFormat)) {

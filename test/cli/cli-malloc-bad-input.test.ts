@@ -38,6 +38,7 @@ test('an output in a directory that does not exist', usage, ['-o', '/nonexistent
 test('an output with an unknown extension', usage, ['-o', 'report.xyz', '-p', '1'], /report\.xyz/);
 test('a library path with a colon', usage, ['--lib', '/lib/libc.so.6:malloc', '-p', '1'], /--lib: expected an absolute path/);
 test('an unknown allocator', usage, ['--allocator', 'hoard', '-p', '1'], /--allocator: expected one of glibc, jemalloc, tcmalloc, mimalloc/);
+test('an unknown --value', usage, ['--value', 'bogus', '-p', '1'], /--value: expected one of allocs, allocBytes, outstanding, outstandingBytes, got "bogus"/);
 test('min-size above max-size', usage, ['--min-size', '10', '--max-size', '5', '--print-script', '-p', String(process.pid)], /--min-size \(10\) is larger than --max-size \(5\)/);
 
 test('--help prints the usage and exits 0', async (t) => {

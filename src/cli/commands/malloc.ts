@@ -1,10 +1,9 @@
 import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateByteSize, validateDurationMs, validateInteger, validatePid, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
-import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
 import { parseAllocatorName } from '../../tools/allocator.js';
 import { runMalloc } from '../../tools/malloc.js';
-import { checkReportPaths, reportRequests } from '../../tools/write-reports.js';
+import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
@@ -98,8 +97,7 @@ export const mallocCommand: Command = {
     if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
     if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
     const format = stringOption(values, 'format');
-    const value = stringOption(values, 'value') ?? 'allocBytes';
-    if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
+    const value = parseValueName(stringOption(values, 'value'));
     const outputs = (values.output as string[] | undefined) ?? [];
     const reports = reportRequests(outputs, format);
     const rawOut = stringOption(values, 'raw-out');
@@ -130,7 +128,7 @@ export const mallocCommand: Command = {
         printScript: values['print-script'] === true,
         sharedLibc: values['shared-libc'] === true,
         tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
-        value: value as MallocValueName,
+        value,
         top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
         mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
       },

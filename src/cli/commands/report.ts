@@ -1,8 +1,7 @@
 import { access, constants } from 'node:fs/promises';
 import { UsageError } from '../../errors.js';
-import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
 import { readMallocLog } from '../../tools/malloc-report.js';
-import { checkReportPaths, reportRequests, writeReports } from '../../tools/write-reports.js';
+import { checkReportPaths, parseValueName, reportRequests, writeReports } from '../../tools/write-reports.js';
 import { validateInteger } from '../../probes/validate.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
@@ -46,13 +45,12 @@ export const reportCommand: Command = {
     } catch {
       throw new UsageError(`cannot read ${path}: no such file, or not readable`);
     }
-    const value = stringOption(values, 'value') ?? 'allocBytes';
-    if (!MALLOC_VALUE_TYPES.some((type) => type.name === value)) throw new UsageError(`--value: expected one of ${MALLOC_VALUE_TYPES.map((t) => t.name).join(', ')}, got "${value}"`);
+    const value = parseValueName(stringOption(values, 'value'));
     const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
     await checkReportPaths(reports.map((report) => report.path));
     const profile = await readMallocLog(path, { lenient: values.lenient === true });
     const top = stringOption(values, 'top');
-    await writeReports(profile, reports, io, { value: value as MallocValueName, top: top === null ? 10 : validateInteger('--top', top, 1, 10_000) });
+    await writeReports(profile, reports, io, { value, top: top === null ? 10 : validateInteger('--top', top, 1, 10_000) });
     return 0;
   },
 };
