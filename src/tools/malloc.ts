@@ -3,13 +3,14 @@
 // reduce → reports; the pieces live in probes/, run/, parse/, symbols/ and report/.
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { constants as osConstants, hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe, type MallocSpec } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { exitCodeOf } from '../run/launch.js';
 import { processState, resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
@@ -286,7 +287,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
 
   if (end.targetExit !== null) {
     const exit = await end.targetExit;
-    return exit.code ?? 128 + (signalNumber(exit.signal) ?? 0);
+    return exitCodeOf(exit);
   }
   return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
 }
@@ -315,11 +316,6 @@ function partialReason(end: SessionEnd, truncated: boolean): string | null {
 
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
-}
-
-function signalNumber(signal: string | null): number | null {
-  if (signal === null) return null;
-  return (osConstants.signals as Record<string, number>)[signal] ?? null;
 }
 
 function closeStream(stream: WriteStream): Promise<void> {

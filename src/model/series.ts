@@ -1,0 +1,159 @@
+// The Series model: memory values of a process sampled over time, with labels ("marks").
+// `memtrace process` writes it as JSON lines (one record a line, see ProcessLogRecord), the
+// in-process ProcessSampler writes the same lines, pymemtrace's process logs are read into it,
+// and every time plot (svg, html, gnuplot, table, tsv) renders it.
+
+/** The values a sample can carry, all in bytes. `rss` is always there. */
+export const SERIES_VALUE_NAMES = ['rss', 'vsz', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const;
+export type SeriesValueName = (typeof SERIES_VALUE_NAMES)[number];
+
+/** What each value is, for legends, table headers and Prometheus HELP lines. */
+export const SERIES_VALUE_HELP: Record<SeriesValueName, string> = {
+  rss: 'resident set size',
+  vsz: 'virtual memory size',
+  heapUsed: 'V8 heap used',
+  heapTotal: 'V8 heap total',
+  external: 'memory of C++ objects bound to JavaScript objects',
+  arrayBuffers: 'memory of ArrayBuffers and SharedArrayBuffers',
+};
+
+export interface SeriesHeader {
+  tool: 'process';
+  /** Format version of the JSON lines log. */
+  version: 1;
+  /** Who wrote the log: memtrace's CLI, its in-process API, or pymemtrace (read only). */
+  source: 'memtrace' | 'memtrace-api' | 'pymemtrace';
+  target: { pid: number; command?: string[] };
+  /** Seconds between samples. */
+  interval: number;
+  host: string;
+  platform: string;
+  /** ISO 8601 wall clock of elapsed = 0. */
+  start: string;
+  pageSize?: number;
+  /** Whether samples list the target's descendants (--children). */
+  children?: boolean;
+}
+
+/** One descendant of the target in a --children sample. */
+export interface ChildSample {
+  pid: number;
+  ppid: number;
+  /** The process's command name (comm). */
+  name: string;
+  rss: number;
+  vsz?: number;
+}
+
+export interface SeriesSample {
+  /** ISO 8601 wall clock. */
+  t: string;
+  /** Seconds since the header's start. */
+  elapsed: number;
+  pid: number;
+  rss: number;
+  vsz?: number;
+  heapUsed?: number;
+  heapTotal?: number;
+  external?: number;
+  arrayBuffers?: number;
+  /** With --children: each descendant, and the sums over the target and them. */
+  children?: ChildSample[];
+  totalRss?: number;
+  totalVsz?: number;
+}
+
+export interface SeriesMark {
+  t: string;
+  elapsed: number;
+  text: string;
+  /** Where the mark came from: the API (sampler.mark), `memtrace mark`, a signal, or a log. */
+  source: 'api' | 'cli' | 'signal' | 'log';
+}
+
+export type StopReason = 'target-exited' | 'duration' | 'signal' | 'stopped' | 'error';
+
+export interface SeriesStop {
+  t: string;
+  elapsed: number;
+  reason: StopReason;
+  /** Samples written. */
+  samples: number;
+  /** Ticks that could not be sampled (the process had gone, /proc unreadable); never dropped silently. */
+  missed: number;
+  /** Exit status of the target, when it exited while sampled and memtrace was its parent. */
+  exitCode?: number | null;
+  exitSignal?: string | null;
+}
+
+export interface Series {
+  header: SeriesHeader;
+  samples: SeriesSample[];
+  marks: SeriesMark[];
+  /** null: the log ended without a stop record (the sampler was killed, or the log was cut). */
+  stop: SeriesStop | null;
+  /** Lines that could not be read, when read leniently. */
+  badLines: number;
+}
+
+/** One line of a memtrace process log. */
+export type ProcessLogRecord =
+  | ({ type: 'header' } & SeriesHeader)
+  | ({ type: 'sample' } & SeriesSample)
+  | ({ type: 'mark' } & SeriesMark)
+  | ({ type: 'stop' } & SeriesStop);
+
+/** The values present in at least one sample, in SERIES_VALUE_NAMES order. */
+export function presentValues(series: Series): SeriesValueName[] {
+  return SERIES_VALUE_NAMES.filter((name) => series.samples.some((sample) => typeof sample[name] === 'number'));
+}
+
+/** The sample at or just before `elapsed` (marks are placed on the RSS line by this). */
+export function sampleAt(series: Series, elapsed: number): SeriesSample | null {
+  let found: SeriesSample | null = null;
+  for (const sample of series.samples) {
+    if (sample.elapsed > elapsed) break;
+    found = sample;
+  }
+  return found;
+}
+
+/**
+ * Folds log records, in order, into a Series: the one place that knows how records make a series,
+ * used by the sampler (for its final reports) and by the log readers.
+ */
+export class SeriesBuilder {
+  private header: SeriesHeader | null = null;
+  private readonly samples: SeriesSample[] = [];
+  private readonly marks: SeriesMark[] = [];
+  private stop: SeriesStop | null = null;
+  badLines = 0;
+
+  get hasHeader(): boolean {
+    return this.header !== null;
+  }
+
+  add(record: ProcessLogRecord): void {
+    const { type, ...rest } = record;
+    switch (type) {
+      case 'header':
+        this.header = rest as SeriesHeader;
+        break;
+      case 'sample':
+        this.samples.push(rest as SeriesSample);
+        break;
+      case 'mark':
+        this.marks.push(rest as SeriesMark);
+        break;
+      case 'stop':
+        this.stop = rest as SeriesStop;
+        break;
+    }
+  }
+
+  /** The series so far; throws if no header was added (the caller names the file). */
+  build(): Series {
+    if (this.header === null) throw new Error('a process log starts with a header record');
+    return { header: this.header, samples: this.samples, marks: this.marks, stop: this.stop, badLines: this.badLines };
+  }
+}

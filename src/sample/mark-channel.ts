@@ -1,0 +1,180 @@
+// How labels and heap figures reach a running `memtrace process` from elsewhere: a Unix socket
+// speaking one JSON object per line.
+//
+//   {"mark": "loaded 1M rows"}         ← `memtrace mark PID TEXT`; answered {"ok": true, "elapsed": 1.25}
+//   {"heap": {"pid": 4242, "heapUsed": …, "heapTotal": …, "external": …, "arrayBuffers": …}}
+//                                      ← the preload inside a launched Node target, every interval
+//
+// Each sampler listens at /tmp/memtrace-UID/process-PID.sock, PID being the sampled process, so
+// `memtrace mark` finds it from the PID the user knows. The directory is the user's alone (0700,
+// checked), since whoever can write to the socket can write to the log.
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TargetError, UsageError } from '../errors.js';
+import type { HeapValues } from './sampler.js';
+
+/** The longest label accepted: a label is a caption, and a line is read whole into memory. */
+export const MAX_MARK_LENGTH = 500;
+const MAX_LINE = 64 * 1024;
+
+export interface ChannelHandlers {
+  mark(text: string): { elapsed: number } | null;
+  heap(pid: number, values: HeapValues): void;
+}
+
+export function socketDirectory(): string {
+  const uid = process.getuid?.() ?? 0;
+  const directory = join(tmpdir(), `memtrace-${uid}`);
+  mkdirSync(directory, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(directory);
+  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+    throw new TargetError(`${directory} is not a private directory of user ${uid}: refusing to put the mark socket there`);
+  }
+  return directory;
+}
+
+export function markSocketPath(pid: number): string {
+  return join(socketDirectory(), `process-${pid}.sock`);
+}
+
+/** Checks a label's text; the same rule for the API, `memtrace mark` and the socket. */
+export function validateMarkText(text: string): string {
+  if (text.length === 0) throw new UsageError('a mark needs a text');
+  if (text.length > MAX_MARK_LENGTH) throw new UsageError(`a mark is at most ${MAX_MARK_LENGTH} characters, got ${text.length}`);
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+}
+
+/** Serves the protocol on `path`; a stale socket left by a killed sampler is replaced. */
+export async function listenChannel(path: string, handlers: ChannelHandlers): Promise<Server> {
+  if (await answers(path)) throw new TargetError(`another memtrace is already sampling through ${path}`);
+  try {
+    unlinkSync(path);
+  } catch {
+    // none was there
+  }
+  const server = createServer((socket) => serve(socket, handlers));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.unref();
+  return server;
+}
+
+export async function closeChannel(server: Server, path: string): Promise<void> {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  try {
+    unlinkSync(path);
+  } catch {
+    // already gone
+  }
+}
+
+function serve(socket: Socket, handlers: ChannelHandlers): void {
+  socket.unref();
+  let pending = '';
+  socket.setEncoding('utf8');
+  socket.on('error', () => socket.destroy());
+  socket.on('data', (chunk: string) => {
+    pending += chunk;
+    if (pending.length > MAX_LINE && !pending.includes('\n')) {
+      reply(socket, { ok: false, error: 'line too long' });
+      socket.destroy();
+      return;
+    }
+    let newline: number;
+    while ((newline = pending.indexOf('\n')) !== -1) {
+      const line = pending.slice(0, newline);
+      pending = pending.slice(newline + 1);
+      handleLine(socket, line, handlers);
+    }
+  });
+}
+
+function handleLine(socket: Socket, line: string, handlers: ChannelHandlers): void {
+  let message: unknown;
+  try {
+    message = JSON.parse(line);
+  } catch {
+    reply(socket, { ok: false, error: 'not JSON' });
+    return;
+  }
+  if (typeof message !== 'object' || message === null) return reply(socket, { ok: false, error: 'expected an object' });
+  const { mark, heap } = message as { mark?: unknown; heap?: unknown };
+  if (typeof mark === 'string') {
+    try {
+      const done = handlers.mark(validateMarkText(mark));
+      reply(socket, done === null ? { ok: false, error: 'sampling has stopped' } : { ok: true, elapsed: done.elapsed });
+    } catch (error) {
+      reply(socket, { ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
+    return;
+  }
+  if (typeof heap === 'object' && heap !== null) {
+    const values = heap as Record<string, unknown>;
+    const names = ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const;
+    if (Number.isInteger(values.pid) && names.every((name) => typeof values[name] === 'number' && (values[name] as number) >= 0)) {
+      handlers.heap(values.pid as number, Object.fromEntries(names.map((name) => [name, values[name]])) as unknown as HeapValues);
+    }
+    return;
+  }
+  reply(socket, { ok: false, error: 'expected {"mark": TEXT}' });
+}
+
+function reply(socket: Socket, value: unknown): void {
+  if (!socket.destroyed) socket.write(`${JSON.stringify(value)}\n`);
+}
+
+/** Whether something answers on `path` (a live sampler), as opposed to a stale file or nothing. */
+function answers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(path);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** `memtrace mark PID TEXT`: sends the label and waits for the sampler's answer. */
+export function sendMark(pid: number, text: string, timeoutMs = 5000): Promise<{ elapsed: number }> {
+  const path = markSocketPath(pid);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection(path);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new TargetError(`no answer from the memtrace process sampling PID ${pid} within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.once('connect', () => socket.write(`${JSON.stringify({ mark: text })}\n`));
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+      if (!answer.includes('\n')) return;
+      clearTimeout(timer);
+      socket.destroy();
+      try {
+        const parsed = JSON.parse(answer.slice(0, answer.indexOf('\n'))) as { ok: boolean; elapsed?: number; error?: string };
+        if (parsed.ok) resolve({ elapsed: parsed.elapsed ?? 0 });
+        else reject(new TargetError(`the memtrace process sampling PID ${pid} refused the mark: ${parsed.error}`));
+      } catch {
+        reject(new TargetError(`garbled answer from ${path}: ${JSON.stringify(answer)}`));
+      }
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      reject(
+        error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+          ? new TargetError(`no memtrace process is sampling PID ${pid} (no socket answers at ${path})`)
+          : new TargetError(`cannot reach ${path}: ${error.message}`),
+      );
+    });
+  });
+}

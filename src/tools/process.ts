@@ -1,0 +1,210 @@
+// `memtrace process`: samples a process's RSS and virtual size (and, for a Node program it launched,
+// V8's heap figures) at a fixed interval, streams the JSON lines log, serves Prometheus, takes marks
+// from `memtrace mark` and SIGUSR2, and renders the series at the end.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TargetError, UsageError } from '../errors.js';
+import { SeriesBuilder, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../model/series.js';
+import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../node/node-target.js';
+import { renderPrometheus } from '../report/prometheus.js';
+import { formatBytes, formatDuration } from '../report/units.js';
+import { processExists } from '../run/bpftrace.js';
+import { exitCodeOf, launchCommand, type PlainTarget } from '../run/launch.js';
+import type { TargetExit } from '../run/target.js';
+import { closeChannel, listenChannel, markSocketPath } from '../sample/mark-channel.js';
+import { memorySource, type MemorySource } from '../sample/memory-source.js';
+import { pageSize, processName } from '../sample/linux-proc.js';
+import { fileLogSink, streamLogSink, type LogSink } from '../sample/process-log-writer.js';
+import { servePrometheus, type ListenAddress } from '../sample/prometheus-server.js';
+import { Sampler, type HeapValues } from '../sample/sampler.js';
+import { writeSeriesReports, type SeriesReportRequest } from './write-series-reports.js';
+
+export interface ProcessOptions {
+  target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
+  intervalMs: number;
+  durationMs: number | null;
+  children: boolean;
+  /** The live JSON lines log: a path, '-' for stdout, or null for none. */
+  log: string | null;
+  reports: SeriesReportRequest[];
+  prometheus: ListenAddress | null;
+  /** 'auto': heap figures when the launched command is Node; 'on': required (error if not Node); 'off'. */
+  heap: 'auto' | 'on' | 'off';
+  /** Live status line on stderr, every this many ms; null: only when stderr is a terminal (1 s). */
+  statusMs: number | null;
+}
+
+export interface ProcessIo {
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+export async function runProcess(options: ProcessOptions, io: ProcessIo): Promise<number> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    return await sampleProcess(options, io, cleanups);
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  }
+}
+
+async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: Array<() => Promise<void> | void>): Promise<number> {
+  const heapValues = new Map<number, HeapValues>();
+  let sampler: Sampler | null = null;
+  const handlers = {
+    mark: (text: string) => sampler?.mark(text, 'cli') ?? null,
+    heap: (pid: number, values: HeapValues) => heapValues.set(pid, values),
+  };
+
+  // Everything that can fail on the user's input fails before the target is launched.
+  let prometheus: HttpServer | null = null;
+  let renderMetrics: () => string = () => '';
+  if (options.prometheus !== null) {
+    prometheus = await servePrometheus(options.prometheus, () => renderMetrics());
+    cleanups.push(() => new Promise<void>((resolve) => prometheus!.close(() => resolve())));
+  }
+
+  let target: PlainTarget | null = null;
+  let pid: number;
+  let command: string[] | undefined;
+  if (options.target.kind === 'launch') {
+    command = options.target.command;
+    const { node } = await isNodeCommand(command[0]!, process.env.PATH ?? '');
+    if (options.heap === 'on' && !node) {
+      throw new UsageError(`--heap needs a Node.js program, and ${command[0]} is not one (its heap figures come from inside Node)`);
+    }
+    const env = { ...process.env };
+    if (node && options.heap !== 'off') {
+      // The preload's socket is private to this run: only the launched program reports heap figures.
+      const directory = mkdtempSync(join(tmpdir(), 'memtrace-process-'));
+      cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
+      const socket = join(directory, 'heap.sock');
+      const server = await listenChannel(socket, handlers);
+      cleanups.push(() => closeChannel(server, socket));
+      env.MEMTRACE_PROCESS_SOCKET = socket;
+      env.MEMTRACE_PROCESS_INTERVAL_MS = String(options.intervalMs);
+      env.NODE_OPTIONS = nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath('process'));
+    }
+    target = await launchCommand({ command, env, stdout: options.log === '-' || options.reports.some((report) => report.path === null) ? 'stderr' : 'inherit' });
+    pid = target.pid;
+  } else {
+    pid = options.target.pid;
+    if (options.heap === 'on') throw new UsageError('--heap works on a Node program memtrace launches (-- node script.js), not on -p PID');
+    if (!(await processExists(pid))) throw new TargetError(`no process with PID ${pid}`);
+  }
+
+  let source: MemorySource;
+  try {
+    source = memorySource(pid);
+  } catch (error) {
+    throw new TargetError(`cannot read the memory of PID ${pid}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  let markServer: Server | null = null;
+  const markPath = markSocketPath(pid);
+  try {
+    markServer = await listenChannel(markPath, handlers);
+    cleanups.push(() => closeChannel(markServer!, markPath));
+  } catch (error) {
+    io.stderr.write(`memtrace: marks from outside are off: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
+
+  const header: SeriesHeader = {
+    tool: 'process',
+    version: 1,
+    source: 'memtrace',
+    target: command === undefined ? { pid } : { pid, command },
+    interval: options.intervalMs / 1000,
+    host: hostname(),
+    platform: process.platform,
+    start: new Date().toISOString(),
+    pageSize: process.platform === 'linux' ? pageSize() : undefined,
+    children: options.children,
+  };
+  const builder = new SeriesBuilder();
+  const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : fileLogSink(options.log);
+  if (log !== null) cleanups.push(() => log.close());
+  const sink = (record: ProcessLogRecord): void => {
+    builder.add(record);
+    log?.write(record);
+  };
+  sampler = new Sampler({ header, source, sink, heap: () => heapValues.get(pid) ?? null });
+  const name = processName(pid) ?? command?.[0] ?? String(pid);
+  renderMetrics = () =>
+    renderPrometheus({ pid, name, latest: sampler!.latest, up: !stopped, samples: sampler!.samples, missed: sampler!.missed, marks: sampler!.marks });
+
+  let stopped = false;
+  const ended = new Promise<{ reason: StopReason; exit?: TargetExit }>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      // The command shares the terminal and got the same Ctrl-C; one signalled alone is told too.
+      target?.signal(signal);
+      resolve({ reason: 'signal' });
+    };
+    const onMark = () => sampler?.mark('SIGUSR2', 'signal');
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal).on('SIGUSR2', onMark);
+    cleanups.push(() => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal).off('SIGUSR2', onMark);
+    });
+    if (options.durationMs !== null) {
+      const timer = setTimeout(() => resolve({ reason: 'duration' }), options.durationMs);
+      cleanups.push(() => clearTimeout(timer));
+    }
+    if (target !== null) void target.exited.then((exit) => resolve({ reason: 'target-exited', exit }));
+    void sampler!.gone.then(() => resolve({ reason: 'target-exited' }));
+  });
+
+  sampler.start();
+  const status = startStatusLine(options, io, sampler);
+  cleanups.push(status.stop);
+
+  const end = await ended;
+  stopped = true;
+  let exit = end.exit;
+  if (end.reason === 'target-exited' && exit === undefined && target !== null) exit = await target.exited;
+  const stop = await sampler.stop(end.reason, exit === undefined ? {} : { exitCode: exit.code, exitSignal: exit.signal });
+  status.stop();
+  log?.close();
+
+  const series: Series = builder.build();
+  io.stderr.write(
+    `memtrace: sampled PID ${pid} for ${formatDuration(stop.elapsed)}: ${stop.samples} samples, ${stop.missed} missed, ${sampler.marks} marks; ${
+      stop.reason === 'target-exited' ? 'the process exited' : stop.reason === 'signal' ? 'interrupted' : 'duration reached'
+    }\n`,
+  );
+  await writeSeriesReports(series, options.reports, io);
+
+  if (target !== null) {
+    // Interrupted or timed out: the command was told (signal) or runs on (duration) — memtrace waits
+    // for it only in the first case, so its exit code can be passed on.
+    if (end.reason === 'duration') return 0;
+    return exitCodeOf(exit ?? (await target.exited));
+  }
+  return 0;
+}
+
+function startStatusLine(options: ProcessOptions, io: ProcessIo, sampler: Sampler): { stop: () => void } {
+  const everyMs = options.statusMs ?? (io.stderr.isTTY ? 1000 : null);
+  if (everyMs === null) return { stop: () => {} };
+  const terminal = io.stderr.isTTY === true;
+  const timer = setInterval(() => {
+    const latest = sampler.latest;
+    if (latest === null) return;
+    const heap = typeof latest.heapUsed === 'number' ? `  heap ${formatBytes(latest.heapUsed)}` : '';
+    const tree = typeof latest.totalRss === 'number' ? `  tree ${formatBytes(latest.totalRss)} (${latest.children?.length ?? 0} children)` : '';
+    const line = `[memtrace process] ${formatDuration(latest.elapsed)}  RSS ${formatBytes(latest.rss)}${heap}${tree}  samples ${sampler.samples}  missed ${sampler.missed}  marks ${sampler.marks}`;
+    io.stderr.write(terminal ? `\r\u001b[2K${line}` : `${line}\n`);
+  }, everyMs);
+  timer.unref();
+  let stopped = false;
+  return {
+    stop: () => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      if (terminal) io.stderr.write('\r\u001b[2K');
+    },
+  };
+}
