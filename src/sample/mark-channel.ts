@@ -55,7 +55,13 @@ export async function listenChannel(path: string, handlers: ChannelHandlers): Pr
   } catch {
     // none was there
   }
-  const server = createServer((socket) => serve(socket, handlers));
+  const server = createServer((socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+    serve(socket, handlers);
+  });
+  const connections = new Set<Socket>();
+  openConnections.set(server, connections);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(path, () => {
@@ -67,8 +73,13 @@ export async function listenChannel(path: string, handlers: ChannelHandlers): Pr
   return server;
 }
 
+const openConnections = new WeakMap<Server, Set<Socket>>();
+
+/** Stops listening and drops every open connection (a sampler's preload keeps one open for good). */
 export async function closeChannel(server: Server, path: string): Promise<void> {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  for (const socket of openConnections.get(server) ?? []) socket.destroy();
+  await closed;
   try {
     unlinkSync(path);
   } catch {

@@ -83,6 +83,24 @@ export class Sampler {
     return this.stopped;
   }
 
+  /**
+   * Writes the stop record at once, without a last sample: for a process's 'exit' event, where
+   * nothing asynchronous runs any more.
+   */
+  stopNow(reason: StopReason): SeriesStop {
+    if (this.stopped !== null) return this.stopped;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    this.stopped = { ...this.clock(), reason, samples: this.samples, missed: this.missed };
+    this.options.sink({ type: 'stop', ...this.stopped });
+    this.options.source.close();
+    return this.stopped;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped !== null;
+  }
+
   private clock(): { t: string; elapsed: number } {
     const elapsedMs = performance.now() - this.startMs;
     return { t: new Date(this.startWall + elapsedMs).toISOString(), elapsed: Math.round(elapsedMs * 1000) / 1e6 };

@@ -3,9 +3,15 @@ import { execa, type Options } from 'execa';
 import { ROOT } from './workloads.js';
 
 export const MEMTRACE_BPF = `${ROOT}bin/memtrace-bpf.js`;
+export const MEMTRACE = `${ROOT}bin/memtrace.js`;
 
 export function memtrace(args: string[], options: Options = {}) {
   return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
+}
+
+/** The `memtrace` command (backend chosen by platform), for the tools that need no tracer. */
+export function memtraceAuto(args: string[], options: Options = {}) {
+  return execa(process.execPath, [MEMTRACE, ...args], { reject: false, all: false, timeout: 120_000, ...options });
 }
 
 /** Resolves when `stream` has printed a line matching `pattern`. */
