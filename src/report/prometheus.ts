@@ -59,7 +59,7 @@ export function renderPrometheus(state: ExpositionState): string {
           if (typeof childValue === 'number') rows.push([{ pid: child.pid, name: child.name, role: 'child' }, childValue]);
         }
       }
-      metric(name, 'gauge', `${capitalise(SERIES_VALUE_HELP[value])} of the process, in bytes.`, rows);
+      metric(name, 'gauge', `${capitalise(SERIES_VALUE_HELP[value])}, in bytes.`, rows);
     }
     if (typeof latest.totalRss === 'number') {
       metric('memtrace_process_tree_resident_memory_bytes', 'gauge', 'Resident set size of the sampled process and all its descendants, in bytes.', [[target, latest.totalRss]]);

@@ -161,3 +161,20 @@ test('help lists the options; mark without a sampler says so', async (t) => {
   t.is(usage.exitCode, 2);
   t.true(readFileSync(`${ROOT}docs/tools/process.md`, 'utf8').length > 0);
 });
+
+(process.getuid?.() === 0 ? test : test.skip)('needs no root: an unprivileged user samples a command and another user\'s process', async (t) => {
+  const other = execa('sleep', ['10']);
+  try {
+    const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, `${ROOT}bin/memtrace.js`, 'process', '-i', '50ms', '-d', '300ms', '-f', 'jsonl'];
+    for (const target of [['--', 'sleep', '1'], ['-p', String(other.pid)]]) {
+      const result = await execa('setpriv', [...asNobody, ...target], { reject: false });
+      t.is(result.exitCode, 0, result.stderr);
+      const stop = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { type: string; reason: string; samples: number };
+      t.like(stop, { type: 'stop', reason: 'duration' });
+      t.true(stop.samples >= 4);
+    }
+  } finally {
+    other.kill();
+    await other.catch(() => {});
+  }
+});
