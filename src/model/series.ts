@@ -157,3 +157,50 @@ export class SeriesBuilder {
     return { header: this.header, samples: this.samples, marks: this.marks, stop: this.stop, badLines: this.badLines };
   }
 }
+
+export interface SeriesSummary {
+  samples: number;
+  duration: number;
+  first: SeriesSample | null;
+  last: SeriesSample | null;
+  peak: SeriesSample | null;
+  /** Why the series ended, in words, or why we cannot tell. */
+  ending: string;
+}
+
+export function summarizeSeries(series: Series): SeriesSummary {
+  const { samples, stop } = series;
+  const peak = samples.reduce<SeriesSample | null>((best, sample) => (best === null || sample.rss > best.rss ? sample : best), null);
+  const first = samples[0] ?? null;
+  const last = samples.at(-1) ?? null;
+  const duration = (stop?.elapsed ?? last?.elapsed ?? 0) - (first?.elapsed ?? 0);
+  return { samples: samples.length, duration, first, last, peak, ending: describeEnding(series) };
+}
+
+function describeEnding(series: Series): string {
+  const stop = series.stop;
+  if (stop === null) return 'the log is cut: no stop record (the sampler was killed, or the file was truncated)';
+  switch (stop.reason) {
+    case 'target-exited':
+      return `the process exited${stop.exitCode !== undefined && stop.exitCode !== null ? ` (code ${stop.exitCode})` : stop.exitSignal ? ` (${stop.exitSignal})` : ''}`;
+    case 'duration':
+      return 'the duration was reached';
+    case 'signal':
+      return 'interrupted';
+    case 'stopped':
+      return 'stopped';
+    case 'error':
+      return 'stopped by an error';
+  }
+}
+
+/** For each mark, the index of the first sample taken at or after it (-1 if none). */
+export function markSampleIndexes(series: Series): number[] {
+  return series.marks.map((mark) => series.samples.findIndex((sample) => sample.elapsed >= mark.elapsed));
+}
+
+/** Text safe to print on one line: control characters (from a foreign log) become spaces. */
+export function oneLine(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+}

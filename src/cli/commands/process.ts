@@ -78,7 +78,7 @@ export const processCommand: Command = {
     if (values.heap === true && values['no-heap'] === true) throw new UsageError('give --heap or --no-heap, not both');
     const intervalMs = validateDurationMs('--interval', stringOption(values, 'interval') ?? '1');
     if (intervalMs < 10 || intervalMs > 3_600_000) throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
-    const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
+    const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { liveLog: true });
     await checkReportPaths([log === '-' ? null : log, ...reports.map((report) => report.path)]);
     const duration = stringOption(values, 'duration');
     const status = stringOption(values, 'status');

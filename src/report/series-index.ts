@@ -1,0 +1,62 @@
+// Chooses the renderer of a process series: by the output file's extension, or by --format.
+import type { ProcessLogRecord, Series } from '../model/series.js';
+import { renderJson } from './json.js';
+import { renderSeriesHtml } from './series-html.js';
+import { renderSeriesSvg } from './series-svg.js';
+import { renderSeriesTable } from './series-table.js';
+import { renderSeriesTsv } from './series-tsv.js';
+
+/** gnuplot is two files (.dat and .plt) and is written by writeSeriesReports, not rendered here. */
+export type SeriesFormat = 'table' | 'tsv' | 'svg' | 'html' | 'json' | 'jsonl' | 'gnuplot';
+
+export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.tsv': 'tsv',
+  '.svg': 'svg',
+  '.html': 'html',
+  '.htm': 'html',
+  '.json': 'json',
+  '.jsonl': 'jsonl',
+  '.ndjson': 'jsonl',
+  '.plt': 'gnuplot',
+  '.dat': 'gnuplot',
+};
+
+export const SERIES_FORMATS: SeriesFormat[] = ['table', 'tsv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'];
+
+/** The format of an output path, or null when its extension is not one of SERIES_EXTENSIONS. */
+export function seriesFormatFromPath(path: string): SeriesFormat | null {
+  const extension = /\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase();
+  return extension === undefined ? null : SERIES_EXTENSIONS[extension] ?? null;
+}
+
+export function renderSeries(series: Series, format: Exclude<SeriesFormat, 'gnuplot'>): string {
+  switch (format) {
+    case 'table':
+      return renderSeriesTable(series);
+    case 'tsv':
+      return renderSeriesTsv(series);
+    case 'svg':
+      return renderSeriesSvg(series);
+    case 'html':
+      return renderSeriesHtml(series);
+    case 'json':
+      return renderJson(series);
+    case 'jsonl':
+      return seriesRecords(series).map((record) => `${JSON.stringify(record)}\n`).join('');
+  }
+}
+
+/** The series as the records of a memtrace process log (converts a pymemtrace log to memtrace's). */
+export function seriesRecords(series: Series): ProcessLogRecord[] {
+  const timeline: Array<{ elapsed: number; order: number; record: ProcessLogRecord }> = [
+    ...series.samples.map((sample) => ({ elapsed: sample.elapsed, order: 1, record: { type: 'sample' as const, ...sample } })),
+    ...series.marks.map((mark) => ({ elapsed: mark.elapsed, order: 0, record: { type: 'mark' as const, ...mark } })),
+  ].sort((a, b) => a.elapsed - b.elapsed || a.order - b.order);
+  return [
+    { type: 'header', ...series.header },
+    ...timeline.map((entry) => entry.record),
+    ...(series.stop === null ? [] : [{ type: 'stop' as const, ...series.stop }]),
+  ];
+}

@@ -1,0 +1,27 @@
+// One row per sample with every value in bytes, and the labels of the marks taken with it: for
+// spreadsheets and scripts. Written with d3-dsv, which quotes what needs quoting.
+import { tsvFormat } from 'd3-dsv';
+import { markSampleIndexes, oneLine, presentValues, type Series } from '../model/series.js';
+
+export function renderSeriesTsv(series: Series): string {
+  const values = presentValues(series);
+  const tree = series.samples.some((sample) => typeof sample.totalRss === 'number');
+  const labels = new Map<number, string[]>();
+  markSampleIndexes(series).forEach((index, markIndex) => {
+    const at = index === -1 ? series.samples.length - 1 : index;
+    labels.set(at, [...(labels.get(at) ?? []), oneLine(series.marks[markIndex]!.text)]);
+  });
+  const columns = ['t', 'elapsed', 'pid', ...values, ...(tree ? ['totalRss', 'totalVsz', 'children'] : []), 'label'];
+  const rows = series.samples.map((sample, index) => {
+    const row: Record<string, string | number> = { t: sample.t, elapsed: sample.elapsed, pid: sample.pid };
+    for (const name of values) row[name] = sample[name] ?? '';
+    if (tree) {
+      row.totalRss = sample.totalRss ?? '';
+      row.totalVsz = sample.totalVsz ?? '';
+      row.children = sample.children?.length ?? 0;
+    }
+    row.label = (labels.get(index) ?? []).join('; ');
+    return row;
+  });
+  return `${tsvFormat(rows, columns)}\n`;
+}
