@@ -28,7 +28,7 @@ const LINES: Line[] = [
   { name: 'virtual size', color: '#868e96', dash: '2 3', value: (sample) => sample.vsz },
 ];
 
-const MARGIN = { left: 84, right: 24, top: 64, bottom: 74 };
+const MARGIN = { left: 84, right: 24, top: 68, bottom: 74 };
 
 export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}): string {
   const width = options.width ?? 1000;
@@ -52,8 +52,13 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const command = series.header.target.command === undefined ? '' : `: ${series.header.target.command.join(' ')}`;
   out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(truncate(`Memory of PID ${series.header.target.pid}${command}`, 110))}</text>`);
-  const subtitle = `${series.header.host ? `${series.header.host}, ` : ''}from ${series.header.start}; ${summary.samples} samples, peak RSS ${formatBytes(summary.peak?.rss ?? 0)}; ${summary.ending}`;
-  out.push(`<text x="${width / 2}" y="44" text-anchor="middle" fill="${series.stop === null || series.badLines > 0 ? '#c92a2a' : '#555555'}">${escapeXml(truncate(subtitle + (series.badLines > 0 ? `; ${series.badLines} unreadable lines skipped` : ''), 150))}</text>`);
+  const subtitle = `${series.header.host ? `${series.header.host}, ` : ''}from ${series.header.start}; ${summary.samples} samples, peak RSS ${formatBytes(summary.peak?.rss ?? 0)}`;
+  const trouble = series.stop === null || series.badLines > 0;
+  out.push(`<text x="${width / 2}" y="42" text-anchor="middle" fill="#555555">${escapeXml(truncate(`${subtitle}${trouble ? '' : `; ${summary.ending}`}`, 150))}</text>`);
+  if (trouble) {
+    const warning = `${summary.ending}${series.badLines > 0 ? `; ${series.badLines} unreadable lines skipped` : ''}`;
+    out.push(`<text x="${width / 2}" y="57" text-anchor="middle" fill="#c92a2a">${escapeXml(truncate(warning, 150))}</text>`);
+  }
 
   // Axes and grid.
   for (let value = 0; value <= yMax + yStep / 2; value += yStep) {

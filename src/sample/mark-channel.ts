@@ -13,6 +13,7 @@ import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TargetError, UsageError } from '../errors.js';
+import { oneLine } from '../model/series.js';
 import type { HeapValues } from './sampler.js';
 
 /** The longest label accepted: a label is a caption, and a line is read whole into memory. */
@@ -43,8 +44,7 @@ export function markSocketPath(pid: number): string {
 export function validateMarkText(text: string): string {
   if (text.length === 0) throw new UsageError('a mark needs a text');
   if (text.length > MAX_MARK_LENGTH) throw new UsageError(`a mark is at most ${MAX_MARK_LENGTH} characters, got ${text.length}`);
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]/g, ' ');
+  return oneLine(text);
 }
 
 /** Serves the protocol on `path`; a stale socket left by a killed sampler is replaced. */

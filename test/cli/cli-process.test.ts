@@ -106,6 +106,8 @@ test('--duration: stops sampling; a table on stdout by default; the exit code of
   const result = await memtraceAuto(['process', '-i', '50ms', '-d', '300ms', '--', 'sleep', '1']);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stderr, /duration reached/);
+  t.regex(result.stdout, /^memtrace process: PID \d+ \(sleep 1\) on /);
+  t.regex(result.stdout, /samples every 50 ms over .*; the duration was reached/);
   const exit3 = await memtraceAuto(['process', '-i', '50ms', '-o', logPath('exit3'), '--', 'sh', '-c', 'sleep 0.2; exit 3']);
   t.is(exit3.exitCode, 3);
   t.like(readLogRecords(logPath('exit3')).stop, { reason: 'target-exited', exitCode: 3 });

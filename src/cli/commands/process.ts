@@ -21,12 +21,13 @@ Target:
                           memtrace exits with the command's exit code
 
 Output:
-  -o, --output FILE       .jsonl or .ndjson: the live log; .svg .html .txt
-                          (table) .tsv .plt/.dat (gnuplot): a report rendered
+  -o, --output FILE       .jsonl or .ndjson: the live log, written as samples
+                          are taken; .svg .html .txt (table) .tsv .json
+                          .plt/.dat (gnuplot: writes both): a report rendered
                           at the end; "-" is stdout (repeatable; default: a
                           table on stdout)
   -f, --format FORMAT     format for stdout: table (default), jsonl (the live
-                          log), tsv, svg, html
+                          log), tsv, svg, html, json
       --prometheus ADDR   serve the latest values at http://ADDR/metrics in
                           Prometheus's text format (127.0.0.1:9464, :9464)
 
