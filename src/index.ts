@@ -1,3 +1,5 @@
 // memtrace's programming interface: `import { ProcessSampler, traceMalloc, heapStats } from 'memtrace'`.
 export { ProcessSampler, type ProcessSamplerOptions } from './node/process-sampler.js';
 export type { Series, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, ProcessLogRecord } from './model/series.js';
+export { heapStats, type HeapStatsOptions, type HeapStatsReport } from './node/heap-stats.js';
+export type { HeapSpaceDiff, HeapStatsDifference } from './model/heap-space-diff.js';

@@ -2,13 +2,14 @@
 // them (with the stack under --verbose) and turns them into the exit code.
 import { MemtraceError, UsageError } from '../errors.js';
 import { mallocCommand } from './commands/malloc.js';
+import { heapStatsCommand } from './commands/heap-stats.js';
 import { markCommand } from './commands/mark.js';
 import { processCommand } from './commands/process.js';
 import { reportCommand } from './commands/report.js';
 import { scriptsCommand } from './commands/scripts.js';
 import type { Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, reportCommand, scriptsCommand];
+const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, heapStatsCommand, reportCommand, scriptsCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -1,0 +1,57 @@
+// One snapshot of V8's heap figures, flattened to named numbers: the four sources heap-stats
+// compares (v8.getHeapSpaceStatistics, getHeapStatistics, getHeapCodeStatistics and
+// process.memoryUsage). CommonJS with node: builtins only, because the heap-stats preload loads it
+// inside the user's program; the ESM API imports the same file.
+//
+// Names: space.<space>.{size,used,available,physical}, heap.<field>, code.<field>, process.<field>.
+import { getHeapCodeStatistics, getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+export type HeapSnapshot = Record<string, number>;
+
+/** Fields that count things rather than bytes (named so reports do not print them as sizes). */
+export const COUNT_FIELDS: readonly string[] = ['heap.number_of_native_contexts', 'heap.number_of_detached_contexts', 'heap.does_zap_garbage'];
+
+export function takeHeapSnapshot(): HeapSnapshot {
+  const snapshot: HeapSnapshot = {};
+  for (const space of getHeapSpaceStatistics()) {
+    snapshot[`space.${space.space_name}.size`] = space.space_size;
+    snapshot[`space.${space.space_name}.used`] = space.space_used_size;
+    snapshot[`space.${space.space_name}.available`] = space.space_available_size;
+    snapshot[`space.${space.space_name}.physical`] = space.physical_space_size;
+  }
+  for (const [name, value] of Object.entries(getHeapStatistics())) {
+    if (typeof value === 'number') snapshot[`heap.${name}`] = value;
+  }
+  for (const [name, value] of Object.entries(getHeapCodeStatistics())) {
+    if (typeof value === 'number') snapshot[`code.${name}`] = value;
+  }
+  for (const [name, value] of Object.entries(process.memoryUsage())) {
+    snapshot[`process.${name}`] = value;
+  }
+  return snapshot;
+}
+
+let collect: (() => void) | null = null;
+
+/**
+ * A full garbage collection, so that garbage does not show as growth. Without --expose-gc the flag
+ * is set at run time and gc() is taken from a fresh context: V8 installs it in contexts created
+ * after the flag is set. Returns false if it could not be done.
+ */
+export function collectGarbage(): boolean {
+  try {
+    if (collect === null) {
+      const global = (globalThis as { gc?: () => void }).gc;
+      if (typeof global === 'function') collect = global;
+      else {
+        setFlagsFromString('--expose-gc');
+        collect = runInNewContext('gc') as () => void;
+      }
+    }
+    collect();
+    return true;
+  } catch {
+    return false;
+  }
+}
