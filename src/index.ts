@@ -3,3 +3,5 @@ export { ProcessSampler, type ProcessSamplerOptions } from './node/process-sampl
 export type { Series, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, ProcessLogRecord } from './model/series.js';
 export { heapStats, type HeapStatsOptions, type HeapStatsReport } from './node/heap-stats.js';
 export type { HeapSpaceDiff, HeapStatsDifference } from './model/heap-space-diff.js';
+export { traceMalloc, type TraceMallocOptions, type TraceMallocReport } from './node/trace-malloc.js';
+export type { JsHeapReport, AllocationSite, GroupBy } from './model/js-heap-profile.js';

@@ -7,9 +7,10 @@ import { markCommand } from './commands/mark.js';
 import { processCommand } from './commands/process.js';
 import { reportCommand } from './commands/report.js';
 import { scriptsCommand } from './commands/scripts.js';
+import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, heapStatsCommand, reportCommand, scriptsCommand];
+const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -1,0 +1,38 @@
+// Chooses the renderer of a trace-malloc report: by the output file's extension, or by --format.
+import type { JsHeapReport, V8HeapProfile } from '../model/js-heap-profile.js';
+import { renderFlamegraphSvg } from './flamegraph-svg.js';
+import { renderFolded } from './folded.js';
+import { renderJson } from './json.js';
+import { renderJsHeapTable } from './js-heap-table.js';
+
+export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile';
+
+export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.json': 'json',
+  '.folded': 'folded',
+  '.collapsed': 'folded',
+  '.svg': 'svg',
+  '.heapprofile': 'heapprofile',
+};
+
+export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string {
+  switch (format) {
+    case 'table':
+      return renderJsHeapTable(report, options);
+    case 'json':
+      // The stacks as plain rows: root-first frame names with their bytes and sample counts.
+      return renderJson({ ...report, stacks: report.stacks.samples.map((sample) => ({ frames: sample.frames.map((frame) => frame.name), bytes: sample.values.bytes, count: sample.values.count })) });
+    case 'folded':
+      return renderFolded(report.stacks);
+    case 'svg':
+      return renderFlamegraphSvg(report.stacks, {
+        title: `trace-malloc: JavaScript bytes ${report.header.mode}, by stack`,
+        subtitle: `${report.header.target.command?.join(' ') ?? `PID ${report.header.target.pid}`}; one sample per ${report.header.samplingInterval} B${report.error ? `; ${report.error}` : ''}`,
+      });
+    case 'heapprofile':
+      // V8's own profile, as Chrome DevTools saves it: DevTools (Memory tab, Load) and speedscope open it.
+      return JSON.stringify(profile);
+  }
+}
