@@ -89,8 +89,11 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
     out.push(`<polyline class="series" data-name="${line.name}" points="${points}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.name)}</title></polyline>`);
   }
 
+  // Labels of marks close together are pushed right, one text height apart, so none covers another.
+  let lastLabelX = -Infinity;
   series.marks.forEach((mark, index) => {
-    const mx = round(x(mark.elapsed));
+    const mx = Math.max(round(x(mark.elapsed)), lastLabelX + 13);
+    lastLabelX = mx;
     const at = samples[markIndexes[index]!];
     const text = truncate(oneLine(mark.text), 48);
     const tip = `${formatDuration(mark.elapsed)}: ${oneLine(mark.text)}${at === undefined ? '' : ` (RSS ${formatBytes(at.rss)})`}`;

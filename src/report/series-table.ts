@@ -43,7 +43,8 @@ export function renderSeriesTable(series: Series): string {
   });
   const rows = chooseRows(series, labels);
   const withHeap = heapSamples.length > 0;
-  const table: string[][] = [['Time', 'RSS', 'ΔRSS', ...(withHeap ? ['Heap used'] : []), 'Label']];
+  const withTree = series.samples.some((sample) => typeof sample.totalRss === 'number');
+  const table: string[][] = [['Time', 'RSS', 'ΔRSS', ...(withTree ? ['Tree RSS', 'Children'] : []), ...(withHeap ? ['Heap used'] : []), 'Label']];
   let previous: number | null = null;
   for (const index of rows) {
     const sample = series.samples[index]!;
@@ -51,6 +52,7 @@ export function renderSeriesTable(series: Series): string {
       formatDuration(sample.elapsed),
       formatBytes(sample.rss),
       previous === null ? '' : signedBytes(sample.rss - previous),
+      ...(withTree ? [typeof sample.totalRss === 'number' ? formatBytes(sample.totalRss) : '', String(sample.children?.length ?? 0)] : []),
       ...(withHeap ? [typeof sample.heapUsed === 'number' ? formatBytes(sample.heapUsed) : ''] : []),
       (labels.get(index) ?? []).join('; ') + (index === series.samples.indexOf(summary.peak!) ? `${labels.has(index) ? ' ' : ''}(peak)` : ''),
     ]);

@@ -14,6 +14,8 @@ export interface MemorySource {
   target(): Promise<ProcessMemory | null>;
   /** The target's descendants now, each with its memory. */
   children(): Promise<ChildSample[]>;
+  /** Both at once, synchronously, where the source can (a sample then costs no promise). */
+  readSync?(withChildren: boolean): { memory: ProcessMemory | null; children: ChildSample[] };
   close(): void;
 }
 
@@ -34,6 +36,15 @@ class ProcMemorySource implements MemorySource {
   }
 
   async children(): Promise<ChildSample[]> {
+    return this.childrenNow();
+  }
+
+  readSync(withChildren: boolean): { memory: ProcessMemory | null; children: ChildSample[] } {
+    const memory = this.reader.read();
+    return { memory, children: memory !== null && withChildren ? this.childrenNow() : [] };
+  }
+
+  private childrenNow(): ChildSample[] {
     const found = descendants(listProcesses(), this.pid);
     const alive = new Set(found.map((child) => child.pid));
     for (const [pid, reader] of this.childReaders) {

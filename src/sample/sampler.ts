@@ -5,7 +5,8 @@
 // Ticks are scheduled against a deadline (start + k × interval), not chained delays, so the series
 // does not drift; a tick that could not run in time (the event loop was blocked, a `ps` was slow)
 // is counted as missed, never silently skipped.
-import type { ProcessLogRecord, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, StopReason } from '../model/series.js';
+import type { ChildSample, ProcessLogRecord, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, StopReason } from '../model/series.js';
+import type { ProcessMemory } from './linux-proc.js';
 import type { MemorySource } from './memory-source.js';
 
 /** V8's figures for the target, when it is a Node program that reports them. */
@@ -124,29 +125,58 @@ export class Sampler {
     if (this.options.ref === false) this.timer.unref();
   }
 
+  /** Samples now: synchronously where the source can (/proc), else queued behind the last sample (ps). */
   private sampleNow(): void {
-    this.busy = this.busy.then(() => this.sample());
+    const { source } = this.options;
+    if (source.readSync !== undefined) {
+      if (this.stopped !== null) return;
+      let reading: { memory: ProcessMemory | null; children: ChildSample[] } = { memory: null, children: [] };
+      try {
+        reading = source.readSync(this.header.children === true);
+      } catch {
+        // unreadable: treated as gone
+      }
+      this.record(reading.memory, reading.children);
+      return;
+    }
+    this.busy = this.busy.then(() => this.sampleAsync());
   }
 
   private async sample(): Promise<void> {
+    const { source } = this.options;
+    if (source.readSync !== undefined) return this.sampleNow();
+    return this.sampleAsync();
+  }
+
+  private async sampleAsync(): Promise<void> {
     if (this.stopped !== null) return;
     const { source } = this.options;
     const memory = await source.target().catch(() => null);
+    const children = memory !== null && this.header.children === true ? await source.children().catch(() => []) : [];
+    this.record(memory, children);
+  }
+
+  private record(memory: ProcessMemory | null, children: ChildSample[]): void {
+    if (this.stopped !== null) return;
     if (memory === null) {
       // The target has gone: not a missed sample, the end of the series (the owner stops us).
       this.markGone();
       return;
     }
-    const sample: SeriesSample = { ...this.clock(), pid: this.header.target.pid, rss: memory.rss, vsz: memory.vsz };
+    const { t, elapsed } = this.clock();
+    const sample: SeriesSample = { t, elapsed, pid: this.header.target.pid, rss: memory.rss, vsz: memory.vsz };
     const heap = this.options.heap?.() ?? null;
-    if (heap !== null) Object.assign(sample, heap);
+    if (heap !== null) {
+      sample.heapUsed = heap.heapUsed;
+      sample.heapTotal = heap.heapTotal;
+      sample.external = heap.external;
+      sample.arrayBuffers = heap.arrayBuffers;
+    }
     if (this.header.children === true) {
-      const children = await source.children().catch(() => []);
       sample.children = children;
       sample.totalRss = children.reduce((sum, child) => sum + child.rss, memory.rss);
       sample.totalVsz = children.reduce((sum, child) => sum + (child.vsz ?? 0), memory.vsz);
     }
-    if (this.stopped !== null) return;
     this.samples += 1;
     this.latest = sample;
     this.options.sink({ type: 'sample', ...sample });

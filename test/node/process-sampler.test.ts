@@ -63,7 +63,10 @@ test.serial('another process: no heap figures; gone settles when it exits', asyn
   const child = spawn('sleep', ['0.3']);
   await new Promise((resolve) => child.once('spawn', resolve));
   const sampler = new ProcessSampler({ interval: 0.02, pid: child.pid! }).start();
+  // The sampler's timer never keeps a program alive: this test's own timer does, while it waits.
+  const keepAlive = setInterval(() => {}, 1000);
   await sampler.gone;
+  clearInterval(keepAlive);
   const series = await sampler.stop('target-exited');
   t.true(series.samples.length >= 5);
   t.true(series.samples.every((sample) => sample.heapUsed === undefined));
