@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
 import { DEFAULT_THRESHOLDS, diffSnapshots, NOISE_SNAPSHOTS, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../model/heap-space-diff.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
+import { runBlock, rethrowWithReport } from './run-block.js';
 import { collectGarbage, COUNT_FIELDS, takeHeapSnapshot, type HeapSnapshot } from './heap-snapshot.cjs';
 
 export interface HeapStatsOptions extends Partial<HeapStatsThresholds> {
@@ -45,15 +46,7 @@ export async function heapStats<T>(block: () => T | Promise<T>, options: HeapSta
   const start = new Date();
   const began = performance.now();
   const before = snapshot();
-  let result: Awaited<T> | undefined;
-  let failure: unknown = null;
-  let failed = false;
-  try {
-    result = await block();
-  } catch (error) {
-    failed = true;
-    failure = error;
-  }
+  const outcome = await runBlock(block);
   const after = snapshot();
   const diff: HeapSpaceDiff = {
     header: { tool: 'heap-stats', target: { pid: process.pid }, start: start.toISOString(), host: hostname(), node: process.version, gc, durationSeconds: (performance.now() - began) / 1000 },
@@ -62,14 +55,11 @@ export async function heapStats<T>(block: () => T | Promise<T>, options: HeapSta
     after,
     noise,
     ...diffSnapshots({ before, after, noise, thresholds, countFields: COUNT_FIELDS, all: options.all === true }),
-    ...(failed ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
+    ...(outcome.threw ? { error: outcome.message } : {}),
   };
   const report = heapStatsReport(diff);
-  if (failed) {
-    if (typeof failure === 'object' && failure !== null) (failure as { memtraceReport?: HeapStatsReport }).memtraceReport = report;
-    throw failure;
-  }
-  return { result: result as Awaited<T>, report };
+  if (outcome.threw) rethrowWithReport(outcome.error, report);
+  return { result: outcome.result, report };
 }
 
 /** Gives a HeapSpaceDiff its table() and toJSON(). */

@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../errors.js';
 import { GROUP_BY, reduceHeapProfile, siteBytes, type GroupBy, type JsHeapReport, type V8HeapProfile } from '../model/js-heap-profile.js';
 import { renderJsHeapTable } from '../report/js-heap-table.js';
+import { runBlock, rethrowWithReport } from './run-block.js';
 import { startHeapSampling, type HeapSamplingMode } from './heap-sampler.cjs';
 
 export interface TraceMallocOptions {
@@ -62,15 +63,7 @@ export async function traceMalloc<T>(block: () => T | Promise<T>, options: Trace
   const start = new Date();
   const began = performance.now();
   const sampling = startHeapSampling(samplingInterval, mode);
-  let result: Awaited<T> | undefined;
-  let failure: unknown = null;
-  let failed = false;
-  try {
-    result = await block();
-  } catch (error) {
-    failed = true;
-    failure = error;
-  }
+  const outcome = await runBlock(block);
   const profile = sampling.stop();
   const durationSeconds = (performance.now() - began) / 1000;
   const reduced = reduceHeapProfile(profile, { ...reduceOptions, calibration });
@@ -81,15 +74,12 @@ export async function traceMalloc<T>(block: () => T | Promise<T>, options: Trace
       stacks: reduced.stacks,
       totals: reduced.totals,
       overhead: { ...reduced.overhead, how: 'samples whose allocating frame is the inspector or memtrace, and the sites an empty block sampled' },
-      ...(failed ? { error: failure instanceof Error ? failure.message : String(failure) } : {}),
+      ...(outcome.threw ? { error: outcome.message } : {}),
     },
     profile,
   );
-  if (failed) {
-    if (typeof failure === 'object' && failure !== null) (failure as { memtraceReport?: TraceMallocReport }).memtraceReport = report;
-    throw failure;
-  }
-  return { result: result as Awaited<T>, report };
+  if (outcome.threw) rethrowWithReport(outcome.error, report);
+  return { result: outcome.result, report };
 }
 
 /** Gives a JsHeapReport its top(), its raw profile and toJSON(). */

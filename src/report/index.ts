@@ -8,7 +8,7 @@ import { renderMallocTsv } from './malloc-tsv.js';
 
 export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv';
 
-const EXTENSIONS: Record<string, ReportFormat> = {
+export const EXTENSIONS: Record<string, ReportFormat> = {
   '.txt': 'table',
   '.table': 'table',
   '.json': 'json',

@@ -1,14 +1,13 @@
 // `memtrace heap-stats -- node script.js`: V8's heap figures at the start and at the end of a
 // whole Node run, through a preload, reduced to the differences that matter.
 import { hostname } from 'node:os';
-import { ParseError } from '../errors.js';
 import { diffSnapshots, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../model/heap-space-diff.js';
 import { COUNT_FIELDS } from '../node/heap-snapshot.cjs';
 import { renderJson } from '../report/json.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
 import { renderHeapStatsTsv } from '../report/heap-stats-tsv.js';
 import { exitCodeOf } from '../run/launch.js';
-import { runWithPreload, writeReport } from './preload-run.js';
+import { parsePreloadJson, runWithPreload, writeReport } from './preload-run.js';
 
 export type HeapStatsFormat = 'table' | 'json' | 'tsv';
 
@@ -65,19 +64,12 @@ export async function runHeapStats(options: HeapStatsRunOptions, io: { stdout: N
 
 /** Checks a preload file; `name` is used in errors (file, line 1, what was expected). */
 export function parsePreloadRecord(text: string, name: string): PreloadRecord {
-  const fail = (expected: string): never => {
-    throw new ParseError({ file: name, lineNumber: 1, format: 'heap-stats preload output', expected, line: text.slice(0, 80) });
-  };
-  if (text.trim() === '') fail('a JSON object; the file is empty');
-  let record: PreloadRecord;
-  try {
-    record = JSON.parse(text) as PreloadRecord;
-  } catch {
-    return fail('a JSON object (the file is cut short?)');
-  }
   const isSnapshot = (value: unknown) => typeof value === 'object' && value !== null && Object.values(value).every((number) => typeof number === 'number');
-  if (!Number.isInteger(record.pid) || !isSnapshot(record.before) || !isSnapshot(record.after) || !Array.isArray(record.noise) || !record.noise.every(isSnapshot)) {
-    fail('pid, before and after snapshots of numbers, and noise, a list of them');
-  }
-  return record;
+  return parsePreloadJson<PreloadRecord>(
+    text,
+    name,
+    'heap-stats',
+    (record) => Number.isInteger(record.pid) && isSnapshot(record.before) && isSnapshot(record.after) && Array.isArray(record.noise) && record.noise.every(isSnapshot),
+    'pid, before and after snapshots of numbers, and noise, a list of them',
+  );
 }

@@ -4,7 +4,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TargetError } from '../errors.js';
+import { ParseError, TargetError } from '../errors.js';
 import { nodeOptionsWithPreload, preloadPath, requireNodeCommand } from '../node/node-target.js';
 import { exitCodeOf, launchCommand } from '../run/launch.js';
 import type { TargetExit } from '../run/target.js';
@@ -68,4 +68,23 @@ export async function writeReport(text: string, path: string | null, format: str
   const { writeFile } = await import('node:fs/promises');
   await writeFile(path, text);
   io.stderr.write(`memtrace: wrote ${path} (${format})\n`);
+}
+
+/**
+ * Reads a preload's file as a JSON object, naming the file and what was wrong; `valid` checks the
+ * fields the tool needs and `expected` says what they are.
+ */
+export function parsePreloadJson<T>(text: string, file: string, tool: string, valid: (record: T) => boolean, expected: string): T {
+  const fail = (what: string): never => {
+    throw new ParseError({ file, lineNumber: 1, format: `${tool} preload output`, expected: what, line: text.slice(0, 80) });
+  };
+  if (text.trim() === '') fail('a JSON object; the file is empty');
+  let record: T;
+  try {
+    record = JSON.parse(text) as T;
+  } catch {
+    return fail('a JSON object (the file is cut short?)');
+  }
+  if (typeof record !== 'object' || record === null || !valid(record)) fail(expected);
+  return record;
 }

@@ -1,12 +1,11 @@
 // `memtrace trace-malloc -- node build.js`: V8's sampling heap profiler over a whole Node run,
 // through a preload, reduced to allocation sites and stacks, rendered in every format asked for.
 import { hostname } from 'node:os';
-import { ParseError } from '../errors.js';
 import { reduceHeapProfile, type GroupBy, type JsHeapReport, type V8HeapProfile } from '../model/js-heap-profile.js';
 import { isOwnFrame } from '../node/trace-malloc.js';
 import { renderJsHeapReport, type JsHeapFormat } from '../report/js-heap-index.js';
 import { exitCodeOf } from '../run/launch.js';
-import { runWithPreload, writeReport } from './preload-run.js';
+import { parsePreloadJson, runWithPreload, writeReport } from './preload-run.js';
 
 export interface TraceMallocRunOptions {
   command: string[];
@@ -55,18 +54,11 @@ export async function runTraceMalloc(options: TraceMallocRunOptions, io: { stdou
 
 /** Checks a preload file; `name` is used in errors (file, line 1, what was expected). */
 export function parseTraceMallocRecord(text: string, name: string): PreloadRecord {
-  const fail = (expected: string): never => {
-    throw new ParseError({ file: name, lineNumber: 1, format: 'trace-malloc preload output', expected, line: text.slice(0, 80) });
-  };
-  if (text.trim() === '') fail('a JSON object; the file is empty');
-  let record: PreloadRecord;
-  try {
-    record = JSON.parse(text) as PreloadRecord;
-  } catch {
-    return fail('a JSON object (the file is cut short?)');
-  }
-  if (!Number.isInteger(record.pid) || typeof record.samplingInterval !== 'number' || typeof record.profile?.head?.callFrame !== 'object' || !Array.isArray(record.profile?.samples)) {
-    fail('pid, samplingInterval and a V8 sampling heap profile {head, samples}');
-  }
-  return record;
+  return parsePreloadJson<PreloadRecord>(
+    text,
+    name,
+    'trace-malloc',
+    (record) => Number.isInteger(record.pid) && typeof record.samplingInterval === 'number' && typeof record.profile?.head?.callFrame === 'object' && Array.isArray(record.profile?.samples),
+    'pid, samplingInterval and a V8 sampling heap profile {head, samples}',
+  );
 }

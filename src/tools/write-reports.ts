@@ -5,7 +5,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
-import { formatFromPath, renderMalloc, type ReportFormat } from '../report/index.js';
+import { EXTENSIONS, renderMalloc, type ReportFormat } from '../report/index.js';
 
 export interface ReportRequest {
   /** null: standard output. */
@@ -25,23 +25,27 @@ export function parseValueName(text: string | null): MallocValueName {
 }
 
 export function reportRequests(paths: string[], stdoutFormat: string | null): ReportRequest[] {
-  if (stdoutFormat !== null && !FORMATS.includes(stdoutFormat as ReportFormat)) {
-    throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got "${stdoutFormat}"`);
-  }
-  const format = stdoutFormat as ReportFormat | null;
-  const requests: ReportRequest[] = paths.map((path) => (path === '-' ? { path: null, format: format ?? 'table' } : { path, format: formatOf(path) }));
-  if (requests.length === 0 || (format !== null && !paths.includes('-'))) {
-    requests.push({ path: null, format: format ?? 'table' });
-  }
-  return requests;
+  return reportRequestsFor(paths, stdoutFormat, { extensions: EXTENSIONS, formats: FORMATS });
 }
 
-function formatOf(path: string): ReportFormat {
-  try {
-    return formatFromPath(path);
-  } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+/**
+ * -o and -f of any report-writing command: each path gets the format of its extension ("-" is
+ * stdout in the -f format); stdout gets a report too when nothing else was asked for, or when -f
+ * was given without "-". Unknown extensions and formats are usage errors naming the choices.
+ */
+export function reportRequestsFor<F extends string>(paths: string[], stdoutFormat: string | null, table: { extensions: Record<string, F>; formats: readonly F[] }): Array<{ path: string | null; format: F }> {
+  if (stdoutFormat !== null && !table.formats.includes(stdoutFormat as F)) {
+    throw new UsageError(`--format: expected one of ${table.formats.join(', ')}, got "${stdoutFormat}"`);
   }
+  const format = (stdoutFormat as F | null) ?? table.formats[0]!;
+  const requests = paths.map((path) => {
+    if (path === '-') return { path: null, format };
+    const byExtension = table.extensions[/\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase() ?? ''];
+    if (byExtension === undefined) throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(table.extensions).join(' ')}`);
+    return { path, format: byExtension };
+  });
+  if (requests.length === 0 || (stdoutFormat !== null && !paths.includes('-'))) requests.push({ path: null, format });
+  return requests;
 }
 
 /** Fails early, before any tracing, when an output file could not be written. */

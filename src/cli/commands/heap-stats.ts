@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_THRESHOLDS } from '../../model/heap-space-diff.js';
 import { validateByteSize } from '../../probes/validate.js';
 import { runHeapStats, type HeapStatsFormat } from '../../tools/heap-stats.js';
-import { checkReportPaths } from '../../tools/write-reports.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const HEAP_STATS_HELP = `Usage: memtrace heap-stats [options] -- COMMAND [ARGS...]
@@ -53,15 +53,7 @@ export const heapStatsCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the command goes after --)`);
     if (command === null || command.length === 0) throw new UsageError('no command: memtrace heap-stats -- node script.js');
-    const format = stringOption(values, 'format');
-    if (format !== null && !Object.values(FORMATS).includes(format as HeapStatsFormat)) throw new UsageError(`--format: expected table, json or tsv, got "${format}"`);
-    const reports = ((values.output as string[] | undefined) ?? []).map((path) => {
-      if (path === '-') return { path: null, format: (format ?? 'table') as HeapStatsFormat };
-      const byExtension = FORMATS[/\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase() ?? ''];
-      if (byExtension === undefined) throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(FORMATS).join(' ')}`);
-      return { path, format: byExtension };
-    });
-    if (!reports.some((report) => report.path === null) && (reports.length === 0 || format !== null)) reports.push({ path: null, format: (format ?? 'table') as HeapStatsFormat });
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: FORMATS, formats: ['table', 'json', 'tsv'] as const });
     await checkReportPaths(reports.map((report) => report.path));
     const minBytes = stringOption(values, 'min-bytes');
     const minRelative = stringOption(values, 'min-relative');

@@ -3,7 +3,7 @@ import { GROUP_BY, type GroupBy } from '../../model/js-heap-profile.js';
 import { validateByteSize, validateInteger } from '../../probes/validate.js';
 import { JS_HEAP_EXTENSIONS, type JsHeapFormat } from '../../report/js-heap-index.js';
 import { runTraceMalloc } from '../../tools/trace-malloc.js';
-import { checkReportPaths } from '../../tools/write-reports.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const TRACE_MALLOC_HELP = `Usage: memtrace trace-malloc [options] -- COMMAND [ARGS...]
@@ -55,15 +55,7 @@ export const traceMallocCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the command goes after --)`);
     if (command === null || command.length === 0) throw new UsageError('no command: memtrace trace-malloc -- node script.js');
-    const format = stringOption(values, 'format');
-    if (format !== null && !FORMATS.includes(format as JsHeapFormat)) throw new UsageError(`--format: expected one of ${FORMATS.join(', ')}, got "${format}"`);
-    const reports = ((values.output as string[] | undefined) ?? []).map((path) => {
-      if (path === '-') return { path: null, format: (format ?? 'table') as JsHeapFormat };
-      const byExtension = JS_HEAP_EXTENSIONS[/\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase() ?? ''];
-      if (byExtension === undefined) throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(JS_HEAP_EXTENSIONS).join(' ')}`);
-      return { path, format: byExtension };
-    });
-    if (!reports.some((report) => report.path === null) && (reports.length === 0 || format !== null)) reports.push({ path: null, format: (format ?? 'table') as JsHeapFormat });
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: JS_HEAP_EXTENSIONS, formats: FORMATS });
     await checkReportPaths(reports.map((report) => report.path));
     const groupBy = stringOption(values, 'group-by') ?? 'line';
     if (!GROUP_BY.includes(groupBy as GroupBy)) throw new UsageError(`--group-by: expected one of ${GROUP_BY.join(', ')}, got "${groupBy}"`);

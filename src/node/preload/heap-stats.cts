@@ -8,6 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { collectGarbage, takeHeapSnapshot, type HeapSnapshot } from '../heap-snapshot.cjs';
+import { onProgramEnd } from '../program-end.cjs';
 
 const directory = process.env.MEMTRACE_HEAP_STATS_DIR;
 
@@ -22,25 +23,9 @@ if (directory !== undefined && directory !== '') {
   const start = new Date().toISOString();
   const began = performance.now();
   const before = snapshot();
-  let written = false;
-  const write = (ending: string): void => {
-    if (written) return;
-    written = true;
+  onProgramEnd((ending) => {
     const after = snapshot();
     const record = { pid: process.pid, ppid: process.ppid, argv: process.argv, node: process.version, start, durationSeconds: (performance.now() - began) / 1000, gc, ending, before, after, noise };
-    try {
-      writeFileSync(join(directory, `heap-stats-${process.pid}.json`), `${JSON.stringify(record)}\n`);
-    } catch {
-      // memtrace's directory is gone: nothing to report to, and the program must not fail for it.
-    }
-  };
-  process.on('exit', () => write('exit'));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = (): void => {
-      write(signal);
-      process.off(signal, onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+    writeFileSync(join(directory, `heap-stats-${process.pid}.json`), `${JSON.stringify(record)}\n`);
+  });
 }

@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startHeapSampling, type HeapSamplingMode } from '../heap-sampler.cjs';
+import { onProgramEnd } from '../program-end.cjs';
 
 const directory = process.env.MEMTRACE_TRACE_MALLOC_DIR;
 
@@ -15,25 +16,9 @@ if (directory !== undefined && directory !== '') {
   const start = new Date().toISOString();
   const began = performance.now();
   const sampling = startHeapSampling(samplingInterval, mode);
-  let written = false;
-  const write = (ending: string): void => {
-    if (written) return;
-    written = true;
-    try {
-      const profile = sampling.stop();
-      const record = { pid: process.pid, ppid: process.ppid, argv: process.argv, node: process.version, start, durationSeconds: (performance.now() - began) / 1000, samplingInterval, mode, ending, profile };
-      writeFileSync(join(directory, `trace-malloc-${process.pid}.json`), `${JSON.stringify(record)}\n`);
-    } catch {
-      // memtrace's directory is gone, or the inspector is taken: the program must not fail for it.
-    }
-  };
-  process.on('exit', () => write('exit'));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    const onSignal = (): void => {
-      write(signal);
-      process.off(signal, onSignal);
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
+  onProgramEnd((ending) => {
+    const profile = sampling.stop();
+    const record = { pid: process.pid, ppid: process.ppid, argv: process.argv, node: process.version, start, durationSeconds: (performance.now() - began) / 1000, samplingInterval, mode, ending, profile };
+    writeFileSync(join(directory, `trace-malloc-${process.pid}.json`), `${JSON.stringify(record)}\n`);
+  });
 }
