@@ -82,3 +82,8 @@ test('bad options and misuse are usage errors', (t) => {
   const sampler = new ProcessSampler({ interval: 1 });
   t.throws(() => sampler.mark('x'), { message: /mark\(\) between start\(\) and stop\(\)/ });
 });
+
+test('the package entry exports the three in-process tools', async (t) => {
+  const entry = (await import(`${ROOT}dist/index.js`)) as Record<string, unknown>;
+  for (const name of ['ProcessSampler', 'traceMalloc', 'heapStats']) t.is(typeof entry[name], 'function', name);
+});
