@@ -16,19 +16,21 @@ test.serial('sampling this process: heap figures, a mark with its own sample, th
   const output = join(directory, 'self.jsonl');
   const sampler = new ProcessSampler({ interval: 0.02, output }).start();
   await sleep(100);
-  const held = Array.from({ length: 200_000 }, (_, index) => ({ index }));
-  sampler.mark('made 200k objects');
+  const held = Array.from({ length: 500_000 }, (_, index) => ({ index, half: index / 2 }));
+  sampler.mark('made 500k objects');
   await sleep(100);
   const series = await sampler.stop();
   t.true(held.length > 0);
   t.like(series.header, { tool: 'process', source: 'memtrace-api', interval: 0.02, target: { pid: process.pid } });
   t.true(series.samples.length >= 6, `${series.samples.length} samples`);
   t.true(series.samples.every((sample) => sample.heapUsed! > 0 && sample.rss > 0 && sample.vsz! > sample.rss));
-  t.deepEqual(series.marks.map((mark) => [mark.text, mark.source]), [['made 200k objects', 'api']]);
+  t.deepEqual(series.marks.map((mark) => [mark.text, mark.source]), [['made 500k objects', 'api']]);
   const markAt = series.marks[0]!.elapsed;
   const atMark = series.samples.find((sample) => sample.elapsed >= markAt)!;
   t.true(atMark.elapsed - markAt < 0.005, 'a sample is taken with the mark');
-  t.true(atMark.heapUsed! - series.samples[0]!.heapUsed! > 200_000 * 16, 'the objects show in heapUsed');
+  const beforeMark = series.samples[series.samples.indexOf(atMark) - 1]!;
+  // 500,000 objects of at least 16 B each (more with headers): at least 8 MB more than just before.
+  t.true(atMark.heapUsed! - beforeMark.heapUsed! > 500_000 * 16, `heapUsed ${beforeMark.heapUsed} → ${atMark.heapUsed}`);
   t.like(series.stop, { reason: 'stopped', samples: series.samples.length });
   const log = readLogRecords(output);
   t.deepEqual(log.samples.map(({ type: _type, ...sample }) => sample), series.samples);
