@@ -5,8 +5,9 @@ import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderMallocTable } from './malloc-table.js';
 import { renderMallocTsv } from './malloc-tsv.js';
+import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 
-export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv';
+export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'pprof';
 
 export const EXTENSIONS: Record<string, ReportFormat> = {
   '.txt': 'table',
@@ -16,10 +17,17 @@ export const EXTENSIONS: Record<string, ReportFormat> = {
   '.collapsed': 'folded',
   '.svg': 'svg',
   '.tsv': 'tsv',
+  '.pb.gz': 'pprof',
+  '.pprof': 'pprof',
 };
 
+/** A report file's extension: the last one, or ".pb.gz" (pprof's usual name) as a whole. */
+export function fileExtension(path: string): string | undefined {
+  return /(\.pb\.gz|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
+}
+
 export function formatFromPath(path: string): ReportFormat {
-  const extension = /\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase();
+  const extension = fileExtension(path);
   const format = extension === undefined ? undefined : EXTENSIONS[extension];
   if (format === undefined) {
     throw new Error(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(EXTENSIONS).join(' ')}`);
@@ -34,7 +42,7 @@ const SVG_TITLES: Record<MallocValueName, string> = {
   outstanding: 'malloc: blocks outstanding at the end, by stack',
 };
 
-export function renderMalloc(profile: MallocProfile, format: ReportFormat, options: { value?: MallocValueName; top?: number } = {}): string {
+export function renderMalloc(profile: MallocProfile, format: ReportFormat, options: { value?: MallocValueName; top?: number } = {}): string | Buffer {
   const value = options.value ?? 'allocBytes';
   switch (format) {
     case 'table':
@@ -47,5 +55,12 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
       return renderFlamegraphSvg(mallocStackProfile(profile, value), { title: SVG_TITLES[value], subtitle: profile.partial ? `PARTIAL: ${profile.partialReason}` : undefined });
     case 'tsv':
       return renderMallocTsv(profile);
+    case 'pprof':
+      return renderPprof(mallocStackProfile(profile, value), {
+        typeNames: GO_HEAP_SAMPLE_TYPES,
+        start: profile.startedAt === null ? undefined : new Date(profile.startedAt),
+        durationSeconds: profile.durationSeconds ?? undefined,
+        comments: [`memtrace malloc${profile.partial ? `, PARTIAL: ${profile.partialReason}` : ''}`],
+      });
   }
 }

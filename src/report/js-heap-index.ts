@@ -4,8 +4,9 @@ import { renderFlamegraphSvg } from './flamegraph-svg.js';
 import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderJsHeapTable } from './js-heap-table.js';
+import { renderPprof } from './pprof.js';
 
-export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile';
+export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile' | 'pprof';
 
 export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = {
   '.txt': 'table',
@@ -15,9 +16,11 @@ export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = {
   '.collapsed': 'folded',
   '.svg': 'svg',
   '.heapprofile': 'heapprofile',
+  '.pb.gz': 'pprof',
+  '.pprof': 'pprof',
 };
 
-export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string {
+export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string | Buffer {
   switch (format) {
     case 'table':
       return renderJsHeapTable(report, options);
@@ -30,6 +33,14 @@ export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile,
       return renderFlamegraphSvg(report.stacks, {
         title: `trace-malloc: JavaScript bytes ${report.header.mode}, by stack`,
         subtitle: `${report.header.target.command?.join(' ') ?? `PID ${report.header.target.pid}`}; one sample per ${report.header.samplingInterval} B${report.error ? `; ${report.error}` : ''}`,
+      });
+    case 'pprof':
+      // count is samples, not objects (see AllocationSite.count), and is named so.
+      return renderPprof(report.stacks, {
+        typeNames: { bytes: report.header.mode === 'allocated' ? 'alloc_space' : 'inuse_space', count: 'samples' },
+        start: new Date(report.header.start),
+        durationSeconds: report.header.durationSeconds,
+        comments: [`memtrace trace-malloc, one sample per ${report.header.samplingInterval} B`],
       });
     case 'heapprofile':
       // V8's own profile, as Chrome DevTools saves it: DevTools (Memory tab, Load) and speedscope open it.

@@ -60,7 +60,7 @@ export async function runWithPreload(options: {
 }
 
 /** Writes one report: stdout, or a file announced on stderr. */
-export async function writeReport(text: string, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+export async function writeReport(text: string | Buffer, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   if (path === null) {
     await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
     return;

@@ -1,7 +1,9 @@
 import { mkdtempSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
+import { Profile } from 'pprof-format';
 import test from 'ava';
 import { reduceHeapProfile, type V8HeapProfile } from '../../src/model/js-heap-profile.js';
 import { isOwnFrame } from '../../src/node/trace-malloc.js';
@@ -15,7 +17,7 @@ const ALLOCATED = 65_536 * 1072;
 
 test('a Node run: the function that allocated 67 MiB leads, in table, json, folded, svg and heapprofile', async (t) => {
   const out = (name: string) => join(directory, name);
-  const result = await memtraceAuto(['trace-malloc', '-o', out('a.json'), '-o', out('a.folded'), '-o', out('a.svg'), '-o', out('a.heapprofile'), '-o', '-', '--', 'node', workload]);
+  const result = await memtraceAuto(['trace-malloc', '-o', out('a.json'), '-o', out('a.folded'), '-o', out('a.svg'), '-o', out('a.heapprofile'), '-o', out('a.pb.gz'), '-o', '-', '--', 'node', workload]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stderr, /holding 65536 arrays/);
   t.regex(result.stdout, /^memtrace trace-malloc: PID \d+ \(node .*hold-arrays\.js\)/);
@@ -32,6 +34,10 @@ test('a Node run: the function that allocated 67 MiB leads, in table, json, fold
   t.true(readFileSync(out('a.svg'), 'utf8').includes('holdSixtyFourMiB (hold-arrays.js:9)'));
   const profile = JSON.parse(readFileSync(out('a.heapprofile'), 'utf8')) as V8HeapProfile;
   t.deepEqual(Object.keys(profile).sort(), ['head', 'samples']);
+  const pprof = Profile.decode(gunzipSync(readFileSync(out('a.pb.gz'))));
+  const strings = pprof.stringTable.strings;
+  t.deepEqual(pprof.sampleType.map((type) => strings[Number(type.type)]), ['alloc_space', 'samples']);
+  t.true(strings.includes('holdSixtyFourMiB (hold-arrays.js:9)'));
 });
 
 test("node --heap-prof's own file reads the same way: the format DevTools saves is the one memtrace writes", async (t) => {
@@ -72,7 +78,7 @@ test('bad input: a non-Node command, an unwritable output, bad options, no comma
     [['-o', '/no/such/dir/t.json'], /cannot write \/no\/such\/dir\/t\.json/],
     [['--group-by', 'module'], /--group-by: expected one of line, function, file, stack, got "module"/],
     [['--interval', '0'], /--interval: expected from 1 byte to 1 GiB, got 0/],
-    [['-f', 'pprof'], /--format: expected one of table, json, folded, svg, heapprofile, got "pprof"/],
+    [['-f', 'speedscope'], /--format: expected one of table, json, folded, svg, heapprofile, pprof, got "speedscope"/],
     [['-o', join(directory, 't.tsv')], /t\.tsv: cannot tell the report format from the extension/],
   ] as const) {
     const result = await memtraceAuto(['trace-malloc', ...args, '--', 'node', '-e', '1']);

@@ -22,9 +22,11 @@ Target:
 
 Reports:
   -o, --output FILE       write a report; the format comes from the extension:
-                          .txt (table) .json .folded .svg .tsv; "-" is stdout
-                          (repeatable; default: a table on stdout)
-  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv
+                          .txt (table) .json .folded .svg .tsv .pb.gz (pprof:
+                          alloc/inuse objects and space, as Go's heap
+                          profiles); "-" is stdout (repeatable; default: a
+                          table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv, pprof
       --value NAME        what folded and svg show: allocBytes (default),
                           allocs, outstanding, outstandingBytes
       --top N             stacks shown in the table (default 10)

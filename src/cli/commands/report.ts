@@ -19,11 +19,13 @@ Re-renders a saved log; its kind is told from its first line:
   -o, --output FILE     write a report; format from the extension (repeatable;
                         "-" is stdout):
                           malloc:  .txt (table) .json .folded .svg .tsv
+                                   .pb.gz (pprof)
                           process: .txt (table) .svg .html .tsv .json
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
-                        tsv (malloc); table, svg, html, tsv, json, jsonl (process)
+                        tsv, pprof (malloc); table, svg, html, tsv, json, jsonl
+                        (process)
       --value NAME      what folded and svg show: allocBytes (default), allocs,
                         outstanding, outstandingBytes
       --top N           stacks shown in the table (default 10)

@@ -16,10 +16,11 @@ node). memtrace exits with its exit code. For a block inside a program, use
 the API: traceMalloc(() => …).
 
   -o, --output FILE        write a report: .txt (table) .json .folded .svg
-                           .heapprofile (Chrome DevTools, speedscope); "-" is
-                           stdout (repeatable; default: a table on stdout)
+                           .heapprofile (Chrome DevTools, speedscope) .pb.gz
+                           (pprof); "-" is stdout (repeatable; default: a
+                           table on stdout)
   -f, --format FORMAT      format for stdout: table (default), json, folded,
-                           svg, heapprofile
+                           svg, heapprofile, pprof
       --group-by KEY       line (default), function, file or stack
       --interval SIZE      mean bytes between samples (default 32k, V8's);
                            smaller is finer and costs more
@@ -32,7 +33,7 @@ the API: traceMalloc(() => …).
 See docs/tools/trace-malloc.md for the method and its limits.
 `;
 
-const FORMATS: JsHeapFormat[] = ['table', 'json', 'folded', 'svg', 'heapprofile'];
+const FORMATS: JsHeapFormat[] = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof'];
 
 export const traceMallocCommand: Command = {
   name: 'trace-malloc',
