@@ -7,7 +7,8 @@ import { renderJson } from '../report/json.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
 import { renderHeapStatsTsv } from '../report/heap-stats-tsv.js';
 import { exitCodeOf } from '../run/launch.js';
-import { parsePreloadJson, runWithPreload, writeReport } from './preload-run.js';
+import { parsePreloadJson, runWithPreload } from './preload-run.js';
+import { writeReport } from './write-reports.js';
 
 export type HeapStatsFormat = 'table' | 'json' | 'tsv';
 

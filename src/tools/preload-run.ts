@@ -59,17 +59,6 @@ export async function runWithPreload(options: {
   }
 }
 
-/** Writes one report: stdout, or a file announced on stderr. */
-export async function writeReport(text: string | Buffer, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
-  if (path === null) {
-    await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
-    return;
-  }
-  const { writeFile } = await import('node:fs/promises');
-  await writeFile(path, text);
-  io.stderr.write(`memtrace: wrote ${path} (${format})\n`);
-}
-
 /**
  * Reads a preload's file as a JSON object, naming the file and what was wrong; `valid` checks the
  * fields the tool needs and `expected` says what they are.

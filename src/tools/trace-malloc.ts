@@ -5,7 +5,8 @@ import { reduceHeapProfile, type GroupBy, type JsHeapReport, type V8HeapProfile 
 import { isOwnFrame } from '../node/trace-malloc.js';
 import { renderJsHeapReport, type JsHeapFormat } from '../report/js-heap-index.js';
 import { exitCodeOf } from '../run/launch.js';
-import { parsePreloadJson, runWithPreload, writeReport } from './preload-run.js';
+import { parsePreloadJson, runWithPreload } from './preload-run.js';
+import { writeReport } from './write-reports.js';
 
 export interface TraceMallocRunOptions {
   command: string[];

@@ -68,12 +68,16 @@ export async function writeReports(
   options: { value: MallocValueName; top: number },
 ): Promise<void> {
   for (const request of requests) {
-    const text = renderMalloc(profile, request.format, { value: options.value, top: options.top });
-    if (request.path === null) {
-      await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
-    } else {
-      await writeFile(request.path, text);
-      io.stderr.write(`memtrace: wrote ${request.path} (${request.format})\n`);
-    }
+    await writeReport(renderMalloc(profile, request.format, { value: options.value, top: options.top }), request.path, request.format, io);
   }
+}
+
+/** Writes one report of any tool: to stdout, or to a file announced on stderr. */
+export async function writeReport(text: string | Buffer, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+  if (path === null) {
+    await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
+    return;
+  }
+  await writeFile(path, text);
+  io.stderr.write(`memtrace: wrote ${path} (${format})\n`);
 }

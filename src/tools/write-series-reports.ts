@@ -4,6 +4,7 @@ import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import type { Series } from '../model/series.js';
 import { renderSeriesGnuplot } from '../report/series-gnuplot.js';
+import { writeReport } from './write-reports.js';
 import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, seriesFormatFromPath, type SeriesFormat } from '../report/series-index.js';
 
 export interface SeriesReportRequest {
@@ -55,12 +56,6 @@ export async function writeSeriesReports(series: Series, requests: SeriesReportR
       io.stderr.write(`memtrace: wrote ${stem}.dat and ${stem}.plt (gnuplot ${stem}.plt draws ${stem}-gnuplot.svg)\n`);
       continue;
     }
-    const text = renderSeries(series, request.format);
-    if (request.path === null) {
-      await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
-    } else {
-      await writeFile(request.path, text);
-      io.stderr.write(`memtrace: wrote ${request.path} (${request.format})\n`);
-    }
+    await writeReport(renderSeries(series, request.format), request.path, request.format, io);
   }
 }
