@@ -6,6 +6,9 @@ import { firstLine } from '../../parse/first-line.js';
 import { seriesReportRequests, writeSeriesReports } from '../../tools/write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from '../../tools/write-reports.js';
 import { looksLikeJsonReport, readMallocJson } from '../../parse/malloc-json.js';
+import { looksFolded, readFolded } from '../../parse/folded.js';
+import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
+import { basename } from 'node:path';
 import { diffMallocProfiles } from '../../model/malloc-diff.js';
 import { renderMallocDiffTable } from '../../report/malloc-diff-table.js';
 import { renderJson } from '../../report/json.js';
@@ -19,7 +22,8 @@ Re-renders a saved log; its kind is told from its first line:
 - malloc: the --raw-out log of memtrace malloc, or the output of
   scripts/bpf/malloc.bt run by hand (bpftrace text or -f json output);
 - process: the log of memtrace process or ProcessSampler (JSON lines), or a
-  pymemtrace process log.
+  pymemtrace process log;
+- folded stacks (FlameGraph's "root;caller;leaf COUNT", .folded/.collapsed).
 
   -o, --output FILE     write a report; format from the extension (repeatable;
                         "-" is stdout):
@@ -28,6 +32,7 @@ Re-renders a saved log; its kind is told from its first line:
                           process: .txt (table) .svg .html .tsv .json
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
+                          folded:  .txt .json .folded .svg .pb.gz
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
                         tsv, pprof (malloc); table, svg, html, tsv, json, jsonl
                         (process)
@@ -71,6 +76,15 @@ export const reportCommand: Command = {
     const first = await firstLine(path);
     if (isCPyMemTraceLog(first)) {
       throw new UsageError(`${path} is a cPyMemTrace trace or profile log (RSS per Python call); memtrace report reads malloc and process logs`);
+    }
+    if (/\.(folded|collapsed)$/i.test(path) || looksFolded(first)) {
+      const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      await checkReportPaths(reports.map((report) => report.path));
+      const { profile, badLines } = await readFolded(path, { lenient: values.lenient === true });
+      const top = stringOption(values, 'top');
+      const options = { title: `folded stacks: ${basename(path)}`, top: top === null ? 10 : validateInteger('--top', top, 1, 10_000), notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
+      for (const report of reports) await writeReport(renderStackProfile(profile, report.format, options), report.path, report.format, io);
+      return 0;
     }
     const kind = detectProcessLog(first) === null ? 'malloc' : 'process';
     if (kind === 'process') {

@@ -1,0 +1,35 @@
+// Chooses the renderer of a generic stack profile (folded stacks read by `memtrace report`).
+import type { StackProfile } from '../model/stack-profile.js';
+import { renderFlamegraphSvg } from './flamegraph-svg.js';
+import { renderFolded } from './folded.js';
+import { renderJson } from './json.js';
+import { renderPprof } from './pprof.js';
+import { renderStackTable } from './stack-table.js';
+
+export type StackFormat = 'table' | 'json' | 'folded' | 'svg' | 'pprof';
+export const STACK_FORMATS: StackFormat[] = ['table', 'json', 'folded', 'svg', 'pprof'];
+export const STACK_EXTENSIONS: Record<string, StackFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.json': 'json',
+  '.folded': 'folded',
+  '.collapsed': 'folded',
+  '.svg': 'svg',
+  '.pb.gz': 'pprof',
+  '.pprof': 'pprof',
+};
+
+export function renderStackProfile(profile: StackProfile, format: StackFormat, options: { title: string; top: number; notes?: string[] }): string | Buffer {
+  switch (format) {
+    case 'table':
+      return renderStackTable(profile, options);
+    case 'json':
+      return renderJson(profile);
+    case 'folded':
+      return renderFolded(profile);
+    case 'svg':
+      return renderFlamegraphSvg(profile, { title: options.title, subtitle: options.notes?.join('; ') });
+    case 'pprof':
+      return renderPprof(profile, { comments: [options.title, ...(options.notes ?? [])] });
+  }
+}
