@@ -5,21 +5,12 @@ import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderMallocTable } from './malloc-table.js';
 import { renderMallocTsv } from './malloc-tsv.js';
+import { STACK_EXTENSIONS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 
 export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'pprof';
 
-export const EXTENSIONS: Record<string, ReportFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.json': 'json',
-  '.folded': 'folded',
-  '.collapsed': 'folded',
-  '.svg': 'svg',
-  '.tsv': 'tsv',
-  '.pb.gz': 'pprof',
-  '.pprof': 'pprof',
-};
+export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv' };
 
 /** A report file's extension: the last one, or ".pb.gz" (pprof's usual name) as a whole. */
 export function fileExtension(path: string): string | undefined {

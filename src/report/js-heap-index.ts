@@ -5,20 +5,11 @@ import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderJsHeapTable } from './js-heap-table.js';
 import { renderPprof } from './pprof.js';
+import { STACK_EXTENSIONS } from './stack-index.js';
 
 export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile' | 'pprof';
 
-export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.json': 'json',
-  '.folded': 'folded',
-  '.collapsed': 'folded',
-  '.svg': 'svg',
-  '.heapprofile': 'heapprofile',
-  '.pb.gz': 'pprof',
-  '.pprof': 'pprof',
-};
+export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = { ...STACK_EXTENSIONS, '.heapprofile': 'heapprofile' };
 
 export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string | Buffer {
   switch (format) {

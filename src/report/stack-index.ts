@@ -8,6 +8,7 @@ import { renderStackTable } from './stack-table.js';
 
 export type StackFormat = 'table' | 'json' | 'folded' | 'svg' | 'pprof';
 export const STACK_FORMATS: StackFormat[] = ['table', 'json', 'folded', 'svg', 'pprof'];
+/** The extensions of every stack report; malloc adds .tsv, trace-malloc .heapprofile. */
 export const STACK_EXTENSIONS: Record<string, StackFormat> = {
   '.txt': 'table',
   '.table': 'table',
