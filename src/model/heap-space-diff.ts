@@ -93,4 +93,4 @@ export function snapshotNoise(snapshots: ReadonlyArray<Record<string, number>>):
 }
 
 /** Snapshots around empty blocks used to measure the noise (the largest of their moves is kept). */
-export const NOISE_SNAPSHOTS = 4;
+export const NOISE_SNAPSHOTS = 6;

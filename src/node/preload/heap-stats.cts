@@ -19,7 +19,7 @@ if (directory !== undefined && directory !== '') {
     return takeHeapSnapshot();
   };
   // Snapshots back to back: how much the figures move when nothing happens (see NOISE_SNAPSHOTS).
-  const noise = [snapshot(), snapshot(), snapshot(), snapshot()];
+  const noise = [snapshot(), snapshot(), snapshot(), snapshot(), snapshot(), snapshot()];
   const start = new Date().toISOString();
   const began = performance.now();
   const before = snapshot();
