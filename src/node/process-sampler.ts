@@ -15,7 +15,7 @@ import { validateMarkText } from '../sample/mark-channel.js';
 import { memorySource } from '../sample/memory-source.js';
 import { pageSize } from '../sample/linux-proc.js';
 import { fileLogSink, streamLogSink, type LogSink } from '../sample/process-log-writer.js';
-import { Sampler, type HeapValues } from '../sample/sampler.js';
+import { INTERVAL_RANGE_MS, Sampler, type HeapValues } from '../sample/sampler.js';
 
 export interface ProcessSamplerOptions {
   /** Seconds between samples (default 1; at least 0.01). */
@@ -42,7 +42,7 @@ export class ProcessSampler {
 
   constructor(options: ProcessSamplerOptions = {}) {
     const interval = options.interval ?? 1;
-    if (!(typeof interval === 'number' && interval >= 0.01 && interval <= 3600)) {
+    if (!(typeof interval === 'number' && interval * 1000 >= INTERVAL_RANGE_MS.min && interval * 1000 <= INTERVAL_RANGE_MS.max)) {
       throw new UsageError(`ProcessSampler: interval is in seconds, from 0.01 to 3600, got ${String(interval)}`);
     }
     const pid = options.pid ?? process.pid;

@@ -13,13 +13,18 @@ export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'pprof'
 export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv' };
 
 /** A report file's extension: the last one, or ".pb.gz" (pprof's usual name) as a whole. */
-export function fileExtension(path: string): string | undefined {
+function fileExtension(path: string): string | undefined {
   return /(\.pb\.gz|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
 }
 
-export function formatFromPath(path: string): ReportFormat {
+/** The format `extensions` gives a path's extension, or undefined when it names none. */
+export function formatByExtension<F>(path: string, extensions: Record<string, F>): F | undefined {
   const extension = fileExtension(path);
-  const format = extension === undefined ? undefined : EXTENSIONS[extension];
+  return extension === undefined ? undefined : extensions[extension];
+}
+
+export function formatFromPath(path: string): ReportFormat {
+  const format = formatByExtension(path, EXTENSIONS);
   if (format === undefined) {
     throw new Error(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(EXTENSIONS).join(' ')}`);
   }

@@ -1,5 +1,6 @@
 // Chooses the renderer of a process series: by the output file's extension, or by --format.
 import type { ProcessLogRecord, Series } from '../model/series.js';
+import { formatByExtension } from './index.js';
 import { renderJson } from './json.js';
 import { renderSeriesHtml } from './series-html.js';
 import { renderSeriesSvg } from './series-svg.js';
@@ -27,8 +28,7 @@ export const SERIES_FORMATS: SeriesFormat[] = ['table', 'tsv', 'svg', 'html', 'j
 
 /** The format of an output path, or null when its extension is not one of SERIES_EXTENSIONS. */
 export function seriesFormatFromPath(path: string): SeriesFormat | null {
-  const extension = /\.[A-Za-z]+$/.exec(path)?.[0]?.toLowerCase();
-  return extension === undefined ? null : SERIES_EXTENSIONS[extension] ?? null;
+  return formatByExtension(path, SERIES_EXTENSIONS) ?? null;
 }
 
 export function renderSeries(series: Series, format: Exclude<SeriesFormat, 'gnuplot'>): string {

@@ -17,6 +17,9 @@ export interface HeapValues {
   arrayBuffers: number;
 }
 
+/** The intervals a sampler accepts, CLI and API alike: below 10 ms a Node timer is not one. */
+export const INTERVAL_RANGE_MS = { min: 10, max: 3_600_000 } as const;
+
 export interface SamplerOptions {
   header: SeriesHeader;
   source: MemorySource;

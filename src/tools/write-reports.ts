@@ -5,7 +5,7 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
-import { EXTENSIONS, fileExtension, renderMalloc, type ReportFormat } from '../report/index.js';
+import { EXTENSIONS, formatByExtension, renderMalloc, type ReportFormat } from '../report/index.js';
 
 export interface ReportRequest {
   /** null: standard output. */
@@ -40,7 +40,7 @@ export function reportRequestsFor<F extends string>(paths: string[], stdoutForma
   const format = (stdoutFormat as F | null) ?? table.formats[0]!;
   const requests = paths.map((path) => {
     if (path === '-') return { path: null, format };
-    const byExtension = table.extensions[fileExtension(path) ?? ''];
+    const byExtension = formatByExtension(path, table.extensions);
     if (byExtension === undefined) throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(table.extensions).join(' ')}`);
     return { path, format: byExtension };
   });

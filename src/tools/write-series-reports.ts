@@ -4,8 +4,8 @@ import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import type { Series } from '../model/series.js';
 import { renderSeriesGnuplot } from '../report/series-gnuplot.js';
-import { writeReport } from './write-reports.js';
-import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, seriesFormatFromPath, type SeriesFormat } from '../report/series-index.js';
+import { reportRequestsFor, writeReport } from './write-reports.js';
+import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, type SeriesFormat } from '../report/series-index.js';
 
 export interface SeriesReportRequest {
   /** null: standard output. */
@@ -15,35 +15,16 @@ export interface SeriesReportRequest {
 
 /**
  * Splits -o/-f into reports. With `liveLog` (memtrace process), a .jsonl/.ndjson output (or
- * -f jsonl) is the log written as samples are taken, returned apart; otherwise it is a report.
+ * -f jsonl on stdout) is the log written as samples are taken, returned apart; otherwise it is a
+ * report like the others.
  */
 export function seriesReportRequests(paths: string[], stdoutFormat: string | null, options: { liveLog: boolean }): { log: string | null; reports: SeriesReportRequest[] } {
-  if (stdoutFormat !== null && !SERIES_FORMATS.includes(stdoutFormat as SeriesFormat)) {
-    throw new UsageError(`--format: expected one of ${SERIES_FORMATS.filter((format) => format !== 'gnuplot').join(', ')}, got "${stdoutFormat}"`);
-  }
-  const format = stdoutFormat as SeriesFormat | null;
-  if (format === 'gnuplot') throw new UsageError('--format gnuplot: gnuplot is two files; write them with -o FILE.plt');
-  let log: string | null = options.liveLog && format === 'jsonl' ? '-' : null;
-  const reports: SeriesReportRequest[] = [];
-  for (const path of paths) {
-    if (path === '-') {
-      reports.push({ path: null, format: format ?? 'table' });
-      continue;
-    }
-    const fileFormat = seriesFormatFromPath(path);
-    if (fileFormat === null) {
-      throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(SERIES_EXTENSIONS).join(' ')}`);
-    }
-    if (options.liveLog && fileFormat === 'jsonl') {
-      if (log !== null && log !== '-') throw new UsageError(`one live log at a time: ${log} and ${path}`);
-      log = path;
-    } else {
-      reports.push({ path, format: fileFormat });
-    }
-  }
-  const stdoutTaken = log === '-' || reports.some((report) => report.path === null);
-  if (!stdoutTaken && (format !== null || (reports.length === 0 && log === null))) reports.push({ path: null, format: format ?? 'table' });
-  return { log, reports };
+  if (stdoutFormat === 'gnuplot') throw new UsageError('--format gnuplot: gnuplot is two files; write them with -o FILE.plt');
+  const requests = reportRequestsFor(paths, stdoutFormat, { extensions: SERIES_EXTENSIONS, formats: SERIES_FORMATS.filter((format) => format !== 'gnuplot') });
+  if (!options.liveLog) return { log: null, reports: requests };
+  const logs = requests.filter((request) => request.format === 'jsonl');
+  if (logs.length > 1) throw new UsageError(`one live log at a time: ${logs.map((log) => log.path ?? '-').join(' and ')}`);
+  return { log: logs.length === 0 ? null : logs[0]!.path ?? '-', reports: requests.filter((request) => request.format !== 'jsonl') };
 }
 
 export async function writeSeriesReports(series: Series, requests: SeriesReportRequest[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {

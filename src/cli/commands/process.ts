@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { validateDurationMs, validatePid } from '../../probes/validate.js';
 import { parseListenAddress } from '../../sample/prometheus-server.js';
 import { runProcess } from '../../tools/process.js';
+import { INTERVAL_RANGE_MS } from '../../sample/sampler.js';
 import { seriesReportRequests } from '../../tools/write-series-reports.js';
 import { checkReportPaths } from '../../tools/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
@@ -78,7 +79,7 @@ export const processCommand: Command = {
     if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to sample: give -p PID or -- COMMAND [ARGS...]');
     if (values.heap === true && values['no-heap'] === true) throw new UsageError('give --heap or --no-heap, not both');
     const intervalMs = validateDurationMs('--interval', stringOption(values, 'interval') ?? '1');
-    if (intervalMs < 10 || intervalMs > 3_600_000) throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
+    if (intervalMs < INTERVAL_RANGE_MS.min || intervalMs > INTERVAL_RANGE_MS.max) throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
     const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { liveLog: true });
     await checkReportPaths([log === '-' ? null : log, ...reports.map((report) => report.path)]);
     const duration = stringOption(values, 'duration');
