@@ -1,0 +1,144 @@
+// The inputs `memtrace report` reads, in the order it tries them. Each input says how it is
+// recognised (by an explicit --input-format, by the file's name, then by the head of its content)
+// and renders itself: it reads the log into its model and writes the reports asked for.
+//
+// To add an input: write its reader under src/parse/, its model under src/model/, then one
+// ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
+import { basename } from 'node:path';
+import { UsageError } from '../errors.js';
+import { looksFolded, readFolded } from '../parse/folded.js';
+import type { LogHead } from '../parse/first-line.js';
+import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
+import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
+import { validateInteger } from '../probes/validate.js';
+import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
+import type { MallocProfile } from '../model/malloc-profile.js';
+import { readMallocLog } from './malloc-report.js';
+import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
+import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
+
+export interface ReportIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** What the command line asked of the reports; each input checks the parts it uses. */
+export interface ReportInputOptions {
+  /** -o paths, in order ("-" is stdout). */
+  outputs: string[];
+  /** -f: the format written to stdout. */
+  format: string | null;
+  lenient: boolean;
+  /** --value, unchecked. */
+  value: string | null;
+  /** --top, unchecked. */
+  top: string | null;
+}
+
+export interface ReportInput {
+  /** The --input-format name. */
+  name: string;
+  /** One line for the help text and the docs. */
+  summary: string;
+  /** Names that are this input whatever the content says (FlameGraph's .folded). */
+  fileName?: RegExp;
+  /** Whether the head of a log is this input. */
+  detect(head: LogHead): boolean;
+  /** Checks the outputs first, then reads the log and writes the reports; returns the exit code. */
+  report(path: string, options: ReportInputOptions, io: ReportIo): Promise<number>;
+}
+
+/** --top, from 1 to 10,000 (default 10). */
+export function topOption(top: string | null): number {
+  return top === null ? 10 : validateInteger('--top', top, 1, 10_000);
+}
+
+const MALLOC_LOG_MARKERS = /^memtrace:begin\b|"memtrace_header"|"data": "memtrace:begin\b/m;
+
+/** A malloc profile from either malloc input: memtrace's json report, or a raw or hand-run log. */
+export async function readMallocProfile(path: string, head: LogHead, lenient: boolean): Promise<MallocProfile> {
+  return looksLikeJsonReport(head.firstLine) ? readMallocJson(path) : readMallocLog(path, { lenient });
+}
+
+async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportInputOptions, io: ReportIo): Promise<number> {
+  const value = parseValueName(options.value);
+  const reports = reportRequests(options.outputs, options.format);
+  const top = topOption(options.top);
+  await checkReportPaths(reports.map((report) => report.path));
+  await writeReports(await read(), reports, io, { value, top });
+  return 0;
+}
+
+export const MALLOC_INPUTS: ReportInput[] = [
+  {
+    name: 'malloc-json',
+    summary: "memtrace malloc's json report",
+    detect: (head) => looksLikeJsonReport(head.firstLine),
+    report: (path, options, io) => reportMalloc(() => readMallocJson(path), options, io),
+  },
+  {
+    name: 'malloc',
+    summary: 'memtrace malloc --raw-out log, scripts/bpf/malloc.bt output',
+    detect: (head) => MALLOC_LOG_MARKERS.test(head.text),
+    report: (path, options, io) => reportMalloc(() => readMallocLog(path, { lenient: options.lenient }), options, io),
+  },
+];
+
+export const REPORT_INPUTS: ReportInput[] = [
+  {
+    name: 'cpymemtrace',
+    summary: "pymemtrace's cPyMemTrace trace/profile log (not read yet)",
+    detect: (head) => isCPyMemTraceLog(head.firstLine),
+    report: async (path) => {
+      throw new UsageError(`${path} is a cPyMemTrace trace or profile log (RSS per Python call); this version of memtrace report does not read it yet`);
+    },
+  },
+  {
+    name: 'folded',
+    summary: 'FlameGraph folded stacks (root;caller;leaf COUNT)',
+    fileName: /\.(folded|collapsed)$/i,
+    detect: (head) => looksFolded(head.firstLine),
+    async report(path, options, io) {
+      const reports = reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      const top = topOption(options.top);
+      await checkReportPaths(reports.map((report) => report.path));
+      const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
+      const render = { title: `folded stacks: ${basename(path)}`, top, notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
+      for (const report of reports) await writeReport(renderStackProfile(profile, report.format, render), report.path, report.format, io);
+      return 0;
+    },
+  },
+  {
+    name: 'process',
+    summary: 'memtrace process log (JSON lines), pymemtrace process log',
+    detect: (head) => detectProcessLog(head.firstLine) !== null,
+    async report(path, options, io) {
+      const { reports } = seriesReportRequests(options.outputs, options.format, { liveLog: false });
+      await checkReportPaths(reports.map((report) => report.path));
+      await writeSeriesReports(await readProcessLog(path, { lenient: options.lenient }), reports, io);
+      return 0;
+    },
+  },
+  ...MALLOC_INPUTS,
+];
+
+/**
+ * The input a log is: the one --input-format names, else the first whose file-name pattern
+ * matches, else the first that recognises the head of the content.
+ */
+export function chooseReportInput(path: string, head: LogHead, inputFormat: string | null, inputs: ReportInput[] = REPORT_INPUTS): ReportInput {
+  if (inputFormat !== null) {
+    const named = inputs.find((input) => input.name === inputFormat);
+    if (named === undefined) throw new UsageError(`--input-format: expected one of ${inputs.map((input) => input.name).join(', ')}, got "${inputFormat}"`);
+    return named;
+  }
+  const chosen = inputs.find((input) => input.fileName?.test(basename(path))) ?? inputs.find((input) => input.detect(head));
+  if (chosen !== undefined) return chosen;
+  if (head.text.trim() === '') {
+    throw new UsageError(`${path} is empty: nothing to report (a trace cut before the tracer printed? --input-format malloc reports it as such)`);
+  }
+  throw new UsageError(
+    `${path}: not a log memtrace report reads (its first line is ${JSON.stringify(head.firstLine.slice(0, 80))}); ` +
+      `give --input-format, one of: ${inputs.map((input) => input.name).join(', ')}`,
+  );
+}
