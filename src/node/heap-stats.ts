@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_THRESHOLDS, diffSnapshots, NOISE_SNAPSHOTS, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../model/heap-space-diff.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
 import { runBlock, rethrowWithReport } from './run-block.js';
-import { collectGarbage, COUNT_FIELDS, takeHeapSnapshot, type HeapSnapshot } from './heap-snapshot.cjs';
+import { collectGarbage, COUNT_FIELDS, takeHeapSnapshot, warmUpSnapshots, type HeapSnapshot } from './heap-snapshot.cjs';
 
 export interface HeapStatsOptions extends Partial<HeapStatsThresholds> {
   /** Run a full GC before each snapshot (default true). */
@@ -38,6 +38,7 @@ export async function heapStats<T>(block: () => T | Promise<T>, options: HeapSta
   };
   // The noise: snapshots around empty blocks run through the same runBlock as the block measured,
   // so that what that path allocates (and its first-call compilation) counts as noise, not growth.
+  warmUpSnapshots();
   const noiseSnapshots: HeapSnapshot[] = [snapshot()];
   while (noiseSnapshots.length < NOISE_SNAPSHOTS) {
     await runBlock(() => undefined);

@@ -1,5 +1,5 @@
 // memtrace report and memtrace scripts: offline commands, no root needed.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -43,11 +43,30 @@ test('report: a file that does not exist', async (t) => {
   t.regex(`${result.stderr}`, /cannot read \/nonexistent\/trace\.log/);
 });
 
-test('report: an empty file is reported as such', async (t) => {
-  const result = await run(['report', recorded('empty.txt')]);
-  t.is(result.exitCode, 0);
-  t.regex(`${result.stdout}`.split('\n').join(' '), /PARTIAL: \S*empty\.txt ends before the tracer printed its results/);
-  t.regex(`${result.stdout}`, /No allocations were seen\./);
+test('report: an empty file is an error naming it; --input-format malloc reports it as a cut trace', async (t) => {
+  const guessed = await run(['report', recorded('empty.txt')]);
+  t.is(guessed.exitCode, 2);
+  t.regex(`${guessed.stderr}`, /empty\.txt is empty: nothing to report/);
+  t.is(`${guessed.stdout}`, '');
+  const named = await run(['report', '--input-format', 'malloc', recorded('empty.txt')]);
+  t.is(named.exitCode, 0);
+  t.regex(`${named.stdout}`.split('\n').join(' '), /PARTIAL: \S*empty\.txt ends before the tracer printed its results/);
+  t.regex(`${named.stdout}`, /No allocations were seen\./);
+});
+
+test('report: a log of no known kind lists the inputs; an unknown --input-format too', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'memtrace-report-'));
+  const path = join(dir, 'notes.txt');
+  writeFileSync(path, 'hello world\nthis is no trace\n');
+  const unknown = await run(['report', path]);
+  t.is(unknown.exitCode, 2);
+  t.regex(`${unknown.stderr}`, /notes\.txt: not a log memtrace report reads \(its first line is "hello world"\); give --input-format, one of: .*folded.*process.*malloc/);
+  const badFormat = await run(['report', '--input-format', 'nonsense', path]);
+  t.is(badFormat.exitCode, 2);
+  t.regex(`${badFormat.stderr}`, /--input-format: expected one of .*malloc-json, malloc.*got "nonsense"/);
+  const forced = await run(['report', '--input-format', 'folded', path]);
+  t.is(forced.exitCode, 3);
+  t.regex(`${forced.stderr}`, /notes\.txt:1: not valid folded stacks/);
 });
 
 test('scripts malloc prints the checked-in standalone script', async (t) => {

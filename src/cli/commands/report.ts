@@ -103,7 +103,7 @@ async function diffReports(positionals: string[], values: Record<string, unknown
     await requireReadable(path);
     const head = await readLogHead(path);
     const input = chooseReportInput(path, head, inputFormat, REPORT_INPUTS);
-    if (!MALLOC_INPUTS.includes(input)) throw new UsageError(`--diff compares malloc reports or logs; ${path} is ${input.summary}`);
+    if (!MALLOC_INPUTS.includes(input)) throw new UsageError(`--diff compares malloc reports or logs; ${path} is a ${input.name} log (${input.summary})`);
     profiles.push(await readMallocProfile(path, head, values.lenient === true));
   }
   const diff = diffMallocProfiles(profiles[0]!, profiles[1]!, { value, beforeSource: positionals[0]!, afterSource: positionals[1]! });

@@ -7,7 +7,7 @@
 // Child Node processes inherit it and write their own files.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectGarbage, takeHeapSnapshot, type HeapSnapshot } from '../heap-snapshot.cjs';
+import { collectGarbage, takeHeapSnapshot, warmUpSnapshots, type HeapSnapshot } from '../heap-snapshot.cjs';
 import { onProgramEnd } from '../program-end.cjs';
 
 const directory = process.env.MEMTRACE_HEAP_STATS_DIR;
@@ -19,6 +19,7 @@ if (directory !== undefined && directory !== '') {
     return takeHeapSnapshot();
   };
   // Snapshots back to back: how much the figures move when nothing happens (see NOISE_SNAPSHOTS).
+  warmUpSnapshots();
   const noise = [snapshot(), snapshot(), snapshot(), snapshot(), snapshot(), snapshot()];
   const start = new Date().toISOString();
   const began = performance.now();
