@@ -94,6 +94,12 @@ export interface Series {
   stop: SeriesStop | null;
   /** Lines that could not be read, when read leniently. */
   badLines: number;
+  /**
+   * Present when there were more samples than a series keeps in memory (MAX_KEPT_SAMPLES): `read`
+   * samples came in, and of each run of `every` consecutive ones only the highest RSS was kept
+   * (the first and the last sample are always kept, so the peak, the start and the end are exact).
+   */
+  decimation?: { read: number; every: number };
 }
 
 /** One line of a memtrace process log. */
@@ -119,15 +125,35 @@ export function sampleAt(series: Series, elapsed: number): SeriesSample | null {
 }
 
 /**
+ * How many samples a Series keeps in memory. A process log of a week at 10 Hz holds six million;
+ * beyond this bound samples are decimated (see Series.decimation), so that a log of any length is
+ * read, and a sampler runs for any time, in bounded memory (about 300 B a sample).
+ */
+export const MAX_KEPT_SAMPLES = 200_000;
+
+/**
  * Folds log records, in order, into a Series: the one place that knows how records make a series,
- * used by the sampler (for its final reports) and by the log readers.
+ * used by the sampler (for its final reports) and by the log readers. Memory is bounded: past
+ * `maxSamples`, each run of consecutive samples is reduced to the one with the highest RSS, runs
+ * twice as long each time the bound is reached again.
  */
 export class SeriesBuilder {
   private header: SeriesHeader | null = null;
-  private readonly samples: SeriesSample[] = [];
+  private readonly kept: SeriesSample[] = [];
   private readonly marks: SeriesMark[] = [];
   private stop: SeriesStop | null = null;
+  /** Samples seen, and how many consecutive ones each kept sample stands for. */
+  private read = 0;
+  private every = 1;
+  /** The highest-RSS sample of the run under way, and the run's length so far. */
+  private pending: SeriesSample | null = null;
+  private pendingCount = 0;
+  private last: SeriesSample | null = null;
   badLines = 0;
+
+  constructor(private readonly maxSamples: number = MAX_KEPT_SAMPLES) {
+    if (!(Number.isInteger(maxSamples) && maxSamples >= 2)) throw new Error(`SeriesBuilder: maxSamples must be an integer ≥ 2, got ${maxSamples}`);
+  }
 
   get hasHeader(): boolean {
     return this.header !== null;
@@ -140,7 +166,7 @@ export class SeriesBuilder {
         this.header = rest as SeriesHeader;
         break;
       case 'sample':
-        this.samples.push(rest as SeriesSample);
+        this.addSample(rest as SeriesSample);
         break;
       case 'mark':
         this.marks.push(rest as SeriesMark);
@@ -151,10 +177,49 @@ export class SeriesBuilder {
     }
   }
 
+  private addSample(sample: SeriesSample): void {
+    this.read += 1;
+    this.last = sample;
+    if (this.read === 1) {
+      this.kept.push(sample);
+      return;
+    }
+    if (this.pending === null || sample.rss > this.pending.rss) this.pending = sample;
+    this.pendingCount += 1;
+    if (this.pendingCount === this.every) {
+      this.kept.push(this.pending);
+      this.pending = null;
+      this.pendingCount = 0;
+      if (this.kept.length > this.maxSamples) this.halve();
+    }
+  }
+
+  /** Merges kept samples two by two (the first stays alone), keeping the higher RSS of each pair. */
+  private halve(): void {
+    let write = 1;
+    for (let read = 1; read + 1 < this.kept.length; read += 2) {
+      const [a, b] = [this.kept[read]!, this.kept[read + 1]!];
+      this.kept[write++] = b.rss > a.rss ? b : a;
+    }
+    // An odd sample left over stands for one old run: it starts the next, longer run.
+    const leftover = (this.kept.length - 1) % 2 === 1 ? this.kept[this.kept.length - 1]! : null;
+    this.kept.length = write;
+    this.every *= 2;
+    if (leftover !== null) {
+      this.pending = leftover;
+      this.pendingCount = this.every / 2;
+    }
+  }
+
   /** The series so far; throws if no header was added (the caller names the file). */
   build(): Series {
     if (this.header === null) throw new Error('a process log starts with a header record');
-    return { header: this.header, samples: this.samples, marks: this.marks, stop: this.stop, badLines: this.badLines };
+    const samples = [...this.kept];
+    if (this.pending !== null) samples.push(this.pending);
+    if (this.last !== null && samples.at(-1) !== this.last) samples.push(this.last);
+    const series: Series = { header: this.header, samples, marks: this.marks, stop: this.stop, badLines: this.badLines };
+    if (this.every > 1) series.decimation = { read: this.read, every: this.every };
+    return series;
   }
 }
 
@@ -174,7 +239,7 @@ export function summarizeSeries(series: Series): SeriesSummary {
   const first = samples[0] ?? null;
   const last = samples.at(-1) ?? null;
   const duration = (stop?.elapsed ?? last?.elapsed ?? 0) - (first?.elapsed ?? 0);
-  return { samples: samples.length, duration, first, last, peak, ending: describeEnding(series) };
+  return { samples: series.decimation?.read ?? samples.length, duration, first, last, peak, ending: describeEnding(series) };
 }
 
 function describeEnding(series: Series): string {
@@ -192,6 +257,13 @@ function describeEnding(series: Series): string {
     case 'error':
       return 'stopped by an error';
   }
+}
+
+/** What a decimated series lost, in words for every report, or null when it kept every sample. */
+export function decimationNote(series: Series): string | null {
+  const decimation = series.decimation;
+  if (decimation === undefined) return null;
+  return `memory bounded: ${decimation.read.toLocaleString('en-US')} samples read, ${series.samples.length.toLocaleString('en-US')} kept (the highest RSS of each ${decimation.every} in a row; start, peak and end exact)`;
 }
 
 /** For each mark, the index of the first sample taken at or after it (-1 if none). */

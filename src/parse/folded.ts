@@ -15,7 +15,8 @@ export function looksFolded(firstLine: string): boolean {
 }
 
 export async function readFolded(path: string, options: { lenient: boolean }): Promise<{ profile: StackProfile; badLines: number }> {
-  const samples: StackSample[] = [];
+  // Summed as read, by stack text: memory follows the distinct stacks, not the lines.
+  const byStack = new Map<string, StackSample>();
   let badLines = 0;
   let lineNumber = 0;
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
@@ -28,11 +29,15 @@ export async function readFolded(path: string, options: { lenient: boolean }): P
       badLines += 1;
       continue;
     }
-    const frames = match[1]!.split(';').map((name) => ({ name: name.trim() || '?' }));
-    samples.push({ frames, values: { samples: Number(match[2]) } });
+    const stack = match[1]!;
+    const count = Number(match[2]);
+    const known = byStack.get(stack);
+    if (known !== undefined) known.values.samples! += count;
+    else byStack.set(stack, { frames: stack.split(';').map((name) => ({ name: name.trim() || '?' })), values: { samples: count } });
   }
-  if (samples.length === 0 && badLines === 0) {
+  if (byStack.size === 0 && badLines === 0) {
     throw new ParseError({ file: path, lineNumber: Math.max(1, lineNumber), format: 'folded stacks', expected: 'at least one stack; the file is empty' });
   }
-  return { profile: { valueTypes: [{ name: 'samples', unit: 'count' }], defaultValue: 'samples', samples: mergeSamples(samples) }, badLines };
+  // Lines that differ only in spaces around frame names are the same stack: merged once more.
+  return { profile: { valueTypes: [{ name: 'samples', unit: 'count' }], defaultValue: 'samples', samples: mergeSamples(byStack.values()) }, badLines };
 }

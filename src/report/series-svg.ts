@@ -1,7 +1,7 @@
 // A process series as a self-contained SVG time plot: RSS (and the V8 heap lines, the process
 // tree's total) against elapsed time, byte axes in binary units, marks as labelled dashed verticals.
 // No script and no external resource: it renders the same in a browser, an image viewer or a doc.
-import { markSampleIndexes, oneLine, summarizeSeries, type Series, type SeriesSample } from '../model/series.js';
+import { decimationNote, markSampleIndexes, oneLine, summarizeSeries, type Series, type SeriesSample } from '../model/series.js';
 import { escapeXml } from './flamegraph-svg.js';
 import { formatBytes, formatDuration } from './units.js';
 
@@ -52,7 +52,7 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const command = series.header.target.command === undefined ? '' : `: ${series.header.target.command.join(' ')}`;
   out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(truncate(`Memory of PID ${series.header.target.pid}${command}`, 110))}</text>`);
-  const subtitle = `${series.header.host ? `${series.header.host}, ` : ''}from ${series.header.start}; ${summary.samples} samples, peak RSS ${formatBytes(summary.peak?.rss ?? 0)}`;
+  const subtitle = `${series.header.host ? `${series.header.host}, ` : ''}from ${series.header.start}; ${summary.samples} samples, peak RSS ${formatBytes(summary.peak?.rss ?? 0)}${series.decimation === undefined ? '' : `; ${decimationNote(series)}`}`;
   const trouble = series.stop === null || series.badLines > 0;
   out.push(`<text x="${width / 2}" y="42" text-anchor="middle" fill="#555555">${escapeXml(truncate(`${subtitle}${trouble ? '' : `; ${summary.ending}`}`, 150))}</text>`);
   if (trouble) {

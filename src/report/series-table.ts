@@ -2,7 +2,7 @@
 // heap used, for Node) with the labels. A long series shows the rows that matter — the first, every
 // mark, the peak, the last, and each change of RSS of at least 2% of the peak since the row above —
 // and says how many it left out.
-import { markSampleIndexes, oneLine, summarizeSeries, type Series } from '../model/series.js';
+import { decimationNote, markSampleIndexes, oneLine, summarizeSeries, type Series } from '../model/series.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** Series of at most this many samples are shown whole. */
@@ -18,6 +18,8 @@ export function renderSeriesTable(series: Series): string {
     `${summary.samples} samples${header.interval > 0 ? ` every ${formatDuration(header.interval)}` : ''} over ${formatDuration(summary.duration)}; ${series.stop?.missed ?? 0} missed; ${series.marks.length} marks; ${summary.ending}`,
   );
   if (series.badLines > 0) lines.push(`${series.badLines} unreadable lines were skipped (--lenient)`);
+  const decimated = decimationNote(series);
+  if (decimated !== null) lines.push(decimated);
   if (summary.first === null) {
     lines.push('No samples.');
     return `${lines.join('\n')}\n`;
@@ -68,7 +70,7 @@ export function renderSeriesTable(series: Series): string {
     );
   }
   if (rows.length < series.samples.length) {
-    lines.push(`(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than 2% of the peak; the tsv report has them all)`);
+    lines.push(`(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than 2% of the peak; the tsv report has them all${decimated === null ? '' : ' (all that were kept)'})`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@
 // gnuplot is a pair of files (STEM.dat and STEM.plt, which draws STEM-gnuplot.svg), as pymemtrace's.
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
-import type { Series } from '../model/series.js';
+import { decimationNote, type Series } from '../model/series.js';
 import { renderSeriesGnuplot } from '../report/series-gnuplot.js';
 import { reportRequestsFor, writeReport } from './write-reports.js';
 import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, type SeriesFormat } from '../report/series-index.js';
@@ -28,6 +28,9 @@ export function seriesReportRequests(paths: string[], stdoutFormat: string | nul
 }
 
 export async function writeSeriesReports(series: Series, requests: SeriesReportRequest[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+  // The table and the svg say so themselves; the data formats (tsv, json, jsonl, gnuplot) cannot.
+  const decimated = decimationNote(series);
+  if (decimated !== null && requests.some((request) => request.format !== 'table' && request.format !== 'svg')) io.stderr.write(`memtrace: ${decimated}\n`);
   for (const request of requests) {
     if (request.format === 'gnuplot') {
       const stem = request.path!.replace(/\.(plt|dat)$/i, '');
