@@ -39,7 +39,9 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
   const summary = summarizeSeries(series);
   const t0 = samples[0]?.elapsed ?? 0;
   const t1 = Math.max(series.stop?.elapsed ?? 0, samples.at(-1)?.elapsed ?? 0, t0 + 1e-3);
-  const maxValue = Math.max(1, ...samples.flatMap((sample) => lines.map((line) => line.value(sample) ?? 0)));
+  // A loop, not Math.max(...values): a long series has more values than a call has arguments.
+  let maxValue = 1;
+  for (const sample of samples) for (const line of lines) maxValue = Math.max(maxValue, line.value(sample) ?? 0);
   const yStep = niceByteStep(maxValue / 5);
   const yMax = Math.ceil((maxValue * 1.05) / yStep) * yStep;
   const xStep = niceSecondStep((t1 - t0) / 8);
@@ -82,9 +84,8 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
   });
 
   for (const line of lines) {
-    const points = samples
-      .filter((sample) => typeof line.value(sample) === 'number')
-      .map((sample) => `${round(x(sample.elapsed))},${round(y(line.value(sample)!))}`)
+    const points = thinToPixelColumns(samples.filter((sample) => typeof line.value(sample) === 'number').map((sample) => [x(sample.elapsed), y(line.value(sample)!)] as const))
+      .map(([px, py]) => `${round(px)},${round(py)}`)
       .join(' ');
     out.push(`<polyline class="series" data-name="${line.name}" points="${points}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.name)}</title></polyline>`);
   }
@@ -131,6 +132,30 @@ export function niceByteStep(raw: number): number {
 export function niceSecondStep(raw: number): number {
   const steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
   return steps.find((step) => step >= raw) ?? Math.ceil(raw / 86400) * 86400;
+}
+
+/**
+ * Of the points that fall in one pixel column, only the first, the highest, the lowest and the last
+ * change what is drawn: a line of 200,000 samples becomes at most four points a column, and every
+ * peak and trough stays visible.
+ */
+export function thinToPixelColumns(points: ReadonlyArray<readonly [number, number]>): Array<readonly [number, number]> {
+  const out: Array<readonly [number, number]> = [];
+  let start = 0;
+  while (start < points.length) {
+    const column = Math.floor(points[start]![0]);
+    let end = start;
+    let high = start;
+    let low = start;
+    while (end + 1 < points.length && Math.floor(points[end + 1]![0]) === column) {
+      end += 1;
+      if (points[end]![1] < points[high]![1]) high = end;
+      if (points[end]![1] > points[low]![1]) low = end;
+    }
+    for (const index of [...new Set([start, high, low, end])].sort((a, b) => a - b)) out.push(points[index]!);
+    start = end + 1;
+  }
+  return out;
 }
 
 function round(value: number): number {

@@ -1,12 +1,14 @@
 // The terminal summary of a process series, pymemtrace-like: a header, then time, RSS, ΔRSS (and
 // heap used, for Node) with the labels. A long series shows the rows that matter — the first, every
-// mark, the peak, the last, and each change of RSS of at least 2% of the peak since the row above —
-// and says how many it left out.
+// mark, the peak, the last, and each change of RSS of at least 2% of the peak since the row above
+// (a larger share when there are too many) — and says how many it left out.
 import { decimationNote, markSampleIndexes, oneLine, summarizeSeries, type Series } from '../model/series.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** Series of at most this many samples are shown whole. */
 const SHOW_ALL_UP_TO = 50;
+/** At most this many rows for moves of RSS, besides the first, last, peak and marked samples. */
+const MAX_MOVE_ROWS = 60;
 
 export function renderSeriesTable(series: Series): string {
   const summary = summarizeSeries(series);
@@ -43,7 +45,7 @@ export function renderSeriesTable(series: Series): string {
     const at = index === -1 ? series.samples.length - 1 : index;
     labels.set(at, [...(labels.get(at) ?? []), oneLine(series.marks[markIndex]!.text)]);
   });
-  const rows = chooseRows(series, labels);
+  const { rows, share } = chooseRows(series, labels);
   const withHeap = heapSamples.length > 0;
   const withTree = series.samples.some((sample) => typeof sample.totalRss === 'number');
   const table: string[][] = [['Time', 'RSS', 'ΔRSS', ...(withTree ? ['Tree RSS', 'Children'] : []), ...(withHeap ? ['Heap used'] : []), 'Label']];
@@ -60,7 +62,7 @@ export function renderSeriesTable(series: Series): string {
     ]);
     previous = sample.rss;
   }
-  const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+  const widths = table[0]!.map((_, column) => table.reduce((widest, row) => Math.max(widest, row[column]!.length), 0));
   for (const row of table) {
     lines.push(
       row
@@ -70,25 +72,36 @@ export function renderSeriesTable(series: Series): string {
     );
   }
   if (rows.length < series.samples.length) {
-    lines.push(`(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than 2% of the peak; the tsv report has them all${decimated === null ? '' : ' (all that were kept)'})`);
+    lines.push(`(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than ${Math.round(share * 100)}% of the peak; the tsv report has them all${decimated === null ? '' : ' (all that were kept)'})`);
   }
   return `${lines.join('\n')}\n`;
 }
 
-function chooseRows(series: Series, labels: Map<number, string[]>): number[] {
+/**
+ * The rows of a long series: the first, the last, the peak, every mark, and each move of RSS of at
+ * least a share of the peak since the row above — 2%, doubled until the moves fit in MAX_MOVE_ROWS
+ * (a noisy series would otherwise print most of its samples).
+ */
+function chooseRows(series: Series, labels: Map<number, string[]>): { rows: number[]; share: number } {
   const count = series.samples.length;
-  if (count <= SHOW_ALL_UP_TO) return series.samples.map((_, index) => index);
+  if (count <= SHOW_ALL_UP_TO) return { rows: series.samples.map((_, index) => index), share: 0 };
   const peak = series.samples.reduce((best, sample, index) => (sample.rss > series.samples[best]!.rss ? index : best), 0);
-  const threshold = series.samples[peak]!.rss * 0.02;
-  const rows: number[] = [];
-  let shown = series.samples[0]!.rss;
-  series.samples.forEach((sample, index) => {
-    if (index === 0 || index === count - 1 || index === peak || labels.has(index) || Math.abs(sample.rss - shown) >= threshold) {
-      rows.push(index);
-      shown = sample.rss;
-    }
-  });
-  return rows;
+  for (let share = 0.02; ; share *= 2) {
+    const threshold = series.samples[peak]!.rss * share;
+    const rows: number[] = [];
+    let moves = 0;
+    let shown = series.samples[0]!.rss;
+    series.samples.forEach((sample, index) => {
+      const fixed = index === 0 || index === count - 1 || index === peak || labels.has(index);
+      const moved = Math.abs(sample.rss - shown) >= threshold;
+      if (fixed || moved) {
+        rows.push(index);
+        shown = sample.rss;
+        if (!fixed) moves += 1;
+      }
+    });
+    if (moves <= MAX_MOVE_ROWS || share >= 1) return { rows, share };
+  }
 }
 
 function signedBytes(bytes: number): string {
