@@ -7,7 +7,8 @@ import { tsvParse } from 'd3-dsv';
 import test from 'ava';
 import { readProcessLog } from '../../src/parse/process-log.js';
 import { renderSeries, seriesFormatFromPath } from '../../src/report/series-index.js';
-import { niceByteStep, niceSecondStep, renderSeriesSvg } from '../../src/report/series-svg.js';
+import { niceByteStep, niceSecondStep, renderSeriesSvg, thinToPixelColumns } from '../../src/report/series-svg.js';
+import { SeriesBuilder } from '../../src/model/series.js';
 import { renderSeriesGnuplot } from '../../src/report/series-gnuplot.js';
 import { writeSeriesReports } from '../../src/tools/write-series-reports.js';
 import { fixture } from '../helpers/workloads.js';
@@ -127,4 +128,26 @@ test('formats by extension, nice axis steps', (t) => {
   t.is(niceByteStep(900), 1000);
   t.is(niceSecondStep(0.3), 0.5);
   t.is(niceSecondStep(40), 60);
+});
+
+test('svg thinning: of the points in one pixel column, the first, the highest, the lowest and the last are kept, in order', (t) => {
+  // given six points in column 0 (y grows downwards: 1 is the highest, 9 the lowest) and one in column 1
+  const points = [[0.1, 5], [0.2, 6], [0.5, 1], [0.7, 9], [0.8, 7], [0.9, 4], [1.2, 3]] as const;
+  // then
+  t.deepEqual(thinToPixelColumns(points), [[0.1, 5], [0.5, 1], [0.7, 9], [0.9, 4], [1.2, 3]]);
+  t.deepEqual(thinToPixelColumns([]), []);
+});
+
+test('table of a noisy series: at most 60 moves, the share of the peak doubled until they fit, and said', (t) => {
+  // given 1,009 samples alternating 100 MiB and 110 MiB (every sample moves by 9% of the peak)
+  const builder = new SeriesBuilder();
+  builder.add({ type: 'header', tool: 'process', version: 1, source: 'memtrace', target: { pid: 3 }, interval: 1, host: 'h', platform: 'linux', start: '2026-01-01T00:00:00.000Z' });
+  for (let index = 0; index < 1009; index += 1) {
+    builder.add({ type: 'sample', t: '2026-01-01T00:00:00.000Z', elapsed: index, pid: 3, rss: (index % 2 === 0 ? 100 : 110) * 1024 * 1024 });
+  }
+  // when
+  const text = renderSeries(builder.build(), 'table');
+  // then: 2%, 4% and 8% let every sample through; at 16% only the first, the peak and the last remain
+  t.regex(text, /\(1006 of 1009 samples not shown: RSS moved less than 16% of the peak; the tsv report has them all\)/);
+  t.is(text.split('\n').filter((line) => /MiB/.test(line) && /^\d/.test(line)).length, 3);
 });
