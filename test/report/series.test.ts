@@ -1,15 +1,16 @@
 // The renderers of a process series, on real logs (pymemtrace's and memtrace's own).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tsvParse } from 'd3-dsv';
+import { csvParse, tsvParse } from 'd3-dsv';
 import test from 'ava';
 import { readProcessLog } from '../../src/parse/process-log.js';
 import { renderSeries, seriesFormatFromPath } from '../../src/report/series-index.js';
 import { niceByteStep, niceSecondStep, renderSeriesSvg } from '../../src/report/series-svg.js';
 import { renderSeriesGnuplot } from '../../src/report/series-gnuplot.js';
 import { writeSeriesReports } from '../../src/tools/write-series-reports.js';
+import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
 import { fixture } from '../helpers/workloads.js';
 
 const linux = () => readProcessLog(fixture('process/pymemtrace-linux.log'), { lenient: false });
@@ -51,6 +52,15 @@ test('tsv: one row per sample, every value in bytes, labels on the sample taken 
   const tree = tsvParse(renderSeries(await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false }), 'tsv'));
   t.true(tree.columns.includes('totalRss') && tree.columns.includes('children'));
   t.true(tree.some((row) => row.label === 'halfway: 64 MiB held by the child; SIGUSR2' || row.label === 'halfway: 64 MiB held by the child'));
+});
+
+test('csv: the rows and columns of the tsv, with commas', async (t) => {
+  const series = await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false });
+  const csv = csvParse(renderSeries(series, 'csv'));
+  const tsv = tsvParse(renderSeries(series, 'tsv'));
+  t.deepEqual(csv.columns, tsv.columns);
+  t.deepEqual(csv.map((row) => ({ ...row })), tsv.map((row) => ({ ...row })));
+  t.is(seriesFormatFromPath('mem.csv'), 'csv');
 });
 
 test('svg: a line per value present, a dashed vertical and a label per mark, XML escaped, axes in binary units', async (t) => {
@@ -127,4 +137,16 @@ test('formats by extension, nice axis steps', (t) => {
   t.is(niceByteStep(900), 1000);
   t.is(niceSecondStep(0.3), 0.5);
   t.is(niceSecondStep(40), 60);
+});
+
+const chromium = CHROMIUM !== null;
+(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`html in headless Chromium: no errors, the RSS line drawn through every sample${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-series-html-')), 'mem.html');
+  writeFileSync(path, renderSeries(await linux(), 'html'));
+  const page = await loadInChromium(path, `
+    var line = document.querySelector('polyline.series');
+    return { points: line.points.numberOfItems, marks: document.querySelectorAll('line.mark').length, width: Math.round(line.getBBox().width) > 0 };
+  `);
+  t.deepEqual(page.errors, []);
+  t.deepEqual(page.probe, { points: 10, marks: 5, width: true });
 });
