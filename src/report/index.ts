@@ -47,6 +47,14 @@ const SVG_TITLES: Record<MallocValueName, string> = {
   outstanding: 'malloc: blocks outstanding at the end, by stack',
 };
 
+/** What a report without the table's losses line must still say. */
+function lossNotes(profile: MallocProfile): string[] {
+  return [
+    ...(profile.partial ? [`PARTIAL: ${profile.partialReason}`] : []),
+    ...(profile.losses.skippedLines > 0 ? [`${profile.losses.skippedLines} malformed lines skipped (--lenient)`] : []),
+  ];
+}
+
 function targetName(profile: MallocProfile): string {
   return profile.target.command?.join(' ') ?? (profile.target.pid === null ? 'unknown target' : `PID ${profile.target.pid}`);
 }
@@ -66,11 +74,11 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
     case 'csv':
       return renderDsv(mallocStackTable(profile), format);
     case 'speedscope':
-      return renderSpeedscope(mallocStackProfile(profile, value), { name: `memtrace malloc: ${targetName(profile)}` });
+      return renderSpeedscope(mallocStackProfile(profile, value), { name: `memtrace malloc: ${targetName(profile)}`, notes: lossNotes(profile) });
     case 'html':
       return renderStackHtml(mallocStackProfile(profile, value), {
         title: `memtrace malloc: ${targetName(profile)}`,
-        notes: profile.partial ? [`PARTIAL: ${profile.partialReason}`] : [],
+        notes: lossNotes(profile),
         // The value asked for first, then the two byte measures: what was allocated, what is still held.
         graphs: [...new Set<MallocValueName>([value, 'allocBytes', 'outstandingBytes'])].map((name) => ({ value: name, title: SVG_TITLES[name] })),
         summary: renderMallocTable(profile, { top: options.top }),

@@ -43,6 +43,8 @@ export interface SpeedscopeOptions {
   name: string;
   /** Names to show for the value types (default: their own). */
   typeNames?: Record<string, string>;
+  /** What is partial or lost (a cut trace, lines skipped under --lenient): shown after the name, as speedscope has no other place for it. */
+  notes?: string[];
 }
 
 const UNITS: Record<ValueType['unit'], SpeedscopeUnit> = { bytes: 'bytes', nanoseconds: 'nanoseconds', count: 'none' };
@@ -76,6 +78,7 @@ export function renderSpeedscope(profile: StackProfile, options: SpeedscopeOptio
     const total = weights.reduce((sum, weight) => sum + weight, 0);
     return { type: 'sampled', name: `${options.name}: ${options.typeNames?.[type.name] ?? type.name}`, unit: UNITS[type.unit], startValue: 0, endValue: total, samples, weights };
   });
-  const file: SpeedscopeFile = { $schema: SPEEDSCOPE_SCHEMA, shared: { frames }, profiles, name: options.name, activeProfileIndex: 0, exporter: 'memtrace' };
+  const name = options.notes === undefined || options.notes.length === 0 ? options.name : `${options.name} (${options.notes.join('; ')})`;
+  const file: SpeedscopeFile = { $schema: SPEEDSCOPE_SCHEMA, shared: { frames }, profiles, name, activeProfileIndex: 0, exporter: 'memtrace' };
   return `${JSON.stringify(file)}\n`;
 }

@@ -38,7 +38,7 @@ export function renderStackProfile(profile: StackProfile, format: StackFormat, o
     case 'pprof':
       return renderPprof(profile, { comments: [options.title, ...(options.notes ?? [])] });
     case 'speedscope':
-      return renderSpeedscope(profile, { name: options.title });
+      return renderSpeedscope(profile, { name: options.title, notes: options.notes });
     case 'html':
       return renderStackHtml(profile, {
         title: options.title,

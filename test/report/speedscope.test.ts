@@ -114,3 +114,12 @@ test('.speedscope.json is speedscope, a plain .json the json report', (t) => {
   t.is(formatFromPath('report.html'), 'html');
   t.is(formatFromPath('stacks.csv'), 'csv');
 });
+
+test('a cut trace and skipped lines are said in the file\'s name, speedscope\'s one place for them', async (t) => {
+  const cut = await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-truncated.text.txt'), { lenient: false });
+  t.regex((JSON.parse(renderMalloc(cut, 'speedscope') as string) as File).name, /^memtrace malloc: .* \(PARTIAL: .*malloc-known-allocs-truncated\.text\.txt ends/);
+  const garbled = await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-garbled.text.txt'), { lenient: true });
+  t.is((JSON.parse(renderMalloc(garbled, 'speedscope') as string) as File).name, 'memtrace malloc: unknown target (1 malformed lines skipped (--lenient))');
+  const folded = { valueTypes: [{ name: 'samples', unit: 'count' as const }], defaultValue: 'samples', samples: [] };
+  t.is((JSON.parse(renderStackProfile(folded, 'speedscope', { title: 'folded stacks: x', top: 10, notes: ['2 unreadable lines skipped (--lenient)'] }) as string) as File).name, 'folded stacks: x (2 unreadable lines skipped (--lenient))');
+});

@@ -35,6 +35,17 @@ test('--value comes first and is not drawn twice', async (t) => {
   t.deepEqual([...html.matchAll(/<h2>(malloc: [^<]*)<\/h2>/g)].map((match) => match[1]), ['malloc: bytes outstanding at the end, by stack', 'malloc: bytes allocated, by stack']);
 });
 
+test('a cut trace and skipped lines are said under the title; names from the trace are escaped', async (t) => {
+  const cut = renderMalloc(await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-truncated.text.txt'), { lenient: false }), 'html') as string;
+  t.regex(cut, /<\/h1>\n<p>PARTIAL: .*malloc-known-allocs-truncated\.text\.txt ends [^<]*<\/p>\n<h2>/);
+  const garbled = renderMalloc(await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-garbled.text.txt'), { lenient: true }), 'html') as string;
+  t.regex(garbled, /<p>1 malformed lines skipped \(--lenient\)<\/p>/);
+  const hostile = renderStackProfile({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: [{ frames: [{ name: '</script><script>alert(1)</script>' }], values: { n: 1 } }] }, 'html', { title: '<b>x</b>', top: 5 }) as string;
+  t.false(hostile.includes('<script>alert'));
+  t.false(hostile.includes('<b>x</b>'));
+  t.true(hostile.includes('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'));
+});
+
 // Runs at the load event in the page: what a user would see and get by clicking make_pages.
 const CLICK_MAKE_PAGES = `
   var graphs = document.querySelectorAll('svg.flamegraph');
