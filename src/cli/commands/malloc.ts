@@ -29,7 +29,8 @@ Reports:
                           (repeatable; default: a table on stdout)
   -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv,
                           csv, pprof, speedscope, html
-      --value NAME        what folded and svg show: allocBytes (default),
+      --value NAME        what folded and svg show, and what html, pprof and
+                          speedscope show first: allocBytes (default),
                           allocs, outstanding, outstandingBytes
       --top N             stacks shown in the table (default 10)
       --raw-out FILE      keep bpftrace's raw output, with the target's memory

@@ -30,7 +30,8 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
                         tsv, csv, pprof, speedscope, html (malloc); table, svg,
                         html, tsv, csv, json, jsonl (process)
-      --value NAME      what folded and svg show: allocBytes (default), allocs,
+      --value NAME      what folded and svg show, and what html, pprof and
+                        speedscope show first: allocBytes (default), allocs,
                         outstanding, outstandingBytes
       --top N           stacks shown in the table (default 10)
       --lenient         count malformed lines instead of stopping at the first
