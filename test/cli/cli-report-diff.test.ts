@@ -63,7 +63,7 @@ test('bad input: one file, a garbled report, a process log, --fail-above without
   t.regex(cut.stderr, /garbled\.json:\d+: not valid memtrace malloc json report: expected valid JSON \(is the file cut short\?\)/);
   const process = await memtraceAuto(['report', '--diff', before, fixture('process/node-rss-steps.jsonl')]);
   t.is(process.exitCode, 2);
-  t.regex(process.stderr, /--diff compares malloc reports; .*node-rss-steps\.jsonl is a process or cPyMemTrace log/);
+  t.regex(process.stderr, /--diff compares malloc reports or logs; .*node-rss-steps\.jsonl is memtrace process log \(JSON lines\), pymemtrace process log/);
   const alone = await memtraceAuto(['report', '--fail-above', '1k', before]);
   t.is(alone.exitCode, 2);
   t.regex(alone.stderr, /--fail-above goes with --diff BEFORE AFTER/);

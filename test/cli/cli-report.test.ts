@@ -57,8 +57,11 @@ test('report: a file that does not exist', async (t) => {
   t.regex(`${result.stderr}`, /cannot read \/nonexistent\/trace\.log/);
 });
 
-test('report: an empty file is reported as such', async (t) => {
-  const result = await run(['report', recorded('empty.txt')]);
+test('report: an empty file is a usage error; --input-format malloc reports it as a cut trace', async (t) => {
+  const refused = await run(['report', recorded('empty.txt')]);
+  t.is(refused.exitCode, 2);
+  t.regex(`${refused.stderr}`, /empty\.txt is empty: nothing to report \(a trace cut before the tracer printed\? --input-format malloc reports it as such\)/);
+  const result = await run(['report', '--input-format', 'malloc', recorded('empty.txt')]);
   t.is(result.exitCode, 0);
   t.regex(`${result.stdout}`.split('\n').join(' '), /PARTIAL: \S*empty\.txt ends before the tracer printed its results/);
   t.regex(`${result.stdout}`, /No allocations were seen\./);
