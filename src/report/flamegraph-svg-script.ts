@@ -1,15 +1,19 @@
 // The script inside the flame graph SVG: zoom, search and details. Frames carry their position as
 // fractions of the whole (data-x, data-w) and their depth, so zooming is a recomputation, not a
 // re-layout. Written for any browser's SVG DOM; no libraries. Must not contain "]]>".
+// Everything is looked up inside the script's own <svg>, not the document: the same graph works as
+// an .svg file and inlined, several to a page, in the HTML report (stack-html.ts).
 export const FLAMEGRAPH_SCRIPT = `
 (function () {
-  var svg = document.documentElement;
+  var script = document.currentScript;
+  var svg = (script && script.closest('svg')) || document.documentElement;
+  var standalone = svg === document.documentElement;
   var chartWidth = Number(svg.getAttribute('data-chart-width'));
   var side = Number(svg.getAttribute('data-side'));
-  var frames = Array.prototype.slice.call(document.querySelectorAll('g.frame'));
-  var details = document.getElementById('details');
-  var reset = document.getElementById('reset');
-  var matched = document.getElementById('matched');
+  var frames = Array.prototype.slice.call(svg.querySelectorAll('g.frame'));
+  var details = svg.querySelector('.details');
+  var reset = svg.querySelector('.reset');
+  var matched = svg.querySelector('.matched');
   function num(g, name) { return Number(g.getAttribute('data-' + name)); }
   function label(name, widthPx) {
     var chars = Math.floor((widthPx - 6) / 7.5);
@@ -71,8 +75,9 @@ export const FLAMEGRAPH_SCRIPT = `
     });
     matched.textContent = pattern === '' ? '' : 'Matched: ' + (covered * 100).toFixed(2) + '%';
   }
-  document.getElementById('search').addEventListener('click', search);
-  window.addEventListener('keydown', function (event) {
+  svg.querySelector('.search').addEventListener('click', search);
+  // Ctrl-F belongs to the graph only when it is the whole document; in a page it stays the browser's.
+  if (standalone) window.addEventListener('keydown', function (event) {
     if ((event.ctrlKey || event.metaKey) && event.key === 'f') { event.preventDefault(); search(); }
   });
 })();

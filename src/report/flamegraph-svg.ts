@@ -73,20 +73,21 @@ export function renderFlamegraphSvg(profile: StackProfile, options: FlamegraphOp
   const parts: string[] = [];
   parts.push(
     `<?xml version="1.0" encoding="UTF-8" standalone="no"?>`,
-    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-chart-width="${chartWidth}" data-side="${SIDE_MARGIN}">`,
-    `<style>text { font-family: monospace; font-size: 12px; } .frame text { pointer-events: none; fill: #000; } .frame rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; } .frame.faded rect { opacity: 0.45; } .frame.match rect { fill: #e040c0; } .control { cursor: pointer; fill: #333; } #details { fill: #333; }</style>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" version="1.1" class="flamegraph" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" data-chart-width="${chartWidth}" data-side="${SIDE_MARGIN}">`,
+    // Selectors under .flamegraph: inlined in the HTML report, the style must not reach the rest of the page.
+    `<style>.flamegraph text { font-family: monospace; font-size: 12px; } .flamegraph .frame text { pointer-events: none; fill: #000; } .flamegraph .frame rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; } .flamegraph .frame.faded rect { opacity: 0.45; } .flamegraph .frame.match rect { fill: #e040c0; } .flamegraph .control { cursor: pointer; fill: #333; } .flamegraph .details { fill: #333; }</style>`,
     `<rect x="0" y="0" width="${width}" height="${height}" fill="#f8f8f4"/>`,
     `<text x="${width / 2}" y="20" text-anchor="middle" style="font-size:16px">${escapeXml(title)}</text>`,
     `<text x="${width / 2}" y="38" text-anchor="middle">${escapeXml([total, options.subtitle].filter(Boolean).join(' · '))}</text>`,
-    `<text id="reset" class="control" x="${SIDE_MARGIN}" y="20" visibility="hidden">Reset zoom</text>`,
-    `<text id="search" class="control" x="${width - SIDE_MARGIN}" y="20" text-anchor="end">Search</text>`,
-    `<text id="matched" x="${width - SIDE_MARGIN}" y="${height - 8}" text-anchor="end"></text>`,
-    `<text id="details" x="${SIDE_MARGIN}" y="${height - 8}"> </text>`,
+    `<text class="control reset" x="${SIDE_MARGIN}" y="20" visibility="hidden">Reset zoom</text>`,
+    `<text class="control search" x="${width - SIDE_MARGIN}" y="20" text-anchor="end">Search</text>`,
+    `<text class="matched" x="${width - SIDE_MARGIN}" y="${height - 8}" text-anchor="end"></text>`,
+    `<text class="details" x="${SIDE_MARGIN}" y="${height - 8}"> </text>`,
   );
   if (root.value === 0) {
     parts.push(`<text x="${width / 2}" y="${TOP_MARGIN + 20}" text-anchor="middle">no samples</text>`);
   }
-  parts.push('<g id="frames">');
+  parts.push('<g class="frames">');
   for (const { node, x, depth } of rects) {
     const share = node.value / root.value;
     const label = node.module ? `${node.name} (${node.module})` : node.name;

@@ -4,17 +4,26 @@ import { renderFlamegraphSvg } from './flamegraph-svg.js';
 import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderMallocTable } from './malloc-table.js';
-import { renderMallocTsv } from './malloc-tsv.js';
+import { mallocStackTable } from './malloc-dsv.js';
+import { renderDsv } from './dsv.js';
 import { STACK_EXTENSIONS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
+import { renderSpeedscope } from './speedscope.js';
+import { renderStackHtml } from './stack-html.js';
 
-export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'pprof';
+export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'csv' | 'pprof' | 'speedscope' | 'html';
 
-export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv' };
+export const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv', 'csv', 'pprof', 'speedscope', 'html'];
 
-/** A report file's extension: the last one, or ".pb.gz" (pprof's usual name) as a whole. */
+export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv', '.csv': 'csv' };
+
+/**
+ * A report file's extension: the last one, or as a whole the two-part names ".pb.gz" (pprof's
+ * usual name) and ".speedscope.json" (what speedscope's own exporters write; a plain .json is
+ * memtrace's json report).
+ */
 function fileExtension(path: string): string | undefined {
-  return /(\.pb\.gz|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
+  return /(\.pb\.gz|\.speedscope\.json|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
 }
 
 /** The format `extensions` gives a path's extension, or undefined when it names none. */
@@ -38,6 +47,18 @@ const SVG_TITLES: Record<MallocValueName, string> = {
   outstanding: 'malloc: blocks outstanding at the end, by stack',
 };
 
+/** What a report without the table's losses line must still say. */
+function lossNotes(profile: MallocProfile): string[] {
+  return [
+    ...(profile.partial ? [`PARTIAL: ${profile.partialReason}`] : []),
+    ...(profile.losses.skippedLines > 0 ? [`${profile.losses.skippedLines} malformed lines skipped (--lenient)`] : []),
+  ];
+}
+
+function targetName(profile: MallocProfile): string {
+  return profile.target.command?.join(' ') ?? (profile.target.pid === null ? 'unknown target' : `PID ${profile.target.pid}`);
+}
+
 export function renderMalloc(profile: MallocProfile, format: ReportFormat, options: { value?: MallocValueName; top?: number } = {}): string | Buffer {
   const value = options.value ?? 'allocBytes';
   switch (format) {
@@ -50,7 +71,18 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
     case 'svg':
       return renderFlamegraphSvg(mallocStackProfile(profile, value), { title: SVG_TITLES[value], subtitle: profile.partial ? `PARTIAL: ${profile.partialReason}` : undefined });
     case 'tsv':
-      return renderMallocTsv(profile);
+    case 'csv':
+      return renderDsv(mallocStackTable(profile), format);
+    case 'speedscope':
+      return renderSpeedscope(mallocStackProfile(profile, value), { name: `memtrace malloc: ${targetName(profile)}`, notes: lossNotes(profile) });
+    case 'html':
+      return renderStackHtml(mallocStackProfile(profile, value), {
+        title: `memtrace malloc: ${targetName(profile)}`,
+        notes: lossNotes(profile),
+        // The value asked for first, then the two byte measures: what was allocated, what is still held.
+        graphs: [...new Set<MallocValueName>([value, 'allocBytes', 'outstandingBytes'])].map((name) => ({ value: name, title: SVG_TITLES[name] })),
+        summary: renderMallocTable(profile, { top: options.top }),
+      });
     case 'pprof':
       return renderPprof(mallocStackProfile(profile, value), {
         typeNames: GO_HEAP_SAMPLE_TYPES,

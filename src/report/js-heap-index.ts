@@ -5,11 +5,21 @@ import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderJsHeapTable } from './js-heap-table.js';
 import { renderPprof } from './pprof.js';
+import { renderSpeedscope } from './speedscope.js';
+import { renderStackHtml } from './stack-html.js';
 import { STACK_EXTENSIONS } from './stack-index.js';
 
-export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile' | 'pprof';
+export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile' | 'pprof' | 'speedscope' | 'html';
 
 export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = { ...STACK_EXTENSIONS, '.heapprofile': 'heapprofile' };
+
+function jsHeapTitle(report: JsHeapReport): string {
+  return `trace-malloc: JavaScript bytes ${report.header.mode}, by stack`;
+}
+
+function jsHeapSubtitle(report: JsHeapReport): string {
+  return `${report.header.target.command?.join(' ') ?? `PID ${report.header.target.pid}`}; one sample per ${report.header.samplingInterval} B${report.error ? `; ${report.error}` : ''}`;
+}
 
 export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string | Buffer {
   switch (format) {
@@ -21,9 +31,15 @@ export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile,
     case 'folded':
       return renderFolded(report.stacks);
     case 'svg':
-      return renderFlamegraphSvg(report.stacks, {
-        title: `trace-malloc: JavaScript bytes ${report.header.mode}, by stack`,
-        subtitle: `${report.header.target.command?.join(' ') ?? `PID ${report.header.target.pid}`}; one sample per ${report.header.samplingInterval} B${report.error ? `; ${report.error}` : ''}`,
+      return renderFlamegraphSvg(report.stacks, { title: jsHeapTitle(report), subtitle: jsHeapSubtitle(report) });
+    case 'speedscope':
+      return renderSpeedscope(report.stacks, { name: jsHeapTitle(report) });
+    case 'html':
+      return renderStackHtml(report.stacks, {
+        title: jsHeapTitle(report),
+        notes: [jsHeapSubtitle(report)],
+        graphs: [{ value: report.stacks.defaultValue, title: jsHeapTitle(report) }],
+        summary: renderJsHeapTable(report, options),
       });
     case 'pprof':
       // count is samples, not objects (see AllocationSite.count), and is named so.

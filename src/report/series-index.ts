@@ -5,15 +5,17 @@ import { renderJson } from './json.js';
 import { renderSeriesHtml } from './series-html.js';
 import { renderSeriesSvg } from './series-svg.js';
 import { renderSeriesTable } from './series-table.js';
-import { renderSeriesTsv } from './series-tsv.js';
+import { seriesTable } from './series-dsv.js';
+import { renderDsv } from './dsv.js';
 
 /** gnuplot is two files (.dat and .plt) and is written by writeSeriesReports, not rendered here. */
-export type SeriesFormat = 'table' | 'tsv' | 'svg' | 'html' | 'json' | 'jsonl' | 'gnuplot';
+export type SeriesFormat = 'table' | 'tsv' | 'csv' | 'svg' | 'html' | 'json' | 'jsonl' | 'gnuplot';
 
 export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
   '.txt': 'table',
   '.table': 'table',
   '.tsv': 'tsv',
+  '.csv': 'csv',
   '.svg': 'svg',
   '.html': 'html',
   '.htm': 'html',
@@ -24,7 +26,7 @@ export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
   '.dat': 'gnuplot',
 };
 
-export const SERIES_FORMATS: SeriesFormat[] = ['table', 'tsv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'];
+export const SERIES_FORMATS: SeriesFormat[] = ['table', 'tsv', 'csv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'];
 
 /** The format of an output path, or null when its extension is not one of SERIES_EXTENSIONS. */
 export function seriesFormatFromPath(path: string): SeriesFormat | null {
@@ -36,7 +38,8 @@ export function renderSeries(series: Series, format: Exclude<SeriesFormat, 'gnup
     case 'table':
       return renderSeriesTable(series);
     case 'tsv':
-      return renderSeriesTsv(series);
+    case 'csv':
+      return renderDsv(seriesTable(series), format);
     case 'svg':
       return renderSeriesSvg(series);
     case 'html':

@@ -4,11 +4,13 @@ import { renderFlamegraphSvg } from './flamegraph-svg.js';
 import { renderFolded } from './folded.js';
 import { renderJson } from './json.js';
 import { renderPprof } from './pprof.js';
+import { renderSpeedscope } from './speedscope.js';
+import { renderStackHtml } from './stack-html.js';
 import { renderStackTable } from './stack-table.js';
 
-export type StackFormat = 'table' | 'json' | 'folded' | 'svg' | 'pprof';
-export const STACK_FORMATS: StackFormat[] = ['table', 'json', 'folded', 'svg', 'pprof'];
-/** The extensions of every stack report; malloc adds .tsv, trace-malloc .heapprofile. */
+export type StackFormat = 'table' | 'json' | 'folded' | 'svg' | 'pprof' | 'speedscope' | 'html';
+export const STACK_FORMATS: StackFormat[] = ['table', 'json', 'folded', 'svg', 'pprof', 'speedscope', 'html'];
+/** The extensions of every stack report; malloc adds .tsv and .csv, trace-malloc .heapprofile. */
 export const STACK_EXTENSIONS: Record<string, StackFormat> = {
   '.txt': 'table',
   '.table': 'table',
@@ -18,6 +20,9 @@ export const STACK_EXTENSIONS: Record<string, StackFormat> = {
   '.svg': 'svg',
   '.pb.gz': 'pprof',
   '.pprof': 'pprof',
+  '.speedscope.json': 'speedscope',
+  '.html': 'html',
+  '.htm': 'html',
 };
 
 export function renderStackProfile(profile: StackProfile, format: StackFormat, options: { title: string; top: number; notes?: string[] }): string | Buffer {
@@ -32,5 +37,14 @@ export function renderStackProfile(profile: StackProfile, format: StackFormat, o
       return renderFlamegraphSvg(profile, { title: options.title, subtitle: options.notes?.join('; ') });
     case 'pprof':
       return renderPprof(profile, { comments: [options.title, ...(options.notes ?? [])] });
+    case 'speedscope':
+      return renderSpeedscope(profile, { name: options.title, notes: options.notes });
+    case 'html':
+      return renderStackHtml(profile, {
+        title: options.title,
+        notes: options.notes,
+        graphs: [{ value: profile.defaultValue, title: `${options.title}: ${profile.defaultValue}, by stack` }],
+        summary: renderStackTable(profile, options),
+      });
   }
 }

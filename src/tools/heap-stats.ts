@@ -5,12 +5,13 @@ import { diffSnapshots, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresho
 import { COUNT_FIELDS } from '../node/heap-snapshot.cjs';
 import { renderJson } from '../report/json.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
-import { renderHeapStatsTsv } from '../report/heap-stats-tsv.js';
+import { heapStatsTable } from '../report/heap-stats-dsv.js';
+import { renderDsv } from '../report/dsv.js';
 import { exitCodeOf } from '../run/launch.js';
 import { parsePreloadJson, runWithPreload } from './preload-run.js';
 import { writeReport } from './write-reports.js';
 
-export type HeapStatsFormat = 'table' | 'json' | 'tsv';
+export type HeapStatsFormat = 'table' | 'json' | 'tsv' | 'csv';
 
 export interface HeapStatsRunOptions {
   command: string[];
@@ -57,7 +58,7 @@ export async function runHeapStats(options: HeapStatsRunOptions, io: { stdout: N
   };
   if (run.others.length > 0) io.stderr.write(`memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${main.pid}\n`);
   for (const report of options.reports) {
-    const text = report.format === 'json' ? renderJson(diff) : report.format === 'tsv' ? renderHeapStatsTsv(diff) : renderHeapStatsTable(diff);
+    const text = report.format === 'json' ? renderJson(diff) : report.format === 'tsv' || report.format === 'csv' ? renderDsv(heapStatsTable(diff), report.format) : renderHeapStatsTable(diff);
     await writeReport(text, report.path, report.format, io);
   }
   return exitCodeOf(run.exit);

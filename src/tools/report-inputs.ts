@@ -12,8 +12,12 @@ import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
-import type { MallocProfile } from '../model/malloc-profile.js';
+import { renderMalloc } from '../report/index.js';
+import { GO_HEAP_SAMPLE_TYPES } from '../report/pprof.js';
+import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
+import type { StackProfile } from '../model/stack-profile.js';
 import { readMallocLog } from './malloc-report.js';
+import { pushToPyroscope, type PyroscopePush, type PyroscopeSampleType } from './pyroscope-push.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
 
@@ -33,6 +37,8 @@ export interface ReportInputOptions {
   value: string | null;
   /** --top, unchecked. */
   top: string | null;
+  /** --push, --app, --label: checked already; null when not pushing. */
+  push: PyroscopePush | null;
 }
 
 export interface ReportInput {
@@ -60,12 +66,43 @@ export async function readMallocProfile(path: string, head: LogHead, lenient: bo
   return looksLikeJsonReport(head.firstLine) ? readMallocJson(path) : readMallocLog(path, { lenient });
 }
 
+/** With --push and no -o or -f, the profile goes to Pyroscope only: no table on stdout. */
+function pushOnly(options: ReportInputOptions): boolean {
+  return options.push !== null && options.outputs.length === 0 && options.format === null;
+}
+
+/** Pyroscope's view of malloc's values: counts are objects; what is held at the end is averaged over time, not summed. */
+const MALLOC_PYROSCOPE_TYPES: PyroscopeSampleType[] = [
+  { name: GO_HEAP_SAMPLE_TYPES.allocs!, units: 'objects', aggregation: 'sum' },
+  { name: GO_HEAP_SAMPLE_TYPES.allocBytes!, units: 'bytes', aggregation: 'sum' },
+  { name: GO_HEAP_SAMPLE_TYPES.outstanding!, units: 'objects', aggregation: 'average' },
+  { name: GO_HEAP_SAMPLE_TYPES.outstandingBytes!, units: 'bytes', aggregation: 'average' },
+];
+
+async function pushMalloc(profile: MallocProfile, push: PyroscopePush, value: MallocValueName, io: ReportIo): Promise<void> {
+  const seconds = profile.durationSeconds ?? 0;
+  // A log that does not say when it was taken is filed as ending now.
+  const from = profile.startedAt === null ? new Date(Date.now() - seconds * 1000) : new Date(profile.startedAt);
+  const url = await pushToPyroscope(push, { pprof: renderMalloc(profile, 'pprof', { value }) as Buffer, types: MALLOC_PYROSCOPE_TYPES, from, until: new Date(from.getTime() + seconds * 1000) });
+  io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);
+}
+
+/** A folded profile has no time of its own: it is filed as the second before now. */
+async function pushStackProfile(profile: StackProfile, pprof: Buffer, push: PyroscopePush, io: ReportIo): Promise<void> {
+  const types = profile.valueTypes.map((type): PyroscopeSampleType => ({ name: type.name, units: type.unit === 'bytes' ? 'bytes' : 'samples', aggregation: 'sum' }));
+  const until = new Date();
+  const url = await pushToPyroscope(push, { pprof, types, from: new Date(until.getTime() - 1000), until });
+  io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);
+}
+
 async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const value = parseValueName(options.value);
-  const reports = reportRequests(options.outputs, options.format);
+  const reports = pushOnly(options) ? [] : reportRequests(options.outputs, options.format);
   const top = topOption(options.top);
   await checkReportPaths(reports.map((report) => report.path));
-  await writeReports(await read(), reports, io, { value, top });
+  const profile = await read();
+  await writeReports(profile, reports, io, { value, top });
+  if (options.push !== null) await pushMalloc(profile, options.push, value, io);
   return 0;
 }
 
@@ -99,12 +136,13 @@ export const REPORT_INPUTS: ReportInput[] = [
     fileName: /\.(folded|collapsed)$/i,
     detect: (head) => looksFolded(head.firstLine),
     async report(path, options, io) {
-      const reports = reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
       const top = topOption(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
       const render = { title: `folded stacks: ${basename(path)}`, top, notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
       for (const report of reports) await writeReport(renderStackProfile(profile, report.format, render), report.path, report.format, io);
+      if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', render) as Buffer, options.push, io);
       return 0;
     },
   },
@@ -113,6 +151,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     summary: 'memtrace process log (JSON lines), pymemtrace process log',
     detect: (head) => detectProcessLog(head.firstLine) !== null,
     async report(path, options, io) {
+      if (options.push !== null) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a process log (memory over time), which has no stacks`);
       const { reports } = seriesReportRequests(options.outputs, options.format, { liveLog: false });
       await checkReportPaths(reports.map((report) => report.path));
       await writeSeriesReports(await readProcessLog(path, { lenient: options.lenient }), reports, io);

@@ -5,15 +5,13 @@ import { access, constants, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { UsageError } from '../errors.js';
 import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
-import { EXTENSIONS, formatByExtension, renderMalloc, type ReportFormat } from '../report/index.js';
+import { EXTENSIONS, formatByExtension, renderMalloc, REPORT_FORMATS, type ReportFormat } from '../report/index.js';
 
 export interface ReportRequest {
   /** null: standard output. */
   path: string | null;
   format: ReportFormat;
 }
-
-const FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv', 'pprof'];
 
 /** The --value option of every command that writes malloc reports (default allocBytes). */
 export function parseValueName(text: string | null): MallocValueName {
@@ -25,7 +23,7 @@ export function parseValueName(text: string | null): MallocValueName {
 }
 
 export function reportRequests(paths: string[], stdoutFormat: string | null): ReportRequest[] {
-  return reportRequestsFor(paths, stdoutFormat, { extensions: EXTENSIONS, formats: FORMATS });
+  return reportRequestsFor(paths, stdoutFormat, { extensions: EXTENSIONS, formats: REPORT_FORMATS });
 }
 
 /**

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tsvParse } from 'd3-dsv';
+import { csvParse, tsvParse } from 'd3-dsv';
 import test from 'ava';
 import { parsePreloadRecord } from '../../src/tools/heap-stats.js';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
@@ -11,10 +11,11 @@ const directory = mkdtempSync(join(tmpdir(), 'memtrace-heap-stats-test-'));
 const workload = `${ROOT}test/workloads/node/hold-arrays.js`;
 const EXPECTED_OLD_SPACE = 65_536 * 1072;
 
-test('a Node run holding 67 MiB of arrays: old space grew by that, in table, json and tsv', async (t) => {
+test('a Node run holding 67 MiB of arrays: old space grew by that, in table, json, tsv and csv', async (t) => {
   const json = join(directory, 'heap.json');
   const tsv = join(directory, 'heap.tsv');
-  const result = await memtraceAuto(['heap-stats', '-o', json, '-o', tsv, '-o', '-', '--', 'node', workload]);
+  const csv = join(directory, 'heap.csv');
+  const result = await memtraceAuto(['heap-stats', '-o', json, '-o', tsv, '-o', csv, '-o', '-', '--', 'node', workload]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stderr, /holding 65536 arrays/, "the program's output goes to stderr when the report is on stdout");
   t.regex(result.stdout, /^memtrace heap-stats: PID \d+ \(node .*hold-arrays\.js\), Node v\d+/);
@@ -26,6 +27,7 @@ test('a Node run holding 67 MiB of arrays: old space grew by that, in table, jso
   const rows = tsvParse(readFileSync(tsv, 'utf8'));
   t.deepEqual(rows.columns, ['name', 'unit', 'before', 'after', 'delta', 'noise', 'adjusted', 'relative']);
   t.true(rows.some((row) => row.name === 'space.old_space.used'));
+  t.deepEqual(csvParse(readFileSync(csv, 'utf8')).map((row) => ({ ...row })), rows.map((row) => ({ ...row })), 'the csv holds the rows of the tsv');
 });
 
 test('released before exit: old space does not show as grown; the exit code is passed on', async (t) => {

@@ -37,6 +37,20 @@ test('report: a garbled log fails with file and line; --lenient reports it', asy
   t.regex(`${lenient.stdout}`, /^Losses: .*1 malformed lines skipped/m);
 });
 
+test('report: speedscope, html and csv of a recorded trace in one command', async (t) => {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+  const out = (name: string) => join(directory, name);
+  const result = await run(['report', recorded('malloc-raw-launch.ndjson'), '-o', out('profile.speedscope.json'), '-o', out('report.html'), '-o', out('stacks.csv')]);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  t.deepEqual(`${result.stderr}`.split('\n'), [`memtrace: wrote ${out('profile.speedscope.json')} (speedscope)`, `memtrace: wrote ${out('report.html')} (html)`, `memtrace: wrote ${out('stacks.csv')} (csv)`]);
+  const speedscope = JSON.parse(readFileSync(out('profile.speedscope.json'), 'utf8')) as { $schema: string; profiles: Array<{ endValue: number }> };
+  t.is(speedscope.$schema, 'https://www.speedscope.app/file-format-schema.json');
+  t.is(speedscope.profiles[0]!.endValue, 157_716);
+  t.regex(readFileSync(out('report.html'), 'utf8'), /^<!DOCTYPE html>[^]*data-name="make_pages"[^]*<\/html>\n$/);
+  t.is(readFileSync(out('stacks.csv'), 'utf8').split('\n')[1], '__libc_start_call_main;main;make_pages,make_pages,known-allocs,29,118784,13,53248,2.17975');
+  t.is(`${result.stdout}`, '');
+});
+
 test('report: a file that does not exist', async (t) => {
   const result = await run(['report', '/nonexistent/trace.log']);
   t.is(result.exitCode, 2);

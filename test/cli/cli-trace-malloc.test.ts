@@ -78,7 +78,7 @@ test('bad input: a non-Node command, an unwritable output, bad options, no comma
     [['-o', '/no/such/dir/t.json'], /cannot write \/no\/such\/dir\/t\.json/],
     [['--group-by', 'module'], /--group-by: expected one of line, function, file, stack, got "module"/],
     [['--interval', '0'], /--interval: expected from 1 byte to 1 GiB, got 0/],
-    [['-f', 'speedscope'], /--format: expected one of table, json, folded, svg, heapprofile, pprof, got "speedscope"/],
+    [['-f', 'gnuplot'], /--format: expected one of table, json, folded, svg, heapprofile, pprof, speedscope, html, got "gnuplot"/],
     [['-o', join(directory, 't.tsv')], /t\.tsv: cannot tell the report format from the extension/],
   ] as const) {
     const result = await memtraceAuto(['trace-malloc', ...args, '--', 'node', '-e', '1']);

@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { mallocStackProfile } from '../../src/model/malloc-profile.js';
 import { renderFlamegraphSvg } from '../../src/report/flamegraph-svg.js';
+import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
 import { sampleProfile } from '../helpers/profiles.js';
 
 /** A strict enough XML check for our own output: every tag closes in order, entities are known. */
@@ -47,4 +51,17 @@ test('an empty profile is a valid SVG that says so', (t) => {
   const svg = renderFlamegraphSvg({ valueTypes: [], defaultValue: 'n', samples: [] });
   t.notThrows(() => assertWellFormed(svg));
   t.true(svg.includes('no samples'));
+});
+
+const chromium = CHROMIUM !== null;
+(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`the .svg file alone in headless Chromium: its script runs, a click zooms${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-svg-')), 'flame.svg');
+  writeFileSync(path, renderFlamegraphSvg(mallocStackProfile(sampleProfile()), { title: 'malloc: bytes' }));
+  const page = await loadInChromium(path, `
+    var load = document.querySelector('g.frame[data-depth="2"]');
+    load.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    return { name: load.getAttribute('data-name'), width: load.querySelector('rect').getAttribute('width'), reset: document.querySelector('.reset').getAttribute('visibility') };
+  `);
+  t.deepEqual(page.errors, []);
+  t.deepEqual(page.probe, { name: 'load<std::vector<int>&>', width: '1180.00', reset: 'visible' });
 });

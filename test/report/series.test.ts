@@ -1,9 +1,9 @@
 // The renderers of a process series, on real logs (pymemtrace's and memtrace's own).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tsvParse } from 'd3-dsv';
+import { csvParse, tsvParse } from 'd3-dsv';
 import test from 'ava';
 import { readProcessLog } from '../../src/parse/process-log.js';
 import { renderSeries, seriesFormatFromPath } from '../../src/report/series-index.js';
@@ -11,6 +11,7 @@ import { niceByteStep, niceSecondStep, renderSeriesSvg, thinToPixelColumns } fro
 import { SeriesBuilder } from '../../src/model/series.js';
 import { renderSeriesGnuplot } from '../../src/report/series-gnuplot.js';
 import { writeSeriesReports } from '../../src/tools/write-series-reports.js';
+import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
 import { fixture } from '../helpers/workloads.js';
 
 const linux = () => readProcessLog(fixture('process/pymemtrace-linux.log'), { lenient: false });
@@ -52,6 +53,15 @@ test('tsv: one row per sample, every value in bytes, labels on the sample taken 
   const tree = tsvParse(renderSeries(await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false }), 'tsv'));
   t.true(tree.columns.includes('totalRss') && tree.columns.includes('children'));
   t.true(tree.some((row) => row.label === 'halfway: 64 MiB held by the child; SIGUSR2' || row.label === 'halfway: 64 MiB held by the child'));
+});
+
+test('csv: the rows and columns of the tsv, with commas', async (t) => {
+  const series = await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false });
+  const csv = csvParse(renderSeries(series, 'csv'));
+  const tsv = tsvParse(renderSeries(series, 'tsv'));
+  t.deepEqual(csv.columns, tsv.columns);
+  t.deepEqual(csv.map((row) => ({ ...row })), tsv.map((row) => ({ ...row })));
+  t.is(seriesFormatFromPath('mem.csv'), 'csv');
 });
 
 test('svg: a line per value present, a dashed vertical and a label per mark, XML escaped, axes in binary units', async (t) => {
@@ -150,4 +160,16 @@ test('table of a noisy series: at most 60 moves, the share of the peak doubled u
   // then: 2%, 4% and 8% let every sample through; at 16% only the first, the peak and the last remain
   t.regex(text, /\(1006 of 1009 samples not shown: RSS moved less than 16% of the peak; the tsv report has them all\)/);
   t.is(text.split('\n').filter((line) => /MiB/.test(line) && /^\d/.test(line)).length, 3);
+});
+
+const chromium = CHROMIUM !== null;
+(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`html in headless Chromium: no errors, the RSS line drawn through every sample${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-series-html-')), 'mem.html');
+  writeFileSync(path, renderSeries(await linux(), 'html'));
+  const page = await loadInChromium(path, `
+    var line = document.querySelector('polyline.series');
+    return { points: line.points.numberOfItems, marks: document.querySelectorAll('line.mark').length, width: Math.round(line.getBBox().width) > 0 };
+  `);
+  t.deepEqual(page.errors, []);
+  t.deepEqual(page.probe, { points: 10, marks: 5, width: true });
 });

@@ -15,9 +15,9 @@ snapshots themselves is taken off. COMMAND must run Node.js (node, npm, npx,
 or a script whose #! line names node). memtrace exits with its exit code.
 For a block inside a program, use the API: heapStats(() => …).
 
-  -o, --output FILE        write a report: .txt (table) .json .tsv; "-" is
-                           stdout (repeatable; default: a table on stdout)
-  -f, --format FORMAT      format for stdout: table (default), json, tsv
+  -o, --output FILE        write a report: .txt (table) .json .tsv .csv; "-"
+                           is stdout (repeatable; default: a table on stdout)
+  -f, --format FORMAT      format for stdout: table (default), json, tsv, csv
       --min-bytes SIZE     smallest change reported (default 64k)
       --min-relative PCT   smallest change relative to the value before
                            (default 1%; 0.5%, 0.02)
@@ -30,7 +30,7 @@ For a block inside a program, use the API: heapStats(() => …).
 See docs/tools/heap-stats.md.
 `;
 
-const FORMATS: Record<string, HeapStatsFormat> = { '.txt': 'table', '.table': 'table', '.json': 'json', '.tsv': 'tsv' };
+const FORMATS: Record<string, HeapStatsFormat> = { '.txt': 'table', '.table': 'table', '.json': 'json', '.tsv': 'tsv', '.csv': 'csv' };
 
 export const heapStatsCommand: Command = {
   name: 'heap-stats',
@@ -53,7 +53,7 @@ export const heapStatsCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the command goes after --)`);
     if (command === null || command.length === 0) throw new UsageError('no command: memtrace heap-stats -- node script.js');
-    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: FORMATS, formats: ['table', 'json', 'tsv'] as const });
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: FORMATS, formats: ['table', 'json', 'tsv', 'csv'] as const });
     await checkReportPaths(reports.map((report) => report.path));
     const minBytes = stringOption(values, 'min-bytes');
     const minRelative = stringOption(values, 'min-relative');

@@ -22,12 +22,15 @@ Target:
 
 Reports:
   -o, --output FILE       write a report; the format comes from the extension:
-                          .txt (table) .json .folded .svg .tsv .pb.gz (pprof:
+                          .txt (table) .json .folded .svg .tsv .csv .html
+                          (flame graphs and tables, offline) .pb.gz (pprof:
                           alloc/inuse objects and space, as Go's heap
-                          profiles); "-" is stdout (repeatable; default: a
-                          table on stdout)
-  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv, pprof
-      --value NAME        what folded and svg show: allocBytes (default),
+                          profiles) .speedscope.json; "-" is stdout
+                          (repeatable; default: a table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv,
+                          csv, pprof, speedscope, html
+      --value NAME        what folded and svg show, and what html, pprof and
+                          speedscope show first: allocBytes (default),
                           allocs, outstanding, outstandingBytes
       --top N             stacks shown in the table (default 10)
       --raw-out FILE      keep bpftrace's raw output, with the target's memory

@@ -23,12 +23,12 @@ Target:
 
 Output:
   -o, --output FILE       .jsonl or .ndjson: the live log, written as samples
-                          are taken; .svg .html .txt (table) .tsv .json
+                          are taken; .svg .html .txt (table) .tsv .csv .json
                           .plt/.dat (gnuplot: writes both): a report rendered
                           at the end; "-" is stdout (repeatable; default: a
                           table on stdout)
   -f, --format FORMAT     format for stdout: table (default), jsonl (the live
-                          log), tsv, svg, html, json
+                          log), tsv, csv, svg, html, json
       --prometheus ADDR   serve the latest values at http://ADDR/metrics in
                           Prometheus's text format (127.0.0.1:9464, :9464)
 

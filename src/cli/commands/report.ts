@@ -8,6 +8,7 @@ import { formatBytes } from '../../report/units.js';
 import { validateByteSize, validateInteger } from '../../probes/validate.js';
 import { chooseReportInput, MALLOC_INPUTS, readMallocProfile, REPORT_INPUTS, topOption } from '../../tools/report-inputs.js';
 import { checkReportPaths, parseValueName, reportRequestsFor, writeReport } from '../../tools/write-reports.js';
+import { parsePushOptions } from '../../tools/pyroscope-push.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const REPORT_HELP = `Usage: memtrace report [options] FILE
@@ -19,16 +20,18 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
   -i, --input-format NAME  read FILE as this kind of log (names above)
   -o, --output FILE     write a report; format from the extension (repeatable;
                         "-" is stdout):
-                          malloc:  .txt (table) .json .folded .svg .tsv
-                                   .pb.gz (pprof)
-                          process: .txt (table) .svg .html .tsv .json
+                          malloc:  .txt (table) .json .folded .svg .tsv .csv
+                                   .html .pb.gz (pprof) .speedscope.json
+                          process: .txt (table) .svg .html .tsv .csv .json
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
-                          folded:  .txt .json .folded .svg .pb.gz
+                          folded:  .txt .json .folded .svg .html .pb.gz
+                                   .speedscope.json
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
-                        tsv, pprof (malloc); table, svg, html, tsv, json, jsonl
-                        (process)
-      --value NAME      what folded and svg show: allocBytes (default), allocs,
+                        tsv, csv, pprof, speedscope, html (malloc); table, svg,
+                        html, tsv, csv, json, jsonl (process)
+      --value NAME      what folded and svg show, and what html, pprof and
+                        speedscope show first: allocBytes (default), allocs,
                         outstanding, outstandingBytes
       --top N           stacks shown in the table (default 10)
       --lenient         count malformed lines instead of stopping at the first
@@ -37,12 +40,20 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
                         stack, for --value (default allocBytes); table or json
       --fail-above N    with --diff: exit 1 when the total grew by more than
                         N (bytes such as 5MiB, or a count): a CI check
+      --push URL        send the profile (pprof) to a Pyroscope server's
+                        ingest API, http(s)://HOST:PORT; with no -o or -f,
+                        nothing is written to stdout
+      --app NAME        with --push: the application name (letters, digits,
+                        _ . -); Pyroscope appends the sample type
+      --label KEY=VALUE with --push: a label of the profile (repeatable)
+      --push-timeout S  with --push: seconds to wait for the server (default
+                        30)
   -h, --help            this help
 `;
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'render a saved log (malloc, process, folded stacks…) as table, json, svg, folded, tsv, html, pprof, gnuplot',
+  summary: 'render a saved log (malloc, process, folded stacks…) as table, json, svg, folded, tsv, csv, html, pprof, speedscope, gnuplot; --push to Pyroscope',
   needsBackend: false,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, {
@@ -54,6 +65,10 @@ export const reportCommand: Command = {
       lenient: { type: 'boolean' },
       diff: { type: 'boolean' },
       'fail-above': { type: 'string' },
+      push: { type: 'string' },
+      app: { type: 'string' },
+      label: { type: 'string', multiple: true },
+      'push-timeout': { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -61,7 +76,11 @@ export const reportCommand: Command = {
       io.stdout.write(REPORT_HELP);
       return 0;
     }
-    if (values.diff === true) return diffReports(positionals, values, io);
+    const push = parsePushOptions({ url: stringOption(values, 'push'), app: stringOption(values, 'app'), labels: (values.label as string[] | undefined) ?? [], timeout: stringOption(values, 'push-timeout') });
+    if (values.diff === true) {
+      if (push !== null) throw new UsageError('--push sends one profile; it does not go with --diff');
+      return diffReports(positionals, values, io);
+    }
     if (stringOption(values, 'fail-above') !== null) throw new UsageError('--fail-above goes with --diff BEFORE AFTER');
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no log file given' : `one log file at a time, got ${positionals.length} (to compare two, use --diff)`);
     const path = positionals[0]!;
@@ -75,6 +94,7 @@ export const reportCommand: Command = {
         lenient: values.lenient === true,
         value: stringOption(values, 'value'),
         top: stringOption(values, 'top'),
+        push,
       },
       io,
     );

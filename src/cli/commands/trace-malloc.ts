@@ -16,11 +16,12 @@ node). memtrace exits with its exit code. For a block inside a program, use
 the API: traceMalloc(() => …).
 
   -o, --output FILE        write a report: .txt (table) .json .folded .svg
+                           .html (flame graph and tables, offline)
                            .heapprofile (Chrome DevTools, speedscope) .pb.gz
-                           (pprof); "-" is stdout (repeatable; default: a
-                           table on stdout)
+                           (pprof) .speedscope.json; "-" is stdout
+                           (repeatable; default: a table on stdout)
   -f, --format FORMAT      format for stdout: table (default), json, folded,
-                           svg, heapprofile, pprof
+                           svg, heapprofile, pprof, speedscope, html
       --group-by KEY       line (default), function, file or stack
       --interval SIZE      mean bytes between samples (default 32k, V8's);
                            smaller is finer and costs more
@@ -33,7 +34,7 @@ the API: traceMalloc(() => …).
 See docs/tools/trace-malloc.md for the method and its limits.
 `;
 
-const FORMATS: JsHeapFormat[] = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof'];
+const FORMATS: JsHeapFormat[] = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof', 'speedscope', 'html'];
 
 export const traceMallocCommand: Command = {
   name: 'trace-malloc',

@@ -1,9 +1,9 @@
-// One row per sample with every value in bytes, and the labels of the marks taken with it: for
-// spreadsheets and scripts. Written with d3-dsv, which quotes what needs quoting.
-import { tsvFormat } from 'd3-dsv';
+// One row per sample with every value in bytes, and the labels of the marks taken with it: the tsv
+// and csv reports of a process series.
 import { markSampleIndexes, oneLine, presentValues, type Series } from '../model/series.js';
+import type { DsvTable } from './dsv.js';
 
-export function renderSeriesTsv(series: Series): string {
+export function seriesTable(series: Series): DsvTable {
   const values = presentValues(series);
   const tree = series.samples.some((sample) => typeof sample.totalRss === 'number');
   const labels = new Map<number, string[]>();
@@ -23,5 +23,5 @@ export function renderSeriesTsv(series: Series): string {
     row.label = (labels.get(index) ?? []).join('; ');
     return row;
   });
-  return `${tsvFormat(rows, columns)}\n`;
+  return { columns, rows };
 }
