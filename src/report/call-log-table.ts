@@ -49,7 +49,7 @@ function headerLines(log: CallLog): string[] {
   ].filter((part) => part !== null);
   if (about.length > 0) lines.push(truncate(about.join(', '), WIDTH));
   if (log.repeatedContext > 0) lines.push(`${formatCount(log.repeatedContext)} PREV lines repeated the event logged before them (each kept once)`);
-  if (log.partial) lines.push(`PARTIAL: ${log.partialReason ?? 'the log is cut'}`);
+  if (log.partial) lines.push(...wrap(`PARTIAL: ${log.partialReason ?? 'the log is cut'}`, WIDTH));
   if (log.badLines > 0) lines.push(`${formatCount(log.badLines)} unreadable lines were skipped (--lenient)`);
   return lines;
 }
@@ -126,6 +126,22 @@ function signedBytes(bytes: number): string {
 
 function truncate(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
+}
+
+/** Words in lines of at most `width` characters (a longer word stands alone). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let current = '';
+  for (const word of text.split(' ')) {
+    if (current !== '' && current.length + 1 + word.length > width) {
+      lines.push(current);
+      current = word;
+    } else {
+      current = current === '' ? word : `${current} ${word}`;
+    }
+  }
+  if (current !== '') lines.push(current);
+  return lines;
 }
 
 /** Keeps the end, which names the file, of a long path or name. */

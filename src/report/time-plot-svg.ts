@@ -88,7 +88,7 @@ export interface PlotLine {
 /** One named line through points already in plot coordinates. */
 export function plotPolyline(line: PlotLine, points: Array<[number, number]>): string {
   const text = points.map(([px, py]) => `${round(px)},${round(py)}`).join(' ');
-  return `<polyline class="series" data-name="${line.name}" points="${text}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.name)}</title></polyline>`;
+  return `<polyline class="series" data-name="${escapeXml(line.name)}" points="${text}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.name)}</title></polyline>`;
 }
 
 /** The legend along the bottom edge; `extra` entries (marks…) are drawn thinner, after the lines. */
