@@ -89,7 +89,7 @@ export const MALLOC_INPUTS: ReportInput[] = [
 export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'cpymemtrace',
-    summary: "pymemtrace's cPyMemTrace Trace or Profile log (RSS at Python and C calls)",
+    summary: "pymemtrace's cPyMemTrace Trace/Profile log (RSS per call)",
     detect: (head) => looksLikeCPyMemTraceLog(head.text),
     async report(path, options, io) {
       const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });

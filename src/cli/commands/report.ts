@@ -25,12 +25,14 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
                           folded:  .txt .json .folded .svg .pb.gz
+                          cpymemtrace: .txt (table) .json .tsv .csv .svg
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
                         tsv, pprof (malloc); table, svg, html, tsv, json, jsonl
-                        (process)
+                        (process); table, json, tsv, csv, svg (cpymemtrace)
       --value NAME      what folded and svg show: allocBytes (default), allocs,
                         outstanding, outstandingBytes
-      --top N           stacks shown in the table (default 10)
+      --top N           stacks (functions, for cpymemtrace) in the table
+                        (default 10)
       --lenient         count malformed lines instead of stopping at the first
       --diff            compare two malloc reports or logs: memtrace report
                         --diff BEFORE AFTER; what grew per function and per
@@ -42,7 +44,7 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'render a saved log (malloc, process, folded stacks…) as table, json, svg, folded, tsv, html, pprof, gnuplot',
+  summary: 'render a saved log (malloc, process, folded stacks, cPyMemTrace…) as table, json, svg, folded, tsv, csv, html, pprof, gnuplot',
   needsBackend: false,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, {
