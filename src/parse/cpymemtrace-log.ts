@@ -82,6 +82,7 @@ export class CPyMemTraceLogReader {
   private kinds = { trace: false, profile: false };
   /** An event line without an event's shape, held until the next line says whether the log was cut there. */
   private unreadable: { lineNumber: number; text: string; expected: string } | null = null;
+  private readonly names = new Map<string, string>();
 
   constructor(
     private readonly file: string,
@@ -182,16 +183,29 @@ export class CPyMemTraceLogReader {
     const [number, , clock, what, file, line, name, rss, drss] = this.withClock ? match.slice(1) : [match[1], match[2], null, ...match.slice(3)];
     if (!EVENT_KINDS.has(what!)) throw new LineError(`an event kind, one of ${[...EVENT_KINDS].join(', ')}, not ${what}`);
     return {
-      event: what!,
-      file: file!.trim(),
+      event: this.intern(what!),
+      file: this.intern(file!.trim()),
       line: Number(line),
-      function: name!,
+      function: this.intern(name!),
       rss: Number(rss),
       drss: Number(drss),
       number: Number(number),
       clock: clock === null || clock === undefined ? null : Number(clock),
       role,
     };
+  }
+
+  /**
+   * One copy of each file, function and kind name: a log names a few hundred of them across millions
+   * of events, and a substring of a line would keep the whole line alive.
+   */
+  private intern(text: string): string {
+    const known = this.names.get(text);
+    if (known !== undefined) return known;
+    // A flat copy, not a view into the line it was cut from.
+    const copy = Buffer.from(text, 'utf8').toString('utf8');
+    this.names.set(copy, copy);
+    return copy;
   }
 
   private header(): CallLogHeader {
