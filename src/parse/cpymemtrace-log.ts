@@ -1,7 +1,9 @@
 // Reads pymemtrace's cPyMemTrace Trace and Profile logs into a CallLog, line by line.
 //
-// cPyMemTrace (pymemtrace's C tracer, src/cpy/cPyMemTrace.c) writes one line per event at which RSS
-// moved by at least its trigger (one page by default), between a start and an end marker:
+// cPyMemTrace (pymemtrace's C tracer, src/cpy/cPyMemTrace.c of github.com/paulross/pymemtrace, read
+// at 009c2c5; the example logs in test/fixtures/pymemtrace/ come from a build that prefixes the
+// header with "HDR:") writes one line per event at which RSS moved by at least its trigger (one page
+// by default), between a start and an end marker:
 //
 //   SOF
 //   HDR: Event        dEvent  Clock        What     File                        Line Function      RSS         dRSS
@@ -152,6 +154,10 @@ export class CPyMemTraceLogReader {
   private eventLine(text: string): void {
     const tagged = TAGGED.exec(text);
     const tag = tagged?.[1];
+    if (tagged === null && !/^\s*\d/.test(text)) {
+      // cPyMemTrace lets the program write its own lines into the log (write_to_log()).
+      throw new UnreadableLine('an event line (FRST:, NEXT:, PREV: or LAST:, then the columns of the header); a line the traced program wrote into the log? --lenient counts such lines');
+    }
     const event = this.parseFields(tagged === null ? text.trim() : tagged[2]!.trimEnd(), roleOf(tag));
     const previous = this.events.at(-1);
     if (this.sawLast) throw new LineError('EOF after the LAST line');

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import test from 'ava';
 import { ParseError } from '../../src/errors.js';
 import { CPyMemTraceLogReader, looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../../src/parse/cpymemtrace-log.js';
@@ -115,6 +116,7 @@ test('malformed in other ways: a PREV that contradicts its NEXT, numbers going b
     ['back.log', traceWith(10, TRACE_LINES[9]!.replace('NEXT: 18          ', 'NEXT: 5           ')), /back\.log:10: .*expected an event number above 13 \(events are logged in order\)/],
     ['kind.log', traceWith(10, TRACE_LINES[9]!.replace('RETURN  ', 'RETRUN  ')), /kind\.log:10: .*expected an event kind, one of CALL, EXCEPT, EXCEPTION, LINE, RETURN, C_CALL, C_EXCEPT, C_RETURN, OPCODE, not RETRUN/],
     ['after.log', `${TRACE}SOF\n`, /after\.log:31: .*expected nothing after EOF \(two logs joined into one file\?\): "SOF"/],
+    ['note.log', traceWith(10, 'step 2 done'), /note\.log:10: .*expected an event line \(FRST:, NEXT:, PREV: or LAST:, then the columns of the header\); a line the traced program wrote into the log\? --lenient counts such lines: "step 2 done"/],
     ['frst.log', traceWith(10, TRACE_LINES[9]!.replace('NEXT:', 'FRST:')), /frst\.log:10: .*expected FRST only on the first event/],
   ];
   for (const [name, text, message] of cases) await t.throwsAsync(readCPyMemTraceLog(write(name, text), { lenient: false }), { instanceOf: ParseError, message }, name);
@@ -125,12 +127,14 @@ test('malformed in other ways: a PREV that contradicts its NEXT, numbers going b
   await t.throwsAsync(readCPyMemTraceLog(write('noheader.log', traceWith(2, '')), { lenient: true }), { message: /noheader\.log:3: .*expected the column header "HDR: Event dEvent Clock What File Line Function RSS dRSS"/ });
 });
 
-test('the reader is a state machine fed line by line: the same log whole or in lines', (t) => {
-  const reader = new CPyMemTraceLogReader('trace_default.log', { lenient: false });
-  for (const line of TRACE_LINES) reader.line(line);
-  const log = reader.end();
-  t.is(log.events.length, 15);
-  t.false(log.partial);
+test('the reader is a state machine fed line by line: 7-byte chunks and CRLF line ends read the same', async (t) => {
+  const whole = await readCPyMemTraceLog(fixture('pymemtrace/profile_default.log'), { lenient: false });
+  const reader = new CPyMemTraceLogReader(fixture('pymemtrace/profile_default.log'), { lenient: false });
+  const lines = createInterface({ input: createReadStream(fixture('pymemtrace/profile_default.log'), { encoding: 'utf8', highWaterMark: 7 }), crlfDelay: Infinity });
+  for await (const line of lines) reader.line(line);
+  t.deepEqual(reader.end(), whole);
+  const crlf = await readCPyMemTraceLog(write('crlf.log', readFileSync(fixture('pymemtrace/profile_default.log'), 'utf8').replaceAll('\n', '\r\n')), { lenient: false });
+  t.deepEqual(crlf.events, whole.events);
 });
 
 test('detection: SOF, a column header first, or a message then a column header; not a process log', (t) => {
