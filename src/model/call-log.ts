@@ -53,6 +53,10 @@ export interface CallLogHeader {
   clock: 'cpu' | 'elapsed' | null;
   /** The text cPyMemTrace was given to write in place of its SOF line; null when none. */
   message: string | null;
+  /** Bytes RSS had to move by for an event to be logged (memtrace calls --trigger); null when the log does not say (cPyMemTrace's does not). */
+  trigger: number | null;
+  /** Events the tracer could not deliver (bpftrace's lost events); null when the tracer does not count them. */
+  lostEvents: number | null;
 }
 
 export interface CallLog {

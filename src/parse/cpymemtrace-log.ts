@@ -227,6 +227,8 @@ export class CPyMemTraceLogReader {
       host: null,
       clock: this.withClock ? 'cpu' : null,
       message: this.message,
+      trigger: null,
+      lostEvents: null,
     };
   }
 

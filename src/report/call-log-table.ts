@@ -48,6 +48,8 @@ function headerLines(log: CallLog): string[] {
     header.message === null ? null : `message: ${oneLine(header.message)}`,
   ].filter((part) => part !== null);
   if (about.length > 0) lines.push(truncate(about.join(', '), WIDTH));
+  if (header.trigger !== null) lines.push(`Events logged when RSS moved by at least ${formatBytes(header.trigger)}`);
+  if (header.lostEvents !== null && header.lostEvents > 0) lines.push(`${formatCount(header.lostEvents)} events lost by the tracer: the figures below miss them`);
   if (log.repeatedContext > 0) lines.push(`${formatCount(log.repeatedContext)} PREV lines repeated the event logged before them (each kept once)`);
   if (log.partial) lines.push(...wrap(`PARTIAL: ${log.partialReason ?? 'the log is cut'}`, WIDTH));
   if (log.badLines > 0) lines.push(`${formatCount(log.badLines)} unreadable lines were skipped (--lenient)`);

@@ -8,7 +8,7 @@ function event(fields: Partial<CallEvent> & Pick<CallEvent, 'function' | 'rss' |
 
 function log(events: CallEvent[]): CallLog {
   return {
-    header: { tool: 'calls', source: 'memtrace', mode: null, target: null, start: null, host: null, clock: null, message: null },
+    header: { tool: 'calls', source: 'memtrace', mode: null, target: null, start: null, host: null, clock: null, message: null, trigger: null, lostEvents: null },
     events,
     partial: false,
     partialReason: null,

@@ -22,7 +22,7 @@ function traceWith(lineNumber: number, text: string): string {
 
 test('trace_default.log: each event once in order, the PREV repeats counted, a Trace, CPU clock', async (t) => {
   const log = await readCPyMemTraceLog(fixture('pymemtrace/trace_default.log'), { lenient: false });
-  t.deepEqual(log.header, { tool: 'calls', source: 'cpymemtrace', mode: 'trace', target: null, start: null, host: null, clock: 'cpu', message: null });
+  t.deepEqual(log.header, { tool: 'calls', source: 'cpymemtrace', mode: 'trace', target: null, start: null, host: null, clock: 'cpu', message: null, trigger: null, lostEvents: null });
   t.is(log.events.length, 15);
   t.is(log.repeatedContext, 12);
   t.false(log.partial);

@@ -8,7 +8,7 @@ const trace = () => readCPyMemTraceLog(fixture('pymemtrace/trace_default.log'), 
 
 function synthetic(events: CallEvent[], extra: Partial<CallLog> = {}): CallLog {
   return {
-    header: { tool: 'calls', source: 'memtrace', mode: null, target: { pid: 4242 }, start: '2026-12-01T19:00:00Z', host: 'box', clock: 'elapsed', message: null },
+    header: { tool: 'calls', source: 'memtrace', mode: null, target: { pid: 4242 }, start: '2026-12-01T19:00:00Z', host: 'box', clock: 'elapsed', message: null, trigger: null, lostEvents: null },
     events,
     partial: false,
     partialReason: null,
@@ -75,6 +75,8 @@ test('partial, lenient and empty logs say so', (t) => {
   const event: CallEvent = { event: 'LINE', file: '', line: 0, function: '', rss: 4096, drss: 4096, number: 0, clock: null, role: 'first' };
   const text = renderCallLogTable(synthetic([event], { partial: true, partialReason: 'no EOF line: the log is cut', badLines: 3 }), [], { title: 'x' });
   t.regex(text, /^PARTIAL: no EOF line: the log is cut$/m);
+  const counted = renderCallLogTable(synthetic([event], { header: { ...synthetic([]).header, trigger: 4096, lostEvents: 23 } }), [], { title: 'x' });
+  t.regex(counted, /^Events logged when RSS moved by at least 4\.00 KiB\n23 events lost by the tracer: the figures below miss them$/m);
   t.regex(text, /^3 unreadable lines were skipped \(--lenient\)$/m);
   t.regex(text, /^1 events \(number 0\)$/m);
   t.regex(text, /^Event  What       RSS    ΔRSS  Function \(file:line\)\n {4}0  LINE  4\.00 KiB  from 0  \(no frame\) \(peak\)$/m);
