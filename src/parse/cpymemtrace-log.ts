@@ -48,8 +48,13 @@ const EVENT_KINDS = new Set(['CALL', 'EXCEPT', 'EXCEPTION', 'LINE', 'RETURN', 'C
 const TRACE_ONLY = new Set(['LINE', 'EXCEPT', 'EXCEPTION', 'OPCODE']);
 const PROFILE_ONLY = new Set(['C_CALL', 'C_EXCEPT', 'C_RETURN']);
 
-/** cPyMemTrace's default file name: UTC start, PID, and in later versions T or P and a depth. */
-const DEFAULT_FILE_NAME = /^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)_(\d+)(?:_([PT])_\d+)?\.log$/;
+/**
+ * cPyMemTrace's default file names (pymemtrace_util.c's create_filename): the UTC start, then the
+ * PID (20201109_135213_3842.log); later versions add T or P, the nesting depth and the Python
+ * version (20241107_195847_62264_P_0_PY3.13.0b3.log), then a file counter before the PID
+ * (20241107_195847_17_62264_P_0_PY3.13.0b3.log).
+ */
+const DEFAULT_FILE_NAME = /^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)_(?:\d+_)?(\d+)(?:_([PT])_\d+(?:_PY[^_]+)?)?\.log$/;
 
 /** Whether the head of a log is a cPyMemTrace log: SOF, or a column header on the first or second line (after a message). */
 export function looksLikeCPyMemTraceLog(headText: string): boolean {

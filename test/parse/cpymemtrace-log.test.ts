@@ -74,8 +74,10 @@ test("cPyMemTrace's default file name gives the PID and the UTC start", async (t
   const log = await readCPyMemTraceLog(write('20261123_213640_9007.log', TRACE), { lenient: false });
   t.deepEqual(log.header.target, { pid: 9007 });
   t.is(log.header.start, '2026-11-23T21:36:40Z');
-  const profile = await readCPyMemTraceLog(write('20261123_213641_9008_P_0.log', TRACE), { lenient: false });
-  t.is(profile.header.mode, 'profile');
+  const profile = await readCPyMemTraceLog(write('20241107_195847_62264_P_0_PY3.13.0b3.log', TRACE), { lenient: false });
+  t.like(profile.header, { mode: 'profile', target: { pid: 62264 }, start: '2024-11-07T19:58:47Z' });
+  const counted = await readCPyMemTraceLog(write('20241107_195847_17_62265_T_1_PY3.13.0b3.log', TRACE), { lenient: false });
+  t.like(counted.header, { mode: 'trace', target: { pid: 62265 } });
 });
 
 test('empty input: an error naming line 1 and what was expected', async (t) => {
