@@ -59,10 +59,20 @@ export interface CallLogHeader {
   lostEvents: number | null;
 }
 
+/** A line the traced program wrote into the log between events (cPyMemTrace's write_message_to_log, MSG:). */
+export interface CallLogMessage {
+  /** The tracer's event count when it was written. */
+  number: number;
+  clock: number | null;
+  text: string;
+}
+
 export interface CallLog {
   header: CallLogHeader;
   /** Every logged event once, in log order. */
   events: CallEvent[];
+  /** The program's own lines, in log order. */
+  messages: CallLogMessage[];
   /** The log ended early (no end marker); `partialReason` says how. */
   partial: boolean;
   partialReason: string | null;

@@ -14,7 +14,10 @@
 //   LAST: 64           +3      0.036815     LINE     /home/u/run_cpymemtrace.py    37 main      9801728            0
 //   EOF
 //
-// - The first line is "SOF", or the message the program gave cPyMemTrace.Trace(message=…) instead.
+// - The first line is "SOF", or the message the program gave cPyMemTrace.Trace(message=…): in place
+//   of SOF in early versions, before it in later ones.
+// - Later versions let the program write its own lines between events (write_message_to_log):
+//   "MSG:  3            +1      4.211822     # text" — kept as messages, shown in the reports.
 // - The column header may lack "HDR:" and the Clock column (both are build options of cPyMemTrace).
 // - Fields are printf'd with minimum widths (file %-80s, function %-32s): a longer file name pushes
 //   the columns right, so a line is split by its shape, not by column positions. The file may hold
@@ -31,13 +34,15 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
-import type { CallEvent, CallEventRole, CallLog, CallLogHeader } from '../model/call-log.js';
+import type { CallEvent, CallEventRole, CallLog, CallLogHeader, CallLogMessage } from '../model/call-log.js';
 
 const FORMAT = 'cPyMemTrace log';
 
 /** The column header, with or without "HDR:" and the Clock column; pymemtrace spells "line" or "Line". */
 const COLUMN_HEADER = /^(?:HDR:)?\s*Event\s+dEvent\s+(Clock\s+)?What\s+File\s+line\s+Function\s+RSS\s+dRSS\s*$/i;
 const TAGGED = /^(FRST|NEXT|PREV|LAST):\s*(.*)$/;
+/** A line the program wrote with write_message_to_log(): event count, +dEvent, [clock], "# " and its text. */
+const MESSAGE = /^MSG:\s+(\d+)\s+\+(\d+)\s+(?:(\d+\.\d+)\s+)?# ?(.*)$/;
 /** Event, +dEvent, [clock], what | file | line, function, RSS, dRSS (see the header comment). */
 const WITH_CLOCK = /^(\d+)\s+\+(\d+)\s+(\d+\.\d+)\s+([A-Z_]+)\s(.*)\s(\d+)\s+(\S*)\s+(\d+)\s+(-?\d+)$/;
 const WITHOUT_CLOCK = /^(\d+)\s+\+(\d+)\s+([A-Z_]+)\s(.*)\s(\d+)\s+(\S*)\s+(\d+)\s+(-?\d+)$/;
@@ -56,10 +61,11 @@ const PROFILE_ONLY = new Set(['C_CALL', 'C_EXCEPT', 'C_RETURN']);
  */
 const DEFAULT_FILE_NAME = /^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)_(?:\d+_)?(\d+)(?:_([PT])_\d+(?:_PY[^_]+)?)?\.log$/;
 
-/** Whether the head of a log is a cPyMemTrace log: SOF, or a column header on the first or second line (after a message). */
+/** Whether the head of a log is a cPyMemTrace log: SOF or a column header first, or after a message line. */
 export function looksLikeCPyMemTraceLog(headText: string): boolean {
   const lines = headText.split('\n', 3).map((line) => line.replace(/\r$/, ''));
-  return lines[0]?.trim() === 'SOF' || COLUMN_HEADER.test(lines[0] ?? '') || COLUMN_HEADER.test(lines[1] ?? '');
+  const [first = '', second = ''] = lines;
+  return first.trim() === 'SOF' || COLUMN_HEADER.test(first) || (second.trim() === 'SOF' && COLUMN_HEADER.test(lines[2] ?? '')) || COLUMN_HEADER.test(second);
 }
 
 export interface ReadCPyMemTraceLogOptions {
@@ -85,7 +91,9 @@ export class CPyMemTraceLogReader {
   private readonly events: CallEvent[] = [];
   private repeatedContext = 0;
   private badLines = 0;
+  private sawSof = false;
   private sawLast = false;
+  private readonly messages: CallLogMessage[] = [];
   private kinds = { trace: false, profile: false };
   /** An event line without an event's shape, held until the next line says whether the log was cut there. */
   private unreadable: { lineNumber: number; text: string; expected: string } | null = null;
@@ -102,6 +110,7 @@ export class CPyMemTraceLogReader {
     switch (this.state) {
       case 'start':
         if (text.trim() === 'SOF') {
+          this.sawSof = true;
           this.state = 'header';
         } else if (COLUMN_HEADER.test(text)) {
           this.columnHeader(text);
@@ -114,6 +123,11 @@ export class CPyMemTraceLogReader {
         }
         return;
       case 'header':
+        // Later cPyMemTrace versions write the message first, then SOF.
+        if (text.trim() === 'SOF' && this.message !== null && !this.sawSof) {
+          this.sawSof = true;
+          return;
+        }
         if (!COLUMN_HEADER.test(text)) this.fatal('the column header "HDR: Event dEvent Clock What File Line Function RSS dRSS"', text);
         this.columnHeader(text);
         return;
@@ -144,6 +158,7 @@ export class CPyMemTraceLogReader {
     return {
       header: this.header(),
       events: this.events,
+      messages: this.messages,
       partial,
       partialReason: partial ? `no EOF line${cut}: the log is cut (the program was killed, or the file was copied while written)` : null,
       repeatedContext: this.repeatedContext,
@@ -157,6 +172,12 @@ export class CPyMemTraceLogReader {
   }
 
   private eventLine(text: string): void {
+    const message = MESSAGE.exec(text);
+    if (message !== null) {
+      if (this.sawLast) throw new LineError('EOF after the LAST line');
+      this.messages.push({ number: Number(message[1]), clock: message[3] === undefined ? null : Number(message[3]), text: message[4]! });
+      return;
+    }
     const tagged = TAGGED.exec(text);
     const tag = tagged?.[1];
     if (tagged === null && !/^\s*\d/.test(text)) {

@@ -1,6 +1,6 @@
 // The json report of a call log: the model as it is — header, how reading went, every event in
-// order ({event, file, line, function, rss, drss, number, clock, role}) — and the functions ranked
-// by RSS growth, so a script needs no second pass over the events.
+// order ({event, file, line, function, rss, drss, number, clock, role}), the program's messages — and
+// the functions ranked by RSS growth, so a script needs no second pass over the events.
 import type { CallLog, FunctionGrowth } from '../model/call-log.js';
 import { renderJson } from './json.js';
 
@@ -12,6 +12,7 @@ export function renderCallLogJson(log: CallLog, functions: FunctionGrowth[]): st
     repeatedContext: log.repeatedContext,
     badLines: log.badLines,
     events: log.events,
+    messages: log.messages,
     functions,
   });
 }

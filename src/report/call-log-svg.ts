@@ -42,6 +42,13 @@ export function renderCallLogSvg(log: CallLog, functions: FunctionGrowth[], opti
   out.push(...plotTitles(width, `RSS at each event: ${oneLine(options.title)}`, subtitle.join('; '), trouble.length === 0 ? null : trouble.join('; ')));
   const xTitle = byClock ? (log.header.clock === 'cpu' ? 'process CPU time (the tracer’s clock)' : 'elapsed time') : 'event number';
   out.push(...plotAxes(scale, byClock ? formatDuration : String, xTitle));
+  // The program's messages: dashed verticals under the line, each with its text as tooltip.
+  for (const message of log.messages) {
+    const position = byClock ? message.clock : message.number;
+    if (position === null || position < x0 || position > x1) continue;
+    const mx = round(x(position));
+    out.push(`<line class="message" x1="${mx}" x2="${mx}" y1="${scale.area.y}" y2="${scale.area.y + scale.area.height}" stroke="#495057" stroke-dasharray="4 3"><title>${escapeXml(`at event ${message.number}: ${oneLine(message.text)}`)}</title></line>`);
+  }
   out.push(plotPolyline(RSS_LINE, events.map((event): [number, number] => [x(at(event)), y(event.rss)])));
   if (events.length <= MAX_DOTS) {
     for (const event of events) {
@@ -55,7 +62,10 @@ export function renderCallLogSvg(log: CallLog, functions: FunctionGrowth[], opti
     }
   }
   out.push(
-    ...plotLegend(height, scale.area.x, [RSS_LINE], events.length <= MAX_DOTS ? [{ name: 'RSS grew', color: '#c92a2a' }, { name: 'RSS shrank', color: '#2f9e44' }] : []),
+    ...plotLegend(height, scale.area.x, [RSS_LINE], [
+      ...(events.length <= MAX_DOTS ? [{ name: 'RSS grew', color: '#c92a2a' }, { name: 'RSS shrank', color: '#2f9e44' }] : []),
+      ...(log.messages.length > 0 ? [{ name: 'message', color: '#495057', dash: '4 3' }] : []),
+    ]),
   );
   out.push('</svg>');
   return `${out.join('\n')}\n`;

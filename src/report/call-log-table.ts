@@ -15,6 +15,7 @@ export interface CallLogTableOptions {
 
 /** Logs of at most this many events are shown whole; longer ones show this many. */
 const SHOW_EVENTS = 50;
+const SHOW_MESSAGES = 10;
 const WIDTH = 80;
 
 export function renderCallLogTable(log: CallLog, functions: FunctionGrowth[], options: CallLogTableOptions): string {
@@ -34,6 +35,7 @@ export function renderCallLogTable(log: CallLog, functions: FunctionGrowth[], op
   lines.push('');
   lines.push(...eventLines(log, summary.peak!));
   lines.push('');
+  if (log.messages.length > 0) lines.push(...messageLines(log), '');
   lines.push(...functionLines(functions, options.top ?? 10));
   return `${lines.join('\n')}\n`;
 }
@@ -76,6 +78,14 @@ function eventLines(log: CallLog, peak: CallEvent): string[] {
   if (rows.length < log.events.length) {
     lines.push(`(${formatCount(log.events.length - rows.length)} of ${formatCount(log.events.length)} events not shown, the smallest moves: see json/tsv/csv)`);
   }
+  return lines;
+}
+
+function messageLines(log: CallLog): string[] {
+  const shown = log.messages.slice(0, SHOW_MESSAGES);
+  const lines = ['Messages the program wrote into the log'];
+  for (const message of shown) lines.push(truncate(`  at event ${message.number}: ${oneLine(message.text)}`, WIDTH));
+  if (log.messages.length > shown.length) lines.push(`(${formatCount(log.messages.length - shown.length)} more messages: see json)`);
   return lines;
 }
 

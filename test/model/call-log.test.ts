@@ -12,6 +12,7 @@ function log(events: CallEvent[]): CallLog {
     events,
     partial: false,
     partialReason: null,
+    messages: [],
     repeatedContext: 0,
     badLines: 0,
   };

@@ -70,6 +70,18 @@ test('a message in place of SOF, a header without HDR: or Clock', async (t) => {
   ]);
 });
 
+test('the latest layout: a message before SOF, and MSG: lines the program wrote, kept in order apart from the events', async (t) => {
+  const log = await readCPyMemTraceLog(fixture('pymemtrace/messages.log'), { lenient: false });
+  t.is(log.header.message, 'nightly load test');
+  t.deepEqual(log.events.map((event) => event.number), [0, 1, 7, 12, 15]);
+  t.is(log.repeatedContext, 2);
+  t.deepEqual(log.messages, [
+    { number: 8, clock: 0.0412, text: 'loaded the first batch' },
+    { number: 13, clock: 0.0421, text: 'loaded the second batch' },
+  ]);
+  t.true(looksLikeCPyMemTraceLog(readFileSync(fixture('pymemtrace/messages.log'), 'utf8')));
+});
+
 test("cPyMemTrace's default file name gives the PID and the UTC start", async (t) => {
   const log = await readCPyMemTraceLog(write('20261123_213640_9007.log', TRACE), { lenient: false });
   t.deepEqual(log.header.target, { pid: 9007 });

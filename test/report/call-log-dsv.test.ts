@@ -21,6 +21,7 @@ test('csv: the same rows, quoted where a field holds a comma or a quote', (t) =>
     events: [{ event: 'CALL', file: '/srv/a, "b".py', line: 3, function: 'f', rss: 8192, drss: 4096, number: 7, clock: null, role: 'event' }],
     partial: false,
     partialReason: null,
+    messages: [],
     repeatedContext: 0,
     badLines: 0,
   };

@@ -37,3 +37,11 @@ test('svg of a log without clock plots against the event number; a partial log s
   t.regex(empty, />0 events</);
   t.true(empty.endsWith('</svg>\n'));
 });
+
+test("svg: the program's messages as dashed verticals with their text", async (t) => {
+  const log = await readCPyMemTraceLog(fixture('pymemtrace/messages.log'), { lenient: false });
+  const svg = renderCallLogSvg(log, rankFunctionsByGrowth(log.events), { title: 'messages.log' });
+  t.is(count(svg, /<line class="message"/g), 2);
+  t.regex(svg, /<title>at event 13: loaded the second batch<\/title><\/line>/);
+  t.regex(svg, />message<\/text>/);
+});

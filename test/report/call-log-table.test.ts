@@ -12,6 +12,7 @@ function synthetic(events: CallEvent[], extra: Partial<CallLog> = {}): CallLog {
     events,
     partial: false,
     partialReason: null,
+    messages: [],
     repeatedContext: 0,
     badLines: 0,
     ...extra,
@@ -69,6 +70,13 @@ test('a long log shows 50 events (first, last, peak, largest moves) and says how
   t.regex(text, /\n\(1 more functions; --top N shows more\)\n$/);
   t.regex(text, /^PID 4242, from 2026-12-01T19:00:00Z, on box$/m);
   t.regex(text, /clock 0\.000000 s to 0\.100000 s\n/);
+});
+
+test("the program's messages, after the events", async (t) => {
+  const log = await readCPyMemTraceLog(fixture('pymemtrace/messages.log'), { lenient: false });
+  const text = renderCallLogTable(log, rankFunctionsByGrowth(log.events), { title: 'messages.log' });
+  t.regex(text, /^message: nightly load test$/m);
+  t.regex(text, /\n\nMessages the program wrote into the log\n {2}at event 8: loaded the first batch\n {2}at event 13: loaded the second batch\n\nFunctions by RSS growth/);
 });
 
 test('partial, lenient and empty logs say so', (t) => {
