@@ -1,7 +1,8 @@
 // The terminal report of a call log, in 80 columns: a header (what the log is, how many events, RSS
 // at its start, peak and end, and anything that went wrong reading it), the events with RSS and
-// ΔRSS, then the functions ranked by RSS growth. A long log shows the events that matter — the
-// first, the last, the peak, and the largest moves — and says how many it left out.
+// ΔRSS, the messages the program wrote into the log, then the functions ranked by RSS growth. A
+// long log shows the events that matter — the first, the last, the peak, and the largest moves —
+// and says how many it left out.
 import { isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
 import { oneLine } from '../model/series.js';
 import { formatBytes, formatCount } from './units.js';
