@@ -20,10 +20,10 @@ export type ProcessLogDialect = 'memtrace' | 'pymemtrace';
 
 const PYMEMTRACE_RECORD = /ProcessLoggingThread-JSON(-START|-STOP)? (\{.*)$/;
 const PYMEMTRACE_LINE = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - /;
-/** cPyMemTrace's trace and profile logs, which are not process logs. */
+/** cPyMemTrace's trace and profile logs, which are not process logs (src/parse/cpymemtrace-log.ts reads them). */
 const CPYMEMTRACE_LOG = /^(SOF|HDR: Event\s+dEvent\s+Clock)/;
 
-/** Whether a first line is that of a cPyMemTrace trace or profile log (refused with a clear message). */
+/** Whether a first line is that of a cPyMemTrace trace or profile log (refused here with a pointer to its reader). */
 export function isCPyMemTraceLog(firstLine: string): boolean {
   return CPYMEMTRACE_LOG.test(firstLine.trim());
 }
@@ -72,7 +72,7 @@ export class ProcessLogReader {
     if (text.trim() === '') return;
     if (this.dialect === null) {
       if (CPYMEMTRACE_LOG.test(text)) {
-        throw new ParseError({ file: this.file, lineNumber: this.lineNumber, format: 'process log', expected: 'a memtrace or pymemtrace process log; this is a cPyMemTrace trace or profile log (per-call RSS), which memtrace does not read yet', line: text });
+        throw new ParseError({ file: this.file, lineNumber: this.lineNumber, format: 'process log', expected: 'a memtrace or pymemtrace process log; this is a cPyMemTrace trace or profile log (per-call RSS): memtrace report reads it as --input-format cpymemtrace', line: text });
       }
       this.dialect = detectProcessLog(text);
       if (this.dialect === null) {

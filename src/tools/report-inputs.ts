@@ -6,11 +6,13 @@
 // ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import type { LogHead } from '../parse/first-line.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
-import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
+import { detectProcessLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
+import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/call-log-index.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import { renderMalloc } from '../report/index.js';
 import { GO_HEAP_SAMPLE_TYPES } from '../report/pprof.js';
@@ -124,10 +126,16 @@ export const MALLOC_INPUTS: ReportInput[] = [
 export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'cpymemtrace',
-    summary: "pymemtrace's cPyMemTrace trace/profile log (not read yet)",
-    detect: (head) => isCPyMemTraceLog(head.firstLine),
-    report: async (path) => {
-      throw new UsageError(`${path} is a cPyMemTrace trace or profile log (RSS per Python call); this version of memtrace report does not read it yet`);
+    summary: "pymemtrace's cPyMemTrace Trace/Profile log (RSS per call)",
+    detect: (head) => looksLikeCPyMemTraceLog(head.text),
+    async report(path, options, io) {
+      const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
+      const top = topOption(options.top);
+      await checkReportPaths(reports.map((report) => report.path));
+      const log = await readCPyMemTraceLog(path, { lenient: options.lenient });
+      const title = `cPyMemTrace ${log.header.mode ?? 'trace or profile'} log: ${basename(path)}`;
+      for (const report of reports) await writeReport(renderCallLog(log, report.format, { title, top }), report.path, report.format, io);
+      return 0;
     },
   },
   {

@@ -39,10 +39,7 @@ test('a cut log stops with the line, and --lenient renders it and says it is cut
   t.regex(lenient.stdout, /1 unreadable lines were skipped \(--lenient\)/);
 });
 
-test('refusals: a cPyMemTrace log, a format that does not apply, gnuplot on stdout, an unwritable output', async (t) => {
-  const cpy = await memtraceAuto(['report', fixture('process/cpymemtrace-trace.log')]);
-  t.is(cpy.exitCode, 2);
-  t.regex(cpy.stderr, /is a cPyMemTrace trace or profile log \(RSS per Python call\)/);
+test('refusals: a format that does not apply, gnuplot on stdout, an unwritable output', async (t) => {
   const folded = await memtraceAuto(['report', fixture('process/pymemtrace-linux.log'), '-o', join(directory, 'x.folded')]);
   t.is(folded.exitCode, 2);
   t.regex(folded.stderr, /x\.folded: cannot tell the report format from the extension; use one of \.txt/);

@@ -57,7 +57,7 @@ test('garbled, empty and foreign input: file, line and what was expected', async
   await t.throwsAsync(readProcessLog(write('empty.jsonl', ''), { lenient: false }), { message: /empty\.jsonl:1: not valid process log: expected a header record; the file is empty/ });
   await t.throwsAsync(readProcessLog(write('blank.jsonl', '\n\n'), { lenient: true }), { message: /the file is empty/ });
   await t.throwsAsync(readProcessLog(write('other.txt', 'hello world\n'), { lenient: true }), { message: /other\.txt:1: not valid process log: expected a header record \{"type":"header","tool":"process",…\} or a pymemtrace log line: "hello world"/ });
-  await t.throwsAsync(readProcessLog(fixture('process/cpymemtrace-trace.log'), { lenient: false }), { message: /cpymemtrace-trace\.log:1: .*this is a cPyMemTrace trace or profile log/ });
+  await t.throwsAsync(readProcessLog(fixture('process/cpymemtrace-trace.log'), { lenient: false }), { message: /cpymemtrace-trace\.log:1: .*this is a cPyMemTrace trace or profile log \(per-call RSS\): memtrace report reads it as --input-format cpymemtrace/ });
   const header = '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z"}\n';
   const sample = (extra: string) => `{"type":"sample","t":"2026-11-24T00:00:01.000Z","elapsed":1,"pid":5,"rss":4096${extra}}\n`;
   const cases: Array<[string, RegExp]> = [

@@ -25,15 +25,10 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
                           process: .txt (table) .svg .html .tsv .csv .json
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
-                          folded:  .txt .json .folded .svg .html .pb.gz
-                                   .speedscope.json
-  -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
-                        tsv, csv, pprof, speedscope, html (malloc); table, svg,
-                        html, tsv, csv, json, jsonl (process)
-      --value NAME      what folded and svg show, and what html, pprof and
-                        speedscope show first: allocBytes (default), allocs,
+  summary: 'render a saved log (malloc, process, folded, cPyMemTrace…) in any report format; --push to Pyroscope',
                         outstanding, outstandingBytes
-      --top N           stacks shown in the table (default 10)
+      --top N           stacks (functions, for cpymemtrace) in the table
+                        (default 10)
       --lenient         count malformed lines instead of stopping at the first
       --diff            compare two malloc reports or logs: memtrace report
                         --diff BEFORE AFTER; what grew per function and per
@@ -53,7 +48,7 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'render a saved log (malloc, process, folded stacks…) as table, json, svg, folded, tsv, csv, html, pprof, speedscope, gnuplot; --push to Pyroscope',
+  summary: 'render a saved log (malloc, process, folded, cPyMemTrace…) in any report format; --push to Pyroscope',
   needsBackend: false,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, {

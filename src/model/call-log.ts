@@ -1,0 +1,164 @@
+// The CallLog model: memory (RSS) read at function events — calls, returns, lines — in the order
+// they happened, each with the change since the event before. pymemtrace's cPyMemTrace Trace and
+// Profile logs are read into it, and `memtrace calls` (Python USDT probes, native uprobes) will
+// write it; the call-log table, json, tsv/csv and svg reports render it.
+//
+// A tracer of this kind logs only the events at which RSS moved by at least a trigger (one page by
+// default), plus the event kept before as context: `events` holds each logged event once, in order.
+
+/** How an event came to be logged (cPyMemTrace's line tags; a tracer without tags logs 'event'). */
+export type CallEventRole =
+  /** The first event, logged whatever RSS did (cPyMemTrace's FRST:). */
+  | 'first'
+  /** RSS moved by at least the trigger at this event (NEXT:). */
+  | 'next'
+  /** Not a move itself: the event just before a NEXT, kept as context (PREV: with its own number). */
+  | 'prev'
+  /** The event at which tracing stopped (LAST:). */
+  | 'last'
+  /** An untagged event line. */
+  | 'event';
+
+export interface CallEvent {
+  /** What happened: CALL, RETURN, LINE, EXCEPT, OPCODE (Python); C_CALL, C_RETURN, C_EXCEPT (C called from Python); ENTRY/RETURN for native functions. */
+  event: string;
+  /** Source file of the Python frame, or the library of a native function; '' when unknown. */
+  file: string;
+  /** Line number in `file`; 0 when unknown. */
+  line: number;
+  /** Function name; '' when unknown (no Python frame). */
+  function: string;
+  /** Resident set size after the event, bytes. */
+  rss: number;
+  /** RSS minus the tracer's previous reading, bytes. Equal to `rss` when there was no previous reading (it started from 0): see isBaseline. */
+  drss: number;
+  /** The tracer's event number: its count of every event it saw, logged or not. */
+  number: number;
+  /** Seconds on the tracer's clock (cPyMemTrace: the process's CPU time, clock()); null when not logged. */
+  clock: number | null;
+  role: CallEventRole;
+}
+
+export interface CallLogHeader {
+  tool: 'calls';
+  /** Who wrote the log. */
+  source: 'cpymemtrace' | 'memtrace';
+  /** cPyMemTrace's Trace (Python lines, calls, returns) or Profile (calls and returns, C ones too); null when the log does not tell. */
+  mode: 'trace' | 'profile' | null;
+  target: { pid: number; command?: string[] } | null;
+  /** ISO 8601 wall clock of the start, when known. */
+  start: string | null;
+  host: string | null;
+  /** What `clock` measures: the traced process's CPU time, or wall time since the start. */
+  clock: 'cpu' | 'elapsed' | null;
+  /** The text cPyMemTrace was given to write in place of its SOF line; null when none. */
+  message: string | null;
+  /** Bytes RSS had to move by for an event to be logged (memtrace calls --trigger); null when the log does not say (cPyMemTrace's does not). */
+  trigger: number | null;
+  /** Events the tracer could not deliver (bpftrace's lost events); null when the tracer does not count them. */
+  lostEvents: number | null;
+}
+
+/** A line the traced program wrote into the log between events (cPyMemTrace's write_message_to_log, MSG:). */
+export interface CallLogMessage {
+  /** The tracer's event count when it was written. */
+  number: number;
+  clock: number | null;
+  text: string;
+}
+
+export interface CallLog {
+  header: CallLogHeader;
+  /** Every logged event once, in log order. */
+  events: CallEvent[];
+  /** The program's own lines, in log order. */
+  messages: CallLogMessage[];
+  /** The log ended early (no end marker); `partialReason` says how. */
+  partial: boolean;
+  partialReason: string | null;
+  /** Context lines that repeated the event logged just before them (counted, not kept twice). */
+  repeatedContext: number;
+  /** Lines that could not be read, when read leniently. */
+  badLines: number;
+}
+
+/**
+ * Whether an event's ΔRSS is the whole RSS: the tracer had no reading before (its counter starts at
+ * 0), so the figure is where the process stood, not what the event added. No process has an RSS of 0,
+ * so drss === rss can mean nothing else. cPyMemTrace's FRST line is one, and so is its first NEXT.
+ */
+export function isBaseline(event: CallEvent): boolean {
+  return event.drss === event.rss && event.rss > 0;
+}
+
+/** One function's share of RSS growth across a call log. */
+export interface FunctionGrowth {
+  function: string;
+  file: string;
+  /** Sum of the positive ΔRSS of its events (baselines excluded), bytes. */
+  growth: number;
+  /** Sum of the negative ΔRSS of its events, bytes (≤ 0). */
+  shrink: number;
+  /** Its logged events (baselines included). */
+  events: number;
+  /** Of which ΔRSS was positive (baselines excluded). */
+  growthEvents: number;
+}
+
+/**
+ * Functions ranked by RSS growth: the sum of the positive ΔRSS of their events (a function is its
+ * name in its file), the largest first; ties by more events, then by name and file. Baselines
+ * (isBaseline) count as events but add no growth.
+ */
+export function rankFunctionsByGrowth(events: Iterable<CallEvent>): FunctionGrowth[] {
+  const byFunction = new Map<string, FunctionGrowth>();
+  for (const event of events) {
+    const key = `${event.file}\u0000${event.function}`;
+    let entry = byFunction.get(key);
+    if (entry === undefined) {
+      entry = { function: event.function, file: event.file, growth: 0, shrink: 0, events: 0, growthEvents: 0 };
+      byFunction.set(key, entry);
+    }
+    entry.events += 1;
+    if (isBaseline(event)) continue;
+    if (event.drss > 0) {
+      entry.growth += event.drss;
+      entry.growthEvents += 1;
+    } else {
+      entry.shrink += event.drss;
+    }
+  }
+  return [...byFunction.values()].sort(
+    (a, b) => b.growth - a.growth || b.events - a.events || compareText(a.function, b.function) || compareText(a.file, b.file),
+  );
+}
+
+export interface CallLogSummary {
+  events: number;
+  first: CallEvent | null;
+  last: CallEvent | null;
+  /** The first event at the highest RSS. */
+  peak: CallEvent | null;
+  /** Events by kind (CALL, RETURN…), in order of first appearance. */
+  kinds: Array<{ event: string; count: number }>;
+}
+
+export function summarizeCallLog(log: CallLog): CallLogSummary {
+  const kinds = new Map<string, number>();
+  let peak: CallEvent | null = null;
+  for (const event of log.events) {
+    if (peak === null || event.rss > peak.rss) peak = event;
+    kinds.set(event.event, (kinds.get(event.event) ?? 0) + 1);
+  }
+  return {
+    events: log.events.length,
+    first: log.events[0] ?? null,
+    last: log.events.at(-1) ?? null,
+    peak,
+    kinds: [...kinds].map(([event, count]) => ({ event, count })),
+  };
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,43 @@
+// Chooses the renderer of a call log: by the output file's extension, or by --format for stdout.
+// The functions ranked by RSS growth are reduced here and handed to the reports that show them.
+import { rankFunctionsByGrowth, type CallLog } from '../model/call-log.js';
+import { renderCallLogCsv, renderCallLogTsv } from './call-log-dsv.js';
+import { renderCallLogJson } from './call-log-json.js';
+import { renderCallLogSvg } from './call-log-svg.js';
+import { renderCallLogTable } from './call-log-table.js';
+
+export type CallLogFormat = 'table' | 'json' | 'tsv' | 'csv' | 'svg';
+
+export const CALL_LOG_EXTENSIONS: Record<string, CallLogFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.json': 'json',
+  '.tsv': 'tsv',
+  '.csv': 'csv',
+  '.svg': 'svg',
+};
+
+/** The first is the default on stdout. */
+export const CALL_LOG_FORMATS: CallLogFormat[] = ['table', 'json', 'tsv', 'csv', 'svg'];
+
+export interface RenderCallLogOptions {
+  /** Names the log in the table's first line and the plot's title. */
+  title: string;
+  /** Functions in the table (default 10). */
+  top?: number;
+}
+
+export function renderCallLog(log: CallLog, format: CallLogFormat, options: RenderCallLogOptions): string {
+  switch (format) {
+    case 'table':
+      return renderCallLogTable(log, rankFunctionsByGrowth(log.events), options);
+    case 'json':
+      return renderCallLogJson(log, rankFunctionsByGrowth(log.events));
+    case 'tsv':
+      return renderCallLogTsv(log);
+    case 'csv':
+      return renderCallLogCsv(log);
+    case 'svg':
+      return renderCallLogSvg(log, rankFunctionsByGrowth(log.events), { title: options.title });
+  }
+}
