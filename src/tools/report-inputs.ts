@@ -6,13 +6,17 @@
 // ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
+import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
 import type { LogHead } from '../parse/first-line.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
+import { reportDtraceAggregations } from './dtrace-report.js';
+import { readMallocDtraceLog } from './malloc-dtrace-report.js';
 import { readMallocLog } from './malloc-report.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
@@ -57,7 +61,8 @@ const MALLOC_LOG_MARKERS = /^memtrace:begin\b|"memtrace_header"|"data": "memtrac
 
 /** A malloc profile from either malloc input: memtrace's json report, or a raw or hand-run log. */
 export async function readMallocProfile(path: string, head: LogHead, lenient: boolean): Promise<MallocProfile> {
-  return looksLikeJsonReport(head.firstLine) ? readMallocJson(path) : readMallocLog(path, { lenient });
+  if (looksLikeJsonReport(head.firstLine)) return readMallocJson(path);
+  return looksLikeMallocDtrace(head.text) ? readMallocDtraceLog(path, { lenient }) : readMallocLog(path, { lenient });
 }
 
 async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportInputOptions, io: ReportIo): Promise<number> {
@@ -70,6 +75,13 @@ async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportI
 }
 
 export const MALLOC_INPUTS: ReportInput[] = [
+  {
+    name: 'malloc-dtrace',
+    summary: 'memtrace-dtrace malloc --raw-out log, scripts/dtrace/malloc.d output',
+    // Before `malloc`: both begin with memtrace:begin; the D program's records are tab-separated.
+    detect: (head) => looksLikeMallocDtrace(head.text),
+    report: (path, options, io) => reportMalloc(() => readMallocDtraceLog(path, { lenient: options.lenient }), options, io),
+  },
   {
     name: 'malloc-json',
     summary: "memtrace malloc's json report",
@@ -120,6 +132,13 @@ export const REPORT_INPUTS: ReportInput[] = [
     },
   },
   ...MALLOC_INPUTS,
+  {
+    // Generic, so after every memtrace format: any DTrace run's printed aggregations.
+    name: 'dtrace',
+    summary: 'DTrace aggregations as printed (ustack()/stack() keys, quantize())',
+    detect: (head) => looksLikeDtraceAggregations(head.text),
+    report: (path, options, io) => reportDtraceAggregations(path, options, io),
+  },
 ];
 
 /**
