@@ -9,13 +9,14 @@ import { UsageError } from '../errors.js';
 import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
+import { looksLikePyMallocDtrace } from '../parse/pymalloc-dtrace.js';
 import type { LogHead } from '../parse/first-line.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
-import { reportDtraceAggregations } from './dtrace-report.js';
+import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
 import { readMallocLog } from './malloc-report.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
@@ -130,6 +131,12 @@ export const REPORT_INPUTS: ReportInput[] = [
       await writeSeriesReports(await readProcessLog(path, { lenient: options.lenient }), reports, io);
       return 0;
     },
+  },
+  {
+    name: 'pymalloc-dtrace',
+    summary: 'scripts/dtrace/pymalloc.d output (malloc by Python function)',
+    detect: (head) => looksLikePyMallocDtrace(head.text),
+    report: (path, options, io) => reportPyMallocDtrace(path, options, io),
   },
   ...MALLOC_INPUTS,
   {

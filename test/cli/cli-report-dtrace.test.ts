@@ -91,3 +91,9 @@ test('scripts: each backend prints its own checked-in programs', async (t) => {
   const odd = await memtraceAuto(['scripts', '--backend', 'dtrace', 'constructor']);
   t.is(odd.exitCode, 2);
 });
+
+test('the Python flow script output: allocations by Python file and function', async (t) => {
+  const result = await memtraceAuto(['report', dtrace('pymalloc-grow.txt'), '-f', 'folded']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  t.is(`${result.stdout}`, '[outside Python frames] 530112\ngrow.py;held_out_grow (line 12) 41943040\ngrow.py;main (line 30) 3072');
+});

@@ -14,7 +14,7 @@ export const REPORT_HELP = `Usage: memtrace report [options] FILE
 
 Re-renders a saved log. Its kind is the one --input-format names, else told
 from the file name, then from its first lines:
-${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(13)} ${input.summary}`).join('\n')}
+${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(15)} ${input.summary}`).join('\n')}
 
   -i, --input-format NAME  read FILE as this kind of log (names above)
   -o, --output FILE     write a report; format from the extension (repeatable;
