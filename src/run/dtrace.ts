@@ -15,9 +15,11 @@
 // its aggregations (dtrace(1): "dtrace ... will ... exit ... upon receipt of SIGINT"), then SIGTERM
 // and SIGKILL after grace periods. A watchdog (watchdog.ts) kills dtrace if memtrace itself dies.
 //
-// The messages recognised come from dtrace(1) on macOS and libdtrace (illumos, Oracle dtrace-utils:
-// dt_open.c "DTrace requires additional privileges", dt_proc.c "failed to grab pid"), and macOS's
-// SIP warning "system integrity protection is on, some features will not be available".
+// The messages recognised come from libdtrace's error table (dt_error.c: EDT_ACCESS "DTrace requires
+// additional privileges", EDT_NOENT "DTrace device not available on system"), which dtrace(1)
+// prints as "dtrace: failed to initialize dtrace: …"; dt_proc.c ("failed to grab pid %d: %s"); and
+// macOS's SIP warning "system integrity protection is on, some features will not be available",
+// printed before every run on a Mac with SIP on (so alone it is no error).
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -227,8 +229,12 @@ const SIP_HELP =
 export function describeDtraceFailure(path: string, exit: { code: number | null; signal: string | null }, stderr: string[], target: DtraceTarget): Error {
   const text = stderr.join('\n');
   const sip = /system integrity protection is on/i.test(text);
-  if (/DTrace requires additional privileges|Permission denied|not permitted to use DTrace|insufficient privileges/i.test(text) && !sip) {
+  // As root (memtrace checks before it starts dtrace) a refusal can only be SIP's, explained below.
+  if (/DTrace requires additional privileges|insufficient privileges/i.test(text) && (!sip || process.getuid?.() !== 0)) {
     return new TracerError('DTrace requires additional privileges: re-run with sudo', { exitCode: 77 });
+  }
+  if (/DTrace device not available on system/i.test(text)) {
+    return new TracerError('DTrace device not available on system: this kernel has no DTrace (on Linux use memtrace-bpf)');
   }
   const grab = /failed to grab pid (\d+)(?::\s*(.*))?/i.exec(text);
   if (grab && (/no such process/i.test(grab[2] ?? '') || (target.kind === 'attach' && !processAlive(target.pid)))) {

@@ -47,3 +47,16 @@ test('a process is alive by kill(pid, 0)', (t) => {
   t.true(processAlive(process.pid));
   t.false(processAlive(4_194_303));
 });
+
+test('a kernel without DTrace', (t) => {
+  const error = describeDtraceFailure('/usr/sbin/dtrace', exit, ['dtrace: failed to initialize dtrace: DTrace device not available on system'], { kind: 'attach', pid: process.pid });
+  t.is(error.message, 'DTrace device not available on system: this kernel has no DTrace (on Linux use memtrace-bpf)');
+});
+
+test('as root, "requires additional privileges" under SIP is SIP refusing: what to run from Recovery', (t) => {
+  const stderr = ['dtrace: system integrity protection is on, some features will not be available', 'dtrace: failed to initialize dtrace: DTrace requires additional privileges'];
+  const error = describeDtraceFailure('/usr/sbin/dtrace', exit, stderr, { kind: 'attach', pid: process.pid });
+  // The tests run as root (the machine is root): SIP's answer, not sudo's.
+  t.is(process.getuid?.(), 0);
+  t.regex(error.message, /csrutil enable --without dtrace/);
+});
