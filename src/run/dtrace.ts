@@ -226,11 +226,17 @@ const SIP_HELP =
   'System Integrity Protection restricts DTrace on this Mac. To allow it: restart into Recovery (hold Command-R on an Intel Mac, hold the power button on Apple silicon), open Terminal, run "csrutil enable --without dtrace", and restart. SIP never lets DTrace into Apple\'s own binaries (/bin, /usr/bin): trace a program you built or installed';
 
 /** Why dtrace stopped before the program began, as a message that says what to do. */
-export function describeDtraceFailure(path: string, exit: { code: number | null; signal: string | null }, stderr: string[], target: DtraceTarget): Error {
+export function describeDtraceFailure(
+  path: string,
+  exit: { code: number | null; signal: string | null },
+  stderr: string[],
+  target: DtraceTarget,
+  isRoot: boolean = process.getuid?.() === 0,
+): Error {
   const text = stderr.join('\n');
   const sip = /system integrity protection is on/i.test(text);
   // As root (memtrace checks before it starts dtrace) a refusal can only be SIP's, explained below.
-  if (/DTrace requires additional privileges|insufficient privileges/i.test(text) && (!sip || process.getuid?.() !== 0)) {
+  if (/DTrace requires additional privileges|insufficient privileges/i.test(text) && (!sip || !isRoot)) {
     return new TracerError('DTrace requires additional privileges: re-run with sudo', { exitCode: 77 });
   }
   if (/DTrace device not available on system/i.test(text)) {
