@@ -56,7 +56,7 @@
  */
 
 #pragma D option quiet
-#pragma D option bufsize=64m
+#pragma D option bufsize=8m
 #pragma D option dynvarsize=64m
 #pragma D option switchrate=10hz
 

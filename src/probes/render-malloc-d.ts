@@ -52,13 +52,17 @@ export function pidProviderModule(library: string): string {
   return name;
 }
 
-/** Sizes of DTrace's buffers: the per-event records need a larger principal buffer than the default 4 MB. */
+/**
+ * Sizes of DTrace's buffers. bufsize is per CPU (a 10-core Mac holds ten): twice the default 4 MB,
+ * emptied ten times a second, for the per-allocation records. dynvarsize holds live[] (one entry
+ * per tracked block, some 100 bytes each) and the thread-local in-flight state.
+ */
 export interface MallocDOptions {
   bufferSize: string;
   dynamicVariableSize: string;
 }
 
-export const DEFAULT_MALLOC_D_OPTIONS: MallocDOptions = { bufferSize: '64m', dynamicVariableSize: '64m' };
+export const DEFAULT_MALLOC_D_OPTIONS: MallocDOptions = { bufferSize: '8m', dynamicVariableSize: '64m' };
 
 const BUFFER_SIZE = /^[1-9][0-9]{0,5}[kmg]?$/;
 

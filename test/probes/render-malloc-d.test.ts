@@ -19,7 +19,8 @@ function render(options: Partial<MallocSpecOptions>): string {
 const golden = test.macro((t, name: string, options: Partial<MallocSpecOptions>) => {
   const path = fixture(`dtrace/golden/${name}.d`);
   const script = render(options);
-  if (process.env.MEMTRACE_UPDATE_GOLDEN === '1' || !existsSync(path)) writeFileSync(path, script);
+  if (process.env.MEMTRACE_UPDATE_GOLDEN === '1') writeFileSync(path, script);
+  t.true(existsSync(path), `${path} is missing: run with MEMTRACE_UPDATE_GOLDEN=1 once, and read what it wrote`);
   t.is(script, readFileSync(path, 'utf8'));
 });
 
