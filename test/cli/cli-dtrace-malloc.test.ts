@@ -69,6 +69,31 @@ test('Ctrl-C: SIGINT is forwarded, dtrace prints END, the report is whole and ma
   t.is(profile.partialReason, 'interrupted by SIGINT');
 });
 
+test('SIGTERM is forwarded as SIGINT too, so END prints', async (t) => {
+  const child = memtraceDtrace(['malloc', '-p', String(process.pid), '-f', 'json']);
+  await waitForLine(child.stderr!, /memtrace: tracing/);
+  child.kill('SIGTERM');
+  const result = await child;
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
+  checkKnownFigures(t, profile);
+  t.is(profile.partialReason, 'interrupted by SIGTERM');
+});
+
+test('--duration holds even when the program\'s own timer does not fire: memtrace stops dtrace 2 s later', async (t) => {
+  const child = memtraceDtrace(['malloc', '-p', String(process.pid), '-d', '300ms', '-f', 'json'], 'no-tick');
+  await waitForLine(child.stderr!, /memtrace: tracing/);
+  // From the start of tracing: the machine's load (tests run side by side) is not the program's.
+  const started = Date.now();
+  const result = await child;
+  const elapsed = Date.now() - started;
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
+  checkKnownFigures(t, profile);
+  t.false(profile.partial);
+  t.true(elapsed >= 2_200 && elapsed < 60_000, `${elapsed} ms`);
+});
+
 test('drop notices on stderr are counted as lost events and named in the report', async (t) => {
   const result = await memtraceDtrace(['malloc', '-p', String(process.pid), '-d', '200ms', '-f', 'json'], 'drops');
   t.is(result.exitCode, 0, `${result.stderr}`);
