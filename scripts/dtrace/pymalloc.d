@@ -60,72 +60,84 @@ python$target:::function-return
 }
 
 pid$target:libsystem_malloc.dylib:malloc:entry
-/self->in == 0/
+/self->alloc_fn == 0/
 {
-  self->in = 1;
+  self->alloc_fn = 1;
   self->size = arg0;
 }
 
 pid$target:libsystem_malloc.dylib:calloc:entry
-/self->in == 0/
+/self->alloc_fn == 0/
 {
-  self->in = 2;
+  self->alloc_fn = 2;
   self->size = arg0 * arg1;
 }
 
 pid$target:libsystem_malloc.dylib:realloc:entry
-/self->in == 0/
+/self->alloc_fn == 0/
 {
-  self->in = 3;
+  self->alloc_fn = 3;
   self->size = arg1;
 }
 
 pid$target:libsystem_malloc.dylib:malloc:return
-/self->in == 1 && arg1 != 0/
+/self->alloc_fn == 1 && arg1 != 0/
 {
-  @py_allocs[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = count();
-  @py_bytes[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = sum(self->size);
+  this->file = self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-";
+  this->func = self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-";
+  this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;
+  @py_allocs[this->file, this->func, this->line] = count();
+  @py_bytes[this->file, this->func, this->line] = sum(self->size);
 }
 
 pid$target:libsystem_malloc.dylib:malloc:return
-/self->in == 1/
+/self->alloc_fn == 1/
 {
-  self->in = 0;
+  self->alloc_fn = 0;
   self->size = 0;
 }
 
 pid$target:libsystem_malloc.dylib:calloc:return
-/self->in == 2 && arg1 != 0/
+/self->alloc_fn == 2 && arg1 != 0/
 {
-  @py_allocs[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = count();
-  @py_bytes[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = sum(self->size);
+  this->file = self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-";
+  this->func = self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-";
+  this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;
+  @py_allocs[this->file, this->func, this->line] = count();
+  @py_bytes[this->file, this->func, this->line] = sum(self->size);
 }
 
 pid$target:libsystem_malloc.dylib:calloc:return
-/self->in == 2/
+/self->alloc_fn == 2/
 {
-  self->in = 0;
+  self->alloc_fn = 0;
   self->size = 0;
 }
 
 pid$target:libsystem_malloc.dylib:realloc:return
-/self->in == 3 && arg1 != 0/
+/self->alloc_fn == 3 && arg1 != 0/
 {
-  @py_allocs[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = count();
-  @py_bytes[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = sum(self->size);
+  this->file = self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-";
+  this->func = self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-";
+  this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;
+  @py_allocs[this->file, this->func, this->line] = count();
+  @py_bytes[this->file, this->func, this->line] = sum(self->size);
 }
 
 pid$target:libsystem_malloc.dylib:realloc:return
-/self->in == 3/
+/self->alloc_fn == 3/
 {
-  self->in = 0;
+  self->alloc_fn = 0;
   self->size = 0;
 }
 
 pid$target:libsystem_malloc.dylib:free:entry
-/self->in == 0 && arg0 != 0/
+/self->alloc_fn == 0 && arg0 != 0/
 {
-  @py_frees[self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-", self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-", self->depth > 0 ? pyline[tid, self->depth] : 0] = count();
+  this->file = self->depth > 0 && pyfile[tid, self->depth] != 0 ? copyinstr(pyfile[tid, self->depth]) : "-";
+  this->func = self->depth > 0 && pyfunc[tid, self->depth] != 0 ? copyinstr(pyfunc[tid, self->depth]) : "-";
+  this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;
+  @py_frees[this->file, this->func, this->line] = count();
 }
 
 END

@@ -21,7 +21,9 @@ export function renderPyMallocD(spec: Pick<MallocSpec, 'pid' | 'library' | 'minS
   const alloc = (fn: string) => `pid${target}:${module}:${fn}`;
   const where = (field: 'file' | 'func') =>
     `self->depth > 0 && py${field}[tid, self->depth] != 0 ? copyinstr(py${field}[tid, self->depth]) : "-"`;
-  const key = `[${where('file')}, ${where('func')}, self->depth > 0 ? pyline[tid, self->depth] : 0]`;
+  // The running Python frame, copied in once per attributed call.
+  const locate = [`this->file = ${where('file')};`, `this->func = ${where('func')};`, 'this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;'];
+  const key = '[this->file, this->func, this->line]';
   const keep = spec.minSize === null ? '' : ` && self->size >= ${spec.minSize}`;
   const blocks = [
     ['#pragma D option quiet', '#pragma D option dynvarsize=32m', '#pragma D option strsize=256'].join('\n'),
@@ -39,17 +41,18 @@ export function renderPyMallocD(spec: Pick<MallocSpec, 'pid' | 'library' | 'minS
       'pyline[tid, self->depth] = 0;',
       'self->depth--;',
     ]),
-    clause(`${alloc('malloc')}:entry`, 'self->in == 0', ['self->in = 1;', 'self->size = arg0;']),
-    clause(`${alloc('calloc')}:entry`, 'self->in == 0', ['self->in = 2;', 'self->size = arg0 * arg1;']),
-    clause(`${alloc('realloc')}:entry`, 'self->in == 0', ['self->in = 3;', 'self->size = arg1;']),
+    clause(`${alloc('malloc')}:entry`, 'self->alloc_fn == 0', ['self->alloc_fn = 1;', 'self->size = arg0;']),
+    clause(`${alloc('calloc')}:entry`, 'self->alloc_fn == 0', ['self->alloc_fn = 2;', 'self->size = arg0 * arg1;']),
+    clause(`${alloc('realloc')}:entry`, 'self->alloc_fn == 0', ['self->alloc_fn = 3;', 'self->size = arg1;']),
     ...(['malloc', 'calloc', 'realloc'] as const).flatMap((fn, index) => [
-      clause(`${alloc(fn)}:return`, `self->in == ${index + 1} && arg1 != 0${keep}`, [
+      clause(`${alloc(fn)}:return`, `self->alloc_fn == ${index + 1} && arg1 != 0${keep}`, [
+        ...locate,
         `@py_allocs${key} = count();`,
         `@py_bytes${key} = sum(self->size);`,
       ]),
-      clause(`${alloc(fn)}:return`, `self->in == ${index + 1}`, ['self->in = 0;', 'self->size = 0;']),
+      clause(`${alloc(fn)}:return`, `self->alloc_fn == ${index + 1}`, ['self->alloc_fn = 0;', 'self->size = 0;']),
     ]),
-    clause(`${alloc('free')}:entry`, 'self->in == 0 && arg0 != 0', [`@py_frees${key} = count();`]),
+    clause(`${alloc('free')}:entry`, 'self->alloc_fn == 0 && arg0 != 0', [...locate, `@py_frees${key} = count();`]),
   ];
   if (spec.durationMs !== null) blocks.push(clause(`tick-${spec.durationMs}ms`, null, ['exit(0);']));
   blocks.push(

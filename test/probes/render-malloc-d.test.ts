@@ -74,7 +74,7 @@ test('the Python flow script takes the pid and --min-size as validated numbers',
   const spec = buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 77, minSize: 1024 });
   const script = renderPyMallocD(spec);
   t.true(script.includes('python77:::function-entry'));
-  t.true(script.includes('/self->in == 1 && arg1 != 0 && self->size >= 1024/'));
+  t.true(script.includes('/self->alloc_fn == 1 && arg1 != 0 && self->size >= 1024/'));
 });
 
 const refused = test.macro((t, make: () => unknown, message: RegExp) => {
