@@ -34,3 +34,8 @@ test('detection', (t) => {
   t.true(looksLikePyMallocDtrace('memtrace:begin pymalloc\n'));
   t.false(looksLikePyMallocDtrace(readFileSync(fixture('dtrace/malloc-known.txt'), 'utf8')));
 });
+
+test('empty input: no samples, not begun', (t) => {
+  const result = parse('');
+  t.deepEqual([result.samples, result.began, result.ended, result.skippedLines], [[], false, false, 0]);
+});
