@@ -162,3 +162,10 @@ test('--print-script prints the D program for the PID and runs nothing', async (
   t.true(`${result.stdout}`.includes('pid4242:libsystem_malloc.dylib:malloc:entry\n/self->fn == 0/'));
   t.true(`${result.stdout}`.includes('self->seq % 3 == 1'));
 });
+
+test('--help names memtrace-dtrace and its DTrace notes', async (t) => {
+  const result = await memtraceDtrace(['malloc', '--help']);
+  t.is(result.exitCode, 0);
+  t.regex(`${result.stdout}`, /^Usage: memtrace-dtrace malloc \[options\] -p PID\n {7}memtrace-dtrace malloc \[options\] -- COMMAND \[ARGS\.\.\.\]$/m);
+  t.regex(`${result.stdout}`, /memtrace-dtrace malloc \(macOS\) runs the same session with DTrace's pid/);
+});

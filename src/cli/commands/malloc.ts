@@ -97,7 +97,8 @@ export const mallocCommand: Command = {
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
-      io.stdout.write(MALLOC_HELP);
+      // The same help for both backends, under the name the user typed.
+      io.stdout.write(io.program === 'memtrace-bpf' ? MALLOC_HELP : MALLOC_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf malloc/gm, `$1$2${io.program} malloc`));
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
