@@ -2,8 +2,13 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 
+/** The tracer a command drives: bpftrace (Linux) or DTrace (macOS). */
+export type Backend = 'bpf' | 'dtrace';
+
 export interface CommandIo {
   program: string;
+  /** memtrace-bpf and memtrace-dtrace pin it; memtrace chooses by platform. */
+  backend: Backend;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }

@@ -8,7 +8,7 @@ import { processCommand } from './commands/process.js';
 import { reportCommand } from './commands/report.js';
 import { scriptsCommand } from './commands/scripts.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
-import type { Command } from './command.js';
+import type { Backend, Command } from './command.js';
 
 const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
 
@@ -27,7 +27,13 @@ function usage(program: string): string {
   ].join('\n');
 }
 
-export async function main(argv: string[], options: { program: string; backend: 'bpf' | 'auto' }): Promise<number> {
+/** `memtrace` traces with DTrace on macOS and with bpftrace elsewhere. */
+export function resolveBackend(backend: Backend | 'auto', platform: NodeJS.Platform = process.platform): Backend {
+  if (backend !== 'auto') return backend;
+  return platform === 'darwin' ? 'dtrace' : 'bpf';
+}
+
+export async function main(argv: string[], options: { program: string; backend: Backend | 'auto' }): Promise<number> {
   const [name, ...rest] = argv;
   const separator = rest.indexOf('--');
   const verbose = (separator === -1 ? rest : rest.slice(0, separator)).includes('--verbose');
@@ -44,11 +50,13 @@ export async function main(argv: string[], options: { program: string; backend: 
     }
     const command = COMMANDS.find((candidate) => candidate.name === name);
     if (command === undefined) throw new UsageError(`unknown command "${name}"; commands: ${COMMANDS.map((c) => c.name).join(', ')}`);
-    if (options.backend === 'auto' && command.needsBackend && process.platform !== 'linux') {
-      throw new UsageError(`${command.name}: on ${process.platform} use memtrace-dtrace (not available in this version)`);
+    const backend = resolveBackend(options.backend);
+    if (options.backend === 'auto' && command.needsBackend && process.platform !== 'linux' && process.platform !== 'darwin') {
+      throw new UsageError(`${command.name}: memtrace traces on Linux (bpftrace) and macOS (DTrace), not on ${process.platform}`);
     }
     return await command.run(rest, {
       program: options.program,
+      backend,
       stdout: process.stdout,
       stderr: process.stderr,
     });

@@ -19,10 +19,13 @@ import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
 import type { MallocValueName } from '../model/malloc-profile.js';
 import { findAllocatorForLaunch, findAllocatorInMaps, type AllocatorName } from './allocator.js';
+import { runMallocDtrace } from './malloc-dtrace.js';
 import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 
 export interface MallocOptions {
+  /** bpftrace on Linux; DTrace (tools/malloc-dtrace.ts) on macOS. */
+  backend: 'bpf' | 'dtrace';
   target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
   reports: ReportRequest[];
   allocator: AllocatorName | null;
@@ -58,6 +61,7 @@ const PRIVATE_FREE_NULL = 'memtrace_free_null';
 
 /** Runs the malloc tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<number> {
+  if (options.backend === 'dtrace') return runMallocDtrace(options, io);
   const notes: string[] = [];
   const say = (message: string) => io.stderr.write(`${message}\n`);
   if (!options.printScript) requireRoot('malloc');

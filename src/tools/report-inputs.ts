@@ -7,19 +7,22 @@
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
+import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
+import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
+import { looksLikePyMallocDtrace } from '../parse/pymalloc-dtrace.js';
 import type { LogHead } from '../parse/first-line.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/call-log-index.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
-import { renderMalloc } from '../report/index.js';
-import { GO_HEAP_SAMPLE_TYPES } from '../report/pprof.js';
-import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
-import type { StackProfile } from '../model/stack-profile.js';
+import type { MallocProfile } from '../model/malloc-profile.js';
+import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
+import { readMallocDtraceLog } from './malloc-dtrace-report.js';
 import { readMallocLog } from './malloc-report.js';
-import { pushToPyroscope, type PyroscopePush, type PyroscopeSampleType } from './pyroscope-push.js';
+import type { PyroscopePush } from './pyroscope-push.js';
+import { pushMalloc, pushOnly, pushStackProfile } from './report-push.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
 
@@ -52,6 +55,8 @@ export interface ReportInput {
   fileName?: RegExp;
   /** Whether the head of a log is this input. */
   detect(head: LogHead): boolean;
+  /** Whether the log becomes a stack profile, which --push can send to Pyroscope. */
+  stacks: boolean;
   /** Checks the outputs first, then reads the log and writes the reports; returns the exit code. */
   report(path: string, options: ReportInputOptions, io: ReportIo): Promise<number>;
 }
@@ -65,36 +70,8 @@ const MALLOC_LOG_MARKERS = /^memtrace:begin\b|"memtrace_header"|"data": "memtrac
 
 /** A malloc profile from either malloc input: memtrace's json report, or a raw or hand-run log. */
 export async function readMallocProfile(path: string, head: LogHead, lenient: boolean): Promise<MallocProfile> {
-  return looksLikeJsonReport(head.firstLine) ? readMallocJson(path) : readMallocLog(path, { lenient });
-}
-
-/** With --push and no -o or -f, the profile goes to Pyroscope only: no table on stdout. */
-function pushOnly(options: ReportInputOptions): boolean {
-  return options.push !== null && options.outputs.length === 0 && options.format === null;
-}
-
-/** Pyroscope's view of malloc's values: counts are objects; what is held at the end is averaged over time, not summed. */
-const MALLOC_PYROSCOPE_TYPES: PyroscopeSampleType[] = [
-  { name: GO_HEAP_SAMPLE_TYPES.allocs!, units: 'objects', aggregation: 'sum' },
-  { name: GO_HEAP_SAMPLE_TYPES.allocBytes!, units: 'bytes', aggregation: 'sum' },
-  { name: GO_HEAP_SAMPLE_TYPES.outstanding!, units: 'objects', aggregation: 'average' },
-  { name: GO_HEAP_SAMPLE_TYPES.outstandingBytes!, units: 'bytes', aggregation: 'average' },
-];
-
-async function pushMalloc(profile: MallocProfile, push: PyroscopePush, value: MallocValueName, io: ReportIo): Promise<void> {
-  const seconds = profile.durationSeconds ?? 0;
-  // A log that does not say when it was taken is filed as ending now.
-  const from = profile.startedAt === null ? new Date(Date.now() - seconds * 1000) : new Date(profile.startedAt);
-  const url = await pushToPyroscope(push, { pprof: renderMalloc(profile, 'pprof', { value }) as Buffer, types: MALLOC_PYROSCOPE_TYPES, from, until: new Date(from.getTime() + seconds * 1000) });
-  io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);
-}
-
-/** A folded profile has no time of its own: it is filed as the second before now. */
-async function pushStackProfile(profile: StackProfile, pprof: Buffer, push: PyroscopePush, io: ReportIo): Promise<void> {
-  const types = profile.valueTypes.map((type): PyroscopeSampleType => ({ name: type.name, units: type.unit === 'bytes' ? 'bytes' : 'samples', aggregation: 'sum' }));
-  const until = new Date();
-  const url = await pushToPyroscope(push, { pprof, types, from: new Date(until.getTime() - 1000), until });
-  io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);
+  if (looksLikeJsonReport(head.firstLine)) return readMallocJson(path);
+  return looksLikeMallocDtrace(head.text) ? readMallocDtraceLog(path, { lenient }) : readMallocLog(path, { lenient });
 }
 
 async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportInputOptions, io: ReportIo): Promise<number> {
@@ -110,14 +87,24 @@ async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportI
 
 export const MALLOC_INPUTS: ReportInput[] = [
   {
+    name: 'malloc-dtrace',
+    summary: 'memtrace-dtrace malloc --raw-out log, scripts/dtrace/malloc.d output',
+    // Before `malloc`: both begin with memtrace:begin; the D program's records are tab-separated.
+    stacks: true,
+    detect: (head) => looksLikeMallocDtrace(head.text),
+    report: (path, options, io) => reportMalloc(() => readMallocDtraceLog(path, { lenient: options.lenient }), options, io),
+  },
+  {
     name: 'malloc-json',
     summary: "memtrace malloc's json report",
+    stacks: true,
     detect: (head) => looksLikeJsonReport(head.firstLine),
     report: (path, options, io) => reportMalloc(() => readMallocJson(path), options, io),
   },
   {
     name: 'malloc',
     summary: 'memtrace malloc --raw-out log, scripts/bpf/malloc.bt output',
+    stacks: true,
     detect: (head) => MALLOC_LOG_MARKERS.test(head.text),
     report: (path, options, io) => reportMalloc(() => readMallocLog(path, { lenient: options.lenient }), options, io),
   },
@@ -127,6 +114,7 @@ export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'cpymemtrace',
     summary: "pymemtrace's cPyMemTrace Trace/Profile log (RSS per call)",
+    stacks: false,
     detect: (head) => looksLikeCPyMemTraceLog(head.text),
     async report(path, options, io) {
       const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
@@ -142,6 +130,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     name: 'folded',
     summary: 'FlameGraph folded stacks (root;caller;leaf COUNT)',
     fileName: /\.(folded|collapsed)$/i,
+    stacks: true,
     detect: (head) => looksFolded(head.firstLine),
     async report(path, options, io) {
       const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
@@ -157,16 +146,31 @@ export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'process',
     summary: 'memtrace process log (JSON lines), pymemtrace process log',
+    stacks: false,
     detect: (head) => detectProcessLog(head.firstLine) !== null,
     async report(path, options, io) {
-      if (options.push !== null) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a process log (memory over time), which has no stacks`);
       const { reports } = seriesReportRequests(options.outputs, options.format, { liveLog: false });
       await checkReportPaths(reports.map((report) => report.path));
       await writeSeriesReports(await readProcessLog(path, { lenient: options.lenient }), reports, io);
       return 0;
     },
   },
+  {
+    name: 'pymalloc-dtrace',
+    summary: 'scripts/dtrace/pymalloc.d output (malloc by Python function)',
+    stacks: true,
+    detect: (head) => looksLikePyMallocDtrace(head.text),
+    report: (path, options, io) => reportPyMallocDtrace(path, options, io),
+  },
   ...MALLOC_INPUTS,
+  {
+    // Generic, so after every memtrace format: any DTrace run's printed aggregations.
+    name: 'dtrace',
+    summary: 'DTrace aggregations as printed (ustack()/stack() keys, quantize())',
+    stacks: true,
+    detect: (head) => looksLikeDtraceAggregations(head.text),
+    report: (path, options, io) => reportDtraceAggregations(path, options, io),
+  },
 ];
 
 /**

@@ -101,6 +101,20 @@ test('folded stacks pushed: their value as samples', async (t) => {
   }
 });
 
+test('DTrace aggregations pushed: their value as samples, every stack', async (t) => {
+  const { server, url, ingests } = await pyroscopeReceiver();
+  try {
+    const result = await memtraceAuto(['report', fixture('dtrace/aggregation-ustack-count.txt'), '--push', url, '--app', 'dtrace']);
+    t.is(result.exitCode, 0, result.stderr);
+    t.is(result.stdout, '');
+    t.deepEqual(sampleTypes(ingests[0]!.profile), ['value/count']);
+    t.deepEqual(totals(ingests[0]!.profile), [26]);
+    t.is(ingests[0]!.profile.sample.length, 3);
+  } finally {
+    server.close();
+  }
+});
+
 test('a refused connection: exit 1, a message that says so, and nothing written to stdout', async (t) => {
   const { server, url } = await pyroscopeReceiver();
   await new Promise<void>((closed) => server.close(() => closed()));
@@ -119,4 +133,5 @@ test('--push without --app', usage, [trace, '--push', 'http://127.0.0.1:4040'], 
 test('--label without --push', usage, [trace, '--label', 'env=ci'], /--label goes with --push URL/);
 test('a bad label', usage, [trace, '--push', 'http://127.0.0.1:4040', '--app', 'x', '--label', 'env=a b'], /--label: expected KEY=VALUE/);
 test('--push of a process log', usage, [fixture('process/pymemtrace-linux.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends stack profiles to Pyroscope; .* is a process log/);
+test('--push of a cPyMemTrace log', usage, [fixture('pymemtrace/trace_default.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends stack profiles to Pyroscope; .* is a cpymemtrace log/);
 test('--push with --diff', usage, ['--diff', trace, trace, '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends one profile; it does not go with --diff/);

@@ -4,6 +4,9 @@ import { ROOT } from './workloads.js';
 
 export const MEMTRACE_BPF = `${ROOT}bin/memtrace-bpf.js`;
 export const MEMTRACE = `${ROOT}bin/memtrace.js`;
+export const MEMTRACE_DTRACE = `${ROOT}bin/memtrace-dtrace.js`;
+/** The directory of the fake dtrace (test/fixtures/dtrace/fake/dtrace), to put first on PATH. */
+export const FAKE_DTRACE_DIRECTORY = `${ROOT}test/fixtures/dtrace/fake`;
 
 export function memtrace(args: string[], options: Options = {}) {
   return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
@@ -12,6 +15,17 @@ export function memtrace(args: string[], options: Options = {}) {
 /** The `memtrace` command (backend chosen by platform), for the tools that need no tracer. */
 export function memtraceAuto(args: string[], options: Options = {}) {
   return execa(process.execPath, [MEMTRACE, ...args], { reject: false, all: false, timeout: 120_000, ...options });
+}
+
+/** `memtrace-dtrace`, with the fake dtrace first on PATH and its scenario chosen. */
+export function memtraceDtrace(args: string[], scenario = 'replay', options: Options = {}) {
+  return execa(process.execPath, [MEMTRACE_DTRACE, ...args], {
+    reject: false,
+    all: false,
+    timeout: 120_000,
+    ...options,
+    env: { PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`, FAKE_DTRACE_SCENARIO: scenario, ...(options.env ?? {}) },
+  });
 }
 
 /** Resolves when `stream` has printed a line matching `pattern`. */

@@ -61,6 +61,12 @@ Tracing:
   -h, --help              this help
 
 Needs root (bpftrace). See docs/tools/malloc.md.
+
+memtrace-dtrace malloc (macOS) runs the same session with DTrace's pid
+provider on libsystem_malloc.dylib (--lib MODULE for another); --events,
+--interval, --mmap, --allocator, --prefix and --shared-libc are bpftrace-only,
+and a launched command's arguments may not contain spaces (dtrace -c). See
+docs/tools/dtrace.md.
 `;
 
 export const mallocCommand: Command = {
@@ -94,7 +100,8 @@ export const mallocCommand: Command = {
       help: { type: 'boolean', short: 'h' },
     });
     if (values.help) {
-      io.stdout.write(MALLOC_HELP);
+      // The same help for both backends, under the name the user typed.
+      io.stdout.write(io.program === 'memtrace-bpf' ? MALLOC_HELP : MALLOC_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf malloc/gm, `$1$2${io.program} malloc`));
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
@@ -116,10 +123,12 @@ export const mallocCommand: Command = {
     };
     return runMalloc(
       {
+        backend: io.backend,
         target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
         reports,
         allocator: allocator === null ? null : parseAllocatorName(allocator),
-        lib: lib === null ? null : validateProbePath('--lib', lib),
+        // DTrace takes a module name (libsystem_malloc.dylib), validated when the D program is built.
+        lib: lib === null ? null : io.backend === 'dtrace' ? lib : validateProbePath('--lib', lib),
         prefix: validateSymbolPrefix('--prefix', stringOption(values, 'prefix') ?? ''),
         mmap: values.mmap === true,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),

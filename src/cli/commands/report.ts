@@ -15,17 +15,22 @@ export const REPORT_HELP = `Usage: memtrace report [options] FILE
 
 Re-renders a saved log. Its kind is the one --input-format names, else told
 from the file name, then from its first lines:
-${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).join('\n')}
+${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(15)} ${input.summary}`).join('\n')}
 
   -i, --input-format NAME  read FILE as this kind of log (names above)
   -o, --output FILE     write a report; format from the extension (repeatable;
-                        "-" is stdout):
-                          malloc:  .txt (table) .json .folded .svg .tsv .csv
-                                   .html .pb.gz (pprof) .speedscope.json
-                          process: .txt (table) .svg .html .tsv .csv .json
-                                   .jsonl (memtrace's log format) .plt/.dat
-                                   (gnuplot: writes both)
-  summary: 'render a saved log (malloc, process, folded, cPyMemTrace…) in any report format; --push to Pyroscope',
+                        "-" is stdout), by the kind of log:
+                          stacks (malloc, folded, dtrace…): .txt (table)
+                            .json .folded .svg .html .pb.gz (pprof)
+                            .speedscope.json; malloc also .tsv .csv
+                          process: .txt .svg .html .tsv .csv .json .jsonl
+                            (memtrace's log format) .plt/.dat (gnuplot)
+                          cpymemtrace: .txt .json .tsv .csv .svg
+  -f, --format FORMAT   the format on stdout: table (default), json, folded,
+                        svg, html, pprof, speedscope, tsv, csv, jsonl (those
+                        the kind of log has)
+      --value NAME      what folded and svg show, and what html, pprof and
+                        speedscope show first: allocBytes (default), allocs,
                         outstanding, outstandingBytes
       --top N           stacks (functions, for cpymemtrace) in the table
                         (default 10)
@@ -81,6 +86,7 @@ export const reportCommand: Command = {
     const path = positionals[0]!;
     await requireReadable(path);
     const input = chooseReportInput(path, await readLogHead(path), stringOption(values, 'input-format'));
+    if (push !== null && !input.stacks) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`);
     return input.report(
       path,
       {

@@ -1,25 +1,49 @@
 import { UsageError } from '../../errors.js';
+import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
-import { parseCommandLine, type Command } from '../command.js';
+import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
-export const SCRIPTS_HELP = `Usage: memtrace scripts malloc
+export const SCRIPTS_HELP = `Usage: memtrace scripts [--backend bpf|dtrace] TOOL
 
-Prints the standalone bpftrace program of a tool, as checked in under
-scripts/bpf/: documented, runnable by hand, and readable by memtrace report.
+Prints the standalone tracer program of a tool, as checked in under
+scripts/bpf/ (bpftrace) and scripts/dtrace/ (DTrace): documented, runnable by
+hand, and readable by memtrace report. memtrace-bpf prints bpftrace programs,
+memtrace-dtrace D programs; memtrace the platform's.
+
+Tools:
+  malloc     every malloc-family call by stack, with outstanding blocks
+  pymalloc   malloc/free by the Python function calling them (DTrace only)
+
+  --backend NAME   bpf or dtrace, whatever the command's own backend
+  -h, --help       this help
 `;
+
+/** The standalone programs, by backend and tool. */
+const SCRIPTS: Record<Backend, Record<string, () => string>> = {
+  bpf: { malloc: renderStandaloneMallocScript },
+  dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
+};
 
 export const scriptsCommand: Command = {
   name: 'scripts',
-  summary: "print a tool's standalone bpftrace program",
+  summary: "print a tool's standalone bpftrace or D program",
   needsBackend: false,
   async run(argv, io) {
-    const { values, positionals } = parseCommandLine(argv, { help: { type: 'boolean', short: 'h' }, verbose: { type: 'boolean' } });
+    const { values, positionals } = parseCommandLine(argv, {
+      backend: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      verbose: { type: 'boolean' },
+    });
     if (values.help) {
       io.stdout.write(SCRIPTS_HELP);
       return 0;
     }
-    if (positionals[0] !== 'malloc' || positionals.length !== 1) throw new UsageError('expected a tool name: malloc');
-    io.stdout.write(renderStandaloneMallocScript());
+    const backendName = stringOption(values, 'backend') ?? io.backend;
+    if (backendName !== 'bpf' && backendName !== 'dtrace') throw new UsageError(`--backend: expected bpf or dtrace, got "${backendName}"`);
+    const tools = SCRIPTS[backendName];
+    const render = positionals.length === 1 && Object.hasOwn(tools, positionals[0]!) ? tools[positionals[0]!] : undefined;
+    if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(tools).join(', ')} (${backendName})`);
+    io.stdout.write(render());
     return 0;
   },
 };

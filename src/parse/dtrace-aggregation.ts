@@ -1,0 +1,259 @@
+// Reads DTrace's printed aggregations — what `dtrace -s script.d` prints at exit, or printa() with
+// the default format — into stacks, keyed values and distributions. Streaming: push() one line at
+// a time; memory grows with the distinct stacks and keys, not with the file.
+//
+// Reference: the Dynamic Tracing Guide, chapters "Aggregations" and "Output Formatting" (printa),
+// and libdtrace's dt_consume.c (dt_print_stack, dt_print_ustack: a newline, then each frame on a
+// line of its own after an indent of 14 spaces, as `module`function+0xoffset`, `module`0xaddress`
+// when no symbol covers it, or `0xaddress`; dt_print_quantize: the `value  --- Distribution ---
+// count` block). An example, `@[ustack()] = count();` then `@[execname] = sum(arg0);`:
+//
+//   CPU     ID                    FUNCTION:NAME          (not with -q: the probe that fired)
+//     0  64091                        :tick-60s
+//
+//
+//                 libsystem_malloc.dylib`malloc+0x1d
+//                 prog`make_block+0x1d
+//                 prog`main+0x4a
+//                   29
+//
+//     prog                                                      29696
+//
+//     prog
+//              value  ------------- Distribution ------------- count
+//                  8 |                                         0
+//                 16 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@ 41
+//                 32 |                                         0
+//
+// A stack ends at its count, on a line of its own (or at the distribution that follows it); key
+// fields other than stacks come on a line of their own, or before the value on the same line.
+// Unindented lines outside a stack or distribution are the script's own printf output: counted.
+import { ParseError } from '../errors.js';
+import type { Frame, StackSample } from '../model/stack-profile.js';
+import { countDtraceNotice, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+
+export const DTRACE_AGGREGATION_FORMAT = 'DTrace aggregation output';
+
+export interface DtraceDistributionRow {
+  /** As printed: `16`, `< 2`, `>= 10`, `abs() < 1000`. */
+  label: string;
+  count: number;
+}
+
+export interface DtraceDistribution {
+  /** The key fields printed before the block, joined by one space ('' for an unkeyed aggregation). */
+  key: string;
+  rows: DtraceDistributionRow[];
+}
+
+export interface DtraceAggregations {
+  /** Stack-keyed values, root first, merged by stack; extra key fields are the root frame. */
+  stacks: StackSample[];
+  /** Aggregations keyed by other fields (or by nothing: key ''). */
+  values: Array<{ key: string; value: number }>;
+  distributions: DtraceDistribution[];
+  notices: DtraceNotices;
+  /** `CPU ID FUNCTION:NAME` headers and probe-firing lines of a run without -q. */
+  probeLines: number;
+  /** Unindented lines outside aggregations: the script's own printf output. */
+  textLines: number;
+  /** Malformed lines counted under lenient. */
+  skippedLines: number;
+  /** The input ended inside a stack or distribution (a run cut short). */
+  truncated: boolean;
+}
+
+const HEADER = /^CPU\s+ID\s+FUNCTION:NAME\s*$/;
+const PROBE_LINE = /^\s*\d+\s+\d+\s+\S*:\S+\s*$/;
+const DISTRIBUTION_HEADER = /^\s+value\s+-+ Distribution -+ count\s*$/;
+const DISTRIBUTION_ROW = /^\s*(.*?\S)\s+\|[@ |]*\s(-?\d+)\s*$/;
+const COUNT_ONLY = /^\s+(-?\d+)\s*$/;
+const KEYED_VALUE = /^\s+(\S.*?)\s+(-?\d+)\s*$/;
+const HEX_FRAME = /^\s+0x[0-9a-fA-F]+\s*$/;
+
+/** Whether an indented line is a stack frame as DTrace prints them. */
+export function isDtraceFrameLine(line: string): boolean {
+  return /^\s+\S/.test(line) && (line.includes('`') || HEX_FRAME.test(line));
+}
+
+/**
+ * The name a folded stack shows for a printed frame: `module`function` without the offset, and
+ * without C++ argument lists (FlameGraph's stackcollapse.pl names DTrace frames the same way).
+ */
+export function dtraceFrameName(printed: string): string {
+  let name = printed.trim().replace(/\+0x[0-9a-fA-F]+$/, '');
+  const scope = name.indexOf('::');
+  if (scope !== -1) {
+    const cut = Math.max(name.lastIndexOf('('), name.lastIndexOf('<'));
+    if (cut >= scope + 2) name = name.slice(0, cut);
+  }
+  return name === '' ? '-' : name;
+}
+
+type State =
+  | { kind: 'idle' }
+  | { kind: 'stack'; frames: string[]; blank: boolean }
+  | { kind: 'distribution'; key: string; frames: string[] | null; rows: DtraceDistributionRow[] };
+
+export interface DtraceAggregationReaderOptions {
+  source: string;
+  lenient?: boolean;
+}
+
+export class DtraceAggregationReader {
+  private state: State = { kind: 'idle' };
+  private pendingKey: string | null = null;
+  private lineNumber = 0;
+  private readonly stackTotals = new Map<string, StackSample>();
+  private readonly result: DtraceAggregations = {
+    stacks: [],
+    values: [],
+    distributions: [],
+    notices: emptyDtraceNotices(),
+    probeLines: 0,
+    textLines: 0,
+    skippedLines: 0,
+    truncated: false,
+  };
+
+  constructor(private readonly options: DtraceAggregationReaderOptions) {}
+
+  push(rawLine: string): void {
+    this.lineNumber += 1;
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    try {
+      this.handle(line);
+    } catch (error) {
+      if (!(error instanceof Malformed)) throw error;
+      if (!this.options.lenient) {
+        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: DTRACE_AGGREGATION_FORMAT, expected: error.expected, line });
+      }
+      this.result.skippedLines += 1;
+      this.state = { kind: 'idle' };
+      this.pendingKey = null;
+    }
+  }
+
+  finish(): DtraceAggregations {
+    if (this.state.kind === 'distribution' && this.state.rows.length > 0) this.endDistribution();
+    else if (this.state.kind !== 'idle') this.result.truncated = true;
+    if (this.pendingKey !== null) this.result.truncated = true;
+    this.state = { kind: 'idle' };
+    this.result.stacks = [...this.stackTotals.values()];
+    return this.result;
+  }
+
+  private handle(line: string): void {
+    const state = this.state;
+    if (state.kind === 'stack') return this.inStack(state, line);
+    if (state.kind === 'distribution') return this.inDistribution(state, line);
+    if (line.trim() === '') {
+      if (this.pendingKey !== null) throw new Malformed('a value, stack or distribution after the key line');
+      return;
+    }
+    if (countDtraceNotice(line, this.result.notices)) return;
+    if (HEADER.test(line) || PROBE_LINE.test(line)) {
+      this.result.probeLines += 1;
+      return;
+    }
+    if (!/^\s/.test(line)) {
+      this.result.textLines += 1;
+      return;
+    }
+    if (DISTRIBUTION_HEADER.test(line)) {
+      this.state = { kind: 'distribution', key: this.takeKey(), frames: null, rows: [] };
+      return;
+    }
+    if (isDtraceFrameLine(line) && !KEYED_VALUE.test(line)) {
+      this.state = { kind: 'stack', frames: [line.trim()], blank: false };
+      return;
+    }
+    const count = COUNT_ONLY.exec(line);
+    if (count) {
+      this.result.values.push({ key: this.takeKey(), value: Number(count[1]) });
+      return;
+    }
+    const keyed = KEYED_VALUE.exec(line);
+    if (keyed) {
+      this.result.values.push({ key: joinKey(this.takeKey(), keyed[1]!.trim()), value: Number(keyed[2]) });
+      return;
+    }
+    // A key field on a line of its own: the stack or distribution follows.
+    this.pendingKey = joinKey(this.pendingKey ?? '', line.trim());
+  }
+
+  private inStack(state: Extract<State, { kind: 'stack' }>, line: string): void {
+    if (line.trim() === '') {
+      state.blank = true;
+      return;
+    }
+    if (state.blank) {
+      if (!DISTRIBUTION_HEADER.test(line)) throw new Malformed('a count or a distribution after the stack');
+      this.state = { kind: 'distribution', key: this.takeKey(), frames: state.frames, rows: [] };
+      return;
+    }
+    if (isDtraceFrameLine(line)) {
+      state.frames.push(line.trim());
+      return;
+    }
+    const count = COUNT_ONLY.exec(line);
+    if (!count) throw new Malformed('a stack frame (module`function+0xoffset) or the count on its own line');
+    this.addStack(state.frames, this.takeKey(), Number(count[1]));
+    this.state = { kind: 'idle' };
+  }
+
+  private inDistribution(state: Extract<State, { kind: 'distribution' }>, line: string): void {
+    if (line.trim() === '') {
+      if (state.rows.length === 0) throw new Malformed('distribution rows (VALUE |@@@ COUNT) after the header');
+      this.endDistribution();
+      return;
+    }
+    const row = DISTRIBUTION_ROW.exec(line);
+    if (!row) throw new Malformed('a distribution row: VALUE |@@@ COUNT');
+    state.rows.push({ label: row[1]!.replace(/\s+/g, ' '), count: Number(row[2]) });
+  }
+
+  private endDistribution(): void {
+    const state = this.state as Extract<State, { kind: 'distribution' }>;
+    if (state.frames !== null) {
+      // A stack-keyed distribution: the stack weighs as many as the distribution counted.
+      this.addStack(state.frames, state.key, state.rows.reduce((sum, row) => sum + row.count, 0));
+    } else {
+      this.result.distributions.push({ key: state.key, rows: state.rows });
+    }
+    this.state = { kind: 'idle' };
+  }
+
+  private addStack(printed: string[], key: string, value: number): void {
+    const frames: Frame[] = printed.map((frame) => ({ name: dtraceFrameName(frame) })).reverse();
+    if (key !== '') frames.unshift({ name: key });
+    const id = frames.map((frame) => frame.name).join('\n');
+    const existing = this.stackTotals.get(id);
+    if (existing === undefined) this.stackTotals.set(id, { frames, values: { value } });
+    else existing.values.value = (existing.values.value ?? 0) + value;
+  }
+
+  private takeKey(): string {
+    const key = this.pendingKey ?? '';
+    this.pendingKey = null;
+    return key;
+  }
+}
+
+function joinKey(left: string, right: string): string {
+  return left === '' ? right : `${left} ${right}`;
+}
+
+class Malformed extends Error {
+  constructor(readonly expected: string) {
+    super(expected);
+  }
+}
+
+/** Whether the head of a log looks like printed DTrace aggregations: a stack frame or a distribution. */
+export function looksLikeDtraceAggregations(text: string): boolean {
+  if (/^memtrace:begin\b/m.test(text)) return false;
+  const lines = text.split('\n').slice(0, 400);
+  const hasFrameThenCount = lines.some((line, index) => isDtraceFrameLine(line) && lines.slice(index + 1, index + 200).some((next) => COUNT_ONLY.test(next)));
+  return hasFrameThenCount || lines.some((line) => DISTRIBUTION_HEADER.test(line));
+}

@@ -1,0 +1,298 @@
+// Parses the output of memtrace's malloc D program (src/probes/render-malloc-d.ts, also
+// scripts/dtrace/malloc.d run by hand) into the same MallocRaw the bpftrace parser produces, so that
+// one reducer and one set of reports serve both tracers. Streaming: push() one line at a time;
+// memory holds the blocks still live and the distinct stacks.
+//
+// The program's lines (tab-separated; stacks as DTrace prints ustack(): a newline, then one
+// indented frame a line, here closed by a blank line):
+//   memtrace:begin malloc
+//   A	7fb1c8c05a30	1024	88812930004417          a block is born: hex address, size, timestamp
+//                 prog`make_block+0x1d
+//                 prog`main+0x4a
+//   (blank)
+//   F	7fb1c8c05a30                               a block born during the trace is freed
+//   memtrace:end 88813102551920
+//   calls	malloc	72     bytes	malloc	73728     failed	malloc	2
+//   free_null	3   ok_allocs	70   ok_bytes	73728   frees	79
+//   live_allocs	70   live_frees	41   live_freed_bytes	41984
+//   stack	29	29696                               allocations and bytes by stack, then its frames
+//   size_hist                                      then printa()'s quantize() block
+//   memtrace:done
+// dtrace's own notices (`dtrace: 12 drops on CPU 0`) are counted (dtrace-notices.ts); memtrace's
+// JSON records in a --raw-out log (`{"type": "memtrace_header", …}`) are kept for the report.
+import { ParseError } from '../errors.js';
+import type { PrintedFrame } from './bpftrace-output.js';
+import { dtraceFrameName, isDtraceFrameLine } from './dtrace-aggregation.js';
+import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+import type { MallocRaw, MallocRawStack } from './malloc-log.js';
+import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
+
+export const MALLOC_DTRACE_FORMAT = "memtrace's DTrace malloc output";
+
+const SCALARS = {
+  free_null: 'freeNull',
+  ok_allocs: 'okAllocs',
+  ok_bytes: 'okBytes',
+  frees: 'frees',
+  live_allocs: 'liveAllocs',
+  live_frees: 'liveFrees',
+  live_freed_bytes: 'liveFreedBytes',
+} as const satisfies Record<string, keyof MallocRaw>;
+
+const DISTRIBUTION_HEADER = /^\s+value\s+-+ Distribution -+ count\s*$/;
+const DISTRIBUTION_ROW = /^\s*(-?\d+)\s+\|[@ |]*\s(\d+)\s*$/;
+
+type State =
+  | { kind: 'idle' }
+  | { kind: 'alloc'; address: bigint; size: number; bornNs: number; frames: string[] }
+  | { kind: 'stack'; allocs: number; bytes: number; frames: string[] }
+  | { kind: 'histogram'; header: boolean };
+
+export interface MallocDtraceParserOptions {
+  source: string;
+  lenient?: boolean;
+}
+
+export class MallocDtraceParser {
+  readonly notices: DtraceNotices = emptyDtraceNotices();
+  private readonly raw: MallocRaw = emptyRaw();
+  private readonly live = new Map<bigint, { size: number; bornNs: number; stackKey: string }>();
+  private state: State = { kind: 'idle' };
+  private lineNumber = 0;
+  private resultsOpen = false;
+  /** Frees of blocks whose birth record was lost (a drop): they cannot be matched. */
+  unmatchedFrees = 0;
+
+  constructor(private readonly options: MallocDtraceParserOptions) {}
+
+  push(rawLine: string): void {
+    this.lineNumber += 1;
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    try {
+      this.handle(line);
+    } catch (error) {
+      if (!(error instanceof Malformed)) throw error;
+      if (!this.options.lenient) {
+        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: MALLOC_DTRACE_FORMAT, expected: error.expected, line });
+      }
+      this.raw.skippedLines += 1;
+      this.state = { kind: 'idle' };
+    }
+  }
+
+  /** A line of dtrace's standard error, live: only its notices matter here. */
+  pushNotice(line: string): void {
+    countDtraceNotice(line, this.notices);
+  }
+
+  finish(): { raw: MallocRaw; truncated: boolean } {
+    let truncated = false;
+    if (this.state.kind === 'alloc') this.endAlloc(this.state);
+    else if (this.state.kind === 'stack') truncated = true;
+    this.state = { kind: 'idle' };
+    for (const [address, block] of this.live) {
+      this.raw.live.push({ address, ...block });
+      // Every live block has a stack entry, even one whose allocations fell outside the stack counts.
+      if (!this.raw.stacks.has(block.stackKey)) this.raw.stacks.set(block.stackKey, { frames: framesOf(block.stackKey), allocs: 0, bytes: 0 });
+    }
+    this.raw.lostEvents = droppedEvents(this.notices);
+    return { raw: this.raw, truncated };
+  }
+
+  private handle(line: string): void {
+    const state = this.state;
+    if (state.kind === 'alloc' || state.kind === 'stack') {
+      if (isDtraceFrameLine(line)) {
+        state.frames.push(line.trim());
+        return;
+      }
+      if (state.kind === 'alloc') this.endAlloc(state);
+      else this.endStack(state);
+      this.state = { kind: 'idle' };
+      if (line.trim() === '') return;
+    } else if (state.kind === 'histogram') {
+      if (this.inHistogram(state, line)) return;
+    }
+    if (line.trim() === '') return;
+    if (countDtraceNotice(line, this.notices)) return;
+    if (line.startsWith('{')) return this.memtraceRecord(line);
+    const fields = line.split('\t');
+    switch (fields[0]) {
+      case 'A':
+        return this.startAlloc(fields);
+      case 'F':
+        return this.free(fields);
+      case 'calls':
+      case 'bytes':
+      case 'failed':
+        return this.keyed(fields);
+      case 'stack':
+        this.requireResults(line);
+        this.state = { kind: 'stack', allocs: integer(fields[1], 'stack ALLOCS BYTES'), bytes: integer(fields[2], 'stack ALLOCS BYTES'), frames: [] };
+        if (fields.length !== 3) throw new Malformed('stack<TAB>ALLOCS<TAB>BYTES');
+        return;
+      case 'size_hist':
+        this.requireResults(line);
+        this.state = { kind: 'histogram', header: false };
+        return;
+      default:
+        break;
+    }
+    if (fields.length === 2 && Object.hasOwn(SCALARS, fields[0]!)) {
+      this.requireResults(line);
+      this.raw[SCALARS[fields[0] as keyof typeof SCALARS]] = integer(fields[1], `${fields[0]}<TAB>N`);
+      return;
+    }
+    if (line.startsWith('memtrace:begin')) {
+      this.raw.began = true;
+      return;
+    }
+    if (line.startsWith(MALLOC_END_MARKER)) {
+      const ns = /^memtrace:end (\d+)$/.exec(line);
+      if (!ns) throw new Malformed('memtrace:end NS');
+      this.raw.ended = true;
+      this.raw.endNs = Number(ns[1]);
+      this.resultsOpen = true;
+      return;
+    }
+    if (line === MALLOC_DONE_MARKER) {
+      this.resultsOpen = false;
+      return;
+    }
+    if (/^\s/.test(line)) throw new Malformed('a stack frame only after an A or stack line');
+    // A launched command's own output, in a log of `dtrace -c`.
+    this.raw.otherLines += 1;
+  }
+
+  private startAlloc(fields: string[]): void {
+    if (fields.length !== 4 || !/^[0-9a-f]{1,16}$/.test(fields[1]!)) throw new Malformed('A<TAB>HEX ADDRESS<TAB>SIZE<TAB>NS, then the stack');
+    this.state = { kind: 'alloc', address: BigInt(`0x${fields[1]}`), size: integer(fields[2], 'A size'), bornNs: integer(fields[3], 'A timestamp'), frames: [] };
+  }
+
+  private endAlloc(state: Extract<State, { kind: 'alloc' }>): void {
+    this.live.set(state.address, { size: state.size, bornNs: state.bornNs, stackKey: state.frames.join('\n') });
+  }
+
+  private free(fields: string[]): void {
+    if (fields.length !== 2 || !/^[0-9a-f]{1,16}$/.test(fields[1]!)) throw new Malformed('F<TAB>HEX ADDRESS');
+    if (!this.live.delete(BigInt(`0x${fields[1]}`))) this.unmatchedFrees += 1;
+  }
+
+  private keyed(fields: string[]): void {
+    if (fields.length !== 3 || fields[1] === '') throw new Malformed(`${fields[0]}<TAB>FUNCTION<TAB>N`);
+    this.requireResults(fields.join('\t'));
+    const target = fields[0] === 'calls' ? this.raw.calls : fields[0] === 'bytes' ? this.raw.bytes : this.raw.failed;
+    target.set(fields[1]!, (target.get(fields[1]!) ?? 0) + integer(fields[2], `${fields[0]} N`));
+  }
+
+  private endStack(state: Extract<State, { kind: 'stack' }>): void {
+    const key = state.frames.join('\n');
+    const stack: MallocRawStack = this.raw.stacks.get(key) ?? { frames: framesOf(key), allocs: 0, bytes: 0 };
+    stack.allocs += state.allocs;
+    stack.bytes += state.bytes;
+    this.raw.stacks.set(key, stack);
+  }
+
+  /** printa()'s quantize block: a blank line, the header, rows, a blank line. True when the line was its. */
+  private inHistogram(state: Extract<State, { kind: 'histogram' }>, line: string): boolean {
+    if (!state.header) {
+      if (line.trim() === '') return true;
+      if (DISTRIBUTION_HEADER.test(line)) {
+        state.header = true;
+        return true;
+      }
+      // No allocation was counted: printa printed nothing for the empty aggregation.
+      this.state = { kind: 'idle' };
+      return false;
+    }
+    if (line.trim() === '') {
+      this.state = { kind: 'idle' };
+      return true;
+    }
+    const row = DISTRIBUTION_ROW.exec(line);
+    if (!row) throw new Malformed('a quantize() row: VALUE |@@@ COUNT');
+    const low = Number(row[1]);
+    // quantize() buckets are powers of two: the row labelled v counts values in [v, 2v); 0 is [0, 1).
+    this.raw.histogram.push({ low, high: low <= 0 ? low + 1 : low * 2, count: Number(row[2]) });
+    return true;
+  }
+
+  private memtraceRecord(line: string): void {
+    let record: { type?: unknown; data?: unknown };
+    try {
+      record = JSON.parse(line) as { type?: unknown; data?: unknown };
+    } catch {
+      throw new Malformed("one of memtrace's JSON records");
+    }
+    const data = record.data as Record<string, unknown>;
+    if (record.type === 'memtrace_header') this.raw.memtrace.header = data;
+    else if (record.type === 'memtrace_trailer') this.raw.memtrace.trailer = data;
+    else throw new Malformed('a memtrace_header or memtrace_trailer record');
+  }
+
+  private requireResults(line: string): void {
+    if (!this.resultsOpen) throw new Malformed(`"${line.split('\t')[0]}" lines only between memtrace:end and memtrace:done`);
+  }
+}
+
+/** The frames of a stack key (DTrace's printed frames, leaf first, one a line). */
+function framesOf(key: string): PrintedFrame[] {
+  if (key === '') return [];
+  return key.split('\n').map(parseDtraceFrame);
+}
+
+/** `module`function+0xoff` → a named frame; `module`0xaddr` and `0xaddr` → an address for later naming. */
+export function parseDtraceFrame(printed: string): PrintedFrame {
+  const tick = printed.indexOf('`');
+  const module = tick === -1 ? null : printed.slice(0, tick);
+  const rest = tick === -1 ? printed : printed.slice(tick + 1);
+  if (/^0x[0-9a-fA-F]+$/.test(rest)) return { address: BigInt(rest), symbol: null, module };
+  return { address: 0n, symbol: dtraceFrameName(rest), module };
+}
+
+function integer(text: string | undefined, expected: string): number {
+  if (text === undefined || !/^-?\d{1,19}$/.test(text)) throw new Malformed(expected);
+  return Number(text);
+}
+
+class Malformed extends Error {
+  constructor(readonly expected: string) {
+    super(expected);
+  }
+}
+
+/** Whether the head of a log is the output of memtrace's D malloc program. */
+export function looksLikeMallocDtrace(text: string): boolean {
+  if (/^(A\t[0-9a-f]+\t\d+\t\d+|calls\t[^\t]+\t\d+|stack\t\d+\t\d+)$/m.test(text)) return true;
+  if (/"memtrace_header"/.test(text) && /"name": ?"dtrace"/.test(text)) return true;
+  return /^memtrace:begin malloc$/m.test(text) && !/^Attaching \d+ probes?/m.test(text) && !/^\{"type": ?"(?!memtrace_)/m.test(text);
+}
+
+function emptyRaw(): MallocRaw {
+  return {
+    began: false,
+    ended: false,
+    endNs: null,
+    attachedProbes: null,
+    calls: new Map(),
+    bytes: new Map(),
+    failed: new Map(),
+    freeNull: 0,
+    histogram: [],
+    okAllocs: 0,
+    okBytes: 0,
+    frees: 0,
+    truncated: 0,
+    stackCollisions: 0,
+    liveAllocs: 0,
+    liveBytes: 0,
+    liveFrees: 0,
+    liveFreedBytes: 0,
+    stacks: new Map(),
+    live: [],
+    lostEvents: 0,
+    skippedLines: 0,
+    otherLines: 0,
+    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+  };
+}

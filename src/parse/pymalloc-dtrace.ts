@@ -1,0 +1,75 @@
+// Parses the output of memtrace's Python flow D program (scripts/dtrace/pymalloc.d,
+// src/probes/render-pymalloc-d.ts): allocations and frees by the Python function running when they
+// happened, printed once at the end, one line per (file, function, line):
+//   memtrace:begin pymalloc
+//   memtrace:end 88813102551920
+//   py	grow.py	held_out_grow	12	40	41943040	0
+//   py	-	-	0	113	530112	97        (outside any Python frame)
+//   memtrace:done
+// Into a StackProfile of two-frame stacks, file then function, so that the flame graph groups by file.
+import { ParseError } from '../errors.js';
+import type { StackSample } from '../model/stack-profile.js';
+import { countDtraceNotice, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+import { PY_RECORD } from '../probes/render-pymalloc-d.js';
+
+export const PYMALLOC_DTRACE_FORMAT = "memtrace's DTrace Python malloc output";
+
+const RECORD = /^py\t([^\t]*)\t([^\t]*)\t(\d+)\t(\d+)\t(\d+)\t(\d+)$/;
+
+export interface PyMallocDtrace {
+  samples: StackSample[];
+  began: boolean;
+  ended: boolean;
+  notices: DtraceNotices;
+  skippedLines: number;
+  /** Lines of the launched command's own output. */
+  otherLines: number;
+}
+
+export class PyMallocDtraceParser {
+  private lineNumber = 0;
+  private readonly result: PyMallocDtrace = { samples: [], began: false, ended: false, notices: emptyDtraceNotices(), skippedLines: 0, otherLines: 0 };
+
+  constructor(private readonly options: { source: string; lenient?: boolean }) {}
+
+  push(line: string): void {
+    this.lineNumber += 1;
+    if (line.trim() === '' || countDtraceNotice(line, this.result.notices)) return;
+    if (line.startsWith('memtrace:begin')) {
+      this.result.began = true;
+      return;
+    }
+    if (/^memtrace:end \d+$/.test(line)) {
+      this.result.ended = true;
+      return;
+    }
+    if (line === 'memtrace:done') return;
+    if (!line.startsWith(`${PY_RECORD}\t`)) {
+      this.result.otherLines += 1;
+      return;
+    }
+    const match = RECORD.exec(line);
+    if (match === null) {
+      if (!this.options.lenient) {
+        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: PYMALLOC_DTRACE_FORMAT, expected: 'py<TAB>FILE<TAB>FUNCTION<TAB>LINE<TAB>ALLOCS<TAB>BYTES<TAB>FREES', line });
+      }
+      this.result.skippedLines += 1;
+      return;
+    }
+    const [, file, fn, lineNo, allocs, bytes, frees] = match;
+    const outside = file === '-';
+    this.result.samples.push({
+      frames: outside ? [{ name: '[outside Python frames]' }] : [{ name: file! }, { name: `${fn} (line ${lineNo})` }],
+      values: { allocs: Number(allocs), allocBytes: Number(bytes), frees: Number(frees) },
+    });
+  }
+
+  finish(): PyMallocDtrace {
+    return this.result;
+  }
+}
+
+/** Whether the head of a log is the Python flow program's output. */
+export function looksLikePyMallocDtrace(text: string): boolean {
+  return /^memtrace:begin pymalloc$/m.test(text) || /^py\t[^\t]*\t[^\t]*\t\d+\t\d+\t\d+\t\d+$/m.test(text);
+}

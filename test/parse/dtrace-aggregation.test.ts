@@ -1,0 +1,109 @@
+// The reader of printed DTrace aggregations, on fixtures in DTrace's documented formats (see
+// test/fixtures/dtrace/README.md): one test per fixture, titled by its file name.
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { ParseError } from '../../src/errors.js';
+import { DtraceAggregationReader, dtraceFrameName, looksLikeDtraceAggregations, type DtraceAggregations } from '../../src/parse/dtrace-aggregation.js';
+import { renderFolded } from '../../src/report/folded.js';
+import { fixture } from '../helpers/workloads.js';
+
+function read(name: string, options: { lenient?: boolean; chunk?: (text: string) => string[] } = {}): DtraceAggregations {
+  const reader = new DtraceAggregationReader({ source: name, lenient: options.lenient });
+  const text = readFileSync(fixture(`dtrace/${name}`), 'utf8');
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  for (const line of lines) reader.push(line);
+  return reader.finish();
+}
+
+function folded(result: DtraceAggregations): string {
+  return renderFolded({ valueTypes: [{ name: 'value', unit: 'count' }], defaultValue: 'value', samples: result.stacks });
+}
+
+test('aggregation-ustack-count.txt', (t) => {
+  const result = read('aggregation-ustack-count.txt');
+  t.is(
+    folded(result),
+    [
+      // Byte order, as stackcollapse.pl sorts; "operator new(unsigned long)" keeps its arguments (no "::").
+      '0x7ff80a1b2c3d;known-allocs`0x100003f20;libsystem_malloc.dylib`malloc 1',
+      'dyld`start;known-allocs`main;known-allocs`Table::grow;libc++abi.dylib`operator new(unsigned long);libsystem_malloc.dylib`malloc 2',
+      'dyld`start;known-allocs`main;known-allocs`make_block;libsystem_malloc.dylib`malloc 23',
+      '',
+    ].join('\n'),
+  );
+  t.is(result.probeLines, 2);
+  t.is(result.textLines, 0);
+  t.false(result.truncated);
+});
+
+test('aggregation-keyed-quantize.txt', (t) => {
+  const result = read('aggregation-keyed-quantize.txt');
+  t.deepEqual(result.values, [
+    { key: 'calloc', value: 1280 },
+    { key: 'malloc', value: 23552 },
+  ]);
+  t.deepEqual(result.distributions, [
+    { key: '', rows: [{ label: '256', count: 0 }, { label: '512', count: 2 }, { label: '1024', count: 23 }, { label: '2048', count: 0 }] },
+    { key: 'malloc', rows: ['< 2', '2', '4', '6', '8', '>= 10'].map((label) => ({ label, count: label === '< 2' ? 1 : label === '>= 10' ? 3 : 0 })) },
+  ]);
+  t.is(result.stacks.length, 0);
+});
+
+test('aggregation-stack-quantize.txt', (t) => {
+  const result = read('aggregation-stack-quantize.txt');
+  t.is(folded(result), 'known-allocs`main;known-allocs`make_block;libsystem_malloc.dylib`malloc 23\n');
+  t.deepEqual(result.distributions, []);
+});
+
+test('aggregation-truncated.txt', (t) => {
+  const result = read('aggregation-truncated.txt');
+  t.true(result.truncated);
+  t.is(folded(result), 'dyld`start;known-allocs`main;known-allocs`make_block;libsystem_malloc.dylib`malloc 23\n');
+});
+
+test('aggregation-garbled.txt: the line, its number and what was expected', (t) => {
+  const error = t.throws(() => read('aggregation-garbled.txt'), { instanceOf: ParseError });
+  // The stray frame after the script's text opens a stack that gets no count.
+  t.is(error!.lineNumber, 19);
+  t.regex(error!.message, /^aggregation-garbled\.txt:19: not valid DTrace aggregation output: expected a count or a distribution after the stack: " +libsystem_malloc\.dylib`malloc"$/);
+});
+
+test('aggregation-garbled.txt, lenient: the bad line is counted, the rest read', (t) => {
+  const result = read('aggregation-garbled.txt', { lenient: true });
+  t.is(result.skippedLines, 1);
+  t.is(result.textLines, 1);
+  t.is(result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0), 26);
+});
+
+test('empty.txt: nothing read', (t) => {
+  const result = read('empty.txt');
+  t.deepEqual([result.stacks, result.values, result.distributions], [[], [], []]);
+});
+
+test('the same stack twice is summed, and an extra key field is the root frame', (t) => {
+  const reader = new DtraceAggregationReader({ source: 'x' });
+  for (const line of ['  prog', '              a.out`f+0x1', '              a.out`main+0x2', '                5', '', '  prog', '              a.out`f+0x9', '              a.out`main+0x2', '                7']) reader.push(line);
+  t.is(renderFolded({ valueTypes: [], defaultValue: 'value', samples: reader.finish().stacks }), 'prog;a.out`main;a.out`f 12\n');
+});
+
+test('drop notices mixed into a saved log are counted', (t) => {
+  const reader = new DtraceAggregationReader({ source: 'x' });
+  for (const line of ['dtrace: 5 drops on CPU 0', 'dtrace: 2 aggregation drops on CPU 1', 'dtrace: 1 dynamic variable drop', '              a.out`main', '                1']) reader.push(line);
+  const { notices } = reader.finish();
+  t.deepEqual([notices.drops, notices.aggregationDrops, notices.dynamicVariableDrops], [5, 2, 1]);
+});
+
+test('frame names lose the offset and C++ arguments, as stackcollapse.pl names them', (t) => {
+  t.is(dtraceFrameName('              libc.so.1`malloc+0x1d'), 'libc.so.1`malloc');
+  t.is(dtraceFrameName('prog`ns::Table<int>::grow(int, char const*)+0x30'), 'prog`ns::Table<int>::grow');
+  t.is(dtraceFrameName('libc++.1.dylib`0x7ff80a1b2c3d'), 'libc++.1.dylib`0x7ff80a1b2c3d');
+  t.is(dtraceFrameName('   '), '-');
+});
+
+test('detection: stacks with counts, or a distribution; not memtrace logs', (t) => {
+  t.true(looksLikeDtraceAggregations(readFileSync(fixture('dtrace/aggregation-ustack-count.txt'), 'utf8')));
+  t.true(looksLikeDtraceAggregations(readFileSync(fixture('dtrace/aggregation-keyed-quantize.txt'), 'utf8')));
+  t.false(looksLikeDtraceAggregations(readFileSync(fixture('dtrace/malloc-known.txt'), 'utf8')));
+  t.false(looksLikeDtraceAggregations('root;leaf 3\n'));
+});

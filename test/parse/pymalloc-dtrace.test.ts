@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import test from 'ava';
+import { ParseError } from '../../src/errors.js';
+import { looksLikePyMallocDtrace, PyMallocDtraceParser } from '../../src/parse/pymalloc-dtrace.js';
+import { fixture } from '../helpers/workloads.js';
+
+function parse(text: string, lenient = false) {
+  const parser = new PyMallocDtraceParser({ source: 'x.txt', lenient });
+  for (const line of text.split('\n')) parser.push(line);
+  return parser.finish();
+}
+
+test('pymalloc-grow.txt', (t) => {
+  const result = parse(readFileSync(fixture('dtrace/pymalloc-grow.txt'), 'utf8'));
+  t.true(result.began && result.ended);
+  t.deepEqual(
+    result.samples.map((sample) => [sample.frames.map((frame) => frame.name).join(';'), sample.values]),
+    [
+      ['grow.py;held_out_grow (line 12)', { allocs: 40, allocBytes: 41943040, frees: 0 }],
+      ['grow.py;main (line 30)', { allocs: 3, allocBytes: 3072, frees: 1 }],
+      ['[outside Python frames]', { allocs: 113, allocBytes: 530112, frees: 97 }],
+    ],
+  );
+});
+
+test('a truncated output has not ended; a garbled record names the line', (t) => {
+  t.false(parse('memtrace:begin pymalloc\n').ended);
+  const error = t.throws(() => parse('memtrace:begin pymalloc\nmemtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3'), { instanceOf: ParseError });
+  t.is(error!.lineNumber, 3);
+  t.is(parse('memtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3', true).skippedLines, 1);
+});
+
+test('detection', (t) => {
+  t.true(looksLikePyMallocDtrace('memtrace:begin pymalloc\n'));
+  t.false(looksLikePyMallocDtrace(readFileSync(fixture('dtrace/malloc-known.txt'), 'utf8')));
+});
+
+test('empty input: no samples, not begun', (t) => {
+  const result = parse('');
+  t.deepEqual([result.samples, result.began, result.ended, result.skippedLines], [[], false, false, 0]);
+});
