@@ -24,7 +24,7 @@ import { ParseError } from '../errors.js';
 import type { PrintedFrame } from './bpftrace-output.js';
 import { dtraceFrameName, isDtraceFrameLine } from './dtrace-aggregation.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
-import type { MallocRaw, MallocRawStack } from './malloc-log.js';
+import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
 
 export const MALLOC_DTRACE_FORMAT = "memtrace's DTrace malloc output";
@@ -55,7 +55,7 @@ export interface MallocDtraceParserOptions {
 
 export class MallocDtraceParser {
   readonly notices: DtraceNotices = emptyDtraceNotices();
-  private readonly raw: MallocRaw = emptyRaw();
+  private readonly raw: MallocRaw = emptyMallocRaw();
   private readonly live = new Map<bigint, { size: number; bornNs: number; stackKey: string }>();
   private state: State = { kind: 'idle' };
   private lineNumber = 0;
@@ -268,31 +268,3 @@ export function looksLikeMallocDtrace(text: string): boolean {
   return /^memtrace:begin malloc$/m.test(text) && !/^Attaching \d+ probes?/m.test(text) && !/^\{"type": ?"(?!memtrace_)/m.test(text);
 }
 
-function emptyRaw(): MallocRaw {
-  return {
-    began: false,
-    ended: false,
-    endNs: null,
-    attachedProbes: null,
-    calls: new Map(),
-    bytes: new Map(),
-    failed: new Map(),
-    freeNull: 0,
-    histogram: [],
-    okAllocs: 0,
-    okBytes: 0,
-    frees: 0,
-    truncated: 0,
-    stackCollisions: 0,
-    liveAllocs: 0,
-    liveBytes: 0,
-    liveFrees: 0,
-    liveFreedBytes: 0,
-    stacks: new Map(),
-    live: [],
-    lostEvents: 0,
-    skippedLines: 0,
-    otherLines: 0,
-    memtrace: { header: null, maps: [], symbols: null, trailer: null },
-  };
-}

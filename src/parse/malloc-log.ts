@@ -90,7 +90,7 @@ export interface MallocLogParserOptions {
 }
 
 export class MallocLogParser {
-  readonly raw: MallocRaw = emptyRaw();
+  readonly raw: MallocRaw = emptyMallocRaw();
   private readonly reader = new BpftraceOutputReader();
   private lineNumber = 0;
   private inStatus = false;
@@ -396,7 +396,8 @@ function asObject(data: unknown, type: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
-function emptyRaw(): MallocRaw {
+/** A MallocRaw with nothing in it yet: what every malloc log reader (bpftrace's, dtrace's) starts from. */
+export function emptyMallocRaw(): MallocRaw {
   return {
     began: false,
     ended: false,

@@ -184,3 +184,32 @@ function dedupeByAddress(
   }
   return [...byAddress.values()];
 }
+
+/**
+ * The argument expression of a function's requested size; the same text in bpftrace and D, whose
+ * probes both name the arguments arg0, arg1, ….
+ */
+export function sizeExpression(fn: ProbedFunction): string {
+  switch (fn.role) {
+    case 'calloc':
+      return 'arg0 * arg1';
+    case 'realloc':
+    case 'memalign':
+    case 'mmap':
+      return 'arg1';
+    case 'reallocarray':
+      return 'arg1 * arg2';
+    case 'posix_memalign':
+      return 'arg2';
+    default:
+      return 'arg0';
+  }
+}
+
+/** The --min-size/--max-size test of a size expression, or null when the spec sets neither. */
+export function sizeCondition(spec: MallocSpec, size: string): string | null {
+  const parts: string[] = [];
+  if (spec.minSize !== null) parts.push(`${size} >= ${spec.minSize}`);
+  if (spec.maxSize !== null) parts.push(`${size} <= ${spec.maxSize}`);
+  return parts.length === 0 ? null : parts.join(' && ');
+}

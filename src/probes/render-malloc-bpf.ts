@@ -15,7 +15,7 @@
 //
 // Every interpolated value comes from a validated MallocSpec: numbers are integers, the library is
 // a path or name of a strict grammar, symbols are identifiers and function names are our own.
-import type { MallocSpec, ProbedFunction } from './malloc-spec.js';
+import { sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction } from './malloc-spec.js';
 
 export const MALLOC_STATUS_MARKER = 'memtrace:status';
 export const MALLOC_END_MARKER = 'memtrace:end';
@@ -245,30 +245,6 @@ function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): st
     probes.push(probe(`uprobe:${spec.library}:${spec.free.nullSymbol}`, pidFilter, counted(['@free_null = count();'])));
   }
   return probes;
-}
-
-function sizeExpression(fn: ProbedFunction): string {
-  switch (fn.role) {
-    case 'calloc':
-      return 'arg0 * arg1';
-    case 'realloc':
-    case 'memalign':
-    case 'mmap':
-      return 'arg1';
-    case 'reallocarray':
-      return 'arg1 * arg2';
-    case 'posix_memalign':
-      return 'arg2';
-    default:
-      return 'arg0';
-  }
-}
-
-function sizeCondition(spec: MallocSpec, size: string): string | null {
-  const parts: string[] = [];
-  if (spec.minSize !== null) parts.push(`${size} >= ${spec.minSize}`);
-  if (spec.maxSize !== null) parts.push(`${size} <= ${spec.maxSize}`);
-  return parts.length === 0 ? null : parts.join(' && ');
 }
 
 /**

@@ -28,7 +28,7 @@
 // grammar, symbols that are identifiers, function names of our own tables).
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
-import type { MallocSpec, ProbedFunction } from './malloc-spec.js';
+import { sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction } from './malloc-spec.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from './render-malloc-bpf.js';
 
 /** The module macOS's allocator lives in (libSystem re-exports it). */
@@ -196,29 +196,6 @@ function renderFree(fn: ProbedFunction, probe: string): string[] {
     clause(probe, 'self->fn == 0 && arg0 != 0', [`@calls["${fn.name}"] = sum(1);`, '@frees = count();']),
     ...releaseClauses(probe, 'self->fn == 0 && arg0 != 0', 'arg0'),
   ];
-}
-
-function sizeExpression(fn: ProbedFunction): string {
-  switch (fn.role) {
-    case 'calloc':
-      return 'arg0 * arg1';
-    case 'realloc':
-    case 'memalign':
-      return 'arg1';
-    case 'reallocarray':
-      return 'arg1 * arg2';
-    case 'posix_memalign':
-      return 'arg2';
-    default:
-      return 'arg0';
-  }
-}
-
-function sizeCondition(spec: MallocSpec, size: string): string | null {
-  const parts: string[] = [];
-  if (spec.minSize !== null) parts.push(`${size} >= ${spec.minSize}`);
-  if (spec.maxSize !== null) parts.push(`${size} <= ${spec.maxSize}`);
-  return parts.length === 0 ? null : parts.join(' && ');
 }
 
 export function clause(probe: string, predicate: string | null, body: string[]): string {

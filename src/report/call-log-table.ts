@@ -6,6 +6,7 @@
 import { isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
 import { oneLine } from '../model/series.js';
 import { formatBytes, formatCount } from './units.js';
+import { truncate, wrap } from './text.js';
 
 export interface CallLogTableOptions {
   /** First line, naming the log (the reader knows its file; the renderer does not). */
@@ -135,26 +136,6 @@ function basename(path: string): string {
 
 function signedBytes(bytes: number): string {
   return bytes >= 0 ? `+${formatBytes(bytes)}` : formatBytes(bytes);
-}
-
-function truncate(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
-}
-
-/** Words in lines of at most `width` characters (a longer word stands alone). */
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    if (current !== '' && current.length + 1 + word.length > width) {
-      lines.push(current);
-      current = word;
-    } else {
-      current = current === '' ? word : `${current} ${word}`;
-    }
-  }
-  if (current !== '') lines.push(current);
-  return lines;
 }
 
 /** Keeps the end, which names the file, of a long path or name. */

@@ -4,6 +4,7 @@
 import type { MallocProfile, MallocStack, TraceLosses } from '../model/malloc-profile.js';
 import type { Frame } from '../model/stack-profile.js';
 import { formatBytes, formatCount, formatDuration, formatPowerOfTwo } from './units.js';
+import { truncate, wrap } from './text.js';
 
 export interface MallocTableOptions {
   /** Stacks shown in each stack section (default 10). */
@@ -28,8 +29,8 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
   const top = options.top ?? 10;
   const lines: string[] = [];
 
-  lines.push(...header(profile).flatMap((line) => wrap(line, width)));
-  lines.push(...wrap(lossesLine(profile.losses), width));
+  lines.push(...header(profile).flatMap((line) => wrapCut(line, width)));
+  lines.push(...wrapCut(lossesLine(profile.losses), width));
   lines.push('');
 
   const noCalls = profile.functions.every((fn) => fn.calls === 0) && profile.stacks.length === 0;
@@ -55,7 +56,7 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
   }
   if (profile.notes.length > 0) {
     lines.push('Notes:');
-    for (const note of profile.notes) lines.push(...wrap(note, width - 4).map((part, index) => `${index === 0 ? '  - ' : '    '}${part}`));
+    for (const note of profile.notes) lines.push(...wrapCut(note, width - 4).map((part, index) => `${index === 0 ? '  - ' : '    '}${part}`));
   }
   while (lines.at(-1) === '') lines.pop();
   return `${lines.join('\n')}\n`;
@@ -101,7 +102,7 @@ function functionTable(profile: MallocProfile): string[] {
     `Total: ${formatCount(totals.allocs)} allocations (${formatBytes(totals.allocBytes)}), ${formatCount(totals.frees)} frees, ` +
       `${formatCount(totals.failed)} failed; ${formatCount(totals.outstanding)} outstanding (${formatBytes(totals.outstandingBytes)})`,
   );
-  return lines.flatMap((line) => wrap(line, 80));
+  return lines.flatMap((line) => wrapCut(line, 80));
 }
 
 function histogram(profile: MallocProfile, width: number): string[] {
@@ -148,22 +149,7 @@ function frameText(frame: Frame): string {
   return frame.module ? `${frame.name} (${frame.module})` : frame.name;
 }
 
-function truncate(text: string, width: number): string {
-  return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
-}
-
-function wrap(text: string, width: number): string[] {
-  if (text.length <= width) return [text];
-  const lines: string[] = [];
-  let current = '';
-  for (const word of text.split(' ')) {
-    if (current !== '' && current.length + 1 + word.length > width) {
-      lines.push(current);
-      current = word;
-    } else {
-      current = current === '' ? word : `${current} ${word}`;
-    }
-  }
-  if (current !== '') lines.push(current);
-  return lines.map((line) => truncate(line, width));
+/** Wrapped to `width`, and a word too long for a line cut, so that no line is wider. */
+function wrapCut(text: string, width: number): string[] {
+  return wrap(text, width).map((line) => truncate(line, width));
 }

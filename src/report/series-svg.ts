@@ -3,7 +3,8 @@
 // No script and no external resource: it renders the same in a browser, an image viewer or a doc.
 import { decimationNote, markSampleIndexes, oneLine, summarizeSeries, type Series, type SeriesSample } from '../model/series.js';
 import { escapeXml } from './flamegraph-svg.js';
-import { niceSecondStep, openSvg, plotAxes, plotLegend, plotPolyline, plotScale, plotTitles, round, truncate } from './time-plot-svg.js';
+import { niceSecondStep, openSvg, plotAxes, plotLegend, plotPolyline, plotScale, plotTitles, round } from './time-plot-svg.js';
+import { truncate } from './text.js';
 import { formatBytes, formatDuration } from './units.js';
 
 export { niceByteStep, niceSecondStep, thinToPixelColumns } from './time-plot-svg.js';

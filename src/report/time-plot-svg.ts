@@ -2,6 +2,7 @@
 // plot): the document frame, byte-valued y axis and grid, x axis, lines and legend, and the
 // "nice" steps of both axes. Callers draw what is their own (marks, points) between them.
 import { escapeXml } from './flamegraph-svg.js';
+import { truncate } from './text.js';
 import { formatBytes } from './units.js';
 
 export interface PlotArea {
@@ -162,6 +163,3 @@ export function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
 
-export function truncate(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
-}

@@ -14,15 +14,27 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) parser.push(line);
   const { raw, truncated } = parser.finish();
-  const names = await namesFor(raw);
+  return reduceRecordedMalloc(raw, { path, truncated, names: await namesFor(raw), tracer: 'bpftrace', program: "memtrace's malloc program", tracerWords: 'the tracer', notes: [] });
+}
+
+/**
+ * A recorded malloc log (bpftrace's or dtrace's) reduced into the profile: what memtrace's own
+ * header and trailer records say wins; without them (a script run by hand), the tracer's name, the
+ * functions seen and a partial reason told from how the log ends stand in.
+ */
+export function reduceRecordedMalloc(
+  raw: MallocRaw,
+  options: { path: string; truncated: boolean; names: Map<bigint, ResolvedName>; tracer: string; program: string; tracerWords: string; notes: string[] },
+): MallocProfile {
+  const { path } = options;
   const header = raw.memtrace.header ?? {};
   const trailer = raw.memtrace.trailer ?? {};
   const target = (header.target ?? { pid: null, command: null }) as MallocProfile['target'];
-  const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : [];
-  if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of memtrace's malloc program`);
+  const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : options.notes;
+  if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of ${options.program}`);
   return reduceMalloc(raw, {
     target: { pid: target.pid ?? null, command: target.command ?? null },
-    tracer: (header.tracer as MallocProfile['tracer']) ?? { name: 'bpftrace', version: null },
+    tracer: (header.tracer as MallocProfile['tracer']) ?? { name: options.tracer, version: null },
     allocator: {
       library: ((header.allocator as { library?: string } | undefined)?.library) ?? null,
       functions: ((header.allocator as { functions?: string[] } | undefined)?.functions) ?? [...raw.calls.keys()],
@@ -32,13 +44,13 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
     partialReason:
       typeof trailer.partialReason === 'string'
         ? trailer.partialReason
-        : truncated
+        : options.truncated
           ? `${path} ends in the middle of a record`
           : raw.ended
             ? null
-            : `${path} ends before the tracer printed its results`,
+            : `${path} ends before ${options.tracerWords} printed its results`,
     sampleEvery: typeof header.sampleEvery === 'number' ? header.sampleEvery : 1,
-    names,
+    names: options.names,
     notes,
   });
 }
