@@ -6,6 +6,7 @@
 // ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { looksLikeBpftraceMaps } from '../parse/bpftrace-maps.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import type { LogHead } from '../parse/first-line.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
@@ -13,6 +14,7 @@ import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/pro
 import { validateInteger } from '../probes/validate.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
+import { reportBpftraceMaps } from './bpftrace-maps-report.js';
 import { readMallocLog } from './malloc-report.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
@@ -33,6 +35,8 @@ export interface ReportInputOptions {
   value: string | null;
   /** --top, unchecked. */
   top: string | null;
+  /** --map: which stack map of a bpftrace dump to report (default: the first printed). */
+  map: string | null;
 }
 
 export interface ReportInput {
@@ -120,6 +124,13 @@ export const REPORT_INPUTS: ReportInput[] = [
     },
   },
   ...MALLOC_INPUTS,
+  // After the malloc inputs: memtrace's own malloc logs are bpftrace output too, told apart by markers.
+  {
+    name: 'bpftrace',
+    summary: 'any bpftrace map dump keyed by ustack/kstack, text or -f json (--map NAME)',
+    detect: (head) => looksLikeBpftraceMaps(head.text),
+    report: (path, options, io) => reportBpftraceMaps(path, options, topOption(options.top), io),
+  },
 ];
 
 /**

@@ -24,13 +24,15 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(12)} ${input.summary}`).jo
                           process: .txt (table) .svg .html .tsv .json
                                    .jsonl (memtrace's log format) .plt/.dat
                                    (gnuplot: writes both)
-                          folded:  .txt .json .folded .svg .pb.gz
+                          folded, bpftrace: .txt .json .folded .svg .pb.gz
   -f, --format FORMAT   format for stdout: table (default), json, folded, svg,
                         tsv, pprof (malloc); table, svg, html, tsv, json, jsonl
                         (process)
       --value NAME      what folded and svg show: allocBytes (default), allocs,
                         outstanding, outstandingBytes
       --top N           stacks shown in the table (default 10)
+      --map NAME        bpftrace: the stack map to report (default: the first
+                        printed; the others are named in the report)
       --lenient         count malformed lines instead of stopping at the first
       --diff            compare two malloc reports or logs: memtrace report
                         --diff BEFORE AFTER; what grew per function and per
@@ -51,6 +53,7 @@ export const reportCommand: Command = {
       'input-format': { type: 'string', short: 'i' },
       value: { type: 'string' },
       top: { type: 'string' },
+      map: { type: 'string' },
       lenient: { type: 'boolean' },
       diff: { type: 'boolean' },
       'fail-above': { type: 'string' },
@@ -75,6 +78,7 @@ export const reportCommand: Command = {
         lenient: values.lenient === true,
         value: stringOption(values, 'value'),
         top: stringOption(values, 'top'),
+        map: stringOption(values, 'map'),
       },
       io,
     );
