@@ -6,16 +6,21 @@
 //   node bench/parse-throughput.js [MEGABYTES]      (default 300; after npm run build)
 //
 // The input is made from a real run: test/fixtures/bpftrace/debian12-0.17/maps-spread.text.txt is
-// bpftrace 0.17's output for test/workloads/stack-allocs.c --spread 40 (280 distinct user stacks,
-// 7 recursive functions x 40 depths, see record.sh). Its map entries are repeated until the file
-// has MEGABYTES; copy i renames every frame `sym+off` to `sym_vV+off+V` with V = i mod 64 (other
-// names, other call-site offsets), so the file holds 280 x 64 distinct stacks, each printed many
+// bpftrace 0.17's output for test/workloads/stack-allocs.c --spread 40 (282 distinct user stacks:
+// 7 recursive functions x 40 depths, plus libc's own; bpftrace left some frames unnamed, see the
+// fixtures' README). Its map entries are repeated until the file
+// has MEGABYTES; copy i renames every frame `sym+off` to `sym_vV+off+V` and moves every unnamed
+// frame `0xADDR` to ADDR + V x 0x1000, with V = i mod 64 (other names, other call-site offsets, other
+// addresses), so the file holds 282 x 64 distinct stacks, each printed many
 // times with its own count, in the exact shape bpftrace prints them. (A real map never repeats a
 // key; a long trace's dump is large because it has many stacks, which this keeps bounded so
 // that memory stays a property of the profile, not of the file.)
 //
-// Both tools run as a user would run them, under /usr/bin/time -v (wall time, peak RSS):
-//   node bin/memtrace.js report FILE -f folded
+// Each runs as its own process under /usr/bin/time -v (wall and CPU time, peak RSS):
+//   memtrace's reader → folded: node, importing dist/parse/bpftrace-maps.js and dist/report/folded.js
+//     (readBpftraceMaps, then renderFolded to stdout): the ratio is taken on this row
+//   node bin/memtrace.js report FILE -f folded: the same through the CLI, whose start-up (loading
+//     every command's modules, execa's among them) adds ~0.3 s of CPU, shown apart
 //   perl /work/shared/peers/flamegraph/stackcollapse-bpftrace.pl FILE
 // The Perl collapser prints one line per map entry and keeps `+off` in frame names; memtrace drops
 // offsets (a frame is its function, as in every memtrace report) and merges equal stacks. For the
@@ -67,7 +72,10 @@ async function writeInput(path) {
       block += '@[\n';
       for (const frame of entry.frames) {
         const named = /^(.*)\+(\d+)$/.exec(frame);
-        block += named ? `    ${named[1]}_v${variant}+${Number(named[2]) + variant}\n` : `    ${frame}\n`;
+        const unnamed = /^0x([0-9a-f]+)$/.exec(frame);
+        if (named) block += `    ${named[1]}_v${variant}+${Number(named[2]) + variant}\n`;
+        else if (unnamed) block += `    0x${(BigInt(`0x${unnamed[1]}`) + BigInt(variant * 0x1000)).toString(16)}\n`;
+        else block += `    ${frame}\n`;
       }
       block += `]: ${entry.count + copy}\n`;
     }
@@ -88,7 +96,8 @@ function timed(label, command, args) {
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(report);
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)[1]);
-  return { output, seconds, rssMiB: rssKiB / 1024 };
+  const cpuSeconds = Number(/User time \(seconds\): ([\d.]+)/.exec(report)[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(report)[1]);
+  return { output, seconds, cpuSeconds, rssMiB: rssKiB / 1024 };
 }
 
 /** Folded lines with frame offsets dropped and equal stacks summed, sorted. */
@@ -120,8 +129,16 @@ console.log(`machine: ${execFileSync('nproc').toString().trim()} cores, node ${p
 console.log('');
 
 const rows = [];
-const memtrace = timed('memtrace', process.execPath, [join(root, 'bin/memtrace.js'), 'report', input, '-f', 'folded']);
-rows.push(['memtrace report -f folded', memtrace]);
+const driver = [
+  `import { readBpftraceMaps } from ${JSON.stringify(join(root, 'dist/parse/bpftrace-maps.js'))};`,
+  `import { renderFolded } from ${JSON.stringify(join(root, 'dist/report/folded.js'))};`,
+  `const maps = await readBpftraceMaps(process.argv[1], { lenient: false });`,
+  `process.stdout.write(renderFolded(maps.stackMaps[0].profile));`,
+].join('\n');
+const memtrace = timed('memtrace', process.execPath, ['--input-type=module', '-e', driver, input]);
+rows.push(["memtrace's reader → folded", memtrace]);
+const cli = timed('memtrace-cli', process.execPath, [join(root, 'bin/memtrace.js'), 'report', input, '-f', 'folded']);
+rows.push(['memtrace report -f folded (CLI)', cli]);
 let perl = null;
 if (existsSync(collapser)) {
   perl = timed('perl', 'perl', [collapser, input]);
@@ -130,13 +147,21 @@ if (existsSync(collapser)) {
   console.log(`(${collapser} not found: FlameGraph's collapser is not measured; set FLAMEGRAPH_DIR)`);
 }
 
-console.log('| tool | seconds | MB/s | peak RSS (MiB) |');
-console.log('|---|---:|---:|---:|');
-for (const [label, run] of rows) console.log(`| ${label} | ${run.seconds.toFixed(2)} | ${(mb / run.seconds).toFixed(1)} | ${run.rssMiB.toFixed(0)} |`);
+// Wall time is what a user waits; CPU time (user + sys) is steadier on a shared, busy machine.
+console.log('| tool | wall s | MB/s (wall) | CPU s | MB/s (CPU) | peak RSS (MiB) |');
+console.log('|---|---:|---:|---:|---:|---:|');
+for (const [label, run] of rows) {
+  console.log(`| ${label} | ${run.seconds.toFixed(2)} | ${(mb / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(mb / run.cpuSeconds).toFixed(1)} | ${run.rssMiB.toFixed(0)} |`);
+}
 if (perl !== null) {
   console.log('');
-  console.log(`throughput ratio, memtrace / perl: ${(perl.seconds / memtrace.seconds).toFixed(1)}x (target >= 10x)`);
+  console.log(`throughput ratio, memtrace's reader / perl: ${(perl.seconds / memtrace.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / memtrace.cpuSeconds).toFixed(1)}x CPU (target >= 10x)`);
+  console.log(`throughput ratio, memtrace report (CLI) / perl: ${(perl.seconds / cli.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / cli.cpuSeconds).toFixed(1)}x CPU`);
   const ours = readFileSync(memtrace.output, 'utf8').split('\n').filter((line) => line !== '').sort();
+  if (readFileSync(cli.output, 'utf8') !== readFileSync(memtrace.output, 'utf8')) {
+    console.log('the CLI and the reader gave DIFFERENT folded output');
+    process.exitCode = 1;
+  }
   const theirs = normalizedFolded(perl.output);
   const same = ours.length === theirs.length && ours.every((line, index) => line === theirs[index]);
   console.log(`folded results: ${same ? 'the same' : 'DIFFERENT'} (${ours.length} distinct stacks; perl's ${readFileSync(perl.output, 'utf8').split('\n').length - 1} lines normalized)`);

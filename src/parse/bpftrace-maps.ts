@@ -18,11 +18,13 @@
 // memtrace's malloc reports do; unnamed frames keep their address (`0x7f5c9926d930`).
 //
 // Speed: a map dump of a long trace runs to hundreds of MB, nearly all of it frame lines. The file is
-// read in Buffer chunks and split into lines by scanning bytes; a frame line inside a stack key is
-// hashed from its bytes and looked up in a table of the frame lines already seen, so a repeated frame
-// costs neither a string nor a regular expression. Stacks are merged in a trie of frames. Memory is
-// bounded by the distinct frames and stacks, not by the file. Every other line goes to the
-// line reader as a string.
+// read in Buffer chunks; inside a stack key, the frame lines up to the line that closes or continues
+// the key (`]…` or `,…`, found with Buffer.indexOf) are decoded as one string, and a stack printed
+// before is found again by that text, its frames (and, per map, its place in the profile) already
+// known; a new stack's lines are parsed one by one, through a cache of frame lines. Stacks are merged
+// in a trie of frames. Memory is bounded by the distinct frames and stacks, not by the file (the
+// stack-text cache stops growing at STACK_TEXT_CACHE_BYTES). Every other line goes to the line reader
+// (BpftraceOutputReader) as a string.
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ParseError } from '../errors.js';
@@ -83,7 +85,7 @@ export async function readBpftraceMaps(path: string, options: ReadBpftraceMapsOp
   const collector = new MapsCollector(path, options.lenient);
   const handle = await open(path, 'r');
   try {
-    let buffer = Buffer.allocUnsafe(options.chunkBytes ?? 1 << 20);
+    let buffer = Buffer.allocUnsafe(options.chunkBytes ?? 4 << 20);
     let kept = 0; // bytes of an unfinished line carried to the front of the buffer
     for (;;) {
       if (kept === buffer.length) {
@@ -99,7 +101,7 @@ export async function readBpftraceMaps(path: string, options: ReadBpftraceMapsOp
       buffer.copy(buffer, 0, consumed, end);
       kept = end - consumed;
     }
-    if (kept > 0) collector.lastLine(buffer, kept);
+    if (kept > 0) collector.rest(buffer, kept);
   } finally {
     await handle.close();
   }
@@ -119,56 +121,39 @@ interface StackMapState {
   root: TrieNode;
   valueType: ValueType;
   profilable: boolean;
+  /** The trie node of each stack's frames array seen in this map. */
+  leaves: Map<PrintedFrame[], TrieNode>;
 }
 
-/** Frame lines seen so far, found again by a hash of their bytes: an open-addressing table. */
-class FrameLineTable {
-  private hashes = new Int32Array(1 << 12);
-  private slots: Array<{ bytes: Buffer; frame: PrintedFrame } | undefined> = new Array(1 << 12);
-  private size = 0;
-
-  find(buffer: Buffer, start: number, end: number, hash: number): PrintedFrame | undefined {
-    const mask = this.hashes.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot];
-      if (entry === undefined) return undefined;
-      if (this.hashes[slot] !== hash || entry.bytes.length !== end - start) continue;
-      const bytes = entry.bytes;
-      let index = 0;
-      while (index < bytes.length && bytes[index] === buffer[start + index]) index += 1;
-      if (index === bytes.length) return entry.frame;
-    }
-  }
-
-  add(buffer: Buffer, start: number, end: number, hash: number, frame: PrintedFrame): void {
-    if ((this.size + 1) * 2 > this.hashes.length) this.grow();
-    this.place({ bytes: Buffer.from(buffer.subarray(start, end)), frame }, hash);
-    this.size += 1;
-  }
-
-  private place(entry: { bytes: Buffer; frame: PrintedFrame }, hash: number): void {
-    const mask = this.hashes.length - 1;
-    let slot = hash & mask;
-    while (this.slots[slot] !== undefined) slot = (slot + 1) & mask;
-    this.slots[slot] = entry;
-    this.hashes[slot] = hash;
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const oldHashes = this.hashes;
-    this.hashes = new Int32Array(oldHashes.length * 2);
-    this.slots = new Array(oldHashes.length * 2);
-    for (let slot = 0; slot < old.length; slot += 1) {
-      const entry = old[slot];
-      if (entry !== undefined) this.place(entry, oldHashes[slot]!);
-    }
-  }
+/** The frames of one stack's lines, how many lines they were, and the bytes they were read from. */
+interface StackText {
+  bytes: Buffer;
+  frames: PrintedFrame[];
+  lines: number;
+  /** The trie node these frames reached in the map they were last counted in. */
+  leafMap?: StackMapState;
+  leaf?: TrieNode;
 }
+
+/** How much stack text the cache of stacks seen keeps; past it, new stacks are parsed each time. */
+const STACK_TEXT_CACHE_BYTES = 64 * 2 ** 20;
+const FRAME_LINE_CACHE_ENTRIES = 2 ** 20;
+const MAX_SAME_HASH = 8;
 
 class MapsCollector {
   private readonly reader = new BpftraceOutputReader();
-  private readonly frameLines = new FrameLineTable();
+  /** Stacks seen, by a hash of their lines' bytes (then compared byte for byte); capped at STACK_TEXT_CACHE_BYTES. */
+  private readonly stackTexts = new Map<number, StackText | StackText[]>();
+  private stackTextBytes = 0;
+  /** Frame line → its frame (interned: equal lines give the same object). */
+  private readonly frameLines = new Map<string, PrintedFrame>();
+  /** Root-first model frames of a stack's frames array (arrays come from stackTexts, so repeat). */
+  private readonly rootFirst = new WeakMap<PrintedFrame[], Frame[]>();
+  /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
+  private nextClose = -2;
+  /** The stack read last from (or just put in) the stack cache. */
+  private lastStack: StackText | null = null;
+  private nextContinue = -2;
   /** Printed frame → the model frame it names (offset dropped, module's base name). */
   private readonly modelOfPrinted = new Map<PrintedFrame, Frame>();
   private readonly modelFrames = new Map<string, Frame>();
@@ -194,27 +179,26 @@ class MapsCollector {
 
   /** Handles every complete line of buffer[0, end); returns where the unfinished last line starts. */
   lines(buffer: Buffer, end: number): number {
+    this.nextClose = -2;
+    this.nextContinue = -2;
     let start = 0;
     while (start < end) {
       if (this.reader.inStackKey && (buffer[start] === 0x20 || buffer[start] === 0x09)) {
-        // The hot path: a frame line. Hash it while looking for its end.
-        let hash = 0x811c9dc5;
-        let at = start;
-        let byte = 0;
-        while (at < end && (byte = buffer[at]!) !== 0x0a) {
-          hash = Math.imul(hash ^ byte, 0x01000193);
-          at += 1;
-        }
-        if (at === end) return start;
-        this.lineNumber += 1;
-        let lineEnd = at;
-        if (lineEnd > start && buffer[lineEnd - 1] === 0x0d) {
-          lineEnd -= 1;
-          hash = this.hashOf(buffer, start, lineEnd);
-        }
-        this.frameLine(buffer, start, lineEnd, hash);
-        start = at + 1;
+        // The hot path: the frame lines of a stack, up to the line that closes or continues its key.
+        const stop = this.stackEnd(buffer, start, end);
+        if (stop === -1) return start;
+        this.stack(buffer, start, stop);
+        start = stop + 1;
         continue;
+      }
+      const first = buffer[start];
+      if (first === 0x40 || first === 0x5d) {
+        // `@name[` and `]: 123`, the lines around every stack, read from their bytes.
+        const next = first === 0x40 ? this.openLine(buffer, start, end) : this.closeLine(buffer, start, end);
+        if (next !== -1) {
+          start = next;
+          continue;
+        }
       }
       const newline = buffer.indexOf(0x0a, start);
       if (newline === -1 || newline >= end) return start;
@@ -225,10 +209,113 @@ class MapsCollector {
     return start;
   }
 
-  /** The last line of a file that does not end in a newline. */
-  lastLine(buffer: Buffer, end: number): void {
+  /** `@name[` (a map name, then "[" ending the line): opens a stack key; returns the next line's start, or -1. */
+  private openLine(buffer: Buffer, start: number, end: number): number {
+    let at = start + 1;
+    for (let byte = buffer[at]; at < end && byte !== undefined && isNameByte(byte); byte = buffer[++at]);
+    if (at + 1 >= end || buffer[at] !== 0x5b || buffer[at + 1] !== 0x0a) return -1;
+    if (!this.reader.openStackKey(at === start + 1 ? '@' : buffer.toString('latin1', start, at))) return -1;
     this.lineNumber += 1;
-    this.line(buffer.toString('utf8', 0, end));
+    return at + 2;
+  }
+
+  /** `]: 123` inside a stack key (a count or sum): closes it; returns the next line's start, or -1. */
+  private closeLine(buffer: Buffer, start: number, end: number): number {
+    if (!this.reader.inStackKey || start + 3 >= end || buffer[start + 1] !== 0x3a || buffer[start + 2] !== 0x20) return -1;
+    let at = start + 3;
+    let value = 0;
+    // Up to 15 digits: exact in a double; longer (and negative) values take the general path.
+    for (let byte = buffer[at]!; at < end && byte >= 0x30 && byte <= 0x39 && at - start < 18; byte = buffer[++at]!) value = value * 10 + (byte - 0x30);
+    if (at === start + 3 || at >= end || buffer[at] !== 0x0a) return -1;
+    this.lineNumber += 1;
+    const stackOnly = this.reader.closeStackOnlyKey();
+    if (stackOnly !== null) {
+      this.stackEntry(this.stackMap(stackOnly.name), stackOnly.frames, value);
+      return at + 1;
+    }
+    const record = this.reader.closeStackKey(value);
+    try {
+      this.record(record);
+    } catch (error) {
+      this.malformed(error, buffer.toString('utf8', start, at));
+    }
+    return at + 1;
+  }
+
+  /** The newline before the next line starting with "]" or ",", or -1 when it is not in buffer[, end). */
+  private stackEnd(buffer: Buffer, start: number, end: number): number {
+    // Each search is remembered, so that a buffer is scanned once for each kind, not once per stack.
+    if (this.nextClose !== -1 && this.nextClose < start) this.nextClose = lineStartingWith(buffer, 0x5d, start);
+    if (this.nextContinue !== -1 && this.nextContinue < start) this.nextContinue = lineStartingWith(buffer, 0x2c, start);
+    const close = this.nextClose >= end - 1 ? -1 : this.nextClose;
+    const more = this.nextContinue >= end - 1 ? -1 : this.nextContinue;
+    return close === -1 ? more : more === -1 ? close : Math.min(close, more);
+  }
+
+  /** The frame lines buffer[start, stop): a stack seen before is found by its bytes, without a string. */
+  private stack(buffer: Buffer, start: number, stop: number): void {
+    const hash = hashBytes(buffer, start, stop);
+    const found = this.stackTexts.get(hash);
+    if (found !== undefined) {
+      const known = Array.isArray(found) ? this.match(found, buffer, start, stop) : sameBytes(found, buffer, start, stop) ? found : undefined;
+      if (known !== undefined) {
+        this.lineNumber += known.lines;
+        this.reader.pushFrames(known.frames);
+        this.lastStack = known;
+        return;
+      }
+    }
+    this.lastStack = null;
+    const parsed = this.stackText(buffer.toString('utf8', start, stop));
+    // Stacks whose hashes collide share a short list; past MAX_SAME_HASH they are parsed each time,
+    // so that a file of look-alike stacks cannot make every lookup a long search.
+    const chained = found === undefined ? 0 : Array.isArray(found) ? found.length : 1;
+    if (parsed !== null && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
+      const entry: StackText = { bytes: Buffer.from(buffer.subarray(start, stop)), ...parsed };
+      this.stackTexts.set(hash, found === undefined ? entry : Array.isArray(found) ? [...found, entry] : [found, entry]);
+      this.lastStack = entry;
+      this.stackTextBytes += stop - start;
+    }
+  }
+
+  private match(candidates: StackText[], buffer: Buffer, start: number, stop: number): StackText | undefined {
+    for (const known of candidates) if (sameBytes(known, buffer, start, stop)) return known;
+    return undefined;
+  }
+
+  /** Parses a new stack's lines and hands its frames on; returns them unless a line was skipped. */
+  private stackText(text: string): { frames: PrintedFrame[]; lines: number } | null {
+    const frames: PrintedFrame[] = [];
+    const lines = text.split('\n');
+    let good = true;
+    for (const raw of lines) {
+      this.lineNumber += 1;
+      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+      let frame = this.frameLines.get(line);
+      if (frame === undefined) {
+        try {
+          frame = parseFrame(line);
+        } catch (error) {
+          this.malformed(error, line);
+          good = false;
+          continue;
+        }
+        if (this.frameLines.size < FRAME_LINE_CACHE_ENTRIES) this.frameLines.set(line, frame);
+      }
+      frames.push(frame);
+    }
+    this.reader.pushFrames(frames);
+    // A stack with a skipped line (--lenient) is not cached: its line count would be wrong.
+    return good ? { frames, lines: lines.length } : null;
+  }
+
+  /** What is left at the end of the file: a last line without a newline, or a stack cut short. */
+  rest(buffer: Buffer, end: number): void {
+    const text = buffer.toString('utf8', 0, end);
+    for (const line of (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n')) {
+      this.lineNumber += 1;
+      this.line(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
   }
 
   finish(): BpftraceMaps {
@@ -250,27 +337,6 @@ class MapsCollector {
       throw new ParseError({ file: this.path, lineNumber: Math.max(1, this.lineNumber), format: FORMAT, expected: 'at least one map (@name…); bpftrace printed none' });
     }
     return result;
-  }
-
-  private hashOf(buffer: Buffer, start: number, end: number): number {
-    let hash = 0x811c9dc5;
-    for (let at = start; at < end; at += 1) hash = Math.imul(hash ^ buffer[at]!, 0x01000193);
-    return hash;
-  }
-
-  private frameLine(buffer: Buffer, start: number, end: number, hash: number): void {
-    let frame = this.frameLines.find(buffer, start, end, hash);
-    if (frame === undefined) {
-      const text = buffer.toString('utf8', start, end);
-      try {
-        frame = parseFrame(text);
-      } catch (error) {
-        this.malformed(error, text);
-        return;
-      }
-      this.frameLines.add(buffer, start, end, hash, frame);
-    }
-    this.reader.pushFrame(frame);
   }
 
   private line(text: string): void {
@@ -331,22 +397,64 @@ class MapsCollector {
       return;
     }
     const map = this.stackMap(name);
+    if (key.kind === 'stack' && typeof value === 'number') {
+      this.stackEntry(map, key.frames, value);
+      return;
+    }
     map.entries += 1;
     if (typeof value !== 'number') {
       if (map.profilable) this.result.unprofiledMaps.push(name);
       map.profilable = false;
       return;
     }
+    if (key.kind === 'stack') return; // (handled above; narrows the type)
     let node = map.root;
-    const parts = key.kind === 'stack' ? [{ kind: 'stack' as const, frames: key.frames }] : key.parts;
+    const parts = key.parts;
     for (const part of parts) if (part.kind === 'value') node = child(node, this.modelFrame(part.text, undefined));
+    // The stacks in reverse key order: the last (ustack in `@[kstack, ustack]`) nearest the root.
     for (let stack = parts.length - 1; stack >= 0; stack -= 1) {
       const part = parts[stack]!;
-      if (part.kind !== 'stack') continue;
-      // Printed leaf first; the profile is root first.
-      for (let index = part.frames.length - 1; index >= 0; index -= 1) node = child(node, this.frameOf(part.frames[index]!));
+      if (part.kind === 'stack') node = this.walk(node, this.rootFirstFrames(part.frames));
     }
     node.value += value;
+  }
+
+  /** The common `@[ustack]` entry: a stack seen before has its trie node remembered, per map. */
+  private stackEntry(map: StackMapState, frames: PrintedFrame[], value: number): void {
+    map.entries += 1;
+    if (!map.profilable) return;
+    // The stack just read from the cache is most likely this one: its node is kept with it.
+    const cached = this.lastStack;
+    let leaf: TrieNode | undefined;
+    if (cached !== null && cached.frames === frames && cached.leafMap === map) leaf = cached.leaf!;
+    else {
+      leaf = map.leaves.get(frames);
+      if (leaf === undefined) {
+        leaf = this.walk(map.root, this.rootFirstFrames(frames));
+        map.leaves.set(frames, leaf);
+      }
+      if (cached !== null && cached.frames === frames) {
+        cached.leafMap = map;
+        cached.leaf = leaf;
+      }
+    }
+    leaf.value += value;
+  }
+
+  private walk(node: TrieNode, frames: readonly Frame[]): TrieNode {
+    for (const frame of frames) node = child(node, frame);
+    return node;
+  }
+
+  /** Printed frames are leaf first; the profile is root first. */
+  private rootFirstFrames(printed: PrintedFrame[]): Frame[] {
+    let frames = this.rootFirst.get(printed);
+    if (frames === undefined) {
+      frames = [];
+      for (let index = printed.length - 1; index >= 0; index -= 1) frames.push(this.frameOf(printed[index]!));
+      this.rootFirst.set(printed, frames);
+    }
+    return frames;
   }
 
   private otherEntry(name: string, text: string | null): void {
@@ -361,7 +469,7 @@ class MapsCollector {
   private stackMap(name: string): StackMapState {
     let map = this.stackMaps.get(name);
     if (map === undefined) {
-      map = { name, entries: 0, root: { frame: null, value: 0, children: null }, valueType: valueTypeOf(name), profilable: true };
+      map = { name, entries: 0, root: { frame: null, value: 0, children: null }, valueType: valueTypeOf(name), profilable: true, leaves: new Map() };
       this.stackMaps.set(name, map);
     }
     return map;
@@ -372,8 +480,8 @@ class MapsCollector {
     if (frame === undefined) {
       const name = printed.symbol === null ? `0x${(printed.address ?? 0n).toString(16)}` : printed.symbol.replace(/\+\d+$/, '');
       frame = this.modelFrame(name, printed.module === null ? undefined : basename(printed.module));
-      // Frames parsed by the line reader (json keys) are fresh objects: only interned ones are kept.
-      if (this.modelOfPrinted.size < 1 << 20) this.modelOfPrinted.set(printed, frame);
+      // Frames parsed by the line reader (json keys) are fresh objects: the cache stops somewhere.
+      if (this.modelOfPrinted.size < FRAME_LINE_CACHE_ENTRIES) this.modelOfPrinted.set(printed, frame);
     }
     return frame;
   }
@@ -387,6 +495,38 @@ class MapsCollector {
     }
     return frame;
   }
+}
+
+/**
+ * FNV-1a over every eighth byte of buffer[start, end), and its last bytes: stack texts are hundreds
+ * of bytes and this runs once per printed stack; stacks that hash alike are told apart by comparing
+ * their bytes, so a weaker hash costs a comparison, never a wrong stack.
+ */
+function hashBytes(buffer: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5 ^ (end - start);
+  for (let at = start; at < end; at += 8) hash = Math.imul(hash ^ buffer[at]!, 0x01000193);
+  for (let at = Math.max(start, end - 16); at < end; at += 1) hash = Math.imul(hash ^ buffer[at]!, 0x01000193);
+  return hash;
+}
+
+/**
+ * The newline before the next line that starts with `byte` (from `start` on), or -1. Searching for
+ * the one byte (memchr) and checking the byte before is faster than searching for the pair.
+ */
+function lineStartingWith(buffer: Buffer, byte: number, start: number): number {
+  for (let at = buffer.indexOf(byte, start); at !== -1; at = buffer.indexOf(byte, at + 1)) {
+    if (at > start && buffer[at - 1] === 0x0a) return at - 1;
+  }
+  return -1;
+}
+
+function sameBytes(known: StackText, buffer: Buffer, start: number, stop: number): boolean {
+  return known.bytes.length === stop - start && buffer.compare(known.bytes, 0, known.bytes.length, start, stop) === 0;
+}
+
+/** [A-Za-z0-9_]: the bytes of a map name after its "@". */
+function isNameByte(byte: number): boolean {
+  return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f;
 }
 
 function child(node: TrieNode, frame: Frame): TrieNode {

@@ -89,6 +89,9 @@ const HIST_ABOVE = /^\[(-?[0-9.]+[KMGTPE]?), ?\.\.\.\)\s+(\d+) \|/;
 const PERF_FRAME = /^\s+([0-9a-f]+) (.*?)(?: \((.*)\))?$/;
 const ADDRESS_FRAME = /^\s+(?:0x)?([0-9a-f]+)$/;
 
+/** The state between records; one object, as it has no fields (a reader goes idle once per record). */
+const IDLE = { kind: 'idle' } as const;
+
 /**
  * A line-at-a-time state machine: push each line, collect the records it completes.
  * Text-form maps with multi-line keys or values span several lines; `finish()` flushes the last one.
@@ -96,9 +99,10 @@ const ADDRESS_FRAME = /^\s+(?:0x)?([0-9a-f]+)$/;
 export class BpftraceOutputReader {
   private state:
     | { kind: 'idle' }
-    | { kind: 'stack-key'; name: string; parts: BpftraceKeyPart[]; frames: PrintedFrame[] }
+    /** `shared`: frames is a caller's array (pushFrames), copied before it is changed. */
+    | { kind: 'stack-key'; name: string; parts: BpftraceKeyPart[]; frames: PrintedFrame[]; shared?: boolean }
     | { kind: 'stack-value'; name: string; key: BpftraceKey; frames: PrintedFrame[] }
-    | { kind: 'hist'; name: string; buckets: HistBucket[] } = { kind: 'idle' };
+    | { kind: 'hist'; name: string; buckets: HistBucket[] } = IDLE;
 
   /** Returns the records this line completes (maybe none, maybe the previous multi-line one). */
   push(rawLine: string): BpftraceRecord[] {
@@ -109,7 +113,7 @@ export class BpftraceOutputReader {
         const first = line.charCodeAt(0);
         if (first !== 0x2c && first !== 0x5d) {
           // Neither "," nor "]": a frame line.
-          this.state.frames.push(parseFrame(line));
+          this.pushFrame(parseFrame(line));
           return [];
         }
         const { name, parts, frames } = this.state;
@@ -119,7 +123,7 @@ export class BpftraceOutputReader {
           // `, ]: value`: the key's last part is a stack, and it is empty (a kstack in user context).
           if (first === 0x2c && end[1] === '') parts.push({ kind: 'stack', frames: [] });
           for (const text of splitKeyParts(end[1]!)) parts.push({ kind: 'value', text });
-          this.state = { kind: 'idle' };
+          this.state = IDLE;
           return [mapRecord(name, keyOfParts(parts), parseScalar(end[2]!))];
         }
         const next = STACK_KEY_NEXT.exec(line);
@@ -191,17 +195,68 @@ export class BpftraceOutputReader {
   /** Appends a frame parsed by the caller (see inStackKey) to the open stack key. */
   pushFrame(frame: PrintedFrame): void {
     if (this.state.kind !== 'stack-key') throw new Error('pushFrame outside a stack key');
+    if (this.state.shared === true) {
+      this.state.frames = [...this.state.frames];
+      this.state.shared = false;
+    }
     this.state.frames.push(frame);
+  }
+
+  /**
+   * Appends the frames of several lines at once. When they are the whole stack, the array itself
+   * becomes the key's `frames` (not copied, never changed): a caller that caches the frames of a
+   * stack it has seen before finds its own array in the record again.
+   */
+  pushFrames(frames: PrintedFrame[]): void {
+    if (this.state.kind !== 'stack-key') throw new Error('pushFrames outside a stack key');
+    if (this.state.frames.length === 0) {
+      this.state.frames = frames;
+      this.state.shared = true;
+      return;
+    }
+    for (const frame of frames) this.pushFrame(frame);
+  }
+
+  /**
+   * push(`@name[`) for a fast reader that recognised that line itself; false (nothing done) when
+   * a record is open, and the line must go through push.
+   */
+  openStackKey(name: string): boolean {
+    if (this.state.kind !== 'idle') return false;
+    this.state = { kind: 'stack-key', name, parts: [], frames: [] };
+    return true;
+  }
+
+  /**
+   * push(`]: VALUE`) for a fast reader when the open key is one stack alone (`@[ustack]`): closes
+   * it and returns the map's name and the frames, without building a record; null (nothing done)
+   * for a key of several parts, which closeStackKey then closes.
+   */
+  closeStackOnlyKey(): { name: string; frames: PrintedFrame[] } | null {
+    if (this.state.kind !== 'stack-key' || this.state.parts.length > 0) return null;
+    const { name, frames } = this.state;
+    this.state = IDLE;
+    return { name, frames };
+  }
+
+  /** push(`]: VALUE`) inside a stack key, VALUE an integer, for a fast reader (see openStackKey). */
+  closeStackKey(value: number): BpftraceRecord {
+    if (this.state.kind !== 'stack-key') throw new Error('closeStackKey outside a stack key');
+    const { name, parts, frames } = this.state;
+    this.state = IDLE;
+    if (parts.length === 0) return mapRecord(name, { kind: 'stack', frames }, value);
+    parts.push({ kind: 'stack', frames });
+    return mapRecord(name, keyOfParts(parts), value);
   }
 
   /** Forgets an open multi-line record (after a malformed line, in lenient mode). */
   reset(): void {
-    this.state = { kind: 'idle' };
+    this.state = IDLE;
   }
 
   private flush(): BpftraceRecord[] {
     const state = this.state;
-    this.state = { kind: 'idle' };
+    this.state = IDLE;
     switch (state.kind) {
       case 'hist':
         return [{ type: 'hist', name: state.name, buckets: state.buckets }];
