@@ -40,7 +40,8 @@ const megabytes = Number(process.argv[2] ?? 300);
 const seedPath = join(root, 'test/fixtures/bpftrace/debian12-0.17/maps-spread.text.txt');
 const peers = process.env.FLAMEGRAPH_DIR ?? '/work/shared/peers/flamegraph';
 const collapser = join(peers, 'stackcollapse-bpftrace.pl');
-const VARIANTS = 64;
+// BENCH_VARIANTS=N changes the 64 (a large N makes every printed stack new: the reader's slowest case).
+const VARIANTS = Number(process.env.BENCH_VARIANTS ?? 64);
 
 const tmp = mkdtempSync(join(tmpdir(), 'memtrace-parse-bench-'));
 process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));

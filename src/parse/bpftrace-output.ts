@@ -348,7 +348,10 @@ function parseJsonStackKey(text: string): BpftraceKey {
       if (at >= text.length) break;
       if (text.charCodeAt(at) !== 0x2c) throw new MalformedLine('"," after a stack in a JSON key');
       at += 1;
-      if (at === text.length) parts.push({ kind: 'stack', frames: [] }); // an empty last stack: "…\n,"
+      if (at === text.length) {
+        parts.push({ kind: 'stack', frames: [] }); // an empty last stack: "…\n,"
+        break;
+      }
       continue;
     }
     const comma = text.indexOf(',', at);
@@ -405,14 +408,13 @@ const UNIT: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30
 function parseHistLine(line: string): HistBucket | null {
   const single = HIST_SINGLE.exec(line);
   if (single) return { low: Number(single[1]), high: Number(single[1]) + 1, count: Number(single[2]) };
+  // Before HIST_LINE, whose number pattern would take "..." for a number.
+  const below = HIST_BELOW.exec(line);
+  if (below) return { low: Number.NEGATIVE_INFINITY, high: histBound(below[1]!), count: Number(below[2]) };
+  const above = HIST_ABOVE.exec(line);
+  if (above) return { low: histBound(above[1]!), high: Number.POSITIVE_INFINITY, count: Number(above[2]) };
   const match = HIST_LINE.exec(line);
-  if (!match) {
-    const below = HIST_BELOW.exec(line);
-    if (below) return { low: Number.NEGATIVE_INFINITY, high: histBound(below[1]!), count: Number(below[2]) };
-    const above = HIST_ABOVE.exec(line);
-    if (above) return { low: histBound(above[1]!), high: Number.POSITIVE_INFINITY, count: Number(above[2]) };
-    return null;
-  }
+  if (!match) return null;
   return { low: histBound(match[1]!), high: histBound(match[2]!), count: Number(match[3]) };
 }
 
