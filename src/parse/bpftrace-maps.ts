@@ -112,6 +112,8 @@ export async function readBpftraceMaps(path: string, options: ReadBpftraceMapsOp
 interface TrieNode {
   frame: Frame | null;
   value: number;
+  /** The first child, and a map of all of them once there are two (most nodes have one). */
+  first: TrieNode | null;
   children: Map<Frame, TrieNode> | null;
 }
 
@@ -127,7 +129,10 @@ interface StackMapState {
 
 /** The frames of one stack's lines, how many lines they were, and the bytes they were read from. */
 interface StackText {
-  bytes: Buffer;
+  /** Where the stack's bytes were copied to: a slab of the cache, and the offset in it. */
+  slab: Buffer;
+  offset: number;
+  length: number;
   frames: PrintedFrame[];
   lines: number;
   /** The trie node these frames reached in the map they were last counted in. */
@@ -139,6 +144,9 @@ interface StackText {
 const STACK_TEXT_CACHE_BYTES = 64 * 2 ** 20;
 const FRAME_LINE_CACHE_ENTRIES = 2 ** 20;
 const MAX_SAME_HASH = 8;
+const SLAB_BYTES = 4 * 2 ** 20;
+/** After this many lookups, the cache stops growing if fewer than 1 in 20 found a stack. */
+const CACHE_TRIAL = 20_000;
 
 class MapsCollector {
   private readonly reader = new BpftraceOutputReader();
@@ -151,6 +159,11 @@ class MapsCollector {
   private readonly rootFirst = new WeakMap<PrintedFrame[], Frame[]>();
   /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
   private nextClose = -2;
+  private slab: Buffer | null = null;
+  private slabUsed = 0;
+  /** Stacks looked up in the cache, and found: a dump of stacks that never repeat stops filling it. */
+  private stackLookups = 0;
+  private stackHits = 0;
   /** The stack read last from (or just put in) the stack cache. */
   private lastStack: StackText | null = null;
   private nextContinue = -2;
@@ -256,9 +269,11 @@ class MapsCollector {
   private stack(buffer: Buffer, start: number, stop: number): void {
     const hash = hashBytes(buffer, start, stop);
     const found = this.stackTexts.get(hash);
+    this.stackLookups += 1;
     if (found !== undefined) {
       const known = Array.isArray(found) ? this.match(found, buffer, start, stop) : sameBytes(found, buffer, start, stop) ? found : undefined;
       if (known !== undefined) {
+        this.stackHits += 1;
         this.lineNumber += known.lines;
         this.reader.pushFrames(known.frames);
         this.lastStack = known;
@@ -270,12 +285,27 @@ class MapsCollector {
     // Stacks whose hashes collide share a short list; past MAX_SAME_HASH they are parsed each time,
     // so that a file of look-alike stacks cannot make every lookup a long search.
     const chained = found === undefined ? 0 : Array.isArray(found) ? found.length : 1;
-    if (parsed !== null && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
-      const entry: StackText = { bytes: Buffer.from(buffer.subarray(start, stop)), ...parsed };
+    const worthIt = this.stackLookups < CACHE_TRIAL || this.stackHits * 20 >= this.stackLookups;
+    if (parsed !== null && worthIt && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
+      const copied = this.copyBytes(buffer, start, stop);
+      const entry: StackText = { slab: copied.slab, offset: copied.offset, length: copied.length, frames: parsed.frames, lines: parsed.lines, leafMap: undefined, leaf: undefined };
       this.stackTexts.set(hash, found === undefined ? entry : Array.isArray(found) ? [...found, entry] : [found, entry]);
       this.lastStack = entry;
       this.stackTextBytes += stop - start;
     }
+  }
+
+  /** Copies a stack's bytes into the cache's slabs (one allocation per slab, not per stack). */
+  private copyBytes(buffer: Buffer, start: number, stop: number): { slab: Buffer; offset: number; length: number } {
+    const length = stop - start;
+    if (this.slab === null || this.slabUsed + length > this.slab.length) {
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_BYTES, length));
+      this.slabUsed = 0;
+    }
+    buffer.copy(this.slab, this.slabUsed, start, stop);
+    const copied = { slab: this.slab, offset: this.slabUsed, length };
+    this.slabUsed += length;
+    return copied;
   }
 
   private match(candidates: StackText[], buffer: Buffer, start: number, stop: number): StackText | undefined {
@@ -469,7 +499,7 @@ class MapsCollector {
   private stackMap(name: string): StackMapState {
     let map = this.stackMaps.get(name);
     if (map === undefined) {
-      map = { name, entries: 0, root: { frame: null, value: 0, children: null }, valueType: valueTypeOf(name), profilable: true, leaves: new Map() };
+      map = { name, entries: 0, root: { frame: null, value: 0, first: null, children: null }, valueType: valueTypeOf(name), profilable: true, leaves: new Map() };
       this.stackMaps.set(name, map);
     }
     return map;
@@ -521,7 +551,7 @@ function lineStartingWith(buffer: Buffer, byte: number, start: number): number {
 }
 
 function sameBytes(known: StackText, buffer: Buffer, start: number, stop: number): boolean {
-  return known.bytes.length === stop - start && buffer.compare(known.bytes, 0, known.bytes.length, start, stop) === 0;
+  return known.length === stop - start && buffer.compare(known.slab, known.offset, known.offset + known.length, start, stop) === 0;
 }
 
 /** [A-Za-z0-9_]: the bytes of a map name after its "@". */
@@ -530,10 +560,13 @@ function isNameByte(byte: number): boolean {
 }
 
 function child(node: TrieNode, frame: Frame): TrieNode {
-  if (node.children === null) node.children = new Map();
+  const first = node.first;
+  if (first === null) return (node.first = { frame, value: 0, first: null, children: null });
+  if (first.frame === frame) return first;
+  if (node.children === null) node.children = new Map([[first.frame!, first]]);
   let next = node.children.get(frame);
   if (next === undefined) {
-    next = { frame, value: 0, children: null };
+    next = { frame, value: 0, first: null, children: null };
     node.children.set(frame, next);
   }
   return next;
@@ -548,6 +581,7 @@ function samplesOf(root: TrieNode, valueName: string): StackSample[] {
     // The root holds entries whose keys had no frames at all (empty stacks, no plain parts).
     if (node.value !== 0) samples.push({ frames: [...path], values: { [valueName]: node.value } });
     if (node.children !== null) for (const next of node.children.values()) visit(next);
+    else if (node.first !== null) visit(node.first);
     if (node.frame !== null) path.pop();
   };
   visit(root);
