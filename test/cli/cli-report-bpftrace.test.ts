@@ -67,6 +67,12 @@ test('--map names a map the file does not have: a usage error listing those it h
   t.regex(result.stderr, /--map @nope: .*maps-faults\.text\.txt has no stack map of that name; it has @, @by_comm/);
 });
 
+test('--map with a log that is no bpftrace dump is a usage error', async (t) => {
+  const result = await memtraceAuto(['report', recorded('malloc-known-allocs-symbolized.text.txt'), '--map', '@']);
+  t.is(result.exitCode, 2);
+  t.regex(result.stderr, /--map chooses a map of a bpftrace dump; .*malloc-known-allocs-symbolized\.text\.txt is memtrace malloc --raw-out log/);
+});
+
 test('a garbled dump fails with file and line; --lenient reports it with the count of skipped lines', async (t) => {
   const strict = await memtraceAuto(['report', recorded('maps-malloc-garbled.text.txt')]);
   t.is(strict.exitCode, 3);

@@ -70,6 +70,7 @@ export const reportCommand: Command = {
     const path = positionals[0]!;
     await requireReadable(path);
     const input = chooseReportInput(path, await readLogHead(path), stringOption(values, 'input-format'));
+    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace') throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is ${input.summary}`);
     return input.report(
       path,
       {
