@@ -21,7 +21,7 @@
 // read in Buffer chunks; inside a stack key, the frame lines up to the line that closes or continues
 // the key (`]…` or `,…`, found with Buffer.indexOf) are decoded as one string, and a stack printed
 // before is found again by that text, its frames (and, per map, its place in the profile) already
-// known; a new stack's lines are parsed one by one, through a cache of frame lines. Stacks are merged
+// known; a new stack's lines are parsed one by one, through a table of the frame lines seen, found by their bytes. Stacks are merged
 // in a trie of frames. Memory is bounded by the distinct frames and stacks, not by the file (the
 // stack-text cache stops growing at STACK_TEXT_CACHE_BYTES). Every other line goes to the line reader
 // (BpftraceOutputReader) as a string.
@@ -148,13 +148,59 @@ const SLAB_BYTES = 4 * 2 ** 20;
 /** After this many lookups, the cache stops growing if fewer than 1 in 20 found a stack. */
 const CACHE_TRIAL = 20_000;
 
+/** Frame lines seen so far, found again by a hash of their bytes: an open-addressing table. */
+class FrameLineTable {
+  private hashes = new Int32Array(1 << 12);
+  private slots: Array<{ bytes: Buffer; frame: PrintedFrame } | undefined> = new Array(1 << 12);
+  size = 0;
+
+  find(buffer: Buffer, start: number, end: number, hash: number): PrintedFrame | undefined {
+    const mask = this.hashes.length - 1;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const entry = this.slots[slot];
+      if (entry === undefined) return undefined;
+      if (this.hashes[slot] !== hash || entry.bytes.length !== end - start) continue;
+      // Compared in JavaScript: for lines this short, cheaper than a call into Buffer.compare.
+      const bytes = entry.bytes;
+      let index = 0;
+      while (index < bytes.length && bytes[index] === buffer[start + index]) index += 1;
+      if (index === bytes.length) return entry.frame;
+    }
+  }
+
+  add(buffer: Buffer, start: number, end: number, hash: number, frame: PrintedFrame): void {
+    if ((this.size + 1) * 2 > this.hashes.length) this.grow();
+    this.place({ bytes: Buffer.from(buffer.subarray(start, end)), frame }, hash);
+    this.size += 1;
+  }
+
+  private place(entry: { bytes: Buffer; frame: PrintedFrame }, hash: number): void {
+    const mask = this.hashes.length - 1;
+    let slot = hash & mask;
+    while (this.slots[slot] !== undefined) slot = (slot + 1) & mask;
+    this.slots[slot] = entry;
+    this.hashes[slot] = hash;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const oldHashes = this.hashes;
+    this.hashes = new Int32Array(oldHashes.length * 2);
+    this.slots = new Array(oldHashes.length * 2);
+    for (let slot = 0; slot < old.length; slot += 1) {
+      const entry = old[slot];
+      if (entry !== undefined) this.place(entry, oldHashes[slot]!);
+    }
+  }
+}
+
 class MapsCollector {
   private readonly reader = new BpftraceOutputReader();
   /** Stacks seen, by a hash of their lines' bytes (then compared byte for byte); capped at STACK_TEXT_CACHE_BYTES. */
   private readonly stackTexts = new Map<number, StackText | StackText[]>();
   private stackTextBytes = 0;
-  /** Frame line → its frame (interned: equal lines give the same object). */
-  private readonly frameLines = new Map<string, PrintedFrame>();
+  /** Frame line → its frame (interned: equal lines give the same object), by the line's bytes. */
+  private readonly frameLines = new FrameLineTable();
   /** Root-first model frames of a stack's frames array (arrays come from stackTexts, so repeat). */
   private readonly rootFirst = new WeakMap<PrintedFrame[], Frame[]>();
   /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
@@ -281,7 +327,7 @@ class MapsCollector {
       }
     }
     this.lastStack = null;
-    const parsed = this.stackText(buffer.toString('utf8', start, stop));
+    const parsed = this.stackLines(buffer, start, stop);
     // Stacks whose hashes collide share a short list; past MAX_SAME_HASH they are parsed each time,
     // so that a file of look-alike stacks cannot make every lookup a long search.
     const chained = found === undefined ? 0 : Array.isArray(found) ? found.length : 1;
@@ -313,30 +359,39 @@ class MapsCollector {
     return undefined;
   }
 
-  /** Parses a new stack's lines and hands its frames on; returns them unless a line was skipped. */
-  private stackText(text: string): { frames: PrintedFrame[]; lines: number } | null {
+  /**
+   * Parses a new stack's lines, buffer[start, stop), and hands its frames on; returns them unless
+   * a line was skipped. A frame line seen before (in any stack) is found by its bytes.
+   */
+  private stackLines(buffer: Buffer, start: number, stop: number): { frames: PrintedFrame[]; lines: number } | null {
     const frames: PrintedFrame[] = [];
-    const lines = text.split('\n');
     let good = true;
-    for (const raw of lines) {
+    let lines = 0;
+    for (let lineStart = start; lineStart <= stop; ) {
+      let hash = 0x811c9dc5;
+      let at = lineStart;
+      for (let byte = buffer[at]!; at < stop && byte !== 0x0a; byte = buffer[++at]!) hash = Math.imul(hash ^ byte, 0x01000193);
+      const lineEnd = at > lineStart && buffer[at - 1] === 0x0d ? at - 1 : at;
+      if (lineEnd !== at) hash = hashAll(buffer, lineStart, lineEnd);
+      lines += 1;
       this.lineNumber += 1;
-      const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-      let frame = this.frameLines.get(line);
+      let frame = this.frameLines.find(buffer, lineStart, lineEnd, hash);
       if (frame === undefined) {
+        const text = buffer.toString('utf8', lineStart, lineEnd);
         try {
-          frame = parseFrame(line);
+          frame = parseFrame(text);
         } catch (error) {
-          this.malformed(error, line);
+          this.malformed(error, text);
           good = false;
-          continue;
         }
-        if (this.frameLines.size < FRAME_LINE_CACHE_ENTRIES) this.frameLines.set(line, frame);
+        if (frame !== undefined && this.frameLines.size < FRAME_LINE_CACHE_ENTRIES) this.frameLines.add(buffer, lineStart, lineEnd, hash, frame);
       }
-      frames.push(frame);
+      if (frame !== undefined) frames.push(frame);
+      lineStart = at + 1;
     }
     this.reader.pushFrames(frames);
     // A stack with a skipped line (--lenient) is not cached: its line count would be wrong.
-    return good ? { frames, lines: lines.length } : null;
+    return good ? { frames, lines } : null;
   }
 
   /** What is left at the end of the file: a last line without a newline, or a stack cut short. */
@@ -525,6 +580,13 @@ class MapsCollector {
     }
     return frame;
   }
+}
+
+/** FNV-1a over every byte of buffer[start, end). */
+function hashAll(buffer: Buffer, start: number, end: number): number {
+  let hash = 0x811c9dc5;
+  for (let at = start; at < end; at += 1) hash = Math.imul(hash ^ buffer[at]!, 0x01000193);
+  return hash;
 }
 
 /**
