@@ -125,7 +125,7 @@ interface StackMapState {
   root: TrieNode;
   valueType: ValueType;
   profilable: boolean;
-  /** The trie node of each stack's frames array seen in this map. */
+  /** The trie node of each cached stack's frames array counted in this map. */
   leaves: Map<PrintedFrame[], TrieNode>;
 }
 
@@ -514,16 +514,19 @@ class MapsCollector {
     const cached = this.lastStack;
     let leaf: TrieNode | undefined;
     if (cached !== null && cached.frames === frames && cached.leafMap === map) leaf = cached.leaf!;
-    else {
+    else if (cached !== null && cached.frames === frames) {
+      // A cached stack counted in another map before (or for the first time): per-map nodes.
       leaf = map.leaves.get(frames);
       if (leaf === undefined) {
         leaf = this.walk(map.root, this.rootFirstFrames(frames));
         map.leaves.set(frames, leaf);
       }
-      if (cached !== null && cached.frames === frames) {
-        cached.leafMap = map;
-        cached.leaf = leaf;
-      }
+      cached.leafMap = map;
+      cached.leaf = leaf;
+    } else {
+      // Frames no cache holds (json keys, stacks past the cache's limits): fresh arrays, walked
+      // and not remembered, so that memory follows the distinct stacks, not the entries.
+      leaf = this.walk(map.root, this.rootFirstFrames(frames));
     }
     leaf.value += value;
   }
