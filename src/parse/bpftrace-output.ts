@@ -19,24 +19,48 @@
 //   @live_stack[94608857319216]:
 //   	560bbe79544f 0x560bbe79544f ([unknown])
 //   Lost 12 events
+// Keys with several parts, stacks among them (`@[comm, kstack, ustack]`), open with the parts before
+// the first stack and continue on the lines after each stack (`-f json` joins the parts with ","):
+//   @faults[stack-allocs, 
+//       exc_page_fault+752
+//   , 
+//       touch_pages+118
+//   ]: 37
+// Frames come in ustack's two modes: `bpftrace` (the default; four spaces, `sym+off`, or `0xADDR`
+// when unnamed) and `perf` (a tab, the hex address, `sym+off` or `0xADDR`, then `(module)`).
 // Lines that are neither (a launched target's own output, printf text) come out as `text` records.
 
 export type BpftraceValue = number | number[] | string;
 
-/** One frame of a bpftrace-printed stack (`ustack(perf)` prints address, symbol+offset and module). */
+/**
+ * One frame of a bpftrace-printed stack. `ustack(perf)` prints address, symbol+offset and module;
+ * the default `bpftrace` mode prints symbol+offset alone (address null) or, unnamed, the address
+ * alone (symbol null): a frame always has one of the two.
+ */
 export interface PrintedFrame {
-  address: bigint;
+  address: bigint | null;
   symbol: string | null;
   module: string | null;
 }
 
-export type BpftraceKey = { kind: 'none' } | { kind: 'values'; parts: string[] } | { kind: 'stack'; frames: PrintedFrame[] };
+/** One part of a multi-part key: a plain value (pid, comm, arg0) or a stack. */
+export type BpftraceKeyPart = { kind: 'value'; text: string } | { kind: 'stack'; frames: PrintedFrame[] };
+
+export type BpftraceKey =
+  | { kind: 'none' }
+  | { kind: 'values'; parts: string[] }
+  | { kind: 'stack'; frames: PrintedFrame[] }
+  /** Several parts, at least one a stack (`@[comm, ustack]`, `@[pid, kstack, ustack]`). */
+  | { kind: 'composite'; parts: BpftraceKeyPart[] };
+
+export type HistBucket = { low: number; high: number; count: number };
 
 export type BpftraceRecord =
   | { type: 'attached'; probes: number }
   | { type: 'printf'; text: string }
   | { type: 'map'; name: string; entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }> }
-  | { type: 'hist'; name: string; buckets: Array<{ low: number; high: number; count: number }> }
+  /** hist() and lhist(): [low, high); lhist's out-of-range buckets are unbounded (±Infinity). */
+  | { type: 'hist'; name: string; buckets: HistBucket[] }
   | { type: 'lost'; events: number }
   /** A JSON line of another type (time, stats, or memtrace's own records in a raw log). */
   | { type: 'other'; jsonType: string; data: unknown }
@@ -52,11 +76,21 @@ export class MalformedLine extends Error {
 const ATTACHING = /^Attaching (\d+) probes?\.\.\.$/;
 const LOST = /^Lost (\d+) events$/;
 const MAP_LINE = /^(@[A-Za-z0-9_]*)(?:\[(.*)\])?: ?(.*)$/;
-const MAP_STACK_KEY_START = /^(@[A-Za-z0-9_]*)\[$/;
-const STACK_KEY_END = /^\]: (.+)$/;
+/** `@name[` alone, or `@name[pid, comm, ` (the parts before the first stack of a multi-part key). */
+const MAP_STACK_KEY_START = /^(@[A-Za-z0-9_]*)\[((?:(?:(?!\]: ).)*, ?)?)$/;
+/** What follows a stack inside a key: `]: value`, `, ]: value`, `, more, parts]: value` or `, ` (another stack). */
+const STACK_KEY_END = /^,? ?(.*)\]: (.+)$/;
+const STACK_KEY_NEXT = /^, ?((?:.*, ?)?)$/;
 const HIST_LINE = /^\[(-?[0-9.]+[KMGTPE]?), ?(-?[0-9.]+[KMGTPE]?)[\])]\s+(\d+) \|/;
 const HIST_SINGLE = /^\[(-?\d+)\]\s+(\d+) \|/;
-const FRAME_LINE = /^\s+([0-9a-f]+)(?: (.*?))?(?: \((.*)\))?$/;
+/** lhist's (and a signed hist's) out-of-range buckets: `(..., 64)` and `[128, ...)`. */
+const HIST_BELOW = /^\(\.\.\., ?(-?[0-9.]+[KMGTPE]?)\)\s+(\d+) \|/;
+const HIST_ABOVE = /^\[(-?[0-9.]+[KMGTPE]?), ?\.\.\.\)\s+(\d+) \|/;
+const PERF_FRAME = /^\s+([0-9a-f]+) (.*?)(?: \((.*)\))?$/;
+const ADDRESS_FRAME = /^\s+(?:0x)?([0-9a-f]+)$/;
+
+/** The state between records; one object, as it has no fields (a reader goes idle once per record). */
+const IDLE = { kind: 'idle' } as const;
 
 /**
  * A line-at-a-time state machine: push each line, collect the records it completes.
@@ -65,9 +99,10 @@ const FRAME_LINE = /^\s+([0-9a-f]+)(?: (.*?))?(?: \((.*)\))?$/;
 export class BpftraceOutputReader {
   private state:
     | { kind: 'idle' }
-    | { kind: 'stack-key'; name: string; frames: PrintedFrame[] }
+    /** `shared`: frames is a caller's array (pushFrames), copied before it is changed. */
+    | { kind: 'stack-key'; name: string; parts: BpftraceKeyPart[]; frames: PrintedFrame[]; shared?: boolean }
     | { kind: 'stack-value'; name: string; key: BpftraceKey; frames: PrintedFrame[] }
-    | { kind: 'hist'; name: string; buckets: Array<{ low: number; high: number; count: number }> } = { kind: 'idle' };
+    | { kind: 'hist'; name: string; buckets: HistBucket[] } = IDLE;
 
   /** Returns the records this line completes (maybe none, maybe the previous multi-line one). */
   push(rawLine: string): BpftraceRecord[] {
@@ -75,13 +110,26 @@ export class BpftraceOutputReader {
     if (line.startsWith('{')) return [...this.flush(), parseJsonLine(line)];
     switch (this.state.kind) {
       case 'stack-key': {
+        const first = line.charCodeAt(0);
+        if (first !== 0x2c && first !== 0x5d) {
+          // Neither "," nor "]": a frame line.
+          this.pushFrame(parseFrame(line));
+          return [];
+        }
+        const { name, parts, frames } = this.state;
+        parts.push({ kind: 'stack', frames });
         const end = STACK_KEY_END.exec(line);
         if (end) {
-          const record = mapRecord(this.state.name, { kind: 'stack', frames: this.state.frames }, parseScalar(end[1]!));
-          this.state = { kind: 'idle' };
-          return [record];
+          // `, ]: value`: the key's last part is a stack, and it is empty (a kstack in user context).
+          if (first === 0x2c && end[1] === '') parts.push({ kind: 'stack', frames: [] });
+          for (const text of splitKeyParts(end[1]!)) parts.push({ kind: 'value', text });
+          this.state = IDLE;
+          return [mapRecord(name, keyOfParts(parts), parseScalar(end[2]!))];
         }
-        this.state.frames.push(parseFrame(line));
+        const next = STACK_KEY_NEXT.exec(line);
+        if (!next) throw new MalformedLine(`a frame, "]: value" or ", " after the stack in a key of ${name}`);
+        for (const text of splitKeyParts(next[1]!)) parts.push({ kind: 'value', text });
+        this.state = { kind: 'stack-key', name, parts, frames: [] };
         return [];
       }
       case 'stack-value':
@@ -108,7 +156,8 @@ export class BpftraceOutputReader {
     if (lost) return [{ type: 'lost', events: Number(lost[1]) }];
     const stackKey = MAP_STACK_KEY_START.exec(line);
     if (stackKey) {
-      this.state = { kind: 'stack-key', name: stackKey[1]!, frames: [] };
+      const parts: BpftraceKeyPart[] = splitKeyParts(stackKey[2]!).map((text) => ({ kind: 'value', text }));
+      this.state = { kind: 'stack-key', name: stackKey[1]!, parts, frames: [] };
       return [];
     }
     const map = MAP_LINE.exec(line);
@@ -135,9 +184,79 @@ export class BpftraceOutputReader {
     return this.state.kind === 'stack-key';
   }
 
+  /**
+   * True when the next line is a frame of a stack key, if it starts with white space: a fast
+   * reader may then parse (and intern) the frame itself and hand it to pushFrame.
+   */
+  get inStackKey(): boolean {
+    return this.state.kind === 'stack-key';
+  }
+
+  /** Appends a frame parsed by the caller (see inStackKey) to the open stack key. */
+  pushFrame(frame: PrintedFrame): void {
+    if (this.state.kind !== 'stack-key') throw new Error('pushFrame outside a stack key');
+    if (this.state.shared === true) {
+      this.state.frames = [...this.state.frames];
+      this.state.shared = false;
+    }
+    this.state.frames.push(frame);
+  }
+
+  /**
+   * Appends the frames of several lines at once. When they are the whole stack, the array itself
+   * becomes the key's `frames` (not copied, never changed): a caller that caches the frames of a
+   * stack it has seen before finds its own array in the record again.
+   */
+  pushFrames(frames: PrintedFrame[]): void {
+    if (this.state.kind !== 'stack-key') throw new Error('pushFrames outside a stack key');
+    if (this.state.frames.length === 0) {
+      this.state.frames = frames;
+      this.state.shared = true;
+      return;
+    }
+    for (const frame of frames) this.pushFrame(frame);
+  }
+
+  /**
+   * push(`@name[`) for a fast reader that recognised that line itself; false (nothing done) when
+   * a record is open, and the line must go through push.
+   */
+  openStackKey(name: string): boolean {
+    if (this.state.kind !== 'idle') return false;
+    this.state = { kind: 'stack-key', name, parts: [], frames: [] };
+    return true;
+  }
+
+  /**
+   * push(`]: VALUE`) for a fast reader when the open key is one stack alone (`@[ustack]`): closes
+   * it and returns the map's name and the frames, without building a record; null (nothing done)
+   * for a key of several parts, which closeStackKey then closes.
+   */
+  closeStackOnlyKey(): { name: string; frames: PrintedFrame[] } | null {
+    if (this.state.kind !== 'stack-key' || this.state.parts.length > 0) return null;
+    const { name, frames } = this.state;
+    this.state = IDLE;
+    return { name, frames };
+  }
+
+  /** push(`]: VALUE`) inside a stack key, VALUE an integer, for a fast reader (see openStackKey). */
+  closeStackKey(value: number): BpftraceRecord {
+    if (this.state.kind !== 'stack-key') throw new Error('closeStackKey outside a stack key');
+    const { name, parts, frames } = this.state;
+    this.state = IDLE;
+    if (parts.length === 0) return mapRecord(name, { kind: 'stack', frames }, value);
+    parts.push({ kind: 'stack', frames });
+    return mapRecord(name, keyOfParts(parts), value);
+  }
+
+  /** Forgets an open multi-line record (after a malformed line, in lenient mode). */
+  reset(): void {
+    this.state = IDLE;
+  }
+
   private flush(): BpftraceRecord[] {
     const state = this.state;
-    this.state = { kind: 'idle' };
+    this.state = IDLE;
     switch (state.kind) {
       case 'hist':
         return [{ type: 'hist', name: state.name, buckets: state.buckets }];
@@ -198,14 +317,61 @@ function parseJsonMap(data: unknown): BpftraceRecord {
   }
   if (typeof value !== 'object' || value === null) throw new MalformedLine(`a number, tuple or keyed object for ${name}`);
   const entries = Object.entries(value).map(([keyText, entryValue]) => ({
-    key: keyText.includes('\n')
-      ? ({ kind: 'stack', frames: keyText.split('\n').filter((part) => part.trim() !== '').map(parseFrame) } as const)
-      : ({ kind: 'values', parts: keyText.split(',') } as const),
+    key: keyText.includes('\n') ? parseJsonStackKey(keyText) : ({ kind: 'values', parts: keyText.split(',') } as const),
     value: typeof entryValue === 'string' && entryValue.includes('\n')
       ? entryValue.split('\n').filter((part) => part.trim() !== '').map(parseFrame)
       : checkValue(entryValue),
   }));
   return { type: 'map', name, entries };
+}
+
+/**
+ * A JSON key holding stacks: its parts joined by ",", each stack as "\n" + one line per frame, each
+ * ended by "\n" (`"stack-allocs,\n    exc_page_fault+752\n,\n    touch_pages+118\n"`).
+ * A plain part is read up to the next ",": a comm holding a comma is split there.
+ */
+function parseJsonStackKey(text: string): BpftraceKey {
+  const parts: BpftraceKeyPart[] = [];
+  let at = 0;
+  while (at <= text.length) {
+    if (text.charCodeAt(at) === 0x0a) {
+      const frames: PrintedFrame[] = [];
+      at += 1;
+      // Frame lines start with white space; the stack ends at a line that does not (",", or the end).
+      while (at < text.length && (text.charCodeAt(at) === 0x20 || text.charCodeAt(at) === 0x09)) {
+        const end = text.indexOf('\n', at);
+        if (end === -1) throw new MalformedLine('stack frames each ended by a newline in a JSON key');
+        frames.push(parseFrame(text.slice(at, end)));
+        at = end + 1;
+      }
+      parts.push({ kind: 'stack', frames });
+      if (at >= text.length) break;
+      if (text.charCodeAt(at) !== 0x2c) throw new MalformedLine('"," after a stack in a JSON key');
+      at += 1;
+      if (at === text.length) {
+        parts.push({ kind: 'stack', frames: [] }); // an empty last stack: "…\n,"
+        break;
+      }
+      continue;
+    }
+    const comma = text.indexOf(',', at);
+    const end = comma === -1 ? text.length : comma;
+    parts.push({ kind: 'value', text: text.slice(at, end) });
+    at = end + 1;
+    if (comma === -1) break;
+  }
+  return keyOfParts(parts);
+}
+
+/** A key of one stack alone stays a `stack` key, the shape memtrace's own maps have. */
+function keyOfParts(parts: BpftraceKeyPart[]): BpftraceKey {
+  if (parts.length === 1 && parts[0]!.kind === 'stack') return { kind: 'stack', frames: parts[0]!.frames };
+  return { kind: 'composite', parts };
+}
+
+function splitKeyParts(text: string): string[] {
+  const trimmed = text.replace(/, ?$/, '');
+  return trimmed === '' ? [] : splitKey(trimmed);
 }
 
 function checkValue(value: unknown): BpftraceValue {
@@ -217,15 +383,16 @@ function checkValue(value: unknown): BpftraceValue {
 function parseJsonHist(data: unknown): BpftraceRecord {
   const [name, value] = singleEntry(data, 'hist');
   if (!Array.isArray(value)) throw new MalformedLine(`an array of buckets for ${name}`);
-  const buckets: Array<{ low: number; high: number; count: number }> = [];
+  const buckets: HistBucket[] = [];
   for (const bucket of value as unknown[]) {
     const { min, max, count } = (bucket ?? {}) as { min?: unknown; max?: unknown; count?: unknown };
     if (typeof count !== 'number') throw new MalformedLine(`buckets with a numeric count in ${name}`);
-    // bpftrace prints inclusive bounds in JSON ([16, 31]); the model uses [low, high).
-    let low = typeof min === 'number' ? min : 0;
-    let high = typeof max === 'number' ? max + 1 : low + 1;
+    // bpftrace prints inclusive bounds in JSON ([16, 31]); the model uses [low, high). The
+    // out-of-range buckets of lhist (and of hist on negative values) lack "min" or "max".
+    let low = typeof min === 'number' ? min : Number.NEGATIVE_INFINITY;
+    let high = typeof max === 'number' ? max + 1 : Number.POSITIVE_INFINITY;
     const previous = buckets.at(-1);
-    if ((low < 0 || high <= low) && previous !== undefined && previous.low >= 0) {
+    if (typeof min === 'number' && typeof max === 'number' && (low < 0 || high <= low) && previous !== undefined && previous.low >= 0) {
       // bpftrace 0.17 prints the bounds of buckets from 2^31 up as {"min": -2147483648, "max": 0}
       // (an int overflow) and merges them: all that is known is [previous high, 2^64).
       low = previous.high;
@@ -238,9 +405,14 @@ function parseJsonHist(data: unknown): BpftraceRecord {
 
 const UNIT: Record<string, number> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50, E: 2 ** 60 };
 
-function parseHistLine(line: string): { low: number; high: number; count: number } | null {
+function parseHistLine(line: string): HistBucket | null {
   const single = HIST_SINGLE.exec(line);
   if (single) return { low: Number(single[1]), high: Number(single[1]) + 1, count: Number(single[2]) };
+  // Before HIST_LINE, whose number pattern would take "..." for a number.
+  const below = HIST_BELOW.exec(line);
+  if (below) return { low: Number.NEGATIVE_INFINITY, high: histBound(below[1]!), count: Number(below[2]) };
+  const above = HIST_ABOVE.exec(line);
+  if (above) return { low: histBound(above[1]!), high: Number.POSITIVE_INFINITY, count: Number(above[2]) };
   const match = HIST_LINE.exec(line);
   if (!match) return null;
   return { low: histBound(match[1]!), high: histBound(match[2]!), count: Number(match[3]) };
@@ -251,12 +423,24 @@ function histBound(text: string): number {
   return Number(unit === '' ? text : text.slice(0, -1)) * UNIT[unit]!;
 }
 
-function parseFrame(line: string): PrintedFrame {
-  const match = FRAME_LINE.exec(line);
-  if (!match) throw new MalformedLine('a stack frame line (hex address, optional symbol, optional "(module)")');
-  const symbol = match[2] === undefined || match[2] === '' || /^0x[0-9a-f]+$/.test(match[2]) ? null : match[2];
-  const module = match[3] === undefined || match[3] === '[unknown]' ? null : match[3];
-  return { address: BigInt(`0x${match[1]}`), symbol, module };
+const FRAME_EXPECTED = 'a stack frame line (indented; "sym+off" or "0xADDR", or ustack(perf)\'s "ADDR sym+off (module)")';
+
+/** One frame line of either ustack mode (see the header); it must start with white space. */
+export function parseFrame(line: string): PrintedFrame {
+  const first = line.charCodeAt(0);
+  if (first !== 0x20 && first !== 0x09) throw new MalformedLine(FRAME_EXPECTED);
+  const address = ADDRESS_FRAME.exec(line);
+  if (address) return { address: BigInt(`0x${address[1]}`), symbol: null, module: null };
+  const perf = PERF_FRAME.exec(line);
+  if (perf) {
+    const symbol = perf[2] === '' || /^0x[0-9a-f]+$/.test(perf[2]!) ? null : perf[2]!;
+    const module = perf[3] === undefined || perf[3] === '[unknown]' ? null : perf[3];
+    return { address: BigInt(`0x${perf[1]}`), symbol, module };
+  }
+  const symbol = line.trim();
+  // bpftrace mode names every frame it can as sym+off; anything else in a stack is not a frame.
+  if (symbol === '' || symbol.includes('\t')) throw new MalformedLine(FRAME_EXPECTED);
+  return { address: null, symbol, module: null };
 }
 
 function parseScalar(text: string): BpftraceValue {

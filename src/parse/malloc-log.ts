@@ -355,9 +355,9 @@ export class MallocLogParser {
   }
 }
 
-/** Identity of a stack: its frames' addresses, leaf first. */
+/** Identity of a stack: its frames' addresses (names, for frames printed without one), leaf first. */
 export function stackKeyOf(frames: readonly PrintedFrame[]): string {
-  return frames.map((frame) => frame.address.toString(16)).join(',');
+  return frames.map((frame) => frame.address?.toString(16) ?? frame.symbol).join(',');
 }
 
 /** `#hash` for memtrace's hashed stacks; the addresses, leaf first, for stacks bpftrace printed. */

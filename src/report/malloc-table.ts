@@ -3,8 +3,9 @@
 // the stacks still holding memory at the end (the leak report), then notes.
 import type { MallocProfile, MallocStack, TraceLosses } from '../model/malloc-profile.js';
 import type { Frame } from '../model/stack-profile.js';
-import { formatBytes, formatCount, formatDuration, formatPowerOfTwo } from './units.js';
+import { renderHistogramLines } from './histogram-table.js';
 import { truncate, wrap } from './text.js';
+import { formatBytes, formatCount, formatDuration } from './units.js';
 
 export interface MallocTableOptions {
   /** Stacks shown in each stack section (default 10). */
@@ -106,22 +107,8 @@ function functionTable(profile: MallocProfile): string[] {
 }
 
 function histogram(profile: MallocProfile, width: number): string[] {
-  const buckets = profile.histogram.buckets;
-  if (buckets.length === 0) return [];
-  const label = (low: number, high: number) => (high - low === 1 ? `[${formatPowerOfTwo(low)}]` : `[${formatPowerOfTwo(low)}, ${formatPowerOfTwo(high)})`);
-  const labels = buckets.map((bucket) => label(bucket.low, bucket.high));
-  const labelWidth = Math.max(...labels.map((text) => text.length));
-  const counts = buckets.map((bucket) => formatCount(bucket.count));
-  const countWidth = Math.max(...counts.map((text) => text.length));
-  const barWidth = Math.max(10, width - labelWidth - countWidth - 4);
-  const max = Math.max(...buckets.map((bucket) => bucket.count));
-  const lines = ['Requested sizes (bytes, log2 buckets)'];
-  buckets.forEach((bucket, index) => {
-    const bar = '@'.repeat(max === 0 ? 0 : Math.round((bucket.count / max) * barWidth));
-    lines.push(`${labels[index]!.padEnd(labelWidth)} ${counts[index]!.padStart(countWidth)} |${bar.padEnd(barWidth)}|`);
-  });
-  lines.push('');
-  return lines;
+  if (profile.histogram.buckets.length === 0) return [];
+  return [...renderHistogramLines('Requested sizes (bytes, log2 buckets)', profile.histogram.buckets, width), ''];
 }
 
 function rank(stacks: MallocStack[], key: 'allocBytes' | 'outstandingBytes', top: number): MallocStack[] {

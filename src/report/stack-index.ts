@@ -30,7 +30,8 @@ export function renderStackProfile(profile: StackProfile, format: StackFormat, o
     case 'table':
       return renderStackTable(profile, options);
     case 'json':
-      return renderJson(profile);
+      // Notes (lost events, skipped lines) travel with the profile; without any, the profile as it is.
+      return renderJson(options.notes !== undefined && options.notes.length > 0 ? { ...profile, notes: options.notes } : profile);
     case 'folded':
       return renderFolded(profile);
     case 'svg':

@@ -32,10 +32,12 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
       // bpftrace prints `name+offset`; the offset is per call site, the name is what a report groups by.
       return withModule(printed.symbol.replace(/\+\d+$/, ''), printed.module);
     }
-    const resolved = options.names.get(printed.address);
+    // A frame without a symbol has its address (PrintedFrame's rule).
+    const address = printed.address ?? 0n;
+    const resolved = options.names.get(address);
     if (resolved === undefined || resolved.name.startsWith('0x')) {
       unsymbolizedFrames += 1;
-      return withModule(`0x${printed.address.toString(16)}`, resolved?.module ?? printed.module);
+      return withModule(`0x${address.toString(16)}`, resolved?.module ?? printed.module);
     }
     return withModule(resolved.name, resolved.module);
   };
@@ -115,7 +117,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
 /** Every distinct frame address the raw output needs named. */
 export function frameAddresses(raw: MallocRaw): bigint[] {
   const addresses = new Set<bigint>();
-  for (const stack of raw.stacks.values()) for (const frame of stack.frames) if (frame.symbol === null) addresses.add(frame.address);
+  for (const stack of raw.stacks.values()) for (const frame of stack.frames) if (frame.symbol === null && frame.address !== null) addresses.add(frame.address);
   return [...addresses];
 }
 

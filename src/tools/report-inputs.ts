@@ -8,6 +8,7 @@ import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
 import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
+import { looksLikeBpftraceMaps } from '../parse/bpftrace-maps.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
 import { looksLikePyMallocDtrace } from '../parse/pymalloc-dtrace.js';
@@ -20,6 +21,7 @@ import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/s
 import type { MallocProfile } from '../model/malloc-profile.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
+import { reportBpftraceMaps } from './bpftrace-maps-report.js';
 import { readMallocLog } from './malloc-report.js';
 import type { PyroscopePush } from './pyroscope-push.js';
 import { pushMalloc, pushOnly, pushStackProfile } from './report-push.js';
@@ -44,6 +46,8 @@ export interface ReportInputOptions {
   top: string | null;
   /** --push, --app, --label: checked already; null when not pushing. */
   push: PyroscopePush | null;
+  /** --map: which stack map of a bpftrace dump to report (default: the first printed). */
+  map: string | null;
 }
 
 export interface ReportInput {
@@ -170,6 +174,14 @@ export const REPORT_INPUTS: ReportInput[] = [
     stacks: true,
     detect: (head) => looksLikeDtraceAggregations(head.text),
     report: (path, options, io) => reportDtraceAggregations(path, options, io),
+  },
+  // After the malloc inputs: memtrace's own malloc logs are bpftrace output too, told apart by markers.
+  {
+    name: 'bpftrace',
+    summary: 'any bpftrace map dump keyed by ustack/kstack, text or -f json (--map NAME)',
+    stacks: true,
+    detect: (head) => looksLikeBpftraceMaps(head.text),
+    report: (path, options, io) => reportBpftraceMaps(path, options, topOption(options.top), io),
   },
 ];
 

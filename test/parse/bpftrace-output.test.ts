@@ -103,3 +103,94 @@ test('json cut in the middle is malformed', malformed, ['{"type": "map", "data":
 test('json without a type is malformed', malformed, ['{"data": 1}'], /"type" field/);
 test('a stack key that never closes is malformed at the end', malformed, ['@stack_allocs[', '\t562effa0c42e main+1 (/w/a)'], /input ended/);
 test('garbage inside a stack key is malformed', malformed, ['@stack_allocs[', 'not a frame'], /stack frame line/);
+
+test('text: ustack in bpftrace mode: symbol+offset alone, or the bare address', (t) => {
+  t.deepEqual(read(['@[', '    __GI___libc_malloc+0', '    0x56306d8d8292', ']: 11']), [
+    {
+      type: 'map',
+      name: '@',
+      entries: [
+        {
+          key: {
+            kind: 'stack',
+            frames: [
+              { address: null, symbol: '__GI___libc_malloc+0', module: null },
+              { address: 0x56306d8d8292n, symbol: null, module: null },
+            ],
+          },
+          value: 11,
+        },
+      ],
+    },
+  ]);
+});
+
+test('text: keys of several parts, stacks among them, as bpftrace 0.17 prints them', (t) => {
+  const frame = (symbol: string) => ({ address: null, symbol, module: null });
+  const records = read([
+    '@[22503, ',
+    '    exc_page_fault+752',
+    ', ',
+    '    touch_pages+118',
+    ']: 37',
+    '@bytes[22251, ',
+    '    make_alpha+27',
+    ', 48]: 1104',
+    '@none[',
+    '\t7f8f7376e930 __GI___libc_malloc+0 (/usr/lib/x86_64-linux-gnu/libc.so.6)',
+    ', ]: 34',
+  ]);
+  t.deepEqual(
+    records.map((record) => (record.type === 'map' ? record.entries[0]!.key : null)),
+    [
+      { kind: 'composite', parts: [{ kind: 'value', text: '22503' }, { kind: 'stack', frames: [frame('exc_page_fault+752')] }, { kind: 'stack', frames: [frame('touch_pages+118')] }] },
+      { kind: 'composite', parts: [{ kind: 'value', text: '22251' }, { kind: 'stack', frames: [frame('make_alpha+27')] }, { kind: 'value', text: '48' }] },
+      {
+        kind: 'composite',
+        parts: [
+          { kind: 'stack', frames: [{ address: 0x7f8f7376e930n, symbol: '__GI___libc_malloc+0', module: '/usr/lib/x86_64-linux-gnu/libc.so.6' }] },
+          { kind: 'stack', frames: [] },
+        ],
+      },
+    ],
+  );
+  t.deepEqual(
+    records.map((record) => (record.type === 'map' ? record.entries[0]!.value : null)),
+    [37, 1104, 34],
+  );
+});
+
+test('json: keys of several parts, an empty last stack', (t) => {
+  const [record] = read(['{"type": "map", "data": {"@none": {"stack-allocs,\\n\\t7f4d4e2e8930 __GI___libc_malloc+0 (/usr/lib/libc.so.6)\\n,": 34}}}']);
+  t.deepEqual(record, {
+    type: 'map',
+    name: '@none',
+    entries: [
+      {
+        key: {
+          kind: 'composite',
+          parts: [
+            { kind: 'value', text: 'stack-allocs' },
+            { kind: 'stack', frames: [{ address: 0x7f4d4e2e8930n, symbol: '__GI___libc_malloc+0', module: '/usr/lib/libc.so.6' }] },
+            { kind: 'stack', frames: [] },
+          ],
+        },
+        value: 34,
+      },
+    ],
+  });
+});
+
+test('lhist and signed hist: out-of-range buckets are unbounded, in text and json', (t) => {
+  const below = { low: Number.NEGATIVE_INFINITY, high: 64, count: 23 };
+  const above = { low: 128, high: Number.POSITIVE_INFINITY, count: 11 };
+  t.deepEqual(read(['@l: ', '(..., 64)             23 |@@@@|', '[64, 96)               0 |    |', '[128, ...)            11 |@@  |', '']), [
+    { type: 'hist', name: '@l', buckets: [below, { low: 64, high: 96, count: 0 }, above] },
+  ]);
+  t.deepEqual(read(['{"type": "hist", "data": {"@l": [{"max": 63, "count": 23}, {"min": 64, "max": 95, "count": 0}, {"min": 128, "count": 11}]}}']), [
+    { type: 'hist', name: '@l', buckets: [below, { low: 64, high: 96, count: 0 }, above] },
+  ]);
+});
+
+test('a line after a stack that neither closes nor continues the key is malformed', malformed, ['@[', '    main+1', ',x'], /"\]: value" or ", " after the stack/);
+test('a frame line of white space only is malformed', malformed, ['@[', '    '], /stack frame line/);

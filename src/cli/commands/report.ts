@@ -20,7 +20,7 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(15)} ${input.summary}`).jo
   -i, --input-format NAME  read FILE as this kind of log (names above)
   -o, --output FILE     write a report; format from the extension (repeatable;
                         "-" is stdout), by the kind of log:
-                          stacks (malloc, folded, dtrace…): .txt (table)
+                          stacks (malloc, folded, bpftrace, dtrace…): .txt (table)
                             .json .folded .svg .html .pb.gz (pprof)
                             .speedscope.json; malloc also .tsv .csv
                           process: .txt .svg .html .tsv .csv .json .jsonl
@@ -34,6 +34,8 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(15)} ${input.summary}`).jo
                         outstanding, outstandingBytes
       --top N           stacks (functions, for cpymemtrace) in the table
                         (default 10)
+      --map NAME        bpftrace: the stack map to report (default: the first
+                        printed; the others are named in the report)
       --lenient         count malformed lines instead of stopping at the first
       --diff            compare two malloc reports or logs: memtrace report
                         --diff BEFORE AFTER; what grew per function and per
@@ -62,6 +64,7 @@ export const reportCommand: Command = {
       'input-format': { type: 'string', short: 'i' },
       value: { type: 'string' },
       top: { type: 'string' },
+      map: { type: 'string' },
       lenient: { type: 'boolean' },
       diff: { type: 'boolean' },
       'fail-above': { type: 'string' },
@@ -87,6 +90,7 @@ export const reportCommand: Command = {
     await requireReadable(path);
     const input = chooseReportInput(path, await readLogHead(path), stringOption(values, 'input-format'));
     if (push !== null && !input.stacks) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`);
+    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace') throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is ${input.summary}`);
     return input.report(
       path,
       {
@@ -96,6 +100,7 @@ export const reportCommand: Command = {
         value: stringOption(values, 'value'),
         top: stringOption(values, 'top'),
         push,
+        map: stringOption(values, 'map'),
       },
       io,
     );
