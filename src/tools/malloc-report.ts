@@ -21,6 +21,7 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
   const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : [];
   if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of memtrace's malloc program`);
   return reduceMalloc(raw, {
+    tool: header.tool === 'external' ? 'external' : 'malloc',
     target: { pid: target.pid ?? null, command: target.command ?? null },
     tracer: (header.tracer as MallocProfile['tracer']) ?? { name: 'bpftrace', version: null },
     allocator: {
@@ -54,6 +55,7 @@ async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
   if (recorded === undefined) return names;
   const history = MappingHistory.fromJSON(recorded as Parameters<typeof MappingHistory.fromJSON>[0]);
   const resolved = await new Symbolizer(history).resolve(frameAddresses(raw), { returnAddresses: true });
+  // The perf map of the traced process is gone (or another process's now): JIT frames stay hex.
   for (const [address, frame] of resolved) names.set(address, { name: frame.name, module: frame.module });
   return names;
 }
