@@ -48,6 +48,8 @@ export interface MemtraceRecords {
 
 export interface MallocRaw {
   began: boolean;
+  /** The program named in its begin line (`memtrace:begin malloc`, `memtrace:begin external`). */
+  program: string | null;
   ended: boolean;
   endNs: number | null;
   attachedProbes: number | null;
@@ -175,6 +177,7 @@ export class MallocLogParser {
   private handleText(text: string): MallocLogEvent[] {
     if (text.startsWith('memtrace:begin')) {
       this.raw.began = true;
+      this.raw.program = /^memtrace:begin (\w+)$/.exec(text)?.[1] ?? null;
       return [];
     }
     if (text.startsWith(MALLOC_END_MARKER)) {
@@ -399,6 +402,7 @@ function asObject(data: unknown, type: string): Record<string, unknown> {
 function emptyRaw(): MallocRaw {
   return {
     began: false,
+    program: null,
     ended: false,
     endNs: null,
     attachedProbes: null,

@@ -21,7 +21,7 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
   const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : [];
   if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of memtrace's malloc program`);
   return reduceMalloc(raw, {
-    tool: header.tool === 'external' ? 'external' : 'malloc',
+    tool: (header.tool ?? raw.program) === 'external' ? 'external' : 'malloc',
     target: { pid: target.pid ?? null, command: target.command ?? null },
     tracer: (header.tracer as MallocProfile['tracer']) ?? { name: 'bpftrace', version: null },
     allocator: {

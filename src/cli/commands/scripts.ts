@@ -1,8 +1,14 @@
 import { UsageError } from '../../errors.js';
+import { renderStandaloneExternalScript } from '../../tools/external-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, type Command } from '../command.js';
 
-export const SCRIPTS_HELP = `Usage: memtrace scripts malloc
+const SCRIPTS: Record<string, () => string> = {
+  malloc: renderStandaloneMallocScript,
+  external: renderStandaloneExternalScript,
+};
+
+export const SCRIPTS_HELP = `Usage: memtrace scripts malloc|external
 
 Prints the standalone bpftrace program of a tool, as checked in under
 scripts/bpf/: documented, runnable by hand, and readable by memtrace report.
@@ -18,8 +24,9 @@ export const scriptsCommand: Command = {
       io.stdout.write(SCRIPTS_HELP);
       return 0;
     }
-    if (positionals[0] !== 'malloc' || positionals.length !== 1) throw new UsageError('expected a tool name: malloc');
-    io.stdout.write(renderStandaloneMallocScript());
+    const render = positionals.length === 1 && Object.hasOwn(SCRIPTS, positionals[0]!) ? SCRIPTS[positionals[0]!] : undefined;
+    if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(SCRIPTS).join(', ')}`);
+    io.stdout.write(render());
     return 0;
   },
 };
