@@ -98,7 +98,7 @@ async function findAllocatorSymbols(binary: string, target: AllocationTarget): P
   if (missing.length > 0) {
     const reason = demanglerMissing
       ? 'c++filt (binutils) is needed to read C++ symbol names: install binutils'
-      : `external traces Node's ArrayBuffer allocator and needs a node executable with its C++ symbols (not stripped; node 12 or later): check with nm -C ${binary} | grep ArrayBufferAllocator`;
+      : `external traces Node's ArrayBuffer allocator and needs a node executable with its C++ symbols (not stripped): check with nm -C ${binary} | grep ArrayBufferAllocator`;
     throw new TargetError(`${what} has no ${missing.map((fn) => fn.demangled).join(', no ')}: ${reason}`);
   }
   return new Map(EXTERNAL_FUNCTIONS.map((fn) => [fn.name, found.get(fn.demangled)!.symbol]));
