@@ -20,7 +20,7 @@
 // A line that is not of that shape (a map cut mid-line by a process that was killed) is counted in
 // `malformedLines` and skipped: a perf map is advisory, never a reason to fail a report.
 import { createReadStream } from 'node:fs';
-import { access, readFile } from 'node:fs/promises';
+import { access, lstat, readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 
 export interface PerfMapEntry {
@@ -103,8 +103,14 @@ export class PerfMap {
   }
 }
 
-/** Reads a perf map line by line: the map of a long-running node can be tens of megabytes. */
+/**
+ * Reads a perf map line by line: the map of a long-running node can be tens of megabytes. memtrace
+ * runs as root and the path may lie in a container's /tmp: only a regular file is read, never what
+ * a symbolic link or a FIFO planted there would lead to.
+ */
 export async function readPerfMap(path: string): Promise<PerfMap> {
+  const info = await lstat(path);
+  if (!info.isFile()) throw new Error(`${path} is not a regular file`);
   const map = new PerfMap();
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) map.push(line);

@@ -5,9 +5,8 @@
 // perf map) → reduce → reports, through allocation-trace.ts exactly as malloc does; the profile is
 // malloc's contract, with `tool: "external"`.
 import { readlink, realpath, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
 import { TargetError } from '../errors.js';
-import { requireNodeCommand } from '../node/node-target.js';
+import { isNodeBinaryName, requireNodeCommand } from '../node/node-target.js';
 import { buildExternalSpec, EXTERNAL_FUNCTIONS, type ExternalFunctionName, type ExternalSpec } from '../probes/external-spec.js';
 import { renderExternalBpf } from '../probes/render-external-bpf.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
@@ -92,7 +91,7 @@ async function findAllocatorSymbols(binary: string, target: AllocationTarget): P
   });
   const { found, demanglerMissing } = await findByDemangledName(elf, EXTERNAL_FUNCTIONS.map((fn) => fn.demangled), ['ArrayBufferAllocator']);
   const missing = EXTERNAL_FUNCTIONS.filter((fn) => !found.has(fn.demangled));
-  if (missing.length === EXTERNAL_FUNCTIONS.length && !demanglerMissing && !NODE_BINARY.test(basename(binary))) {
+  if (missing.length === EXTERNAL_FUNCTIONS.length && !demanglerMissing && !isNodeBinaryName(binary)) {
     throw new TargetError(`${what} is not node (it has none of the symbols of Node's ArrayBuffer allocator): external traces Node processes only`);
   }
   if (missing.length > 0) {
@@ -104,12 +103,10 @@ async function findAllocatorSymbols(binary: string, target: AllocationTarget): P
   return new Map(EXTERNAL_FUNCTIONS.map((fn) => [fn.name, found.get(fn.demangled)!.symbol]));
 }
 
-const NODE_BINARY = /^(node|nodejs)(\d+(\.\d+)*)?$/;
-
 /** The node executable a launched command runs: itself, or for a `#!… node` script the node on PATH. */
 async function nodeBinaryOf(command: string): Promise<string> {
   const real = await realpath(command);
-  if (NODE_BINARY.test(basename(real)) || NODE_BINARY.test(basename(command))) return real;
+  if (isNodeBinaryName(real) || isNodeBinaryName(command)) return real;
   return realpath(await resolveCommand('node', process.env.PATH ?? ''));
 }
 

@@ -13,7 +13,7 @@
 // An attached node cannot start writing a map: memtrace uses the map when there is one, and says
 // how to get one when there is none.
 import { rm } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { isNodeBinaryName } from '../node/node-target.js';
 import type { MappingHistory } from '../symbols/proc-maps.js';
 import { locatePerfMap, readPerfMap, type PerfMap } from '../symbols/perf-map.js';
 
@@ -27,11 +27,9 @@ export function nodeOptionsWithPerfMap(existing: string | undefined): string {
   return [current, ...added].filter((part) => part !== '').join(' ');
 }
 
-const NODE_BINARY = /^(node|nodejs)(\d+(\.\d+)*)?$/;
-
 /** Whether the process mapped a node executable (the test for "is this node" on an attached PID). */
 export function mapsShowNode(history: MappingHistory): boolean {
-  return history.all().some((mapping) => mapping.path.startsWith('/') && NODE_BINARY.test(basename(mapping.path)));
+  return history.all().some((mapping) => mapping.path.startsWith('/') && isNodeBinaryName(mapping.path));
 }
 
 export interface JsSymbols {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { jitFrame, locatePerfMap, parseNsPid, PerfMap, readPerfMap } from '../../src/symbols/perf-map.js';
 import { makeTemporaryDirectory } from './helpers.js';
@@ -102,4 +102,10 @@ test('locatePerfMap: a process in a PID namespace has its map under its inner PI
   writeFileSync(join(proc, '3999002/root/tmp/perf-3999002.map'), '1000 10 JS:~f a.js:1:1\n');
   t.is(await locatePerfMap(3999002, proc), join(proc, '3999002/root/tmp/perf-3999002.map'));
   t.is(await locatePerfMap(3999003, proc), null);
+});
+
+test('a perf map that is a symbolic link (a container planting one) is not followed', async (t) => {
+  const link = join(temporary.dir, 'perf-link.map');
+  symlinkSync(FIXTURE, link);
+  t.is((await t.throwsAsync(readPerfMap(link)))!.message, `${link} is not a regular file`);
 });
