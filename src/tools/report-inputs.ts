@@ -78,7 +78,7 @@ export const MALLOC_INPUTS: ReportInput[] = [
   },
   {
     name: 'malloc',
-    summary: 'memtrace malloc --raw-out log, scripts/bpf/malloc.bt output',
+    summary: 'memtrace malloc or external --raw-out log, scripts/bpf/malloc.bt or external.bt output',
     detect: (head) => MALLOC_LOG_MARKERS.test(head.text),
     report: (path, options, io) => reportMalloc(() => readMallocLog(path, { lenient: options.lenient }), options, io),
   },

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { MallocProfile, MallocStack } from '../../src/model/malloc-profile.js';
 import { liveTest } from '../helpers/live.js';
-import { memtrace, waitForLine } from '../helpers/cli.js';
+import { memtrace, memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const BUFFERS = join(ROOT, 'test/workloads/node/buffers.js');
@@ -46,7 +46,8 @@ liveTest('attached by PID to a node writing a perf map: the function name and th
   const pid = Number((await waitForLine(target.stdout!, /^waiting \d+$/)).split(' ')[1]);
   try {
     const output = temporary('external.json');
-    const session = memtrace(['external', '-p', String(pid), '--duration', '4s', '-o', output], { timeout: 180_000 });
+    const rawOut = temporary('external.ndjson');
+    const session = memtrace(['external', '-p', String(pid), '--duration', '4s', '-o', output, '--raw-out', rawOut], { timeout: 180_000 });
     await waitForLine(session.stderr!, /memtrace: tracing Allocate, AllocateUninitialized, Free in PID \d+/);
     process.kill(pid, 'SIGUSR2');
     const traced = await session;
@@ -61,6 +62,12 @@ liveTest('attached by PID to a node writing a perf map: the function name and th
       profile.functions.map((fn) => [fn.name, fn.calls]).filter(([name]) => name !== 'Free'),
       [['AllocateUninitialized', 22], ['Allocate', 1]],
     );
+    // The raw log re-renders into the same profile, JS names included (they travel in the log).
+    const again = await memtraceAuto(['report', rawOut, '-f', 'json']);
+    t.is(again.exitCode, 0, `${again.stderr}`);
+    const replayed = JSON.parse(`${again.stdout}`) as MallocProfile;
+    t.is(replayed.tool, 'external');
+    t.deepEqual(replayed.stacks, profile.stacks);
   } finally {
     target.kill();
     await target;
