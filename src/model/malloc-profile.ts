@@ -55,7 +55,8 @@ export interface MallocStack {
 }
 
 export interface MallocProfile {
-  tool: 'malloc';
+  /** `external` profiles (Node's ArrayBuffer backing stores) follow the same contract. */
+  tool: 'malloc' | 'external';
   /** Version of this contract; bumped when a field changes meaning. */
   schema: 1;
   target: TraceTarget;

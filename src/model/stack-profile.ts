@@ -8,6 +8,8 @@ export interface Frame {
   name: string;
   /** Base name of the file the frame's code lives in (`libc.so.6`, `myprog`), when known. */
   module?: string;
+  /** Code a JIT generated, named from the process's perf map: `js` (V8) or `python` (CPython 3.12+). */
+  kind?: 'js' | 'python';
 }
 
 /** What a value column of a profile measures, with its unit (pprof's ValueType). */

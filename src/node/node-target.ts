@@ -23,6 +23,11 @@ export function nodeOptionsWithPreload(existing: string | undefined, path: strin
 
 const NODE_BINARY = /^(node|nodejs)(\d+(\.\d+)*)?$/;
 
+/** Whether a path names a node executable by its file name (`node`, `nodejs`, `node20`). */
+export function isNodeBinaryName(path: string): boolean {
+  return NODE_BINARY.test(basename(path));
+}
+
 /**
  * Whether a command runs Node.js: a `node` binary, or a script whose #! line names node (npm, npx,
  * and most JavaScript CLIs). A shell script that ends up in node is not recognised: run node

@@ -21,7 +21,7 @@ export async function readMallocJson(path: string): Promise<MallocProfile> {
     throw new ParseError({ file: path, lineNumber, format: 'memtrace malloc json report', expected: 'valid JSON (is the file cut short?)' });
   }
   const report = value as Partial<MallocProfile>;
-  if (report?.tool !== 'malloc' || report.schema !== 1 || !Array.isArray(report.stacks) || typeof report.totals !== 'object' || !Array.isArray(report.functions)) {
+  if ((report?.tool !== 'malloc' && report?.tool !== 'external') || report.schema !== 1 || !Array.isArray(report.stacks) || typeof report.totals !== 'object' || !Array.isArray(report.functions)) {
     throw new ParseError({ file: path, lineNumber: 1, format: 'memtrace malloc json report', expected: 'a report with "tool": "malloc", "schema": 1, totals, functions and stacks' });
   }
   report.stacks.forEach((stack, index) => {

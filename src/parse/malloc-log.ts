@@ -48,6 +48,8 @@ export interface MemtraceRecords {
 
 export interface MallocRaw {
   began: boolean;
+  /** The program named in its begin line (`memtrace:begin malloc`, `memtrace:begin external`). */
+  program: string | null;
   ended: boolean;
   endNs: number | null;
   attachedProbes: number | null;
@@ -175,6 +177,7 @@ export class MallocLogParser {
   private handleText(text: string): MallocLogEvent[] {
     if (text.startsWith('memtrace:begin')) {
       this.raw.began = true;
+      this.raw.program = /^memtrace:begin (\w+)$/.exec(text)?.[1] ?? null;
       return [];
     }
     if (text.startsWith(MALLOC_END_MARKER)) {
@@ -300,7 +303,7 @@ export class MallocLogParser {
 
   private addStack(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
     const stack = this.stackFor(stackKeyFromMapKey(key, name));
-    if (key.kind === 'stack') stack.frames = key.frames;
+    if (key.kind === 'stack') stack.frames = betterNamed(stack.frames, key.frames);
     if (name === '@stack_allocs') stack.allocs += numberValue(value, name);
     else stack.bytes += numberValue(value, name);
   }
@@ -342,7 +345,8 @@ export class MallocLogParser {
       if (block.stackKey === '') {
         const frames = this.liveStacks.get(block.address) ?? [];
         block.stackKey = stackKeyOf(frames);
-        this.stackFor(block.stackKey).frames = frames;
+        const stack = this.stackFor(block.stackKey);
+        stack.frames = betterNamed(stack.frames, frames);
       } else {
         this.stackFor(block.stackKey);
       }
@@ -353,6 +357,15 @@ export class MallocLogParser {
       stack.frames = frames.sort((a, b) => a.depth - b.depth).map(({ address }) => ({ address, symbol: null, module: null }));
     }
   }
+}
+
+/**
+ * Of two printings of one stack, the one bpftrace named more of: bpftrace names frames only while
+ * the process lives, so a map printed after the target exited repeats a stack as `[unknown]`.
+ */
+function betterNamed(kept: PrintedFrame[], printed: PrintedFrame[]): PrintedFrame[] {
+  const named = (frames: PrintedFrame[]) => frames.filter((frame) => frame.symbol !== null).length;
+  return kept.length > 0 && named(kept) > named(printed) ? kept : printed;
 }
 
 /** Identity of a stack: its frames' addresses (names, for frames printed without one), leaf first. */
@@ -400,6 +413,7 @@ function asObject(data: unknown, type: string): Record<string, unknown> {
 export function emptyMallocRaw(): MallocRaw {
   return {
     began: false,
+    program: null,
     ended: false,
     endNs: null,
     attachedProbes: null,

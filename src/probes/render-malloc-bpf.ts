@@ -253,7 +253,7 @@ function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): st
  * @stack_frames[hash, depth]. Hashing keeps map keys at 8 bytes (cheap per call) and the program
  * small (a bounded loop; an unrolled walk of 24 frames took bpftrace 0.17 over 10 s to compile).
  */
-function stackLines(spec: MallocSpec): string[] {
+export function stackLines(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): string[] {
   if (spec.stackMode === 'ustack') return [];
   // At a return probe the instruction pointer is the return address in the caller, and %rbp is the
   // caller's frame: walk the saved (rbp, return address) pairs. Unreadable memory reads as 0.
@@ -286,21 +286,21 @@ function stackLines(spec: MallocSpec): string[] {
   ];
 }
 
-function stackKey(spec: MallocSpec): string {
+export function stackKey(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): string {
   return spec.stackMode === 'ustack' ? `ustack(perf, ${spec.stackDepth})` : '$stack';
 }
 
-function liveInsert(spec: MallocSpec): string[] {
+export function liveInsert(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): string[] {
   if (spec.stackMode === 'ustack') {
     return ['@live[$addr] = ($size, nsecs);', `@live_stack[$addr] = ustack(perf, ${spec.stackDepth});`];
   }
   return ['@live[$addr] = ($size, nsecs, $stack);'];
 }
 
-function probe(specifier: string, predicate: string, body: string[]): string {
+export function probe(specifier: string, predicate: string, body: string[]): string {
   return `${specifier}\n/${predicate}/\n{\n${indent(body).join('\n')}\n}`;
 }
 
-function indent(lines: string[]): string[] {
+export function indent(lines: string[]): string[] {
   return lines.map((line) => `  ${line}`);
 }

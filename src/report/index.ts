@@ -88,7 +88,7 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
         typeNames: GO_HEAP_SAMPLE_TYPES,
         start: profile.startedAt === null ? undefined : new Date(profile.startedAt),
         durationSeconds: profile.durationSeconds ?? undefined,
-        comments: [`memtrace malloc${profile.partial ? `, PARTIAL: ${profile.partialReason}` : ''}`],
+        comments: [`memtrace ${profile.tool}${profile.partial ? `, PARTIAL: ${profile.partialReason}` : ''}`],
       });
   }
 }

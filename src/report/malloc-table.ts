@@ -68,7 +68,7 @@ function header(profile: MallocProfile): string[] {
     profile.target.pid === null ? null : `PID ${profile.target.pid}`,
     profile.target.command === null ? null : profile.target.command.join(' '),
   ].filter(Boolean).join(': ');
-  const lines = [`memtrace malloc: ${target || 'unknown target'}`];
+  const lines = [`memtrace ${profile.tool}: ${target || 'unknown target'}`];
   const details = [
     `${profile.tracer.name}${profile.tracer.version ? ` ${profile.tracer.version}` : ''}`,
     profile.allocator.library === null ? null : profile.allocator.library,
@@ -94,10 +94,11 @@ function functionTable(profile: MallocProfile): string[] {
     `${name.padEnd(32).slice(0, 32)} ${calls.padStart(14)} ${bytes.padStart(14)} ${failed.padStart(10)}`.trimEnd();
   const lines = [row('Function', 'Calls', 'Bytes', 'Failed')];
   for (const fn of profile.functions) {
-    const releases = fn.bytes === 0 && fn.failed === 0 && /^(free|munmap)$/.test(fn.name);
+    const releases = fn.bytes === 0 && fn.failed === 0 && /^(free|munmap|Free)$/.test(fn.name);
     lines.push(row(fn.name, formatCount(fn.calls), releases ? '' : formatBytes(fn.bytes), releases ? '' : formatCount(fn.failed)));
   }
-  lines.push(row('  of which free(NULL)', formatCount(profile.totals.freeNull), '', ''));
+  // external's Free is never called with NULL: V8 frees only backing stores it has.
+  if (profile.tool === 'malloc') lines.push(row('  of which free(NULL)', formatCount(profile.totals.freeNull), '', ''));
   const totals = profile.totals;
   lines.push(
     `Total: ${formatCount(totals.allocs)} allocations (${formatBytes(totals.allocBytes)}), ${formatCount(totals.frees)} frees, ` +

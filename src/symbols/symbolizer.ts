@@ -8,12 +8,17 @@
 // Going through the file offset makes one rule work for PIE executables, shared libraries and
 // non-PIE executables alike, whatever base address the loader chose.
 //
+// Code a JIT generated lives in anonymous memory, with no file to read symbols from: when the
+// process writes a perf map (perf-map.ts), addresses there are named from it instead, as JS (or
+// Python) frames.
+//
 // Symbolization never throws for a missing or unreadable file: the address is shown as hex, the
 // file and the reason are listed in `problems`, and the report says how many frames that cost.
 import { basename } from 'node:path';
 import { demangle } from './demangle.js';
 import { readDebugFile } from './debug-file.js';
 import { readElf, type ElfFile, type ElfFunction } from './elf.js';
+import { jitFrame, type JitFrameKind, type PerfMap } from './perf-map.js';
 
 /** Names memtrace gives probe points in its private library copies (see elf-alias.ts). */
 const ALIAS_PREFIX = 'memtrace_';
@@ -25,6 +30,8 @@ export interface ResolvedFrame {
   /** Basename of the (display) path of the mapping, or null when no mapping holds the address. */
   module: string | null;
   resolved: boolean;
+  /** Set for frames named from a perf map: code a JIT generated. */
+  kind?: JitFrameKind;
 }
 
 export interface ResolveOptions {
@@ -43,6 +50,8 @@ export interface SymbolizerOptions {
   demangle?: boolean;
   /** The c++filt program (tests point it at a missing file). */
   demangleCommand?: string;
+  /** The target's perf map, naming the addresses of JIT code (anonymous memory). */
+  perfMap?: PerfMap | null;
 }
 
 /** Why some addresses stayed hex; shown in the report header so a hex-heavy profile explains itself. */
@@ -55,6 +64,8 @@ export interface SymbolizerProblems {
   addressesOutsideMappings: number;
   /** Set when C++ names were left mangled because c++filt is missing or failed. */
   demanglerMissing: boolean;
+  /** Addresses in anonymous executable memory (JIT code) that no perf-map entry covers. */
+  jitAddressesUnnamed: number;
 }
 
 type Loaded = { elf: ElfFile } | { error: string };
@@ -65,6 +76,7 @@ export class Symbolizer {
     addressesInUnreadableFiles: 0,
     addressesOutsideMappings: 0,
     demanglerMissing: false,
+    jitAddressesUnnamed: 0,
   };
   // One parse per path for the symbolizer's lifetime: node's binary takes ~0.6 s to read.
   readonly #files = new Map<string, Promise<Loaded>>();
@@ -88,9 +100,16 @@ export class Symbolizer {
     const lookup = returnAddress && address > 0n ? address - 1n : address;
     const hex = `0x${address.toString(16)}`;
     const mapping = this.#history.find(lookup);
-    if (!mapping) {
-      this.problems.addressesOutsideMappings++;
-      return { name: hex, module: null, resolved: false };
+    if (!mapping || isAnonymous(mapping)) {
+      // JIT code: anonymous memory, or memory mapped after the last snapshot of the maps (V8 grows
+      // its code space as it compiles); its perf map, when there is one, names it.
+      const jit = this.#options.perfMap?.find(lookup);
+      if (jit !== undefined) return { ...jitFrame(jit.name), module: null, resolved: true };
+      if (!mapping) {
+        this.problems.addressesOutsideMappings++;
+        return { name: hex, module: null, resolved: false };
+      }
+      if (mapping.perms[2] === 'x') this.problems.jitAddressesUnnamed++;
     }
     const module = this.#moduleName(mapping);
     // Anonymous memory (JIT code) and pseudo-files ([vdso], [heap]) have no file to read symbols from.
@@ -149,12 +168,17 @@ export class Symbolizer {
   }
 
   async #demangleNames(frames: Map<bigint, ResolvedFrame>): Promise<void> {
-    const names = [...frames.values()].filter((f) => f.resolved).map((f) => f.name);
+    const names = [...frames.values()].filter((f) => f.resolved && f.kind === undefined).map((f) => f.name);
     const options = this.#options.demangleCommand === undefined ? {} : { command: this.#options.demangleCommand };
     const demangled = await demangle(names, options);
     if (demangled.demanglerMissing) this.problems.demanglerMissing = true;
-    for (const frame of frames.values()) if (frame.resolved) frame.name = demangled.get(frame.name) ?? frame.name;
+    for (const frame of frames.values()) if (frame.resolved && frame.kind === undefined) frame.name = demangled.get(frame.name) ?? frame.name;
   }
+}
+
+/** Memory no file backs: where a JIT puts its code. `[anon:name]` is a named anonymous mapping. */
+function isAnonymous(mapping: Mapping): boolean {
+  return mapping.path === '' || mapping.path.startsWith('[anon');
 }
 
 /**

@@ -10,9 +10,13 @@ import type { PrintedFrame } from '../parse/bpftrace-output.js';
 export interface ResolvedName {
   name: string;
   module: string | null;
+  /** Set for JIT frames named from a perf map. */
+  kind?: 'js' | 'python';
 }
 
 export interface ReduceMallocOptions {
+  /** The tool whose program produced the output (default malloc). */
+  tool?: MallocProfile['tool'];
   target: MallocProfile['target'];
   tracer: MallocProfile['tracer'];
   allocator: MallocProfile['allocator'];
@@ -39,7 +43,8 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
       unsymbolizedFrames += 1;
       return withModule(`0x${address.toString(16)}`, resolved?.module ?? printed.module);
     }
-    return withModule(resolved.name, resolved.module);
+    const frame = withModule(resolved.name, resolved.module);
+    return resolved.kind === undefined ? frame : { ...frame, kind: resolved.kind };
   };
 
   const outstandingByStack = new Map<string, { count: number; bytes: number; oldestNs: number }>();
@@ -86,7 +91,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     skippedLines: raw.skippedLines,
   };
   return {
-    tool: 'malloc',
+    tool: options.tool ?? 'malloc',
     schema: 1,
     target: options.target,
     tracer: options.tracer,

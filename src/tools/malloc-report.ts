@@ -33,6 +33,7 @@ export function reduceRecordedMalloc(
   const notes = Array.isArray(trailer.notes) ? (trailer.notes as string[]) : options.notes;
   if (!raw.began && !raw.ended && raw.calls.size === 0) notes.push(`${path} holds no output of ${options.program}`);
   return reduceMalloc(raw, {
+    tool: (header.tool ?? raw.program) === 'external' ? 'external' : 'malloc',
     target: { pid: target.pid ?? null, command: target.command ?? null },
     tracer: (header.tracer as MallocProfile['tracer']) ?? { name: options.tracer, version: null },
     allocator: {
@@ -66,6 +67,7 @@ async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
   if (recorded === undefined) return names;
   const history = MappingHistory.fromJSON(recorded as Parameters<typeof MappingHistory.fromJSON>[0]);
   const resolved = await new Symbolizer(history).resolve(frameAddresses(raw), { returnAddresses: true });
+  // The perf map of the traced process is gone (or another process's now): JIT frames stay hex.
   for (const [address, frame] of resolved) names.set(address, { name: frame.name, module: frame.module });
   return names;
 }

@@ -1,27 +1,24 @@
 // The malloc tool: every allocator call of one process, aggregated in the kernel by stack, with
 // the blocks still outstanding at the end. Composes spec → program → session → parser → symbols →
 // reduce → reports; the pieces live in probes/, run/, parse/, symbols/ and report/.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
-import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe, type MallocSpec } from '../probes/malloc-spec.js';
+import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
-import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
-import { exitCodeOf } from '../run/launch.js';
-import { processState, resolveCommand } from '../run/target.js';
-import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { resolveCommand } from '../run/target.js';
+import { requireNodeCommand } from '../node/node-target.js';
 import { readElf } from '../symbols/elf.js';
 import { findFreeBody, writeAliasedCopy } from '../symbols/elf-alias.js';
-import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
-import { Symbolizer } from '../symbols/symbolizer.js';
+import { readProcMaps } from '../symbols/proc-maps.js';
 import type { MallocValueName } from '../model/malloc-profile.js';
 import { findAllocatorForLaunch, findAllocatorInMaps, type AllocatorName } from './allocator.js';
 import { runMallocDtrace } from './malloc-dtrace.js';
-import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
-import { writeReports, type ReportRequest } from './write-reports.js';
+import { traceAllocations, type ToolIo } from './allocation-trace.js';
+import { nodeOptionsWithPerfMap } from './js-frames.js';
+import type { ReportRequest } from './write-reports.js';
 
 export interface MallocOptions {
   /** bpftrace on Linux; DTrace (tools/malloc-dtrace.ts) on macOS. */
@@ -48,14 +45,11 @@ export interface MallocOptions {
   top: number;
   /** Live-address and stack map capacity (BPFTRACE_MAP_KEYS_MAX). */
   mapEntries: number;
+  /** Ask a launched Node command for a perf map (JS function names in the stacks). */
+  js: boolean;
 }
 
-export interface ToolIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
-
-const MAPS_POLL_MS = 250;
+export type { ToolIo };
 const PRIVATE_FREE_BODY = 'memtrace_free_body';
 const PRIVATE_FREE_NULL = 'memtrace_free_null';
 
@@ -70,6 +64,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
 
   let launchPath: string | null = null;
   if (options.target.kind === 'launch') {
+    if (options.js) await requireNodeCommand('malloc --js', options.target.command, process.env.PATH ?? '');
     launchPath = await resolveCommand(options.target.command[0]!, process.env.PATH ?? '');
   } else if (!(await processExists(options.target.pid))) {
     throw new TargetError(`no process with PID ${options.target.pid}`);
@@ -140,214 +135,26 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       return 0;
     }
 
-    return await traceAndReport({ options, io, spec, bpftrace: bpftrace as Bpftrace, library, probedLibrary, launchPath, commandLibraryPath, notes });
+    return await traceAllocations({
+      options: { ...options, tool: 'malloc' },
+      io,
+      bpftrace: bpftrace as Bpftrace,
+      program: (tracedPid: number) => renderMallocBpf({ ...spec, pid: tracedPid }),
+      holdsAtExit: spec.holdAtExitSymbol !== null,
+      functions: spec.functions.map((fn) => fn.name),
+      library,
+      probedLibrary,
+      launchPath,
+      launchEnv: options.js ? { ...process.env, NODE_OPTIONS: nodeOptionsWithPerfMap(process.env.NODE_OPTIONS) } : process.env,
+      commandLibraryPath,
+      perfMapRequested: options.js && options.target.kind === 'launch',
+      notes,
+    });
   } finally {
     await rm(workDirectory, { recursive: true, force: true });
   }
 }
 
-interface TraceContext {
-  options: MallocOptions;
-  io: ToolIo;
-  spec: MallocSpec;
-  bpftrace: Bpftrace;
-  library: string;
-  probedLibrary: string;
-  launchPath: string | null;
-  commandLibraryPath: string | undefined;
-  notes: string[];
-}
-
-async function traceAndReport(context: TraceContext): Promise<number> {
-  const { options, io, bpftrace, notes } = context;
-  const history = new MappingHistory();
-  const parser = new MallocLogParser({ source: 'bpftrace' });
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
-  const events = options.eventsOut === null ? null : createWriteStream(options.eventsOut, { flags: 'w', mode: 0o644 });
-  const startedAt = new Date();
-  const status = new StatusLine(io.stderr);
-  let pid: number | null = null;
-  let session: TraceSession | null = null;
-  let pollTimer: NodeJS.Timeout | null = null;
-  const readMaps = async () => {
-    if (pid === null) return;
-    try {
-      history.add(await readProcMaps(pid));
-    } catch {
-      // The process is gone or exiting: what was read before stands.
-    }
-  };
-
-  // A launched command stops itself in exit() and says so in the program's output; should that line
-  // never arrive (it once failed to, under a million calls), a command found stopped on two polls in
-  // a row is treated as held: its maps are read and it is continued, and the report says so.
-  let stoppedPolls = 0;
-  let holdsSeen = 0;
-  const poll = async () => {
-    await readMaps();
-    if (pid === null || options.target.kind !== 'launch' || session === null) return;
-    const state = await processState(pid);
-    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
-    if (stoppedPolls >= 2) {
-      stoppedPolls = 0;
-      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
-      session.releaseHeld(pid);
-    }
-  };
-
-  events?.write('# memtrace malloc per-call log: A function tid ns address size | F tid ns address\n');
-  const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
-
-  session = new TraceSession({
-    bpftrace,
-    // The launched PID is known only once the shim runs: the session renders the program then.
-    program: (tracedPid: number) => renderMallocBpf({ ...context.spec, pid: tracedPid }),
-    unsafe: context.spec.holdAtExitSymbol !== null,
-    tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
-    target:
-      options.target.kind === 'attach'
-        ? { kind: 'attach', pid: options.target.pid }
-        : {
-            kind: 'launch',
-            command: [context.launchPath!, ...options.target.command.slice(1)],
-            env: process.env,
-            commandLibraryPath: context.commandLibraryPath,
-            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
-            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
-          },
-    durationMs: options.durationMs,
-    onStarted: (tracedPid) => {
-      pid = tracedPid;
-      io.stderr.write(`memtrace: tracing ${context.spec.functions.map((fn) => fn.name).join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
-      void readMaps();
-      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
-      raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(options, bpftrace, context, tracedPid, startedAt) })}\n`);
-    },
-    onLine: (line) => {
-      raw?.write(`${line}\n`);
-      for (const event of parser.push(line)) {
-        switch (event.kind) {
-          case 'hold':
-            // The target stopped itself in exit(): read its maps while they exist, then let it exit.
-            holdsSeen += 1;
-            session!.noteHeld(event.pid);
-            void readMaps().then(() => session!.releaseHeld(event.pid));
-            break;
-          case 'status':
-            status.update(event.status, parser.raw.lostEvents);
-            break;
-          case 'call':
-            events?.write(`${event.line}\n`);
-            break;
-          default:
-            break;
-        }
-      }
-    },
-  });
-
-  let end: SessionEnd;
-  try {
-    end = await session.run();
-  } finally {
-    if (pollTimer !== null) clearInterval(pollTimer);
-    status.clear();
-  }
-  await readMaps();
-  session.finish();
-
-  const { raw: rawResult, truncated } = parser.finish();
-  const copyPath = context.probedLibrary;
-  const symbolizer = new Symbolizer(history, { displayPath: (path: string) => (path === copyPath ? context.library : path) });
-  const resolved = await symbolizer.resolve(frameAddresses(rawResult), { returnAddresses: true });
-  const names = new Map<bigint, ResolvedName>([...resolved].map(([address, frame]) => [address, { name: frame.name, module: frame.module }]));
-
-  if (pid !== null && context.probedLibrary !== context.library && !history.all().some((mapping) => mapping.path === copyPath)) {
-    notes.push(`the command did not load memtrace's private copy of ${context.library} (setuid, statically linked or DT_RPATH): its allocations were not seen; re-run with --shared-libc`);
-  }
-  if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
-
-  const profile = reduceMalloc(rawResult, {
-    target: { pid, command: targetDescription.command },
-    tracer: { name: 'bpftrace', version: bpftrace.version },
-    allocator: { library: context.library, functions: context.spec.functions.map((fn) => fn.name) },
-    startedAt: startedAt.toISOString(),
-    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
-    partialReason: partialReason(end, truncated),
-    sampleEvery: options.sampleEvery,
-    names,
-    notes,
-  });
-
-  if (raw !== null) {
-    raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    await closeStream(raw);
-  }
-  if (events !== null) await closeStream(events);
-
-  await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
-
-  if (end.targetExit !== null) {
-    const exit = await end.targetExit;
-    return exitCodeOf(exit);
-  }
-  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
-}
-
-function header(options: MallocOptions, bpftrace: Bpftrace, context: TraceContext, pid: number, startedAt: Date): Record<string, unknown> {
-  return {
-    tool: 'malloc',
-    target: options.target.kind === 'attach' ? { pid, command: null } : { pid, command: options.target.command },
-    host: hostname(),
-    startedAt: startedAt.toISOString(),
-    tracer: { name: 'bpftrace', version: bpftrace.version },
-    allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.spec.functions.map((fn) => fn.name) },
-    sampleEvery: options.sampleEvery,
-  };
-}
-
-function partialReason(end: SessionEnd, truncated: boolean): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  if (truncated) return 'the tracer output ended in the middle of a record';
-  return null;
-}
-
 function maxBig(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
-}
-
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-}
-
-/** The live status line on stderr: calls per second, outstanding bytes, lost events. */
-class StatusLine {
-  private last: { at: number; calls: number } | null = null;
-  private shown = false;
-  constructor(private readonly stream: ToolIo['stderr']) {}
-
-  update(status: MallocStatus, lostEvents: number): void {
-    const now = Date.now();
-    const calls = status.okAllocs + status.frees;
-    const rate = this.last === null ? 0 : ((calls - this.last.calls) * 1000) / Math.max(1, now - this.last.at);
-    this.last = { at: now, calls };
-    const outstanding = status.liveBytes - status.liveFreedBytes;
-    const text = `memtrace: ${Math.round(rate).toLocaleString('en-US')} calls/s, ${calls.toLocaleString('en-US')} calls, ${outstanding.toLocaleString('en-US')} B outstanding, ${lostEvents} lost events`;
-    if (this.stream.isTTY) {
-      this.stream.write(`\r\u001b[K${text}`);
-      this.shown = true;
-    } else {
-      this.stream.write(`${text}\n`);
-    }
-  }
-
-  clear(): void {
-    if (this.shown) this.stream.write('\r\u001b[K');
-  }
 }

@@ -107,7 +107,7 @@ export const MALLOC_INPUTS: ReportInput[] = [
   },
   {
     name: 'malloc',
-    summary: 'memtrace malloc --raw-out log, scripts/bpf/malloc.bt output',
+    summary: 'memtrace malloc/external --raw-out log, malloc.bt/external.bt output',
     stacks: true,
     detect: (head) => MALLOC_LOG_MARKERS.test(head.text),
     report: (path, options, io) => reportMalloc(() => readMallocLog(path, { lenient: options.lenient }), options, io),

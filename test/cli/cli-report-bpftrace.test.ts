@@ -70,7 +70,7 @@ test('--map names a map the file does not have: a usage error listing those it h
 test('--map with a log that is no bpftrace dump is a usage error', async (t) => {
   const result = await memtraceAuto(['report', recorded('malloc-known-allocs-symbolized.text.txt'), '--map', '@']);
   t.is(result.exitCode, 2);
-  t.regex(result.stderr, /--map chooses a map of a bpftrace dump; .*malloc-known-allocs-symbolized\.text\.txt is memtrace malloc --raw-out log/);
+  t.regex(result.stderr, /--map chooses a map of a bpftrace dump; .*malloc-known-allocs-symbolized\.text\.txt is a malloc log/);
 });
 
 test('a garbled dump fails with file and line; --lenient reports it with the count of skipped lines', async (t) => {

@@ -3,6 +3,7 @@ import { copyFileSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { readElf } from '../../src/symbols/elf.js';
 import { MappingHistory, readProcMaps, type Mapping } from '../../src/symbols/proc-maps.js';
+import { PerfMap } from '../../src/symbols/perf-map.js';
 import { findFunctionAt, Symbolizer } from '../../src/symbols/symbolizer.js';
 import { compileFixture, makeTemporaryDirectory, startTarget, SYSTEM_LIBC, type RunningTarget } from './helpers.js';
 
@@ -160,4 +161,22 @@ test('findFunctionAt: sized symbols end at their size; size-0 symbols end with t
   t.is(findFunctionAt(synthetic, 0x110n), undefined);
   t.is(findFunctionAt(synthetic, 0x1ffn)?.name, 'unsized');
   t.is(findFunctionAt(synthetic, 0x200n), undefined);
+});
+
+test('addresses of JIT code (anonymous executable memory, or mapped after the last snapshot) are named from the perf map', async (t) => {
+  const anonymous = (start: bigint, end: bigint, perms: string): Mapping => ({ start, end, offset: 0n, perms, dev: '00:00', inode: 0, path: '', deleted: false });
+  const history = new MappingHistory();
+  history.add([anonymous(0x7f0000000000n, 0x7f0000040000n, 'r-xp'), anonymous(0x7f0000100000n, 0x7f0000110000n, 'rw-p')]);
+  const perfMap = new PerfMap();
+  perfMap.push('7f0000001000 378 JS:~makeDistinctBuffers file:///srv/buffers.js:15:29');
+  perfMap.push('7f0000200000 40 JS:*hot file:///srv/hot.js:3:1'); // beyond the recorded mappings
+  const symbolizer = new Symbolizer(history, { perfMap });
+  const frames = await symbolizer.resolve([0x7f0000001011n, 0x7f0000200010n, 0x7f0000030000n, 0x7f0000100010n], { returnAddresses: true });
+  t.deepEqual(frames.get(0x7f0000001011n), { name: 'JS:~makeDistinctBuffers /srv/buffers.js:15', kind: 'js', module: null, resolved: true });
+  t.deepEqual(frames.get(0x7f0000200010n), { name: 'JS:*hot /srv/hot.js:3', kind: 'js', module: null, resolved: true });
+  // In executable anonymous memory but in no perf-map entry: hex, counted as a JIT address unnamed.
+  t.deepEqual(frames.get(0x7f0000030000n), { name: '0x7f0000030000', module: null, resolved: false });
+  t.deepEqual(frames.get(0x7f0000100010n), { name: '0x7f0000100010', module: null, resolved: false });
+  t.is(symbolizer.problems.jitAddressesUnnamed, 1);
+  t.is(symbolizer.problems.addressesOutsideMappings, 0);
 });

@@ -96,3 +96,19 @@ test('lost events reported by bpftrace are counted in the profile and shown', as
   t.is(profile.losses.lostEvents, 30);
   t.regex(renderMallocTable(profile), /^Losses: 30 lost events/m);
 });
+
+test('external-buffers.text.txt (scripts/bpf/external.bt by hand): the 23 Buffers, 13 held, as an external profile', async (t) => {
+  const profile = await readMallocLog(recorded('external-buffers.text.txt'), { lenient: false });
+  t.is(profile.tool, 'external');
+  t.false(profile.partial, profile.partialReason ?? '');
+  t.deepEqual({ ...profile.totals }, { allocs: 23, frees: 18, allocBytes: 23 * 98_760, failed: 0, freeNull: 0, outstanding: 13, outstandingBytes: 13 * 98_760 });
+  t.deepEqual(functionsByName(profile), {
+    Allocate: { calls: 1, bytes: 98_760, failed: 0 },
+    AllocateUninitialized: { calls: 22, bytes: 22 * 98_760, failed: 0 },
+    Free: { calls: 18, bytes: 0, failed: 0 },
+  });
+  t.is(profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0), 23);
+  t.is(profile.stacks.reduce((sum, stack) => sum + stack.outstanding, 0), 13);
+  // bpftrace named the first stack's frames while node lived; the rest are hex, and counted.
+  t.is(profile.stacks.filter((stack) => stack.frames.some((frame) => frame.name.startsWith('v8::internal::BackingStore::Allocate('))).length, 1);
+});

@@ -48,6 +48,11 @@ Tracing:
                           (deterministic, per thread); totals stay exact
       --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
       --mmap              also trace mmap and munmap
+      --js                JS function names in the stacks of a Node command:
+                          memtrace adds --perf-basic-prof-only-functions and
+                          --interpreted-frames-native-stack to its NODE_OPTIONS
+                          and reads the perf map it writes (an attached node's
+                          map, /tmp/perf-PID.map, is read whenever it exists)
       --allocator NAME    glibc (default), jemalloc, tcmalloc, mimalloc
       --lib PATH          probe the allocator in this library or executable
       --prefix PFX        symbol prefix of that allocator (je_ for je_malloc)
@@ -89,6 +94,7 @@ export const mallocCommand: Command = {
       sample: { type: 'string' },
       'stack-depth': { type: 'string' },
       mmap: { type: 'boolean' },
+      js: { type: 'boolean' },
       allocator: { type: 'string' },
       lib: { type: 'string' },
       prefix: { type: 'string' },
@@ -131,6 +137,7 @@ export const mallocCommand: Command = {
         lib: lib === null ? null : io.backend === 'dtrace' ? lib : validateProbePath('--lib', lib),
         prefix: validateSymbolPrefix('--prefix', stringOption(values, 'prefix') ?? ''),
         mmap: values.mmap === true,
+        js: values.js === true,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         minSize: optional('min-size', (text) => validateByteSize('--min-size', text)),
         maxSize: optional('max-size', (text) => validateByteSize('--max-size', text)),

@@ -90,7 +90,7 @@ export const reportCommand: Command = {
     await requireReadable(path);
     const input = chooseReportInput(path, await readLogHead(path), stringOption(values, 'input-format'));
     if (push !== null && !input.stacks) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`);
-    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace') throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is ${input.summary}`);
+    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace') throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is a ${input.name} log (${input.summary})`);
     return input.report(
       path,
       {

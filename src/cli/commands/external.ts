@@ -1,0 +1,103 @@
+import { UsageError } from '../../errors.js';
+import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
+import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
+import { validateDurationMs, validateInteger, validatePid, validateProbePath } from '../../probes/validate.js';
+import { runExternal } from '../../tools/external.js';
+import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
+import { parseCommandLine, stringOption, type Command } from '../command.js';
+
+export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
+       memtrace-bpf external [options] -- node [ARGS...]
+
+Traces the backing stores of ArrayBuffers, Buffers and typed arrays of a Node
+process: every allocation and free through Node's ArrayBuffer allocator, by
+call stack with the JS functions in it. This is the memory that heap
+snapshots do not show ("external" in process.memoryUsage()). Reports what was
+allocated, what was freed, and what is still held at the end, by stack.
+
+JS function names come from the perf map node writes (/tmp/perf-PID.map): a
+node memtrace launches is asked for one (NODE_OPTIONS gets
+--perf-basic-prof-only-functions --interpreted-frames-native-stack); an
+attached node has one only if it was started with those flags.
+
+Target:
+  -p, --pid PID           attach to a running node
+  -- node [ARGS...]       launch a Node program and trace it from its start;
+                          memtrace exits with the program's exit code
+
+Reports:
+  -o, --output FILE       write a report; the format comes from the extension:
+                          .txt (table) .json .folded .svg .tsv .pb.gz; "-" is
+                          stdout (repeatable; default: a table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, folded, svg, tsv, pprof
+      --value NAME        what folded and svg show: allocBytes (default),
+                          allocs, outstanding, outstandingBytes
+      --top N             stacks shown in the table (default 10)
+      --raw-out FILE      keep bpftrace's raw output with the maps and symbols;
+                          re-render later: memtrace report FILE
+
+Tracing:
+  -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
+      --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_EXTERNAL_STACK_DEPTH})
+      --map-entries N     capacity of the kernel maps (default 262144)
+      --tracer-path PATH  the bpftrace to run
+      --print-script      print the bpftrace program and exit
+      --verbose           show stack traces of errors
+  -h, --help              this help
+
+Needs root (bpftrace) and a node with its C++ symbols (the stock binary has
+them). See docs/tools/external.md.
+`;
+
+export const externalCommand: Command = {
+  name: 'external',
+  summary: "a Node process's ArrayBuffer/Buffer memory, by JS stack",
+  needsBackend: true,
+  async run(argv, io) {
+    const { values, positionals, command } = parseCommandLine(argv, {
+      pid: { type: 'string', short: 'p' },
+      output: { type: 'string', short: 'o', multiple: true },
+      format: { type: 'string', short: 'f' },
+      value: { type: 'string' },
+      top: { type: 'string' },
+      'raw-out': { type: 'string' },
+      duration: { type: 'string', short: 'd' },
+      'stack-depth': { type: 'string' },
+      'map-entries': { type: 'string' },
+      'tracer-path': { type: 'string' },
+      'print-script': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(EXTERNAL_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
+    const pidText = stringOption(values, 'pid');
+    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- node [ARGS...], not both');
+    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- node [ARGS...]');
+    const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
+    const rawOut = stringOption(values, 'raw-out');
+    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
+    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+      const text = stringOption(values, name);
+      return text === null ? null : parse(text);
+    };
+    return runExternal(
+      {
+        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        reports,
+        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
+        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_EXTERNAL_STACK_DEPTH,
+        rawOut,
+        printScript: values['print-script'] === true,
+        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
+        value: parseValueName(stringOption(values, 'value')),
+        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
+        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+      },
+      io,
+    );
+  },
+};

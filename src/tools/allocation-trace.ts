@@ -1,0 +1,265 @@
+// The tracing half shared by the tools whose programs speak the malloc program's output (malloc,
+// external): one TraceSession against the target, the parser fed live, the target's memory maps
+// read while it lives (and while it holds itself in exit()), then symbols — ELF, and the perf map
+// for JS frames — the MallocProfile reduction, the raw log's memtrace records and the reports.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { hostname } from 'node:os';
+import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
+import type { Bpftrace } from '../run/bpftrace.js';
+import { exitCodeOf } from '../run/launch.js';
+import { processState } from '../run/target.js';
+import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { locatePerfMap } from '../symbols/perf-map.js';
+import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
+import { Symbolizer } from '../symbols/symbolizer.js';
+import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
+import { loadJsSymbols, removePerfMap } from './js-frames.js';
+import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+import { writeReports, type ReportRequest } from './write-reports.js';
+
+export interface ToolIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export type AllocationTarget = { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
+
+export interface AllocationTraceOptions {
+  tool: MallocProfile['tool'];
+  target: AllocationTarget;
+  reports: ReportRequest[];
+  durationMs: number | null;
+  rawOut: string | null;
+  eventsOut: string | null;
+  sampleEvery: number;
+  value: MallocValueName;
+  top: number;
+  mapEntries: number;
+}
+
+export interface AllocationTraceContext {
+  options: AllocationTraceOptions;
+  io: ToolIo;
+  bpftrace: Bpftrace;
+  /** The program for the traced PID (a launched command's PID is known only once it is held). */
+  program: (pid: number) => string;
+  /** The program stops the target in exit() (needs bpftrace --unsafe). */
+  holdsAtExit: boolean;
+  /** Probed functions, for the status message, the header and the profile. */
+  functions: string[];
+  /** The library the probes sit in, as reports show it. */
+  library: string;
+  /** The file actually probed: a private copy of `library`, or `library` itself. */
+  probedLibrary: string;
+  launchPath: string | null;
+  /** Environment of a launched command (NODE_OPTIONS with the perf-map flags under --js). */
+  launchEnv: NodeJS.ProcessEnv;
+  commandLibraryPath: string | undefined;
+  /** memtrace asked the launched command for a perf map: it reads it, then removes it. */
+  perfMapRequested: boolean;
+  notes: string[];
+}
+
+const MAPS_POLL_MS = 250;
+
+export async function traceAllocations(context: AllocationTraceContext): Promise<number> {
+  const { options, io, bpftrace, notes } = context;
+  const history = new MappingHistory();
+  const parser = new MallocLogParser({ source: 'bpftrace' });
+  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const events = options.eventsOut === null ? null : createWriteStream(options.eventsOut, { flags: 'w', mode: 0o644 });
+  const startedAt = new Date();
+  const status = new StatusLine(io.stderr);
+  let pid: number | null = null;
+  let perfMapPath: string | null = null;
+  let session: TraceSession | null = null;
+  let pollTimer: NodeJS.Timeout | null = null;
+  const readMaps = async () => {
+    if (pid === null) return;
+    try {
+      history.add(await readProcMaps(pid));
+      // Located while the process lives: a container's map is reachable only through /proc/PID/root.
+      perfMapPath ??= await locatePerfMap(pid);
+    } catch {
+      // The process is gone or exiting: what was read before stands.
+    }
+  };
+
+  // A launched command stops itself in exit() and says so in the program's output; should that line
+  // never arrive (it once failed to, under a million calls), a command found stopped on two polls in
+  // a row is treated as held: its maps are read and it is continued, and the report says so.
+  let stoppedPolls = 0;
+  let holdsSeen = 0;
+  const poll = async () => {
+    await readMaps();
+    if (pid === null || options.target.kind !== 'launch' || session === null) return;
+    const state = await processState(pid);
+    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
+    if (stoppedPolls >= 2) {
+      stoppedPolls = 0;
+      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
+      session.releaseHeld(pid);
+    }
+  };
+
+  events?.write(`# memtrace ${options.tool} per-call log: A function tid ns address size | F tid ns address\n`);
+  const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
+
+  session = new TraceSession({
+    bpftrace,
+    program: context.program,
+    unsafe: context.holdsAtExit,
+    tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
+    target:
+      options.target.kind === 'attach'
+        ? { kind: 'attach', pid: options.target.pid }
+        : {
+            kind: 'launch',
+            command: [context.launchPath!, ...options.target.command.slice(1)],
+            env: context.launchEnv,
+            commandLibraryPath: context.commandLibraryPath,
+            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
+            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
+          },
+    durationMs: options.durationMs,
+    onStarted: (tracedPid) => {
+      pid = tracedPid;
+      io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
+      void readMaps();
+      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
+      raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(context, tracedPid, startedAt) })}\n`);
+    },
+    onLine: (line) => {
+      raw?.write(`${line}\n`);
+      for (const event of parser.push(line)) {
+        switch (event.kind) {
+          case 'hold':
+            // The target stopped itself in exit(): read its maps while they exist, then let it exit.
+            holdsSeen += 1;
+            session!.noteHeld(event.pid);
+            void readMaps().then(() => session!.releaseHeld(event.pid));
+            break;
+          case 'status':
+            status.update(event.status, parser.raw.lostEvents);
+            break;
+          case 'call':
+            events?.write(`${event.line}\n`);
+            break;
+          default:
+            break;
+        }
+      }
+    },
+  });
+
+  let end: SessionEnd;
+  try {
+    end = await session.run();
+  } finally {
+    if (pollTimer !== null) clearInterval(pollTimer);
+    status.clear();
+  }
+  await readMaps();
+  session.finish();
+
+  const { raw: rawResult, truncated } = parser.finish();
+  const copyPath = context.probedLibrary;
+  const js = pid === null ? null : await loadJsSymbols(pid, history, { located: perfMapPath, launchedWithFlags: context.perfMapRequested });
+  if (js !== null) notes.push(...js.notes);
+  if (context.perfMapRequested) await removePerfMap(js?.path ?? null);
+  const symbolizer = new Symbolizer(history, { displayPath: (path: string) => (path === copyPath ? context.library : path), perfMap: js?.perfMap ?? null });
+  const resolved = await symbolizer.resolve(frameAddresses(rawResult), { returnAddresses: true });
+  const names = new Map<bigint, ResolvedName>(
+    [...resolved].map(([address, frame]) => [address, frame.kind === undefined ? { name: frame.name, module: frame.module } : { name: frame.name, module: frame.module, kind: frame.kind }]),
+  );
+  if (js?.perfMap && symbolizer.problems.jitAddressesUnnamed > 0) {
+    notes.push(`${symbolizer.problems.jitAddressesUnnamed} frames in JIT code are not in the perf map (code compiled before the map was enabled, or not a JS function)`);
+  }
+
+  if (pid !== null && context.probedLibrary !== context.library && !history.all().some((mapping) => mapping.path === copyPath)) {
+    notes.push(`the command did not load memtrace's private copy of ${context.library} (setuid, statically linked or DT_RPATH): its allocations were not seen; re-run with --shared-libc`);
+  }
+  if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
+
+  const profile = reduceMalloc(rawResult, {
+    tool: options.tool,
+    target: { pid, command: targetDescription.command },
+    tracer: { name: 'bpftrace', version: bpftrace.version },
+    allocator: { library: context.library, functions: context.functions },
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
+    partialReason: partialReason(end, truncated),
+    sampleEvery: options.sampleEvery,
+    names,
+    notes,
+  });
+
+  if (raw !== null) {
+    raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
+    raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
+    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
+    await closeStream(raw);
+  }
+  if (events !== null) await closeStream(events);
+
+  await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+
+  if (end.targetExit !== null) {
+    const exit = await end.targetExit;
+    return exitCodeOf(exit);
+  }
+  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+}
+
+function header(context: AllocationTraceContext, pid: number, startedAt: Date): Record<string, unknown> {
+  const { options } = context;
+  return {
+    tool: options.tool,
+    target: options.target.kind === 'attach' ? { pid, command: null } : { pid, command: options.target.command },
+    host: hostname(),
+    startedAt: startedAt.toISOString(),
+    tracer: { name: 'bpftrace', version: context.bpftrace.version },
+    allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
+    sampleEvery: options.sampleEvery,
+  };
+}
+
+function partialReason(end: SessionEnd, truncated: boolean): string | null {
+  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
+  if (end.reason === 'tracer-died') {
+    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
+    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
+  }
+  if (truncated) return 'the tracer output ended in the middle of a record';
+  return null;
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+/** The live status line on stderr: calls per second, outstanding bytes, lost events. */
+class StatusLine {
+  private last: { at: number; calls: number } | null = null;
+  private shown = false;
+  constructor(private readonly stream: ToolIo['stderr']) {}
+
+  update(status: MallocStatus, lostEvents: number): void {
+    const now = Date.now();
+    const calls = status.okAllocs + status.frees;
+    const rate = this.last === null ? 0 : ((calls - this.last.calls) * 1000) / Math.max(1, now - this.last.at);
+    this.last = { at: now, calls };
+    const outstanding = status.liveBytes - status.liveFreedBytes;
+    const text = `memtrace: ${Math.round(rate).toLocaleString('en-US')} calls/s, ${calls.toLocaleString('en-US')} calls, ${outstanding.toLocaleString('en-US')} B outstanding, ${lostEvents} lost events`;
+    if (this.stream.isTTY) {
+      this.stream.write(`\r\u001b[K${text}`);
+      this.shown = true;
+    } else {
+      this.stream.write(`${text}\n`);
+    }
+  }
+
+  clear(): void {
+    if (this.shown) this.stream.write('\r\u001b[K');
+  }
+}
