@@ -8,11 +8,15 @@ import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import type { LogHead } from '../parse/first-line.js';
+import { looksLikeGcJson } from '../parse/gc-json.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, isCPyMemTraceLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
+import type { GcLog } from '../model/gc-log.js';
+import { readGcLog, readGcReport } from './gc-report.js';
+import { gcReportRequests, writeGcReports } from './write-gc-reports.js';
 import { readMallocLog } from './malloc-report.js';
 import { seriesReportRequests, writeSeriesReports } from './write-series-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from './write-reports.js';
@@ -84,6 +88,32 @@ export const MALLOC_INPUTS: ReportInput[] = [
   },
 ];
 
+/** memtrace gc's program: its begin marker, in text or -f json, or a raw log's header naming the tool. */
+const GC_LOG_MARKERS = /^memtrace:begin gc\b|"data": "memtrace:begin gc\b|"memtrace_header", ?"data": ?\{"tool": ?"gc"/m;
+
+async function reportGc(read: () => Promise<GcLog>, options: ReportInputOptions, io: ReportIo): Promise<number> {
+  const reports = gcReportRequests(options.outputs, options.format);
+  await checkReportPaths(reports.map((report) => report.path));
+  await writeGcReports(await read(), reports, io);
+  return 0;
+}
+
+/** Before the malloc inputs: their detectors (a json report's "{", any memtrace:begin) match gc logs too. */
+export const GC_INPUTS: ReportInput[] = [
+  {
+    name: 'gc-json',
+    summary: "memtrace gc's json report",
+    detect: (head) => looksLikeGcJson(head.text),
+    report: (path, options, io) => reportGc(() => readGcReport(path), options, io),
+  },
+  {
+    name: 'gc',
+    summary: 'memtrace gc --raw-out log, scripts/bpf/gc.bt output',
+    detect: (head) => GC_LOG_MARKERS.test(head.text),
+    report: (path, options, io) => reportGc(() => readGcLog(path, { lenient: options.lenient }), options, io),
+  },
+];
+
 export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'cpymemtrace',
@@ -119,6 +149,7 @@ export const REPORT_INPUTS: ReportInput[] = [
       return 0;
     },
   },
+  ...GC_INPUTS,
   ...MALLOC_INPUTS,
 ];
 

@@ -1,0 +1,46 @@
+// Forces a known number of V8 garbage collections: N calls of gc() (each a full mark-compact,
+// reason "testing"), with a little garbage between them so that each has something to collect.
+// Run with --expose-gc (and --trace-gc to have V8 print its own line per collection).
+//   node --expose-gc gc-forced.js [N=23] [--wait] [--linger]
+// --wait    print "ready PID" and force the collections only on SIGUSR2 (a tracer attaches first)
+// --linger  stay alive after "done N" until SIGTERM or SIGINT (to test interrupting a trace)
+if (typeof globalThis.gc !== 'function') {
+  console.error('gc-forced.js: run with node --expose-gc');
+  process.exit(2);
+}
+const args = process.argv.slice(2);
+const count = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 23);
+const wait = args.includes('--wait');
+const linger = args.includes('--linger');
+
+function force() {
+  for (let round = 0; round < count; round += 1) {
+    // About 64 KiB of short-lived objects: small enough to stay in the young generation, so that
+    // no scavenge is triggered by the loop itself.
+    let garbage = [];
+    for (let i = 0; i < 1024; i += 1) garbage.push({ round, i });
+    garbage = null;
+    globalThis.gc();
+  }
+  console.log(`done ${count}`);
+  if (linger) {
+    const timer = setInterval(() => {}, 1000);
+    const end = () => {
+      clearInterval(timer);
+      process.exit(0);
+    };
+    process.once('SIGTERM', end);
+    process.once('SIGINT', end);
+  }
+}
+
+if (wait) {
+  const timer = setInterval(() => {}, 1000);
+  process.once('SIGUSR2', () => {
+    clearInterval(timer);
+    force();
+  });
+  console.log(`ready ${process.pid}`);
+} else {
+  force();
+}
