@@ -46,12 +46,17 @@ export interface GcRaw {
   otherLines: number;
   /** Broken lines skipped under lenient. */
   badLines: number;
+  /** The input ended inside a record (its last line is the start of one): a cut trace. */
+  truncated: boolean;
   /** memtrace's own records in a raw log (written by tools/gc.ts), as they are. */
   header: Record<string, unknown> | null;
   trailer: Record<string, unknown> | null;
 }
 
 const RECORD = /^G (\d+) (\d+) (\d+) (-?\d+) (-?\d+) (-?\d+) (-?\d+)$/;
+/** What a cut record looks like: the tag and some of the numbers, the last one maybe cut short. */
+const RECORD_START = /^G(?: -?\d*){0,7}$/;
+const RECORD_EXPECTED = 'a gc record "G START_NS PAUSE_NS TID COLLECTOR REASON RSS_BEFORE RSS_AFTER" (7 integers)';
 const BEGIN = new RegExp(`^${GC_BEGIN_MARKER} (\\d+)$`);
 const END = new RegExp(`^${GC_END_MARKER} (\\d+)$`);
 
@@ -64,6 +69,11 @@ export interface GcLogParserOptions {
 export class GcLogParser {
   private readonly reader = new BpftraceOutputReader();
   private lineNumber = 0;
+  /**
+   * A line that is the beginning of a record but not a whole one: the end of a cut trace if it is
+   * the last line, broken input if another follows.
+   */
+  private partial: { line: string; lineNumber: number } | null = null;
   readonly raw: GcRaw = {
     beginNs: null,
     endNs: null,
@@ -72,6 +82,7 @@ export class GcLogParser {
     noiseLines: 0,
     otherLines: 0,
     badLines: 0,
+    truncated: false,
     header: null,
     trailer: null,
   };
@@ -81,6 +92,11 @@ export class GcLogParser {
   /** Reads one line; returns the collections it completed (for a live status line). */
   push(line: string): GcRawCollection[] {
     this.lineNumber += 1;
+    if (this.partial !== null) {
+      const partial = this.partial;
+      this.partial = null;
+      this.bad(RECORD_EXPECTED, partial.line, partial.lineNumber);
+    }
     let records: BpftraceRecord[];
     try {
       records = this.reader.push(line);
@@ -123,6 +139,7 @@ export class GcLogParser {
 
   /** The whole trace, once the input has ended. Throws for input that never began. */
   finish(): GcRaw {
+    if (this.partial !== null) this.raw.truncated = true;
     if (this.raw.beginNs === null) {
       throw new ParseError({
         file: this.options.file,
@@ -150,7 +167,8 @@ export class GcLogParser {
     if (text.startsWith(`${GC_RECORD_TAG} `)) {
       const match = RECORD.exec(text);
       if (!match) {
-        this.bad('a gc record "G START_NS PAUSE_NS TID COLLECTOR REASON RSS_BEFORE RSS_AFTER" (7 integers)', line);
+        if (RECORD_START.test(text) && text === line) this.partial = { line, lineNumber: this.lineNumber };
+        else this.bad(RECORD_EXPECTED, line);
         return;
       }
       if (this.raw.beginNs === null) {
@@ -166,12 +184,12 @@ export class GcLogParser {
     this.raw.otherLines += 1;
   }
 
-  private bad(expected: string, line: string): GcRawCollection[] {
+  private bad(expected: string, line: string, lineNumber = this.lineNumber): GcRawCollection[] {
     if (this.options.lenient) {
       this.raw.badLines += 1;
       return [];
     }
-    throw new ParseError({ file: this.options.file, lineNumber: this.lineNumber, format: GC_LOG_FORMAT, expected, line });
+    throw new ParseError({ file: this.options.file, lineNumber, format: GC_LOG_FORMAT, expected, line });
   }
 }
 

@@ -11,7 +11,7 @@ export function renderGcTable(log: GcLog): string {
   const lines: string[] = [];
   const command = header.target.command === null ? '' : ` (${truncate(header.target.command.join(' '), 40)})`;
   lines.push(truncate(`memtrace gc: PID ${header.target.pid ?? '?'}${command}${header.binary === null ? '' : `, ${header.binary}`}`, 80));
-  const probe = header.probe === null ? 'probe unknown' : header.probe.kind === 'usdt' ? "Node's gc__start/gc__done USDT probes" : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
+  const probe = header.probe === null ? 'probe not recorded (a hand-run log)' : header.probe.kind === 'usdt' ? "Node's gc__start/gc__done USDT probes" : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
   lines.push(truncate(`${probe}${log.durationSeconds === null ? '' : `; ${formatDuration(log.durationSeconds)} traced`}`, 80));
   if (log.partialReason !== null) lines.push(truncate(`PARTIAL: ${log.partialReason}`, 80));
   if (log.lostEvents > 0) lines.push(`LOST: ${formatCount(log.lostEvents)} events dropped by the tracer (collections missing below)`);

@@ -27,7 +27,11 @@ export function reduceGc(raw: GcRaw, context: GcReduceContext): GcLog {
   }));
   const trailer = raw.trailer ?? {};
   const savedPartial = typeof trailer.partialReason === 'string' ? trailer.partialReason : null;
-  const cut = raw.endNs === null ? 'the trace ends before memtrace:end (bpftrace was killed, or the log was cut)' : null;
+  const cut = raw.truncated
+    ? 'the trace ends in the middle of a record (the log was cut)'
+    : raw.endNs === null
+      ? 'the trace ends before memtrace:end (bpftrace was killed, or the log was cut)'
+      : null;
   const notes = [...context.notes, ...(Array.isArray(trailer.notes) ? trailer.notes.filter((note): note is string => typeof note === 'string') : [])];
   if (raw.otherLines > 0) notes.push(`${raw.otherLines} lines of other output (the target's own, in a hand-run log) were not gc records`);
   return {

@@ -1,8 +1,10 @@
 import { UsageError } from '../../errors.js';
+import { renderStandaloneGcScript } from '../../tools/gc-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, type Command } from '../command.js';
 
 export const SCRIPTS_HELP = `Usage: memtrace scripts malloc
+       memtrace scripts gc
 
 Prints the standalone bpftrace program of a tool, as checked in under
 scripts/bpf/: documented, runnable by hand, and readable by memtrace report.
@@ -18,8 +20,10 @@ export const scriptsCommand: Command = {
       io.stdout.write(SCRIPTS_HELP);
       return 0;
     }
-    if (positionals[0] !== 'malloc' || positionals.length !== 1) throw new UsageError('expected a tool name: malloc');
-    io.stdout.write(renderStandaloneMallocScript());
+    const scripts: Record<string, () => string> = { malloc: renderStandaloneMallocScript, gc: renderStandaloneGcScript };
+    const render = positionals.length === 1 ? scripts[positionals[0]!] : undefined;
+    if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(scripts).join(', ')}`);
+    io.stdout.write(render());
     return 0;
   },
 };
