@@ -48,10 +48,16 @@ export async function findNodeGcUsdt(elf: ElfFile): Promise<StapsdtProbe[] | nul
   return names.has('gc__start') && names.has('gc__done') ? probes : null;
 }
 
-/** USDT probes first (Node's own, made for this), else the V8 symbol; null when neither is there. */
-export async function findGcProbePoint(elf: ElfFile, options: { demangler?: string } = {}): Promise<GcProbePoint | null> {
+/**
+ * Where to probe: for a running process Node's USDT probes first (made for this), else the V8
+ * symbol; for a command memtrace launches the symbol first, because bpftrace 0.17 resolves USDT
+ * probes through the traced PID's memory maps, and a held command is still memtrace's shell shim
+ * when bpftrace attaches. Null when the binary has neither.
+ */
+export async function findGcProbePoint(elf: ElfFile, options: { demangler?: string; preferSymbol?: boolean } = {}): Promise<GcProbePoint | null> {
   const usdt = await findNodeGcUsdt(elf);
-  if (usdt !== null) return { kind: 'usdt', probes: usdt };
+  if (usdt !== null && options.preferSymbol !== true) return { kind: 'usdt', probes: usdt };
   const symbol = await findV8GcSymbol(elf, options);
-  return symbol === null ? null : { kind: 'symbol', ...symbol };
+  if (symbol !== null) return { kind: 'symbol', ...symbol };
+  return usdt === null ? null : { kind: 'usdt', probes: usdt };
 }

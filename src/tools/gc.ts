@@ -3,7 +3,7 @@
 // the target's own node binary) or Node's gc__start/gc__done USDT probes where the binary has them.
 // Composes target binary → probe point → spec → program → session → parser → reduce → reports.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { readlink, realpath } from 'node:fs/promises';
+import { open, readlink, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { TargetError } from '../errors.js';
 import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../model/gc-log.js';
@@ -39,7 +39,13 @@ export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
   if (!options.printScript) await ensureTracefs((message) => io.stderr.write(`${message}\n`));
 
   const binary = await targetBinary(options.target);
-  const point = await probePointOf(binary);
+  const point = await probePointOf(binary, options.target.kind === 'launch');
+  if (point.kind === 'usdt' && options.target.kind === 'launch') {
+    throw new TargetError(
+      `${binary} has Node's gc__start/gc__done USDT probes but not V8's ${V8_GC_FUNCTION} symbol, and bpftrace 0.17 attaches USDT probes ` +
+        'only to a process already running the binary: start it, then run memtrace gc -p PID',
+    );
+  }
   const spec = buildGcSpec({
     binary,
     pid: options.target.kind === 'attach' ? options.target.pid : null,
@@ -68,21 +74,36 @@ async function targetBinary(target: GcOptions['target']): Promise<string> {
   return exe;
 }
 
-async function probePointOf(binary: string): Promise<GcProbePoint> {
+async function probePointOf(binary: string, launched: boolean): Promise<GcProbePoint> {
   let point: GcProbePoint | null;
   try {
-    point = await findGcProbePoint(await readElf(binary));
+    point = await findGcProbePoint(await readElf(binary), { preferSymbol: launched });
   } catch (error) {
-    if (error instanceof ElfError) throw new TargetError(`${error.message}: memtrace gc traces a node binary (is the target node?)`, { cause: error });
+    if (error instanceof ElfError) {
+      const script = (await isScript(binary)) ? `; for a script, launch its interpreter: memtrace gc -- node ${binary}` : '';
+      throw new TargetError(`${error.message}: memtrace gc traces a node binary (is the target node?)${script}`, { cause: error });
+    }
     throw error;
   }
   if (point === null) {
     throw new TargetError(
       `${binary} has neither V8's ${V8_GC_FUNCTION}(…) in its symbol table nor Node's node:gc__start/gc__done USDT probes: ` +
-        'is it node? (a stripped node binary has no .symtab; a V8 other than Node 12-22\'s may name the function differently)',
+        'is it node? (a stripped node binary has no .symtab; another V8 version may name the function differently)',
     );
   }
   return point;
+}
+
+async function isScript(path: string): Promise<boolean> {
+  const handle = await open(path, 'r').catch(() => null);
+  if (handle === null) return false;
+  try {
+    const head = Buffer.alloc(2);
+    await handle.read(head, 0, 2, 0);
+    return head.toString('latin1') === '#!';
+  } finally {
+    await handle.close();
+  }
 }
 
 async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace): Promise<number> {
