@@ -156,9 +156,9 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.max(0, Math.ceil(fraction * sorted.length) - 1)]!;
 }
 
-/** Milliseconds kept to the microsecond: the probe measures nanoseconds, no report shows more. */
+/** Milliseconds to the nanosecond the probe measures: sums of many pauses stay exact. */
 export function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+  return Math.round(ms * 1e6) / 1e6;
 }
 
 /**

@@ -7,7 +7,7 @@ import { buildGcSpec, type GcSpecOptions } from '../../src/probes/gc-spec.js';
 import { renderGcBpf } from '../../src/probes/render-gc-bpf.js';
 import { NODE20_GC_SYMBOL, renderStandaloneGcScript } from '../../src/tools/gc-script.js';
 import { liveTest } from '../helpers/live.js';
-import { ROOT } from '../helpers/workloads.js';
+import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
 const SYMBOL_OPTIONS: GcSpecOptions = { binary: '/usr/bin/node', pid: 4242, probe: { kind: 'symbol', symbol: NODE20_GC_SYMBOL } };
 
@@ -60,4 +60,8 @@ liveTest('bpftrace compiles the standalone script and the usdt variant', (t) => 
   writeFileSync(program, renderGcBpf(buildGcSpec({ ...SYMBOL_OPTIONS, durationMs: 1000 })));
   const symbol = spawnSync('bpftrace', ['--emit-elf', join(directory, 'y.o'), program], { encoding: 'utf8' });
   t.is(symbol.status, 0, symbol.stderr);
+  const usdtProgram = join(directory, 'usdt.bt');
+  writeFileSync(usdtProgram, renderGcBpf(buildGcSpec({ binary: buildWorkload('usdt-gc'), pid: null, probe: { kind: 'usdt' } })));
+  const usdt = spawnSync('bpftrace', ['--emit-elf', join(directory, 'z.o'), usdtProgram, '1'], { encoding: 'utf8' });
+  t.is(usdt.status, 0, usdt.stderr);
 });
