@@ -14,6 +14,7 @@ import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace 
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { formatBytes } from '../report/units.js';
 import { pageSize } from '../sample/linux-proc.js';
 import { ElfError, readElf } from '../symbols/elf.js';
 import { findGcProbePoint, V8_GC_FUNCTION, type GcProbePoint } from '../symbols/v8-gc-symbol.js';
@@ -124,7 +125,7 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     if (!options.live || parser.raw.beginNs === null) return;
     const kind = gcKindOf(spec.probe.kind, collection.collector);
     const at = ((collection.startNs - parser.raw.beginNs) / 1e9).toFixed(3);
-    io.stderr.write(`memtrace: ${at} s ${kind}${collection.reason === null ? '' : ` (${reasonName(collection.reason)})`} ${(collection.pauseNs / 1e6).toFixed(2)} ms, RSS after ${collection.rssAfterBytes} B\n`);
+    io.stderr.write(`memtrace: ${at} s ${kind}${collection.reason === null ? '' : ` (${reasonName(collection.reason)})`} ${(collection.pauseNs / 1e6).toFixed(2)} ms, RSS after ${formatBytes(collection.rssAfterBytes)}\n`);
   };
 
   const session = new TraceSession({
