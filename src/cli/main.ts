@@ -11,7 +11,8 @@ import { scriptsCommand } from './commands/scripts.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, gcCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
+// New tools are appended: the order is the help text's, and tests expect the older ones' order.
+const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand, gcCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

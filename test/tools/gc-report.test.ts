@@ -69,3 +69,10 @@ test('report detects the json trace', chosen, fixture(`${FIXTURES}/gc-forced-23.
 test('report detects the raw log', chosen, fixture(`${FIXTURES}/gc-raw-launch.ndjson`), 'gc');
 test('report still detects malloc traces as malloc', chosen, fixture(`${FIXTURES}/malloc-raw-launch.ndjson`), 'malloc');
 test('report still detects malloc text traces as malloc', chosen, fixture(`${FIXTURES}/malloc-known-allocs.text.txt`), 'malloc');
+
+test('report detects a gc json report before the malloc one', async (t) => {
+  const log = await readGcLog(fixture(`${FIXTURES}/gc-forced-23.text.txt`), { lenient: false });
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'saved.json');
+  writeFileSync(path, renderJson(log));
+  t.is(chooseReportInput(path, await readLogHead(path), null).name, 'gc-json');
+});
