@@ -1,8 +1,9 @@
 // Finds where a node binary's garbage collections can be probed: V8's
 // `v8::internal::Heap::PerformGarbageCollection(…)`, looked up by its demangled name (its mangled
 // spelling changes with its parameter list from one V8 version to the next), or Node's
-// gc__start/gc__done USDT probes. Stock Node 20 binaries have the symbol in .symtab (not in the
-// dynamic table) and no USDT notes; binaries built --with-dtrace (Node ≤ 18) have the probes.
+// gc__start/gc__done USDT probes. Stock Node 20 binaries have the symbol in .symtab and, exported for
+// native addons, in .dynsym (so a stripped node keeps it); they have no USDT notes. Binaries built
+// --with-dtrace (Node ≤ 18) have the probes.
 import { demangle } from './demangle.js';
 import type { ElfFile } from './elf.js';
 import { readStapsdtNotes, type StapsdtProbe } from './stapsdt.js';
@@ -22,7 +23,7 @@ export interface V8GcSymbol {
 export type GcProbePoint = ({ kind: 'symbol' } & V8GcSymbol) | { kind: 'usdt'; probes: StapsdtProbe[] };
 
 /**
- * The function's symbol in `elf`, or null when the binary has none (stripped, or a V8 that renamed
+ * The function's symbol in `elf`, or null when the binary has none (not node, or a V8 that renamed
  * it). Only the few names holding the fragment are demangled, not the binary's 100,000 symbols.
  */
 export async function findV8GcSymbol(elf: ElfFile, options: { demangler?: string } = {}): Promise<V8GcSymbol | null> {

@@ -89,7 +89,7 @@ async function probePointOf(binary: string, launched: boolean): Promise<GcProbeP
   if (point === null) {
     throw new TargetError(
       `${binary} has neither V8's ${V8_GC_FUNCTION}(…) in its symbol table nor Node's node:gc__start/gc__done USDT probes: ` +
-        'is it node? (a stripped node binary has no .symtab; another V8 version may name the function differently)',
+        'is it node? (node exports the function in its dynamic symbol table, for native addons, so even a stripped node has it; a V8 that renamed it would not)',
     );
   }
   return point;

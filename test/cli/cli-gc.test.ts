@@ -85,6 +85,9 @@ liveTest('Ctrl-C: the report of what was gathered, marked partial; the target go
   const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
   t.is(log.partialReason, 'interrupted by SIGINT: the collections until then');
   t.is(log.collections.filter((c) => c.reason === 'testing').length, FORCED);
+  // RSS read in the probe is the kernel's VmRSS: the idle target's now is within 1 MiB of it after the last collection.
+  const vmRss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+  t.true(Math.abs(vmRss - log.collections.at(-1)!.rssAfterBytes) < 2 ** 20, `${vmRss} vs ${log.collections.at(-1)!.rssAfterBytes}`);
   t.notThrows(() => process.kill(pid, 0));
   process.kill(pid, 'SIGTERM');
   t.is((await target).exitCode, 0);

@@ -1,7 +1,10 @@
 // Finding where a binary's garbage collections can be probed, on real binaries: this machine's stock
-// node 20 (V8's symbol in .symtab, no USDT notes), the usdt-gc workload (Node's USDT probes, as a
+// node 20 (V8's symbol in .symtab and .dynsym, no USDT notes), a stripped copy of it, the usdt-gc workload (Node's USDT probes, as a
 // node built --with-dtrace has them) and a binary that is neither.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { readElf } from '../../src/symbols/elf.js';
 import { readStapsdtNotes } from '../../src/symbols/stapsdt.js';
@@ -27,6 +30,16 @@ test('without c++filt the mangled prefix still identifies the function, and says
   const symbol = await findV8GcSymbol(await readElf(NODE), { demangler: '/nonexistent/c++filt' });
   t.is(symbol?.symbol, MANGLED);
   t.regex(symbol!.demangled, /^v8::internal::Heap::PerformGarbageCollection\(…\) \(not demangled: .*not found/);
+});
+
+test('a stripped copy of node keeps the symbol: node exports it in .dynsym for native addons', async (t) => {
+  const stripped = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'node');
+  execFileSync('strip', ['--strip-all', '-o', stripped, NODE]);
+  const elf = await readElf(stripped);
+  t.false(elf.sections.some((section) => section.name === '.symtab'));
+  const symbol = await findV8GcSymbol(elf);
+  t.is(symbol?.symbol, MANGLED);
+  rmSync(stripped);
 });
 
 test('a binary that is not node has neither', async (t) => {
