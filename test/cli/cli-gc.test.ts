@@ -56,6 +56,28 @@ liveTest(`launched: ${FORCED} forced mark-compacts, and exactly the collections 
   t.true(log.collections.every((c) => c.pauseMs > 0 && c.rssAfterBytes > 10 * 2 ** 20));
 });
 
+liveTest(`a worker thread's isolate: its ${FORCED} collections on its own thread, beside the main thread's ${FORCED}`, async (t) => {
+  const output = temporary('gc.json');
+  const result = await memtrace(['gc', '--quiet', '-o', output, '--', 'node', '--expose-gc', '--trace-gc', WORKLOAD, String(FORCED), '--worker']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
+  t.deepEqual(kindsOf(log), traceGcKinds(`${result.stdout}`), `${result.stdout}`);
+  const byThread = new Map<number, number>();
+  for (const c of log.collections.filter((c) => c.reason === 'testing')) byThread.set(c.tid, (byThread.get(c.tid) ?? 0) + 1);
+  t.deepEqual([...byThread.values()], [FORCED, FORCED]);
+  t.true(byThread.has(log.header.target.pid!));
+});
+
+liveTest('node --minor-mc: collector 2 is the minor mark-compact, as --trace-gc names it', async (t) => {
+  const output = temporary('gc.json');
+  const result = await memtrace(['gc', '--quiet', '-o', output, '--', 'node', '--minor-mc', '--trace-gc', `${ROOT}test/workloads/node/alloc-loop.js`, '3000000']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
+  const traceGc = traceGcKinds(`${result.stdout}`);
+  t.true((traceGc['minor-mark-compact'] ?? 0) > 10, `${result.stdout}`);
+  t.deepEqual(kindsOf(log), traceGc);
+});
+
 liveTest('attached by PID: the target exiting ends the trace with a full report, as --trace-gc counts', async (t) => {
   const { target, pid } = await startWaitingNode();
   const output = temporary('gc.json');
