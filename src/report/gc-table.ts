@@ -14,8 +14,12 @@ export function renderGcTable(log: GcLog): string {
   const probe = header.probe === null ? 'probe not recorded (a hand-run log)' : header.probe.kind === 'usdt' ? "Node's gc__start/gc__done USDT probes" : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
   lines.push(truncate(`${probe}${log.durationSeconds === null ? '' : `; ${formatDuration(log.durationSeconds)} traced`}`, 80));
   if (log.partialReason !== null) lines.push(truncate(`PARTIAL: ${log.partialReason}`, 80));
-  if (log.lostEvents > 0) lines.push(`LOST: ${formatCount(log.lostEvents)} events dropped by the tracer (collections missing below)`);
-  if (log.badLines > 0) lines.push(`${formatCount(log.badLines)} unreadable lines were skipped (--lenient)`);
+  // Losses first (what is missing), then the noise that was read and set aside (bpftrace's banner).
+  const losses = [
+    log.lostEvents > 0 ? `${formatCount(log.lostEvents)} lost events` : null,
+    log.badLines > 0 ? `${formatCount(log.badLines)} unreadable lines skipped` : null,
+  ].filter((part) => part !== null);
+  lines.push(truncate(`Losses: ${losses.length === 0 ? 'none' : losses.join(', ')}; tracer notices: ${formatCount(log.noiseLines)}`, 80));
   for (const note of log.notes) lines.push(truncate(`note: ${note}`, 80));
   lines.push('');
   if (log.collections.length === 0) {

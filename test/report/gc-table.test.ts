@@ -17,12 +17,15 @@ test('80 columns; the summary by kind, then every collection in time order', asy
   t.regex(table, /mark-compact {7}finalize incremental mark… +16\.43 +86\.4 MiB/);
 });
 
-test('partial, lost and skipped are said at the top', async (t) => {
+test('partial, lost and skipped are said at the top, in 80 columns', async (t) => {
   const log: GcLog = { ...(await load()), partialReason: 'interrupted by SIGINT: the collections until then', lostEvents: 3, badLines: 2 };
   const lines = renderGcTable(log).split('\n');
   t.is(lines[2], 'PARTIAL: interrupted by SIGINT: the collections until then');
-  t.is(lines[3], 'LOST: 3 events dropped by the tracer (collections missing below)');
-  t.is(lines[4], '2 unreadable lines were skipped (--lenient)');
+  t.is(lines[3], 'Losses: 3 lost events, 2 unreadable lines skipped; tracer notices: 1');
+});
+
+test('no losses is said too, with the tracer notices read (bpftrace\'s banner)', async (t) => {
+  t.is(renderGcTable(await load()).split('\n')[2], 'Losses: none; tracer notices: 1');
 });
 
 test('no collections: said in words', async (t) => {
