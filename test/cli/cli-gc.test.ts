@@ -78,6 +78,16 @@ liveTest('node --minor-mc: collector 2 is the minor mark-compact, as --trace-gc 
   t.deepEqual(kindsOf(log), traceGc);
 });
 
+liveTest('--raw-out keeps the trace; memtrace report renders it as the live report was', async (t) => {
+  const live = temporary('gc.json');
+  const rawOut = temporary('gc.raw');
+  const result = await memtrace(['gc', '--quiet', '--raw-out', rawOut, '-o', live, '--', 'node', '--expose-gc', WORKLOAD, '5']);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const again = await memtraceAuto(['report', rawOut, '-f', 'json']);
+  t.is(again.exitCode, 0, `${again.stderr}`);
+  t.deepEqual(JSON.parse(`${again.stdout}`), JSON.parse(readFileSync(live, 'utf8')));
+});
+
 liveTest('attached by PID: the target exiting ends the trace with a full report, as --trace-gc counts', async (t) => {
   const { target, pid } = await startWaitingNode();
   const output = temporary('gc.json');
