@@ -108,7 +108,8 @@ async function isScript(path: string): Promise<boolean> {
 }
 
 async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace): Promise<number> {
-  const parser = new GcLogParser({ file: 'bpftrace output', lenient: false });
+  // Lenient live: one odd line from bpftrace is counted in the report, it does not lose the trace.
+  const parser = new GcLogParser({ file: 'bpftrace output', lenient: true });
   const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
   const startedAt = new Date();
   let pid: number | null = null;
