@@ -72,7 +72,9 @@ async function targetBinary(target: GcOptions['target']): Promise<string> {
     throw new TargetError(`cannot read /proc/${target.pid}/exe (a kernel thread, or the process exited): ${(error as Error).message}`, { cause: error });
   }
   if (exe.endsWith(' (deleted)')) throw new TargetError(`PID ${target.pid} runs ${exe}: its binary was replaced or removed since it started, so it cannot be probed`);
-  return exe;
+  // A process in another mount namespace (a container) names its binary in its own root.
+  const root = await readlink(`/proc/${target.pid}/root`).catch(() => '/');
+  return root === '/' ? exe : `/proc/${target.pid}/root${exe}`;
 }
 
 async function probePointOf(binary: string, launched: boolean): Promise<GcProbePoint> {
