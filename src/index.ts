@@ -5,3 +5,4 @@ export { heapStats, type HeapStatsOptions, type HeapStatsReport } from './node/h
 export type { HeapSpaceDiff, HeapStatsDifference } from './model/heap-space-diff.js';
 export { traceMalloc, type TraceMallocOptions, type TraceMallocReport } from './node/trace-malloc.js';
 export type { JsHeapReport, AllocationSite, GroupBy } from './model/js-heap-profile.js';
+export { gcLogToSeries, gcMarks, type GcLog, type GcCollection, type GcKindSummary } from './model/gc-log.js';

@@ -13,6 +13,7 @@ import { looksFolded, readFolded } from '../parse/folded.js';
 import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
 import { looksLikePyMallocDtrace } from '../parse/pymalloc-dtrace.js';
 import type { LogHead } from '../parse/first-line.js';
+import { looksLikeGcJson } from '../parse/gc-json.js';
 import { looksLikeJsonReport, readMallocJson } from '../parse/malloc-json.js';
 import { detectProcessLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
@@ -22,6 +23,9 @@ import type { MallocProfile } from '../model/malloc-profile.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
 import { reportBpftraceMaps } from './bpftrace-maps-report.js';
+import type { GcLog } from '../model/gc-log.js';
+import { readGcLog, readGcReport } from './gc-report.js';
+import { gcReportRequests, writeGcReports } from './write-gc-reports.js';
 import { readMallocLog } from './malloc-report.js';
 import type { PyroscopePush } from './pyroscope-push.js';
 import { pushMalloc, pushOnly, pushStackProfile } from './report-push.js';
@@ -114,6 +118,34 @@ export const MALLOC_INPUTS: ReportInput[] = [
   },
 ];
 
+/** memtrace gc's program: its begin marker, in text or -f json, or a raw log's header naming the tool. */
+const GC_LOG_MARKERS = /^memtrace:begin gc\b|"data": "memtrace:begin gc\b|"memtrace_header", ?"data": ?\{"tool": ?"gc"/m;
+
+async function reportGc(read: () => Promise<GcLog>, options: ReportInputOptions, io: ReportIo): Promise<number> {
+  const reports = gcReportRequests(options.outputs, options.format);
+  await checkReportPaths(reports.map((report) => report.path));
+  await writeGcReports(await read(), reports, io);
+  return 0;
+}
+
+/** Before the malloc inputs: their detectors (a json report's "{", any memtrace:begin) match gc logs too. */
+export const GC_INPUTS: ReportInput[] = [
+  {
+    name: 'gc-json',
+    summary: "memtrace gc's json report",
+    stacks: false,
+    detect: (head) => looksLikeGcJson(head.text),
+    report: (path, options, io) => reportGc(() => readGcReport(path), options, io),
+  },
+  {
+    name: 'gc',
+    summary: 'memtrace gc --raw-out log, scripts/bpf/gc.bt output',
+    stacks: false,
+    detect: (head) => GC_LOG_MARKERS.test(head.text),
+    report: (path, options, io) => reportGc(() => readGcLog(path, { lenient: options.lenient }), options, io),
+  },
+];
+
 export const REPORT_INPUTS: ReportInput[] = [
   {
     name: 'cpymemtrace',
@@ -166,6 +198,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     detect: (head) => looksLikePyMallocDtrace(head.text),
     report: (path, options, io) => reportPyMallocDtrace(path, options, io),
   },
+  ...GC_INPUTS,
   ...MALLOC_INPUTS,
   {
     // Generic, so after every memtrace format: any DTrace run's printed aggregations.

@@ -1,6 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
 import { renderStandaloneExternalScript } from '../../tools/external-script.js';
+import { renderStandaloneGcScript } from '../../tools/gc-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
@@ -14,6 +15,7 @@ memtrace-dtrace D programs; memtrace the platform's.
 Tools:
   malloc     every malloc-family call by stack, with outstanding blocks
   external   Node's ArrayBuffer backing stores by stack (bpftrace only)
+  gc         every V8 garbage collection of a node (bpftrace only)
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
@@ -22,7 +24,7 @@ Tools:
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, () => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript },
+  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 

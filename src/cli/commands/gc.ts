@@ -1,0 +1,91 @@
+import { UsageError } from '../../errors.js';
+import { validateDurationMs, validatePid, validateProbePath } from '../../probes/validate.js';
+import { runGc } from '../../tools/gc.js';
+import { checkReportPaths } from '../../tools/write-reports.js';
+import { gcReportRequests } from '../../tools/write-gc-reports.js';
+import { parseCommandLine, stringOption, type Command } from '../command.js';
+
+export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID
+       memtrace-bpf gc [options] -- node [ARGS...]
+
+Traces every V8 garbage collection of one node process, stock and unmodified:
+its kind (scavenge, mark-compact, minor mark-compact), V8's reason, the pause
+and the process's RSS after it; then a summary by kind (count, total, p50, p99
+and max pause). Probes V8's Heap::PerformGarbageCollection, found by name in
+the target's own node binary, or Node's gc__start/gc__done USDT probes where
+the binary has them (built --with-dtrace, Node 18 and older).
+
+Target:
+  -p, --pid PID           attach to a running node process
+  -- COMMAND [ARGS...]    launch node and trace it from its first instruction;
+                          memtrace exits with the command's exit code
+
+Reports:
+  -o, --output FILE       write a report; the format comes from the extension:
+                          .txt (table) .json .tsv .csv .svg (time plot of
+                          pauses and RSS) .jsonl (the collections as a process
+                          log, for memtrace report's process plots); "-" is
+                          stdout (repeatable; default: a table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, tsv, csv, svg, series
+      --raw-out FILE      keep bpftrace's raw output; re-render it later with
+                          memtrace report FILE
+
+Tracing:
+  -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
+      --live              one line on stderr per collection as it happens
+                          (the default when stderr is a terminal)
+      --quiet             no per-collection lines
+      --tracer-path PATH  the bpftrace to run
+      --print-script      print the bpftrace program and exit
+      --verbose           show stack traces of errors
+  -h, --help              this help
+
+Needs root (bpftrace). See docs/tools/gc.md.
+`;
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'every V8 garbage collection of a node process: kind, reason, pause, RSS',
+  needsBackend: true,
+  async run(argv, io) {
+    const { values, positionals, command } = parseCommandLine(argv, {
+      pid: { type: 'string', short: 'p' },
+      output: { type: 'string', short: 'o', multiple: true },
+      format: { type: 'string', short: 'f' },
+      'raw-out': { type: 'string' },
+      duration: { type: 'string', short: 'd' },
+      live: { type: 'boolean' },
+      quiet: { type: 'boolean' },
+      'tracer-path': { type: 'string' },
+      'print-script': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(GC_HELP);
+      return 0;
+    }
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
+    const pidText = stringOption(values, 'pid');
+    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
+    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- node [ARGS...]');
+    if (values.live === true && values.quiet === true) throw new UsageError('give either --live or --quiet, not both');
+    const reports = gcReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
+    const rawOut = stringOption(values, 'raw-out');
+    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
+    const duration = stringOption(values, 'duration');
+    const tracerPath = stringOption(values, 'tracer-path');
+    return runGc(
+      {
+        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        reports,
+        durationMs: duration === null ? null : validateDurationMs('--duration', duration),
+        rawOut,
+        printScript: values['print-script'] === true,
+        tracerPath: tracerPath === null ? null : validateProbePath('--tracer-path', tracerPath),
+        live: values.live === true || (values.quiet !== true && Boolean(io.stderr.isTTY)),
+      },
+      io,
+    );
+  },
+};

@@ -1,0 +1,40 @@
+// Chooses the renderer of a GcLog: by the output file's extension, or by --format for stdout.
+import { gcLogToSeries, type GcLog } from '../model/gc-log.js';
+import { renderGcSvg } from './gc-svg.js';
+import { renderGcTable } from './gc-table.js';
+import { renderGcTsv } from './gc-tsv.js';
+import { renderJson } from './json.js';
+import { seriesRecords } from './series-index.js';
+
+/** `series` is the collections as a memtrace process log (JSON lines), for the process plots. */
+export type GcFormat = 'table' | 'json' | 'tsv' | 'csv' | 'svg' | 'series';
+
+export const GC_EXTENSIONS: Record<string, GcFormat> = {
+  '.txt': 'table',
+  '.table': 'table',
+  '.json': 'json',
+  '.tsv': 'tsv',
+  '.csv': 'csv',
+  '.svg': 'svg',
+  '.jsonl': 'series',
+  '.ndjson': 'series',
+};
+
+export const GC_FORMATS: GcFormat[] = ['table', 'json', 'tsv', 'csv', 'svg', 'series'];
+
+export function renderGc(log: GcLog, format: GcFormat): string {
+  switch (format) {
+    case 'table':
+      return renderGcTable(log);
+    case 'json':
+      return renderJson(log);
+    case 'tsv':
+      return renderGcTsv(log, 'tab');
+    case 'csv':
+      return renderGcTsv(log, 'comma');
+    case 'svg':
+      return renderGcSvg(log);
+    case 'series':
+      return seriesRecords(gcLogToSeries(log)).map((record) => `${JSON.stringify(record)}\n`).join('');
+  }
+}
