@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
+import { renderStandaloneFaultsScript } from '../../tools/faults-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
@@ -12,6 +13,7 @@ memtrace-dtrace D programs; memtrace the platform's.
 
 Tools:
   malloc     every malloc-family call by stack, with outstanding blocks
+  faults     page faults, brk growth and mmap lengths by stack (bpftrace only)
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
@@ -20,7 +22,7 @@ Tools:
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, () => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript },
+  bpf: { malloc: renderStandaloneMallocScript, faults: renderStandaloneFaultsScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 
