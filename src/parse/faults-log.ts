@@ -40,6 +40,8 @@ export interface FaultsRawStack {
 export interface FaultsRaw {
   began: boolean;
   ended: boolean;
+  /** The `memtrace:done` line came: every result map was printed. */
+  complete: boolean;
   endNs: number | null;
   attachedProbes: number | null;
   faults: number;
@@ -187,6 +189,7 @@ export class FaultsLogParser {
     }
     if (text === FAULTS_DONE_MARKER) {
       this.resultsOpen = false;
+      this.raw.complete = this.raw.ended;
       return [];
     }
     const hold = new RegExp(`^${FAULTS_HOLD_MARKER} (\\d+)$`).exec(text);
@@ -277,6 +280,7 @@ export function emptyFaultsRaw(): FaultsRaw {
   return {
     began: false,
     ended: false,
+    complete: false,
     endNs: null,
     attachedProbes: null,
     faults: 0,

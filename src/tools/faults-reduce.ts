@@ -62,7 +62,9 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
   );
 
   const kinds = (mask: number, bits: number) => [...raw.faultKinds].filter(([code]) => (code & mask) === bits).reduce((sum, [, count]) => sum + count, 0);
-  const partialReason = options.partialReason ?? (raw.ended ? null : 'the trace ended before the tracer printed its results');
+  const partialReason =
+    options.partialReason ??
+    (!raw.ended ? 'the trace ended before the tracer printed its results' : raw.complete ? null : 'the output ends before the tracer had printed all its results');
   const notes = [...(options.notes ?? [])];
   if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} events hashed to the stack of another call site: their stacks were merged`);
   if (raw.registerMismatches > 0) notes.push(`${raw.registerMismatches} faults found saved user registers that were not the faulting thread's: stacks are unreliable on this kernel (kernel stack size?)`);

@@ -33,9 +33,11 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
         ? trailer.partialReason
         : truncated
           ? `${path} ends in the middle of a record`
-          : raw.ended
-            ? null
-            : `${path} ends before the tracer printed its results`,
+          : !raw.ended
+            ? `${path} ends before the tracer printed its results`
+            : raw.complete
+              ? null
+              : `${path} ends before the tracer had printed all its results`,
     pageSize: typeof header.pageSize === 'number' ? header.pageSize : DEFAULT_PAGE_SIZE,
     names: await namesFor(raw),
     notes,
