@@ -145,6 +145,12 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     },
   });
 
+  if (options.target.kind === 'attach') {
+    // Read before tracing starts: a target that exits right after the trace begins (and the
+    // "tracing" line has been printed) is gone before an asynchronous first read could run.
+    pid = options.target.pid;
+    await readMaps();
+  }
   let end: SessionEnd;
   try {
     end = await session.run();
