@@ -1,6 +1,6 @@
 // memtrace-bpf faults against test/workloads/touch-pages.c, launched and attached: the pages each of
 // its functions touches are counted exactly at that function's stacks; and the ways a trace ends early.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -106,4 +106,23 @@ liveTest('SIGINT to memtrace: the partial report is written, the target runs on 
   t.true(profile.partial);
   t.is(profile.partialReason, 'interrupted by SIGINT');
   t.deepEqual(byWorkloadFunction(profile), EXPECTED);
+});
+
+liveTest('--duration ends an attached trace and leaves the target running', async (t) => {
+  const target = execa(buildWorkload('touch-pages'), ['--wait', '--linger', '8'], { reject: false });
+  const ready = await waitForLine(target.stdout!, /^ready \d+$/);
+  const pid = Number(ready.split(' ')[1]);
+  const output = temporary('faults.json');
+  const session = memtrace(['faults', '-p', String(pid), '--duration', '2s', '-o', output]);
+  await waitForLine(session.stderr!, /memtrace: tracing .* for 2 s/);
+  process.kill(pid, 'SIGUSR1');
+  const traced = await session;
+  t.is(traced.exitCode, 0, `${traced.stderr}`);
+  t.true(existsSync(`/proc/${pid}/stat`), 'target still running after the trace');
+  const profile = JSON.parse(readFileSync(output, 'utf8')) as FaultsProfile;
+  t.false(profile.partial, profile.partialReason ?? '');
+  t.deepEqual(byWorkloadFunction(profile), EXPECTED);
+  const finished = await target;
+  t.is(finished.exitCode, 0);
+  t.is(`${finished.stdout}`, `ready ${pid}\ntouched`);
 });
