@@ -1,7 +1,7 @@
 // Folds the raw output of the faults program and the resolved frame names into the FaultsProfile
 // contract. Pure: the names are resolved beforehand (live from the target's maps, or from the
 // symbols a raw log carries) and passed in.
-import type { Frame } from '../model/stack-profile.js';
+import { mergeSamples, type Frame } from '../model/stack-profile.js';
 import type { FaultsProfile, FaultsStack } from '../model/faults-profile.js';
 import type { FaultsRaw, FaultsRawFrames } from '../parse/faults-log.js';
 import type { ResolvedName } from './malloc-reduce.js';
@@ -50,12 +50,19 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
     return leafFirst.reverse();
   };
 
-  const stacks: FaultsStack[] = [...raw.stacks.values()].map((stack) => ({
-    frames: framesOf(stack.frames),
-    faults: stack.faults,
-    residentBytes: stack.residentBytes,
-    brkBytes: stack.brkBytes,
-    mmapBytes: stack.mmapBytes,
+  // Stacks that differ only in addresses within the same functions (a read and a write of one loop)
+  // are one stack once named: merged, their values summed.
+  const stacks: FaultsStack[] = mergeSamples(
+    [...raw.stacks.values()].map((stack) => ({
+      frames: framesOf(stack.frames),
+      values: { faults: stack.faults, residentBytes: stack.residentBytes, brkBytes: stack.brkBytes, mmapBytes: stack.mmapBytes },
+    })),
+  ).map(({ frames, values }) => ({
+    frames,
+    faults: values.faults ?? 0,
+    residentBytes: values.residentBytes ?? 0,
+    brkBytes: values.brkBytes ?? 0,
+    mmapBytes: values.mmapBytes ?? 0,
   }));
   stacks.sort(
     (a, b) => b.residentBytes - a.residentBytes || b.faults - a.faults || b.brkBytes + b.mmapBytes - (a.brkBytes + a.mmapBytes) || compareFrames(a.frames, b.frames),

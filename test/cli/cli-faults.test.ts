@@ -10,7 +10,7 @@ import { memtrace, memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { buildWorkload } from '../helpers/workloads.js';
 
 const PAGE = 4096;
-const WORKLOAD_FUNCTIONS = ['touch_mmap', 'touch_brk', 'touch_heap'];
+const WORKLOAD_FUNCTIONS = ['touch_mmap', 'touch_brk', 'touch_heap', 'touch_zero'];
 
 /** What touch-pages' own functions did, by the innermost of them on each stack. */
 const EXPECTED = {
@@ -19,6 +19,9 @@ const EXPECTED = {
   // 23 × 64 KiB: 368 pages, the first of which malloc itself wrote (its chunk header), inside
   // glibc, whose missing frame pointers hide touch_heap from that stack.
   touch_heap: { faults: 367, residentBytes: 367 * PAGE, brkBytes: 0, mmapBytes: 0 },
+  // 13 pages read (each maps the shared zero page), then written (13 copy-on-write protection
+  // faults, which add no page to the count).
+  touch_zero: { faults: 26, residentBytes: 13 * PAGE, brkBytes: 0, mmapBytes: 13 * PAGE },
 };
 
 function temporary(name: string): string {
@@ -77,10 +80,11 @@ liveTest('attached, the target exiting mid-trace: a full report, and a baseline 
   t.is(profile.target.pid, pid);
   t.deepEqual(byWorkloadFunction(profile), EXPECTED);
   // Attached after start-up: the only other faults are malloc's header page and a page or two of code or stdio.
-  const own = 37 + 29 + 367;
+  const own = 37 + 29 + 367 + 26;
   t.true(profile.totals.faults >= own + 1 && profile.totals.faults <= own + 4, String(profile.totals.faults));
   t.is(profile.totals.brkBytes, 29 * PAGE);
-  t.is(profile.totals.mmapBytes, 37 * PAGE + 369 * PAGE);
+  t.is(profile.totals.mmapBytes, 37 * PAGE + 369 * PAGE + 13 * PAGE);
+  t.is(profile.totals.protectionFaults, 13);
   t.is(profile.totals.mmapFailed, 0);
   const flame = readFileSync(svg, 'utf8');
   t.true(flame.startsWith('<?xml') || flame.startsWith('<svg'));

@@ -9,20 +9,20 @@ test('faults-raw-attach.ndjson: the table', async (t) => {
   const table = renderFaultsTable(profile, { top: 2 });
   t.is(
     table,
-    `memtrace faults: PID 31793
-traced 8.80 s, bpftrace 0.17.0, page size 4,096 B
+    `memtrace faults: PID 18570
+traced 5.39 s, bpftrace 0.17.0, page size 4,096 B
 Losses: none
 
-Page faults   434: 434 on pages not present, 0 protection;
-              434 writes, 0 instruction fetches
-Made resident 1.70 MiB (at most: one page per fault on a page not present)
+Page faults   460: 447 on pages not present, 13 protection;
+              447 writes, 0 instruction fetches
+Made resident 1.75 MiB (at most: one page per fault on a page not present)
 brk           1 calls, grew 116 KiB, shrank 0 B
-mmap          2 calls (0 failed), mapped 1.59 MiB; munmap 0 calls, 0 B
+mmap          3 calls (0 failed), mapped 1.64 MiB; munmap 0 calls, 0 B
 
 Stacks by bytes made resident (leaf ← callers)
-  1.43 MiB  84.6%  367 faults
+  1.43 MiB  82.1%  367 faults
    touch_heap ← main ← __libc_start_call_main
-   148 KiB   8.5%  37 faults
+   148 KiB   8.3%  37 faults
    touch_mmap ← main ← __libc_start_call_main
 
 Stacks by brk growth (leaf ← callers)
@@ -30,9 +30,9 @@ Stacks by brk growth (leaf ← callers)
    brk ← touch_brk ← main ← __libc_start_call_main
 
 Stacks by mmap length (leaf ← callers)
-  1.44 MiB  90.9%
+  1.44 MiB  88.1%
    __mmap ← sysmalloc_mmap.constprop.0
-   148 KiB   9.1%
+   148 KiB   8.8%
    __mmap ← touch_mmap ← main ← __libc_start_call_main
 `,
   );

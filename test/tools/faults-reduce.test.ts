@@ -81,3 +81,16 @@ test('faultsFrameAddresses: leaves apart from return addresses and candidates', 
   const raw = rawWith([{ frames: { leaf: 0x1000n, candidate: 0x3000n, callers: [0x4000n] } }, { frames: { leaf: 0x2000n, candidate: null, callers: [0x4000n] } }]);
   t.deepEqual(faultsFrameAddresses(raw), { leaves: [0x1000n, 0x2000n], callers: [0x3000n, 0x4000n] });
 });
+
+test('stacks that differ only by addresses in the same functions are merged, values summed', (t) => {
+  // given a read fault and a write fault of one loop in touch (two leaves), both called from main
+  const names: FaultsNames = { leaves: new Map([...NAMES.leaves, [0x2010n, named('touch')]]), callers: NAMES.callers };
+  const raw = rawWith([
+    { frames: { leaf: 0x2000n, candidate: null, callers: [0x4000n] }, faults: 13, residentBytes: 13 * 4096 },
+    { frames: { leaf: 0x2010n, candidate: null, callers: [0x4000n] }, faults: 13 },
+  ]);
+  // when
+  const profile = reduceFaults(raw, { target: { pid: 7, command: null }, tracer: { name: 'bpftrace', version: null }, startedAt: null, durationSeconds: null, partialReason: null, pageSize: 4096, names });
+  // then
+  t.deepEqual(profile.stacks, [{ frames: [{ name: 'main', module: 'prog' }, { name: 'touch', module: 'prog' }], faults: 26, residentBytes: 13 * 4096, brkBytes: 0, mmapBytes: 0 }]);
+});

@@ -5,6 +5,9 @@
  *   touch_brk    brk(break + 29 pages) (break first page-aligned), writes each  29 faults
  *   touch_heap   malloc(23 x 64 KiB): beyond glibc's mmap threshold, so malloc
  *                maps it; writes each page of the block                          368 pages
+ *   touch_zero   mmap(13 pages), reads each page (a not-present fault that maps
+ *                the shared zero page), then writes it (a protection fault: the
+ *                copy-on-write of the zero page)                     13 + 13 faults
  * With --wait it prints "ready PID" and waits for SIGUSR1 before touching anything; with
  * --linger N it sleeps N seconds after touching; it prints "touched" and exits 0.
  */
@@ -19,6 +22,7 @@
 #define MMAP_PAGES 37
 #define BRK_PAGES 29
 #define HEAP_BYTES (23 * 65536)
+#define ZERO_PAGES 13
 
 static volatile sig_atomic_t go = 0;
 static void on_usr1(int signal_number) { (void)signal_number; go = 1; }
@@ -49,6 +53,14 @@ __attribute__((noinline)) void touch_heap(void) {
   for (size_t offset = 0; offset < HEAP_BYTES; offset += PAGE) block[offset] = 1;
 }
 
+__attribute__((noinline)) void touch_zero(void) {
+  volatile char *region = mmap(NULL, ZERO_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (region == MAP_FAILED) exit(6);
+  char sum = 0;
+  for (size_t offset = 0; offset < ZERO_PAGES * PAGE; offset += PAGE) sum += region[offset];
+  for (size_t offset = 0; offset < ZERO_PAGES * PAGE; offset += PAGE) region[offset] = (char)(sum + 1);
+}
+
 int main(int argc, char **argv) {
   int wait = 0;
   unsigned linger = 0;
@@ -66,6 +78,7 @@ int main(int argc, char **argv) {
   align_brk();
   touch_brk();
   touch_heap();
+  touch_zero();
   printf("touched\n");
   fflush(stdout);
   if (linger > 0) sleep(linger);
