@@ -40,6 +40,10 @@ const MAPS_POLL_MS = 250;
 /** Runs the faults tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<number> {
   const say = (message: string) => io.stderr.write(`${message}\n`);
+  if (!options.printScript && process.arch !== 'x64') {
+    // The program reads x86-64's saved user registers (ip, bp, sp) and error-code bits.
+    throw new UsageError(`faults traces x86-64 processes only; this machine is ${process.arch}`);
+  }
   if (!options.printScript) requireRoot('faults');
   const bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: '' } : await findBpftrace({ path: options.tracerPath ?? undefined });
   if (!options.printScript) await ensureTracefs(say);
