@@ -151,6 +151,8 @@ function userStack(spec: FaultsSpec): string[] {
       framePointer: '$bp',
       readUser: (address) => `*(uint64 *)uptr(${address})`,
       extraFrames: ['*(uint64 *)uptr($regs->sp)'],
+      // Faults and syscalls happen inside glibc and the loader, built without frame pointers.
+      upwardOnly: true,
     }),
   ];
 }

@@ -304,6 +304,11 @@ export interface StackWalkOptions {
    * at the stack pointer: the caller of a frameless leaf, which the frame-pointer chain skips.
    */
   extraFrames?: string[];
+  /**
+   * End the walk at a saved frame pointer that does not lie above the current one: frames go up the
+   * stack, so a smaller one is not a frame pointer (code built without them used the register).
+   */
+  upwardOnly?: boolean;
 }
 
 /**
@@ -321,7 +326,9 @@ export function renderStackWalk(options: StackWalkOptions): string[] {
     `  $ret = ${read('$fp + 8')};`,
     '  if ($ret == 0) { break; }',
     ...indent(body),
-    `  $fp = ${read('$fp')};`,
+    ...(options.upwardOnly
+      ? [`  $next = ${read('$fp')};`, '  if ($next <= $fp) { $next = 0; }', '  $fp = $next;']
+      : [`  $fp = ${read('$fp')};`]),
     '  $depth++;',
     '}',
   ];

@@ -44,7 +44,7 @@ const HEADER = `#!/usr/bin/env bpftrace
  *   # bpftrace -p PID faults.bt PID
  *   Attaching 9 probes...
  *   memtrace:begin faults
- *   memtrace:end 4409085197568
+ *   memtrace:end 4916705380597
  *   @faults: 460
  *   @fault_kinds[0]: 13
  *   @fault_kinds[3]: 13
@@ -54,9 +54,9 @@ const HEADER = `#!/usr/bin/env bpftrace
  *   @brk_bytes: 118784
  *   @mmap_calls: 3
  *   @mmap_bytes: 1716224
- *   @stack_faults[3357208260159082]: 37
- *   @stack_mmap_bytes[4067153605796925]: 151552
- *   @stack_frames[3357208260159082, 0]: 94474291888740
+ *   @stack_faults[5425052891686506]: 37
+ *   @stack_mmap_bytes[4595692935578685]: 151552
+ *   @stack_frames[5425052891686506, 0]: 94514624688740
  *
  * OVERHEAD: one tracepoint hit and a bounded stack walk per page fault and per
  * brk/mmap/munmap call; nothing per event reaches user space. Measured on a

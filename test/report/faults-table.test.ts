@@ -9,8 +9,8 @@ test('faults-raw-attach.ndjson: the table', async (t) => {
   const table = renderFaultsTable(profile, { top: 2 });
   t.is(
     table,
-    `memtrace faults: PID 18570
-traced 5.39 s, bpftrace 0.17.0, page size 4,096 B
+    `memtrace faults: PID 29613
+traced 6.10 s, bpftrace 0.17.0, page size 4,096 B
 Losses: none
 
 Page faults   460: 447 on pages not present, 13 protection;

@@ -13,7 +13,7 @@ const path = (name: string) => fixture(`bpftrace/debian12-0.17/${name}`);
 test('faults-raw-attach.ndjson: the folded stacks of bytes made resident, named from the log', async (t) => {
   const profile = await readFaultsLog(path('faults-raw-attach.ndjson'), { lenient: false });
   t.false(profile.partial);
-  t.is(profile.target.pid, 18570);
+  t.is(profile.target.pid, 29613);
   t.is(
     renderFaults(profile, 'folded'),
     [
