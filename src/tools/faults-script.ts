@@ -60,8 +60,8 @@ const HEADER = `#!/usr/bin/env bpftrace
  *
  * OVERHEAD: one tracepoint hit and a bounded stack walk per page fault and per
  * brk/mmap/munmap call; nothing per event reaches user space. Measured on a
- * 2-core VM (docs/performance.md): ~1.2 us added per fault, a page-touching
- * loop 1.37x slower.
+ * 2-core VM (docs/performance.md): ~1 us added per fault, a page-touching
+ * loop 1.4-1.5x slower.
  *
  * REQUIREMENTS: Linux x86-64 with BTF, bpftrace 0.17 or later, root, frame
  * pointers in the traced code for full stacks.
