@@ -257,30 +257,75 @@ export function stackLines(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): 
   if (spec.stackMode === 'ustack') return [];
   // At a return probe the instruction pointer is the return address in the caller, and %rbp is the
   // caller's frame: walk the saved (rbp, return address) pairs. Unreadable memory reads as 0.
+  return renderStackWalk({ depth: spec.stackDepth, leaf: 'reg("ip")', framePointer: 'reg("bp")', readUser: readUprobeMemory });
+}
+
+/** At a uprobe, plain dereferences read user memory. */
+function readUprobeMemory(address: string): string {
+  return `*(uint64 *)${/^\$[a-z]+$/.test(address) ? address : `(${address})`}`;
+}
+
+/** Where a stack walk starts and how it reads the target's memory, for renderStackWalk. */
+export interface StackWalkOptions {
+  /** Frames kept, leaf included (the --stack-depth). */
+  depth: number;
+  /** Expression of the leaf frame's address (depth 0). */
+  leaf: string;
+  /** Expression of the frame pointer the walk starts from. */
+  framePointer: string;
+  /** The expression reading the 64-bit word of user memory at `address` (through `uptr` where the probe's default is kernel memory). */
+  readUser: (address: string) => string;
+  /**
+   * Expressions of frames stored between the leaf and the walked ones (depths 1…n), such as the word
+   * at the stack pointer: the caller of a frameless leaf, which the frame-pointer chain skips.
+   */
+  extraFrames?: string[];
+  /**
+   * End the walk at a saved frame pointer that does not lie above the current one: frames go up the
+   * stack, so a smaller one is not a frame pointer (code built without them used the register).
+   */
+  upwardOnly?: boolean;
+}
+
+/**
+ * The bounded frame-pointer walk of every memtrace bpftrace program: leaves `$stack` (a 53-bit hash
+ * of the frames, the key of the per-stack maps) and `$depth`, stores each new stack's frames once in
+ * @stack_frames[hash, depth], and counts @truncated stacks and @stack_collisions.
+ */
+export function renderStackWalk(options: StackWalkOptions): string[] {
+  const { depth, leaf, framePointer, readUser: read } = options;
+  const extra = options.extraFrames ?? [];
   const walk = (body: string[]) => [
-    '$fp = reg("bp");',
-    '$depth = 1;',
-    `while ($depth < ${spec.stackDepth} && $fp != 0) {`,
-    '  $ret = *(uint64 *)($fp + 8);',
+    `$fp = ${framePointer};`,
+    `$depth = ${1 + extra.length};`,
+    `while ($depth < ${depth} && $fp != 0) {`,
+    `  $ret = ${read('$fp + 8')};`,
     '  if ($ret == 0) { break; }',
     ...indent(body),
-    '  $fp = *(uint64 *)$fp;',
+    ...(options.upwardOnly
+      ? [`  $next = ${read('$fp')};`, '  if ($next <= $fp) { $next = 0; }', '  $fp = $next;']
+      : [`  $fp = ${read('$fp')};`]),
     '  $depth++;',
     '}',
   ];
   return [
-    '$stack = (uint64)reg("ip");',
+    `$stack = (uint64)${leaf};`,
+    ...extra.flatMap((expression, index) => [`$extra${index + 1} = ${expression};`, `$stack = ($stack * 1099511628211) ^ $extra${index + 1};`]),
     // FNV-style mixing: distinct stacks collide with odds of about n^2 / 2^54, and a collision is
     // detected (the leaf differs) and counted in @stack_collisions.
     ...walk(['$stack = ($stack * 1099511628211) ^ $ret;']),
     // 53 bits: the hash also travels as a tuple value, which bpftrace's JSON prints as a number that
     // JavaScript reads exactly only below 2^53.
     '$stack = $stack & 0x1fffffffffffff;',
-    `if ($depth == ${spec.stackDepth} && $fp != 0 && *(uint64 *)($fp + 8) != 0) { @truncated = count(); }`,
+    `if ($depth == ${depth} && $fp != 0 && ${read('$fp + 8')} != 0) { @truncated = count(); }`,
     '$leaf = @stack_frames[$stack, 0];',
     'if ($leaf == 0) {',
-    ...indent(['@stack_frames[$stack, 0] = reg("ip");', ...walk(['@stack_frames[$stack, $depth] = $ret;'])]),
-    '} else if ($leaf != reg("ip")) {',
+    ...indent([
+      `@stack_frames[$stack, 0] = ${leaf};`,
+      ...extra.map((_, index) => `@stack_frames[$stack, ${index + 1}] = $extra${index + 1};`),
+      ...walk(['@stack_frames[$stack, $depth] = $ret;']),
+    ]),
+    `} else if ($leaf != ${leaf}) {`,
     '  @stack_collisions = count();',
     '}',
   ];

@@ -9,6 +9,7 @@ import { UsageError } from '../errors.js';
 import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
 import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { looksLikeBpftraceMaps } from '../parse/bpftrace-maps.js';
+import { looksLikeFaultsLog } from '../parse/faults-log.js';
 import { looksFolded, readFolded } from '../parse/folded.js';
 import { looksLikeMallocDtrace } from '../parse/malloc-dtrace.js';
 import { looksLikePyMallocDtrace } from '../parse/pymalloc-dtrace.js';
@@ -19,6 +20,8 @@ import { detectProcessLog, readProcessLog } from '../parse/process-log.js';
 import { validateInteger } from '../probes/validate.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/call-log-index.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
+import { renderFaults } from '../report/faults-index.js';
+import { faultsStackProfile } from '../model/faults-profile.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
@@ -26,6 +29,8 @@ import { reportBpftraceMaps } from './bpftrace-maps-report.js';
 import type { GcLog } from '../model/gc-log.js';
 import { readGcLog, readGcReport } from './gc-report.js';
 import { gcReportRequests, writeGcReports } from './write-gc-reports.js';
+import { parseFaultsValue } from './faults.js';
+import { readFaultsLog } from './faults-report.js';
 import { readMallocLog } from './malloc-report.js';
 import type { PyroscopePush } from './pyroscope-push.js';
 import { pushMalloc, pushOnly, pushStackProfile } from './report-push.js';
@@ -197,6 +202,23 @@ export const REPORT_INPUTS: ReportInput[] = [
     stacks: true,
     detect: (head) => looksLikePyMallocDtrace(head.text),
     report: (path, options, io) => reportPyMallocDtrace(path, options, io),
+  },
+  {
+    // Before the malloc inputs: its log begins with memtrace:begin too.
+    name: 'faults',
+    summary: 'memtrace faults --raw-out log, scripts/bpf/faults.bt output',
+    stacks: true,
+    detect: (head) => looksLikeFaultsLog(head.text),
+    async report(path, options, io) {
+      const value = parseFaultsValue(options.value);
+      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      const top = topOption(options.top);
+      await checkReportPaths(reports.map((report) => report.path));
+      const profile = await readFaultsLog(path, { lenient: options.lenient });
+      for (const report of reports) await writeReport(renderFaults(profile, report.format, { value, top }), report.path, report.format, io);
+      if (options.push !== null) await pushStackProfile(faultsStackProfile(profile, value), renderFaults(profile, 'pprof', { value, top }) as Buffer, options.push, io);
+      return 0;
+    },
   },
   ...GC_INPUTS,
   ...MALLOC_INPUTS,

@@ -2,6 +2,7 @@ import { UsageError } from '../../errors.js';
 import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
 import { renderStandaloneExternalScript } from '../../tools/external-script.js';
 import { renderStandaloneGcScript } from '../../tools/gc-script.js';
+import { renderStandaloneFaultsScript } from '../../tools/faults-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
@@ -16,6 +17,7 @@ Tools:
   malloc     every malloc-family call by stack, with outstanding blocks
   external   Node's ArrayBuffer backing stores by stack (bpftrace only)
   gc         every V8 garbage collection of a node (bpftrace only)
+  faults     page faults, brk growth and mmap lengths by stack (bpftrace only)
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
@@ -24,7 +26,7 @@ Tools:
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, () => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript },
+  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript, faults: renderStandaloneFaultsScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 

@@ -1,0 +1,102 @@
+import { UsageError } from '../../errors.js';
+import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
+import { validateDurationMs, validateInteger, validatePid, validateProbePath } from '../../probes/validate.js';
+import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
+import { parseFaultsValue, runFaults } from '../../tools/faults.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
+import { parseCommandLine, stringOption, type Command } from '../command.js';
+
+export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
+       memtrace-bpf faults [options] -- COMMAND [ARGS...]
+
+Which stacks make a process's RSS grow: every page fault in user space, every
+brk that raises the break and every successful mmap of the process (all its
+threads), aggregated in the kernel by user stack. When the duration ends, on
+Ctrl-C, or when the target exits, reports the faults, the bytes made resident
+(one page per fault on a page not present: an upper bound), brk growth and
+mmap lengths, each by stack.
+
+Target:
+  -p, --pid PID           attach to a running process
+  -- COMMAND [ARGS...]    launch COMMAND and trace it from its first instruction;
+                          memtrace exits with the command's exit code
+
+Reports:
+  -o, --output FILE       write a report; the format comes from the extension:
+                          .txt (table) .json .folded .svg (flame graph) .html
+                          .pb.gz (pprof) .speedscope.json; "-" is stdout
+                          (repeatable; default: a table on stdout)
+  -f, --format FORMAT     format for stdout: table, json, folded, svg, pprof,
+                          speedscope, html
+      --value NAME        what folded and svg show, and what html, pprof and
+                          speedscope show first: residentBytes (default),
+                          faults, brkBytes, mmapBytes
+      --top N             stacks shown in each table section (default 10)
+      --raw-out FILE      keep bpftrace's raw output, with the target's memory
+                          maps and symbols; re-render later: memtrace report FILE
+
+Tracing:
+  -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
+      --stack-depth N     frames per stack, 2 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
+      --map-entries N     capacity of the kernel maps (default 262144)
+      --tracer-path PATH  the bpftrace to run
+      --print-script      print the bpftrace program and exit
+      --verbose           show stack traces of errors
+  -h, --help              this help
+
+Needs root (bpftrace), Linux x86-64. See docs/tools/faults.md.
+`;
+
+export const faultsCommand: Command = {
+  name: 'faults',
+  summary: 'page faults, brk and mmap of a process, by stack: what makes RSS grow',
+  needsBackend: true,
+  async run(argv, io) {
+    const { values, positionals, command } = parseCommandLine(argv, {
+      pid: { type: 'string', short: 'p' },
+      output: { type: 'string', short: 'o', multiple: true },
+      format: { type: 'string', short: 'f' },
+      value: { type: 'string' },
+      top: { type: 'string' },
+      'raw-out': { type: 'string' },
+      duration: { type: 'string', short: 'd' },
+      'stack-depth': { type: 'string' },
+      'map-entries': { type: 'string' },
+      'tracer-path': { type: 'string' },
+      'print-script': { type: 'boolean' },
+      verbose: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      io.stdout.write(FAULTS_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf faults/gm, `$1$2${io.program} faults`));
+      return 0;
+    }
+    if (io.backend === 'dtrace') throw new UsageError('faults traces with bpftrace on Linux; there is no DTrace version yet');
+    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
+    const pidText = stringOption(values, 'pid');
+    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
+    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+    const rawOut = stringOption(values, 'raw-out');
+    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
+    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+      const text = stringOption(values, name);
+      return text === null ? null : parse(text);
+    };
+    return runFaults(
+      {
+        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        reports,
+        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
+        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 2, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
+        rawOut,
+        printScript: values['print-script'] === true,
+        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
+        value: parseFaultsValue(stringOption(values, 'value')),
+        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
+        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+      },
+      io,
+    );
+  },
+};

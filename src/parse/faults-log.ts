@@ -1,0 +1,306 @@
+// Parses the output of memtrace's faults bpftrace program (src/probes/render-faults-bpf.ts), live or
+// from a saved log: bpftrace's JSON or text output, plus, in a raw log written by memtrace
+// (--raw-out), memtrace's own JSON records (`memtrace_header`, `memtrace_maps`, `memtrace_symbols`,
+// `memtrace_trailer`).
+//
+// The program prints its maps once, between `memtrace:end <ns>` and `memtrace:done`; bpftrace then
+// prints the cleared maps again at exit, and those repeats are ignored. Example (text form):
+//   Attaching 9 probes...
+//   memtrace:begin faults
+//   memtrace:end 3375828790825
+//   @faults: 434
+//   @fault_kinds[2]: 434
+//   @stack_faults[7948799223285439]: 37
+//   @stack_mmap_bytes[5620813664163716]: 151552
+//   @stack_frames[7948799223285439, 0]: 94470399443556
+//   memtrace:done
+import { ParseError } from '../errors.js';
+import { BpftraceOutputReader, MalformedLine, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import type { MemtraceRecords } from './malloc-log.js';
+import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
+
+/** The frames of one walked stack, as the program stored them. */
+export interface FaultsRawFrames {
+  /** The faulting (or calling) instruction: not a return address. Null when the frame map was full. */
+  leaf: bigint | null;
+  /** The word at the stack pointer: the caller of a frameless leaf, or any other value. */
+  candidate: bigint | null;
+  /** Return addresses along the frame-pointer chain, innermost first. */
+  callers: bigint[];
+}
+
+export interface FaultsRawStack {
+  frames: FaultsRawFrames;
+  faults: number;
+  residentBytes: number;
+  brkBytes: number;
+  mmapBytes: number;
+}
+
+export interface FaultsRaw {
+  began: boolean;
+  ended: boolean;
+  /** The `memtrace:done` line came: every result map was printed. */
+  complete: boolean;
+  endNs: number | null;
+  attachedProbes: number | null;
+  faults: number;
+  /** Faults by the x86 error-code bits P (1), W (2) and I (0x10). */
+  faultKinds: Map<number, number>;
+  residentBytes: number;
+  brkCalls: number;
+  brkBytes: number;
+  brkShrinkBytes: number;
+  mmapCalls: number;
+  mmapFailed: number;
+  mmapBytes: number;
+  munmapCalls: number;
+  munmapBytes: number;
+  truncated: number;
+  stackCollisions: number;
+  registerMismatches: number;
+  stacks: Map<string, FaultsRawStack>;
+  lostEvents: number;
+  skippedLines: number;
+  otherLines: number;
+  memtrace: MemtraceRecords;
+}
+
+export type FaultsLogEvent = { kind: 'attached'; probes: number } | { kind: 'hold'; pid: number } | { kind: 'lost'; events: number };
+
+export interface FaultsLogParserOptions {
+  /** Shown in errors: the file name, or `bpftrace` for a live stream. */
+  source: string;
+  lenient?: boolean;
+}
+
+const TOTALS: Record<string, keyof FaultsRaw> = {
+  '@faults': 'faults',
+  '@resident_bytes': 'residentBytes',
+  '@brk_calls': 'brkCalls',
+  '@brk_bytes': 'brkBytes',
+  '@brk_shrink_bytes': 'brkShrinkBytes',
+  '@mmap_calls': 'mmapCalls',
+  '@mmap_failed': 'mmapFailed',
+  '@mmap_bytes': 'mmapBytes',
+  '@munmap_calls': 'munmapCalls',
+  '@munmap_bytes': 'munmapBytes',
+  '@truncated': 'truncated',
+  '@stack_collisions': 'stackCollisions',
+  '@regs_mismatch': 'registerMismatches',
+};
+
+const STACK_VALUES: Record<string, 'faults' | 'residentBytes' | 'brkBytes' | 'mmapBytes'> = {
+  '@stack_faults': 'faults',
+  '@stack_resident_bytes': 'residentBytes',
+  '@stack_brk_bytes': 'brkBytes',
+  '@stack_mmap_bytes': 'mmapBytes',
+};
+
+export class FaultsLogParser {
+  readonly raw: FaultsRaw = emptyFaultsRaw();
+  private readonly reader = new BpftraceOutputReader();
+  private lineNumber = 0;
+  private resultsOpen = false;
+  private readonly frames = new Map<string, Map<number, bigint>>();
+
+  constructor(private readonly options: FaultsLogParserOptions) {}
+
+  push(line: string): FaultsLogEvent[] {
+    this.lineNumber += 1;
+    let records: BpftraceRecord[];
+    try {
+      records = this.reader.push(line);
+    } catch (error) {
+      return this.malformed(error, line);
+    }
+    return records.flatMap((record) => {
+      try {
+        return this.handle(record);
+      } catch (error) {
+        return this.malformed(error, line);
+      }
+    });
+  }
+
+  /** Ends the input; `truncated` is true when a multi-line record was cut off. */
+  finish(): { raw: FaultsRaw; truncated: boolean } {
+    let truncated = false;
+    try {
+      for (const record of this.reader.finish()) this.handle(record);
+    } catch (error) {
+      if (!(error instanceof MalformedLine)) throw error;
+      truncated = true;
+    }
+    for (const [key, stack] of this.raw.stacks) {
+      const byDepth = this.frames.get(key) ?? new Map<number, bigint>();
+      const callers: bigint[] = [];
+      // The chain starts at depth 2 and is contiguous: a gap would mean a lost map entry.
+      for (let depth = 2; byDepth.has(depth); depth++) callers.push(byDepth.get(depth)!);
+      const candidate = byDepth.get(1) ?? null;
+      stack.frames = { leaf: byDepth.get(0) ?? null, candidate: candidate === 0n ? null : candidate, callers };
+    }
+    return { raw: this.raw, truncated };
+  }
+
+  private malformed(error: unknown, line: string): FaultsLogEvent[] {
+    if (!(error instanceof MalformedLine)) throw error;
+    if (this.options.lenient) {
+      this.raw.skippedLines += 1;
+      return [];
+    }
+    throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: 'memtrace faults output', expected: error.expected, line });
+  }
+
+  private handle(record: BpftraceRecord): FaultsLogEvent[] {
+    switch (record.type) {
+      case 'attached':
+        this.raw.attachedProbes = record.probes;
+        return [{ kind: 'attached', probes: record.probes }];
+      case 'lost':
+        this.raw.lostEvents += record.events;
+        return [{ kind: 'lost', events: record.events }];
+      case 'printf':
+        return record.text.split('\n').filter((text) => text !== '').flatMap((text) => this.handleText(text));
+      case 'text':
+        return this.handleText(record.text);
+      case 'other':
+        this.handleOther(record.jsonType, record.data);
+        return [];
+      case 'hist':
+        return [];
+      case 'map':
+        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
+        return [];
+    }
+  }
+
+  private handleText(text: string): FaultsLogEvent[] {
+    if (text === FAULTS_BEGIN_MARKER) {
+      this.raw.began = true;
+      return [];
+    }
+    const end = new RegExp(`^${FAULTS_END_MARKER} (\\d+)$`).exec(text);
+    if (end) {
+      this.raw.ended = true;
+      this.raw.endNs = Number(end[1]);
+      this.resultsOpen = true;
+      return [];
+    }
+    if (text === FAULTS_DONE_MARKER) {
+      this.resultsOpen = false;
+      this.raw.complete = this.raw.ended;
+      return [];
+    }
+    const hold = new RegExp(`^${FAULTS_HOLD_MARKER} (\\d+)$`).exec(text);
+    if (hold) return [{ kind: 'hold', pid: Number(hold[1]) }];
+    this.raw.otherLines += 1;
+    return [];
+  }
+
+  private handleOther(type: string, data: unknown): void {
+    const records = this.raw.memtrace;
+    switch (type) {
+      case 'memtrace_header':
+        records.header = asObject(data, type);
+        return;
+      case 'memtrace_maps':
+        records.maps.push(data);
+        return;
+      case 'memtrace_symbols':
+        records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
+        return;
+      case 'memtrace_trailer':
+        records.trailer = asObject(data, type);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private handleEntry(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
+    const total = TOTALS[name];
+    if (total !== undefined) {
+      (this.raw[total] as number) = numberValue(value, name);
+      return;
+    }
+    const stackValue = STACK_VALUES[name];
+    if (stackValue !== undefined) {
+      const hash = hashKey(key, name, 1)[0]!;
+      this.stackFor(hash)[stackValue] += numberValue(value, name);
+      return;
+    }
+    if (name === '@fault_kinds') {
+      const [code] = hashKey(key, name, 1);
+      this.raw.faultKinds.set(Number(code), numberValue(value, name));
+      return;
+    }
+    if (name === '@stack_frames') {
+      const [hash, depth] = hashKey(key, name, 2);
+      const byDepth = this.frames.get(hash!) ?? new Map<number, bigint>();
+      byDepth.set(Number(depth), BigInt(numberValue(value, name)));
+      this.frames.set(hash!, byDepth);
+    }
+    // Other maps (a hand-edited script's own) carry nothing the report reads.
+  }
+
+  private stackFor(hash: string): FaultsRawStack {
+    let stack = this.raw.stacks.get(hash);
+    if (stack === undefined) {
+      stack = { frames: { leaf: null, candidate: null, callers: [] }, faults: 0, residentBytes: 0, brkBytes: 0, mmapBytes: 0 };
+      this.raw.stacks.set(hash, stack);
+    }
+    return stack;
+  }
+}
+
+/** Whether the head of a log is the faults program's output (a raw log names the tool in its header). */
+export function looksLikeFaultsLog(head: string): boolean {
+  return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"|"type": ?"memtrace_header", ?"data": ?\{"tool": ?"faults"/m.test(head);
+}
+
+function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
+  if (key.kind !== 'values' || key.parts.length !== parts || !key.parts.every((part) => /^\d+$/.test(part))) {
+    throw new MalformedLine(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
+  }
+  return key.parts;
+}
+
+function numberValue(value: BpftraceValue | PrintedFrame[], name: string): number {
+  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
+  return value;
+}
+
+function asObject(data: unknown, type: string): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new MalformedLine(`an object as the data of ${type}`);
+  return data as Record<string, unknown>;
+}
+
+export function emptyFaultsRaw(): FaultsRaw {
+  return {
+    began: false,
+    ended: false,
+    complete: false,
+    endNs: null,
+    attachedProbes: null,
+    faults: 0,
+    faultKinds: new Map(),
+    residentBytes: 0,
+    brkCalls: 0,
+    brkBytes: 0,
+    brkShrinkBytes: 0,
+    mmapCalls: 0,
+    mmapFailed: 0,
+    mmapBytes: 0,
+    munmapCalls: 0,
+    munmapBytes: 0,
+    truncated: 0,
+    stackCollisions: 0,
+    registerMismatches: 0,
+    stacks: new Map(),
+    lostEvents: 0,
+    skippedLines: 0,
+    otherLines: 0,
+    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+  };
+}

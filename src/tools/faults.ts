@@ -1,0 +1,230 @@
+// The faults tool: which stacks make a process's RSS grow. User-space page faults, brk growth and
+// mmap lengths, aggregated in the kernel by user stack. Composes spec → program → session → parser
+// → symbols → reduce → reports, as tools/malloc.ts does, with the same session and maps recording.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { hostname } from 'node:os';
+import { TargetError, UsageError } from '../errors.js';
+import { buildFaultsSpec, type FaultsSpec } from '../probes/faults-spec.js';
+import { renderFaultsBpf } from '../probes/render-faults-bpf.js';
+import { FaultsLogParser } from '../parse/faults-log.js';
+import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { exitCodeOf } from '../run/launch.js';
+import { processState, resolveCommand } from '../run/target.js';
+import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { readElf } from '../symbols/elf.js';
+import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
+import { Symbolizer } from '../symbols/symbolizer.js';
+import { FAULTS_VALUE_TYPES, type FaultsValueName } from '../model/faults-profile.js';
+import type { StackFormat } from '../report/stack-index.js';
+import { renderFaults } from '../report/faults-index.js';
+import { findAllocatorForLaunch } from './allocator.js';
+import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
+import type { ToolIo } from './malloc.js';
+import { writeReport } from './write-reports.js';
+
+export interface FaultsOptions {
+  target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
+  reports: Array<{ path: string | null; format: StackFormat }>;
+  durationMs: number | null;
+  stackDepth: number;
+  rawOut: string | null;
+  printScript: boolean;
+  tracerPath: string | null;
+  value: FaultsValueName;
+  top: number;
+  mapEntries: number;
+}
+
+const MAPS_POLL_MS = 250;
+
+/** Runs the faults tool; returns memtrace's exit code (the launched command's, when there is one). */
+export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<number> {
+  const say = (message: string) => io.stderr.write(`${message}\n`);
+  if (!options.printScript && process.arch !== 'x64') {
+    // The program reads x86-64's saved user registers (ip, bp, sp) and error-code bits.
+    throw new UsageError(`faults traces x86-64 processes only; this machine is ${process.arch}`);
+  }
+  if (!options.printScript) requireRoot('faults');
+  const bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: '' } : await findBpftrace({ path: options.tracerPath ?? undefined });
+  if (!options.printScript) await ensureTracefs(say);
+
+  let launchPath: string | null = null;
+  let holdAtExit: FaultsSpec['holdAtExit'] = null;
+  if (options.target.kind === 'launch') {
+    launchPath = await resolveCommand(options.target.command[0]!, process.env.PATH ?? '');
+    // A launched command stops itself in the C library's exit(), so that its maps can be read
+    // before it is gone: a short command may end before the first poll of its maps.
+    const libc = await findAllocatorForLaunch('glibc');
+    if ((await readElf(libc)).findFunction('exit') !== undefined) holdAtExit = { library: libc, symbol: 'exit' };
+  } else if (!(await processExists(options.target.pid))) {
+    throw new TargetError(`no process with PID ${options.target.pid}`);
+  }
+  const spec = buildFaultsSpec({
+    pid: options.target.kind === 'attach' ? options.target.pid : null,
+    stackDepth: options.stackDepth,
+    durationMs: options.durationMs,
+    holdAtExit,
+  });
+  if (options.printScript) {
+    io.stdout.write(renderFaultsBpf(spec));
+    return 0;
+  }
+  return traceAndReport(options, io, spec, bpftrace as Bpftrace, launchPath);
+}
+
+async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null): Promise<number> {
+  const notes: string[] = [];
+  const history = new MappingHistory();
+  const parser = new FaultsLogParser({ source: 'bpftrace' });
+  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const startedAt = new Date();
+  let pid: number | null = null;
+  let session: TraceSession | null = null;
+  let pollTimer: NodeJS.Timeout | null = null;
+  const readMaps = async () => {
+    if (pid === null) return;
+    try {
+      history.add(await readProcMaps(pid));
+    } catch {
+      // The process is gone or exiting: what was read before stands.
+    }
+  };
+  // As malloc: a launched command found stopped on two polls in a row without the hold marker is
+  // treated as held (its maps are read and it is continued), and the report says so.
+  let stoppedPolls = 0;
+  let holdsSeen = 0;
+  const poll = async () => {
+    await readMaps();
+    if (pid === null || options.target.kind !== 'launch' || session === null) return;
+    const state = await processState(pid);
+    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
+    if (stoppedPolls >= 2) {
+      stoppedPolls = 0;
+      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
+      session.releaseHeld(pid);
+    }
+  };
+  const command = options.target.kind === 'launch' ? options.target.command : null;
+
+  session = new TraceSession({
+    bpftrace,
+    program: (tracedPid: number) => renderFaultsBpf({ ...spec, pid: tracedPid }),
+    unsafe: spec.holdAtExit !== null,
+    tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
+    target:
+      options.target.kind === 'attach'
+        ? { kind: 'attach', pid: options.target.pid }
+        : {
+            kind: 'launch',
+            command: [launchPath!, ...options.target.command.slice(1)],
+            env: process.env,
+            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
+            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
+          },
+    durationMs: options.durationMs,
+    onStarted: (tracedPid) => {
+      pid = tracedPid;
+      io.stderr.write(`memtrace: tracing page faults, brk and mmap of PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
+      void readMaps();
+      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
+      const header = {
+        tool: 'faults',
+        target: { pid: tracedPid, command },
+        host: hostname(),
+        startedAt: startedAt.toISOString(),
+        tracer: { name: 'bpftrace', version: bpftrace.version },
+        pageSize: spec.pageSize,
+      };
+      raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header })}\n`);
+    },
+    onLine: (line) => {
+      raw?.write(`${line}\n`);
+      for (const event of parser.push(line)) {
+        if (event.kind !== 'hold') continue;
+        // The target stopped itself in exit(): read its maps while they exist, then let it exit.
+        holdsSeen += 1;
+        session!.noteHeld(event.pid);
+        void readMaps().then(() => session!.releaseHeld(event.pid));
+      }
+    },
+  });
+
+  if (options.target.kind === 'attach') {
+    // Read before tracing starts: a target that exits right after the trace begins (and the
+    // "tracing" line has been printed) is gone before an asynchronous first read could run.
+    pid = options.target.pid;
+    await readMaps();
+  }
+  let end: SessionEnd;
+  try {
+    end = await session.run();
+  } finally {
+    if (pollTimer !== null) clearInterval(pollTimer);
+  }
+  await readMaps();
+  session.finish();
+
+  const { raw: rawResult, truncated } = parser.finish();
+  const names = await resolveFaultsNames(history, faultsFrameAddresses(rawResult));
+  if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
+  const profile = reduceFaults(rawResult, {
+    target: { pid, command },
+    tracer: { name: 'bpftrace', version: bpftrace.version },
+    startedAt: startedAt.toISOString(),
+    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
+    partialReason: partialReason(end, truncated),
+    pageSize: spec.pageSize,
+    names,
+    notes,
+  });
+
+  if (raw !== null) {
+    raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
+    raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: { leaves: namesRecord(names.leaves), callers: namesRecord(names.callers) } })}\n`);
+    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
+    await closeStream(raw);
+  }
+  for (const report of options.reports) {
+    await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
+  }
+  if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
+  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+}
+
+/** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
+export async function resolveFaultsNames(history: MappingHistory, addresses: { leaves: bigint[]; callers: bigint[] }): Promise<FaultsNames> {
+  const symbolizer = new Symbolizer(history);
+  const named = (resolved: Map<bigint, { name: string; module: string | null; resolved: boolean }>) =>
+    new Map<bigint, FrameName>([...resolved].map(([address, frame]) => [address, { name: frame.name, module: frame.module, resolved: frame.resolved }]));
+  return {
+    leaves: named(await symbolizer.resolve(addresses.leaves, { returnAddresses: false })),
+    callers: named(await symbolizer.resolve(addresses.callers, { returnAddresses: true })),
+  };
+}
+
+function namesRecord(names: ReadonlyMap<bigint, FrameName>): Record<string, FrameName> {
+  return Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name]));
+}
+
+function partialReason(end: SessionEnd, truncated: boolean): string | null {
+  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
+  if (end.reason === 'tracer-died') {
+    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
+    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
+  }
+  if (truncated) return 'the tracer output ended in the middle of a record';
+  return null;
+}
+
+function closeStream(stream: WriteStream): Promise<void> {
+  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
+}
+
+/** The --value of faults reports (default residentBytes). */
+export function parseFaultsValue(text: string | null): FaultsValueName {
+  const value = text ?? 'residentBytes';
+  if (!FAULTS_VALUE_TYPES.some((type) => type.name === value)) {
+    throw new UsageError(`--value: expected one of ${FAULTS_VALUE_TYPES.map((type) => type.name).join(', ')}, got "${value}"`);
+  }
+  return value as FaultsValueName;
+}
