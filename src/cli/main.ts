@@ -1,6 +1,7 @@
 // memtrace's command line: picks the command and is the only place that catches errors, prints
 // them (with the stack under --verbose) and turns them into the exit code.
 import { MemtraceError, UsageError } from '../errors.js';
+import { callsCommand } from './commands/calls.js';
 import { mallocCommand } from './commands/malloc.js';
 import { heapStatsCommand } from './commands/heap-stats.js';
 import { markCommand } from './commands/mark.js';
@@ -10,7 +11,7 @@ import { scriptsCommand } from './commands/scripts.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Backend, Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
+const COMMANDS: Command[] = [mallocCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
