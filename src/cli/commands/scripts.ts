@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
 import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
+import { renderStandaloneCallsScript } from '../../tools/calls-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
@@ -12,6 +13,7 @@ memtrace-dtrace D programs; memtrace the platform's.
 
 Tools:
   malloc     every malloc-family call by stack, with outstanding blocks
+  calls      RSS at every Python call and return (bpftrace only)
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
@@ -20,7 +22,7 @@ Tools:
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, () => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript },
+  bpf: { malloc: renderStandaloneMallocScript, calls: renderStandaloneCallsScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 
