@@ -15,7 +15,7 @@ import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { launchPythonHeld, type HeldPython } from '../run/python-launch.js';
-import { delay, resolveCommand, safeKill } from '../run/target.js';
+import { delay, processState, resolveCommand, safeKill } from '../run/target.js';
 import { TraceSession, type SessionEnd, type SessionTarget } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
 import { readProcMaps, type Mapping } from '../symbols/proc-maps.js';
@@ -103,8 +103,18 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
     for (const note of notes) say(note);
     if (functions.length > 0) say(`native functions: ${functions.map((fn) => `${basename(fn.library)}:${fn.symbol}`).join(', ')}`);
     return await traceAndReport({ options, io, bpftrace, spec, held, nativeLaunchPath, notes, reports, say });
+  } catch (error) {
+    // Refused before tracing (still held): the command has run none of the program's code, so nothing of
+    // the user's is lost by ending it (as a held shim is ended); left alone it would run untraced.
+    const state = held === null ? null : await processState(held.pid);
+    if (held !== null && (state === 'T' || state === 't')) {
+      safeKill(held.pid, 'SIGKILL');
+      if (held.spawnedPid !== held.pid) safeKill(held.spawnedPid, 'SIGKILL');
+      safeKill(held.pid, 'SIGCONT');
+    }
+    throw error;
   } finally {
-    // Whatever failed before tracing, a held interpreter goes on running.
+    // Whatever happened, a held interpreter is never left stopped.
     if (held !== null) safeKill(held.pid, 'SIGCONT');
   }
 }

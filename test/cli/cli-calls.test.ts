@@ -194,3 +194,24 @@ const badFunc = test.macro(async (t, args: string[], message: RegExp) => {
 liveTest('a --func outside the grammar', badFunc, ['--func', 'libc.so.6:free;system'], /--func: expected LIB:GLOB/);
 liveTest('a --func library that matches nothing', badFunc, ['--func', 'libnothing.so*:f'], /--func libnothing\.so\*:f: no library matches libnothing\.so\*/);
 liveTest('a --func symbol that matches nothing', badFunc, ['--func', `${ROOT}test/workloads/bin/touch-pages:no_such_*`], /no function symbol matches no_such_\* in /);
+
+liveTest('a launched Python without probes is refused before the program runs a line', async (t) => {
+  const script = temporary('say.py');
+  writeFileSync(script, 'print("the program ran")\n');
+  const result = await memtrace(['calls', '--', '/root/.pyenv/versions/3.11.7/bin/python3.11', script]);
+  t.is(result.exitCode, 5);
+  t.regex(`${result.stderr}`, /was built without USDT probes/);
+  t.false(`${result.stdout}${result.stderr}`.includes('the program ran'));
+});
+
+test('--help prints the help; no target is a usage error', async (t) => {
+  const help = await memtrace(['calls', '--help']);
+  t.is(help.exitCode, 0);
+  t.true(`${help.stdout}`.startsWith('Usage: memtrace-bpf calls [options] -p PID\n'));
+  const none = await memtrace(['calls']);
+  t.is(none.exitCode, 2);
+  t.regex(`${none.stderr}`, /nothing to trace: give -p PID or -- COMMAND/);
+  const trigger = await memtrace(['calls', '--trigger', 'lots', '-p', '1']);
+  t.is(trigger.exitCode, 2);
+  t.regex(`${trigger.stderr}`, /--trigger: expected a size in bytes/);
+});
