@@ -16,7 +16,7 @@
 //
 // Every interpolated value comes from a validated CallsSpec: numbers are integers, paths and
 // symbols match the strict grammars of validate.ts.
-import type { CallsSpec, NativeFunction } from './calls-spec.js';
+import type { CallsSpec } from './calls-spec.js';
 
 export const CALLS_BEGIN_MARKER = 'memtrace:begin calls';
 export const CALLS_OPTIONS_MARKER = 'memtrace:calls';
@@ -118,10 +118,6 @@ function printRecord(spec: CallsSpec, tag: 'E' | 'P' | 'L', seq: string, tuple: 
 function rssExpression(spec: CallsSpec): string {
   const count = (index: number) => `curtask->mm->rss_stat[${index}].count`;
   return `(${count(0)} + ${count(1)} + ${count(3)}) * ${spec.pageSize}`;
-}
-
-export function nativeFunctionsById(functions: NativeFunction[]): Map<number, NativeFunction> {
-  return new Map(functions.map((fn) => [fn.id, fn]));
 }
 
 function probe(specifier: string, predicate: string, body: string[]): string {
