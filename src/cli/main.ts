@@ -4,6 +4,7 @@ import { MemtraceError, UsageError } from '../errors.js';
 import { externalCommand } from './commands/external.js';
 import { gcCommand } from './commands/gc.js';
 import { faultsCommand } from './commands/faults.js';
+import { callsCommand } from './commands/calls.js';
 import { mallocCommand } from './commands/malloc.js';
 import { heapStatsCommand } from './commands/heap-stats.js';
 import { markCommand } from './commands/mark.js';
@@ -13,7 +14,7 @@ import { scriptsCommand } from './commands/scripts.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Backend, Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
+const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -80,6 +80,17 @@ export interface CallLog {
   repeatedContext: number;
   /** Lines that could not be read, when read leniently. */
   badLines: number;
+  /** What the tracer counted and said about the trace (memtrace calls); absent when the log does not tell. */
+  tracer?: CallLogTracer;
+}
+
+export interface CallLogTracer {
+  /** Events the probes saw, logged or not; null when the trace ended before the tracer said. */
+  seenEvents: number | null;
+  /** Python line events (counted, not logged: the probe is on only to make 3.11 report calls); null when off. */
+  lineEvents: number | null;
+  /** What the user will and won't see (the interpreter's probes), and anything else worth saying. */
+  notes: string[];
 }
 
 /**

@@ -11,6 +11,7 @@ export function renderCallLogJson(log: CallLog, functions: FunctionGrowth[]): st
     partialReason: log.partialReason,
     repeatedContext: log.repeatedContext,
     badLines: log.badLines,
+    ...(log.tracer === undefined ? {} : { tracer: log.tracer }),
     events: log.events,
     messages: log.messages,
     functions,

@@ -6,6 +6,8 @@
 // ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
 import { basename } from 'node:path';
 import { UsageError } from '../errors.js';
+import { looksLikeCallLogJson, readCallLogJson } from '../parse/call-log-json.js';
+import { looksLikeCallsLog, readCallsLog } from '../parse/calls-log.js';
 import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
 import { looksLikeDtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { looksLikeBpftraceMaps } from '../parse/bpftrace-maps.js';
@@ -22,6 +24,7 @@ import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import { renderFaults } from '../report/faults-index.js';
 import { faultsStackProfile } from '../model/faults-profile.js';
+import type { CallLog } from '../model/call-log.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
@@ -151,7 +154,32 @@ export const GC_INPUTS: ReportInput[] = [
   },
 ];
 
+/** A call log, read by `read` once the outputs are checked, rendered in every format asked for. */
+async function reportCallLog(read: () => Promise<CallLog>, title: (log: CallLog) => string, options: ReportInputOptions, io: ReportIo): Promise<number> {
+  const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
+  const top = topOption(options.top);
+  await checkReportPaths(reports.map((report) => report.path));
+  const log = await read();
+  for (const report of reports) await writeReport(renderCallLog(log, report.format, { title: title(log), top }), report.path, report.format, io);
+  return 0;
+}
+
 export const REPORT_INPUTS: ReportInput[] = [
+  {
+    // Before the malloc json report, whose detector takes any json report.
+    name: 'calls-json',
+    summary: "memtrace calls' json report (RSS per call)",
+    stacks: false,
+    detect: (head) => looksLikeCallLogJson(head.firstLine, head.text),
+    report: (path, options, io) => reportCallLog(() => readCallLogJson(path), () => `memtrace calls report: ${basename(path)}`, options, io),
+  },
+  {
+    name: 'calls',
+    summary: 'memtrace calls --raw-out log, scripts/bpf/calls.bt output',
+    stacks: false,
+    detect: (head) => looksLikeCallsLog(head.text),
+    report: (path, options, io) => reportCallLog(() => readCallsLog(path, { lenient: options.lenient }), () => `memtrace calls log: ${basename(path)}`, options, io),
+  },
   {
     name: 'cpymemtrace',
     summary: "pymemtrace's cPyMemTrace Trace/Profile log (RSS per call)",

@@ -87,7 +87,7 @@ test('scripts: each backend prints its own checked-in programs', async (t) => {
   t.is(`${py.stdout}\n`, readFileSync(fixture('../../scripts/dtrace/pymalloc.d'), 'utf8'));
   const bpf = await memtraceAuto(['scripts', '--backend', 'bpf', 'pymalloc']);
   t.is(bpf.exitCode, 2);
-  t.regex(`${bpf.stderr}`, /expected a tool name: malloc, external, gc, faults \(bpf\)/);
+  t.regex(`${bpf.stderr}`, /expected a tool name: malloc, external, gc, faults, calls \(bpf\)/);
   const odd = await memtraceAuto(['scripts', '--backend', 'dtrace', 'constructor']);
   t.is(odd.exitCode, 2);
 });

@@ -98,5 +98,5 @@ test('no command: usage on stdout, exit 2', async (t) => {
 test('an unknown command', async (t) => {
   const result = await run(['frobnicate']);
   t.is(result.exitCode, 2);
-  t.regex(`${result.stderr}`, /unknown command "frobnicate"; commands: malloc, external, gc, faults, process, mark, trace-malloc, heap-stats, report, scripts/);
+  t.regex(`${result.stderr}`, /unknown command "frobnicate"; commands: malloc, external, gc, faults, calls, process, mark, trace-malloc, heap-stats, report, scripts/);
 });

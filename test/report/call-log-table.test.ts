@@ -90,3 +90,9 @@ test('partial, lenient and empty logs say so', (t) => {
   t.regex(text, /^Event  What       RSS    ΔRSS  Function \(file:line\)\n {4}0  LINE  4\.00 KiB  from 0  \(no frame\) \(peak\)$/m);
   t.is(renderCallLogTable(synthetic([]), [], { title: 'empty' }), 'empty\nPID 4242, from 2026-12-01T19:00:00Z, on box\nNo events.\n');
 });
+
+test('a memtrace calls log: events seen against logged, line events, and the notes on what is not seen', (t) => {
+  const tracer = { seenEvents: 1663, lineEvents: 4319, notes: ['not seen: builtin C functions'] };
+  const lines = renderCallLogTable(synthetic([], { tracer }), [], { title: 'x' }).split('\n');
+  t.deepEqual(lines.slice(2, 5), ['1,663 events seen by the probes, 0 logged; 4,319 line events counted', 'Note: not seen: builtin C functions', 'No events.']);
+});

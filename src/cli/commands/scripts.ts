@@ -3,6 +3,7 @@ import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/
 import { renderStandaloneExternalScript } from '../../tools/external-script.js';
 import { renderStandaloneGcScript } from '../../tools/gc-script.js';
 import { renderStandaloneFaultsScript } from '../../tools/faults-script.js';
+import { renderStandaloneCallsScript } from '../../tools/calls-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
@@ -18,6 +19,7 @@ Tools:
   external   Node's ArrayBuffer backing stores by stack (bpftrace only)
   gc         every V8 garbage collection of a node (bpftrace only)
   faults     page faults, brk growth and mmap lengths by stack (bpftrace only)
+  calls      RSS at every Python call and return (bpftrace only)
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
@@ -26,7 +28,7 @@ Tools:
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, () => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript, faults: renderStandaloneFaultsScript },
+  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript, faults: renderStandaloneFaultsScript, calls: renderStandaloneCallsScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 

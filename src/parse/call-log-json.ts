@@ -1,0 +1,47 @@
+// Reads a call log's json report (src/report/call-log-json.ts) back into the CallLog model, so that
+// `memtrace report calls.json` renders a saved `memtrace calls -o calls.json` again. A report is one
+// JSON document written by memtrace, bounded by the events it logged, so it is parsed whole (as the
+// malloc json report is).
+import { readFile } from 'node:fs/promises';
+import { ParseError } from '../errors.js';
+import type { CallEvent, CallLog } from '../model/call-log.js';
+
+const FORMAT = 'memtrace call-log json report';
+
+/** A json report (a "{" alone on the first line) whose header says it is a call log. */
+export function looksLikeCallLogJson(firstLine: string, headText: string): boolean {
+  return firstLine.trim() === '{' && /^\{\s*"header": \{\s*"tool": "calls"/.test(headText);
+}
+
+export async function readCallLogJson(path: string): Promise<CallLog> {
+  const text = await readFile(path, 'utf8');
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
+    const lineNumber = position === undefined ? text.split('\n').length : text.slice(0, Number(position)).split('\n').length;
+    throw new ParseError({ file: path, lineNumber, format: FORMAT, expected: 'valid JSON (is the file cut short?)' });
+  }
+  const report = value as Partial<CallLog> | null;
+  if (report?.header?.tool !== 'calls' || !Array.isArray(report.events) || !Array.isArray(report.messages)) {
+    throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: 'a report with a "tool": "calls" header, events and messages' });
+  }
+  report.events.forEach((event: Partial<CallEvent>, index) => {
+    const fine =
+      typeof event?.event === 'string' && typeof event.file === 'string' && typeof event.function === 'string' &&
+      typeof event.line === 'number' && typeof event.rss === 'number' && typeof event.drss === 'number' && typeof event.number === 'number';
+    if (!fine) throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: `events[${index}] with event, file, line, function, rss, drss and number` });
+  });
+  const log: CallLog = {
+    header: report.header,
+    events: report.events,
+    messages: report.messages,
+    partial: report.partial === true,
+    partialReason: report.partialReason ?? null,
+    repeatedContext: report.repeatedContext ?? 0,
+    badLines: report.badLines ?? 0,
+  };
+  if (report.tracer !== undefined) log.tracer = report.tracer;
+  return log;
+}
