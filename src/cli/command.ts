@@ -1,6 +1,7 @@
 // The shape every command module has: its help text is its documentation (docs/commands/).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
+import { validatePid } from '../probes/validate.js';
 
 /** The tracer a command drives: bpftrace (Linux) or DTrace (macOS). */
 export type Backend = 'bpf' | 'dtrace';
@@ -40,4 +41,32 @@ export function parseCommandLine<T extends NonNullable<ParseArgsConfig['options'
 export function stringOption(values: Record<string, unknown>, name: string): string | null {
   const value = values[name];
   return typeof value === 'string' ? value : null;
+}
+
+/** The options every tracing command (malloc, external, gc, faults, calls) takes alike. */
+export const TRACING_OPTIONS = {
+  pid: { type: 'string', short: 'p' },
+  output: { type: 'string', short: 'o', multiple: true },
+  format: { type: 'string', short: 'f' },
+  'raw-out': { type: 'string' },
+  duration: { type: 'string', short: 'd' },
+  'tracer-path': { type: 'string' },
+  'print-script': { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/**
+ * What a tracing command traces: -p PID (checked) or the command after --, never both, never
+ * neither. `launchWords` says what may be launched ("COMMAND [ARGS...]", "node [ARGS...]").
+ */
+export function tracingTarget(
+  parsed: { values: Record<string, unknown>; positionals: string[]; command: string[] | null },
+  launchWords = 'COMMAND [ARGS...]',
+): { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] } {
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (a command to launch goes after --)`);
+  const pidText = stringOption(parsed.values, 'pid');
+  if (pidText !== null && parsed.command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
+  if (pidText === null && (parsed.command === null || parsed.command.length === 0)) throw new UsageError(`nothing to trace: give -p PID or -- ${launchWords}`);
+  return pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: parsed.command! };
 }

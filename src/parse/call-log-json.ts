@@ -2,8 +2,8 @@
 // `memtrace report calls.json` renders a saved `memtrace calls -o calls.json` again. A report is one
 // JSON document written by memtrace, bounded by the events it logged, so it is parsed whole (as the
 // malloc json report is).
-import { readFile } from 'node:fs/promises';
 import { ParseError } from '../errors.js';
+import { readJsonReport } from './json-report.js';
 import type { CallEvent, CallLog } from '../model/call-log.js';
 
 const FORMAT = 'memtrace call-log json report';
@@ -14,15 +14,7 @@ export function looksLikeCallLogJson(firstLine: string, headText: string): boole
 }
 
 export async function readCallLogJson(path: string): Promise<CallLog> {
-  const text = await readFile(path, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    const lineNumber = position === undefined ? text.split('\n').length : text.slice(0, Number(position)).split('\n').length;
-    throw new ParseError({ file: path, lineNumber, format: FORMAT, expected: 'valid JSON (is the file cut short?)' });
-  }
+  const value = await readJsonReport(path, FORMAT);
   const report = value as Partial<CallLog> | null;
   if (report?.header?.tool !== 'calls' || !Array.isArray(report.events) || !Array.isArray(report.messages)) {
     throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: 'a report with a "tool": "calls" header, events and messages' });

@@ -16,7 +16,7 @@
 //   memtrace:done
 import { ParseError } from '../errors.js';
 import { BpftraceOutputReader, MalformedLine, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import type { MemtraceRecords } from './malloc-log.js';
+import { keepMemtraceRecord, type MemtraceRecords } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
 /** The frames of one walked stack, as the program stored them. */
@@ -199,23 +199,7 @@ export class FaultsLogParser {
   }
 
   private handleOther(type: string, data: unknown): void {
-    const records = this.raw.memtrace;
-    switch (type) {
-      case 'memtrace_header':
-        records.header = asObject(data, type);
-        return;
-      case 'memtrace_maps':
-        records.maps.push(data);
-        return;
-      case 'memtrace_symbols':
-        records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
-        return;
-      case 'memtrace_trailer':
-        records.trailer = asObject(data, type);
-        return;
-      default:
-        return;
-    }
+    keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
   private handleEntry(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
@@ -269,11 +253,6 @@ function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
 function numberValue(value: BpftraceValue | PrintedFrame[], name: string): number {
   if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
   return value;
-}
-
-function asObject(data: unknown, type: string): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new MalformedLine(`an object as the data of ${type}`);
-  return data as Record<string, unknown>;
 }
 
 export function emptyFaultsRaw(): FaultsRaw {

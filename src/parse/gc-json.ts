@@ -1,8 +1,8 @@
 // Reads memtrace's own gc json report back (to re-render it: `memtrace report gc.json -f svg`). A
 // report is one JSON document written by memtrace, bounded by the collections it lists, so it is
 // parsed whole; its shape is checked field by field so that a foreign file fails with a clear message.
-import { readFile } from 'node:fs/promises';
 import { ParseError } from '../errors.js';
+import { readJsonReport } from './json-report.js';
 
 const FORMAT = 'memtrace gc json report';
 
@@ -13,15 +13,7 @@ export function looksLikeGcJson(head: string): boolean {
 
 /** The report's object, checked to hold what the gc reports read; typed by the caller (tools/ knows the model). */
 export async function readGcJson(path: string): Promise<Record<string, unknown>> {
-  const text = await readFile(path, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    const lineNumber = position === undefined ? text.split('\n').length : text.slice(0, Number(position)).split('\n').length;
-    throw new ParseError({ file: path, lineNumber, format: FORMAT, expected: 'valid JSON (is the file cut short?)' });
-  }
+  const value = await readJsonReport(path, FORMAT);
   const report = value as Record<string, unknown> | null;
   const header = report?.header as Record<string, unknown> | undefined;
   if (header?.tool !== 'gc' || !Array.isArray(report?.collections) || !Array.isArray(report?.summary)) {

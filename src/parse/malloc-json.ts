@@ -1,8 +1,8 @@
 // Reads memtrace's own malloc json report (the documented contract, schema 1) back into the model:
 // what `memtrace report --diff before.json after.json` compares. A report is one JSON document
 // written by memtrace, bounded by the number of distinct stacks, so it is parsed whole.
-import { readFile } from 'node:fs/promises';
 import { ParseError } from '../errors.js';
+import { readJsonReport } from './json-report.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
 
 /** Whether a file's first line opens a json report (two-space indented, "{" alone on line 1). */
@@ -11,15 +11,7 @@ export function looksLikeJsonReport(firstLine: string): boolean {
 }
 
 export async function readMallocJson(path: string): Promise<MallocProfile> {
-  const text = await readFile(path, 'utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    const position = /position (\d+)/.exec(error instanceof Error ? error.message : '')?.[1];
-    const lineNumber = position === undefined ? text.split('\n').length : text.slice(0, Number(position)).split('\n').length;
-    throw new ParseError({ file: path, lineNumber, format: 'memtrace malloc json report', expected: 'valid JSON (is the file cut short?)' });
-  }
+  const value = await readJsonReport(path, 'memtrace malloc json report');
   const report = value as Partial<MallocProfile>;
   if ((report?.tool !== 'malloc' && report?.tool !== 'external') || report.schema !== 1 || !Array.isArray(report.stacks) || typeof report.totals !== 'object' || !Array.isArray(report.functions)) {
     throw new ParseError({ file: path, lineNumber: 1, format: 'memtrace malloc json report', expected: 'a report with "tool": "malloc", "schema": 1, totals, functions and stacks' });

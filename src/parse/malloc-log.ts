@@ -204,24 +204,8 @@ export class MallocLogParser {
   }
 
   private handleOther(type: string, data: unknown): void {
-    const records = this.raw.memtrace;
-    switch (type) {
-      case 'memtrace_header':
-        records.header = asObject(data, type);
-        return;
-      case 'memtrace_maps':
-        records.maps.push(data);
-        return;
-      case 'memtrace_symbols':
-        records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
-        return;
-      case 'memtrace_trailer':
-        records.trailer = asObject(data, type);
-        return;
-      default:
-        // bpftrace's time/stats records carry nothing the malloc report uses.
-        return;
-    }
+    // bpftrace's time/stats records carry nothing the malloc report uses.
+    keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
   private handleMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
@@ -407,6 +391,29 @@ function framesValue(value: BpftraceValue | PrintedFrame[], name: string): Print
 function asObject(data: unknown, type: string): Record<string, unknown> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new MalformedLine(`an object as the data of ${type}`);
   return data as Record<string, unknown>;
+}
+
+/**
+ * Keeps one of memtrace's own records of a raw log (header, maps, symbols, trailer: written by the
+ * tools) in `records`; JSON lines of other types are not memtrace's and are left alone.
+ */
+export function keepMemtraceRecord(records: MemtraceRecords, type: string, data: unknown): void {
+  switch (type) {
+    case 'memtrace_header':
+      records.header = asObject(data, type);
+      return;
+    case 'memtrace_maps':
+      records.maps.push(data);
+      return;
+    case 'memtrace_symbols':
+      records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
+      return;
+    case 'memtrace_trailer':
+      records.trailer = asObject(data, type);
+      return;
+    default:
+      return;
+  }
 }
 
 /** A MallocRaw with nothing in it yet: what every malloc log reader (bpftrace's, dtrace's) starts from. */

@@ -86,7 +86,11 @@ test('attached: marks from memtrace mark and SIGUSR2, the process tree with --ch
     t.deepEqual(sample.children!.map((child) => [child.ppid, child.name]), [[tree.pid, 'sleep'], [tree.pid, 'sleep']]);
     t.is(sample.totalRss, sample.rss + sample.children![0]!.rss + sample.children![1]!.rss);
   }
-  t.like(stop, { reason: 'target-exited', missed: 0 });
+  // A tick comes due every 50 ms; on a loaded machine the event loop can be later than that, and
+  // the sampler counts the tick as missed (seen once in a full run beside other jobs): counted, not
+  // lost, and few.
+  t.like(stop, { reason: 'target-exited', samples: samples.length });
+  t.true(stop!.missed <= Math.ceil(samples.length / 20), `${stop!.missed} ticks missed of ${samples.length + stop!.missed}`);
   t.true(stop!.elapsed < 8, `stopped ${stop!.elapsed} s in: when the target exited`);
   t.false(existsSync(`/tmp/memtrace-${process.getuid!()}/process-${tree.pid}.sock`), 'the mark socket is removed');
 });

@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { parseFunctionPattern } from '../../probes/calls-spec.js';
-import { validateByteSize, validateDurationMs, validateInteger, validatePid, validateProbePath } from '../../probes/validate.js';
+import { validateByteSize, validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
 import { runCalls } from '../../tools/calls.js';
-import { parseCommandLine, stringOption, type Command } from '../command.js';
+import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const CALLS_HELP = `Usage: memtrace-bpf calls [options] -p PID
        memtrace-bpf calls [options] -- COMMAND [ARGS...]
@@ -57,36 +57,26 @@ export const callsCommand: Command = {
   summary: 'RSS at every Python call/return and around chosen native functions',
   needsBackend: true,
   async run(argv, io) {
-    const { values, positionals, command } = parseCommandLine(argv, {
-      pid: { type: 'string', short: 'p' },
-      output: { type: 'string', short: 'o', multiple: true },
-      format: { type: 'string', short: 'f' },
+    const parsed = parseCommandLine(argv, {
+      ...TRACING_OPTIONS,
       top: { type: 'string' },
-      'raw-out': { type: 'string' },
       trigger: { type: 'string' },
       func: { type: 'string', multiple: true },
-      duration: { type: 'string', short: 'd' },
-      'tracer-path': { type: 'string' },
-      'print-script': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
+    const { values } = parsed;
     if (values.help) {
       io.stdout.write(io.program === 'memtrace-bpf' ? CALLS_HELP : CALLS_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf calls/gm, `$1$2${io.program} calls`));
       return 0;
     }
     if (io.backend === 'dtrace') throw new UsageError('calls traces with bpftrace (Linux); memtrace-dtrace has no calls tool yet');
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
-    const pidText = stringOption(values, 'pid');
-    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
+    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
     const optional = <T>(name: string, parse: (text: string) => T): T | null => {
       const text = stringOption(values, name);
       return text === null ? null : parse(text);
     };
     return runCalls(
       {
-        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        target,
         outputs: (values.output as string[] | undefined) ?? [],
         format: stringOption(values, 'format'),
         triggerBytes: optional('trigger', (text) => validateByteSize('--trigger', text)) ?? 4096,

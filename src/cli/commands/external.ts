@@ -1,10 +1,9 @@
-import { UsageError } from '../../errors.js';
 import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
 import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateDurationMs, validateInteger, validatePid, validateProbePath } from '../../probes/validate.js';
+import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
 import { runExternal } from '../../tools/external.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
-import { parseCommandLine, stringOption, type Command } from '../command.js';
+import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
        memtrace-bpf external [options] -- node [ARGS...]
@@ -54,29 +53,19 @@ export const externalCommand: Command = {
   summary: "a Node process's ArrayBuffer/Buffer memory, by JS stack",
   needsBackend: true,
   async run(argv, io) {
-    const { values, positionals, command } = parseCommandLine(argv, {
-      pid: { type: 'string', short: 'p' },
-      output: { type: 'string', short: 'o', multiple: true },
-      format: { type: 'string', short: 'f' },
+    const parsed = parseCommandLine(argv, {
+      ...TRACING_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
-      'raw-out': { type: 'string' },
-      duration: { type: 'string', short: 'd' },
       'stack-depth': { type: 'string' },
       'map-entries': { type: 'string' },
-      'tracer-path': { type: 'string' },
-      'print-script': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
+    const { values } = parsed;
     if (values.help) {
       io.stdout.write(EXTERNAL_HELP);
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
-    const pidText = stringOption(values, 'pid');
-    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- node [ARGS...], not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- node [ARGS...]');
+    const target = tracingTarget(parsed, 'node [ARGS...]');
     const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
     const rawOut = stringOption(values, 'raw-out');
     await checkReportPaths([...reports.map((report) => report.path), rawOut]);
@@ -86,7 +75,7 @@ export const externalCommand: Command = {
     };
     return runExternal(
       {
-        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        target,
         reports,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_EXTERNAL_STACK_DEPTH,

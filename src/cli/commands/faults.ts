@@ -1,10 +1,10 @@
 import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateDurationMs, validateInteger, validatePid, validateProbePath } from '../../probes/validate.js';
+import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
 import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
 import { parseFaultsValue, runFaults } from '../../tools/faults.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
-import { parseCommandLine, stringOption, type Command } from '../command.js';
+import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
        memtrace-bpf faults [options] -- COMMAND [ARGS...]
@@ -52,30 +52,20 @@ export const faultsCommand: Command = {
   summary: 'page faults, brk and mmap of a process, by stack: what makes RSS grow',
   needsBackend: true,
   async run(argv, io) {
-    const { values, positionals, command } = parseCommandLine(argv, {
-      pid: { type: 'string', short: 'p' },
-      output: { type: 'string', short: 'o', multiple: true },
-      format: { type: 'string', short: 'f' },
+    const parsed = parseCommandLine(argv, {
+      ...TRACING_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
-      'raw-out': { type: 'string' },
-      duration: { type: 'string', short: 'd' },
       'stack-depth': { type: 'string' },
       'map-entries': { type: 'string' },
-      'tracer-path': { type: 'string' },
-      'print-script': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
+    const { values } = parsed;
     if (values.help) {
       io.stdout.write(FAULTS_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf faults/gm, `$1$2${io.program} faults`));
       return 0;
     }
     if (io.backend === 'dtrace') throw new UsageError('faults traces with bpftrace on Linux; there is no DTrace version yet');
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
-    const pidText = stringOption(values, 'pid');
-    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
+    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
     const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
     const rawOut = stringOption(values, 'raw-out');
     await checkReportPaths([...reports.map((report) => report.path), rawOut]);
@@ -85,7 +75,7 @@ export const faultsCommand: Command = {
     };
     return runFaults(
       {
-        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        target,
         reports,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 2, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,

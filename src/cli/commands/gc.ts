@@ -1,9 +1,9 @@
 import { UsageError } from '../../errors.js';
-import { validateDurationMs, validatePid, validateProbePath } from '../../probes/validate.js';
+import { validateDurationMs, validateProbePath } from '../../probes/validate.js';
 import { runGc } from '../../tools/gc.js';
 import { checkReportPaths } from '../../tools/write-reports.js';
 import { gcReportRequests } from '../../tools/write-gc-reports.js';
-import { parseCommandLine, stringOption, type Command } from '../command.js';
+import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID
        memtrace-bpf gc [options] -- node [ARGS...]
@@ -48,27 +48,17 @@ export const gcCommand: Command = {
   summary: 'every V8 garbage collection of a node process: kind, reason, pause, RSS',
   needsBackend: true,
   async run(argv, io) {
-    const { values, positionals, command } = parseCommandLine(argv, {
-      pid: { type: 'string', short: 'p' },
-      output: { type: 'string', short: 'o', multiple: true },
-      format: { type: 'string', short: 'f' },
-      'raw-out': { type: 'string' },
-      duration: { type: 'string', short: 'd' },
+    const parsed = parseCommandLine(argv, {
+      ...TRACING_OPTIONS,
       live: { type: 'boolean' },
       quiet: { type: 'boolean' },
-      'tracer-path': { type: 'string' },
-      'print-script': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
+    const { values } = parsed;
     if (values.help) {
       io.stdout.write(GC_HELP);
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
-    const pidText = stringOption(values, 'pid');
-    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- node [ARGS...]');
+    const target = tracingTarget(parsed, 'node [ARGS...]');
     if (values.live === true && values.quiet === true) throw new UsageError('give either --live or --quiet, not both');
     const reports = gcReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
     const rawOut = stringOption(values, 'raw-out');
@@ -77,7 +67,7 @@ export const gcCommand: Command = {
     const tracerPath = stringOption(values, 'tracer-path');
     return runGc(
       {
-        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        target,
         reports,
         durationMs: duration === null ? null : validateDurationMs('--duration', duration),
         rawOut,

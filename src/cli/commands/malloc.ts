@@ -1,10 +1,9 @@
-import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateByteSize, validateDurationMs, validateInteger, validatePid, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
+import { validateByteSize, validateDurationMs, validateInteger, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
 import { parseAllocatorName } from '../../tools/allocator.js';
 import { runMalloc } from '../../tools/malloc.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
-import { parseCommandLine, stringOption, type Command } from '../command.js';
+import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
        memtrace-bpf malloc [options] -- COMMAND [ARGS...]
@@ -79,15 +78,11 @@ export const mallocCommand: Command = {
   summary: 'every malloc/free of a process, by stack, with a leak report',
   needsBackend: true,
   async run(argv, io) {
-    const { values, positionals, command } = parseCommandLine(argv, {
-      pid: { type: 'string', short: 'p' },
-      output: { type: 'string', short: 'o', multiple: true },
-      format: { type: 'string', short: 'f' },
+    const parsed = parseCommandLine(argv, {
+      ...TRACING_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
-      'raw-out': { type: 'string' },
       events: { type: 'string' },
-      duration: { type: 'string', short: 'd' },
       interval: { type: 'string' },
       'min-size': { type: 'string' },
       'max-size': { type: 'string' },
@@ -100,20 +95,14 @@ export const mallocCommand: Command = {
       prefix: { type: 'string' },
       'shared-libc': { type: 'boolean' },
       'map-entries': { type: 'string' },
-      'tracer-path': { type: 'string' },
-      'print-script': { type: 'boolean' },
-      verbose: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
     });
+    const { values } = parsed;
     if (values.help) {
       // The same help for both backends, under the name the user typed.
       io.stdout.write(io.program === 'memtrace-bpf' ? MALLOC_HELP : MALLOC_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf malloc/gm, `$1$2${io.program} malloc`));
       return 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
-    const pidText = stringOption(values, 'pid');
-    if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to trace: give -p PID or -- COMMAND [ARGS...]');
+    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
     const format = stringOption(values, 'format');
     const value = parseValueName(stringOption(values, 'value'));
     const outputs = (values.output as string[] | undefined) ?? [];
@@ -130,7 +119,7 @@ export const mallocCommand: Command = {
     return runMalloc(
       {
         backend: io.backend,
-        target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
+        target,
         reports,
         allocator: allocator === null ? null : parseAllocatorName(allocator),
         // DTrace takes a module name (libsystem_malloc.dylib), validated when the D program is built.
