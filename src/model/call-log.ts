@@ -69,7 +69,7 @@ export interface CallLogMessage {
 
 export interface CallLog {
   header: CallLogHeader;
-  /** Every logged event once, in log order. */
+  /** Every logged event once, in log order (a bounded selection of them when `decimation` is set). */
   events: CallEvent[];
   /** The program's own lines, in log order. */
   messages: CallLogMessage[];
@@ -82,6 +82,11 @@ export interface CallLog {
   badLines: number;
   /** What the tracer counted and said about the trace (memtrace calls); absent when the log does not tell. */
   tracer?: CallLogTracer;
+  /** Present when the log had more events than a CallLog keeps (MAX_KEPT_EVENTS): `read` came in, 1 in about `every` is kept. */
+  decimation?: { read: number; every: number };
+  /** Over every event read, when `events` does not hold them all. */
+  functions?: FunctionGrowth[];
+  summary?: CallLogSummary;
 }
 
 export interface CallLogTracer {
@@ -122,16 +127,24 @@ export interface FunctionGrowth {
  * (isBaseline) count as events but add no growth.
  */
 export function rankFunctionsByGrowth(events: Iterable<CallEvent>): FunctionGrowth[] {
-  const byFunction = new Map<string, FunctionGrowth>();
-  for (const event of events) {
+  const tally = new FunctionGrowthTally();
+  for (const event of events) tally.add(event);
+  return tally.ranked();
+}
+
+/** rankFunctionsByGrowth one event at a time: what a reader keeps while it streams a log. */
+export class FunctionGrowthTally {
+  private readonly byFunction = new Map<string, FunctionGrowth>();
+
+  add(event: CallEvent): void {
     const key = `${event.file}\u0000${event.function}`;
-    let entry = byFunction.get(key);
+    let entry = this.byFunction.get(key);
     if (entry === undefined) {
       entry = { function: event.function, file: event.file, growth: 0, shrink: 0, events: 0, growthEvents: 0 };
-      byFunction.set(key, entry);
+      this.byFunction.set(key, entry);
     }
     entry.events += 1;
-    if (isBaseline(event)) continue;
+    if (isBaseline(event)) return;
     if (event.drss > 0) {
       entry.growth += event.drss;
       entry.growthEvents += 1;
@@ -139,9 +152,12 @@ export function rankFunctionsByGrowth(events: Iterable<CallEvent>): FunctionGrow
       entry.shrink += event.drss;
     }
   }
-  return [...byFunction.values()].sort(
-    (a, b) => b.growth - a.growth || b.events - a.events || compareText(a.function, b.function) || compareText(a.file, b.file),
-  );
+
+  ranked(): FunctionGrowth[] {
+    return [...this.byFunction.values()].sort(
+      (a, b) => b.growth - a.growth || b.events - a.events || compareText(a.function, b.function) || compareText(a.file, b.file),
+    );
+  }
 }
 
 export interface CallLogSummary {
@@ -155,19 +171,121 @@ export interface CallLogSummary {
 }
 
 export function summarizeCallLog(log: CallLog): CallLogSummary {
-  const kinds = new Map<string, number>();
-  let peak: CallEvent | null = null;
-  for (const event of log.events) {
-    if (peak === null || event.rss > peak.rss) peak = event;
-    kinds.set(event.event, (kinds.get(event.event) ?? 0) + 1);
+  if (log.summary !== undefined) return log.summary;
+  const summary = new CallLogSummaryTally();
+  for (const event of log.events) summary.add(event);
+  return summary.result();
+}
+
+/** summarizeCallLog one event at a time. */
+class CallLogSummaryTally {
+  private readonly kinds = new Map<string, number>();
+  private count = 0;
+  private first: CallEvent | null = null;
+  private last: CallEvent | null = null;
+  private peak: CallEvent | null = null;
+
+  add(event: CallEvent): void {
+    this.count += 1;
+    this.first ??= event;
+    this.last = event;
+    if (this.peak === null || event.rss > this.peak.rss) this.peak = event;
+    this.kinds.set(event.event, (this.kinds.get(event.event) ?? 0) + 1);
   }
-  return {
-    events: log.events.length,
-    first: log.events[0] ?? null,
-    last: log.events.at(-1) ?? null,
-    peak,
-    kinds: [...kinds].map(([event, count]) => ({ event, count })),
-  };
+
+  result(): CallLogSummary {
+    return { events: this.count, first: this.first, last: this.last, peak: this.peak, kinds: [...this.kinds].map(([event, count]) => ({ event, count })) };
+  }
+}
+
+/** The functions ranked by RSS growth of a log: counted over every event read, even those not kept. */
+export function functionsOf(log: CallLog): FunctionGrowth[] {
+  return log.functions ?? rankFunctionsByGrowth(log.events);
+}
+
+/**
+ * How many events a call log keeps in memory. A trace of a busy program logs millions (a 1 GB
+ * cPyMemTrace log holds about 2.6 million); past this bound, of each run of consecutive events only
+ * the one whose RSS moved most is kept (the first, the last and the peak always are), and the
+ * summary and the functions ranked by growth are counted over every event, so they stay exact.
+ */
+export const MAX_KEPT_EVENTS = 200_000;
+
+/** Collects a log's events in order, in bounded memory: see MAX_KEPT_EVENTS. */
+export class CallEventKeeper {
+  private readonly kept: CallEvent[] = [];
+  private every = 1;
+  /** The largest move of the run under way, and the run's length so far. */
+  private pending: CallEvent | null = null;
+  private pendingCount = 0;
+  private latest: CallEvent | null = null;
+  private readonly functions = new FunctionGrowthTally();
+  private readonly summary = new CallLogSummaryTally();
+
+  constructor(private readonly maxEvents: number = MAX_KEPT_EVENTS) {
+    if (!(Number.isInteger(maxEvents) && maxEvents >= 2)) throw new Error(`CallEventKeeper: maxEvents must be an integer ≥ 2, got ${maxEvents}`);
+  }
+
+  /** The event pushed last (kept or not). */
+  get last(): CallEvent | null {
+    return this.latest;
+  }
+
+  push(event: CallEvent): void {
+    this.latest = event;
+    this.functions.add(event);
+    this.summary.add(event);
+    if (this.kept.length === 0) {
+      this.kept.push(event);
+      return;
+    }
+    if (this.pending === null || Math.abs(event.drss) > Math.abs(this.pending.drss)) this.pending = event;
+    this.pendingCount += 1;
+    if (this.pendingCount === this.every) {
+      this.kept.push(this.pending);
+      this.pending = null;
+      this.pendingCount = 0;
+      if (this.kept.length > this.maxEvents) this.halve();
+    }
+  }
+
+  /** Merges kept events two by two (the first stays alone), keeping the larger move of each pair. */
+  private halve(): void {
+    let write = 1;
+    for (let read = 1; read + 1 < this.kept.length; read += 2) {
+      const [a, b] = [this.kept[read]!, this.kept[read + 1]!];
+      this.kept[write++] = Math.abs(b.drss) > Math.abs(a.drss) ? b : a;
+    }
+    const leftover = (this.kept.length - 1) % 2 === 1 ? this.kept[this.kept.length - 1]! : null;
+    this.kept.length = write;
+    this.every *= 2;
+    if (leftover !== null) {
+      this.pending = leftover;
+      this.pendingCount = this.every / 2;
+    }
+  }
+
+  /** What a CallLog takes from the keeper: the kept events, and when some were left out, how, with the exact counts. */
+  finish(): Pick<CallLog, 'events' | 'decimation' | 'functions' | 'summary'> {
+    const events = [...this.kept];
+    if (this.pending !== null) events.push(this.pending);
+    const summary = this.summary.result();
+    if (this.every === 1) return { events };
+    // The peak and the last event are always shown, in their place.
+    for (const must of [summary.peak, summary.last]) {
+      if (must !== null && !events.includes(must)) {
+        const at = events.findIndex((event) => event.number > must.number);
+        events.splice(at === -1 ? events.length : at, 0, must);
+      }
+    }
+    return { events, decimation: { read: summary.events, every: this.every }, functions: this.functions.ranked(), summary };
+  }
+}
+
+/** What a decimated call log left out, in words for every report, or null when it kept every event. */
+export function callLogDecimationNote(log: CallLog): string | null {
+  if (log.decimation === undefined) return null;
+  return `memory bounded: ${log.decimation.read.toLocaleString('en-US')} events read, ${log.events.length.toLocaleString('en-US')} kept (the largest RSS move of each ${log.decimation.every} in a row; the first, the last and the peak always; the summary and the functions count every event)`;
 }
 
 function compareText(a: string, b: string): number {

@@ -35,5 +35,11 @@ export async function readCallLogJson(path: string): Promise<CallLog> {
     badLines: report.badLines ?? 0,
   };
   if (report.tracer !== undefined) log.tracer = report.tracer;
+  // A report of a decimated log keeps the exact counts it was written with.
+  if (report.decimation !== undefined && report.summary !== undefined && Array.isArray((report as { functions?: unknown }).functions)) {
+    log.decimation = report.decimation;
+    log.summary = report.summary;
+    log.functions = (report as { functions: CallLog['functions'] }).functions;
+  }
   return log;
 }

@@ -19,7 +19,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
-import type { CallEvent, CallEventRole, CallLog, CallLogHeader } from '../model/call-log.js';
+import { CallEventKeeper, type CallEventRole, type CallLog, type CallLogHeader } from '../model/call-log.js';
 import {
   CALLS_BEGIN_MARKER,
   CALLS_END_MARKER,
@@ -203,7 +203,7 @@ export class CallsLogParser {
       (!this.begun ? 'the tracer never started (no memtrace:begin calls line)' : !this.ended ? 'the trace was cut before its end marker (memtrace:end)' : null);
     return {
       header,
-      events,
+      ...events,
       messages: [],
       partial: partialReason !== null,
       partialReason,
@@ -215,13 +215,13 @@ export class CallsLogParser {
 }
 
 /** Records in sequence order, each event once, with ΔRSS from the record before (the first is a baseline). */
-function orderEvents(pending: PendingEvent[]): CallEvent[] {
+function orderEvents(pending: PendingEvent[]): ReturnType<CallEventKeeper['finish']> {
   const sorted = [...pending].sort((a, b) => a.number - b.number);
-  const events: CallEvent[] = [];
+  const events = new CallEventKeeper();
   let previousRss = 0;
   for (const record of sorted) {
-    if (events.at(-1)?.number === record.number) continue;
-    const role: CallEventRole = events.length === 0 ? 'first' : record.tag === 'P' ? 'prev' : record.tag === 'L' ? 'last' : 'next';
+    if (events.last?.number === record.number) continue;
+    const role: CallEventRole = events.last === null ? 'first' : record.tag === 'P' ? 'prev' : record.tag === 'L' ? 'last' : 'next';
     events.push({
       event: eventName(record.kind),
       file: record.file,
@@ -235,7 +235,7 @@ function orderEvents(pending: PendingEvent[]): CallEvent[] {
     });
     previousRss = record.rss;
   }
-  return events;
+  return events.finish();
 }
 
 function eventName(kind: number): string {

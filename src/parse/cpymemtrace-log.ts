@@ -34,7 +34,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
-import type { CallEvent, CallEventRole, CallLog, CallLogHeader, CallLogMessage } from '../model/call-log.js';
+import { CallEventKeeper, type CallEvent, type CallEventRole, type CallLog, type CallLogHeader, type CallLogMessage } from '../model/call-log.js';
 
 const FORMAT = 'cPyMemTrace log';
 
@@ -88,7 +88,7 @@ export class CPyMemTraceLogReader {
   private lineNumber = 0;
   private withClock = false;
   private message: string | null = null;
-  private readonly events: CallEvent[] = [];
+  private readonly events = new CallEventKeeper();
   private repeatedContext = 0;
   private badLines = 0;
   private sawSof = false;
@@ -157,7 +157,7 @@ export class CPyMemTraceLogReader {
     this.unreadable = null;
     return {
       header: this.header(),
-      events: this.events,
+      ...this.events.finish(),
       messages: this.messages,
       partial,
       partialReason: partial ? `no EOF line${cut}: the log is cut (the program was killed, or the file was copied while written)` : null,
@@ -185,7 +185,7 @@ export class CPyMemTraceLogReader {
       throw new UnreadableLine('an event line (FRST:, NEXT:, PREV: or LAST:, then the columns of the header); a line the traced program wrote into the log? --lenient counts such lines');
     }
     const event = this.parseFields(tagged === null ? text.trim() : tagged[2]!.trimEnd(), roleOf(tag));
-    const previous = this.events.at(-1);
+    const previous = this.events.last ?? undefined;
     if (this.sawLast) throw new LineError('EOF after the LAST line');
     if (tag === 'FRST' && previous !== undefined) throw new LineError('FRST only on the first event');
     if (tag === 'PREV' && previous !== undefined && event.number === previous.number) {

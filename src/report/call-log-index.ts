@@ -1,6 +1,6 @@
 // Chooses the renderer of a call log: by the output file's extension, or by --format for stdout.
 // The functions ranked by RSS growth are reduced here and handed to the reports that show them.
-import { rankFunctionsByGrowth, type CallLog } from '../model/call-log.js';
+import { functionsOf, type CallLog } from '../model/call-log.js';
 import { renderCallLogCsv, renderCallLogTsv } from './call-log-dsv.js';
 import { renderCallLogJson } from './call-log-json.js';
 import { renderCallLogSvg } from './call-log-svg.js';
@@ -30,14 +30,14 @@ export interface RenderCallLogOptions {
 export function renderCallLog(log: CallLog, format: CallLogFormat, options: RenderCallLogOptions): string {
   switch (format) {
     case 'table':
-      return renderCallLogTable(log, rankFunctionsByGrowth(log.events), options);
+      return renderCallLogTable(log, functionsOf(log), options);
     case 'json':
-      return renderCallLogJson(log, rankFunctionsByGrowth(log.events));
+      return renderCallLogJson(log, functionsOf(log));
     case 'tsv':
       return renderCallLogTsv(log);
     case 'csv':
       return renderCallLogCsv(log);
     case 'svg':
-      return renderCallLogSvg(log, rankFunctionsByGrowth(log.events), { title: options.title });
+      return renderCallLogSvg(log, functionsOf(log), { title: options.title });
   }
 }

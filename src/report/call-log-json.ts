@@ -12,6 +12,7 @@ export function renderCallLogJson(log: CallLog, functions: FunctionGrowth[]): st
     repeatedContext: log.repeatedContext,
     badLines: log.badLines,
     ...(log.tracer === undefined ? {} : { tracer: log.tracer }),
+    ...(log.decimation === undefined ? {} : { decimation: log.decimation, summary: log.summary }),
     events: log.events,
     messages: log.messages,
     functions,

@@ -2,7 +2,7 @@
 // clock (cPyMemTrace's is the process's CPU time), or against the event number when the log has
 // no clock. Each event is a dot whose tooltip names it (number, kind, function, file:line, RSS,
 // ΔRSS): red where RSS grew, green where it shrank. No script, no external resource.
-import { isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
+import { callLogDecimationNote, isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
 import { oneLine } from '../model/series.js';
 import { escapeXml } from './flamegraph-svg.js';
 import { niceCountStep, niceSecondStep, openSvg, plotAxes, plotLegend, plotPolyline, plotScale, plotTitles, round } from './time-plot-svg.js';
@@ -28,7 +28,7 @@ export function renderCallLogSvg(log: CallLog, functions: FunctionGrowth[], opti
   const at = (event: CallEvent) => (byClock ? event.clock! : event.number);
   const x0 = events.length === 0 ? 0 : at(events[0]!);
   const x1 = Math.max(events.length === 0 ? 0 : at(events.at(-1)!), x0 + (byClock ? 1e-3 : 1));
-  const scale = plotScale(width, height, x0, x1, Math.max(1, ...events.map((event) => event.rss)), byClock ? niceSecondStep : niceCountStep);
+  const scale = plotScale(width, height, x0, x1, events.reduce((highest, event) => Math.max(highest, event.rss), 1), byClock ? niceSecondStep : niceCountStep);
   const { x, y } = scale;
 
   const out = openSvg(width, height);
@@ -38,7 +38,7 @@ export function renderCallLogSvg(log: CallLog, functions: FunctionGrowth[], opti
     summary.peak === null ? null : `peak RSS ${formatBytes(summary.peak.rss)} at event ${summary.peak.number}${summary.peak.function ? ` (${oneLine(summary.peak.function)})` : ''}`,
     top === undefined || top.growth === 0 ? null : `most growth: ${oneLine(top.function) || '(none)'} +${formatBytes(top.growth)}`,
   ].filter((part) => part !== null);
-  const trouble = [log.partial ? `PARTIAL: ${log.partialReason ?? 'the log is cut'}` : null, log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null].filter((part) => part !== null);
+  const trouble = [log.partial ? `PARTIAL: ${log.partialReason ?? 'the log is cut'}` : null, log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null, callLogDecimationNote(log)].filter((part) => part !== null);
   out.push(...plotTitles(width, `RSS at each event: ${oneLine(options.title)}`, subtitle.join('; '), trouble.length === 0 ? null : trouble.join('; ')));
   const xTitle = byClock ? (log.header.clock === 'cpu' ? 'process CPU time (the tracer’s clock)' : 'elapsed time') : 'event number';
   out.push(...plotAxes(scale, byClock ? formatDuration : String, xTitle));

@@ -3,7 +3,7 @@
 // ΔRSS, the messages the program wrote into the log, then the functions ranked by RSS growth. A
 // long log shows the events that matter — the first, the last, the peak, and the largest moves —
 // and says how many it left out.
-import { isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
+import { callLogDecimationNote, isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
 import { oneLine } from '../model/series.js';
 import { formatBytes, formatCount } from './units.js';
 import { truncate, wrap } from './text.js';
@@ -24,6 +24,8 @@ export function renderCallLogTable(log: CallLog, functions: FunctionGrowth[], op
   const summary = summarizeCallLog(log);
   const lines: string[] = [oneLine(options.title)];
   lines.push(...headerLines(log));
+  const decimated = callLogDecimationNote(log);
+  if (decimated !== null) lines.push(...wrap(decimated, WIDTH));
   if (summary.first === null) {
     lines.push('No events.');
     return `${lines.join('\n')}\n`;

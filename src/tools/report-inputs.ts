@@ -24,7 +24,7 @@ import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
 import { renderFaults } from '../report/faults-index.js';
 import { faultsStackProfile } from '../model/faults-profile.js';
-import type { CallLog } from '../model/call-log.js';
+import { callLogDecimationNote, type CallLog } from '../model/call-log.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-report.js';
 import { readMallocDtraceLog } from './malloc-dtrace-report.js';
@@ -160,6 +160,9 @@ async function reportCallLog(read: () => Promise<CallLog>, title: (log: CallLog)
   const top = topOption(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const log = await read();
+  // The table, the svg and the json say so themselves; tsv and csv have no room for it.
+  const decimated = callLogDecimationNote(log);
+  if (decimated !== null && reports.some((report) => report.format === 'tsv' || report.format === 'csv')) io.stderr.write(`memtrace: ${decimated}\n`);
   for (const report of reports) await writeReport(renderCallLog(log, report.format, { title: title(log), top }), report.path, report.format, io);
   return 0;
 }
@@ -185,15 +188,8 @@ export const REPORT_INPUTS: ReportInput[] = [
     summary: "pymemtrace's cPyMemTrace Trace/Profile log (RSS per call)",
     stacks: false,
     detect: (head) => looksLikeCPyMemTraceLog(head.text),
-    async report(path, options, io) {
-      const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
-      const top = topOption(options.top);
-      await checkReportPaths(reports.map((report) => report.path));
-      const log = await readCPyMemTraceLog(path, { lenient: options.lenient });
-      const title = `cPyMemTrace ${log.header.mode ?? 'trace or profile'} log: ${basename(path)}`;
-      for (const report of reports) await writeReport(renderCallLog(log, report.format, { title, top }), report.path, report.format, io);
-      return 0;
-    },
+    report: (path, options, io) =>
+      reportCallLog(() => readCPyMemTraceLog(path, { lenient: options.lenient }), (log) => `cPyMemTrace ${log.header.mode ?? 'trace or profile'} log: ${basename(path)}`, options, io),
   },
   {
     name: 'folded',
