@@ -7,13 +7,13 @@ import { hostname } from 'node:os';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import type { Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
-import { processState } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { locatePerfMap } from '../symbols/perf-map.js';
-import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
+import { MappingHistory } from '../symbols/proc-maps.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
 import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
 import { loadJsSymbols, removePerfMap } from './js-frames.js';
+import { TargetWatch } from './target-watch.js';
 import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 
@@ -60,8 +60,6 @@ export interface AllocationTraceContext {
   notes: string[];
 }
 
-const MAPS_POLL_MS = 250;
-
 export async function traceAllocations(context: AllocationTraceContext): Promise<number> {
   const { options, io, bpftrace, notes } = context;
   const history = new MappingHistory();
@@ -70,37 +68,10 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const events = options.eventsOut === null ? null : createWriteStream(options.eventsOut, { flags: 'w', mode: 0o644 });
   const startedAt = new Date();
   const status = new StatusLine(io.stderr);
-  let pid: number | null = null;
   let perfMapPath: string | null = null;
   let session: TraceSession | null = null;
-  let pollTimer: NodeJS.Timeout | null = null;
-  const readMaps = async () => {
-    if (pid === null) return;
-    try {
-      history.add(await readProcMaps(pid));
-      // Located while the process lives: a container's map is reachable only through /proc/PID/root.
-      perfMapPath ??= await locatePerfMap(pid);
-    } catch {
-      // The process is gone or exiting: what was read before stands.
-    }
-  };
-
-  // A launched command stops itself in exit() and says so in the program's output; should that line
-  // never arrive (it once failed to, under a million calls), a command found stopped on two polls in
-  // a row is treated as held: its maps are read and it is continued, and the report says so.
-  let stoppedPolls = 0;
-  let holdsSeen = 0;
-  const poll = async () => {
-    await readMaps();
-    if (pid === null || options.target.kind !== 'launch' || session === null) return;
-    const state = await processState(pid);
-    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
-    if (stoppedPolls >= 2) {
-      stoppedPolls = 0;
-      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
-      session.releaseHeld(pid);
-    }
-  };
+  // Located while the process lives: a container's map is reachable only through /proc/PID/root.
+  const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes, alsoRead: async (pid: number) => void (perfMapPath ??= await locatePerfMap(pid)) });
 
   events?.write(`# memtrace ${options.tool} per-call log: A function tid ns address size | F tid ns address\n`);
   const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
@@ -123,10 +94,8 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
           },
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
-      pid = tracedPid;
       io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
-      void readMaps();
-      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
+      watch.started(tracedPid, session!);
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(context, tracedPid, startedAt) })}\n`);
     },
     onLine: (line) => {
@@ -134,10 +103,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
       for (const event of parser.push(line)) {
         switch (event.kind) {
           case 'hold':
-            // The target stopped itself in exit(): read its maps while they exist, then let it exit.
-            holdsSeen += 1;
-            session!.noteHeld(event.pid);
-            void readMaps().then(() => session!.releaseHeld(event.pid));
+            watch.held(event.pid, session!);
             break;
           case 'status':
             status.update(event.status, parser.raw.lostEvents);
@@ -152,14 +118,16 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     },
   });
 
+  if (options.target.kind === 'attach') await watch.before(options.target.pid);
   let end: SessionEnd;
   try {
     end = await session.run();
   } finally {
-    if (pollTimer !== null) clearInterval(pollTimer);
+    watch.stopPolling();
     status.clear();
   }
-  await readMaps();
+  await watch.readMaps();
+  const pid = watch.tracedPid;
   session.finish();
 
   const { raw: rawResult, truncated } = parser.finish();

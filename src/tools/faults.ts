@@ -9,10 +9,10 @@ import { renderFaultsBpf } from '../probes/render-faults-bpf.js';
 import { FaultsLogParser } from '../parse/faults-log.js';
 import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
-import { processState, resolveCommand } from '../run/target.js';
+import { resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
-import { MappingHistory, readProcMaps } from '../symbols/proc-maps.js';
+import { MappingHistory } from '../symbols/proc-maps.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
 import { FAULTS_VALUE_TYPES, type FaultsValueName } from '../model/faults-profile.js';
 import type { StackFormat } from '../report/stack-index.js';
@@ -21,6 +21,7 @@ import { findAllocatorForLaunch } from './allocator.js';
 import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
 import type { ToolIo } from './malloc.js';
 import { writeReport } from './write-reports.js';
+import { TargetWatch } from './target-watch.js';
 
 export interface FaultsOptions {
   target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
@@ -34,8 +35,6 @@ export interface FaultsOptions {
   top: number;
   mapEntries: number;
 }
-
-const MAPS_POLL_MS = 250;
 
 /** Runs the faults tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<number> {
@@ -78,32 +77,8 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   const parser = new FaultsLogParser({ source: 'bpftrace' });
   const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
   const startedAt = new Date();
-  let pid: number | null = null;
   let session: TraceSession | null = null;
-  let pollTimer: NodeJS.Timeout | null = null;
-  const readMaps = async () => {
-    if (pid === null) return;
-    try {
-      history.add(await readProcMaps(pid));
-    } catch {
-      // The process is gone or exiting: what was read before stands.
-    }
-  };
-  // As malloc: a launched command found stopped on two polls in a row without the hold marker is
-  // treated as held (its maps are read and it is continued), and the report says so.
-  let stoppedPolls = 0;
-  let holdsSeen = 0;
-  const poll = async () => {
-    await readMaps();
-    if (pid === null || options.target.kind !== 'launch' || session === null) return;
-    const state = await processState(pid);
-    stoppedPolls = state === 'T' || state === 't' ? stoppedPolls + 1 : 0;
-    if (stoppedPolls >= 2) {
-      stoppedPolls = 0;
-      if (holdsSeen === 0) notes.push(`PID ${pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
-      session.releaseHeld(pid);
-    }
-  };
+  const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes });
   const command = options.target.kind === 'launch' ? options.target.command : null;
 
   session = new TraceSession({
@@ -123,10 +98,8 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
           },
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
-      pid = tracedPid;
       io.stderr.write(`memtrace: tracing page faults, brk and mmap of PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
-      void readMaps();
-      pollTimer = setInterval(() => void poll(), MAPS_POLL_MS);
+      watch.started(tracedPid, session!);
       const header = {
         tool: 'faults',
         target: { pid: tracedPid, command },
@@ -141,27 +114,20 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
       raw?.write(`${line}\n`);
       for (const event of parser.push(line)) {
         if (event.kind !== 'hold') continue;
-        // The target stopped itself in exit(): read its maps while they exist, then let it exit.
-        holdsSeen += 1;
-        session!.noteHeld(event.pid);
-        void readMaps().then(() => session!.releaseHeld(event.pid));
+        watch.held(event.pid, session!);
       }
     },
   });
 
-  if (options.target.kind === 'attach') {
-    // Read before tracing starts: a target that exits right after the trace begins (and the
-    // "tracing" line has been printed) is gone before an asynchronous first read could run.
-    pid = options.target.pid;
-    await readMaps();
-  }
+  if (options.target.kind === 'attach') await watch.before(options.target.pid);
   let end: SessionEnd;
   try {
     end = await session.run();
   } finally {
-    if (pollTimer !== null) clearInterval(pollTimer);
+    watch.stopPolling();
   }
-  await readMaps();
+  await watch.readMaps();
+  const pid = watch.tracedPid;
   session.finish();
 
   const { raw: rawResult, truncated } = parser.finish();
