@@ -5,6 +5,7 @@
 //
 // A tracer of this kind logs only the events at which RSS moved by at least a trigger (one page by
 // default), plus the event kept before as context: `events` holds each logged event once, in order.
+import { BoundedRuns } from './bounded-runs.js';
 
 /** How an event came to be logged (cPyMemTrace's line tags; a tracer without tags logs 'event'). */
 export type CallEventRole =
@@ -213,17 +214,13 @@ export const MAX_KEPT_EVENTS = 200_000;
 
 /** Collects a log's events in order, in bounded memory: see MAX_KEPT_EVENTS. */
 export class CallEventKeeper {
-  private readonly kept: CallEvent[] = [];
-  private every = 1;
-  /** The largest move of the run under way, and the run's length so far. */
-  private pending: CallEvent | null = null;
-  private pendingCount = 0;
+  private readonly events: BoundedRuns<CallEvent>;
   private latest: CallEvent | null = null;
   private readonly functions = new FunctionGrowthTally();
   private readonly summary = new CallLogSummaryTally();
 
-  constructor(private readonly maxEvents: number = MAX_KEPT_EVENTS) {
-    if (!(Number.isInteger(maxEvents) && maxEvents >= 2)) throw new Error(`CallEventKeeper: maxEvents must be an integer ≥ 2, got ${maxEvents}`);
+  constructor(maxEvents: number = MAX_KEPT_EVENTS) {
+    this.events = new BoundedRuns(maxEvents, (candidate, held) => Math.abs(candidate.drss) > Math.abs(held.drss), 'CallEventKeeper: maxEvents');
   }
 
   /** The event pushed last (kept or not). */
@@ -235,42 +232,14 @@ export class CallEventKeeper {
     this.latest = event;
     this.functions.add(event);
     this.summary.add(event);
-    if (this.kept.length === 0) {
-      this.kept.push(event);
-      return;
-    }
-    if (this.pending === null || Math.abs(event.drss) > Math.abs(this.pending.drss)) this.pending = event;
-    this.pendingCount += 1;
-    if (this.pendingCount === this.every) {
-      this.kept.push(this.pending);
-      this.pending = null;
-      this.pendingCount = 0;
-      if (this.kept.length > this.maxEvents) this.halve();
-    }
-  }
-
-  /** Merges kept events two by two (the first stays alone), keeping the larger move of each pair. */
-  private halve(): void {
-    let write = 1;
-    for (let read = 1; read + 1 < this.kept.length; read += 2) {
-      const [a, b] = [this.kept[read]!, this.kept[read + 1]!];
-      this.kept[write++] = Math.abs(b.drss) > Math.abs(a.drss) ? b : a;
-    }
-    const leftover = (this.kept.length - 1) % 2 === 1 ? this.kept[this.kept.length - 1]! : null;
-    this.kept.length = write;
-    this.every *= 2;
-    if (leftover !== null) {
-      this.pending = leftover;
-      this.pendingCount = this.every / 2;
-    }
+    this.events.push(event);
   }
 
   /** What a CallLog takes from the keeper: the kept events, and when some were left out, how, with the exact counts. */
   finish(): Pick<CallLog, 'events' | 'decimation' | 'functions' | 'summary'> {
-    const events = [...this.kept];
-    if (this.pending !== null) events.push(this.pending);
+    const events = this.events.items();
     const summary = this.summary.result();
-    if (this.every === 1) return { events };
+    if (this.events.runLength === 1) return { events };
     // The peak and the last event are always shown, in their place.
     for (const must of [summary.peak, summary.last]) {
       if (must !== null && !events.includes(must)) {
@@ -278,7 +247,7 @@ export class CallEventKeeper {
         events.splice(at === -1 ? events.length : at, 0, must);
       }
     }
-    return { events, decimation: { read: summary.events, every: this.every }, functions: this.functions.ranked(), summary };
+    return { events, decimation: { read: summary.events, every: this.events.runLength }, functions: this.functions.ranked(), summary };
   }
 }
 

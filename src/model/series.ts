@@ -2,6 +2,7 @@
 // `memtrace process` writes it as JSON lines (one record a line, see ProcessLogRecord), the
 // in-process ProcessSampler writes the same lines, pymemtrace's process logs are read into it,
 // and every time plot (svg, html, gnuplot, table, tsv) renders it.
+import { BoundedRuns } from './bounded-runs.js';
 
 /** The values a sample can carry, all in bytes. `rss` is always there. */
 export const SERIES_VALUE_NAMES = ['rss', 'vsz', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const;
@@ -139,20 +140,14 @@ export const MAX_KEPT_SAMPLES = 200_000;
  */
 export class SeriesBuilder {
   private header: SeriesHeader | null = null;
-  private readonly kept: SeriesSample[] = [];
+  private readonly samples: BoundedRuns<SeriesSample>;
+  private last: SeriesSample | null = null;
   private readonly marks: SeriesMark[] = [];
   private stop: SeriesStop | null = null;
-  /** Samples seen, and how many consecutive ones each kept sample stands for. */
-  private read = 0;
-  private every = 1;
-  /** The highest-RSS sample of the run under way, and the run's length so far. */
-  private pending: SeriesSample | null = null;
-  private pendingCount = 0;
-  private last: SeriesSample | null = null;
   badLines = 0;
 
-  constructor(private readonly maxSamples: number = MAX_KEPT_SAMPLES) {
-    if (!(Number.isInteger(maxSamples) && maxSamples >= 2)) throw new Error(`SeriesBuilder: maxSamples must be an integer ≥ 2, got ${maxSamples}`);
+  constructor(maxSamples: number = MAX_KEPT_SAMPLES) {
+    this.samples = new BoundedRuns(maxSamples, (candidate, held) => candidate.rss > held.rss, 'SeriesBuilder: maxSamples');
   }
 
   get hasHeader(): boolean {
@@ -178,47 +173,17 @@ export class SeriesBuilder {
   }
 
   private addSample(sample: SeriesSample): void {
-    this.read += 1;
     this.last = sample;
-    if (this.read === 1) {
-      this.kept.push(sample);
-      return;
-    }
-    if (this.pending === null || sample.rss > this.pending.rss) this.pending = sample;
-    this.pendingCount += 1;
-    if (this.pendingCount === this.every) {
-      this.kept.push(this.pending);
-      this.pending = null;
-      this.pendingCount = 0;
-      if (this.kept.length > this.maxSamples) this.halve();
-    }
-  }
-
-  /** Merges kept samples two by two (the first stays alone), keeping the higher RSS of each pair. */
-  private halve(): void {
-    let write = 1;
-    for (let read = 1; read + 1 < this.kept.length; read += 2) {
-      const [a, b] = [this.kept[read]!, this.kept[read + 1]!];
-      this.kept[write++] = b.rss > a.rss ? b : a;
-    }
-    // An odd sample left over stands for one old run: it starts the next, longer run.
-    const leftover = (this.kept.length - 1) % 2 === 1 ? this.kept[this.kept.length - 1]! : null;
-    this.kept.length = write;
-    this.every *= 2;
-    if (leftover !== null) {
-      this.pending = leftover;
-      this.pendingCount = this.every / 2;
-    }
+    this.samples.push(sample);
   }
 
   /** The series so far; throws if no header was added (the caller names the file). */
   build(): Series {
     if (this.header === null) throw new Error('a process log starts with a header record');
-    const samples = [...this.kept];
-    if (this.pending !== null) samples.push(this.pending);
+    const samples = this.samples.items();
     if (this.last !== null && samples.at(-1) !== this.last) samples.push(this.last);
     const series: Series = { header: this.header, samples, marks: this.marks, stop: this.stop, badLines: this.badLines };
-    if (this.every > 1) series.decimation = { read: this.read, every: this.every };
+    if (this.samples.runLength > 1) series.decimation = { read: this.samples.read, every: this.samples.runLength };
     return series;
   }
 }
