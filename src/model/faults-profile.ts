@@ -1,5 +1,6 @@
 // The result of the faults tool: the documented `json` contract (docs/tools/faults.md). Every field
 // here is written by reduceFaults and read by the renderers.
+import type { TracerInfo } from './tracer-info.js';
 import type { Frame, StackProfile } from './stack-profile.js';
 import type { TraceTarget } from './malloc-profile.js';
 
@@ -50,7 +51,7 @@ export interface FaultsProfile {
   tool: 'faults';
   schema: 1;
   target: TraceTarget;
-  tracer: { name: string; version: string | null };
+  tracer: TracerInfo;
   startedAt: string | null;
   durationSeconds: number | null;
   partial: boolean;

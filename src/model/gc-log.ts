@@ -113,7 +113,7 @@ export interface GcLogHeader {
   host: string | null;
   /** ISO 8601 wall clock of startSeconds = 0. */
   startedAt: string | null;
-  tracer: { name: 'bpftrace'; version: string | null };
+  tracer: { name: 'bpftrace'; version: string | null; choices?: string[] };
 }
 
 export interface GcLog {

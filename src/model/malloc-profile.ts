@@ -1,5 +1,6 @@
 // The result of the malloc tool: the documented `json` contract (docs/tools/malloc.md) that users
 // script against. Every field here is written by reduceMalloc and read by the renderers.
+import type { TracerInfo } from './tracer-info.js';
 import type { Frame, StackProfile } from './stack-profile.js';
 import type { Log2Histogram } from './histogram.js';
 
@@ -60,7 +61,7 @@ export interface MallocProfile {
   /** Version of this contract; bumped when a field changes meaning. */
   schema: 1;
   target: TraceTarget;
-  tracer: { name: string; version: string | null };
+  tracer: TracerInfo;
   allocator: { library: string | null; functions: string[] };
   startedAt: string | null;
   durationSeconds: number | null;

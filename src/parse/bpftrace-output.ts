@@ -316,13 +316,31 @@ function parseJsonMap(data: unknown): BpftraceRecord {
     return { type: 'map', name, entries: [{ key: { kind: 'none' }, value: checkValue(value) }] };
   }
   if (typeof value !== 'object' || value === null) throw new MalformedLine(`a number, tuple or keyed object for ${name}`);
-  const entries = Object.entries(value).map(([keyText, entryValue]) => ({
-    key: keyText.includes('\n') ? parseJsonStackKey(keyText) : ({ kind: 'values', parts: keyText.split(',') } as const),
-    value: typeof entryValue === 'string' && entryValue.includes('\n')
-      ? entryValue.split('\n').filter((part) => part.trim() !== '').map(parseFrame)
-      : checkValue(entryValue),
-  }));
+  const entries = Object.entries(value).map(([escapedKey, entryValue]) => {
+    const keyText = unescapeJsonKey(escapedKey);
+    return {
+      key: keyText.includes('\n') ? parseJsonStackKey(keyText) : ({ kind: 'values', parts: keyText.split(',') } as const),
+      value: typeof entryValue === 'string' && entryValue.includes('\n')
+        ? entryValue.split('\n').filter((part) => part.trim() !== '').map(parseFrame)
+        : checkValue(entryValue),
+    };
+  });
   return { type: 'map', name, entries };
+}
+
+/**
+ * bpftrace 0.23 escapes a map key twice in JSON: a stack key arrives as the characters `\n\t5576…`
+ * rather than a newline and a tab (0.17 escapes once). A key with escapes and no real newline is read
+ * once more as a JSON string; one that does not decode as such is kept as it came.
+ */
+function unescapeJsonKey(key: string): string {
+  if (key.includes('\n') || !/\\[nt"\\]/.test(key)) return key;
+  try {
+    const decoded: unknown = JSON.parse(`"${key}"`);
+    return typeof decoded === 'string' ? decoded : key;
+  } catch {
+    return key;
+  }
 }
 
 /**

@@ -34,12 +34,17 @@ export interface ProbedFunction {
 
 /**
  * How glibc's free is probed. At its entry the first instruction (`test %rdi,%rdi`) is single-stepped
- * (~12 µs a call here); in a private copy of the library memtrace adds symbols just past the NULL
- * test, on an instruction the kernel emulates (see src/symbols/elf-alias.ts).
+ * (~12 µs a call here); just past the NULL test sits an instruction the kernel emulates. A bpftrace
+ * with offset uprobes probes there directly (`free+9`, and the NULL case's `ret` at its own offset);
+ * for 0.17 memtrace adds symbols at those places to a private copy of the library (src/symbols/elf-alias.ts).
  */
 export type FreeProbe =
   | { mode: 'entry' }
-  | { mode: 'body'; bodySymbol: string; nullSymbol: string | null };
+  | { mode: 'body'; bodySymbol: string; nullSymbol: string | null }
+  | { mode: 'offset'; bodyOffset: number; nullOffset: number | null };
+
+/** The largest offset into free memory will probe: the NULL test and its return sit in the first bytes. */
+export const MAX_FREE_OFFSET = 4096;
 
 export interface MallocSpec {
   /** Absolute path of the library (or executable) whose allocator is probed, or a bare name such as `libc`. */
@@ -69,6 +74,12 @@ export interface MallocSpec {
    * maps before it is gone (needs bpftrace --unsafe for signal()). Only for targets memtrace launched.
    */
   holdAtExitSymbol: string | null;
+  /**
+   * Count only from the target's exec on. A launched command's PID first runs memtrace's holding
+   * shell (src/run/target.ts), whose own allocations would be counted when the probes sit in a
+   * library the shell uses too (the shared libc, rather than memtrace's private copy).
+   */
+  fromExec: boolean;
 }
 
 export const MAX_STACK_DEPTH = 64;
@@ -114,6 +125,7 @@ export interface MallocSpecOptions {
   statusIntervalMs?: number | null;
   durationMs?: number | null;
   holdAtExitSymbol?: string | null;
+  fromExec?: boolean;
 }
 
 export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
@@ -133,6 +145,9 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
   if (free.mode === 'body') {
     validateSymbol('free probe', free.bodySymbol);
     if (free.nullSymbol !== null) validateSymbol('free probe', free.nullSymbol);
+  } else if (free.mode === 'offset') {
+    validateInteger('free probe offset', free.bodyOffset, 1, MAX_FREE_OFFSET);
+    if (free.nullOffset !== null) validateInteger('free probe offset', free.nullOffset, 1, MAX_FREE_OFFSET);
   }
   const minSize = options.minSize ?? null;
   const maxSize = options.maxSize ?? null;
@@ -154,6 +169,7 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
       options.statusIntervalMs == null ? null : validateInteger('--interval', options.statusIntervalMs, 10, 86_400_000),
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     holdAtExitSymbol: options.holdAtExitSymbol == null ? null : validateSymbol('exit hold', options.holdAtExitSymbol),
+    fromExec: options.fromExec ?? false,
   };
 }
 

@@ -46,11 +46,13 @@ export const MALLOC_RESULT_MAPS = [
 ] as const;
 
 export function renderMallocBpf(spec: MallocSpec): string {
-  const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
+  const pid = spec.pid === null ? '$1' : String(spec.pid);
+  const pidFilter = spec.fromExec ? `pid == ${pid} && @exec_seen == 1` : `pid == ${pid}`;
   const lib = spec.library;
   const blocks: string[] = [];
 
   blocks.push(`BEGIN\n{\n  printf("memtrace:begin malloc\\n");\n}`);
+  if (spec.fromExec) blocks.push(probe('tracepoint:sched:sched_process_exec', `pid == ${pid}`, ['@exec_seen = 1;']));
 
   for (const fn of spec.functions) {
     if (fn.role === 'free') {
@@ -116,7 +118,8 @@ export function renderMallocBpf(spec: MallocSpec): string {
 export function resultMaps(spec: MallocSpec): string[] {
   const roles = new Set(spec.functions.map((fn) => fn.role));
   const omitted = new Set<string>();
-  if (!roles.has('free') || (spec.free.mode === 'body' && spec.free.nullSymbol === null)) omitted.add('@free_null');
+  const freeNullUnseen = (spec.free.mode === 'body' && spec.free.nullSymbol === null) || (spec.free.mode === 'offset' && spec.free.nullOffset === null);
+  if (!roles.has('free') || freeNullUnseen) omitted.add('@free_null');
   if (spec.stackMode === 'ustack') omitted.add('@truncated');
   const maps: string[] = MALLOC_RESULT_MAPS.filter((name) => !omitted.has(name));
   return spec.stackMode === 'ustack' ? [...maps, '@live_stack'] : [...maps, '@stack_frames', '@stack_collisions'];
@@ -126,6 +129,7 @@ function scratchMaps(spec: MallocSpec): string[] {
   const roles = new Set(spec.functions.map((fn) => fn.role));
   const maps = roles.size > 0 ? ['@in'] : [];
   if (spec.sampleEvery > 1) maps.push('@sample_seq');
+  if (spec.fromExec) maps.push('@exec_seen');
   return maps;
 }
 
@@ -240,9 +244,12 @@ function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): st
       ),
     ];
   }
-  const probes = [probe(`uprobe:${spec.library}:${spec.free.bodySymbol}`, pidFilter, counted(releaseBlock(spec, 'arg0')))];
-  if (spec.free.nullSymbol !== null) {
-    probes.push(probe(`uprobe:${spec.library}:${spec.free.nullSymbol}`, pidFilter, counted(['@free_null = count();'])));
+  const [body, nullReturn] = spec.free.mode === 'body'
+    ? [spec.free.bodySymbol, spec.free.nullSymbol]
+    : [`${fn.symbol}+${spec.free.bodyOffset}`, spec.free.nullOffset === null ? null : `${fn.symbol}+${spec.free.nullOffset}`];
+  const probes = [probe(`uprobe:${spec.library}:${body}`, pidFilter, counted(releaseBlock(spec, 'arg0')))];
+  if (nullReturn !== null) {
+    probes.push(probe(`uprobe:${spec.library}:${nullReturn}`, pidFilter, counted(['@free_null = count();'])));
   }
   return probes;
 }

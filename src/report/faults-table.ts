@@ -4,6 +4,7 @@
 import type { FaultsLosses, FaultsProfile, FaultsStack } from '../model/faults-profile.js';
 import { foldedName } from './folded.js';
 import { formatBytes, formatCount, formatDuration } from './units.js';
+import { tracerChoiceLines } from './text.js';
 
 const WIDTH = 80;
 
@@ -27,6 +28,7 @@ export function renderFaultsTable(profile: FaultsProfile, options: { top?: numbe
     `page size ${formatCount(profile.pageSize)} B`,
   ].filter(Boolean);
   lines.push(traced.join(', '));
+  lines.push(...tracerChoiceLines(profile.tracer));
   if (profile.partial) lines.push(`PARTIAL: ${profile.partialReason}`);
   const losses = (Object.keys(LOSS_LABELS) as Array<keyof FaultsLosses>).filter((key) => profile.losses[key] > 0).map((key) => `${formatCount(profile.losses[key])} ${LOSS_LABELS[key]}`);
   lines.push(`Losses: ${losses.length === 0 ? 'none' : losses.join(', ')}`);

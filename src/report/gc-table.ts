@@ -3,6 +3,7 @@
 // MAX_ROWS; json and tsv have them all).
 import type { GcLog } from '../model/gc-log.js';
 import { formatBytes, formatCount, formatDuration } from './units.js';
+import { tracerChoiceLines } from './text.js';
 
 export const MAX_ROWS = 100;
 
@@ -13,6 +14,7 @@ export function renderGcTable(log: GcLog): string {
   lines.push(truncate(`memtrace gc: PID ${header.target.pid ?? '?'}${command}${header.binary === null ? '' : `, ${header.binary}`}`, 80));
   const probe = header.probe === null ? 'probe not recorded (a hand-run log)' : header.probe.kind === 'usdt' ? "Node's gc__start/gc__done USDT probes" : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
   lines.push(truncate(`${probe}${log.durationSeconds === null ? '' : `; ${formatDuration(log.durationSeconds)} traced`}`, 80));
+  lines.push(...tracerChoiceLines(header.tracer));
   if (log.partialReason !== null) lines.push(truncate(`PARTIAL: ${log.partialReason}`, 80));
   // Losses first (what is missing), then the noise that was read and set aside (bpftrace's banner).
   const losses = [

@@ -4,7 +4,7 @@
 import type { MallocProfile, MallocStack, TraceLosses } from '../model/malloc-profile.js';
 import type { Frame } from '../model/stack-profile.js';
 import { renderHistogramLines } from './histogram-table.js';
-import { truncate, wrap } from './text.js';
+import { tracerChoiceLines, truncate, wrap } from './text.js';
 import { formatBytes, formatCount, formatDuration } from './units.js';
 
 export interface MallocTableOptions {
@@ -75,6 +75,7 @@ function header(profile: MallocProfile): string[] {
     profile.durationSeconds === null ? null : formatDuration(profile.durationSeconds),
   ].filter(Boolean);
   lines.push(details.join(', '));
+  lines.push(...tracerChoiceLines(profile.tracer));
   if (profile.sampleEvery > 1) {
     lines.push(`Sampled: stacks and outstanding blocks are 1 allocation in ${formatCount(profile.sampleEvery)}; totals are exact.`);
   }

@@ -4,13 +4,16 @@ import { access, constants, readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError } from '../errors.js';
+import { BASELINE_FEATURES, describeFeatures, probeBpftraceFeatures, type BpftraceFeatures } from './bpftrace-features.js';
 
 /** The oldest bpftrace memtrace's scripts are written and tested for (Debian 12's). */
 export const MIN_BPFTRACE_VERSION: readonly [number, number] = [0, 17];
 
 export interface Bpftrace {
   path: string;
-  version: string;
+  /** null when memtrace could not ask (a script printed on a machine without bpftrace). */
+  version: string | null;
+  features: BpftraceFeatures;
 }
 
 export async function findBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Bpftrace> {
@@ -33,7 +36,30 @@ export async function findBpftrace(options: { path?: string; env?: NodeJS.Proces
       `bpftrace ${major}.${minor}.${match[3] ?? '0'} at ${path} is too old: memtrace needs ${MIN_BPFTRACE_VERSION.join('.')} or later`,
     );
   }
-  return { path, version: `${major}.${minor}.${match[3] ?? '0'}` };
+  return { path, version: `${major}.${minor}.${match[3] ?? '0'}`, features: await probeBpftraceFeatures(path, env) };
+}
+
+/**
+ * The bpftrace a command writes its program for. Tracing needs a working one; `--print-script` only
+ * prints, so there a missing bpftrace means the script is written for the oldest supported one.
+ */
+export async function findTracer(options: { path: string | null; printScript: boolean }): Promise<Bpftrace> {
+  if (!options.printScript) return findBpftrace({ path: options.path ?? undefined });
+  try {
+    return await findBpftrace({ path: options.path ?? undefined });
+  } catch {
+    return { path: options.path ?? 'bpftrace', version: null, features: BASELINE_FEATURES };
+  }
+}
+
+/**
+ * The comment lines that open a printed or run program: which bpftrace it was written for, what that
+ * bpftrace was found able to do, and what memtrace chose because of it.
+ */
+export function tracerComment(bpftrace: Bpftrace, choices: readonly string[]): string {
+  const found = bpftrace.version === null ? 'no bpftrace found: written for bpftrace 0.17' : `written for bpftrace ${bpftrace.version} (${bpftrace.path})`;
+  const lines = [`memtrace: ${found}`, ...describeFeatures(bpftrace.features).map((line) => `  ${line}`), ...choices.map((choice) => `memtrace: ${choice}`)];
+  return `${lines.map((line) => `// ${line.replace(/[\r\n]+/g, ' ')}`).join('\n')}\n`;
 }
 
 /** bpftrace loads BPF programs and places uprobes: that takes root (or CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN). */
@@ -101,4 +127,11 @@ async function exists(path: string): Promise<boolean> {
 
 function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim() !== '' && !line.includes('RLIMIT_MEMLOCK'))?.trim() ?? '(no output)';
+}
+
+/** Where uprobes on `file` trap, for the choices of every tool that places them. */
+export function uprobeScopeChoice(bpftrace: Bpftrace, file: string): string {
+  return bpftrace.features.pidScopedUprobes
+    ? `uprobes attached for the traced process only (per-PID uprobes): other processes using ${file} do not trap`
+    : `uprobes attached to ${file}'s file: every process using it traps on them while memtrace runs (this bpftrace has no per-PID uprobes)`;
 }

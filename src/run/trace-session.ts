@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { TargetError, TracerError } from '../errors.js';
 import type { Bpftrace } from './bpftrace.js';
+import { settingsFor } from './bpftrace-features.js';
 import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
 import { Watchdog } from './watchdog.js';
 
@@ -142,7 +143,8 @@ export class TraceSession {
       stdin: 'ignore',
       buffer: false,
       reject: false,
-      env: { ...process.env, ...options.tracerEnv },
+      // Under the names this bpftrace reads (0.23 renamed some; the old names draw a warning per run).
+      env: { ...process.env, ...settingsFor(options.bpftrace.features, options.tracerEnv) },
       // bpftrace must end by our signals, not by execa's own cleanup, so that it prints its maps.
       cleanup: false,
     });

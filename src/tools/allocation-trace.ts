@@ -5,7 +5,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
-import type { Bpftrace } from '../run/bpftrace.js';
+import { tracerComment, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { locatePerfMap } from '../symbols/perf-map.js';
@@ -58,6 +58,8 @@ export interface AllocationTraceContext {
   /** memtrace asked the launched command for a perf map: it reads it, then removes it. */
   perfMapRequested: boolean;
   notes: string[];
+  /** What memtrace chose for this bpftrace (see tracerComment): in the report header and the raw log. */
+  choices: string[];
 }
 
 export async function traceAllocations(context: AllocationTraceContext): Promise<number> {
@@ -78,7 +80,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
 
   session = new TraceSession({
     bpftrace,
-    program: context.program,
+    program: (tracedPid: number) => tracerComment(bpftrace, context.choices) + context.program(tracedPid),
     unsafe: context.holdsAtExit,
     tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
     target:
@@ -152,7 +154,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const profile = reduceMalloc(rawResult, {
     tool: options.tool,
     target: { pid, command: targetDescription.command },
-    tracer: { name: 'bpftrace', version: bpftrace.version },
+    tracer: { name: 'bpftrace', version: bpftrace.version, choices: context.choices },
     allocator: { library: context.library, functions: context.functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
@@ -186,7 +188,7 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     target: options.target.kind === 'attach' ? { pid, command: null } : { pid, command: options.target.command },
     host: hostname(),
     startedAt: startedAt.toISOString(),
-    tracer: { name: 'bpftrace', version: context.bpftrace.version },
+    tracer: { name: 'bpftrace', version: context.bpftrace.version, choices: context.choices },
     allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
     sampleEvery: options.sampleEvery,
   };

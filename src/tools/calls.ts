@@ -12,7 +12,7 @@ import { validateSymbol } from '../probes/validate.js';
 import { renderCallsBpf } from '../probes/render-calls-bpf.js';
 import { CALLS_RAW_HEADER_TYPE, CallsLogParser, type CallsRawHeader } from '../parse/calls-log.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/call-log-index.js';
-import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { launchPythonHeld, type HeldPython } from '../run/python-launch.js';
 import { delay, processState, resolveCommand, safeKill } from '../run/target.js';
@@ -57,7 +57,7 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
   const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
   await checkReportPaths([...reports.map((report) => report.path), options.rawOut]);
   if (!options.printScript) requireRoot('calls');
-  const bpftrace: Bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: '' } : await findBpftrace({ path: options.tracerPath ?? undefined });
+  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
   if (!options.printScript) await ensureTracefs(say);
 
   // Where the probes go needs the process: an attached one is there; a Python command is launched
@@ -96,13 +96,14 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
       throw new TargetError(`nothing to trace: ${notes.join('; ')}`, { exitCode: 5 });
     }
     const spec = buildCallsSpec({ pid, python, functions, triggerBytes: options.triggerBytes, pageSize: pageSize(), durationMs: options.durationMs });
+    const choices = [...new Set([...(python === null ? [] : [python.binary]), ...functions.map((fn) => fn.library)])].map((file) => uprobeScopeChoice(bpftrace, basename(file)));
     if (options.printScript) {
-      io.stdout.write(renderCallsBpf(spec));
+      io.stdout.write(tracerComment(bpftrace, choices) + renderCallsBpf(spec));
       return 0;
     }
     for (const note of notes) say(note);
     if (functions.length > 0) say(`native functions: ${functions.map((fn) => `${basename(fn.library)}:${fn.symbol}`).join(', ')}`);
-    return await traceAndReport({ options, io, bpftrace, spec, held, nativeLaunchPath, notes, reports, say });
+    return await traceAndReport({ options, io, bpftrace, choices, spec, held, nativeLaunchPath, notes, reports, say });
   } catch (error) {
     // Refused before tracing (still held): the command has run none of the program's code, so nothing of
     // the user's is lost by ending it (as a held shim is ended); left alone it would run untraced.
@@ -123,6 +124,7 @@ interface TraceContext {
   options: CallsOptions;
   io: ToolIo;
   bpftrace: Bpftrace;
+  choices: string[];
   spec: CallsSpec;
   held: HeldPython | null;
   nativeLaunchPath: string | null;
@@ -149,7 +151,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
         : { kind: 'attach', pid: spec.pid! };
     const current = new TraceSession({
       bpftrace: context.bpftrace,
-      program: (pid: number) => renderCallsBpf({ ...spec, pid }),
+      program: (pid: number) => tracerComment(context.bpftrace, context.choices) + renderCallsBpf({ ...spec, pid }),
       unsafe: false,
       tracerEnv: { BPFTRACE_STRLEN: String(STRING_BYTES), BPFTRACE_PERF_RB_PAGES: spec.triggerBytes === 0 ? '4096' : '256' },
       target,

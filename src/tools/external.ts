@@ -4,12 +4,13 @@
 // only its sum ("external"). Composes spec → program → session → parser → symbols (ELF and the
 // perf map) → reduce → reports, through allocation-trace.ts exactly as malloc does; the profile is
 // malloc's contract, with `tool: "external"`.
+import { basename } from 'node:path';
 import { readlink, realpath, stat } from 'node:fs/promises';
 import { TargetError } from '../errors.js';
 import { isNodeBinaryName, requireNodeCommand } from '../node/node-target.js';
 import { buildExternalSpec, EXTERNAL_FUNCTIONS, type ExternalFunctionName, type ExternalSpec } from '../probes/external-spec.js';
 import { renderExternalBpf } from '../probes/render-external-bpf.js';
-import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
 import { resolveCommand } from '../run/target.js';
 import { findByDemangledName } from '../symbols/demangled-lookup.js';
 import { readElf } from '../symbols/elf.js';
@@ -36,7 +37,7 @@ export interface ExternalOptions {
 export async function runExternal(options: ExternalOptions, io: ToolIo): Promise<number> {
   const notes: string[] = [];
   if (!options.printScript) requireRoot('external');
-  const bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: null } : await findBpftrace({ path: options.tracerPath ?? undefined });
+  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
   if (!options.printScript) await ensureTracefs((message) => io.stderr.write(`${message}\n`));
 
   let launchPath: string | null = null;
@@ -61,14 +62,16 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     // A launched node stops itself in libc's exit() so that its maps are read before they are gone.
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
   });
+  const choices = [uprobeScopeChoice(bpftrace, basename(binary))];
   if (options.printScript) {
-    io.stdout.write(renderExternalBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
+    io.stdout.write(tracerComment(bpftrace, choices) + renderExternalBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
     return 0;
   }
   return traceAllocations({
     options: { ...options, tool: 'external', eventsOut: null, sampleEvery: 1 },
     io,
-    bpftrace: bpftrace as Bpftrace,
+    bpftrace,
+    choices,
     program: (pid: number): string => renderExternalBpf({ ...spec, pid } satisfies ExternalSpec),
     holdsAtExit: spec.holdAtExit !== null,
     functions: spec.functions.map((fn) => fn.name),

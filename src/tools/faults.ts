@@ -7,7 +7,7 @@ import { TargetError, UsageError } from '../errors.js';
 import { buildFaultsSpec, type FaultsSpec } from '../probes/faults-spec.js';
 import { renderFaultsBpf } from '../probes/render-faults-bpf.js';
 import { FaultsLogParser } from '../parse/faults-log.js';
-import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
@@ -44,7 +44,7 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
     throw new UsageError(`faults traces x86-64 processes only; this machine is ${process.arch}`);
   }
   if (!options.printScript) requireRoot('faults');
-  const bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: '' } : await findBpftrace({ path: options.tracerPath ?? undefined });
+  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
   if (!options.printScript) await ensureTracefs(say);
 
   let launchPath: string | null = null;
@@ -65,10 +65,10 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
     holdAtExit,
   });
   if (options.printScript) {
-    io.stdout.write(renderFaultsBpf(spec));
+    io.stdout.write(tracerComment(bpftrace, []) + renderFaultsBpf(spec));
     return 0;
   }
-  return traceAndReport(options, io, spec, bpftrace as Bpftrace, launchPath);
+  return traceAndReport(options, io, spec, bpftrace, launchPath);
 }
 
 async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null): Promise<number> {
@@ -83,7 +83,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
 
   session = new TraceSession({
     bpftrace,
-    program: (tracedPid: number) => renderFaultsBpf({ ...spec, pid: tracedPid }),
+    program: (tracedPid: number) => tracerComment(bpftrace, []) + renderFaultsBpf({ ...spec, pid: tracedPid }),
     unsafe: spec.holdAtExit !== null,
     tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
     target:

@@ -5,12 +5,13 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, readlink, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { basename } from 'node:path';
 import { TargetError } from '../errors.js';
 import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../model/gc-log.js';
 import { GcLogParser, type GcRawCollection } from '../parse/gc-log.js';
 import { buildGcSpec, type GcSpec } from '../probes/gc-spec.js';
 import { renderGcBpf } from '../probes/render-gc-bpf.js';
-import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
@@ -36,7 +37,7 @@ export interface GcOptions {
 /** Runs the gc tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
   if (!options.printScript) requireRoot('gc');
-  const bpftrace = options.printScript ? null : await findBpftrace({ path: options.tracerPath ?? undefined });
+  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
   if (!options.printScript) await ensureTracefs((message) => io.stderr.write(`${message}\n`));
 
   const binary = await targetBinary(options.target);
@@ -54,11 +55,12 @@ export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
     durationMs: options.durationMs,
     pageSize: pageSize(),
   });
+  const choices = [uprobeScopeChoice(bpftrace, basename(binary))];
   if (options.printScript) {
-    io.stdout.write(renderGcBpf(spec));
+    io.stdout.write(tracerComment(bpftrace, choices) + renderGcBpf(spec));
     return 0;
   }
-  return traceAndReport(options, io, spec, point, bpftrace!);
+  return traceAndReport(options, io, spec, point, bpftrace, choices);
 }
 
 /** The node binary the target runs: /proc/PID/exe of a running process, the resolved command of a launched one. */
@@ -109,7 +111,7 @@ async function isScript(path: string): Promise<boolean> {
   }
 }
 
-async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace): Promise<number> {
+async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace, choices: string[]): Promise<number> {
   // Lenient live: one odd line from bpftrace is counted in the report, it does not lose the trace.
   const parser = new GcLogParser({ file: 'bpftrace output', lenient: true });
   const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
@@ -122,7 +124,7 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     probe: point.kind === 'symbol' ? { kind: 'symbol', symbol: point.symbol, demangled: point.demangled } : { kind: 'usdt' },
     host: hostname(),
     startedAt: startedAt.toISOString(),
-    tracer: { name: 'bpftrace', version: bpftrace.version },
+    tracer: { name: 'bpftrace', version: bpftrace.version, choices },
   });
   const showLive = (collection: GcRawCollection) => {
     if (!options.live || parser.raw.beginNs === null) return;
@@ -134,7 +136,7 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
   const session = new TraceSession({
     bpftrace,
     // A launched command's PID is known once the shim runs: the session renders the program then.
-    program: (tracedPid: number) => renderGcBpf({ ...spec, pid: tracedPid }),
+    program: (tracedPid: number) => tracerComment(bpftrace, choices) + renderGcBpf({ ...spec, pid: tracedPid }),
     unsafe: false,
     tracerEnv: {},
     target:

@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
-import { ensureTracefs, findBpftrace, processExists, requireRoot, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
 import { resolveCommand } from '../run/target.js';
 import { requireNodeCommand } from '../node/node-target.js';
 import { readElf } from '../symbols/elf.js';
@@ -59,7 +59,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
   const notes: string[] = [];
   const say = (message: string) => io.stderr.write(`${message}\n`);
   if (!options.printScript) requireRoot('malloc');
-  const bpftrace = options.printScript ? { path: options.tracerPath ?? 'bpftrace', version: null } : await findBpftrace({ path: options.tracerPath ?? undefined });
+  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
   if (!options.printScript) await ensureTracefs(say);
 
   let launchPath: string | null = null;
@@ -82,23 +82,32 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
     if (found !== undefined) symbolAddresses.set(symbol, found.address);
   }
 
-  // A launched command gets a private copy of glibc: uprobes belong to a file, so probes on the copy
-  // trap only in processes that map the copy, not in every process on the machine; and the copy
-  // carries symbols that put free's probe on an instruction the kernel emulates (see elf-alias.ts).
+  // Where free is probed, and whether the probes need a private copy of the library, depends on what
+  // the bpftrace can do (src/run/bpftrace-features.ts):
+  // - per-PID uprobes: the probes trap only in the traced process, on the shared library itself;
+  // - without them a launched command gets a private copy of glibc (uprobes belong to a file, so
+  //   probes on the copy trap only in processes that map it), with symbols that put free's probe
+  //   on an instruction the kernel emulates (see elf-alias.ts);
+  // - offset uprobes put that probe on the shared library directly: `free+9`.
+  const features = bpftrace.features;
+  const choices: string[] = [];
+  const freeName = `${options.prefix}free`;
+  const freeBody = await findFreeBody(elf, freeName);
   const workDirectory = await mkdtemp(join(tmpdir(), 'memtrace-lib-'));
   try {
     let probedLibrary = library;
     let free: FreeProbe = { mode: 'entry' };
     let commandLibraryPath: string | undefined;
-    const usePrivateCopy = options.target.kind === 'launch' && !options.sharedLibc && options.lib === null && /\/libc\.so\.6$/.test(library);
+    const launched = options.target.kind === 'launch';
+    const usePrivateCopy = launched && !features.pidScopedUprobes && !options.sharedLibc && options.lib === null && /\/libc\.so\.6$/.test(library);
     if (usePrivateCopy) {
-      const body = await findFreeBody(elf, `${options.prefix}free`);
-      const freeSymbol = elf.findFunction(`${options.prefix}free`);
+      const freeSymbol = elf.findFunction(freeName);
       const aliases = [];
-      if (body !== null && freeSymbol !== undefined) {
-        aliases.push({ name: PRIVATE_FREE_BODY, address: freeSymbol.address + BigInt(body.bodyOffset), size: maxBig(1n, freeSymbol.size - BigInt(body.bodyOffset)) });
-        if (body.nullReturnOffset !== null) aliases.push({ name: PRIVATE_FREE_NULL, address: freeSymbol.address + BigInt(body.nullReturnOffset), size: 1n });
-        free = { mode: 'body', bodySymbol: PRIVATE_FREE_BODY, nullSymbol: body.nullReturnOffset === null ? null : PRIVATE_FREE_NULL };
+      if (freeBody !== null && freeSymbol !== undefined) {
+        aliases.push({ name: PRIVATE_FREE_BODY, address: freeSymbol.address + BigInt(freeBody.bodyOffset), size: maxBig(1n, freeSymbol.size - BigInt(freeBody.bodyOffset)) });
+        if (freeBody.nullReturnOffset !== null) aliases.push({ name: PRIVATE_FREE_NULL, address: freeSymbol.address + BigInt(freeBody.nullReturnOffset), size: 1n });
+        free = { mode: 'body', bodySymbol: PRIVATE_FREE_BODY, nullSymbol: freeBody.nullReturnOffset === null ? null : PRIVATE_FREE_NULL };
+        choices.push(`${freeName} probed past its NULL test through a symbol added to a private copy of ${basename(library)} (no offset uprobes needed)`);
       } else {
         notes.push(`free is probed at its entry: its first instructions in ${library} are not the recognised NULL test`);
       }
@@ -107,10 +116,19 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       await mkdir(copyDirectory, { mode: 0o755 });
       await writeAliasedCopy(library, probedLibrary, aliases);
       commandLibraryPath = [copyDirectory, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-      if (free.mode === 'body' && free.nullSymbol === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
-    } else if (options.target.kind === 'launch') {
-      notes.push('free is probed at its entry on the shared library: every process using it pays a trap per free while memtrace runs');
+      choices.push(`the command runs on a private copy of ${basename(library)}: this bpftrace's uprobes trap in every process using a file, and no other process uses the copy`);
+    } else {
+      if (freeBody !== null && features.offsetUprobes) {
+        free = { mode: 'offset', bodyOffset: freeBody.bodyOffset, nullOffset: freeBody.nullReturnOffset };
+        choices.push(`${freeName} probed at ${freeName}+${freeBody.bodyOffset}, past its NULL test (offset uprobe: the kernel emulates the instruction there)${freeBody.nullReturnOffset === null ? '' : `; free(NULL) at ${freeName}+${freeBody.nullReturnOffset}`}`);
+      } else {
+        choices.push(`${freeName} probed at its entry (${features.offsetUprobes ? 'its first instructions are not the recognised NULL test' : 'this bpftrace has no offset uprobes'}): about 12 µs a call`);
+      }
+      choices.push(uprobeScopeChoice(bpftrace, basename(library)));
+      if (launched && !features.pidScopedUprobes) notes.push('free is probed on the shared library: every process using it pays a trap per free while memtrace runs');
     }
+    if (free.mode === 'body' && free.nullSymbol === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
+    if (free.mode === 'offset' && free.nullOffset === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
 
     const spec = buildMallocSpec({
       library: probedLibrary,
@@ -128,17 +146,19 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       statusIntervalMs: options.statusIntervalMs,
       durationMs: options.durationMs,
       holdAtExitSymbol: options.target.kind === 'launch' && symbolAddresses.has('exit') ? 'exit' : null,
+      fromExec: launched && probedLibrary === library,
     });
 
     if (options.printScript) {
-      io.stdout.write(renderMallocBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
+      io.stdout.write(tracerComment(bpftrace, choices) + renderMallocBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
       return 0;
     }
 
     return await traceAllocations({
       options: { ...options, tool: 'malloc' },
       io,
-      bpftrace: bpftrace as Bpftrace,
+      bpftrace,
+      choices,
       program: (tracedPid: number) => renderMallocBpf({ ...spec, pid: tracedPid }),
       holdsAtExit: spec.holdAtExitSymbol !== null,
       functions: spec.functions.map((fn) => fn.name),

@@ -1,0 +1,83 @@
+// What the installed bpftrace can do, found by asking it (`--info`, `--help`), not by its version
+// number: Debian 12's 0.17 and Debian 13's 0.23 differ in ways that change where memtrace probes and
+// what it costs, and a distribution's build can leave a feature out whatever the version says.
+//
+//   offset uprobes   `uprobe:LIB:free+9`. bpftrace checks that an offset lands on an instruction with
+//                    libbfd's disassembler and refuses offsets when built without it: `--info` says
+//                    `bfd: yes|no` (0.17 on Debian: no; 0.23: yes).
+//   per-PID uprobes  with `-p PID`, uprobes attached for that process only, so other users of a
+//                    probed library do not trap. 0.23 does it through the kernel's uprobe_multi link,
+//                    which `--info` lists as `uprobe_multi: yes`; 0.17 attaches to the file for every
+//                    process and filters after the trap (measured: docs/compat.md).
+//   setting names    0.23 renamed BPFTRACE_MAP_KEYS_MAX and BPFTRACE_STRLEN (the old names still work
+//                    but print a deprecation warning on every run); `--help` lists the names it reads.
+//   stack modes      `BPFTRACE_STACK_MODE` (0.23) sets ustack's output format globally; both take
+//                    `ustack(perf, N)`, which memtrace's standalone scripts use.
+import { execa } from 'execa';
+
+export interface BpftraceFeatures {
+  offsetUprobes: boolean;
+  pidScopedUprobes: boolean;
+  /** The name this bpftrace reads for each setting memtrace uses, keyed by the 0.17 name. */
+  settingNames: Readonly<Record<string, string>>;
+  /** ustack output formats this bpftrace knows. */
+  stackModes: readonly string[];
+}
+
+/** What memtrace assumes of a bpftrace it could not ask (bpftrace 0.17's abilities: the oldest supported). */
+export const BASELINE_FEATURES: BpftraceFeatures = {
+  offsetUprobes: false,
+  pidScopedUprobes: false,
+  settingNames: {},
+  stackModes: ['bpftrace', 'perf'],
+};
+
+/** 0.17 names → the names bpftrace 0.20 and later read. */
+const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
+  BPFTRACE_MAP_KEYS_MAX: 'BPFTRACE_MAX_MAP_KEYS',
+  BPFTRACE_STRLEN: 'BPFTRACE_MAX_STRLEN',
+  BPFTRACE_CAT_BYTES_MAX: 'BPFTRACE_MAX_CAT_BYTES',
+};
+
+/** Reads the features from the text of `bpftrace --info` and `bpftrace --help` (either may be empty). */
+export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatures {
+  // 0.23 prints its feature table in two columns ("kprobe_multi: no    uprobe_multi: yes").
+  const flag = (name: string) => new RegExp(`(?:^|\\s)${name}:\\s*yes\\b`, 'm').test(info);
+  const listed = (setting: string) => new RegExp(`^\\s*${setting}\\b`, 'm').test(help);
+  const settingNames: Record<string, string> = {};
+  for (const [old, renamed] of Object.entries(RENAMED_SETTINGS)) {
+    if (listed(renamed) && !listed(old)) settingNames[old] = renamed;
+  }
+  return {
+    offsetUprobes: flag('bfd'),
+    pidScopedUprobes: flag('uprobe_multi'),
+    settingNames,
+    stackModes: listed('BPFTRACE_STACK_MODE') ? ['bpftrace', 'perf', 'raw'] : BASELINE_FEATURES.stackModes,
+  };
+}
+
+/** Asks the bpftrace at `path`; a question it cannot answer leaves that feature at the baseline. */
+export async function probeBpftraceFeatures(path: string, env: NodeJS.ProcessEnv = process.env): Promise<BpftraceFeatures> {
+  const ask = async (flag: string) => {
+    // --help exits 1 on some versions and --info fails in part without root: the text is what counts.
+    const result = await execa(path, [flag], { reject: false, timeout: 20_000, env, stdin: 'ignore' });
+    return `${result.stdout}\n${result.stderr}`;
+  };
+  const [info, help] = await Promise.all([ask('--info'), ask('--help')]);
+  return parseBpftraceFeatures(info, help);
+}
+
+/** The settings for bpftrace's environment under the names this bpftrace reads. */
+export function settingsFor(features: BpftraceFeatures, settings: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).map(([name, value]) => [features.settingNames[name] ?? name, value]));
+}
+
+/** One line per feature, for `--print-script` comments, report headers and docs/compat.md's checks. */
+export function describeFeatures(features: BpftraceFeatures): string[] {
+  return [
+    `offset uprobes: ${features.offsetUprobes ? 'yes' : 'no'}`,
+    `per-PID uprobes: ${features.pidScopedUprobes ? 'yes' : 'no (uprobes trap in every process using the file)'}`,
+    `map size setting: ${features.settingNames.BPFTRACE_MAP_KEYS_MAX ?? 'BPFTRACE_MAP_KEYS_MAX'}`,
+    `ustack modes: ${features.stackModes.join(', ')}`,
+  ];
+}
