@@ -3,10 +3,16 @@
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
 
+/**
+ * The bpftrace the live tests run: memtrace's own MEMTRACE_BPFTRACE when set (the compat run points
+ * it at Debian 13's bpftrace, see test/compat/README.md), else the one on PATH.
+ */
+export const LIVE_BPFTRACE = process.env.MEMTRACE_BPFTRACE ?? 'bpftrace';
+
 function liveProblem(): string | null {
   if (process.getuid?.() !== 0) return 'not root';
   try {
-    execFileSync('bpftrace', ['--version'], { stdio: 'pipe' });
+    execFileSync(LIVE_BPFTRACE, ['--version'], { stdio: 'pipe' });
   } catch {
     return 'bpftrace is not installed';
   }

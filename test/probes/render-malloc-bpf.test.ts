@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
 import { renderStandaloneMallocScript } from '../../src/tools/malloc-script.js';
-import { liveTest } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveTest } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -94,7 +94,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
     writeFileSync(program, render(options));
-    const result = spawnSync('bpftrace', ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
+    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
     t.false(result.stderr.includes('WARNING'), result.stderr);
@@ -103,6 +103,6 @@ for (const [name, options] of Object.entries(VARIANTS)) {
 
 liveTest('bpftrace compiles the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = spawnSync('bpftrace', ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
 });

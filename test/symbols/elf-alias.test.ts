@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { findFreeBody, writeAliasedCopy, type ElfAlias } from '../../src/symbols/elf-alias.js';
 import { EM_AARCH64, EM_X86_64, ElfError, readElf, type ElfFile } from '../../src/symbols/elf.js';
 import { commandWorks, compileFixture, makeTemporaryDirectory, SYSTEM_LIBC } from './helpers.js';
+import { LIVE_BPFTRACE } from '../helpers/live.js';
 
 const temporary = makeTemporaryDirectory('elf-alias');
 test.after.always(temporary.cleanup);
@@ -183,7 +184,7 @@ test('a duplicate alias name', badAliases, { name: 'memtrace_free_body', address
 
 // ---- the point of it all: bpftrace probes the aliases ---------------------------------------------
 
-const live = process.getuid?.() === 0 && commandWorks('bpftrace') && existsSync('/sys/kernel/tracing/uprobe_events');
+const live = process.getuid?.() === 0 && commandWorks(LIVE_BPFTRACE) && existsSync('/sys/kernel/tracing/uprobe_events');
 const requireLive = process.env['MEMTRACE_REQUIRE_LIVE'] === '1';
 const liveTest = live || requireLive ? test : test.skip;
 if (!live) console.log(`elf-alias: bpftrace test ${requireLive ? 'will fail' : 'skipped'}: needs root, bpftrace and tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)`);
@@ -198,7 +199,7 @@ liveTest('bpftrace counts exactly the 23 non-NULL frees on memtrace_free_body an
   ].join('\n');
   // env(1) sets LD_LIBRARY_PATH for the target only (bpftrace itself keeps the system libc); bpftrace
   // wants a full path, since on a merged-/usr system "env" matches both /bin/env and /usr/bin/env.
-  const run = spawnSync('bpftrace', ['-e', script, '-c', `/usr/bin/env LD_LIBRARY_PATH=${copyDir} ${program}`], { encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(LIVE_BPFTRACE, ['-e', script, '-c', `/usr/bin/env LD_LIBRARY_PATH=${copyDir} ${program}`], { encoding: 'utf8', timeout: 120_000 });
   t.is(run.status, 0, run.stderr);
   const counts = Object.fromEntries([...run.stdout.matchAll(/^@(\w+): (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
   t.deepEqual(counts, { body: 23, entry: 28, null: 5 });

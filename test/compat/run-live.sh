@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs every live tracing test (the files that use liveTest) and the compat tests against the
+# bpftrace given, as memtrace's MEMTRACE_BPFTRACE: the second leg of the version matrix in CI.
+#   bash test/compat/run-live.sh PATH-OF-BPFTRACE EXPECTED-FEATURES   (after npm run build)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export MEMTRACE_BPFTRACE=${1:?usage: run-live.sh PATH-OF-BPFTRACE EXPECTED-FEATURES}
+export MEMTRACE_COMPAT_EXPECT=${2-}
+mapfile -t files < <(grep -rl --include='*.test.ts' -e 'liveTest' -e 'LIVE_BPFTRACE' test | sort)
+echo "memtrace compat: ${#files[@]} live test files with $("$MEMTRACE_BPFTRACE" --version)"
+npx ava "${files[@]}"
