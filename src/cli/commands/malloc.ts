@@ -56,7 +56,8 @@ Tracing:
       --lib PATH          probe the allocator in this library or executable
       --prefix PFX        symbol prefix of that allocator (je_ for je_malloc)
       --shared-libc       for a launched command, probe the system's libc
-                          rather than a private copy (slower free, and every
+                          rather than a private copy (with a bpftrace without
+                          per-PID uprobes, such as 0.17: slower free, and every
                           other process using libc pays a trap per call)
       --map-entries N     capacity of the kernel maps (default 262144)
       --tracer-path PATH  the bpftrace to run
