@@ -21,7 +21,7 @@
 // Every interpolated value comes from a validated FaultsSpec: numbers are integers, the library is
 // a path of a strict grammar and the exit symbol an identifier.
 import type { FaultsSpec } from './faults-spec.js';
-import { indent, probe, renderStackWalk } from './render-malloc-bpf.js';
+import { indent, probe, renderStackWalk, untyped } from './render-malloc-bpf.js';
 
 export const FAULTS_BEGIN_MARKER = 'memtrace:begin faults';
 export { MALLOC_DONE_MARKER as FAULTS_DONE_MARKER, MALLOC_END_MARKER as FAULTS_END_MARKER, MALLOC_HOLD_MARKER as FAULTS_HOLD_MARKER } from './render-malloc-bpf.js';
@@ -78,8 +78,8 @@ export function renderFaultsBpf(spec: FaultsSpec): string {
   blocks.push(
     probe('tracepoint:syscalls:sys_enter_brk', pidFilter, [...untyped('$old', 'curtask->mm->brk'), '@brk_old[tid] = $old;']),
     probe('tracepoint:syscalls:sys_exit_brk', `${pidFilter} && @brk_old[tid] != 0`, [
-      '$old = @brk_old[tid];',
-      '$new = (uint64)args->ret;',
+      ...untyped('$old', '@brk_old[tid]'),
+      ...untyped('$new', '(uint64)args->ret'),
       'delete(@brk_old[tid]);',
       '@brk_calls = count();',
       'if ($new > $old) {',
@@ -153,15 +153,8 @@ function userStack(spec: FaultsSpec): string[] {
       extraFrames: ['*(uint64 *)uptr($regs->sp)'],
       // Faults and syscalls happen inside glibc and the loader, built without frame pointers.
       upwardOnly: true,
+      kernelProbe: true,
     }),
   ];
 }
 
-/**
- * `variable = expression` without the expression's address space: bpftrace 0.17 tags values read from
- * kernel memory and from user memory apart and warns ("Addrspace mismatch") wherever they meet, as
- * they must in a stack hash; a variable first typed by a plain integer takes either silently.
- */
-function untyped(variable: string, expression: string): string[] {
-  return [`${variable} = (uint64)0;`, `${variable} = ${expression};`];
-}

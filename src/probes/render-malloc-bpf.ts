@@ -292,6 +292,8 @@ export interface StackWalkOptions {
    * stack, so a smaller one is not a frame pointer (code built without them used the register).
    */
   upwardOnly?: boolean;
+  /** The walk runs in a kernel probe (reads through uptr()): values read are kept in untyped variables. */
+  kernelProbe?: boolean;
 }
 
 /**
@@ -302,29 +304,36 @@ export interface StackWalkOptions {
 export function renderStackWalk(options: StackWalkOptions): string[] {
   const { depth, leaf, framePointer, readUser: read } = options;
   const extra = options.extraFrames ?? [];
+  // In a kernel probe every value read from the target's memory lands in a variable first typed as a
+  // plain integer (untyped): bpftrace 0.23 tags values read through uptr() as user memory and warns
+  // ("Addrspace mismatch") wherever they meet kernel values. In a uprobe, where everything is user
+  // memory, 0.17 warns about the plain integer instead ("Addrspace is not set").
+  const assign = options.kernelProbe ? untyped : (variable: string, expression: string) => [`${variable} = ${expression};`];
   const walk = (body: string[]) => [
-    `$fp = ${framePointer};`,
+    ...assign('$fp', framePointer),
     `$depth = ${1 + extra.length};`,
     `while ($depth < ${depth} && $fp != 0) {`,
-    `  $ret = ${read('$fp + 8')};`,
+    ...indent(assign('$ret', read('$fp + 8'))),
     '  if ($ret == 0) { break; }',
     ...indent(body),
     ...(options.upwardOnly
-      ? [`  $next = ${read('$fp')};`, '  if ($next <= $fp) { $next = 0; }', '  $fp = $next;']
+      ? [...indent(assign('$next', read('$fp'))), '  if ($next <= $fp) { $next = 0; }', '  $fp = $next;']
       : [`  $fp = ${read('$fp')};`]),
     '  $depth++;',
     '}',
   ];
   return [
     `$stack = (uint64)${leaf};`,
-    ...extra.flatMap((expression, index) => [`$extra${index + 1} = ${expression};`, `$stack = ($stack * 1099511628211) ^ $extra${index + 1};`]),
+    ...extra.flatMap((expression, index) => [...assign(`$extra${index + 1}`, expression), `$stack = ($stack * 1099511628211) ^ $extra${index + 1};`]),
     // FNV-style mixing: distinct stacks collide with odds of about n^2 / 2^54, and a collision is
     // detected (the leaf differs) and counted in @stack_collisions.
     ...walk(['$stack = ($stack * 1099511628211) ^ $ret;']),
     // 53 bits: the hash also travels as a tuple value, which bpftrace's JSON prints as a number that
     // JavaScript reads exactly only below 2^53.
     '$stack = $stack & 0x1fffffffffffff;',
-    `if ($depth == ${depth} && $fp != 0 && ${read('$fp + 8')} != 0) { @truncated = count(); }`,
+    ...(options.kernelProbe
+      ? ['$tail = (uint64)0;', `if ($depth == ${depth} && $fp != 0) { $tail = ${read('$fp + 8')}; }`, 'if ($tail != 0) { @truncated = count(); }']
+      : [`if ($depth == ${depth} && $fp != 0 && ${read('$fp + 8')} != 0) { @truncated = count(); }`]),
     '$leaf = @stack_frames[$stack, 0];',
     'if ($leaf == 0) {',
     ...indent([
@@ -336,6 +345,15 @@ export function renderStackWalk(options: StackWalkOptions): string[] {
     '  @stack_collisions = count();',
     '}',
   ];
+}
+
+/**
+ * `variable = expression` without the expression's address space: bpftrace tags values read from
+ * kernel memory and from user memory apart and warns ("Addrspace mismatch") wherever they meet, as
+ * they must in a stack hash; a variable first typed by a plain integer takes either silently.
+ */
+export function untyped(variable: string, expression: string): string[] {
+  return [`${variable} = (uint64)0;`, `${variable} = ${expression};`];
 }
 
 export function stackKey(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): string {

@@ -31,3 +31,8 @@ if (LIVE_PROBLEM !== null && process.env.MEMTRACE_REQUIRE_LIVE === '1') {
 export const liveTest: typeof test.serial = (LIVE_PROBLEM === null
   ? test.serial
   : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${LIVE_PROBLEM})`, ...rest)) as typeof test.serial;
+
+/** bpftrace's warnings but its harmless RLIMIT_MEMLOCK notice (an ERROR in 0.17, a WARNING in 0.23). */
+export function tracerWarnings(stderr: string): string[] {
+  return stderr.split('\n').filter((line) => line.includes('WARNING') && !line.includes('RLIMIT_MEMLOCK'));
+}

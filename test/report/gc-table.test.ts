@@ -37,3 +37,9 @@ test(`past ${MAX_ROWS} rows the table says how many more the json and tsv have`,
   const many = { ...log, collections: Array.from({ length: MAX_ROWS + 23 }, () => log.collections[0]!) };
   t.true(renderGcTable(many).endsWith('… 23 more collections (the json and tsv reports list them all)\n'));
 });
+
+test("the tracer's choices are in the header", async (t) => {
+  const log = await load();
+  const table = renderGcTable({ ...log, header: { ...log.header, tracer: { name: 'bpftrace', version: '0.23.2', choices: ['uprobes attached for the traced process only (per-PID uprobes): other processes using node do not trap'] } } });
+  t.regex(table, /^Tracer: uprobes attached for the traced process only \(per-PID uprobes\): other\n {2}processes using node do not trap$/m);
+});

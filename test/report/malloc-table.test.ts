@@ -40,3 +40,17 @@ test('no calls says so', (t) => {
   const table = renderMallocTable(sampleProfile({ functions: [], stacks: [], histogram: { unit: 'bytes', buckets: [] } }));
   t.regex(table, /^No allocations were seen\.$/m);
 });
+
+test("the tracer's choices are in the header, wrapped within 80 columns", (t) => {
+  const choices = [
+    'free probed at free+9, past its NULL test (offset uprobe: the kernel emulates the instruction there); free(NULL) at free+200',
+    'uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap',
+  ];
+  const table = renderMallocTable(sampleProfile({ tracer: { name: 'bpftrace', version: '0.23.2', choices } }));
+  const header = table.slice(0, table.indexOf('Losses:'));
+  for (const line of header.split('\n')) t.true(line.length <= 80, line);
+  t.regex(header, /^Tracer: free probed at free\+9, past its NULL test/m);
+  t.is(header.split('\n').filter((line) => line.startsWith('Tracer: ')).length, 2);
+  t.true(header.replace(/\n {2}/g, ' ').includes(`Tracer: ${choices[1]}`));
+  t.notRegex(renderMallocTable(sampleProfile()), /^Tracer:/m);
+});
