@@ -10,10 +10,30 @@ export interface LogSink {
 
 /** A log file (created or truncated), written synchronously line by line. */
 export function fileLogSink(path: string): LogSink {
-  let fd: number | null = openSync(path, 'w');
+  return descriptorLogSink(openSync(path, 'w'));
+}
+
+/**
+ * A log on a descriptor already open for writing (memtrace opens its own through
+ * tools/output-file.ts); closed with the sink. A failed write (disk full) is handed to `onFailure`
+ * and ends the writing, not the sampling: the log keeps the samples written until then.
+ */
+export function descriptorLogSink(descriptor: number, onFailure?: (error: unknown) => void): LogSink {
+  let fd: number | null = descriptor;
+  let failed = false;
   return {
     write(record) {
-      if (fd !== null) writeSync(fd, `${JSON.stringify(record)}\n`);
+      if (fd === null || failed) return;
+      if (onFailure === undefined) {
+        writeSync(fd, `${JSON.stringify(record)}\n`);
+        return;
+      }
+      try {
+        writeSync(fd, `${JSON.stringify(record)}\n`);
+      } catch (error) {
+        failed = true;
+        onFailure(error);
+      }
     },
     close() {
       if (fd !== null) closeSync(fd);
