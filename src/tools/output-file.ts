@@ -151,23 +151,27 @@ export function openOutputStream(path: string, owner: Owner | null = invokingOwn
   const stream: WriteStream = createWriteStream(path, { fd, autoClose: true });
   let failure: OutputError | null = null;
   let written = 0;
-  stream.on('error', (error) => {
-    // Once a write failed the file ends where the disk did; later writes would only fail again.
+  // The first failure is kept whichever way it arrives (a write's callback, end's, or 'error').
+  const fail = (error: unknown): OutputError => {
     failure ??= new OutputError(`could not write ${path} after ${written} bytes: ${describeOutputCause(error)}; what is there is a truncated log, readable by memtrace report`, { path, cause: error });
-  });
+    return failure;
+  };
+  // Once a write failed the file ends where the disk did; later writes would only fail again.
+  stream.on('error', fail);
   return {
     path,
     write(text) {
       if (failure !== null || stream.destroyed) return;
       stream.write(text, (error) => {
-        if (!error) written += Buffer.byteLength(text);
+        if (error) fail(error);
+        else written += Buffer.byteLength(text);
       });
     },
     close() {
       return new Promise((done) => {
-        if (stream.destroyed) return done(failure);
-        stream.end(() => done(failure));
-        stream.once('error', () => done(failure));
+        // Destroyed by a failed write: its 'error' comes before its 'close'.
+        if (stream.destroyed) return stream.closed ? done(failure) : void stream.once('close', () => done(failure));
+        stream.end((error?: Error | null) => done(error ? fail(error) : failure));
       });
     },
   };
