@@ -148,31 +148,47 @@ export interface OutputStream {
 
 export function openOutputStream(path: string, owner: Owner | null = invokingOwner()): OutputStream {
   const fd = openOutputFileSync(path, owner);
-  const stream: WriteStream = createWriteStream(path, { fd, autoClose: true });
+  // The descriptor stays ours (autoClose off): after a failure the file is cut back to its last
+  // whole write, so a log the disk cut short still ends on a whole line and re-renders.
+  const stream: WriteStream = createWriteStream(path, { fd, autoClose: false });
   let failure: OutputError | null = null;
   let written = 0;
   // The first failure is kept whichever way it arrives (a write's callback, end's, or 'error').
   const fail = (error: unknown): OutputError => {
-    failure ??= new OutputError(`could not write ${path} after ${written} bytes: ${describeOutputCause(error)}; what is there is a truncated log, readable by memtrace report`, { path, cause: error });
+    failure ??= new OutputError(`could not write ${path}: ${describeOutputCause(error)}; it keeps its first ${written} bytes (whole lines), a truncated log that memtrace report reads`, { path, cause: error });
     return failure;
   };
   // Once a write failed the file ends where the disk did; later writes would only fail again.
   stream.on('error', fail);
+  const release = (): OutputError | null => {
+    try {
+      if (failure !== null) ftruncateSync(fd, written);
+    } catch {
+      // the cut is a courtesy; the failure is reported either way
+    }
+    closeSync(fd);
+    return failure;
+  };
+  let closed: Promise<OutputError | null> | null = null;
   return {
     path,
     write(text) {
       if (failure !== null || stream.destroyed) return;
       stream.write(text, (error) => {
         if (error) fail(error);
-        else written += Buffer.byteLength(text);
+        else if (failure === null) written += Buffer.byteLength(text);
       });
     },
     close() {
-      return new Promise((done) => {
+      closed ??= new Promise<OutputError | null>((done) => {
         // Destroyed by a failed write: its 'error' comes before its 'close'.
-        if (stream.destroyed) return stream.closed ? done(failure) : void stream.once('close', () => done(failure));
-        stream.end((error?: Error | null) => done(error ? fail(error) : failure));
+        if (stream.destroyed) return stream.closed ? done(release()) : void stream.once('close', () => done(release()));
+        stream.end((error?: Error | null) => {
+          if (error) fail(error);
+          done(release());
+        });
       });
+      return closed;
     },
   };
 }

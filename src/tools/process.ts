@@ -128,7 +128,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   const builder = new SeriesBuilder();
   let logFailure: OutputError | null = null;
   const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : descriptorLogSink(openOutputFileSync(options.log), (error) => {
-    logFailure = new OutputError(`could not write ${options.log}: ${describeOutputCause(error)}; the log ends where the disk filled, readable by memtrace report`, { path: options.log!, cause: error });
+    logFailure = new OutputError(`could not write ${options.log}: ${describeOutputCause(error)}; the log keeps the samples written until then, readable by memtrace report`, { path: options.log!, cause: error });
     io.stderr.write(`memtrace: ${logFailure.message}; sampling goes on for the reports\n`);
   });
   if (log !== null) cleanups.push(() => log.close());
