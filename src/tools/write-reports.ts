@@ -49,7 +49,10 @@ export function reportRequestsFor<F extends string>(paths: string[], stdoutForma
 /** Fails early, before any tracing, when an output file could not be written (the same rules as the writing). */
 export async function checkReportPaths(paths: Array<string | null>): Promise<void> {
   for (const path of paths) {
-    if (path !== null) await checkOutputPath(path);
+    if (path === null) continue;
+    // A gnuplot report is a pair: STEM.dat is written beside STEM.plt.
+    const gnuplot = /\.(plt|dat)$/i.test(path) ? [path.replace(/\.(plt|dat)$/i, '.dat'), path.replace(/\.(plt|dat)$/i, '.plt')] : [path];
+    for (const file of gnuplot) await checkOutputPath(file);
   }
 }
 

@@ -120,3 +120,14 @@ liveTest('malloc: a symlink planted at --raw-out is refused before tracing start
   t.notRegex(`${result.stderr}`, /tracing/);
   t.is(readFileSync(join(base, 'somefile'), 'utf8'), 'keep\n');
 });
+
+test('a symlink at the .dat of a gnuplot pair is refused before the .plt is written', async (t) => {
+  const base = directory();
+  writeFileSync(join(base, 'somefile'), 'keep\n');
+  symlinkSync(join(base, 'somefile'), join(base, 's.dat'));
+  const result = await memtraceAuto(['report', fixture('process/node-rss-steps.jsonl'), '-o', join(base, 's.plt')], { env: SUDO });
+  t.is(result.exitCode, 2);
+  t.regex(`${result.stderr}`, /s\.dat is a symbolic link/);
+  t.deepEqual(readdirSync(base).sort(), ['s.dat', 'somefile']);
+  t.is(readFileSync(join(base, 'somefile'), 'utf8'), 'keep\n');
+});
