@@ -13,7 +13,7 @@
 // complete, so a report on disk is either whole or absent: a full disk never leaves half a JSON.
 // Streams (raw logs, written as tracing goes) are opened in place: what was written stays a valid
 // prefix, line by line, which `memtrace report` reads as a truncated (partial) log.
-import { closeSync, constants, createWriteStream, fchownSync, fstatSync, ftruncateSync, openSync, type WriteStream } from 'node:fs';
+import { closeSync, constants, createWriteStream, fchownSync, fstatSync, ftruncateSync, openSync, readSync, type WriteStream } from 'node:fs';
 import { access, lstat, open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -118,7 +118,8 @@ export async function checkOutputPath(path: string, owner: Owner | null = invoki
 export function openOutputFileSync(path: string, owner: Owner | null = invokingOwner()): number {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_CREAT | constants.O_WRONLY | constants.O_NOFOLLOW, 0o644);
+    // Read as well as write: a log cut short by a full disk is read back to find its last line.
+    fd = openSync(path, constants.O_CREAT | constants.O_RDWR | constants.O_NOFOLLOW, 0o644);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ELOOP') throw refusedSymlink(path);
     throw outputError(path, error, 'cannot create');
@@ -149,20 +150,20 @@ export interface OutputStream {
 export function openOutputStream(path: string, owner: Owner | null = invokingOwner()): OutputStream {
   const fd = openOutputFileSync(path, owner);
   // The descriptor stays ours (autoClose off): after a failure the file is cut back to its last
-  // whole write, so a log the disk cut short still ends on a whole line and re-renders.
+  // whole line (a batch of writes may fail part way), so a log the disk cut short re-renders.
   const stream: WriteStream = createWriteStream(path, { fd, autoClose: false });
   let failure: OutputError | null = null;
   let written = 0;
   // The first failure is kept whichever way it arrives (a write's callback, end's, or 'error').
   const fail = (error: unknown): OutputError => {
-    failure ??= new OutputError(`could not write ${path}: ${describeOutputCause(error)}; it keeps its first ${written} bytes (whole lines), a truncated log that memtrace report reads`, { path, cause: error });
+    failure ??= new OutputError(`could not write ${path}: ${describeOutputCause(error)}; it keeps the whole lines written until then (${written} bytes confirmed), a truncated log that memtrace report reads`, { path, cause: error });
     return failure;
   };
   // Once a write failed the file ends where the disk did; later writes would only fail again.
   stream.on('error', fail);
   const release = (): OutputError | null => {
     try {
-      if (failure !== null) ftruncateSync(fd, written);
+      if (failure !== null) ftruncateSync(fd, lastLineEnd(fd));
     } catch {
       // the cut is a courtesy; the failure is reported either way
     }
@@ -191,6 +192,19 @@ export function openOutputStream(path: string, owner: Owner | null = invokingOwn
       return closed;
     },
   };
+}
+
+/** Where the file's last whole line ends: read backwards a page at a time (memory stays bounded). */
+function lastLineEnd(fd: number): number {
+  const page = Buffer.alloc(4096);
+  for (let end = fstatSync(fd).size; end > 0; ) {
+    const start = Math.max(0, end - page.length);
+    const count = readSync(fd, page, 0, end - start, start);
+    const newline = page.subarray(0, count).lastIndexOf(0x0a);
+    if (newline !== -1) return start + newline + 1;
+    end = start;
+  }
+  return 0;
 }
 
 /**

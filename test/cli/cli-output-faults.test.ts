@@ -98,7 +98,7 @@ liveTest('malloc: --raw-out on a full disk: exit code 6, the report is whole, th
   const raw = join(disk, 'raw.ndjson');
   const result = await memtrace(['malloc', '-o', join(other, 'r.json'), '--raw-out', raw, '--', buildWorkload('known-allocs')]);
   t.is(result.exitCode, 6, `${result.stderr}`);
-  t.regex(`${result.stderr}`, new RegExp(`^memtrace-bpf: could not write ${raw}: disk full \\(ENOSPC\\); it keeps its first \\d+ bytes \\(whole lines\\), a truncated log that memtrace report reads$`, 'm'));
+  t.regex(`${result.stderr}`, new RegExp(`^memtrace-bpf: could not write ${raw}: disk full \\(ENOSPC\\); it keeps the whole lines written until then \\(\\d+ bytes confirmed\\), a truncated log that memtrace report reads$`, 'm'));
   const pid = Number(/ in PID (\d+);/.exec(`${result.stderr}`)?.[1]);
   t.throws(() => process.kill(pid, 0), { code: 'ESRCH' });
   const report = JSON.parse(readFileSync(join(other, 'r.json'), 'utf8')) as { partial: boolean; totals: { allocs: number } };
