@@ -52,3 +52,12 @@ export class TargetError extends MemtraceError {
 function truncate(text: string, length: number): string {
   return text.length <= length ? text : `${text.slice(0, length)}…`;
 }
+
+/** An output file could not be created or written (disk full, read-only, gone): exit code 6. */
+export class OutputError extends MemtraceError {
+  readonly path: string;
+  constructor(message: string, options: { path: string; cause?: unknown }) {
+    super(message, { exitCode: 6, cause: options.cause });
+    this.path = options.path;
+  }
+}

@@ -37,7 +37,20 @@ export function resolveBackend(backend: Backend | 'auto', platform: NodeJS.Platf
   return platform === 'darwin' ? 'dtrace' : 'bpf';
 }
 
+/**
+ * A reader that stops early (`memtrace report big.log | head`) closes stdout: that is the reader's
+ * choice, not a failure, so EPIPE on stdout is not reported (writeReport skips that report and goes
+ * on with the files); without a listener Node would throw it as an uncaught 'error' event.
+ */
+function toleratePipeClosedEarly(): void {
+  if (process.stdout.listenerCount('error') > 0) return;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') process.stderr.write(`memtrace: cannot write to standard output: ${error.message}\n`);
+  });
+}
+
 export async function main(argv: string[], options: { program: string; backend: Backend | 'auto' }): Promise<number> {
+  toleratePipeClosedEarly();
   const [name, ...rest] = argv;
   const separator = rest.indexOf('--');
   const verbose = (separator === -1 ? rest : rest.slice(0, separator)).includes('--verbose');

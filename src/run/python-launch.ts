@@ -54,7 +54,11 @@ export async function launchPythonHeld(options: PythonLaunchOptions): Promise<He
   const [command, ...args] = options.command;
   if (command === undefined) throw new TargetError('no command to launch after --');
   const directory = await mkdtemp(join(tmpdir(), 'memtrace-python-'));
-  await writeFile(join(directory, 'sitecustomize.py'), SITECUSTOMIZE, { mode: 0o644 });
+  // A failed write (disk full) must not leave the directory behind.
+  await writeFile(join(directory, 'sitecustomize.py'), SITECUSTOMIZE, { mode: 0o644 }).catch(async (error: unknown) => {
+    await rm(directory, { recursive: true, force: true });
+    throw error;
+  });
   const pythonPath = [directory, options.env.PYTHONPATH].filter((part) => part !== undefined && part !== '').join(delimiter);
   const child = spawn(command, args, {
     env: { ...options.env, PYTHONPATH: pythonPath, MEMTRACE_HOLD_DIR: directory },

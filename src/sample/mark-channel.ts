@@ -5,13 +5,18 @@
 //   {"heap": {"pid": 4242, "heapUsed": …, "heapTotal": …, "external": …, "arrayBuffers": …}}
 //                                      ← the preload inside a launched Node target, every interval
 //
-// Each sampler listens at /tmp/memtrace-UID/process-PID.sock, PID being the sampled process, so
-// `memtrace mark` finds it from the PID the user knows. The directory is the user's alone (0700,
-// checked), since whoever can write to the socket can write to the log.
+// Each sampler listens at DIR/process-PID.sock, PID being the sampled process, so `memtrace mark`
+// finds it from the PID the user knows. DIR is $XDG_RUNTIME_DIR/memtrace when that directory is the
+// user's own and private (systemd makes it so, and no other user can plant anything in it), else
+// /tmp/memtrace-UID. The latter is a predictable name in a shared directory: another user may
+// create it first, as a directory or a symlink. That is why it is created without following links
+// and then checked (lstat: a real directory, owned by this user, mode 0700): a planted one is
+// refused, never used or followed. The cost is a denial of service (memtrace process refuses to
+// start), never a socket in someone else's hands: whoever can write to it can write to the log.
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { TargetError, UsageError } from '../errors.js';
 import { oneLine } from '../model/series.js';
 import type { HeapValues } from './sampler.js';
@@ -25,19 +30,56 @@ export interface ChannelHandlers {
   heap(pid: number, values: HeapValues): void;
 }
 
-export function socketDirectory(): string {
-  const uid = process.getuid?.() ?? 0;
-  const directory = join(tmpdir(), `memtrace-${uid}`);
-  mkdirSync(directory, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(directory);
-  if (!stat.isDirectory() || stat.uid !== uid || (stat.mode & 0o077) !== 0) {
-    throw new TargetError(`${directory} is not a private directory of user ${uid}: refusing to put the mark socket there`);
+/** The directories a mark socket may live in, the preferred first (none created here). */
+export function socketDirectoryCandidates(env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string[] {
+  const candidates: string[] = [];
+  const runtime = env.XDG_RUNTIME_DIR;
+  if (runtime !== undefined && isAbsolute(runtime) && isPrivateDirectory(runtime, uid)) candidates.push(join(runtime, 'memtrace'));
+  candidates.push(join(tmpdir(), `memtrace-${uid}`));
+  return candidates;
+}
+
+/** The preferred socket directory, created 0700 if absent; a planted or shared one is refused. */
+export function socketDirectory(env: NodeJS.ProcessEnv = process.env, uid: number = process.getuid?.() ?? 0): string {
+  const directory = socketDirectoryCandidates(env, uid)[0]!;
+  try {
+    // Not recursive: mkdir never follows a symlink at its last component, and the parent exists.
+    mkdirSync(directory, { mode: 0o700 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new TargetError(`cannot create ${directory} for the mark socket: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isPrivateDirectory(directory, uid)) {
+    throw new TargetError(`${directory} is not a private directory of user ${uid} (a real directory, owned by it, mode 0700): refusing to put the mark socket there; remove it if you did not create it`);
   }
   return directory;
 }
 
+function isPrivateDirectory(path: string, uid: number): boolean {
+  try {
+    const stat = lstatSync(path);
+    return stat.isDirectory() && stat.uid === uid && (stat.mode & 0o077) === 0;
+  } catch {
+    return false;
+  }
+}
+
 export function markSocketPath(pid: number): string {
   return join(socketDirectory(), `process-${pid}.sock`);
+}
+
+/** Where `memtrace mark` looks: the first private candidate directory holding the sampler's socket. */
+function findMarkSocket(pid: number): string {
+  const uid = process.getuid?.() ?? 0;
+  for (const directory of socketDirectoryCandidates()) {
+    const path = join(directory, `process-${pid}.sock`);
+    if (!isPrivateDirectory(directory, uid)) continue;
+    try {
+      if (lstatSync(path).isSocket()) return path;
+    } catch {
+      // not in this one
+    }
+  }
+  return markSocketPath(pid);
 }
 
 /** Checks a label's text; the same rule for the API, `memtrace mark` and the socket. */
@@ -156,7 +198,7 @@ function answers(path: string): Promise<boolean> {
 
 /** `memtrace mark PID TEXT`: sends the label and waits for the sampler's answer. */
 export function sendMark(pid: number, text: string, timeoutMs = 5000): Promise<{ elapsed: number }> {
-  const path = markSocketPath(pid);
+  const path = findMarkSocket(pid);
   return new Promise((resolve, reject) => {
     const socket = createConnection(path);
     const timer = setTimeout(() => {

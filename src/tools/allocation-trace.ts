@@ -2,8 +2,8 @@
 // external): one TraceSession against the target, the parser fed live, the target's memory maps
 // read while it lives (and while it holds itself in exit()), then symbols — ELF, and the perf map
 // for JS frames — the MallocProfile reduction, the raw log's memtrace records and the reports.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
+import type { OutputError } from '../errors.js';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { tracerComment, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
@@ -15,6 +15,7 @@ import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js'
 import { loadJsSymbols, removePerfMap } from './js-frames.js';
 import { TargetWatch } from './target-watch.js';
 import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+import { openOutputStream } from './output-file.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 
 export interface ToolIo {
@@ -66,8 +67,8 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const { options, io, bpftrace, notes } = context;
   const history = new MappingHistory();
   const parser = new MallocLogParser({ source: 'bpftrace' });
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
-  const events = options.eventsOut === null ? null : createWriteStream(options.eventsOut, { flags: 'w', mode: 0o644 });
+  const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
+  const events = options.eventsOut === null ? null : openOutputStream(options.eventsOut);
   const startedAt = new Date();
   const status = new StatusLine(io.stderr);
   let perfMapPath: string | null = null;
@@ -164,15 +165,18 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     notes,
   });
 
+  let rawFailure: OutputError | null = null;
   if (raw !== null) {
     raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
     raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    await closeStream(raw);
+    rawFailure = await raw.close();
   }
-  if (events !== null) await closeStream(events);
+  const eventsFailure = events === null ? null : await events.close();
 
   await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+  // The reports are out; a log the disk cut short is still an error the user must see.
+  if (rawFailure !== null || eventsFailure !== null) throw rawFailure ?? eventsFailure!;
 
   if (end.targetExit !== null) {
     const exit = await end.targetExit;
@@ -204,9 +208,6 @@ function partialReason(end: SessionEnd, truncated: boolean): string | null {
   return null;
 }
 
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-}
 
 /** The live status line on stderr: calls per second, outstanding bytes, lost events. */
 class StatusLine {

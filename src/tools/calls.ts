@@ -2,11 +2,11 @@
 // either side of chosen native functions (--func), logged when RSS moved by at least the trigger —
 // pymemtrace's cPyMemTrace, with RSS read inside the probe instead of from /proc per event.
 // Composes interpreter detection → spec → program → session → parser → call-log reports.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { readdir, readFile, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { TargetError, TracerError, UsageError } from '../errors.js';
+import { openOutputStream } from './output-file.js';
 import { buildCallsSpec, globToRegExp, type CallsSpec, type FunctionPattern, type PythonProbes } from '../probes/calls-spec.js';
 import { validateSymbol } from '../probes/validate.js';
 import { renderCallsBpf } from '../probes/render-calls-bpf.js';
@@ -136,7 +136,7 @@ interface TraceContext {
 async function traceAndReport(context: TraceContext): Promise<number> {
   const { options, io, spec, held, say } = context;
   const startedAt = new Date();
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const command = options.target.kind === 'launch' ? options.target.command : undefined;
   let tracedPid: number | null = spec.pid;
   let parser = new CallsLogParser({ file: 'bpftrace output', lenient: true });
@@ -185,9 +185,11 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     notes: [...context.notes, ...whyEmpty(parser, spec), ...end.tracerErrors.filter((line) => !KNOWN_WARNING.test(line)).slice(0, 5).map((line) => `bpftrace: ${line}`)],
     partialReason: partialReason(end),
   });
-  if (raw !== null) await closeStream(raw);
+  const rawFailure = raw === null ? null : await raw.close();
   const title = `memtrace calls: PID ${tracedPid}${command === undefined ? '' : ` (${command.join(' ')})`}`;
   for (const report of context.reports) await writeReport(renderCallLog(log, report.format, { title, top: options.top }), report.path, report.format, io);
+  // The reports are out; a raw log the disk cut short is still an error the user must see.
+  if (rawFailure !== null) throw rawFailure;
 
   const targetExit = held?.exited ?? end.targetExit;
   if (targetExit !== null) return exitCodeOf(await targetExit);
@@ -271,8 +273,4 @@ async function findLibraries(glob: string, maps: Mapping[], launchPath: string |
 function pageSize(): number {
   // The RSS counters count pages; Linux on x86-64 and most arm64 builds use 4 KiB.
   return 4096;
-}
-
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }

@@ -33,6 +33,8 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
         ? trailer.partialReason
         : truncated
           ? `${path} ends in the middle of a record`
+          : raw.memtrace.header !== null && raw.memtrace.trailer === null
+            ? `${path} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`
           : !raw.ended
             ? `${path} ends before the tracer printed its results`
             : raw.complete

@@ -1,9 +1,9 @@
 // The faults tool: which stacks make a process's RSS grow. User-space page faults, brk growth and
 // mmap lengths, aggregated in the kernel by user stack. Composes spec → program → session → parser
 // → symbols → reduce → reports, as tools/malloc.ts does, with the same session and maps recording.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
-import { TargetError, UsageError } from '../errors.js';
+import { TargetError, UsageError, type OutputError } from '../errors.js';
+import { openOutputStream } from './output-file.js';
 import { buildFaultsSpec, type FaultsSpec } from '../probes/faults-spec.js';
 import { renderFaultsBpf } from '../probes/render-faults-bpf.js';
 import { FaultsLogParser } from '../parse/faults-log.js';
@@ -75,7 +75,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   const notes: string[] = [];
   const history = new MappingHistory();
   const parser = new FaultsLogParser({ source: 'bpftrace' });
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   let session: TraceSession | null = null;
   const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes });
@@ -144,15 +144,18 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     notes,
   });
 
+  let rawFailure: OutputError | null = null;
   if (raw !== null) {
     raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
     raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: { leaves: namesRecord(names.leaves), callers: namesRecord(names.callers) } })}\n`);
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    await closeStream(raw);
+    rawFailure = await raw.close();
   }
   for (const report of options.reports) {
     await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
   }
+  // The reports are out; a raw log the disk cut short is still an error the user must see.
+  if (rawFailure !== null) throw rawFailure;
   if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
   return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
 }
@@ -182,9 +185,6 @@ function partialReason(end: SessionEnd, truncated: boolean): string | null {
   return null;
 }
 
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
-}
 
 /** The --value of faults reports (default residentBytes). */
 export function parseFaultsValue(text: string | null): FaultsValueName {

@@ -2,11 +2,11 @@
 // either side — from uprobes on V8's Heap::PerformGarbageCollection (found by its demangled name in
 // the target's own node binary) or Node's gc__start/gc__done USDT probes where the binary has them.
 // Composes target binary → probe point → spec → program → session → parser → reduce → reports.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { open, readlink, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { TargetError } from '../errors.js';
+import { TargetError, type OutputError } from '../errors.js';
+import { openOutputStream } from './output-file.js';
 import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../model/gc-log.js';
 import { GcLogParser, type GcRawCollection } from '../parse/gc-log.js';
 import { buildGcSpec, type GcSpec } from '../probes/gc-spec.js';
@@ -114,7 +114,7 @@ async function isScript(path: string): Promise<boolean> {
 async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace, choices: string[]): Promise<number> {
   // Lenient live: one odd line from bpftrace is counted in the report, it does not lose the trace.
   const parser = new GcLogParser({ file: 'bpftrace output', lenient: true });
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   let pid: number | null = null;
   const header = (tracedPid: number | null): GcLogHeader => ({
@@ -169,11 +169,14 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
   if (end.reason === 'target-exited' && options.target.kind === 'attach') notes.push(`PID ${pid} exited during the trace: its collections until then`);
   const log: GcLog = reduceGc(parser.finish(), { header: header(pid), partialReason: partialReason(end), notes });
 
+  let rawFailure: OutputError | null = null;
   if (raw !== null) {
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: log.partialReason, durationSeconds: log.durationSeconds, notes } })}\n`);
-    await closeStream(raw);
+    rawFailure = await raw.close();
   }
   await writeGcReports(log, options.reports, io);
+  // The reports are out; a raw log the disk cut short is still an error the user must see.
+  if (rawFailure !== null) throw rawFailure;
   if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
   return log.partialReason !== null && end.reason === 'tracer-died' ? 4 : 0;
 }
@@ -185,8 +188,4 @@ function partialReason(end: SessionEnd): string | null {
     return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
   }
   return null;
-}
-
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }

@@ -1,9 +1,9 @@
 // The malloc tool on DTrace (memtrace-dtrace malloc): spec → D program → dtrace session → parser →
 // the same reducer and reports as the bpftrace tool. DTrace names the frames itself (it reads the
 // target's symbols while the target lives), so there is no symbolization step here.
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { hostname } from 'node:os';
-import { TargetError, UsageError } from '../errors.js';
+import { TargetError, UsageError, type OutputError } from '../errors.js';
+import { openOutputStream } from './output-file.js';
 import { buildMallocSpec } from '../probes/malloc-spec.js';
 import { DARWIN_MALLOC_MODULE, renderMallocD } from '../probes/render-malloc-d.js';
 import { MallocDtraceParser } from '../parse/malloc-dtrace.js';
@@ -52,7 +52,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   if (options.target.kind === 'attach' && !processAlive(options.target.pid)) throw new TargetError(`no process with PID ${options.target.pid}`);
 
   const parser = new MallocDtraceParser({ source: 'dtrace' });
-  const raw = options.rawOut === null ? null : createWriteStream(options.rawOut, { flags: 'w', mode: 0o644 });
+  const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   const target = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
   const functions = spec.functions.map((fn) => fn.name);
@@ -95,11 +95,14 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     names: new Map(),
     notes,
   });
+  let rawFailure: OutputError | null = null;
   if (raw !== null) {
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    await closeStream(raw);
+    rawFailure = await raw.close();
   }
   await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+  // The reports are out; a raw log the disk cut short is still an error the user must see.
+  if (rawFailure !== null) throw rawFailure;
   // dtrace -c does not pass on the command's exit status: memtrace's is its own.
   return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
 }
@@ -112,8 +115,4 @@ function partialReason(end: DtraceSessionEnd, truncated: boolean): string | null
   }
   if (truncated) return 'the tracer output ended in the middle of a record';
   return null;
-}
-
-function closeStream(stream: WriteStream): Promise<void> {
-  return new Promise((resolve, reject) => stream.end((error?: Error | null) => (error ? reject(error) : resolve())));
 }

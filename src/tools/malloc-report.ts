@@ -47,6 +47,8 @@ export function reduceRecordedMalloc(
         ? trailer.partialReason
         : options.truncated
           ? `${path} ends in the middle of a record`
+          : raw.memtrace.header !== null && raw.memtrace.trailer === null
+            ? `${path} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`
           : raw.ended
             ? null
             : `${path} ends before ${options.tracerWords} printed its results`,

@@ -6,7 +6,7 @@ import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TargetError, UsageError } from '../errors.js';
+import { OutputError, TargetError, UsageError } from '../errors.js';
 import { SeriesBuilder, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../model/series.js';
 import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../node/node-target.js';
 import { renderPrometheus } from '../report/prometheus.js';
@@ -17,7 +17,8 @@ import type { TargetExit } from '../run/target.js';
 import { closeChannel, listenChannel, markSocketPath } from '../sample/mark-channel.js';
 import { memorySource, type MemorySource } from '../sample/memory-source.js';
 import { pageSize, processName } from '../sample/linux-proc.js';
-import { fileLogSink, streamLogSink, type LogSink } from '../sample/process-log-writer.js';
+import { descriptorLogSink, streamLogSink, type LogSink } from '../sample/process-log-writer.js';
+import { describeOutputCause, openOutputFileSync } from './output-file.js';
 import { servePrometheus, type ListenAddress } from '../sample/prometheus-server.js';
 import { Sampler, type HeapValues } from '../sample/sampler.js';
 import { writeSeriesReports, type SeriesReportRequest } from './write-series-reports.js';
@@ -125,7 +126,11 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     children: options.children,
   };
   const builder = new SeriesBuilder();
-  const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : fileLogSink(options.log);
+  let logFailure: OutputError | null = null;
+  const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : descriptorLogSink(openOutputFileSync(options.log), (error) => {
+    logFailure = new OutputError(`could not write ${options.log}: ${describeOutputCause(error)}; the log keeps the samples written until then, readable by memtrace report`, { path: options.log!, cause: error });
+    io.stderr.write(`memtrace: ${logFailure.message}; sampling goes on for the reports\n`);
+  });
   if (log !== null) cleanups.push(() => log.close());
   const sink = (record: ProcessLogRecord): void => {
     builder.add(record);
@@ -175,6 +180,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     }\n`,
   );
   await writeSeriesReports(series, options.reports, io);
+  if (logFailure !== null) throw logFailure;
 
   if (target !== null) {
     // Interrupted or timed out: the command was told (signal) or runs on (duration) — memtrace waits

@@ -1,9 +1,9 @@
 // Writes one profile in every format asked for: files by their extension, stdout by --format.
 // Output paths were checked writable before tracing began (checkReportPaths), so a trace is not
-// lost to a typo in -o.
-import { access, constants, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { UsageError } from '../errors.js';
+// lost to a typo in -o. Files go through output-file.ts (no symlinks, owned by the sudo user,
+// whole or absent).
+import { OutputError, UsageError } from '../errors.js';
+import { checkOutputPath, describeOutputCause, writeOutputFile } from './output-file.js';
 import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../model/malloc-profile.js';
 import { EXTENSIONS, formatByExtension, renderMalloc, REPORT_FORMATS, type ReportFormat } from '../report/index.js';
 
@@ -46,16 +46,13 @@ export function reportRequestsFor<F extends string>(paths: string[], stdoutForma
   return requests;
 }
 
-/** Fails early, before any tracing, when an output file could not be written. */
+/** Fails early, before any tracing, when an output file could not be written (the same rules as the writing). */
 export async function checkReportPaths(paths: Array<string | null>): Promise<void> {
   for (const path of paths) {
     if (path === null) continue;
-    const directory = dirname(resolve(path));
-    try {
-      await access(directory, constants.W_OK);
-    } catch {
-      throw new UsageError(`cannot write ${path}: directory ${directory} does not exist or is not writable`);
-    }
+    // A gnuplot report is a pair: STEM.dat is written beside STEM.plt.
+    const gnuplot = /\.(plt|dat)$/i.test(path) ? [path.replace(/\.(plt|dat)$/i, '.dat'), path.replace(/\.(plt|dat)$/i, '.plt')] : [path];
+    for (const file of gnuplot) await checkOutputPath(file);
   }
 }
 
@@ -70,12 +67,21 @@ export async function writeReports(
   }
 }
 
-/** Writes one report of any tool: to stdout, or to a file announced on stderr. */
+/**
+ * Writes one report of any tool: to stdout, or to a file announced on stderr. A reader that closed
+ * stdout early (`memtrace report big.log | head`) took what it wanted: EPIPE ends that report quietly
+ * and the other outputs are still written.
+ */
 export async function writeReport(text: string | Buffer, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   if (path === null) {
-    await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
+    try {
+      await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
+      throw new OutputError(`cannot write the ${format} report to standard output: ${describeOutputCause(error)}`, { path: '-', cause: error });
+    }
     return;
   }
-  await writeFile(path, text);
+  await writeOutputFile(path, text);
   io.stderr.write(`memtrace: wrote ${path} (${format})\n`);
 }

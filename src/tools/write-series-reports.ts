@@ -1,9 +1,9 @@
 // Writes a process series in every format asked for: files by their extension, stdout by --format.
 // gnuplot is a pair of files (STEM.dat and STEM.plt, which draws STEM-gnuplot.svg), as pymemtrace's.
-import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
 import { decimationNote, type Series } from '../model/series.js';
 import { renderSeriesGnuplot } from '../report/series-gnuplot.js';
+import { writeOutputFile } from './output-file.js';
 import { reportRequestsFor, writeReport } from './write-reports.js';
 import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, type SeriesFormat } from '../report/series-index.js';
 
@@ -35,8 +35,8 @@ export async function writeSeriesReports(series: Series, requests: SeriesReportR
     if (request.format === 'gnuplot') {
       const stem = request.path!.replace(/\.(plt|dat)$/i, '');
       const files = renderSeriesGnuplot(series, `${stem}.dat`, `${stem}-gnuplot.svg`);
-      await writeFile(`${stem}.dat`, files.dat);
-      await writeFile(`${stem}.plt`, files.plt);
+      await writeOutputFile(`${stem}.dat`, files.dat);
+      await writeOutputFile(`${stem}.plt`, files.plt);
       io.stderr.write(`memtrace: wrote ${stem}.dat and ${stem}.plt (gnuplot ${stem}.plt draws ${stem}-gnuplot.svg)\n`);
       continue;
     }

@@ -1,8 +1,10 @@
 import { createConnection } from 'node:net';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { TargetError, UsageError } from '../../src/errors.js';
-import { closeChannel, listenChannel, markSocketPath, sendMark, validateMarkText } from '../../src/sample/mark-channel.js';
+import { closeChannel, listenChannel, markSocketPath, sendMark, socketDirectory, validateMarkText } from '../../src/sample/mark-channel.js';
 import type { HeapValues } from '../../src/sample/sampler.js';
 
 // The channel of a PID no real sampler uses: above the kernel's pid_max.
@@ -74,4 +76,71 @@ test('mark texts: empty and overlong refused, control characters blanked', (t) =
   t.throws(() => validateMarkText(''), { instanceOf: UsageError });
   t.throws(() => validateMarkText('x'.repeat(501)), { message: 'a mark is at most 500 characters, got 501' });
   t.is(validateMarkText('two\nlines\u001b[31m'), 'two lines [31m');
+});
+
+/** Runs `body` with os.tmpdir() pointing at a fresh directory, so that planted names there disturb no other run. */
+function withTmpdir<T>(body: (base: string) => T): T {
+  const base = mkdtempSync(join(tmpdir(), 'memtrace-mark-test-'));
+  const saved = process.env.TMPDIR;
+  process.env.TMPDIR = base;
+  try {
+    return body(base);
+  } finally {
+    if (saved === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = saved;
+  }
+}
+
+test.serial('the socket directory is XDG_RUNTIME_DIR/memtrace when that is private to the user, created 0700', (t) => {
+  withTmpdir((base) => {
+    const runtime = join(base, 'run-user');
+    mkdirSync(runtime, { mode: 0o700 });
+    t.is(socketDirectory({ XDG_RUNTIME_DIR: runtime }, 0), join(runtime, 'memtrace'));
+    t.is(lstatSync(join(runtime, 'memtrace')).mode & 0o777, 0o700);
+    t.deepEqual(readdirSync(base), ['run-user']);
+  });
+});
+
+test.serial("an XDG_RUNTIME_DIR of another user (sudo -E) or a relative one is passed over for /tmp/memtrace-UID", (t) => {
+  withTmpdir((base) => {
+    const runtime = join(base, 'run-user-1000');
+    mkdirSync(runtime, { mode: 0o700 });
+    chownSync(runtime, 1000, 1000);
+    t.is(socketDirectory({ XDG_RUNTIME_DIR: runtime }, 0), join(base, 'memtrace-0'));
+    t.is(socketDirectory({ XDG_RUNTIME_DIR: 'run' }, 0), join(base, 'memtrace-0'));
+    t.deepEqual(readdirSync(runtime), []);
+  });
+});
+
+const planted = (t: import('ava').ExecutionContext, plant: (path: string, base: string) => void) =>
+  withTmpdir((base) => {
+    const path = join(base, 'memtrace-0');
+    plant(path, base);
+    t.throws(() => socketDirectory({}, 0), {
+      instanceOf: TargetError,
+      message: `${path} is not a private directory of user 0 (a real directory, owned by it, mode 0700): refusing to put the mark socket there; remove it if you did not create it`,
+    });
+    return base;
+  });
+
+test.serial('a /tmp/memtrace-UID planted by another user is refused', (t) => {
+  planted(t, (path) => {
+    mkdirSync(path, { mode: 0o700 });
+    chownSync(path, 65534, 65534);
+  });
+});
+
+test.serial('a /tmp/memtrace-UID symlink to a private directory is refused, not followed', (t) => {
+  const base = planted(t, (path, base) => {
+    mkdirSync(join(base, 'elsewhere'), { mode: 0o700 });
+    symlinkSync(join(base, 'elsewhere'), path);
+  });
+  t.deepEqual(readdirSync(join(base, 'elsewhere')), []);
+});
+
+test.serial('a /tmp/memtrace-UID others can write to is refused', (t) => {
+  planted(t, (path) => {
+    mkdirSync(path);
+    chmodSync(path, 0o777);
+  });
 });
