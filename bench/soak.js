@@ -74,7 +74,7 @@ function firstLine(stream, pattern, timeoutMs, what) {
 
 async function startServer() {
   const child = spawn(process.execPath, [join(root, 'bench/soak/server.js'), '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [, port] = await firstLine(child.stdout, /^listening (\d+) (\d+)$/, 10_000, 'soak server');
+  const [, port] = await firstLine(child.stdout, /^listening (\d+) (\d+)$/, 60_000, 'soak server');
   return { child, port: Number(port), pid: child.pid };
 }
 
