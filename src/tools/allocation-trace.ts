@@ -70,6 +70,11 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const events = options.eventsOut === null ? null : openOutputStream(options.eventsOut);
   const startedAt = new Date();
+  // The traced span runs from the program's BEGIN to its END line, not over memtrace's whole run:
+  // attaching to a large binary (node: 98 MB) takes tens of seconds, and bpftrace's printing of its
+  // maps and memtrace's reading of symbols after the end more; none of it is time the target was traced.
+  let tracingSince: number | null = null;
+  let tracingUntil: number | null = null;
   const status = new StatusLine(io.stderr);
   let perfMapPath: string | null = null;
   let session: TraceSession | null = null;
@@ -97,11 +102,13 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
           },
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
+      tracingSince = Date.now();
       io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
       watch.started(tracedPid, session!);
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(context, tracedPid, startedAt) })}\n`);
     },
     onLine: (line) => {
+      if (tracingUntil === null && line.includes('memtrace:end')) tracingUntil = Date.now();
       raw?.write(`${line}\n`);
       for (const event of parser.push(line)) {
         switch (event.kind) {
@@ -126,6 +133,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   try {
     end = await session.run();
   } finally {
+    tracingUntil ??= Date.now();
     watch.stopPolling();
     status.clear();
   }
@@ -158,7 +166,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     tracer: { name: 'bpftrace', version: bpftrace.version, choices: context.choices },
     allocator: { library: context.library, functions: context.functions },
     startedAt: startedAt.toISOString(),
-    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
+    durationSeconds: Math.round((tracingUntil - (tracingSince ?? startedAt.getTime())) / 10) / 100,
     partialReason: partialReason(end, truncated),
     sampleEvery: options.sampleEvery,
     names,
