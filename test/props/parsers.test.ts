@@ -93,3 +93,40 @@ for (const input of REPORT_INPUTS) {
     ));
   });
 }
+
+// Lenient mode counts what it skips, and the report says how many. These inputs do; the others
+// (malloc's bpftrace text, calls, faults, dtrace, pymalloc-dtrace, malloc-dtrace) accept foreign
+// lines in the middle of a log without counting them anywhere, even when not lenient: a finding
+// reported in docs/reliability/hostile-input.md, left out of this property until it is fixed.
+const COUNTING: Array<[string, string]> = [
+  ['gc', 'bpftrace/debian12-0.17/gc-forced-23.text.txt'],
+  ['bpftrace', 'bpftrace/debian12-0.17/maps-malloc.text.txt'],
+  ['process', 'process/node-rss-steps.jsonl'],
+  ['cpymemtrace', 'pymemtrace/trace_default.log'],
+];
+for (const [name, fixture] of COUNTING) {
+  test(`${name} --lenient: N foreign lines after the header are counted, and the report says N`, async (t) => {
+    const original = readFixture(FIXTURES.find((path) => path.endsWith(fixture))!).toString('utf8').split('\n');
+    const input = REPORT_INPUTS.find((candidate) => candidate.name === name)!;
+    await t.notThrowsAsync(() =>
+      fc.assert(
+        fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (count, at) => {
+          const lines = [...original];
+          lines.splice(2 + Math.floor(at * (lines.length - 3)), 0, ...Array.from({ length: count }, (_, index) => `%%% not a record ${index} %%%`));
+          const path = `${directory}/lenient-${counter++}.log`;
+          writeFileSync(path, lines.join('\n'));
+          let report = '';
+          const capture = new (await import('node:stream')).Writable({
+            write(chunk, _encoding, done) {
+              report += String(chunk);
+              done();
+            },
+          });
+          await input.report(path, options(true, null), { stdout: capture, stderr: capture });
+          if (!new RegExp(`\\b${count} (?:unreadable |malformed )?lines?\\b`).test(report)) throw new Error(`the report does not say ${count} lines:\n${report.slice(0, 600)}`);
+        }),
+        { seed: 0x6c656e, numRuns: 30, includeErrorInReport: true },
+      ),
+    );
+  });
+}
