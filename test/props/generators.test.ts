@@ -164,7 +164,7 @@ for (const [index, testCase] of CASES.entries()) {
           const readBack = testCase.readBack?.(outcome.script, value) ?? null;
           if (readBack !== null) throw new Error(`${JSON.stringify(value)} accepted but ${readBack}`);
         }),
-        { seed: 0x67656e + index, numRuns: 25, includeErrorInReport: true },
+        { seed: 0x67656e + index, numRuns: 20, includeErrorInReport: true },
       ),
     );
   });
