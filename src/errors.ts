@@ -26,7 +26,7 @@ export class ParseError extends MemtraceError {
   readonly format: string;
   constructor(options: { file: string; lineNumber: number; format: string; expected: string; line?: string }) {
     const shown = options.line === undefined ? '' : `: ${JSON.stringify(truncate(options.line, 120))}`;
-    super(`${options.file}:${options.lineNumber}: not valid ${options.format}: expected ${options.expected}${shown}`, {
+    super(`${readablePath(options.file)}:${options.lineNumber}: not valid ${options.format}: expected ${options.expected}${shown}`, {
       exitCode: 3,
     });
     this.file = options.file;
@@ -60,4 +60,13 @@ export class OutputError extends MemtraceError {
     super(message, { exitCode: 6, cause: options.cause });
     this.path = options.path;
   }
+}
+
+/**
+ * A path as a message shows it: as it is, unless it holds a control character (a newline, a tab,
+ * an escape), which would split or garble the message; then JSON-quoted, so that the user sees
+ * exactly which file is meant.
+ */
+export function readablePath(path: string): string {
+  return /[\u0000-\u001f\u007f]/.test(path) ? JSON.stringify(path) : path;
 }

@@ -7,7 +7,8 @@ import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
 import { mergeSamples, type StackProfile, type StackSample } from '../model/stack-profile.js';
 
-const LINE = /^(.*\S) +(\d+(?:\.\d+)?)$/;
+// dotAll: a frame may hold U+2028/U+2029, which readline keeps inside the line but `.` would not match.
+const LINE = /^(.*\S) +(\d+(?:\.\d+)?)$/s;
 
 /** Whether a first line looks like folded stacks: frames joined by ";" and a count. */
 export function looksFolded(firstLine: string): boolean {

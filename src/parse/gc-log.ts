@@ -143,7 +143,8 @@ export class GcLogParser {
     if (this.raw.beginNs === null) {
       throw new ParseError({
         file: this.options.file,
-        lineNumber: this.lineNumber,
+        // Line 1 for an empty file: "FILE:0" names no line an editor can open.
+        lineNumber: Math.max(1, this.lineNumber),
         format: GC_LOG_FORMAT,
         expected: this.lineNumber === 0 ? `"${GC_BEGIN_MARKER} NS", but the input is empty` : `"${GC_BEGIN_MARKER} NS" before the end of the input`,
       });

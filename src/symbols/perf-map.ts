@@ -41,7 +41,8 @@ export interface JitFrame {
   kind: JitFrameKind;
 }
 
-const LINE = /^([0-9a-fA-F]{1,16}) ([0-9a-fA-F]{1,16}) (\S.*)$/;
+// dotAll: a name (a script's path) may hold U+2028/U+2029, which readline keeps inside the line.
+const LINE = /^([0-9a-fA-F]{1,16}) ([0-9a-fA-F]{1,16}) (\S.*)$/s;
 
 export class PerfMap {
   /** Lines that were not `START SIZE NAME`. */

@@ -5,7 +5,7 @@
 // To add an input: write its reader under src/parse/, its model under src/model/, then one
 // ReportInput here (or in its own module under tools/, listed in REPORT_INPUTS).
 import { basename } from 'node:path';
-import { UsageError } from '../errors.js';
+import { readablePath, UsageError } from '../errors.js';
 import { looksLikeCallLogJson, readCallLogJson } from '../parse/call-log-json.js';
 import { looksLikeCallsLog, readCallsLog } from '../parse/calls-log.js';
 import { looksLikeCPyMemTraceLog, readCPyMemTraceLog } from '../parse/cpymemtrace-log.js';
@@ -277,10 +277,10 @@ export function chooseReportInput(path: string, head: LogHead, inputFormat: stri
   const chosen = inputs.find((input) => input.fileName?.test(basename(path))) ?? inputs.find((input) => input.detect(head));
   if (chosen !== undefined) return chosen;
   if (head.text.trim() === '') {
-    throw new UsageError(`${path} is empty: nothing to report (a trace cut before the tracer printed? --input-format malloc reports it as such)`);
+    throw new UsageError(`${readablePath(path)} is empty: nothing to report (a trace cut before the tracer printed? --input-format malloc reports it as such)`);
   }
   throw new UsageError(
-    `${path}: not a log memtrace report reads (its first line is ${JSON.stringify(head.firstLine.slice(0, 80))}); ` +
+    `${readablePath(path)}: not a log memtrace report reads (its first line is ${JSON.stringify(head.firstLine.slice(0, 80))}); ` +
       `give --input-format, one of: ${inputs.map((input) => input.name).join(', ')}`,
   );
 }

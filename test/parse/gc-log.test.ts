@@ -53,7 +53,7 @@ test('pushed line by line, the parser gives what the streaming file reader gives
 
 test('empty input: an error saying the begin marker was expected', async (t) => {
   await t.throwsAsync(parseGcLogFile(fixture(`${FIXTURES}/empty.txt`)), {
-    message: /empty\.txt:0: not valid memtrace gc trace .*: expected "memtrace:begin gc NS", but the input is empty/,
+    message: /empty\.txt:1: not valid memtrace gc trace .*: expected "memtrace:begin gc NS", but the input is empty/,
   });
 });
 

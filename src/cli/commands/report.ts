@@ -1,5 +1,5 @@
 import { access, constants } from 'node:fs/promises';
-import { UsageError } from '../../errors.js';
+import { readablePath, UsageError } from '../../errors.js';
 import { readLogHead } from '../../parse/first-line.js';
 import { diffMallocProfiles } from '../../model/malloc-diff.js';
 import { renderMallocDiffTable } from '../../report/malloc-diff-table.js';
@@ -58,7 +58,7 @@ export const reportCommand: Command = {
   summary: 'render a saved log (malloc, process, folded, cPyMemTrace…) in any report format; --push to Pyroscope',
   needsBackend: false,
   async run(argv, io) {
-    const { values, positionals } = parseCommandLine(argv, {
+    const { values, positionals: named, command: afterSeparator } = parseCommandLine(argv, {
       output: { type: 'string', short: 'o', multiple: true },
       format: { type: 'string', short: 'f' },
       'input-format': { type: 'string', short: 'i' },
@@ -75,6 +75,8 @@ export const reportCommand: Command = {
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
+    // Files after `--` are files too: the way to give one whose name starts with "-".
+    const positionals = [...named, ...(afterSeparator ?? [])];
     if (values.help) {
       io.stdout.write(REPORT_HELP);
       return 0;
@@ -111,7 +113,7 @@ async function requireReadable(path: string): Promise<void> {
   try {
     await access(path, constants.R_OK);
   } catch {
-    throw new UsageError(`cannot read ${path}: no such file, or not readable`);
+    throw new UsageError(`cannot read ${readablePath(path)}: no such file, or not readable`);
   }
 }
 
