@@ -205,6 +205,7 @@ export class MallocLogParser {
 
   private handleOther(type: string, data: unknown): void {
     // bpftrace's time/stats records carry nothing the malloc report uses.
+    if (type === 'memtrace_symbols') checkMallocSymbols(data);
     keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
@@ -413,6 +414,16 @@ export function keepMemtraceRecord(records: MemtraceRecords, type: string, data:
       return;
     default:
       return;
+  }
+}
+
+/** A malloc log's symbols record names frames by hex address (a faults log's has another shape). */
+function checkMallocSymbols(data: unknown): void {
+  if (typeof data !== 'object' || data === null) throw new MalformedLine('memtrace_symbols data as an object');
+  for (const [address, name] of Object.entries(data)) {
+    if (!/^[0-9a-f]{1,16}$/.test(address) || typeof name !== 'object' || name === null || typeof (name as { name?: unknown }).name !== 'string') {
+      throw new MalformedLine('memtrace_symbols keyed by hex addresses, each with a name');
+    }
   }
 }
 
