@@ -15,6 +15,7 @@ import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js'
 import { loadJsSymbols, removePerfMap } from './js-frames.js';
 import { TargetWatch } from './target-watch.js';
 import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 
 export interface ToolIo {
@@ -156,7 +157,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     allocator: { library: context.library, functions: context.functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
-    partialReason: partialReason(end, truncated),
+    partialReason: describeSessionLoss(end, truncated),
     sampleEvery: options.sampleEvery,
     names,
     notes,
@@ -171,12 +172,13 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   if (events !== null) await closeStream(events);
 
   await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+  announcePartial(io.stderr, profile.partialReason);
 
   if (end.targetExit !== null) {
     const exit = await end.targetExit;
     return exitCodeOf(exit);
   }
-  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+  return tracerFailed(end) ? 4 : 0;
 }
 
 function header(context: AllocationTraceContext, pid: number, startedAt: Date): Record<string, unknown> {
@@ -190,16 +192,6 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
     sampleEvery: options.sampleEvery,
   };
-}
-
-function partialReason(end: SessionEnd, truncated: boolean): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  if (truncated) return 'the tracer output ended in the middle of a record';
-  return null;
 }
 
 function closeStream(stream: WriteStream): Promise<void> {

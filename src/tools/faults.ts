@@ -20,6 +20,7 @@ import { renderFaults } from '../report/faults-index.js';
 import { findAllocatorForLaunch } from './allocator.js';
 import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
 import type { ToolIo } from './malloc.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { writeReport } from './write-reports.js';
 import { TargetWatch } from './target-watch.js';
 
@@ -138,7 +139,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     tracer: { name: 'bpftrace', version: bpftrace.version },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
-    partialReason: partialReason(end, truncated),
+    partialReason: describeSessionLoss(end, truncated),
     pageSize: spec.pageSize,
     names,
     notes,
@@ -153,8 +154,9 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   for (const report of options.reports) {
     await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
   }
+  announcePartial(io.stderr, profile.partialReason);
   if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
-  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+  return tracerFailed(end) ? 4 : 0;
 }
 
 /** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
@@ -170,16 +172,6 @@ export async function resolveFaultsNames(history: MappingHistory, addresses: { l
 
 function namesRecord(names: ReadonlyMap<bigint, FrameName>): Record<string, FrameName> {
   return Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name]));
-}
-
-function partialReason(end: SessionEnd, truncated: boolean): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  if (truncated) return 'the tracer output ended in the middle of a record';
-  return null;
 }
 
 function closeStream(stream: WriteStream): Promise<void> {
