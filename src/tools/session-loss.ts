@@ -8,13 +8,13 @@ import type { SessionEnd } from '../run/trace-session.js';
  * is appended to an interruption (gc says "the collections until then").
  */
 export function describeSessionLoss(end: SessionEnd, truncated = false, interrupted = ''): string | null {
-  if (end.reason === 'signal') {
-    // bpftrace exits 0 once it has printed its maps after our SIGINT; anything else (killed, or a
-    // crash) happened while it printed them, and the report must not pass for merely interrupted.
-    const died = tracerDied(end) ? `; then bpftrace ${howTracerEnded(end)} while printing its maps: what it had not printed is lost` : '';
-    return `interrupted by ${end.signal}${interrupted}${died}`;
-  }
   if (end.reason === 'tracer-died') return `bpftrace ${howTracerEnded(end)}: what it had not printed is lost`;
+  // Asked to stop (a signal, the duration, the target's exit), bpftrace exits 0 once it has printed
+  // its maps; anything else (killed, by us after it ignored SIGINT, or a crash) happened while it
+  // printed them, and the report must not pass for complete or merely interrupted.
+  const died = tracerDied(end) ? `bpftrace ${howTracerEnded(end)} while printing its maps: what it had not printed is lost` : null;
+  if (end.reason === 'signal') return `interrupted by ${end.signal}${interrupted}${died === null ? '' : `; then ${died}`}`;
+  if (died !== null) return died;
   if (truncated) return 'the tracer output ended in the middle of a record';
   return null;
 }
@@ -24,9 +24,9 @@ export function announcePartial(stderr: { write(text: string): unknown }, reason
   if (reason !== null) stderr.write(`memtrace: the report is partial: ${reason}\n`);
 }
 
-/** bpftrace failed (died mid-trace, or while printing after an interruption): exit code 4 for an attached target. */
+/** bpftrace failed (died mid-trace, or while printing its maps at the end): exit code 4 for an attached target. */
 export function tracerFailed(end: SessionEnd): boolean {
-  return end.reason === 'tracer-died' || (end.reason === 'signal' && tracerDied(end));
+  return end.reason === 'tracer-died' || tracerDied(end);
 }
 
 function tracerDied(end: SessionEnd): boolean {

@@ -35,7 +35,7 @@ export interface FaultRun {
 
 /** Starts memtrace with `args` and watches its descendants. */
 export function startMemtrace(args: string[], env: Record<string, string> = {}): FaultRun {
-  const session = memtrace(args, { env, timeout: 90_000 });
+  const session = memtrace(args, { env, timeout: 150_000 });
   let stderr = '';
   let stdout = '';
   session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -45,7 +45,7 @@ export function startMemtrace(args: string[], env: Record<string, string> = {}):
 }
 
 /** Waits until memtrace has said it is tracing; returns the traced PID. */
-export async function untilTracing(run: FaultRun, timeoutMs = 30_000): Promise<number> {
+export async function untilTracing(run: FaultRun, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const match = /memtrace: tracing .*?PID (\d+)/.exec(run.stderr());

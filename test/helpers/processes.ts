@@ -65,7 +65,7 @@ export function isGuard(info: ProcessInfo): boolean {
 }
 
 /**
- * Polls the descendants of memtrace every 20 ms while a test runs, remembering every one it saw, so
+ * Polls the descendants of memtrace every 50 ms while a test runs, remembering every one it saw, so
  * that afterwards each can be checked gone (an orphan is re-parented to init and would no longer
  * be found under memtrace). Also finds bpftrace, which setpriv execs in place.
  */
@@ -74,7 +74,7 @@ export class DescendantWatch {
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly root: number) {
-    this.timer = setInterval(() => this.poll(), 20);
+    this.timer = setInterval(() => this.poll(), 50);
     this.poll();
   }
 
@@ -92,7 +92,7 @@ export class DescendantWatch {
   }
 
   /** The first bpftrace seen under memtrace, waiting for it up to `timeoutMs`. */
-  async bpftrace(timeoutMs = 15_000): Promise<ProcessInfo> {
+  async bpftrace(timeoutMs = 60_000): Promise<ProcessInfo> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       this.poll();

@@ -1,0 +1,110 @@
+// memtrace itself SIGKILLed at seeded random moments: while bpftrace attaches, while it traces,
+// while it prints after SIGINT, and while an attached target is held stopped in exit() for its maps
+// to be read. bpftrace must be gone within a second (setpriv --pdeathsig KILL), the watchdog's shell
+// must continue a held target and leave, and a launched command — the user's — runs on to its own
+// end, untraced, never left stopped. What the raw log holds so far stays readable, marked partial.
+import { readFileSync } from 'node:fs';
+import type { MallocProfile } from '../../src/model/malloc-profile.js';
+import { memtraceAuto } from '../helpers/cli.js';
+import { startMemtrace, startWaitingWorkload, temporary, untilTracing, type FaultRun, type Phase } from '../helpers/faults.js';
+import { liveTest } from '../helpers/live.js';
+import { isGuard, processInfo, seededRandom, sleep, stillThere } from '../helpers/processes.js';
+import { buildWorkload } from '../helpers/workloads.js';
+
+const random = seededRandom('memtrace-killed');
+
+async function killMemtrace(run: FaultRun, phase: Phase): Promise<number> {
+  await run.watch.bpftrace();
+  let delayMs: number;
+  if (phase === 'attach') delayMs = random.next(0, 250);
+  else if (phase === 'tracing') {
+    await untilTracing(run);
+    delayMs = random.next(50, 600);
+  } else {
+    await untilTracing(run);
+    await sleep(300);
+    run.session.kill('SIGINT');
+    delayMs = random.next(0, 120);
+  }
+  await sleep(delayMs);
+  run.watch.poll();
+  run.session.kill('SIGKILL');
+  return delayMs;
+}
+
+/** What memtrace started (bpftrace, setpriv, the guard) is gone within `withinMs`. */
+async function tracerGone(run: FaultRun, withinMs: number, except: number[]): Promise<string[]> {
+  const deadline = Date.now() + withinMs;
+  let left: string[] = [];
+  do {
+    left = run.watch.leftovers(except);
+    if (left.length === 0) return [];
+    await sleep(20);
+  } while (Date.now() < deadline);
+  return left;
+}
+
+for (const phase of ['attach', 'tracing', 'printing'] as const) {
+  liveTest(`launched: memtrace killed during ${phase}; the command runs to its end, bpftrace and the guard leave`, async (t) => {
+    const outputFile = temporary('command-output.txt');
+    const rawOut = temporary('raw.ndjson');
+    const run = startMemtrace(['malloc', '-o', temporary('r.json'), '--raw-out', rawOut, '--', '/bin/sh', '-c', `${buildWorkload('known-allocs')} --linger 2 > ${outputFile}; echo "exit $?" >> ${outputFile}`]);
+    const delayMs = await killMemtrace(run, phase);
+    t.log(`memtrace killed ${delayMs} ms into ${phase}; tracing had started: ${run.tracing()}`);
+    const memtracePid = run.session.pid!;
+    const command = run.watch.all().find((info) => info.comm === 'sh' && !isGuard(info));
+    run.watch.stop();
+    t.deepEqual(await tracerGone(run, 1000, command === undefined ? [] : [command.pid]).then((left) => left.filter((line) => /bpftrace|setpriv|while read/.test(line))), []);
+    t.is(processInfo(memtracePid), null);
+    // The command (held before its first line during attach, or running) is never left stopped: the
+    // guard continued it, and it ran to its end with its own output and exit code.
+    if (command !== undefined) {
+      await sleep(200);
+      const state = processInfo(command.pid)?.state;
+      t.false(state === 'T' || state === 't', `the command was left stopped (state ${state})`);
+    }
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && !readFileSync(outputFile, 'utf8').includes('exit')) await sleep(100);
+    t.is(readFileSync(outputFile, 'utf8'), 'allocated\nexit 7\n');
+    if (run.tracing()) {
+      // The raw log so far: readable, and marked partial, since bpftrace never printed its results.
+      const replayed = await memtraceAuto(['report', '--lenient', rawOut, '-f', 'json']);
+      t.is(replayed.exitCode, 0, `${replayed.stderr}`);
+      const profile = JSON.parse(`${replayed.stdout}`) as MallocProfile;
+      t.true(profile.partial);
+      t.log(`report of the raw log: ${profile.partialReason}`);
+    }
+  });
+}
+
+for (const phase of ['attach', 'tracing', 'exit-hold'] as const) {
+  liveTest(`-p PID: memtrace killed during ${phase}; the target is never left stopped`, async (t) => {
+    const { target, pid } = await startWaitingWorkload(['--linger', phase === 'exit-hold' ? '0' : '4']);
+    const run = startMemtrace(['malloc', '-p', String(pid), '-o', temporary('r.json')]);
+    void untilTracing(run).then(() => process.kill(pid, 'SIGUSR1'), () => {});
+    let delayMs = 0;
+    if (phase === 'exit-hold') {
+      // The program stops the target in exit() so memtrace can read its maps: kill memtrace then.
+      await untilTracing(run);
+      const deadline = Date.now() + 30_000;
+      while (Date.now() < deadline && processInfo(pid)?.state !== 't' && processInfo(pid)?.state !== 'T') await sleep(1);
+      t.regex(processInfo(pid)?.state ?? '', /^[tT]$/, 'the target should be held stopped in exit()');
+      run.watch.poll();
+      run.session.kill('SIGKILL');
+    } else {
+      delayMs = await killMemtrace(run, phase);
+    }
+    t.log(`memtrace killed ${delayMs} ms into ${phase}`);
+    await run.session;
+    run.watch.stop();
+    t.deepEqual(await tracerGone(run, 1000, [pid]), []);
+    await sleep(300);
+    const state = processInfo(pid)?.state;
+    t.false(state === 'T' || state === 't', `the target was left stopped (state ${state})`);
+    if (phase !== 'exit-hold' && !run.tracing()) process.kill(pid, 'SIGUSR1');
+    const finished = await target;
+    t.is(finished.exitCode, 7);
+    t.is(`${finished.stdout}`, `ready ${pid}\nallocated`);
+    t.false(run.watch.all().some((info) => isGuard(info) && stillThere(info)));
+  });
+}
