@@ -123,9 +123,6 @@ export class TraceSession {
   /** Records that the target holds itself stopped until releaseHeld. */
   noteHeld(pid: number): void {
     this.heldPids.add(pid);
-    // An attached target is held too (stopped in exit() until its maps are read): if memtrace dies
-    // then, the guard must continue it, as it does a launched one.
-    this.watchdog.watchTarget(pid);
   }
 
   /** Called after the caller has used the target (maps read): finishes the session's bookkeeping. */

@@ -75,6 +75,8 @@ export class DescendantWatch {
 
   constructor(private readonly root: number) {
     this.timer = setInterval(() => this.poll(), 50);
+    // A failed test must not keep the test process alive.
+    this.timer.unref();
     this.poll();
   }
 
