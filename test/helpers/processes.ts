@@ -146,3 +146,13 @@ export function seededRandom(label: string): { seed: number; next: (low: number,
   };
   return { seed, next: (low, high) => Math.floor(low + unit() * (high - low)) };
 }
+
+/** True when a SIGKILL is pending for the process (it is dying: /proc/PID/status SigPnd or ShdPnd, bit 9). */
+export function killPending(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return [/^SigPnd:\s*([0-9a-f]+)/m, /^ShdPnd:\s*([0-9a-f]+)/m].some((pattern) => (BigInt(`0x${pattern.exec(status)?.[1] ?? '0'}`) & 0x100n) !== 0n);
+  } catch {
+    return false;
+  }
+}
