@@ -16,6 +16,8 @@ import { loadJsSymbols, removePerfMap } from './js-frames.js';
 import { TargetWatch } from './target-watch.js';
 import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
 import { openOutputStream } from './output-file.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
+import { TracedSpan } from './traced-span.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 
 export interface ToolIo {
@@ -70,11 +72,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const events = options.eventsOut === null ? null : openOutputStream(options.eventsOut);
   const startedAt = new Date();
-  // The traced span runs from the program's BEGIN to its END line, not over memtrace's whole run:
-  // attaching to a large binary (node: 98 MB) takes tens of seconds, and bpftrace's printing of its
-  // maps and memtrace's reading of symbols after the end more; none of it is time the target was traced.
-  let tracingSince: number | null = null;
-  let tracingUntil: number | null = null;
+  const span = new TracedSpan(startedAt);
   const status = new StatusLine(io.stderr);
   let perfMapPath: string | null = null;
   let session: TraceSession | null = null;
@@ -102,13 +100,13 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
           },
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
-      tracingSince = Date.now();
+      span.began();
       io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
       watch.started(tracedPid, session!);
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(context, tracedPid, startedAt) })}\n`);
     },
     onLine: (line) => {
-      if (tracingUntil === null && line.includes('memtrace:end')) tracingUntil = Date.now();
+      span.line(line);
       raw?.write(`${line}\n`);
       for (const event of parser.push(line)) {
         switch (event.kind) {
@@ -133,7 +131,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   try {
     end = await session.run();
   } finally {
-    tracingUntil ??= Date.now();
+    span.ended();
     watch.stopPolling();
     status.clear();
   }
@@ -166,8 +164,8 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     tracer: { name: 'bpftrace', version: bpftrace.version, choices: context.choices },
     allocator: { library: context.library, functions: context.functions },
     startedAt: startedAt.toISOString(),
-    durationSeconds: Math.round((tracingUntil - (tracingSince ?? startedAt.getTime())) / 10) / 100,
-    partialReason: partialReason(end, truncated),
+    durationSeconds: span.seconds(),
+    partialReason: describeSessionLoss(end, truncated),
     sampleEvery: options.sampleEvery,
     names,
     notes,
@@ -183,6 +181,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const eventsFailure = events === null ? null : await events.close();
 
   await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+  announcePartial(io.stderr, profile.partialReason);
   // The reports are out; a log the disk cut short is still an error the user must see.
   if (rawFailure !== null || eventsFailure !== null) throw rawFailure ?? eventsFailure!;
 
@@ -190,7 +189,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     const exit = await end.targetExit;
     return exitCodeOf(exit);
   }
-  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+  return tracerFailed(end) ? 4 : 0;
 }
 
 function header(context: AllocationTraceContext, pid: number, startedAt: Date): Record<string, unknown> {
@@ -204,16 +203,6 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
     sampleEvery: options.sampleEvery,
   };
-}
-
-function partialReason(end: SessionEnd, truncated: boolean): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  if (truncated) return 'the tracer output ended in the middle of a record';
-  return null;
 }
 
 

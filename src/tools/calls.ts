@@ -21,6 +21,7 @@ import { readElf } from '../symbols/elf.js';
 import { readProcMaps, type Mapping } from '../symbols/proc-maps.js';
 import type { CallLog } from '../model/call-log.js';
 import { inspectPythonProcess, planPythonProbes } from './python-interpreter.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { checkReportPaths, reportRequestsFor, writeReport } from './write-reports.js';
 
 export interface CallsOptions {
@@ -183,17 +184,18 @@ async function traceAndReport(context: TraceContext): Promise<number> {
   const log = parser.finish({
     header: { target: targetOf(tracedPid, command), start: startedAt.toISOString(), host: hostname() },
     notes: [...context.notes, ...whyEmpty(parser, spec), ...end.tracerErrors.filter((line) => !KNOWN_WARNING.test(line)).slice(0, 5).map((line) => `bpftrace: ${line}`)],
-    partialReason: partialReason(end),
+    partialReason: describeSessionLoss(end),
   });
   const rawFailure = raw === null ? null : await raw.close();
   const title = `memtrace calls: PID ${tracedPid}${command === undefined ? '' : ` (${command.join(' ')})`}`;
   for (const report of context.reports) await writeReport(renderCallLog(log, report.format, { title, top: options.top }), report.path, report.format, io);
+  announcePartial(io.stderr, log.partialReason);
   // The reports are out; a raw log the disk cut short is still an error the user must see.
   if (rawFailure !== null) throw rawFailure;
 
   const targetExit = held?.exited ?? end.targetExit;
   if (targetExit !== null) return exitCodeOf(await targetExit);
-  return log.partial && end.reason === 'tracer-died' ? 4 : 0;
+  return tracerFailed(end) ? 4 : 0;
 }
 
 /** An empty log says why. */
@@ -209,15 +211,6 @@ function whyEmpty(parser: CallsLogParser, spec: CallsSpec): string[] {
 function targetOf(pid: number | null, command: string[] | undefined): CallLog['header']['target'] {
   if (pid === null) return null;
   return command === undefined ? { pid } : { pid, command };
-}
-
-function partialReason(end: SessionEnd): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  return null;
 }
 
 /** A command is Python when its file (followed through links) is named python…, or is a script run by python. */

@@ -20,6 +20,8 @@ import { renderFaults } from '../report/faults-index.js';
 import { findAllocatorForLaunch } from './allocator.js';
 import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
 import type { ToolIo } from './malloc.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
+import { TracedSpan } from './traced-span.js';
 import { writeReport } from './write-reports.js';
 import { TargetWatch } from './target-watch.js';
 
@@ -77,6 +79,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   const parser = new FaultsLogParser({ source: 'bpftrace' });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
+  const span = new TracedSpan(startedAt);
   let session: TraceSession | null = null;
   const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes });
   const command = options.target.kind === 'launch' ? options.target.command : null;
@@ -99,6 +102,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
       io.stderr.write(`memtrace: tracing page faults, brk and mmap of PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
+      span.began();
       watch.started(tracedPid, session!);
       const header = {
         tool: 'faults',
@@ -111,6 +115,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header })}\n`);
     },
     onLine: (line) => {
+      span.line(line);
       raw?.write(`${line}\n`);
       for (const event of parser.push(line)) {
         if (event.kind !== 'hold') continue;
@@ -124,6 +129,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   try {
     end = await session.run();
   } finally {
+    span.ended();
     watch.stopPolling();
   }
   await watch.readMaps();
@@ -137,8 +143,8 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     target: { pid, command },
     tracer: { name: 'bpftrace', version: bpftrace.version },
     startedAt: startedAt.toISOString(),
-    durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
-    partialReason: partialReason(end, truncated),
+    durationSeconds: span.seconds(),
+    partialReason: describeSessionLoss(end, truncated),
     pageSize: spec.pageSize,
     names,
     notes,
@@ -154,10 +160,11 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   for (const report of options.reports) {
     await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
   }
+  announcePartial(io.stderr, profile.partialReason);
   // The reports are out; a raw log the disk cut short is still an error the user must see.
   if (rawFailure !== null) throw rawFailure;
   if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
-  return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+  return tracerFailed(end) ? 4 : 0;
 }
 
 /** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
@@ -173,16 +180,6 @@ export async function resolveFaultsNames(history: MappingHistory, addresses: { l
 
 function namesRecord(names: ReadonlyMap<bigint, FrameName>): Record<string, FrameName> {
   return Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name]));
-}
-
-function partialReason(end: SessionEnd, truncated: boolean): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  if (truncated) return 'the tracer output ended in the middle of a record';
-  return null;
 }
 
 

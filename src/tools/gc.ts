@@ -14,12 +14,13 @@ import { renderGcBpf } from '../probes/render-gc-bpf.js';
 import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
-import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { TraceSession } from '../run/trace-session.js';
 import { formatBytes } from '../report/units.js';
 import { pageSize } from '../sample/linux-proc.js';
 import { ElfError, readElf } from '../symbols/elf.js';
 import { findGcProbePoint, V8_GC_FUNCTION, type GcProbePoint } from '../symbols/v8-gc-symbol.js';
 import { reduceGc } from './gc-reduce.js';
+import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { writeGcReports, type GcReportRequest } from './write-gc-reports.js';
 import type { ToolIo } from './malloc.js';
 
@@ -167,7 +168,7 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
   const notes: string[] = [];
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
   if (end.reason === 'target-exited' && options.target.kind === 'attach') notes.push(`PID ${pid} exited during the trace: its collections until then`);
-  const log: GcLog = reduceGc(parser.finish(), { header: header(pid), partialReason: partialReason(end), notes });
+  const log: GcLog = reduceGc(parser.finish(), { header: header(pid), partialReason: describeSessionLoss(end, false, ': the collections until then'), notes });
 
   let rawFailure: OutputError | null = null;
   if (raw !== null) {
@@ -175,17 +176,9 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     rawFailure = await raw.close();
   }
   await writeGcReports(log, options.reports, io);
+  announcePartial(io.stderr, log.partialReason);
   // The reports are out; a raw log the disk cut short is still an error the user must see.
   if (rawFailure !== null) throw rawFailure;
   if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
-  return log.partialReason !== null && end.reason === 'tracer-died' ? 4 : 0;
-}
-
-function partialReason(end: SessionEnd): string | null {
-  if (end.reason === 'signal') return `interrupted by ${end.signal}: the collections until then`;
-  if (end.reason === 'tracer-died') {
-    const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
-    return `bpftrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
-  }
-  return null;
+  return tracerFailed(end) ? 4 : 0;
 }
