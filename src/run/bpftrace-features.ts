@@ -13,7 +13,7 @@
 //                    but print a deprecation warning on every run); `--help` lists the names it reads.
 //   stack modes      `BPFTRACE_STACK_MODE` (0.23) sets ustack's output format globally; both take
 //                    `ustack(perf, N)`, which memtrace's standalone scripts use.
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 
 export interface BpftraceFeatures {
   offsetUprobes: boolean;
@@ -31,6 +31,9 @@ export const BASELINE_FEATURES: BpftraceFeatures = {
   settingNames: {},
   stackModes: ['bpftrace', 'perf'],
 };
+
+/** How long `--info` and `--help` may take (both answer in under 0.1 s here). */
+const PROBE_TIMEOUT_MS = 5_000;
 
 /** 0.17 names → the names bpftrace 0.20 and later read. */
 const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
@@ -58,13 +61,36 @@ export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatu
 
 /** Asks the bpftrace at `path`; a question it cannot answer leaves that feature at the baseline. */
 export async function probeBpftraceFeatures(path: string, env: NodeJS.ProcessEnv = process.env): Promise<BpftraceFeatures> {
-  const ask = async (flag: string) => {
-    // --help exits 1 on some versions and --info fails in part without root: the text is what counts.
-    const result = await execa(path, [flag], { reject: false, timeout: 20_000, env, stdin: 'ignore' });
-    return `${result.stdout}\n${result.stderr}`;
-  };
-  const [info, help] = await Promise.all([ask('--info'), ask('--help')]);
+  const [info, help] = await Promise.all([askTracer(path, '--info', env), askTracer(path, '--help', env)]);
   return parseBpftraceFeatures(info, help);
+}
+
+/**
+ * What the tracer prints for one flag, stdout and stderr together (--help exits 1 on some versions,
+ * --info fails in part without root: the text is what counts). A tracer that hangs is given up on
+ * after PROBE_TIMEOUT_MS, with its whole process group (a child of it may hold the output open).
+ */
+function askTracer(path: string, flag: string, env: NodeJS.ProcessEnv): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const child = spawn(path, [flag], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const finish = () => {
+      clearTimeout(timer);
+      resolve(text);
+    };
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      finish();
+    }, PROBE_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+    child.once('error', finish);
+    child.once('close', finish);
+  });
 }
 
 /** The settings for bpftrace's environment under the names this bpftrace reads. */

@@ -99,4 +99,8 @@ liveTest('--print-script prints the program with the pid literal and exits', asy
   await target;
   t.is(result.exitCode, 0, `${result.stderr}`);
   t.regex(`${result.stdout}`, new RegExp(`^uprobe:/usr/lib/x86_64-linux-gnu/libc\\.so\\.6:malloc\\n/pid == ${pid}/`, 'm'));
+  // What memtrace chose for this bpftrace heads the program: where free is probed, where uprobes trap.
+  const offsets = /^\/\/ {3}offset uprobes: yes$/m.test(`${result.stdout}`);
+  t.regex(`${result.stdout}`, offsets ? /^\/\/ memtrace: free probed at free\+9, past its NULL test/m : /^\/\/ memtrace: free probed at its entry \(this bpftrace has no offset uprobes\)/m);
+  t.regex(`${result.stdout}`, offsets ? /^uprobe:[^\n]*:free\+9$/m : /^uprobe:[^\n]*:free$/m);
 });

@@ -2,7 +2,7 @@
 // 0.23 (test/fixtures/bpftrace/*/info.txt, help.txt, recorded by record-0.23.sh and by hand for 0.17).
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { BASELINE_FEATURES, describeFeatures, parseBpftraceFeatures, settingsFor } from '../../src/run/bpftrace-features.js';
+import { BASELINE_FEATURES, describeFeatures, parseBpftraceFeatures, probeBpftraceFeatures, settingsFor } from '../../src/run/bpftrace-features.js';
 import { tracerComment, uprobeScopeChoice } from '../../src/run/bpftrace.js';
 import { fixture } from '../helpers/workloads.js';
 
@@ -55,4 +55,21 @@ test('the program comment says which bpftrace, what it can do and what memtrace 
   t.is(lines[5], '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap');
   const none = tracerComment({ path: 'bpftrace', version: null, features: BASELINE_FEATURES }, []);
   t.regex(none, /^\/\/ memtrace: no bpftrace found: written for bpftrace 0\.17\n/);
+});
+
+test('a bpftrace that hangs on --info and --help is given up on within seconds, and taken to have no feature', async (t) => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-hang-'));
+  const fake = join(directory, 'bpftrace');
+  // Ignores SIGTERM, as a stuck tracer may: only the SIGKILL that follows the timeout ends it.
+  writeFileSync(fake, "#!/bin/sh\ntrap '' TERM\nsleep 60\n", { mode: 0o755 });
+  try {
+    const started = Date.now();
+    t.deepEqual(await probeBpftraceFeatures(fake), BASELINE_FEATURES);
+    t.true(Date.now() - started < 8_000, `${Date.now() - started} ms`);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
 });
