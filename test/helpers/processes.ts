@@ -59,6 +59,14 @@ export function stillThere(info: ProcessInfo): boolean {
   return now !== null && now.startTicks === info.startTicks && now.state !== 'Z';
 }
 
+/**
+ * bpftrace itself, or bpftrace run through a root file system's loader (the compat leg's Debian 13
+ * bpftrace, test/compat/build-root.sh), whose command name is the loader's.
+ */
+export function isBpftrace(info: ProcessInfo): boolean {
+  return info.comm === 'bpftrace' || (info.comm.startsWith('ld-linux') && /\/bpftrace( |$)/.test(info.cmdline));
+}
+
 /** The watchdog's detached shell (src/run/watchdog.ts): told apart from the launch shim by its script. */
 export function isGuard(info: ProcessInfo): boolean {
   return info.comm === 'sh' && info.cmdline.includes('while read -r kind pid');
@@ -99,7 +107,7 @@ export class DescendantWatch {
     while (Date.now() < deadline) {
       this.poll();
       // The tracing bpftrace, not the `bpftrace --version` memtrace asks first.
-      const found = [...this.seen.values()].find((info) => info.comm === 'bpftrace' && info.cmdline.includes(' -f json ') && stillThere(info));
+      const found = [...this.seen.values()].find((info) => isBpftrace(info) && info.cmdline.includes(' -f json ') && stillThere(info));
       if (found !== undefined) return found;
       await sleep(5);
     }
@@ -121,7 +129,7 @@ export class DescendantWatch {
 /** Any bpftrace, setpriv or watchdog shell on the machine that traces `pid` or was seen under memtrace. */
 export function tracersOf(pid: number): string[] {
   return allProcesses()
-    .filter((info) => (info.comm === 'bpftrace' || info.comm === 'setpriv') && info.cmdline.includes(` -p ${pid} `))
+    .filter((info) => (isBpftrace(info) || info.comm === 'setpriv') && info.cmdline.includes(` -p ${pid} `))
     .map((info) => `${info.pid} ${info.comm} ${info.cmdline.slice(0, 80)}`);
 }
 
