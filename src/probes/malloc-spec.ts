@@ -43,6 +43,11 @@ export type FreeProbe =
   | { mode: 'body'; bodySymbol: string; nullSymbol: string | null }
   | { mode: 'offset'; bodyOffset: number; nullOffset: number | null };
 
+/** Whether the probes see free(NULL): at the entry always; past the NULL test only with a probe on its return. */
+export function seesFreeNull(free: FreeProbe): boolean {
+  return free.mode === 'entry' || (free.mode === 'body' ? free.nullSymbol !== null : free.nullOffset !== null);
+}
+
 /** The largest offset into free memory will probe: the NULL test and its return sit in the first bytes. */
 export const MAX_FREE_OFFSET = 4096;
 

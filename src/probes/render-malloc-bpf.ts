@@ -15,7 +15,7 @@
 //
 // Every interpolated value comes from a validated MallocSpec: numbers are integers, the library is
 // a path or name of a strict grammar, symbols are identifiers and function names are our own.
-import { sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction } from './malloc-spec.js';
+import { seesFreeNull, sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction } from './malloc-spec.js';
 
 export const MALLOC_STATUS_MARKER = 'memtrace:status';
 export const MALLOC_END_MARKER = 'memtrace:end';
@@ -118,8 +118,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
 export function resultMaps(spec: MallocSpec): string[] {
   const roles = new Set(spec.functions.map((fn) => fn.role));
   const omitted = new Set<string>();
-  const freeNullUnseen = (spec.free.mode === 'body' && spec.free.nullSymbol === null) || (spec.free.mode === 'offset' && spec.free.nullOffset === null);
-  if (!roles.has('free') || freeNullUnseen) omitted.add('@free_null');
+  if (!roles.has('free') || !seesFreeNull(spec.free)) omitted.add('@free_null');
   if (spec.stackMode === 'ustack') omitted.add('@truncated');
   const maps: string[] = MALLOC_RESULT_MAPS.filter((name) => !omitted.has(name));
   return spec.stackMode === 'ustack' ? [...maps, '@live_stack'] : [...maps, '@stack_frames', '@stack_collisions'];

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
-import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, type FreeProbe } from '../probes/malloc-spec.js';
+import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, seesFreeNull, type FreeProbe } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
 import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
 import { resolveCommand } from '../run/target.js';
@@ -127,8 +127,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       choices.push(uprobeScopeChoice(bpftrace, basename(library)));
       if (launched && !features.pidScopedUprobes) notes.push('free is probed on the shared library: every process using it pays a trap per free while memtrace runs');
     }
-    if (free.mode === 'body' && free.nullSymbol === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
-    if (free.mode === 'offset' && free.nullOffset === null) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
+    if (!seesFreeNull(free)) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
 
     const spec = buildMallocSpec({
       library: probedLibrary,
