@@ -2,6 +2,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import { validatePid } from '../probes/validate.js';
+import { parseStackUnwinder, type StackUnwinder } from '../run/stack-unwinder.js';
 
 /** The tracer a command drives: bpftrace (Linux) or DTrace (macOS). */
 export type Backend = 'bpf' | 'dtrace';
@@ -55,6 +56,23 @@ export const TRACING_OPTIONS = {
   verbose: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** The option of the tools that take user stacks (malloc, external, faults): how they are unwound. */
+export const STACK_OPTIONS = {
+  stacks: { type: 'string' },
+} as const;
+
+/** Its line in each such tool's help, aligned with the other options. */
+export const STACKS_HELP = `      --stacks fp|dwarf   how user stacks are unwound: dwarf (DWARF call-frame
+                          information, bpftrace 0.26 or later; the default where
+                          the bpftrace has it) or fp (frame pointers: cheaper,
+                          cut short in code built without them)`;
+
+/** --stacks as given, or null: the tool then chooses (src/run/stack-unwinder.ts). */
+export function stackUnwinderOption(values: Record<string, unknown>): StackUnwinder | null {
+  const text = stringOption(values, 'stacks');
+  return text === null ? null : parseStackUnwinder(text);
+}
 
 /**
  * What a tracing command traces: -p PID (checked) or the command after --, never both, never

@@ -6,4 +6,6 @@ export interface TracerInfo {
   version: string | null;
   /** memtrace's choices for this tracer, one sentence each; absent in logs that predate them. */
   choices?: string[];
+  /** How user stacks were unwound: frame pointers or DWARF; absent in logs that predate the choice. */
+  stacks?: 'fp' | 'dwarf';
 }

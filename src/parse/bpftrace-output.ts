@@ -26,11 +26,18 @@
 //   , 
 //       touch_pages+118
 //   ]: 37
-// Frames come in ustack's two modes: `bpftrace` (the default; four spaces, `sym+off`, or `0xADDR`
-// when unnamed) and `perf` (a tab, the hex address, `sym+off` or `0xADDR`, then `(module)`).
+// Frames come in ustack's modes: `bpftrace` (the default; four spaces, `sym+off`, or `0xADDR`
+// when unnamed), `perf` (a tab, the hex address, `sym+off` or `0xADDR`, then `(module)`) and `raw`
+// (the hex address alone, not indented: what memtrace's DWARF programs print with dw_ustack(raw)).
+// A stack may also be a member of a tuple value (`@live[addr]: (size, ns, <stack>)`; in JSON, a
+// string holding newlines among the tuple's numbers).
+// bpftrace 0.27 prints a JSON integer above 2^53 as a string of digits, so that it stays exact.
 // Lines that are neither (a launched target's own output, printf text) come out as `text` records.
 
-export type BpftraceValue = number | number[] | string;
+export type BpftraceValue = number | BpftraceTuple | string;
+
+/** A tuple's members: numbers, and stacks (dw_ustack or ustack in a tuple). */
+export type BpftraceTuple = Array<number | PrintedFrame[]>;
 
 /**
  * One frame of a bpftrace-printed stack. `ustack(perf)` prints address, symbol+offset and module;
@@ -88,6 +95,16 @@ const HIST_BELOW = /^\(\.\.\., ?(-?[0-9.]+[KMGTPE]?)\)\s+(\d+) \|/;
 const HIST_ABOVE = /^\[(-?[0-9.]+[KMGTPE]?), ?\.\.\.\)\s+(\d+) \|/;
 const PERF_FRAME = /^\s+([0-9a-f]+) (.*?)(?: \((.*)\))?$/;
 const ADDRESS_FRAME = /^\s+(?:0x)?([0-9a-f]+)$/;
+/** `raw` mode: the address alone, from the first column (bpftrace 0.23's ustack(raw), 0.26's dw_ustack(raw)). */
+const RAW_FRAME = /^[0-9a-f]{1,16}$/;
+/**
+ * Where dw_ustack could not unwind further (no call-frame information for the address, or the stack
+ * unreadable), bpftrace 0.27 ends the stack with `<unwind failure>` (`<unwindfailure>` in raw mode).
+ */
+const UNWIND_FAILURE = /^\s*<unwind ?failure>$/;
+
+/** The symbol of the frame that stands for dw_ustack's `<unwind failure>`: the stack stops there. */
+export const UNWIND_FAILURE_SYMBOL = '[DWARF unwinding stopped]';
 
 /** The state between records; one object, as it has no fields (a reader goes idle once per record). */
 const IDLE = { kind: 'idle' } as const;
@@ -320,9 +337,7 @@ function parseJsonMap(data: unknown): BpftraceRecord {
     const keyText = unescapeJsonKey(escapedKey);
     return {
       key: keyText.includes('\n') ? parseJsonStackKey(keyText) : ({ kind: 'values', parts: keyText.split(',') } as const),
-      value: typeof entryValue === 'string' && entryValue.includes('\n')
-        ? entryValue.split('\n').filter((part) => part.trim() !== '').map(parseFrame)
-        : checkValue(entryValue),
+      value: isStackText(entryValue) ? stackOfText(entryValue) : checkValue(entryValue),
     };
   });
   return { type: 'map', name, entries };
@@ -355,8 +370,9 @@ function parseJsonStackKey(text: string): BpftraceKey {
     if (text.charCodeAt(at) === 0x0a) {
       const frames: PrintedFrame[] = [];
       at += 1;
-      // Frame lines start with white space; the stack ends at a line that does not (",", or the end).
-      while (at < text.length && (text.charCodeAt(at) === 0x20 || text.charCodeAt(at) === 0x09)) {
+      // Frame lines start with white space, or are raw addresses; the stack ends at a line that is
+      // neither ("," or the end).
+      while (at < text.length && isFrameLineStart(text.charCodeAt(at))) {
         const end = text.indexOf('\n', at);
         if (end === -1) throw new MalformedLine('stack frames each ended by a newline in a JSON key');
         frames.push(parseFrame(text.slice(at, end)));
@@ -394,8 +410,44 @@ function splitKeyParts(text: string): string[] {
 
 function checkValue(value: unknown): BpftraceValue {
   if (typeof value === 'number' || typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((item) => typeof item === 'number')) return value as number[];
-  throw new MalformedLine('a map value that is a number, a string or a tuple of numbers');
+  if (Array.isArray(value)) {
+    return value.map((item: unknown) => {
+      if (typeof item === 'number') return item;
+      if (typeof item === 'string' && DECIMAL.test(item)) return Number(item);
+      if (isStackText(item)) return stackOfText(item);
+      throw new MalformedLine('a map value that is a number, a string or a tuple of numbers and stacks');
+    });
+  }
+  throw new MalformedLine('a map value that is a number, a string or a tuple of numbers and stacks');
+}
+
+const DECIMAL = /^-?\d{1,20}$/;
+
+/** A map's value as an integer: a number, or a string of digits (bpftrace 0.27, above 2^53). */
+export function integerValue(value: BpftraceValue | PrintedFrame[], name: string): number {
+  if (typeof value === 'string' && DECIMAL.test(value)) return Number(value);
+  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
+  return value;
+}
+
+/** A map's value as an address, exact even above 2^53 when bpftrace printed it as a string of digits. */
+export function addressValue(value: BpftraceValue | PrintedFrame[], name: string): bigint {
+  if (typeof value === 'string' && /^\d{1,20}$/.test(value)) return BigInt(value);
+  return BigInt(integerValue(value, name));
+}
+
+/** A stack printed as a JSON string: a newline, then each frame line ended by a newline. */
+function isStackText(value: unknown): value is string {
+  return typeof value === 'string' && value.includes('\n');
+}
+
+function stackOfText(text: string): PrintedFrame[] {
+  return text.split('\n').filter((part) => part.trim() !== '').map(parseFrame);
+}
+
+/** White space (ustack's indented modes), a hex digit (raw mode) or `<` (a marker such as `<unwind failure>`). */
+function isFrameLineStart(code: number): boolean {
+  return code === 0x20 || code === 0x09 || code === 0x3c || (code >= 0x30 && code <= 0x39) || (code >= 0x61 && code <= 0x66);
 }
 
 function parseJsonHist(data: unknown): BpftraceRecord {
@@ -441,12 +493,16 @@ function histBound(text: string): number {
   return Number(unit === '' ? text : text.slice(0, -1)) * UNIT[unit]!;
 }
 
-const FRAME_EXPECTED = 'a stack frame line (indented; "sym+off" or "0xADDR", or ustack(perf)\'s "ADDR sym+off (module)")';
+const FRAME_EXPECTED = 'a stack frame line (indented; "sym+off" or "0xADDR", or ustack(perf)\'s "ADDR sym+off (module)"; or a raw hex address)';
 
 /** One frame line of either ustack mode (see the header); it must start with white space. */
 export function parseFrame(line: string): PrintedFrame {
   const first = line.charCodeAt(0);
-  if (first !== 0x20 && first !== 0x09) throw new MalformedLine(FRAME_EXPECTED);
+  if (UNWIND_FAILURE.test(line)) return { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null };
+  if (first !== 0x20 && first !== 0x09) {
+    if (RAW_FRAME.test(line)) return { address: BigInt(`0x${line}`), symbol: null, module: null };
+    throw new MalformedLine(FRAME_EXPECTED);
+  }
   const address = ADDRESS_FRAME.exec(line);
   if (address) return { address: BigInt(`0x${address[1]}`), symbol: null, module: null };
   const perf = PERF_FRAME.exec(line);

@@ -15,8 +15,8 @@
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
 import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import { keepMemtraceRecord, type MemtraceRecords } from './malloc-log.js';
+import { BpftraceOutputReader, MalformedLine, addressValue, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { keepMemtraceRecord, stackKeyOf, type MemtraceRecords } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
 /** The frames of one walked stack, as the program stored them. */
@@ -133,6 +133,7 @@ export class FaultsLogParser {
       truncated = true;
     }
     for (const [key, stack] of this.raw.stacks) {
+      if (stack.frames.leaf !== null) continue; // unwound by the tracer (DWARF mode): frames known
       const byDepth = this.frames.get(key) ?? new Map<number, bigint>();
       const callers: bigint[] = [];
       // The chain starts at depth 2 and is contiguous: a gap would mean a lost map entry.
@@ -210,6 +211,13 @@ export class FaultsLogParser {
     }
     const stackValue = STACK_VALUES[name];
     if (stackValue !== undefined) {
+      if (key.kind === 'stack') {
+        // DWARF mode: the stack itself is the key (dw_ustack(raw)), the faulting address first.
+        const stack = this.stackFor(stackKeyOf(key.frames));
+        if (stack.frames.leaf === null) stack.frames = unwoundFrames(key.frames);
+        stack[stackValue] += numberValue(value, name);
+        return;
+      }
       const hash = hashKey(key, name, 1)[0]!;
       this.stackFor(hash)[stackValue] += numberValue(value, name);
       return;
@@ -222,7 +230,7 @@ export class FaultsLogParser {
     if (name === '@stack_frames') {
       const [hash, depth] = hashKey(key, name, 2);
       const byDepth = this.frames.get(hash!) ?? new Map<number, bigint>();
-      byDepth.set(Number(depth), BigInt(numberValue(value, name)));
+      byDepth.set(Number(depth), addressValue(value, name));
       this.frames.set(hash!, byDepth);
     }
     // Other maps (a hand-edited script's own) carry nothing the report reads.
@@ -243,6 +251,12 @@ export function looksLikeFaultsLog(head: string): boolean {
   return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"|"type": ?"memtrace_header", ?"data": ?\{"tool": ?"faults"/m.test(head);
 }
 
+/** A stack bpftrace unwound: the leaf, then its callers (return addresses); no candidate word. */
+function unwoundFrames(frames: PrintedFrame[]): FaultsRawFrames {
+  const addresses = frames.flatMap((frame) => (frame.address === null ? [] : [frame.address]));
+  return { leaf: addresses[0] ?? null, candidate: null, callers: addresses.slice(1) };
+}
+
 function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
   if (key.kind !== 'values' || key.parts.length !== parts || !key.parts.every((part) => /^\d+$/.test(part))) {
     throw new MalformedLine(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
@@ -250,10 +264,7 @@ function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
   return key.parts;
 }
 
-function numberValue(value: BpftraceValue | PrintedFrame[], name: string): number {
-  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
-  return value;
-}
+const numberValue = integerValue;
 
 export function emptyFaultsRaw(): FaultsRaw {
   return {

@@ -14,6 +14,8 @@ import {
   type BpftraceRecord,
   type BpftraceValue,
   type PrintedFrame,
+  addressValue,
+  integerValue,
 } from './bpftrace-output.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
 
@@ -308,7 +310,7 @@ export class MallocLogParser {
       throw new MalformedLine('@stack_frames keyed by (stack hash, depth)');
     }
     const frames = this.hashedFrames.get(key.parts[0]!) ?? [];
-    frames.push({ depth: Number(key.parts[1]), address: BigInt(numberValue(value, '@stack_frames')) });
+    frames.push({ depth: Number(key.parts[1]), address: addressValue(value, '@stack_frames') });
     this.hashedFrames.set(key.parts[0]!, frames);
   }
 
@@ -316,12 +318,20 @@ export class MallocLogParser {
 
   private addLive(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
     const address = addressKey(key, '@live');
-    if (!Array.isArray(value) || value.length < 2 || typeof value[0] !== 'number') {
-      throw new MalformedLine('@live values as tuples (size, birth ns[, stack hash])');
+    if (!Array.isArray(value) || value.length < 2 || typeof value[0] !== 'number' || typeof value[1] !== 'number') {
+      throw new MalformedLine('@live values as tuples (size, birth ns[, stack hash or stack])');
     }
-    const numbers = value as number[];
+    const [size, bornNs, stack] = value as [number, number, number | PrintedFrame[] | undefined];
     // In ustack mode the stack comes separately in @live_stack; its key is filled in by finish().
-    this.raw.live.push({ address, size: numbers[0]!, bornNs: numbers[1]!, stackKey: numbers.length > 2 ? `#${numbers[2]}` : '' });
+    // In frames mode the tuple holds the stack's hash; in dwarf mode, the stack itself.
+    let stackKey = '';
+    if (typeof stack === 'number') stackKey = `#${stack}`;
+    else if (Array.isArray(stack)) {
+      stackKey = stackKeyOf(stack);
+      const known = this.stackFor(stackKey);
+      if (known.frames.length === 0) known.frames = stack;
+    }
+    this.raw.live.push({ address, size, bornNs, stackKey });
   }
 
   /** Gives every stack its frames, and every live block a stack entry (even one the stack map lost). */
@@ -377,10 +387,7 @@ function keyText(key: BpftraceKey): string {
   return key.parts.join(',');
 }
 
-function numberValue(value: BpftraceValue | PrintedFrame[], name: string): number {
-  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
-  return value;
-}
+const numberValue = integerValue;
 
 function framesValue(value: BpftraceValue | PrintedFrame[], name: string): PrintedFrame[] {
   if (!Array.isArray(value) || (value.length > 0 && typeof value[0] !== 'object')) {

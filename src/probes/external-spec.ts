@@ -14,7 +14,7 @@
 // a block of another V8 default allocator in the process, but only blocks the Allocate probes saw
 // are matched; the others count as frees of blocks allocated before the trace.
 import { UsageError } from '../errors.js';
-import { MAX_STACK_DEPTH } from './malloc-spec.js';
+import { MAX_STACK_DEPTH, type StackMode } from './malloc-spec.js';
 
 /**
  * Deeper than malloc's 24: between the allocator and the JS function that made a Buffer lie some
@@ -48,7 +48,7 @@ export interface ExternalSpec {
   /** Process to trace; null renders `$1` (a standalone script's first positional parameter). */
   pid: number | null;
   functions: ExternalProbe[];
-  stackMode: 'ustack' | 'frames';
+  stackMode: StackMode;
   stackDepth: number;
   durationMs: number | null;
   /** libc's exit(), where a launched target stops itself until memtrace has read its maps (--unsafe). */

@@ -10,6 +10,8 @@ export interface FaultsSpec {
   pid: number | null;
   /** Frames per stack, leaf included. */
   stackDepth: number;
+  /** Walked along frame pointers by the program, or unwound with DWARF by bpftrace (dw_ustack). */
+  stackMode: 'frames' | 'dwarf';
   /** Bytes one fault on a not-present page makes resident (the page size). */
   pageSize: number;
   /**
@@ -30,6 +32,7 @@ export interface FaultsSpec {
 export interface FaultsSpecOptions {
   pid: number | null;
   stackDepth?: number;
+  stackMode?: FaultsSpec['stackMode'];
   pageSize?: number;
   kernelStackSize?: number;
   durationMs?: number | null;
@@ -48,6 +51,7 @@ export function buildFaultsSpec(options: FaultsSpecOptions): FaultsSpec {
   return {
     pid: options.pid === null ? null : validatePid(options.pid),
     stackDepth: validateInteger('--stack-depth', options.stackDepth ?? DEFAULT_STACK_DEPTH, 2, MAX_STACK_DEPTH),
+    stackMode: options.stackMode ?? 'frames',
     pageSize,
     kernelStackSize,
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),

@@ -51,6 +51,17 @@ export function seesFreeNull(free: FreeProbe): boolean {
 /** The largest offset into free memory will probe: the NULL test and its return sit in the first bytes. */
 export const MAX_FREE_OFFSET = 4096;
 
+/**
+ * How a program takes user stacks:
+ * `ustack`: bpftrace's own symbolized stacks (for scripts run by hand);
+ * `frames`: raw return addresses walked along frame pointers, symbolized later by memtrace, which
+ *   avoids bpftrace's symbolization (absent under -c, minutes long on a large binary);
+ * `dwarf`: raw return addresses unwound with the binaries' DWARF call-frame information by
+ *   `dw_ustack(raw)` (bpftrace 0.26 and later), through code built without frame pointers; also
+ *   symbolized by memtrace.
+ */
+export type StackMode = 'ustack' | 'frames' | 'dwarf';
+
 export interface MallocSpec {
   /** Absolute path of the library (or executable) whose allocator is probed, or a bare name such as `libc`. */
   library: string;
@@ -58,12 +69,7 @@ export interface MallocSpec {
   pid: number | null;
   functions: ProbedFunction[];
   free: FreeProbe;
-  /**
-   * `ustack`: bpftrace's own symbolized stacks (for scripts run by hand);
-   * `frames`: raw return addresses walked along frame pointers, symbolized later by memtrace, which
-   * avoids bpftrace's symbolization (absent under -c, minutes long on a large binary).
-   */
-  stackMode: 'ustack' | 'frames';
+  stackMode: StackMode;
   stackDepth: number;
   minSize: number | null;
   maxSize: number | null;

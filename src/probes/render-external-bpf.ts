@@ -13,7 +13,18 @@
 //
 // Every interpolated value comes from a validated ExternalSpec.
 import type { ExternalProbe, ExternalSpec } from './external-spec.js';
-import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, indent, liveInsert, probe, stackKey, stackLines } from './render-malloc-bpf.js';
+import {
+  MALLOC_DONE_MARKER,
+  MALLOC_END_MARKER,
+  MALLOC_HOLD_MARKER,
+  indent,
+  liveInsert,
+  probe,
+  programConfig,
+  stackKey,
+  stackLines,
+  stackResultMaps,
+} from './render-malloc-bpf.js';
 
 const IN_FLIGHT = '@in[tid]';
 
@@ -36,7 +47,7 @@ const RESULT_MAPS = [
 
 export function renderExternalBpf(spec: ExternalSpec): string {
   const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
-  const blocks: string[] = [`BEGIN\n{\n  printf("memtrace:begin external\\n");\n}`];
+  const blocks: string[] = [...programConfig(spec), `BEGIN\n{\n  printf("memtrace:begin external\\n");\n}`];
   for (const fn of spec.functions) {
     if (fn.role === 'free') blocks.push(renderFree(spec, fn, pidFilter));
     else blocks.push(renderEntry(spec, fn, pidFilter), renderReturn(spec, fn, pidFilter));
@@ -48,7 +59,7 @@ export function renderExternalBpf(spec: ExternalSpec): string {
     );
   }
   if (spec.durationMs !== null) blocks.push(`interval:ms:${spec.durationMs}\n{\n  exit();\n}`);
-  const results = [...RESULT_MAPS, ...(spec.stackMode === 'ustack' ? ['@live_stack'] : ['@truncated', '@stack_frames', '@stack_collisions'])];
+  const results = [...RESULT_MAPS, ...(spec.stackMode === 'ustack' ? [] : ['@truncated']), ...stackResultMaps(spec.stackMode)];
   blocks.push(
     'END\n{\n' +
       indent([

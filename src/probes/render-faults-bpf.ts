@@ -16,12 +16,13 @@
 // are walked along frame pointers, as malloc's (render-malloc-bpf.ts renderStackWalk); the word at
 // the stack pointer is kept as a candidate caller, because a leaf without a frame (memset, a
 // syscall wrapper of libc) hides its caller from the frame-pointer chain; memtrace keeps it only
-// when it names a function.
+// when it names a function. In `dwarf` mode bpftrace's dw_ustack(raw) unwinds from the same saved
+// registers with .eh_frame instead, and the stack itself is the key of the stack maps.
 //
 // Every interpolated value comes from a validated FaultsSpec: numbers are integers, the library is
 // a path of a strict grammar and the exit symbol an identifier.
 import type { FaultsSpec } from './faults-spec.js';
-import { indent, probe, renderStackWalk, untyped } from './render-malloc-bpf.js';
+import { indent, probe, programConfig, renderStackWalk, stackLines, untyped } from './render-malloc-bpf.js';
 
 export const FAULTS_BEGIN_MARKER = 'memtrace:begin faults';
 export { MALLOC_DONE_MARKER as FAULTS_DONE_MARKER, MALLOC_END_MARKER as FAULTS_END_MARKER, MALLOC_HOLD_MARKER as FAULTS_HOLD_MARKER } from './render-malloc-bpf.js';
@@ -52,15 +53,22 @@ export const FAULTS_RESULT_MAPS = [
 /** Per-thread state between a syscall's entry and its exit. */
 const SCRATCH_MAPS = ['@brk_old', '@mmap_len', '@munmap_len'];
 
+/** The result maps a program of this spec defines (the walk's own maps only in frames mode). */
+export function faultsResultMaps(spec: Pick<FaultsSpec, 'stackMode'>): string[] {
+  const walkOnly = new Set(['@stack_collisions', '@regs_mismatch', '@stack_frames']);
+  return FAULTS_RESULT_MAPS.filter((name) => spec.stackMode === 'frames' || !walkOnly.has(name));
+}
+
 export function renderFaultsBpf(spec: FaultsSpec): string {
   const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
   const page = spec.pageSize;
-  const blocks: string[] = [`BEGIN\n{\n  printf("${FAULTS_BEGIN_MARKER}\\n");\n}`];
+  const blocks: string[] = [...programConfig(spec), `BEGIN\n{\n  printf("${FAULTS_BEGIN_MARKER}\\n");\n}`];
+  const results = faultsResultMaps(spec);
 
   blocks.push(
     probe('tracepoint:exceptions:page_fault_user', pidFilter, [
       ...userStack(spec),
-      'if ($ip != args->ip) { @regs_mismatch = count(); }',
+      ...(spec.stackMode === 'frames' ? ['if ($ip != args->ip) { @regs_mismatch = count(); }'] : []),
       '@faults = count();',
       '@fault_kinds[args->error_code & 0x13] = count();',
       '@stack_faults[$stack] = count();',
@@ -130,9 +138,9 @@ export function renderFaultsBpf(spec: FaultsSpec): string {
     'END\n{\n' +
       indent([
         'printf("memtrace:end %lu\\n", nsecs);',
-        ...FAULTS_RESULT_MAPS.map((name) => `print(${name});`),
+        ...results.map((name) => `print(${name});`),
         'printf("memtrace:done\\n");',
-        ...[...FAULTS_RESULT_MAPS, ...SCRATCH_MAPS].map((name) => `clear(${name});`),
+        ...[...results, ...SCRATCH_MAPS].map((name) => `clear(${name});`),
       ]).join('\n') +
       '\n}',
   );
@@ -141,6 +149,8 @@ export function renderFaultsBpf(spec: FaultsSpec): string {
 
 /** The faulting (or calling) thread's user stack into `$stack`, from its saved user registers. */
 function userStack(spec: FaultsSpec): string[] {
+  // dw_ustack finds the saved user registers itself.
+  if (spec.stackMode === 'dwarf') return stackLines(spec);
   return [
     `$regs = (struct pt_regs *)((uint64)curtask->stack + ${spec.kernelStackSize} - sizeof(struct pt_regs));`,
     ...untyped('$ip', '$regs->ip'),

@@ -11,11 +11,13 @@
 //   @live_allocs/@live_bytes, @live_frees/@live_freed_bytes   to detect blocks the full map dropped
 //   @truncated                             stacks cut at the depth limit
 // Stacks are taken at the function's return, where the frame-pointer chain already includes the
-// caller (at the entry the immediate caller is missing: its frame is not set up yet).
+// caller (at the entry the immediate caller is missing: its frame is not set up yet). In `dwarf`
+// mode dw_ustack(raw) unwinds with .eh_frame instead and the stack itself is the key of the stack
+// maps and the third member of @live's tuple (no @stack_frames: bpftrace keeps its frames).
 //
 // Every interpolated value comes from a validated MallocSpec: numbers are integers, the library is
 // a path or name of a strict grammar, symbols are identifiers and function names are our own.
-import { seesFreeNull, sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction } from './malloc-spec.js';
+import { seesFreeNull, sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction, type StackMode } from './malloc-spec.js';
 
 export const MALLOC_STATUS_MARKER = 'memtrace:status';
 export const MALLOC_END_MARKER = 'memtrace:end';
@@ -49,7 +51,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
   const pid = spec.pid === null ? '$1' : String(spec.pid);
   const pidFilter = spec.fromExec ? `pid == ${pid} && @exec_seen == 1` : `pid == ${pid}`;
   const lib = spec.library;
-  const blocks: string[] = [];
+  const blocks: string[] = [...programConfig(spec)];
 
   blocks.push(`BEGIN\n{\n  printf("memtrace:begin malloc\\n");\n}`);
   if (spec.fromExec) blocks.push(probe('tracepoint:sched:sched_process_exec', `pid == ${pid}`, ['@exec_seen = 1;']));
@@ -121,7 +123,27 @@ export function resultMaps(spec: MallocSpec): string[] {
   if (!roles.has('free') || !seesFreeNull(spec.free)) omitted.add('@free_null');
   if (spec.stackMode === 'ustack') omitted.add('@truncated');
   const maps: string[] = MALLOC_RESULT_MAPS.filter((name) => !omitted.has(name));
-  return spec.stackMode === 'ustack' ? [...maps, '@live_stack'] : [...maps, '@stack_frames', '@stack_collisions'];
+  return [...maps, ...stackResultMaps(spec.stackMode)];
+}
+
+/** The maps that hold or account for stacks, beyond @stack_allocs/@stack_bytes, in each mode. */
+export function stackResultMaps(mode: StackMode): string[] {
+  switch (mode) {
+    case 'ustack':
+      return ['@live_stack'];
+    case 'frames':
+      return ['@stack_frames', '@stack_collisions'];
+    case 'dwarf':
+      return [];
+  }
+}
+
+/**
+ * The lines a program opens with, before any probe: dw_ustack is marked unstable in bpftrace 0.26
+ * and 0.27, and refused unless the program enables it.
+ */
+export function programConfig(spec: { stackMode: StackMode }): string[] {
+  return spec.stackMode === 'dwarf' ? ['config = {\n  unstable_dw_ustack = enable\n}'] : [];
 }
 
 function scratchMaps(spec: MallocSpec): string[] {
@@ -261,6 +283,12 @@ function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): st
  */
 export function stackLines(spec: Pick<MallocSpec, 'stackMode' | 'stackDepth'>): string[] {
   if (spec.stackMode === 'ustack') return [];
+  if (spec.stackMode === 'dwarf') {
+    // Taken once into a variable: the stack is the key of two maps and a member of @live's tuple.
+    // A stack as deep as the limit may go on beyond it: counted as cut (a stack of exactly that
+    // depth is counted too: bpftrace gives no way to ask for one frame more than it keeps).
+    return [`$stack = dw_ustack(raw, ${spec.stackDepth});`, `if (len($stack) == ${spec.stackDepth}) {`, '  @truncated = count();', '}'];
+  }
   // At a return probe the instruction pointer is the return address in the caller, and %rbp is the
   // caller's frame: walk the saved (rbp, return address) pairs. Unreadable memory reads as 0.
   return renderStackWalk({ depth: spec.stackDepth, leaf: 'reg("ip")', framePointer: 'reg("bp")', readUser: readUprobeMemory });

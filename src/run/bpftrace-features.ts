@@ -13,6 +13,9 @@
 //                    but print a deprecation warning on every run); `--help` lists the names it reads.
 //   stack modes      `BPFTRACE_STACK_MODE` (0.23) sets ustack's output format globally; both take
 //                    `ustack(perf, N)`, which memtrace's standalone scripts use.
+//   DWARF stacks     `dw_ustack()` (0.26, x86_64, built with LLVM 21 or later) unwinds user stacks
+//                    with .eh_frame in the kernel, through code built without frame pointers (most
+//                    of a distribution's binaries); `--info` says `dwunwind (DWARF stack unwinding): yes`.
 import { spawn } from 'node:child_process';
 
 export interface BpftraceFeatures {
@@ -22,6 +25,8 @@ export interface BpftraceFeatures {
   settingNames: Readonly<Record<string, string>>;
   /** ustack output formats this bpftrace knows. */
   stackModes: readonly string[];
+  /** dw_ustack(): user stacks unwound with DWARF call-frame information, in the kernel. */
+  dwarfStacks: boolean;
 }
 
 /** What memtrace assumes of a bpftrace it could not ask (bpftrace 0.17's abilities: the oldest supported). */
@@ -30,6 +35,7 @@ export const BASELINE_FEATURES: BpftraceFeatures = {
   pidScopedUprobes: false,
   settingNames: {},
   stackModes: ['bpftrace', 'perf'],
+  dwarfStacks: false,
 };
 
 /** How long `--info` and `--help` may take (both answer in under 0.1 s here). */
@@ -45,7 +51,8 @@ const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
 /** Reads the features from the text of `bpftrace --info` and `bpftrace --help` (either may be empty). */
 export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatures {
   // 0.23 prints its feature table in two columns ("kprobe_multi: no    uprobe_multi: yes").
-  const flag = (name: string) => new RegExp(`(?:^|\\s)${name}:\\s*yes\\b`, 'm').test(info);
+  // A build line may carry a description before its colon ("dwunwind (DWARF stack unwinding): yes").
+  const flag = (name: string) => new RegExp(`(?:^|\\s)${name}(?: \\([^)\\n]*\\))?:\\s*yes\\b`, 'm').test(info);
   const listed = (setting: string) => new RegExp(`^\\s*${setting}\\b`, 'm').test(help);
   const settingNames: Record<string, string> = {};
   for (const [old, renamed] of Object.entries(RENAMED_SETTINGS)) {
@@ -56,6 +63,7 @@ export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatu
     pidScopedUprobes: flag('uprobe_multi'),
     settingNames,
     stackModes: listed('BPFTRACE_STACK_MODE') ? ['bpftrace', 'perf', 'raw'] : BASELINE_FEATURES.stackModes,
+    dwarfStacks: flag('dwunwind'),
   };
 }
 
@@ -105,5 +113,6 @@ export function describeFeatures(features: BpftraceFeatures): string[] {
     `per-PID uprobes: ${features.pidScopedUprobes ? 'yes' : 'no (uprobes trap in every process using the file)'}`,
     `map size setting: ${features.settingNames.BPFTRACE_MAP_KEYS_MAX ?? 'BPFTRACE_MAP_KEYS_MAX'}`,
     `ustack modes: ${features.stackModes.join(', ')}`,
+    `DWARF stacks (dw_ustack): ${features.dwarfStacks ? 'yes' : 'no (stacks walk frame pointers only)'}`,
   ];
 }

@@ -6,6 +6,16 @@ import { execa } from 'execa';
 import { TracerError } from '../errors.js';
 import { BASELINE_FEATURES, describeFeatures, probeBpftraceFeatures, type BpftraceFeatures } from './bpftrace-features.js';
 
+/**
+ * Lines bpftrace prints on every run of this kind of machine that say nothing about the trace:
+ * - RLIMIT_MEMLOCK: 0.17 (an ERROR) and 0.23 (a WARNING) cannot raise it, and need not;
+ * - available_filter_functions: 0.25 and later read it to vet kprobes; a kernel without function
+ *   tracing has none, and memtrace places no kprobes.
+ */
+export function isHarmlessTracerNotice(line: string): boolean {
+  return line.includes('RLIMIT_MEMLOCK') || line.includes('available_filter_functions');
+}
+
 /** The oldest bpftrace memtrace's scripts are written and tested for (Debian 12's). */
 export const MIN_BPFTRACE_VERSION: readonly [number, number] = [0, 17];
 
@@ -126,7 +136,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim() !== '' && !line.includes('RLIMIT_MEMLOCK'))?.trim() ?? '(no output)';
+  return text.split('\n').find((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))?.trim() ?? '(no output)';
 }
 
 /** Where uprobes on `file` trap, for the choices of every tool that places them. */

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { TargetError, TracerError } from '../errors.js';
-import type { Bpftrace } from './bpftrace.js';
+import { isHarmlessTracerNotice, type Bpftrace } from './bpftrace.js';
 import { settingsFor } from './bpftrace-features.js';
 import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
 import { Watchdog } from './watchdog.js';
@@ -50,7 +50,22 @@ export interface TraceSessionOptions {
   onStarted?: (pid: number) => void;
   /** Told about lifecycle steps worth a status line. */
   onNotice?: (message: string) => void;
+  /**
+   * For a launched command: a program (for its PID) that lets it run until its loader has mapped its
+   * libraries and stops it there, before the trace starts (probes/render-loader-gate-bpf.ts: a DWARF
+   * trace needs the command's own maps when bpftrace starts).
+   */
+  loaderGate?: {
+    program: (pid: number) => string;
+    /** The line the gate's program prints once its probes are attached (the shim may then go on). */
+    armedMarker: string;
+    /** The line it prints when it has stopped the command. */
+    gatedMarker: string;
+  };
 }
+
+/** How long the loader gate may take to attach and then to see the command reach it. */
+const GATE_TIMEOUT_MS = 60_000;
 
 const STOP_GRACE_MS = 15_000;
 const KILL_GRACE_MS = 30_000;
@@ -85,6 +100,7 @@ export class TraceSession {
       } else {
         this.pid = options.target.pid;
       }
+      if (this.launched !== null && options.loaderGate !== undefined) await this.passLoaderGate(options.loaderGate.program(this.pid), options.loaderGate);
       const programPath = join(this.workDirectory, 'program.bt');
       const program = typeof options.program === 'function' ? options.program(this.pid) : options.program;
       await writeFile(programPath, program, { mode: 0o600 });
@@ -95,6 +111,44 @@ export class TraceSession {
       process.off('SIGHUP', onSignal);
       for (const timer of this.escalation) clearTimeout(timer);
       if (this.workDirectory !== null) await rm(this.workDirectory, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Runs the loader gate's program on the held shim, lets the shim exec the command, and returns once
+   * the command has stopped itself at the gate (the trace's own start continues it). A gate that
+   * fails or a command that ends before the gate is an error: nothing of the command was traced.
+   */
+  private async passLoaderGate(program: string, markers: { armedMarker: string; gatedMarker: string }): Promise<void> {
+    const { options } = this;
+    const launched = this.launched!;
+    const gatePath = join(this.workDirectory!, 'gate.bt');
+    await writeFile(gatePath, program, { mode: 0o600 });
+    const gate = execa('setpriv', ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '--no-warnings', '--unsafe', '-p', String(launched.pid), gatePath], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      cleanup: false,
+    });
+    if (gate.pid === undefined) throw new TracerError(`cannot start ${options.bpftrace.path}`);
+    this.watchdog.watchTracer(gate.pid);
+    const timer = setTimeout(() => safeKill(gate.pid!, 'SIGKILL'), GATE_TIMEOUT_MS).unref();
+    let errors = '';
+    gate.stderr.setEncoding('utf8').on('data', (chunk: string) => (errors += chunk));
+    let gated = false;
+    gate.stdout.setEncoding('utf8');
+    for await (const chunk of gate.stdout as AsyncIterable<string>) {
+      if (chunk.includes(markers.armedMarker)) launched.resume();
+      if (chunk.includes(markers.gatedMarker)) gated = true;
+    }
+    await gate;
+    clearTimeout(timer);
+    if (!gated || (await processState(launched.pid)) !== 'T') {
+      safeKill(launched.pid, 'SIGKILL');
+      const said = errors.split('\n').filter((line) => line.trim() !== '' && !isHarmlessTracerNotice(line)).slice(0, 6).join('\n');
+      throw new TracerError(`the command did not reach the point where its libraries are loaded, where memtrace starts a DWARF trace${said === '' ? '' : `:\n${said}`}`);
     }
   }
 
@@ -134,7 +188,9 @@ export class TraceSession {
 
   private async trace(programPath: string, pid: number): Promise<SessionEnd> {
     const { options } = this;
-    const args = ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '-f', 'json', '-p', String(pid)];
+    // --no-warnings: warnings about how memtrace's own program is written (bpftrace 0.25 and later
+    // deprecate `while` and flag casts 0.17 needs) are for memtrace's compile tests, not each report.
+    const args = ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '--no-warnings', '-f', 'json', '-p', String(pid)];
     if (options.unsafe) args.push('--unsafe');
     args.push(programPath);
     const tracer = execa('setpriv', args, {
@@ -227,9 +283,9 @@ export class TraceSession {
   }
 }
 
-/** bpftrace 0.17 complains about RLIMIT_MEMLOCK on every run, harmlessly; everything else counts. */
+/** Everything bpftrace prints on stderr counts, but its harmless notices (isHarmlessTracerNotice). */
 function isRealError(line: string): boolean {
-  return line.trim() !== '' && !line.includes('RLIMIT_MEMLOCK');
+  return line.trim() !== '' && !isHarmlessTracerNotice(line);
 }
 
 function describeStartFailure(path: string, exit: { code: number | null; signal: string | null }, errors: string[], pid: number): Error {

@@ -6,8 +6,9 @@ import { hostname } from 'node:os';
 import type { OutputError } from '../errors.js';
 import { MallocLogParser, type MallocStatus } from '../parse/malloc-log.js';
 import { tracerComment, type Bpftrace } from '../run/bpftrace.js';
+import type { StackUnwinder } from '../run/stack-unwinder.js';
 import { exitCodeOf } from '../run/launch.js';
-import { TraceSession, type SessionEnd } from '../run/trace-session.js';
+import { TraceSession, type SessionEnd, type TraceSessionOptions } from '../run/trace-session.js';
 import { locatePerfMap } from '../symbols/perf-map.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
 import { Symbolizer } from '../symbols/symbolizer.js';
@@ -63,6 +64,10 @@ export interface AllocationTraceContext {
   notes: string[];
   /** What memtrace chose for this bpftrace (see tracerComment): in the report header and the raw log. */
   choices: string[];
+  /** How the program unwinds user stacks: in the json's and the raw log's tracer record. */
+  unwinder: StackUnwinder;
+  /** A launched command's loader gate (DWARF traces: see tools/loader-gate.ts). */
+  loaderGate?: TraceSessionOptions['loaderGate'];
 }
 
 export async function traceAllocations(context: AllocationTraceContext): Promise<number> {
@@ -99,6 +104,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
             terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
           },
     durationMs: options.durationMs,
+    ...(context.loaderGate === undefined ? {} : { loaderGate: context.loaderGate }),
     onStarted: (tracedPid) => {
       span.began();
       io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
@@ -161,7 +167,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const profile = reduceMalloc(rawResult, {
     tool: options.tool,
     target: { pid, command: targetDescription.command },
-    tracer: { name: 'bpftrace', version: bpftrace.version, choices: context.choices },
+    tracer: { name: 'bpftrace', version: bpftrace.version, choices: context.choices, stacks: context.unwinder },
     allocator: { library: context.library, functions: context.functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: span.seconds(),
@@ -199,7 +205,7 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     target: options.target.kind === 'attach' ? { pid, command: null } : { pid, command: options.target.command },
     host: hostname(),
     startedAt: startedAt.toISOString(),
-    tracer: { name: 'bpftrace', version: context.bpftrace.version, choices: context.choices },
+    tracer: { name: 'bpftrace', version: context.bpftrace.version, choices: context.choices, stacks: context.unwinder },
     allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
     sampleEvery: options.sampleEvery,
   };

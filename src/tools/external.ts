@@ -19,12 +19,16 @@ import { findAllocatorForLaunch } from './allocator.js';
 import { traceAllocations, type AllocationTarget, type ToolIo } from './allocation-trace.js';
 import { nodeOptionsWithPerfMap } from './js-frames.js';
 import type { ReportRequest } from './write-reports.js';
+import { loaderGateFor } from './loader-gate.js';
+import { chooseStackUnwinder, stackModeOf, type StackUnwinder } from '../run/stack-unwinder.js';
 
 export interface ExternalOptions {
   target: AllocationTarget;
   reports: ReportRequest[];
   durationMs: number | null;
   stackDepth: number;
+  /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
+  stacks: StackUnwinder | null;
   rawOut: string | null;
   printScript: boolean;
   tracerPath: string | null;
@@ -51,18 +55,19 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     binary = await executableOf(options.target.pid);
   }
   const symbols = await findAllocatorSymbols(binary, options.target);
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
 
   const spec = buildExternalSpec({
     binary,
     pid: options.target.kind === 'attach' ? options.target.pid : 4_194_304, // replaced once the PID is known
     symbols,
-    stackMode: 'frames',
+    stackMode: stackModeOf(unwinder.unwinder),
     stackDepth: options.stackDepth,
     durationMs: options.durationMs,
     // A launched node stops itself in libc's exit() so that its maps are read before they are gone.
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
   });
-  const choices = [uprobeScopeChoice(bpftrace, basename(binary))];
+  const choices = [unwinder.choice, uprobeScopeChoice(bpftrace, basename(binary))];
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, choices) + renderExternalBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
     return 0;
@@ -72,6 +77,8 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     io,
     bpftrace,
     choices,
+    unwinder: unwinder.unwinder,
+    ...(unwinder.unwinder === 'dwarf' && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
     program: (pid: number): string => renderExternalBpf({ ...spec, pid } satisfies ExternalSpec),
     holdsAtExit: spec.holdAtExit !== null,
     functions: spec.functions.map((fn) => fn.name),

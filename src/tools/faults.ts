@@ -10,6 +10,7 @@ import { FaultsLogParser } from '../parse/faults-log.js';
 import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../run/bpftrace.js';
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
+import { chooseStackUnwinder, stackModeOf, type StackUnwinder, type UnwinderChoice } from '../run/stack-unwinder.js';
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
@@ -24,12 +25,15 @@ import { announcePartial, describeSessionLoss, tracerFailed } from './session-lo
 import { TracedSpan } from './traced-span.js';
 import { writeReport } from './write-reports.js';
 import { TargetWatch } from './target-watch.js';
+import { loaderGateFor } from './loader-gate.js';
 
 export interface FaultsOptions {
   target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
   reports: Array<{ path: string | null; format: StackFormat }>;
   durationMs: number | null;
   stackDepth: number;
+  /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
+  stacks: StackUnwinder | null;
   rawOut: string | null;
   printScript: boolean;
   tracerPath: string | null;
@@ -60,20 +64,22 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
   } else if (!(await processExists(options.target.pid))) {
     throw new TargetError(`no process with PID ${options.target.pid}`);
   }
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
   const spec = buildFaultsSpec({
     pid: options.target.kind === 'attach' ? options.target.pid : null,
     stackDepth: options.stackDepth,
+    stackMode: stackModeOf(unwinder.unwinder),
     durationMs: options.durationMs,
     holdAtExit,
   });
   if (options.printScript) {
-    io.stdout.write(tracerComment(bpftrace, []) + renderFaultsBpf(spec));
+    io.stdout.write(tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf(spec));
     return 0;
   }
-  return traceAndReport(options, io, spec, bpftrace, launchPath);
+  return traceAndReport(options, io, spec, bpftrace, launchPath, unwinder);
 }
 
-async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null): Promise<number> {
+async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null, unwinder: UnwinderChoice): Promise<number> {
   const notes: string[] = [];
   const history = new MappingHistory();
   const parser = new FaultsLogParser({ source: 'bpftrace' });
@@ -86,7 +92,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
 
   session = new TraceSession({
     bpftrace,
-    program: (tracedPid: number) => tracerComment(bpftrace, []) + renderFaultsBpf({ ...spec, pid: tracedPid }),
+    program: (tracedPid: number) => tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf({ ...spec, pid: tracedPid }),
     unsafe: spec.holdAtExit !== null,
     tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
     target:
@@ -100,6 +106,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
             terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
           },
     durationMs: options.durationMs,
+    ...(unwinder.unwinder === 'dwarf' && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
     onStarted: (tracedPid) => {
       io.stderr.write(`memtrace: tracing page faults, brk and mmap of PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
       span.began();
@@ -109,7 +116,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
         target: { pid: tracedPid, command },
         host: hostname(),
         startedAt: startedAt.toISOString(),
-        tracer: { name: 'bpftrace', version: bpftrace.version },
+        tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
         pageSize: spec.pageSize,
       };
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header })}\n`);
@@ -141,7 +148,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
   const profile = reduceFaults(rawResult, {
     target: { pid, command },
-    tracer: { name: 'bpftrace', version: bpftrace.version },
+    tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
     startedAt: startedAt.toISOString(),
     durationSeconds: span.seconds(),
     partialReason: describeSessionLoss(end, truncated),

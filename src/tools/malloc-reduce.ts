@@ -5,7 +5,7 @@ import type { Frame } from '../model/stack-profile.js';
 import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../model/malloc-profile.js';
 import type { MallocRaw } from '../parse/malloc-log.js';
 
-import type { PrintedFrame } from '../parse/bpftrace-output.js';
+import { UNWIND_FAILURE_SYMBOL, type PrintedFrame } from '../parse/bpftrace-output.js';
 
 export interface ResolvedName {
   name: string;
@@ -130,6 +130,11 @@ export function frameAddresses(raw: MallocRaw): bigint[] {
 function stackNotes(raw: MallocRaw): string[] {
   const notes: string[] = [];
   if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} allocations hashed to the stack of another call site: their stacks were merged`);
+  const unwindStopped = [...raw.stacks.values()].filter((stack) => stack.frames.at(-1)?.symbol === UNWIND_FAILURE_SYMBOL);
+  if (unwindStopped.length > 0) {
+    const allocs = unwindStopped.reduce((sum, stack) => sum + stack.allocs, 0);
+    notes.push(`${unwindStopped.length} stacks (${allocs} allocations) end where DWARF unwinding stopped (${UNWIND_FAILURE_SYMBOL}): no call-frame information for the next frame, as in JIT code or hand-written assembly`);
+  }
   const frameless = [...raw.stacks.values()].filter((stack) => stack.frames.length === 0).length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
   return notes;

@@ -9,6 +9,7 @@ import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, seesFreeNull, typ
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
 import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
 import { resolveCommand } from '../run/target.js';
+import { chooseStackUnwinder, stackModeOf, type StackUnwinder } from '../run/stack-unwinder.js';
 import { requireNodeCommand } from '../node/node-target.js';
 import { readElf } from '../symbols/elf.js';
 import { findFreeBody, writeAliasedCopy } from '../symbols/elf-alias.js';
@@ -18,6 +19,7 @@ import { findAllocatorForLaunch, findAllocatorInMaps, type AllocatorName } from 
 import { runMallocDtrace } from './malloc-dtrace.js';
 import { traceAllocations, type ToolIo } from './allocation-trace.js';
 import { nodeOptionsWithPerfMap } from './js-frames.js';
+import { loaderGateFor } from './loader-gate.js';
 import type { ReportRequest } from './write-reports.js';
 
 export interface MallocOptions {
@@ -34,6 +36,8 @@ export interface MallocOptions {
   maxSize: number | null;
   sampleEvery: number;
   stackDepth: number;
+  /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
+  stacks: StackUnwinder | null;
   statusIntervalMs: number | null;
   rawOut: string | null;
   eventsOut: string | null;
@@ -90,7 +94,8 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
   //   on an instruction the kernel emulates (see elf-alias.ts);
   // - offset uprobes put that probe on the shared library directly: `free+9`.
   const features = bpftrace.features;
-  const choices: string[] = [];
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
+  const choices: string[] = [unwinder.choice];
   const freeName = `${options.prefix}free`;
   const freeBody = await findFreeBody(elf, freeName);
   const workDirectory = await mkdtemp(join(tmpdir(), 'memtrace-lib-'));
@@ -127,6 +132,9 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       choices.push(uprobeScopeChoice(bpftrace, basename(library)));
       if (launched && !features.pidScopedUprobes) notes.push('free is probed on the shared library: every process using it pays a trap per free while memtrace runs');
     }
+    // A DWARF trace of a launched command starts once its loader has mapped its libraries: the
+    // exec has happened by then, so the program counts from its start, not from an exec it never sees.
+    const gated = launched && unwinder.unwinder === 'dwarf';
     if (!seesFreeNull(free)) notes.push('free(NULL) is not counted: the NULL test of free does not end in a plain return');
 
     const spec = buildMallocSpec({
@@ -136,7 +144,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       mmap: options.mmap,
       symbolAddresses,
       free,
-      stackMode: 'frames',
+      stackMode: stackModeOf(unwinder.unwinder),
       stackDepth: options.stackDepth,
       minSize: options.minSize,
       maxSize: options.maxSize,
@@ -145,7 +153,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       statusIntervalMs: options.statusIntervalMs,
       durationMs: options.durationMs,
       holdAtExitSymbol: options.target.kind === 'launch' && symbolAddresses.has('exit') ? 'exit' : null,
-      fromExec: launched && probedLibrary === library,
+      fromExec: launched && probedLibrary === library && !gated,
     });
 
     if (options.printScript) {
@@ -158,6 +166,8 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       io,
       bpftrace,
       choices,
+      unwinder: unwinder.unwinder,
+      ...(gated && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
       program: (tracedPid: number) => renderMallocBpf({ ...spec, pid: tracedPid }),
       holdsAtExit: spec.holdAtExitSymbol !== null,
       functions: spec.functions.map((fn) => fn.name),

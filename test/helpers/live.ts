@@ -1,7 +1,8 @@
 // Live tests run the real bpftrace and need root. Where they cannot run they are skipped with the
 // reason logged, unless MEMTRACE_REQUIRE_LIVE=1 (CI), where that is a failure.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import test from 'ava';
+import { isHarmlessTracerNotice } from '../../src/run/bpftrace.js';
 
 /**
  * The bpftrace the live tests run: memtrace's own MEMTRACE_BPFTRACE when set (the compat run points
@@ -32,7 +33,32 @@ export const liveTest: typeof test.serial = (LIVE_PROBLEM === null
   ? test.serial
   : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${LIVE_PROBLEM})`, ...rest)) as typeof test.serial;
 
-/** bpftrace's warnings but its harmless RLIMIT_MEMLOCK notice (an ERROR in 0.17, a WARNING in 0.23). */
+/**
+ * Warnings bpftrace 0.25 and later give about how a program is written, not what it does: `while`
+ * (deprecated for `for` ranges, which 0.17 lacks), casts 0.17 needs, and delete()'s new return value.
+ * memtrace runs its programs with --no-warnings; the compile tests show every other warning.
+ */
+const STYLE_WARNINGS = ['While loops are deprecated', 'Unnecessary cast', 'Return value discarded'];
+
+/** bpftrace's warnings but its harmless notices (isHarmlessTracerNotice) and newer versions' style warnings. */
 export function tracerWarnings(stderr: string): string[] {
-  return stderr.split('\n').filter((line) => line.includes('WARNING') && !line.includes('RLIMIT_MEMLOCK'));
+  return stderr
+    .split('\n')
+    .filter((line) => line.includes('WARNING') && !isHarmlessTracerNotice(line) && !STYLE_WARNINGS.some((style) => line.includes(style)));
 }
+
+// --help exits 1 on some versions: the text is what counts.
+const LIVE_HELP = LIVE_PROBLEM === null ? (({ stdout, stderr }) => `${stdout}${stderr}`)(spawnSync(LIVE_BPFTRACE, ['--help'], { encoding: 'utf8' })) : '';
+
+/**
+ * Arguments that make the bpftrace under test compile a program and stop: `--emit-elf FILE` was a dry
+ * run up to 0.23; 0.27 goes on to run the program unless told `--dry-run` (which attaches, then ends).
+ * A program that unwinds with DWARF needs a target process: `pid` (any live one) is passed as -p.
+ */
+export function compileOnlyArgs(objectPath: string, pid: number | null = null): string[] {
+  const emitIsDryRun = /--emit-elf FILE\s+\(dry run\)/.test(LIVE_HELP);
+  return ['--emit-elf', objectPath, ...(emitIsDryRun ? [] : ['--dry-run']), ...(pid === null ? [] : ['-p', String(pid)])];
+}
+
+/** The bpftrace under test unwinds stacks with DWARF (dw_ustack: `dwunwind: yes` in --info; 0.26 and later). */
+export const LIVE_DWARF = LIVE_PROBLEM === null && /dwunwind[^:\n]*:\s*yes/.test(spawnSync(LIVE_BPFTRACE, ['--info'], { encoding: 'utf8' }).stdout ?? '');

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildCallsSpec, type CallsSpecOptions } from '../../src/probes/calls-spec.js';
 import { renderCallsBpf } from '../../src/probes/render-calls-bpf.js';
 import { renderStandaloneCallsScript } from '../../src/tools/calls-script.js';
-import { LIVE_BPFTRACE, liveTest } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveTest, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const PYTHON = { binary: '/usr/bin/python3.11', lines: true };
@@ -64,7 +64,7 @@ for (const [title, options] of [
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
     writeFileSync(program, render(options as Partial<CallsSpecOptions>));
-    const result = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8', env: { ...process.env, BPFTRACE_STRLEN: '120' } });
+    const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8', env: { ...process.env, BPFTRACE_STRLEN: '120' } });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
   });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildExternalSpec, type ExternalFunctionName } from '../../src/probes/external-spec.js';
 import { renderExternalBpf } from '../../src/probes/render-external-bpf.js';
 import { renderStandaloneExternalScript } from '../../src/tools/external-script.js';
-import { LIVE_BPFTRACE, liveTest, tracerWarnings } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const SYMBOLS = new Map<ExternalFunctionName, string>([
@@ -71,9 +71,9 @@ liveTest('bpftrace compiles the memtrace program and the standalone script', (t)
     program,
     renderExternalBpf(buildExternalSpec({ binary: '/usr/bin/node', pid: 1, symbols: SYMBOLS, stackMode: 'frames', holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })),
   );
-  const generated = spawnSync(LIVE_BPFTRACE, ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
+  const generated = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
   t.is(generated.status, 0, generated.stderr);
   t.deepEqual(tracerWarnings(generated.stderr), []);
-  const standalone = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/external.bt'), '1'], { encoding: 'utf8' });
+  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/external.bt'), '1'], { encoding: 'utf8' });
   t.is(standalone.status, 0, standalone.stderr);
 });

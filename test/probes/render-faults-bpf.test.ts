@@ -9,7 +9,7 @@ import { UsageError } from '../../src/errors.js';
 import { buildFaultsSpec } from '../../src/probes/faults-spec.js';
 import { FAULTS_RESULT_MAPS, renderFaultsBpf } from '../../src/probes/render-faults-bpf.js';
 import { renderStandaloneFaultsScript } from '../../src/tools/faults-script.js';
-import { LIVE_BPFTRACE, liveTest, tracerWarnings } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 test('the checked-in scripts/bpf/faults.bt is the generator output for default options', (t) => {
@@ -58,14 +58,14 @@ liveTest('bpftrace compiles the program, with the exit hold, without a warning',
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const program = join(directory, 'program.bt');
   writeFileSync(program, renderFaultsBpf(buildFaultsSpec({ pid: 1, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })));
-  const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
   t.deepEqual(tracerWarnings(result.stderr), []);
 });
 
 liveTest('bpftrace compiles the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/faults.bt'), '1'], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/faults.bt'), '1'], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
   t.deepEqual(tracerWarnings(result.stderr), []);
 });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildGcSpec, type GcSpecOptions } from '../../src/probes/gc-spec.js';
 import { renderGcBpf } from '../../src/probes/render-gc-bpf.js';
 import { NODE20_GC_SYMBOL, renderStandaloneGcScript } from '../../src/tools/gc-script.js';
-import { LIVE_BPFTRACE, liveTest } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveTest, compileOnlyArgs } from '../helpers/live.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
 const SYMBOL_OPTIONS: GcSpecOptions = { binary: '/usr/bin/node', pid: 4242, probe: { kind: 'symbol', symbol: NODE20_GC_SYMBOL } };
@@ -53,15 +53,15 @@ test('the standalone script takes the pid as $1', (t) => {
 
 liveTest('bpftrace compiles the standalone script and the usdt variant', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const standalone = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/gc.bt'), '1'], { encoding: 'utf8' });
+  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/gc.bt'), '1'], { encoding: 'utf8' });
   t.is(standalone.status, 0, standalone.stderr);
   t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(standalone.stderr), standalone.stderr);
   const program = join(directory, 'symbol.bt');
   writeFileSync(program, renderGcBpf(buildGcSpec({ ...SYMBOL_OPTIONS, durationMs: 1000 })));
-  const symbol = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'y.o'), program], { encoding: 'utf8' });
+  const symbol = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'y.o')), program], { encoding: 'utf8' });
   t.is(symbol.status, 0, symbol.stderr);
   const usdtProgram = join(directory, 'usdt.bt');
   writeFileSync(usdtProgram, renderGcBpf(buildGcSpec({ binary: buildWorkload('usdt-gc'), pid: null, probe: { kind: 'usdt' } })));
-  const usdt = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'z.o'), usdtProgram, '1'], { encoding: 'utf8' });
+  const usdt = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'z.o')), usdtProgram, '1'], { encoding: 'utf8' });
   t.is(usdt.status, 0, usdt.stderr);
 });

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
 import { renderStandaloneMallocScript } from '../../src/tools/malloc-script.js';
-import { LIVE_BPFTRACE, liveTest, tracerWarnings } from '../helpers/live.js';
+import { LIVE_BPFTRACE, LIVE_DWARF, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -33,6 +33,23 @@ const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
   'frames, free at offsets, counted from the exec, exit hold': { free: { mode: 'offset', bodyOffset: 9, nullOffset: 200 }, fromExec: true, holdAtExitSymbol: 'exit' },
   'ustack': { stackMode: 'ustack' },
   'ustack, depth 3, sampled': { stackMode: 'ustack', stackDepth: 3, sampleEvery: 2 },
+};
+
+/** Programs that unwind with DWARF: compiled only by a bpftrace that has dw_ustack (0.26 and later). */
+const DWARF_VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
+  'dwarf default': { stackMode: 'dwarf' },
+  'dwarf, sampled, sized, events, status, duration, mmap, free at offsets': {
+    stackMode: 'dwarf',
+    sampleEvery: 7,
+    minSize: 64,
+    maxSize: 65_536,
+    events: true,
+    statusIntervalMs: 500,
+    durationMs: 1500,
+    mmap: true,
+    free: { mode: 'offset', bodyOffset: 9, nullOffset: 200 },
+    holdAtExitSymbol: 'exit',
+  },
 };
 
 function render(options: Partial<MallocSpecOptions>): string {
@@ -120,15 +137,39 @@ for (const [name, options] of Object.entries(VARIANTS)) {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
     writeFileSync(program, render(options));
-    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', '--emit-elf', join(directory, 'program.o'), program], { encoding: 'utf8' });
+    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
     t.deepEqual(tracerWarnings(result.stderr), []);
   });
 }
 
+for (const [name, options] of Object.entries(LIVE_DWARF ? DWARF_VARIANTS : {})) {
+  liveTest(`bpftrace compiles the program: ${name}`, (t) => {
+    const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+    const program = join(directory, 'program.bt');
+    writeFileSync(program, render(options));
+    // dw_ustack needs a target process to build unwind tables for: this test's own.
+    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o'), process.pid), program], { encoding: 'utf8' });
+    t.is(result.status, 0, result.stderr);
+    t.deepEqual(tracerWarnings(result.stderr), []);
+  });
+}
+
+test('dwarf mode: one dw_ustack per allocation, as the key of the stack maps and in the live tuple; cut stacks counted; enabled by config', (t) => {
+  const script = render({ stackMode: 'dwarf', stackDepth: 16 });
+  t.true(script.startsWith('config = {\n  unstable_dw_ustack = enable\n}\n'), script.slice(0, 80));
+  t.is(script.match(/dw_ustack\(raw, 16\)/g)?.length, script.match(/^uretprobe:/gm)?.length);
+  t.true(script.includes('@stack_allocs[$stack] = count();'));
+  t.true(script.includes('@live[$addr] = ($size, nsecs, $stack);'));
+  t.true(script.includes('if (len($stack) == 16) {\n        @truncated = count();'), script);
+  t.false(script.includes('@stack_frames'));
+  t.false(script.includes('while'));
+  t.false(script.includes('@live_stack'));
+});
+
 liveTest('bpftrace compiles the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = spawnSync(LIVE_BPFTRACE, ['--emit-elf', join(directory, 'x.o'), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
 });

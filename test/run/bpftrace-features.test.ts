@@ -9,6 +9,7 @@ import { fixture } from '../helpers/workloads.js';
 const recorded = (version: string, name: string) => readFileSync(fixture(`bpftrace/${version}/${name}`), 'utf8');
 const features017 = parseBpftraceFeatures(recorded('debian12-0.17', 'info.txt'), recorded('debian12-0.17', 'help.txt'));
 const features023 = parseBpftraceFeatures(recorded('debian13-0.23', 'info.txt'), recorded('debian13-0.23', 'help.txt'));
+const features027 = parseBpftraceFeatures(recorded('debian-testing-0.27', 'info.txt'), recorded('debian-testing-0.27', 'help.txt'));
 
 test('bpftrace 0.17 (Debian 12): none of the newer mechanisms, the old setting names', (t) => {
   t.deepEqual(features017, BASELINE_FEATURES);
@@ -24,6 +25,15 @@ test('bpftrace 0.23 (Debian 13): offset and per-PID uprobes, renamed settings, r
     BPFTRACE_MAX_STRLEN: '120',
     BPFTRACE_PERF_RB_PAGES: '64',
   });
+});
+
+test('bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23\'s mechanisms; 0.17 and 0.23 have none', (t) => {
+  t.true(features027.dwarfStacks);
+  t.true(features027.offsetUprobes);
+  t.true(features027.pidScopedUprobes);
+  t.false(features023.dwarfStacks);
+  t.false(features017.dwarfStacks);
+  t.false(parseBpftraceFeatures('  dwunwind (DWARF stack unwinding): no\n', '').dwarfStacks);
 });
 
 test('a feature reported "no" is not taken for "yes" when it shares a line with a "yes"', (t) => {
@@ -51,8 +61,8 @@ test('the program comment says which bpftrace, what it can do and what memtrace 
   const lines = comment.trimEnd().split('\n');
   t.true(lines.every((line) => line.startsWith('// ')), comment);
   t.is(lines[0], '// memtrace: written for bpftrace 0.23.2 (/opt/b pftrace }; uprobe:x:y {)');
-  t.deepEqual(lines.slice(1, 5), describeFeatures(features023).map((line) => `//   ${line}`));
-  t.is(lines[5], '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap');
+  t.deepEqual(lines.slice(1, 6), describeFeatures(features023).map((line) => `//   ${line}`));
+  t.is(lines[6], '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap');
   const none = tracerComment({ path: 'bpftrace', version: null, features: BASELINE_FEATURES }, []);
   t.regex(none, /^\/\/ memtrace: no bpftrace found: written for bpftrace 0\.17\n/);
 });

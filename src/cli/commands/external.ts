@@ -3,7 +3,7 @@ import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
 import { runExternal } from '../../tools/external.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
-import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
        memtrace-bpf external [options] -- node [ARGS...]
@@ -38,6 +38,7 @@ Reports:
 Tracing:
   -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
       --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_EXTERNAL_STACK_DEPTH})
+${STACKS_HELP}
       --map-entries N     capacity of the kernel maps (default 262144)
       --tracer-path PATH  the bpftrace to run
       --print-script      print the bpftrace program and exit
@@ -55,6 +56,7 @@ export const externalCommand: Command = {
   async run(argv, io) {
     const parsed = parseCommandLine(argv, {
       ...TRACING_OPTIONS,
+      ...STACK_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
       'stack-depth': { type: 'string' },
@@ -79,6 +81,7 @@ export const externalCommand: Command = {
         reports,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_EXTERNAL_STACK_DEPTH,
+        stacks: stackUnwinderOption(values),
         rawOut,
         printScript: values['print-script'] === true,
         tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),

@@ -4,7 +4,7 @@ import { validateDurationMs, validateInteger, validateProbePath } from '../../pr
 import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
 import { parseFaultsValue, runFaults } from '../../tools/faults.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
-import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
        memtrace-bpf faults [options] -- COMMAND [ARGS...]
@@ -38,6 +38,7 @@ Reports:
 Tracing:
   -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
       --stack-depth N     frames per stack, 2 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
+${STACKS_HELP}
       --map-entries N     capacity of the kernel maps (default 262144)
       --tracer-path PATH  the bpftrace to run
       --print-script      print the bpftrace program and exit
@@ -54,6 +55,7 @@ export const faultsCommand: Command = {
   async run(argv, io) {
     const parsed = parseCommandLine(argv, {
       ...TRACING_OPTIONS,
+      ...STACK_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
       'stack-depth': { type: 'string' },
@@ -79,6 +81,7 @@ export const faultsCommand: Command = {
         reports,
         durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 2, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
+        stacks: stackUnwinderOption(values),
         rawOut,
         printScript: values['print-script'] === true,
         tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),

@@ -3,7 +3,7 @@ import { validateByteSize, validateDurationMs, validateInteger, validateProbePat
 import { parseAllocatorName } from '../../tools/allocator.js';
 import { runMalloc } from '../../tools/malloc.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
-import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
        memtrace-bpf malloc [options] -- COMMAND [ARGS...]
@@ -46,6 +46,7 @@ Tracing:
       --sample N          keep stacks and live blocks of 1 allocation in N
                           (deterministic, per thread); totals stay exact
       --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
+${STACKS_HELP}
       --mmap              also trace mmap and munmap
       --js                JS function names in the stacks of a Node command:
                           memtrace adds --perf-basic-prof-only-functions and
@@ -81,6 +82,7 @@ export const mallocCommand: Command = {
   async run(argv, io) {
     const parsed = parseCommandLine(argv, {
       ...TRACING_OPTIONS,
+      ...STACK_OPTIONS,
       value: { type: 'string' },
       top: { type: 'string' },
       events: { type: 'string' },
@@ -133,6 +135,7 @@ export const mallocCommand: Command = {
         maxSize: optional('max-size', (text) => validateByteSize('--max-size', text)),
         sampleEvery: optional('sample', (text) => validateInteger('--sample', text, 1, 1_000_000_000)) ?? 1,
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
+        stacks: stackUnwinderOption(values),
         statusIntervalMs: optional('interval', (text) => validateDurationMs('--interval', text)),
         rawOut,
         eventsOut,
