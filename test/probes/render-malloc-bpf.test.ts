@@ -162,7 +162,7 @@ test('dwarf mode: one dw_ustack per allocation, as the key of the stack maps and
   t.is(script.match(/dw_ustack\(raw, 16\)/g)?.length, script.match(/^uretprobe:/gm)?.length);
   t.true(script.includes('@stack_allocs[$stack] = count();'));
   t.true(script.includes('@live[$addr] = ($size, nsecs, $stack);'));
-  t.true(script.includes('if (len($stack) == 16) {\n        @truncated = count();'), script);
+  t.true(script.includes("if (len($stack) == 16) {\n      @truncated = count();"), script);
   t.false(script.includes('@stack_frames'));
   t.false(script.includes('while'));
   t.false(script.includes('@live_stack'));
