@@ -65,7 +65,9 @@ export class StackCuts {
     let kept = walked.findIndex((step, index) => index > 0 && (step.code === false || step.afterCall === false));
     if (kept === -1) {
       const last = walked.at(-1);
-      const known = walked.every((step) => step.code !== undefined);
+      // A leaf outside code (another process's address, memory mapped after the last snapshot)
+      // leaves nothing to judge the walk by.
+      const known = walked.every((step) => step.code !== undefined) && walked[0]?.code === true;
       if (last === undefined || !known || options.depthLimited || ENTRY_FUNCTIONS.has(last.frame.name)) return walked.map((step) => step.frame);
       kept = walked.length;
     }

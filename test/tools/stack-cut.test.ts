@@ -39,6 +39,12 @@ test('a walk that stops short of a thread entry is marked; one reaching it, or f
   t.deepEqual(cuts.cut([code('sqlite3VdbeExec', 'libsqlite3.so.0.8.6')], { depthLimited: false, weight: 5 }).at(-1), { name: '[stack cut in libsqlite3.so.0.8.6: no frame pointers]' });
 });
 
+test('a stack whose leaf is outside code is not judged by where its walk stopped', (t) => {
+  const cuts = new StackCuts();
+  t.deepEqual(cuts.cut([{ frame: { name: '0x56016491dc8e' }, code: false }], { depthLimited: false, weight: 1 }), [{ name: '0x56016491dc8e' }]);
+  t.is(cuts.count, 0);
+});
+
 test('frames named by the tracer (nothing known of their addresses) are never judged', (t) => {
   const cuts = new StackCuts();
   const frames = [{ frame: { name: 'malloc', module: 'libc.so.6' } }, { frame: { name: 'caller', module: 'prog' } }];
