@@ -35,6 +35,8 @@ export interface FaultsLosses {
   /** Faults whose saved user registers did not match the fault's own ip: their stacks are unreliable. */
   registerMismatches: number;
   unsymbolizedFrames: number;
+  /** Stacks the frame-pointer walk lost before the thread's entry: their root frame is a `[stack cut …]` marker. */
+  cutStacks: number;
   skippedLines: number;
 }
 

@@ -21,6 +21,11 @@ export interface TraceLosses {
   untrackedLiveBlocks: number;
   /** Frames whose address no captured mapping covers. */
   unsymbolizedFrames: number;
+  /**
+   * Stacks the frame-pointer walk lost before the thread's entry (code without frame pointers): cut
+   * where it left the code or stopped, their root frame a `[stack cut …]` marker.
+   */
+  cutStacks: number;
   /** Malformed lines skipped under --lenient. */
   skippedLines: number;
 }
@@ -95,6 +100,7 @@ export function emptyLosses(): TraceLosses {
     unattributedAllocs: 0,
     untrackedLiveBlocks: 0,
     unsymbolizedFrames: 0,
+    cutStacks: 0,
     skippedLines: 0,
   };
 }

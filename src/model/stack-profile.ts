@@ -10,6 +10,26 @@ export interface Frame {
   module?: string;
   /** Code a JIT generated, named from the process's perf map: `js` (V8) or `python` (CPython 3.12+). */
   kind?: 'js' | 'python';
+  /**
+   * Where the frame's address lay in the process and its file, when memtrace walked the stack itself
+   * (absent for folded, dtrace and bpftrace-named input): what pprof's Location and Mapping carry so
+   * that `go tool pprof` can symbolize again against the binaries.
+   */
+  place?: FramePlace;
+}
+
+/** A frame's address in the traced process and the mapping of the file that held it; numbers as `0x…` hex. */
+export interface FramePlace {
+  /** Full path of the mapped file. */
+  path: string;
+  /** The address as recorded (a return address for every frame but the leaf). */
+  address: string;
+  /** The mapping: start, end (exclusive), and the file offset mapped at start. */
+  start: string;
+  end: string;
+  offset: string;
+  /** The file's GNU build-id, when it has one. */
+  buildId?: string;
 }
 
 /** What a value column of a profile measures, with its unit (pprof's ValueType). */

@@ -15,7 +15,7 @@
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
 import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, addressValue, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { BpftraceOutputReader, MalformedLine, UNWIND_FAILURE_SYMBOL, addressValue, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
 import { keepMemtraceRecord, stackKeyOf, type MemtraceRecords } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
@@ -27,6 +27,8 @@ export interface FaultsRawFrames {
   candidate: bigint | null;
   /** Return addresses along the frame-pointer chain, innermost first. */
   callers: bigint[];
+  /** DWARF mode: bpftrace's unwinder stopped after the last caller (`<unwind failure>`). */
+  unwindStopped?: boolean;
 }
 
 export interface FaultsRawStack {
@@ -254,7 +256,8 @@ export function looksLikeFaultsLog(head: string): boolean {
 /** A stack bpftrace unwound: the leaf, then its callers (return addresses); no candidate word. */
 function unwoundFrames(frames: PrintedFrame[]): FaultsRawFrames {
   const addresses = frames.flatMap((frame) => (frame.address === null ? [] : [frame.address]));
-  return { leaf: addresses[0] ?? null, candidate: null, callers: addresses.slice(1) };
+  const unwound: FaultsRawFrames = { leaf: addresses[0] ?? null, candidate: null, callers: addresses.slice(1) };
+  return frames.at(-1)?.symbol === UNWIND_FAILURE_SYMBOL ? { ...unwound, unwindStopped: true } : unwound;
 }
 
 function hashKey(key: BpftraceKey, name: string, parts: number): string[] {

@@ -14,6 +14,7 @@ const LOSS_LABELS: Record<keyof FaultsLosses, string> = {
   stackCollisions: 'stack hash collisions',
   registerMismatches: 'faults with unreliable registers',
   unsymbolizedFrames: 'frames without a symbol',
+  cutStacks: 'stacks cut where frame pointers end',
   skippedLines: 'malformed lines skipped',
 };
 

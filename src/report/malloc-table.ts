@@ -22,6 +22,7 @@ const LOSS_LABELS: Record<keyof TraceLosses, string> = {
   unattributedAllocs: 'allocations without a stack (stack map full)',
   untrackedLiveBlocks: 'live blocks not tracked (live map full)',
   unsymbolizedFrames: 'unnamed frames',
+  cutStacks: 'stacks cut where frame pointers end',
   skippedLines: 'malformed lines skipped',
 };
 
@@ -135,7 +136,8 @@ function plural(count: number, noun: string): string {
 }
 
 function frameText(frame: Frame): string {
-  return frame.module ? `${frame.name} (${frame.module})` : frame.name;
+  // A frame without a symbol is already named `module+0xOFFSET`.
+  return frame.module && !frame.name.startsWith(`${frame.module}+0x`) ? `${frame.name} (${frame.module})` : frame.name;
 }
 
 /** Wrapped to `width`, and a word too long for a line cut, so that no line is wider. */

@@ -5,9 +5,14 @@
 // pprof keeps stacks leaf first (memtrace keeps them root first), one Location per distinct frame
 // and one Function per distinct name and file. malloc's values take the names Go's heap profiles
 // use, so that pprof's `-sample_index` and Pyroscope's heap views know them.
+//
+// A frame memtrace walked itself knows where it lay (Frame.place): its Location carries the address
+// and a Mapping (the file's path, build-id, the runtime range and file offset), so `go tool pprof`
+// can symbolize it again against the binaries (`-symbolize=local`), and `-raw` shows both. Frames of
+// foreign inputs (folded, dtrace) have names only.
 import { gzipSync } from 'node:zlib';
-import { Function as PprofFunction, Line, Location, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import type { StackProfile } from '../model/stack-profile.js';
+import { Function as PprofFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
+import type { Frame, FramePlace, StackProfile } from '../model/stack-profile.js';
 
 /** memtrace's malloc value names → Go's heap profile sample types. */
 export const GO_HEAP_SAMPLE_TYPES: Record<string, string> = {
@@ -32,16 +37,43 @@ export function renderPprof(profile: StackProfile, options: PprofOptions = {}): 
   const name = (value: string) => options.typeNames?.[value] ?? value;
   const functions = new Map<string, PprofFunction>();
   const locations = new Map<string, Location>();
-  const locationOf = (frameName: string, module: string | undefined): Location => {
-    const key = `${frameName}\u0000${module ?? ''}`;
+  const mappings = new Map<string, Mapping>();
+  const functionOf = (frame: Frame): PprofFunction => {
+    const key = `${frame.name}\u0000${frame.module ?? ''}`;
+    let fn = functions.get(key);
+    if (fn === undefined) {
+      fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(frame.name), systemName: strings.dedup(frame.name), filename: strings.dedup(frame.module ?? '') });
+      functions.set(key, fn);
+    }
+    return fn;
+  };
+  const mappingOf = (place: FramePlace): Mapping => {
+    const key = `${place.path}\u0000${place.start}`;
+    let mapping = mappings.get(key);
+    if (mapping === undefined) {
+      mapping = new Mapping({
+        id: mappings.size + 1,
+        memoryStart: BigInt(place.start),
+        memoryLimit: BigInt(place.end),
+        fileOffset: BigInt(place.offset),
+        filename: strings.dedup(place.path),
+        buildId: strings.dedup(place.buildId ?? ''),
+        hasFunctions: true,
+      });
+      mappings.set(key, mapping);
+    }
+    return mapping;
+  };
+  const locationOf = (frame: Frame): Location => {
+    const place = frame.place;
+    const key = place === undefined ? `${frame.name}\u0000${frame.module ?? ''}` : `${frame.name}\u0000${place.path}\u0000${place.address}`;
     let location = locations.get(key);
     if (location === undefined) {
-      let fn = functions.get(key);
-      if (fn === undefined) {
-        fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(frameName), systemName: strings.dedup(frameName), filename: strings.dedup(module ?? '') });
-        functions.set(key, fn);
-      }
-      location = new Location({ id: locations.size + 1, line: [new Line({ functionId: fn.id })] });
+      const line = [new Line({ functionId: functionOf(frame).id })];
+      location =
+        place === undefined
+          ? new Location({ id: locations.size + 1, line })
+          : new Location({ id: locations.size + 1, line, address: BigInt(place.address), mappingId: mappingOf(place).id });
       locations.set(key, location);
     }
     return location;
@@ -49,13 +81,14 @@ export function renderPprof(profile: StackProfile, options: PprofOptions = {}): 
   const samples = profile.samples.map(
     (sample) =>
       new Sample({
-        locationId: [...sample.frames].reverse().map((frame) => locationOf(frame.name, frame.module).id),
+        locationId: [...sample.frames].reverse().map((frame) => locationOf(frame).id),
         value: profile.valueTypes.map((type) => Math.round(sample.values[type.name] ?? 0)),
       }),
   );
   const encoded = new Profile({
     sampleType: profile.valueTypes.map((type) => new ValueType({ type: strings.dedup(name(type.name)), unit: strings.dedup(type.unit) })),
     sample: samples,
+    mapping: [...mappings.values()],
     location: [...locations.values()],
     function: [...functions.values()],
     stringTable: strings,

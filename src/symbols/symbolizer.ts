@@ -16,8 +16,9 @@
 // file and the reason are listed in `problems`, and the report says how many frames that cost.
 import { basename } from 'node:path';
 import { demangle } from './demangle.js';
-import { readDebugFile } from './debug-file.js';
-import { readElf, type ElfFile, type ElfFunction } from './elf.js';
+import { readBuildId, readDebugFile } from './debug-file.js';
+import { EM_X86_64, readElf, type ElfFile, type ElfFunction } from './elf.js';
+import { CALL_BYTES_BEFORE, endsWithCall } from './x86-call.js';
 import { jitFrame, type JitFrameKind, type PerfMap } from './perf-map.js';
 
 /** Names memtrace gives probe points in its private library copies (see elf-alias.ts). */
@@ -25,13 +26,43 @@ const ALIAS_PREFIX = 'memtrace_';
 import type { Mapping, MappingHistory } from './proc-maps.js';
 
 export interface ResolvedFrame {
-  /** Demangled function name, or `0x<hex>` of the address as recorded when it could not be resolved. */
+  /**
+   * Demangled function name. Without one: `module+0xVADDR` when the address lies in a mapped file
+   * (VADDR as `addr2line -e FILE` takes it, the same in every run whatever ASLR chose) or in a
+   * pseudo-file (`[vdso]+0x…`, the offset in it); `0x<hex>` of the address as recorded otherwise.
+   */
   name: string;
   /** Basename of the (display) path of the mapping, or null when no mapping holds the address. */
   module: string | null;
   resolved: boolean;
   /** Set for frames named from a perf map: code a JIT generated. */
   kind?: JitFrameKind;
+  /**
+   * The address lies in code: an executable mapping (a file's text, or anonymous executable memory
+   * a JIT writes) or a perf-map entry. False for data, heap, stacks and addresses outside every
+   * mapping: a frame-pointer walk that reached one had left the code.
+   */
+  code: boolean;
+  /**
+   * For a return address in an x86-64 file: whether a call instruction ends right before it. A
+   * word of garbage that lands in code usually fails this. Absent when not checked.
+   */
+  afterCall?: boolean;
+  /** Where the address lies in its file, for symbolizers that run later (addr2line, go tool pprof). */
+  place?: FilePlace;
+}
+
+/** An address's place in a mapped file: what pprof's Mapping and Location need. */
+export interface FilePlace {
+  /** The file's full (display) path. */
+  path: string;
+  /** The ELF virtual address of the recorded address (not of address - 1). */
+  vaddr: bigint;
+  /** The runtime mapping that held it: start, end (exclusive) and the file offset mapped at start. */
+  start: bigint;
+  end: bigint;
+  offset: bigint;
+  buildId: string | null;
 }
 
 export interface ResolveOptions {
@@ -81,6 +112,7 @@ export class Symbolizer {
   // One parse per path for the symbolizer's lifetime: node's binary takes ~0.6 s to read.
   readonly #files = new Map<string, Promise<Loaded>>();
   readonly #debugFiles = new Map<string, Promise<ElfFile | null>>();
+  readonly #buildIds = new Map<string, Promise<string | null>>();
   readonly #history: MappingHistory;
   readonly #options: SymbolizerOptions;
 
@@ -104,41 +136,64 @@ export class Symbolizer {
       // JIT code: anonymous memory, or memory mapped after the last snapshot of the maps (V8 grows
       // its code space as it compiles); its perf map, when there is one, names it.
       const jit = this.#options.perfMap?.find(lookup);
-      if (jit !== undefined) return { ...jitFrame(jit.name), module: null, resolved: true };
+      if (jit !== undefined) return { ...jitFrame(jit.name), module: null, resolved: true, code: true };
       if (!mapping) {
         this.problems.addressesOutsideMappings++;
-        return { name: hex, module: null, resolved: false };
+        return { name: hex, module: null, resolved: false, code: false };
       }
       if (mapping.perms[2] === 'x') this.problems.jitAddressesUnnamed++;
     }
     const module = this.#moduleName(mapping);
-    // Anonymous memory (JIT code) and pseudo-files ([vdso], [heap]) have no file to read symbols from.
-    if (!mapping.path.startsWith('/')) return { name: hex, module, resolved: false };
+    const code = mapping.perms[2] === 'x';
+    // Anonymous memory (JIT code) has no file; pseudo-files ([vdso], [heap]) are named by the offset in them.
+    if (!mapping.path.startsWith('/')) {
+      return { name: module === null ? hex : `${module}+0x${(address - mapping.start + mapping.offset).toString(16)}`, module, resolved: false, code };
+    }
     if (mapping.deleted) {
       // The path now names another file, or nothing: its symbols would be wrong, not just missing.
       this.#noteUnreadable(mapping.path, 'the mapped file was deleted or replaced while the process ran');
-      return { name: hex, module, resolved: false };
+      return { name: hex, module, resolved: false, code };
     }
     const loaded = await this.#load(mapping.path);
     if ('error' in loaded) {
       this.#noteUnreadable(mapping.path, loaded.error);
-      return { name: hex, module, resolved: false };
+      return { name: hex, module, resolved: false, code };
     }
-    const vaddr = loaded.elf.fileOffsetToVaddr(lookup - mapping.start + mapping.offset);
-    let found = vaddr === undefined ? undefined : findFunctionAt(loaded.elf, vaddr);
+    const elf = loaded.elf;
+    const vaddr = elf.fileOffsetToVaddr(lookup - mapping.start + mapping.offset);
+    let found = vaddr === undefined ? undefined : findFunctionAt(elf, vaddr);
     if (vaddr !== undefined && (found === undefined || found.name.startsWith(ALIAS_PREFIX))) {
       // Not in the file's own tables (a stripped library's local function), or only one of memtrace's
       // aliases in its private libc copy: the installed debug file, if any, has the real name.
-      const debug = await this.#loadDebug(mapping.path, loaded.elf);
+      const debug = await this.#loadDebug(mapping.path, elf);
       found = (debug === null ? undefined : findFunctionAt(debug, vaddr)) ?? found;
     }
-    return found ? { name: found.name, module, resolved: true } : { name: hex, module, resolved: false };
+    const frame: ResolvedFrame = found ? { name: found.name, module, resolved: true, code } : { name: hex, module, resolved: false, code };
+    if (vaddr === undefined) return frame;
+    const recordedVaddr = vaddr + (address - lookup);
+    if (!found) frame.name = `${module}+0x${recordedVaddr.toString(16)}`;
+    frame.place = { path: this.#displayPath(mapping.path), vaddr: recordedVaddr, start: mapping.start, end: mapping.end, offset: mapping.offset, buildId: await this.#buildId(mapping.path, elf) };
+    if (returnAddress && code && elf.machine === EM_X86_64) frame.afterCall = await followsCall(elf, recordedVaddr);
+    return frame;
   }
 
   #moduleName(mapping: Mapping): string | null {
     if (mapping.path === '') return null;
-    const shown = this.#options.displayPath ? this.#options.displayPath(mapping.path) : mapping.path;
+    const shown = this.#displayPath(mapping.path);
     return shown.startsWith('/') ? basename(shown) : shown;
+  }
+
+  #displayPath(path: string): string {
+    return this.#options.displayPath ? this.#options.displayPath(path) : path;
+  }
+
+  #buildId(path: string, elf: ElfFile): Promise<string | null> {
+    let reading = this.#buildIds.get(path);
+    if (!reading) {
+      reading = readBuildId(elf).catch(() => null);
+      this.#buildIds.set(path, reading);
+    }
+    return reading;
   }
 
   #noteUnreadable(path: string, reason: string): void {
@@ -174,6 +229,15 @@ export class Symbolizer {
     if (demangled.demanglerMissing) this.problems.demanglerMissing = true;
     for (const frame of frames.values()) if (frame.resolved && frame.kind === undefined) frame.name = demangled.get(frame.name) ?? frame.name;
   }
+}
+
+/**
+ * Whether a call instruction ends at `vaddr` in the file. Bytes that cannot be read (the address is
+ * at the very start of a segment) prove nothing: the frame is given the benefit of the doubt.
+ */
+async function followsCall(elf: ElfFile, vaddr: bigint): Promise<boolean> {
+  const before = await elf.readAtVaddr(vaddr - BigInt(CALL_BYTES_BEFORE), CALL_BYTES_BEFORE).catch(() => null);
+  return before === null ? true : endsWithCall(before);
 }
 
 /** Memory no file backs: where a JIT puts its code. `[anon:name]` is a named anonymous mapping. */

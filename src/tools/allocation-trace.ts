@@ -15,7 +15,8 @@ import { Symbolizer } from '../symbols/symbolizer.js';
 import type { MallocProfile, MallocValueName } from '../model/malloc-profile.js';
 import { loadJsSymbols, removePerfMap } from './js-frames.js';
 import { TargetWatch } from './target-watch.js';
-import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+import { frameAddresses, reduceMalloc } from './malloc-reduce.js';
+import { resolvedName, type ResolvedName } from './frame-names.js';
 import { openOutputStream } from './output-file.js';
 import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { TracedSpan } from './traced-span.js';
@@ -36,6 +37,8 @@ export interface AllocationTraceOptions {
   rawOut: string | null;
   eventsOut: string | null;
   sampleEvery: number;
+  /** Frames per stack: a stack that long was cut by the limit, not by the walk. */
+  stackDepth: number;
   value: MallocValueName;
   top: number;
   mapEntries: number;
@@ -152,9 +155,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   if (context.perfMapRequested) await removePerfMap(js?.path ?? null);
   const symbolizer = new Symbolizer(history, { displayPath: (path: string) => (path === copyPath ? context.library : path), perfMap: js?.perfMap ?? null });
   const resolved = await symbolizer.resolve(frameAddresses(rawResult), { returnAddresses: true });
-  const names = new Map<bigint, ResolvedName>(
-    [...resolved].map(([address, frame]) => [address, frame.kind === undefined ? { name: frame.name, module: frame.module } : { name: frame.name, module: frame.module, kind: frame.kind }]),
-  );
+  const names = new Map<bigint, ResolvedName>([...resolved].map(([address, frame]) => [address, resolvedName(address, frame)]));
   if (js?.perfMap && symbolizer.problems.jitAddressesUnnamed > 0) {
     notes.push(`${symbolizer.problems.jitAddressesUnnamed} frames in JIT code are not in the perf map (code compiled before the map was enabled, or not a JS function)`);
   }
@@ -173,6 +174,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     durationSeconds: span.seconds(),
     partialReason: describeSessionLoss(end, truncated),
     sampleEvery: options.sampleEvery,
+    stackDepth: options.stackDepth,
     names,
     notes,
   });
@@ -208,6 +210,7 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     tracer: { name: 'bpftrace', version: context.bpftrace.version, choices: context.choices, stacks: context.unwinder },
     allocator: { library: context.library, probedLibrary: context.probedLibrary, functions: context.functions },
     sampleEvery: options.sampleEvery,
+    stackDepth: options.stackDepth,
   };
 }
 

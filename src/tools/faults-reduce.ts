@@ -4,7 +4,9 @@
 import { mergeSamples, type Frame } from '../model/stack-profile.js';
 import type { FaultsProfile, FaultsStack } from '../model/faults-profile.js';
 import type { FaultsRaw, FaultsRawFrames } from '../parse/faults-log.js';
-import type { ResolvedName } from './malloc-reduce.js';
+import type { ResolvedName } from './frame-names.js';
+import { StackCuts, STACK_CUT_PREFIX, type WalkedFrame } from './stack-cut.js';
+import { UNWIND_FAILURE_SYMBOL } from '../parse/bpftrace-output.js';
 
 export interface FrameName extends ResolvedName {
   /** False when no function symbol covers the address (a data word, code without symbols). */
@@ -25,36 +27,44 @@ export interface ReduceFaultsOptions {
   partialReason: string | null;
   pageSize: number;
   names: FaultsNames;
+  /** The program's --stack-depth, when known: a stack that long was cut by it, not by the walk. */
+  stackDepth?: number;
   notes?: string[];
 }
 
 export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): FaultsProfile {
   let unsymbolizedFrames = 0;
-  const frameOf = (address: bigint, name: FrameName | undefined): Frame => {
-    if (name === undefined || !name.resolved || name.name.startsWith('0x')) {
-      unsymbolizedFrames += 1;
-      return withModule(`0x${address.toString(16)}`, name?.module ?? null);
-    }
-    return withModule(name.name, name.module);
+  const cuts = new StackCuts(options.tracer.stacks ?? 'fp');
+  const walked = (address: bigint, name: FrameName | undefined): WalkedFrame => {
+    if (name === undefined) return { frame: { name: `0x${address.toString(16)}` } };
+    let frame = withModule(name.name, name.module);
+    if (name.place !== undefined) frame = { ...frame, place: name.place };
+    return { frame, code: name.code, afterCall: name.afterCall };
   };
-  const framesOf = (frames: FaultsRawFrames): Frame[] => {
+  const framesOf = (frames: FaultsRawFrames, weight: number): Frame[] => {
     if (frames.leaf === null) return [{ name: '[frames not recorded]' }];
-    const leafFirst = [frameOf(frames.leaf, options.names.leaves.get(frames.leaf))];
+    const leafFirst: Array<{ address: bigint; name: FrameName | undefined }> = [{ address: frames.leaf, name: options.names.leaves.get(frames.leaf) }];
     const candidate = frames.candidate === null ? undefined : options.names.callers.get(frames.candidate);
     // The word at the stack pointer is the caller of a frameless leaf only if it is a code address
     // (a function covers it) that the frame-pointer chain does not already show.
     if (frames.candidate !== null && candidate?.resolved === true && frames.candidate !== frames.callers[0]) {
-      leafFirst.push(frameOf(frames.candidate, candidate));
+      leafFirst.push({ address: frames.candidate, name: candidate });
     }
-    for (const caller of frames.callers) leafFirst.push(frameOf(caller, options.names.callers.get(caller)));
-    return leafFirst.reverse();
+    for (const caller of frames.callers) leafFirst.push({ address: caller, name: options.names.callers.get(caller) });
+    const walkedFrames = leafFirst.map(({ address, name }) => walked(address, name));
+    if (frames.unwindStopped === true) walkedFrames.push({ frame: { name: UNWIND_FAILURE_SYMBOL } });
+    const shown = cuts.cut(walkedFrames, { depthLimited: options.stackDepth !== undefined && frames.callers.length + 1 >= options.stackDepth, weight });
+    const kept = shown.at(-1)?.name.startsWith(STACK_CUT_PREFIX) ? shown.length - 1 : shown.length;
+    // Frames past a cut are not shown, so they are not counted as unnamed either.
+    for (const { name } of leafFirst.slice(0, kept)) if (name === undefined || !name.resolved || name.name.startsWith('0x')) unsymbolizedFrames += 1;
+    return shown.reverse();
   };
 
   // Stacks that differ only in addresses within the same functions (a read and a write of one loop)
   // are one stack once named: merged, their values summed.
   const stacks: FaultsStack[] = mergeSamples(
     [...raw.stacks.values()].map((stack) => ({
-      frames: framesOf(stack.frames),
+      frames: framesOf(stack.frames, stack.faults),
       values: { faults: stack.faults, residentBytes: stack.residentBytes, brkBytes: stack.brkBytes, mmapBytes: stack.mmapBytes },
     })),
   ).map(({ frames, values }) => ({
@@ -77,6 +87,8 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
   if (raw.registerMismatches > 0) notes.push(`${raw.registerMismatches} faults found saved user registers that were not the faulting thread's: stacks are unreliable on this kernel (kernel stack size?)`);
   const frameless = stacks.filter((stack) => stack.frames[0]?.name === '[frames not recorded]').length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
+  const cutNote = cuts.note();
+  if (cutNote !== null) notes.push(cutNote);
   return {
     tool: 'faults',
     schema: 1,
@@ -94,6 +106,7 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
       stackCollisions: raw.stackCollisions,
       registerMismatches: raw.registerMismatches,
       unsymbolizedFrames,
+      cutStacks: cuts.count,
       skippedLines: raw.skippedLines,
     },
     totals: {

@@ -28,6 +28,7 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
     tracer: (header.tracer as FaultsProfile['tracer']) ?? { name: 'bpftrace', version: null },
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
+    ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
     partialReason:
       typeof trailer.partialReason === 'string'
         ? trailer.partialReason

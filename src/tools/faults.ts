@@ -14,7 +14,8 @@ import { chooseStackUnwinder, stackModeOf, type StackUnwinder, type UnwinderChoi
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
-import { Symbolizer } from '../symbols/symbolizer.js';
+import { Symbolizer, type ResolvedFrame } from '../symbols/symbolizer.js';
+import { resolvedName } from './frame-names.js';
 import { FAULTS_VALUE_TYPES, type FaultsValueName } from '../model/faults-profile.js';
 import type { StackFormat } from '../report/stack-index.js';
 import { renderFaults } from '../report/faults-index.js';
@@ -118,6 +119,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
         startedAt: startedAt.toISOString(),
         tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
         pageSize: spec.pageSize,
+        stackDepth: spec.stackDepth,
       };
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header })}\n`);
     },
@@ -149,6 +151,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   const profile = reduceFaults(rawResult, {
     target: { pid, command },
     tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
+    stackDepth: spec.stackDepth,
     startedAt: startedAt.toISOString(),
     durationSeconds: span.seconds(),
     partialReason: describeSessionLoss(end, truncated),
@@ -177,8 +180,8 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
 /** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
 export async function resolveFaultsNames(history: MappingHistory, addresses: { leaves: bigint[]; callers: bigint[] }): Promise<FaultsNames> {
   const symbolizer = new Symbolizer(history);
-  const named = (resolved: Map<bigint, { name: string; module: string | null; resolved: boolean }>) =>
-    new Map<bigint, FrameName>([...resolved].map(([address, frame]) => [address, { name: frame.name, module: frame.module, resolved: frame.resolved }]));
+  const named = (resolved: Map<bigint, ResolvedFrame>) =>
+    new Map<bigint, FrameName>([...resolved].map(([address, frame]) => [address, { ...resolvedName(address, frame), resolved: frame.resolved }]));
   return {
     leaves: named(await symbolizer.resolve(addresses.leaves, { returnAddresses: false })),
     callers: named(await symbolizer.resolve(addresses.callers, { returnAddresses: true })),

@@ -4,15 +4,11 @@
 import type { Frame } from '../model/stack-profile.js';
 import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../model/malloc-profile.js';
 import type { MallocRaw } from '../parse/malloc-log.js';
+import type { PrintedFrame } from '../parse/bpftrace-output.js';
+import { isNamed, type ResolvedName } from './frame-names.js';
+import { STACK_CUT_PREFIX, StackCuts, type WalkedFrame } from './stack-cut.js';
 
-import { UNWIND_FAILURE_SYMBOL, type PrintedFrame } from '../parse/bpftrace-output.js';
-
-export interface ResolvedName {
-  name: string;
-  module: string | null;
-  /** Set for JIT frames named from a perf map. */
-  kind?: 'js' | 'python';
-}
+export type { ResolvedName } from './frame-names.js';
 
 export interface ReduceMallocOptions {
   /** The tool whose program produced the output (default malloc). */
@@ -26,25 +22,39 @@ export interface ReduceMallocOptions {
   sampleEvery: number;
   /** Names of frame addresses (return addresses, already looked up at address - 1). */
   names: ReadonlyMap<bigint, ResolvedName>;
+  /** The program's --stack-depth, when known: a stack that long was cut by it, not by the walk. */
+  stackDepth?: number;
   notes?: string[];
 }
 
 export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): MallocProfile {
   let unsymbolizedFrames = 0;
-  const frameOf = (printed: PrintedFrame): Frame => {
+  const cuts = new StackCuts(options.tracer.stacks ?? 'fp');
+  const walkedFrame = (printed: PrintedFrame): WalkedFrame => {
     if (printed.symbol !== null) {
       // bpftrace prints `name+offset`; the offset is per call site, the name is what a report groups by.
-      return withModule(printed.symbol.replace(/\+\d+$/, ''), printed.module);
+      return { frame: withModule(printed.symbol.replace(/\+\d+$/, ''), printed.module) };
     }
     // A frame without a symbol has its address (PrintedFrame's rule).
     const address = printed.address ?? 0n;
     const resolved = options.names.get(address);
-    if (resolved === undefined || resolved.name.startsWith('0x')) {
-      unsymbolizedFrames += 1;
-      return withModule(`0x${address.toString(16)}`, resolved?.module ?? printed.module);
+    if (resolved === undefined) return { frame: withModule(`0x${address.toString(16)}`, printed.module) };
+    let frame = withModule(resolved.name, resolved.module);
+    if (resolved.kind !== undefined) frame = { ...frame, kind: resolved.kind };
+    if (resolved.place !== undefined) frame = { ...frame, place: resolved.place };
+    return { frame, code: resolved.code, afterCall: resolved.afterCall };
+  };
+  const longest = Math.max(0, ...[...raw.stacks.values()].map((stack) => stack.frames.length));
+  const depth = options.stackDepth ?? (raw.truncated > 0 ? longest : null);
+  const framesOf = (printed: PrintedFrame[], allocs: number): Frame[] => {
+    const shown = cuts.cut(printed.map(walkedFrame), { depthLimited: depth !== null && printed.length >= depth, weight: allocs });
+    // Frames past a cut are not shown, so they are not counted as unnamed either.
+    const kept = shown.at(-1)?.name.startsWith(STACK_CUT_PREFIX) ? shown.length - 1 : shown.length;
+    for (const frame of printed.slice(0, kept)) {
+      const resolved = frame.symbol === null ? options.names.get(frame.address ?? 0n) : undefined;
+      if (frame.symbol === null && (resolved === undefined || !isNamed(resolved))) unsymbolizedFrames += 1;
     }
-    const frame = withModule(resolved.name, resolved.module);
-    return resolved.kind === undefined ? frame : { ...frame, kind: resolved.kind };
+    return shown.reverse();
   };
 
   const outstandingByStack = new Map<string, { count: number; bytes: number; oldestNs: number }>();
@@ -60,7 +70,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
   const addStack = (key: string, frames: PrintedFrame[], allocs: number, allocBytes: number) => {
     const outstanding = outstandingByStack.get(key);
     stacks.push({
-      frames: frames.length === 0 ? [{ name: '[frames not recorded]' }] : frames.map(frameOf).reverse(),
+      frames: frames.length === 0 ? [{ name: '[frames not recorded]' }] : framesOf(frames, allocs),
       allocs,
       allocBytes,
       outstanding: outstanding?.count ?? 0,
@@ -88,6 +98,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     unattributedAllocs: Math.max(0, raw.liveAllocs - stackAllocs),
     untrackedLiveBlocks: Math.max(0, raw.liveAllocs - raw.liveFrees - outstanding),
     unsymbolizedFrames,
+    cutStacks: cuts.count,
     skippedLines: raw.skippedLines,
   };
   return {
@@ -115,7 +126,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     functions,
     histogram: { unit: 'bytes', buckets: raw.histogram.filter((bucket) => bucket.count > 0).map((bucket) => ({ ...bucket })) },
     stacks,
-    notes: [...(options.notes ?? []), ...stackNotes(raw)],
+    notes: [...(options.notes ?? []), ...stackNotes(raw), ...noteOf(cuts)],
   };
 }
 
@@ -127,14 +138,14 @@ export function frameAddresses(raw: MallocRaw): bigint[] {
 }
 
 
+function noteOf(cuts: StackCuts): string[] {
+  const note = cuts.note();
+  return note === null ? [] : [note];
+}
+
 function stackNotes(raw: MallocRaw): string[] {
   const notes: string[] = [];
   if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} allocations hashed to the stack of another call site: their stacks were merged`);
-  const unwindStopped = [...raw.stacks.values()].filter((stack) => stack.frames.at(-1)?.symbol === UNWIND_FAILURE_SYMBOL);
-  if (unwindStopped.length > 0) {
-    const allocs = unwindStopped.reduce((sum, stack) => sum + stack.allocs, 0);
-    notes.push(`${unwindStopped.length} stacks (${allocs} allocations) end where DWARF unwinding stopped (${UNWIND_FAILURE_SYMBOL}): no call-frame information for the next frame, as in JIT code or hand-written assembly`);
-  }
   const frameless = [...raw.stacks.values()].filter((stack) => stack.frames.length === 0).length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
   return notes;

@@ -4,9 +4,9 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { MallocLogParser, type MallocRaw } from '../parse/malloc-log.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
-import { Symbolizer } from '../symbols/symbolizer.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
-import { frameAddresses, reduceMalloc, type ResolvedName } from './malloc-reduce.js';
+import { frameAddresses, reduceMalloc } from './malloc-reduce.js';
+import { completeRecordedNames, type ResolvedName } from './frame-names.js';
 
 export async function readMallocLog(path: string, options: { lenient: boolean }): Promise<MallocProfile> {
   const parser = new MallocLogParser({ source: path, lenient: options.lenient });
@@ -42,6 +42,7 @@ export function reduceRecordedMalloc(
     },
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
+    ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
     partialReason:
       typeof trailer.partialReason === 'string'
         ? trailer.partialReason
@@ -60,16 +61,9 @@ export function reduceRecordedMalloc(
 
 /** Names recorded in the log win; otherwise the recorded maps are resolved against the files on this machine. */
 async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
-  const names = new Map<bigint, ResolvedName>();
-  if (raw.memtrace.symbols !== null) {
-    for (const [hex, name] of Object.entries(raw.memtrace.symbols)) names.set(BigInt(`0x${hex}`), name);
-    return names;
-  }
-  const recorded = raw.memtrace.maps.at(-1);
-  if (recorded === undefined) return names;
-  const history = MappingHistory.fromJSON(recorded as Parameters<typeof MappingHistory.fromJSON>[0]);
-  const resolved = await new Symbolizer(history).resolve(frameAddresses(raw), { returnAddresses: true });
-  // The perf map of the traced process is gone (or another process's now): JIT frames stay hex.
-  for (const [address, frame] of resolved) names.set(address, { name: frame.name, module: frame.module });
-  return names;
+  const recorded = new Map<bigint, ResolvedName>(Object.entries(raw.memtrace.symbols ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]));
+  const maps = raw.memtrace.maps.at(-1);
+  const history = maps === undefined ? null : MappingHistory.fromJSON(maps as Parameters<typeof MappingHistory.fromJSON>[0]);
+  // The perf map of the traced process is gone (or another process's now): JIT frames not recorded stay hex.
+  return completeRecordedNames(recorded, history, frameAddresses(raw), { returnAddresses: true });
 }

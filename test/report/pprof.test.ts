@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
 import { Profile } from 'pprof-format';
+import type { StackProfile } from '../../src/model/stack-profile.js';
 import { renderMalloc } from '../../src/report/index.js';
+import { renderPprof } from '../../src/report/pprof.js';
 import { readMallocLog } from '../../src/tools/malloc-report.js';
 import { KNOWN_STACKS, KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';
@@ -46,4 +48,44 @@ const go = spawnSync('go', ['version']).status === 0;
   const inuse = execFileSync('go', ['tool', 'pprof', '-top', '-sample_index=inuse_space', path], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
   t.regex(inuse, /Total samples = 67\.79kB/);
   t.regex(inuse, /^ +52kB .* make_pages$/m);
+});
+
+// A stack as memtrace walked it in Debian's sqlite3 (recorded in /tmp/sq's run of the live test's
+// workload): the frames carry their place, a marker frame ends the cut stack.
+const placed: StackProfile = {
+  valueTypes: [{ name: 'allocBytes', unit: 'bytes' }],
+  defaultValue: 'allocBytes',
+  samples: [
+    {
+      frames: [
+        { name: '[stack cut in libsqlite3.so.0.8.6: no frame pointers]' },
+        {
+          name: 'libsqlite3.so.0.8.6+0xa7504',
+          module: 'libsqlite3.so.0.8.6',
+          place: { path: '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6', address: '0x7f08e8806504', start: '0x7f08e8785000', end: '0x7f08e8879000', offset: '0x26000', buildId: '5221b80bd99650e3e55370b0e24f4b4dbe81264f' },
+        },
+      ],
+      values: { allocBytes: 9_948_112 },
+    },
+  ],
+};
+
+test('frames with a place keep their address and mapping (path, build-id, range, offset); others have neither', (t) => {
+  const profile = decode(renderPprof(placed));
+  const strings = profile.stringTable.strings;
+  t.deepEqual(
+    profile.mapping.map((m) => [Number(m.id), `0x${BigInt(m.memoryStart).toString(16)}`, `0x${BigInt(m.memoryLimit).toString(16)}`, `0x${BigInt(m.fileOffset).toString(16)}`, strings[Number(m.filename)], strings[Number(m.buildId)]]),
+    [[1, '0x7f08e8785000', '0x7f08e8879000', '0x26000', '/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6', '5221b80bd99650e3e55370b0e24f4b4dbe81264f']],
+  );
+  const [leaf, marker] = profile.sample[0]!.locationId.map((id) => profile.location.find((location) => Number(location.id) === Number(id))!);
+  t.deepEqual([`0x${BigInt(leaf!.address).toString(16)}`, Number(leaf!.mappingId)], ['0x7f08e8806504', 1]);
+  t.deepEqual([Number(marker!.address), Number(marker!.mappingId)], [0, 0]);
+});
+
+(go || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`go tool pprof -raw shows the addresses and the mapping${go ? '' : ' (skipped: go not installed)'}`, (t) => {
+  const path = join(mkdtempSync(join(tmpdir(), 'memtrace-pprof-')), 'placed.pb.gz');
+  writeFileSync(path, renderPprof(placed));
+  const raw = execFileSync('go', ['tool', 'pprof', '-raw', path], { encoding: 'utf8', env: { ...process.env, PPROF_BINARY_PATH: '/nonexistent' } });
+  t.regex(raw, /^\s+1: 0x7f08e8806504 M=1 libsqlite3\.so\.0\.8\.6\+0xa7504 /m);
+  t.regex(raw, /^1: 0x7f08e8785000\/0x7f08e8879000\/0x26000 \/usr\/lib\/x86_64-linux-gnu\/libsqlite3\.so\.0\.8\.6 5221b80bd99650e3e55370b0e24f4b4dbe81264f/m);
 });
