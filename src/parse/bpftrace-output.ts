@@ -103,6 +103,22 @@ const RAW_FRAME = /^[0-9a-f]{1,16}$/;
  */
 const UNWIND_FAILURE = /^\s*<unwind ?failure>$/;
 
+/**
+ * dw_ustack gives every frame past the leaf as its return address minus one (the call instruction's
+ * last byte, where unwinders place a call site); memtrace's frame-pointer walks and ustack give
+ * return addresses. Read back to return addresses, one rule holds downstream (symbolization looks
+ * up address - 1; the call check reads the bytes before it). The leaf is the probe's own address.
+ */
+export function returnAddressesOfUnwound(frames: PrintedFrame[]): PrintedFrame[] {
+  return frames.map((frame, index) => (index === 0 || frame.address === null ? frame : { ...frame, address: frame.address + 1n }));
+}
+
+/** Whether a raw log's memtrace header says its stacks were unwound with DWARF (tracer.stacks). */
+export function headerSaysDwarf(header: Record<string, unknown> | null): boolean {
+  const tracer = header?.tracer;
+  return typeof tracer === 'object' && tracer !== null && (tracer as { stacks?: unknown }).stacks === 'dwarf';
+}
+
 /** The symbol of the frame that stands for dw_ustack's `<unwind failure>`: the stack stops there. */
 export const UNWIND_FAILURE_SYMBOL = '[DWARF unwinding stopped]';
 

@@ -15,7 +15,7 @@
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
 import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, UNWIND_FAILURE_SYMBOL, addressValue, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { BpftraceOutputReader, MalformedLine, UNWIND_FAILURE_SYMBOL, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
 import { keepMemtraceRecord, stackKeyOf, type MemtraceRecords } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
@@ -74,6 +74,8 @@ export interface FaultsLogParserOptions {
   /** Shown in errors: the file name, or `bpftrace` for a live stream. */
   source: string;
   lenient?: boolean;
+  /** The program unwound its stacks with dw_ustack (a raw log's header says so by itself). */
+  dwarfStacks?: boolean;
 }
 
 const TOTALS: Record<string, keyof FaultsRaw> = {
@@ -134,8 +136,13 @@ export class FaultsLogParser {
       if (!(error instanceof MalformedLine)) throw error;
       truncated = true;
     }
+    const dwarf = this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header);
     for (const [key, stack] of this.raw.stacks) {
-      if (stack.frames.leaf !== null) continue; // unwound by the tracer (DWARF mode): frames known
+      if (stack.frames.leaf !== null) {
+        // Unwound by the tracer (DWARF mode): its callers are call sites, read back to return addresses.
+        if (dwarf) stack.frames = { ...stack.frames, callers: stack.frames.callers.map((address) => address + 1n) };
+        continue;
+      }
       const byDepth = this.frames.get(key) ?? new Map<number, bigint>();
       const callers: bigint[] = [];
       // The chain starts at depth 2 and is contiguous: a gap would mean a lost map entry.

@@ -15,7 +15,9 @@ import {
   type BpftraceValue,
   type PrintedFrame,
   addressValue,
+  headerSaysDwarf,
   integerValue,
+  returnAddressesOfUnwound,
 } from './bpftrace-output.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
 
@@ -91,6 +93,8 @@ export interface MallocLogParserOptions {
   source: string;
   /** Count malformed lines instead of failing on the first. */
   lenient?: boolean;
+  /** The program unwound its stacks with dw_ustack (a raw log's header says so by itself). */
+  dwarfStacks?: boolean;
 }
 
 export class MallocLogParser {
@@ -127,6 +131,9 @@ export class MallocLogParser {
       truncated = true;
     }
     this.resolveStacks();
+    if (this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header)) {
+      for (const stack of this.raw.stacks.values()) stack.frames = returnAddressesOfUnwound(stack.frames);
+    }
     return { raw: this.raw, truncated };
   }
 

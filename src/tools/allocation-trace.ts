@@ -76,7 +76,7 @@ export interface AllocationTraceContext {
 export async function traceAllocations(context: AllocationTraceContext): Promise<number> {
   const { options, io, bpftrace, notes } = context;
   const history = new MappingHistory();
-  const parser = new MallocLogParser({ source: 'bpftrace' });
+  const parser = new MallocLogParser({ source: 'bpftrace', dwarfStacks: context.unwinder === 'dwarf' });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const events = options.eventsOut === null ? null : openOutputStream(options.eventsOut);
   const startedAt = new Date();

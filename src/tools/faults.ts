@@ -83,7 +83,7 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
 async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null, unwinder: UnwinderChoice): Promise<number> {
   const notes: string[] = [];
   const history = new MappingHistory();
-  const parser = new FaultsLogParser({ source: 'bpftrace' });
+  const parser = new FaultsLogParser({ source: 'bpftrace', dwarfStacks: unwinder.unwinder === 'dwarf' });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   const span = new TracedSpan(startedAt);

@@ -51,13 +51,14 @@ export function tracerWarnings(stderr: string): string[] {
 const LIVE_HELP = LIVE_PROBLEM === null ? (({ stdout, stderr }) => `${stdout}${stderr}`)(spawnSync(LIVE_BPFTRACE, ['--help'], { encoding: 'utf8' })) : '';
 
 /**
- * Arguments that make the bpftrace under test compile a program and stop: `--emit-elf FILE` was a dry
- * run up to 0.23; 0.27 goes on to run the program unless told `--dry-run` (which attaches, then ends).
- * A program that unwinds with DWARF needs a target process: `pid` (any live one) is passed as -p.
+ * Arguments that make the bpftrace under test compile a program and stop: `--emit-elf FILE` is a dry
+ * run in 0.17 (which has no --dry-run); 0.27 goes on to run the program, whatever its help says,
+ * unless also told `--dry-run` (0.23 and 0.27 take both and stop). A program that unwinds with DWARF
+ * needs a target process: `pid` (any live one) is passed as -p.
  */
 export function compileOnlyArgs(objectPath: string, pid: number | null = null): string[] {
-  const emitIsDryRun = /--emit-elf FILE\s+\(dry run\)/.test(LIVE_HELP);
-  return ['--emit-elf', objectPath, ...(emitIsDryRun ? [] : ['--dry-run']), ...(pid === null ? [] : ['-p', String(pid)])];
+  const hasDryRun = /^\s*--dry-run\b/m.test(LIVE_HELP);
+  return ['--emit-elf', objectPath, ...(hasDryRun ? ['--dry-run'] : []), ...(pid === null ? [] : ['-p', String(pid)])];
 }
 
 /** The bpftrace under test unwinds stacks with DWARF (dw_ustack: `dwunwind: yes` in --info; 0.26 and later). */
