@@ -14,8 +14,11 @@ const temporary = makeTemporaryDirectory('setup-bpftrace');
 test.after.always(() => temporary.cleanup());
 let count = 0;
 const fresh = (name = 'root') => join(temporary.dir, `${name}-${count++}`);
-/** Discovery and the command's default directory never see /var/lib in these tests. */
-const env = { MEMTRACE_BPFTRACE_ROOT: join(temporary.dir, 'default-root') };
+/**
+ * Discovery and the command's default directory never see /var/lib in these tests, and a bpftrace
+ * named by a compat leg's MEMTRACE_BPFTRACE does not hide the private one.
+ */
+const env = { MEMTRACE_BPFTRACE_ROOT: join(temporary.dir, 'default-root'), MEMTRACE_BPFTRACE: undefined };
 
 const asRoot = process.getuid?.() === 0;
 const rootTest: typeof test.serial = (asRoot
@@ -106,9 +109,9 @@ rootTest('an existing root is reused: the wrapper is written again, never throug
   t.is(result.stderr, '');
 
   // The directory discovery looks in: memtrace says it will use it from now on, and it does.
-  const found = await memtrace(['setup-bpftrace'], { env: { MEMTRACE_BPFTRACE_ROOT: dir } });
+  const found = await memtrace(['setup-bpftrace'], { env: { ...env, MEMTRACE_BPFTRACE_ROOT: dir } });
   t.regex(found.stdout, /memtrace uses it from now on for every bpftrace tool/);
-  const script = await memtrace(['malloc', '--print-script', '-p', String(process.pid)], { env: { MEMTRACE_BPFTRACE_ROOT: dir } });
+  const script = await memtrace(['malloc', '--print-script', '-p', String(process.pid)], { env: { ...env, MEMTRACE_BPFTRACE_ROOT: dir } });
   t.regex(script.stdout, new RegExp(`^// memtrace: written for bpftrace 0\\.27\\.0 \\(${dir}/bpftrace, from memtrace setup-bpftrace\\)`));
 });
 
