@@ -1,12 +1,12 @@
 // `memtrace setup-bpftrace`: builds (once) the private Debian-testing root of private-bpftrace.ts with
 // debootstrap, writes its wrapper and checks that the bpftrace runs. Debian 12 ships bpftrace 0.17
 // and Debian 13 0.23; DWARF stack unwinding (dw_ustack) needs 0.26 or later, which only testing has.
-import { createWriteStream, existsSync, lstatSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError, UsageError } from '../errors.js';
-import { MARKER_NAME, readMarker, renderWrapper, validateRootDirectory, WRAPPER_NAME, type RootMarker } from './private-bpftrace.js';
+import { lstatOrNull, MARKER_NAME, readMarker, renderWrapper, validateRootDirectory, WRAPPER_NAME, type RootMarker } from './private-bpftrace.js';
 
 export const DEFAULT_SUITE = 'forky';
 const DEBOOTSTRAP_SCRIPTS = '/usr/share/debootstrap/scripts';
@@ -59,7 +59,7 @@ export async function setupPrivateBpftrace(options: SetupOptions): Promise<Setup
   // Written on every run, so a reused root gets the wrapper this memtrace writes.
   const wrapper = await writeFileInRoot(dir, WRAPPER_NAME, renderWrapper(dir), 0o755);
   const { version, dwarfStacks } = await checkWrapper(wrapper);
-  return { dir, wrapper, reused, version, dwarfStacks, diskBytes: await diskUsage(dir), };
+  return { dir, wrapper, reused, version, dwarfStacks, diskBytes: await diskUsage(dir) };
 }
 
 /**
@@ -195,14 +195,6 @@ async function diskUsage(dir: string): Promise<number> {
   // -x: a mount inside the root is not the root's cost.
   const du = await execa('du', ['-sxb', dir], { reject: false });
   return Number(/^(\d+)/.exec(`${du.stdout}`)?.[1] ?? NaN);
-}
-
-function lstatOrNull(path: string) {
-  try {
-    return lstatSync(path);
-  } catch {
-    return null;
-  }
 }
 
 function tail(text: string, lines: number): string {

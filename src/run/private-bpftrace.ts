@@ -68,7 +68,8 @@ function untrusted(path: string, stats: Stats | null, kind: 'directory' | 'file'
   return null;
 }
 
-function lstatOrNull(path: string): Stats | null {
+/** lstat that answers null for a path that is not there (or not reachable). */
+export function lstatOrNull(path: string): Stats | null {
   try {
     return lstatSync(path);
   } catch {
