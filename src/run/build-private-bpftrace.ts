@@ -30,6 +30,8 @@ export interface DebootstrapProgress {
   configured: number;
   /** debootstrap's latest `I:` line, without the `I: `. */
   latest: string;
+  /** "Configuring libc-bin" and the like seen so far: debootstrap configures some packages twice. */
+  seen: Set<string>;
 }
 
 export interface SetupResult {
@@ -144,7 +146,7 @@ export function debootstrapArguments(dir: string, marker: RootMarker, scripts = 
 async function runDebootstrap(dir: string, marker: RootMarker, options: SetupOptions): Promise<void> {
   const logPath = join(dir, LOG_NAME);
   const log = createWriteStream(logPath, { flags: 'wx', mode: 0o644 });
-  const progress: DebootstrapProgress = { retrieved: 0, unpacked: 0, configured: 0, latest: 'starting' };
+  const progress: DebootstrapProgress = { retrieved: 0, unpacked: 0, configured: 0, latest: 'starting', seen: new Set() };
   const child = execa('debootstrap', debootstrapArguments(dir, marker), { reject: false, all: true, buffer: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
   for await (const line of child.iterable({ from: 'all' })) {
     log.write(`${line}\n`);
@@ -173,11 +175,17 @@ async function runDebootstrap(dir: string, marker: RootMarker, options: SetupOpt
 export function countProgress(progress: DebootstrapProgress, line: string): void {
   const match = /^I: (.*)$/.exec(line.trim());
   if (!match) return;
-  progress.latest = match[1]!;
-  // "I: Retrieving libc6 2.41-12" is a package; "I: Retrieving Packages" and "I: Retrieving InRelease" are indexes.
-  if (/^Retrieving \S+ \S/.test(match[1]!)) progress.retrieved += 1;
-  else if (/^Unpacking \S+\.\.\.$/.test(match[1]!) && !/^Unpacking (required|the base|base) /.test(match[1]!)) progress.unpacked += 1;
-  else if (/^Configuring \S+\.\.\.$/.test(match[1]!)) progress.configured += 1;
+  const text = match[1]!;
+  progress.latest = text;
+  // "I: Retrieving libc6 2.41-12" is a package; "I: Retrieving Packages" and "I: Retrieving InRelease" are
+  // indexes; "I: Unpacking required packages..." (two words) is a phase.
+  const step = /^(Retrieving \S+) \S|^(Unpacking \S+)\.\.\.$|^(Configuring \S+)\.\.\.$/.exec(text);
+  const key = step?.[1] ?? step?.[2] ?? step?.[3];
+  if (key === undefined || progress.seen.has(key)) return;
+  progress.seen.add(key);
+  if (key.startsWith('Retrieving')) progress.retrieved += 1;
+  else if (key.startsWith('Unpacking')) progress.unpacked += 1;
+  else progress.configured += 1;
 }
 
 async function checkWrapper(wrapper: string): Promise<{ version: string; dwarfStacks: boolean }> {

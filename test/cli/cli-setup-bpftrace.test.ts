@@ -6,6 +6,7 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, wri
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
+import { countProgress } from '../../src/run/build-private-bpftrace.js';
 import { MEMTRACE_BPF, memtrace } from '../helpers/cli.js';
 import { makeFakeRoot } from '../helpers/private-root.js';
 import { makeTemporaryDirectory } from '../symbols/helpers.js';
@@ -156,4 +157,27 @@ liveSetup(`a real set-up with debootstrap: bpftrace 0.26 or later that unwinds w
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the status line counts debootstrap's packages once each, not its index files or phases", (t) => {
+  const progress = { retrieved: 0, unpacked: 0, configured: 0, latest: '', seen: new Set<string>() };
+  const log = [
+    'I: Retrieving InRelease ',
+    'I: Retrieving Packages ',
+    'I: Validating Packages ',
+    'I: Retrieving bpftrace 0.27.0-1',
+    'I: Validating bpftrace 0.27.0-1',
+    'I: Retrieving libc6 2.43-7',
+    'I: Unpacking required packages...',
+    'I: Unpacking libc6:amd64...',
+    'I: Configuring required packages...',
+    'I: Configuring libc-bin...',
+    'W: not an information line',
+    'I: Unpacking the base system...',
+    'I: Unpacking bpftrace...',
+    'I: Configuring libc-bin...',
+    'I: Base system installed successfully.',
+  ];
+  for (const line of log) countProgress(progress, line);
+  t.like(progress, { retrieved: 2, unpacked: 2, configured: 1, latest: 'Base system installed successfully.' });
 });

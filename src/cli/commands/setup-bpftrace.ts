@@ -127,8 +127,10 @@ function statusLine(io: CommandIo, started: number) {
         render();
         return;
       }
-      const phase = /^\w+/.exec(progress.latest)?.[0] ?? '';
-      if (['Retrieving', 'Validating', 'Extracting', 'Unpacking', 'Configuring', 'Base'].includes(phase) && phase !== lastPhase) {
+      // Retrieving and Validating alternate package by package: one phase, downloading.
+      const word = /^\w+/.exec(progress.latest)?.[0] ?? '';
+      const phase = word === 'Validating' ? 'Retrieving' : word;
+      if (['Retrieving', 'Extracting', 'Unpacking', 'Configuring', 'Base'].includes(phase) && phase !== lastPhase) {
         lastPhase = phase;
         line.shown = true;
         io.stderr.write(`memtrace: debootstrap ${formatDuration((Date.now() - started) / 1000)}: ${progress.retrieved} packages retrieved, ${progress.unpacked} unpacked, ${progress.configured} configured (${progress.latest})\n`);
