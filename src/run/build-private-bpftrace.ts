@@ -50,6 +50,8 @@ export async function setupPrivateBpftrace(options: SetupOptions): Promise<Setup
     throw new TracerError(`memtrace setup-bpftrace installs a Debian root in ${options.dir} with debootstrap, which needs root: re-run with sudo`, { exitCode: 77 });
   }
   const dir = validateRootDirectory(options.dir.replace(/\/+$/, '') || '/');
+  // debootstrap splits its target on white space somewhere inside (its chroot step fails on "/tmp/a b").
+  if (/\s/.test(dir)) throw new UsageError(`--dir "${dir}": debootstrap cannot build into a path with white space`);
   const packages = options.includeDtrace ? ['bpftrace', 'dtrace'] : ['bpftrace'];
   const wanted: RootMarker = { madeBy: 'memtrace setup-bpftrace', suite: options.suite, packages, mirror: options.mirror, complete: false };
   const reused = await claimDirectory(dir, wanted, options);

@@ -85,6 +85,7 @@ rootTest('a DIR memtrace did not make is refused, and left as it was', async (t)
   await refuses(t, open, /writable by other users/);
 
   await refuses(t, `${fresh()}:x`, /a character the loader's library path cannot carry/);
+  await refuses(t, fresh('with space'), /debootstrap cannot build into a path with white space/);
 });
 
 rootTest('an existing root is reused: the wrapper is written again, never through a planted symlink', async (t) => {
@@ -139,7 +140,7 @@ rootTest('no network (a mirror nothing listens on): what failed, the end of the 
 const liveSetup = asRoot && process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? test.serial : test.skip;
 liveSetup(`a real set-up with debootstrap: bpftrace 0.26 or later that unwinds with DWARF, then reused${process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? '' : ' (skipped: set MEMTRACE_TEST_SETUP_ROOT=1; ~45 s, ~570 MB)'}`, async (t) => {
   t.timeout(600_000);
-  const dir = fresh('real root');
+  const dir = fresh('real-root');
   try {
     const result = await memtrace(['setup-bpftrace', '--dir', dir], { env, timeout: 600_000 });
     t.is(result.exitCode, 0, `${result.stderr}\n${result.stdout}`);

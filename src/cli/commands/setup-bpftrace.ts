@@ -14,7 +14,7 @@ script DIR/bpftrace that runs it with that root's own libraries. Debian 12 has
 bpftrace 0.17 and Debian 13 0.23; testing's (0.26 and later) unwinds stacks
 with DWARF, so stacks through programs built without frame pointers are whole.
 Every memtrace-bpf tool then uses it, before the bpftrace on PATH. Needs root
-and the network; about 600 MB and a minute. A second run reuses the root.
+and the network; about 550 MiB and half a minute. A second run reuses it.
 Remove it with rm -rf DIR.
 
   --dir DIR          where the root goes (default ${DEFAULT_PRIVATE_ROOT},
