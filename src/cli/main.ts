@@ -11,10 +11,11 @@ import { markCommand } from './commands/mark.js';
 import { processCommand } from './commands/process.js';
 import { reportCommand } from './commands/report.js';
 import { scriptsCommand } from './commands/scripts.js';
+import { setupBpftraceCommand } from './commands/setup-bpftrace.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Backend, Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand];
+const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand, setupBpftraceCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

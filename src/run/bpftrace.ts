@@ -5,6 +5,7 @@ import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError } from '../errors.js';
 import { BASELINE_FEATURES, describeFeatures, probeBpftraceFeatures, type BpftraceFeatures } from './bpftrace-features.js';
+import { findPrivateBpftrace } from './private-bpftrace.js';
 
 /**
  * Lines bpftrace prints on every run of this kind of machine that say nothing about the trace:
@@ -24,16 +25,34 @@ export interface Bpftrace {
   /** null when memtrace could not ask (a script printed on a machine without bpftrace). */
   version: string | null;
   features: BpftraceFeatures;
+  /** How it was found, when that is not obvious from the path (the private root of setup-bpftrace). */
+  origin?: string;
+}
+
+/**
+ * Which bpftrace memtrace runs, in this order: the one the user named (--tracer-path, then
+ * $MEMTRACE_BPFTRACE), the private root's that `memtrace setup-bpftrace` installed (newer than the
+ * distribution's, so it is preferred to it), then bpftrace on PATH.
+ */
+export async function locateBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ path: string; origin?: string } | null> {
+  const env = options.env ?? process.env;
+  const named = options.path ?? env.MEMTRACE_BPFTRACE;
+  if (named !== undefined) return { path: named };
+  const privateBpftrace = findPrivateBpftrace(env);
+  if (privateBpftrace !== null) return { path: privateBpftrace, origin: 'memtrace setup-bpftrace' };
+  const onPath = await findOnPath('bpftrace', env.PATH ?? '');
+  return onPath === null ? null : { path: onPath };
 }
 
 export async function findBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Bpftrace> {
   const env = options.env ?? process.env;
-  const path = options.path ?? env.MEMTRACE_BPFTRACE ?? (await findOnPath('bpftrace', env.PATH ?? ''));
-  if (path === null) {
+  const located = await locateBpftrace({ path: options.path, env });
+  if (located === null) {
     throw new TracerError(
-      'bpftrace not found in PATH: install it (Debian/Ubuntu: sudo apt-get install bpftrace) or pass --tracer-path',
+      'bpftrace not found in PATH: install it (Debian/Ubuntu: sudo apt-get install bpftrace) or pass --tracer-path; "sudo memtrace-bpf setup-bpftrace" installs a newer one, with DWARF stacks, for memtrace alone',
     );
   }
+  const { path, origin } = located;
   const result = await execa(path, ['--version'], { reject: false, timeout: 20_000, env });
   const match = /bpftrace v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(`${result.stdout}`);
   if (result.failed || !match) {
@@ -46,7 +65,8 @@ export async function findBpftrace(options: { path?: string; env?: NodeJS.Proces
       `bpftrace ${major}.${minor}.${match[3] ?? '0'} at ${path} is too old: memtrace needs ${MIN_BPFTRACE_VERSION.join('.')} or later`,
     );
   }
-  return { path, version: `${major}.${minor}.${match[3] ?? '0'}`, features: await probeBpftraceFeatures(path, env) };
+  const found: Bpftrace = { path, version: `${major}.${minor}.${match[3] ?? '0'}`, features: await probeBpftraceFeatures(path, env) };
+  return origin === undefined ? found : { ...found, origin };
 }
 
 /**
@@ -67,7 +87,7 @@ export async function findTracer(options: { path: string | null; printScript: bo
  * bpftrace was found able to do, and what memtrace chose because of it.
  */
 export function tracerComment(bpftrace: Bpftrace, choices: readonly string[]): string {
-  const found = bpftrace.version === null ? 'no bpftrace found: written for bpftrace 0.17' : `written for bpftrace ${bpftrace.version} (${bpftrace.path})`;
+  const found = bpftrace.version === null ? 'no bpftrace found: written for bpftrace 0.17' : `written for bpftrace ${bpftrace.version} (${bpftrace.path}${bpftrace.origin === undefined ? '' : `, from ${bpftrace.origin}`})`;
   const lines = [`memtrace: ${found}`, ...describeFeatures(bpftrace.features).map((line) => `  ${line}`), ...choices.map((choice) => `memtrace: ${choice}`)];
   return `${lines.map((line) => `// ${line.replace(/[\r\n]+/g, ' ')}`).join('\n')}\n`;
 }

@@ -54,7 +54,7 @@ liveTest('not root: a clear message, exit 77', async (t) => {
 });
 
 liveTest('bpftrace missing from PATH', async (t) => {
-  const result = await memtrace(['malloc', '-p', '1'], { env: { PATH: directory() }, extendEnv: false });
+  const result = await memtrace(['malloc', '-p', '1'], { env: { PATH: directory(), MEMTRACE_BPFTRACE_ROOT: '' }, extendEnv: false });
   t.is(result.exitCode, 4, `${result.stderr}`);
   t.regex(`${result.stderr}`, /bpftrace not found in PATH: install it \(Debian\/Ubuntu: sudo apt-get install bpftrace\)/);
 });

@@ -3,12 +3,23 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import test from 'ava';
 import { isHarmlessTracerNotice } from '../../src/run/bpftrace.js';
+import { findPrivateBpftrace } from '../../src/run/private-bpftrace.js';
 
 /**
- * The bpftrace the live tests run: memtrace's own MEMTRACE_BPFTRACE when set (the compat run points
- * it at Debian 13's bpftrace, see test/compat/README.md), else the one on PATH.
+ * The bpftrace the live tests run, the one memtrace itself finds: MEMTRACE_BPFTRACE when set (the
+ * compat run points it at Debian 13's bpftrace, see docs/compat.md), else the private root of
+ * `memtrace setup-bpftrace` when there is one, else the one on PATH.
  */
-export const LIVE_BPFTRACE = process.env.MEMTRACE_BPFTRACE ?? 'bpftrace';
+export const LIVE_BPFTRACE = process.env.MEMTRACE_BPFTRACE ?? privateBpftraceOrNull() ?? 'bpftrace';
+
+function privateBpftraceOrNull(): string | null {
+  try {
+    return findPrivateBpftrace();
+  } catch {
+    // An untrusted private root: memtrace refuses it, and the tests that run memtrace say so.
+    return null;
+  }
+}
 
 function liveProblem(): string | null {
   if (process.getuid?.() !== 0) return 'not root';
