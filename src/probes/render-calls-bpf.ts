@@ -17,6 +17,7 @@
 // Every interpolated value comes from a validated CallsSpec: numbers are integers, paths and
 // symbols match the strict grammars of validate.ts.
 import type { CallsSpec } from './calls-spec.js';
+import { indent, probe, usdtPath } from './render-malloc-bpf.js';
 
 export const CALLS_BEGIN_MARKER = 'memtrace:begin calls';
 export const CALLS_OPTIONS_MARKER = 'memtrace:calls';
@@ -47,7 +48,7 @@ export function renderCallsBpf(spec: CallsSpec): string {
   );
 
   if (spec.python !== null) {
-    const binary = spec.python.binary;
+    const binary = usdtPath(spec.python.binary, spec.pid);
     // arg0 file, arg1 function (C strings in the interpreter's code object), arg2 line.
     const args = '(uint64)arg0, (uint64)arg1, (int64)arg2';
     blocks.push(probe(`usdt:${binary}:python:function__entry`, pidFilter, eventBody(spec, KIND_CALL, args)));
@@ -120,10 +121,4 @@ function rssExpression(spec: CallsSpec): string {
   return `(${count(0)} + ${count(1)} + ${count(3)}) * ${spec.pageSize}`;
 }
 
-function probe(specifier: string, predicate: string, body: string[]): string {
-  return `${specifier}\n/${predicate}/\n{\n${indent(body).join('\n')}\n}`;
-}
 
-function indent(lines: string[]): string[] {
-  return lines.map((line) => `  ${line}`);
-}

@@ -11,6 +11,7 @@
 // Every interpolated value comes from a validated GcSpec (a path and a symbol of strict grammars,
 // integers).
 import type { GcSpec } from './gc-spec.js';
+import { probe, usdtPath } from './render-malloc-bpf.js';
 
 export const GC_BEGIN_MARKER = 'memtrace:begin gc';
 export const GC_END_MARKER = 'memtrace:end';
@@ -21,7 +22,7 @@ export function renderGcBpf(spec: GcSpec): string {
   const [entry, exit] =
     spec.probe.kind === 'symbol'
       ? [`uprobe:${spec.binary}:${spec.probe.symbol}`, `uretprobe:${spec.binary}:${spec.probe.symbol}`]
-      : [`usdt:${spec.binary}:node:gc__start`, `usdt:${spec.binary}:node:gc__done`];
+      : [`usdt:${usdtPath(spec.binary, spec.pid)}:node:gc__start`, `usdt:${usdtPath(spec.binary, spec.pid)}:node:gc__done`];
   // PerformGarbageCollection(this, collector, reason, …): arg0 is the Heap. gc__start(type, flags, isolate).
   // Both enums are C++ ints: the upper half of the 64-bit register is not theirs to define.
   const [collector, reason] = spec.probe.kind === 'symbol' ? ['(int32)arg1', '(int32)arg2'] : ['(int32)arg0', '-1'];
@@ -48,6 +49,4 @@ export function renderGcBpf(spec: GcSpec): string {
   return `${blocks.join('\n\n')}\n`;
 }
 
-function probe(specifier: string, predicate: string, body: string[]): string {
-  return `${specifier}\n/${predicate}/\n{\n${body.map((line) => `  ${line}`).join('\n')}\n}`;
-}
+

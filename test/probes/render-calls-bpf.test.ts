@@ -18,9 +18,9 @@ test('the checked-in scripts/bpf/calls.bt is the generator output for python3.11
 
 test('Python probes: entry and return on the interpreter, the line probe counted only, RSS from the task counters', (t) => {
   const program = render({});
-  t.true(program.includes('usdt:/usr/bin/python3.11:python:function__entry\n/pid == 4242/'));
-  t.true(program.includes('usdt:/usr/bin/python3.11:python:function__return\n/pid == 4242/'));
-  t.true(program.includes('usdt:/usr/bin/python3.11:python:line\n/pid == 4242/\n{\n  @lines = @lines + 1;\n}'));
+  t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:function__entry\n/pid == 4242/'));
+  t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:function__return\n/pid == 4242/'));
+  t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:line\n/pid == 4242/\n{\n  @lines = @lines + 1;\n}'));
   t.true(program.includes('$rss = (curtask->mm->rss_stat[0].count + curtask->mm->rss_stat[1].count + curtask->mm->rss_stat[3].count) * 4096;'));
   t.true(program.includes('if (@logged_seq == 0 || $rss - @logged_rss >= 4096 || @logged_rss - $rss >= 4096) {'));
   t.true(program.includes('printf("memtrace:end %d %d %d\\n", @seq, @printed, @lines);'));

@@ -23,8 +23,8 @@ test('symbol probes: entry and return on the found symbol, filtered by pid, coll
 
 test('usdt probes: gc__start and gc__done, the GCType from arg0 and no reason', (t) => {
   const script = renderGcBpf(buildGcSpec({ ...SYMBOL_OPTIONS, probe: { kind: 'usdt' } }));
-  t.true(script.includes('usdt:/usr/bin/node:node:gc__start\n/pid == 4242/'));
-  t.true(script.includes('usdt:/usr/bin/node:node:gc__done\n/pid == 4242 && @gc[tid].0 != 0/'));
+  t.true(script.includes('usdt:/proc/4242/root/usr/bin/node:node:gc__start\n/pid == 4242/'));
+  t.true(script.includes('usdt:/proc/4242/root/usr/bin/node:node:gc__done\n/pid == 4242 && @gc[tid].0 != 0/'));
   t.true(script.includes('@gc[tid] = (nsecs, (int64)(int32)arg0, (int64)-1, $rss);'));
 });
 
