@@ -123,8 +123,13 @@ export interface ElfFile {
   sectionAt(vaddr: bigint): ElfSection | undefined;
 }
 
-/** Opens, reads and closes an ELF64 little-endian file. Throws ElfError for anything else. */
-export async function readElf(path: string): Promise<ElfFile> {
+/**
+ * Opens, reads and closes an ELF64 little-endian file. Throws ElfError for anything else.
+ * `debugSymbols`: a file of symbols alone (a separate debug file, MiniDebugInfo) whose program headers
+ * describe the original's segments, not its own bytes (`objcopy --only-keep-debug` keeps them): its
+ * PT_LOAD segments are not checked against its size, and no code is read from it.
+ */
+export async function readElf(path: string, options: { debugSymbols?: boolean } = {}): Promise<ElfFile> {
   let handle: FileHandle;
   try {
     handle = await open(path, 'r');
@@ -134,7 +139,7 @@ export async function readElf(path: string): Promise<ElfFile> {
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw new ElfError(path, 'not a regular file');
-    return await parseElf(new PositionedReader(path, handle, stats.size), stats);
+    return await parseElf(new PositionedReader(path, handle, stats.size), stats, options.debugSymbols === true);
   } catch (error) {
     if (error instanceof ElfError) throw error;
     throw new ElfError(path, `cannot read: ${describeFsError(error)}`, { cause: error });
@@ -168,7 +173,7 @@ class PositionedReader {
   }
 }
 
-async function parseElf(reader: PositionedReader, stats: Stats): Promise<ElfFile> {
+async function parseElf(reader: PositionedReader, stats: Stats, debugSymbols: boolean): Promise<ElfFile> {
   const path = reader.path;
   if (reader.size < 4) throw new ElfError(path, 'not an ELF file (shorter than the 4-byte magic)');
   const ident = await reader.read(0, Math.min(16, reader.size), 'the ELF identification');
@@ -201,7 +206,7 @@ async function parseElf(reader: PositionedReader, stats: Stats): Promise<ElfFile
   if (phnum > 0 && phentsize !== PROGRAM_HEADER_SIZE) throw new ElfError(path, `unexpected program header size ${phentsize}`);
   if (shnum > 0 && shentsize !== SECTION_HEADER_SIZE) throw new ElfError(path, `unexpected section header size ${shentsize}`);
 
-  const segments = await readLoadSegments(reader, phoff, phnum);
+  const segments = await readLoadSegments(reader, phoff, phnum, debugSymbols);
   const sections = await readSections(reader, shoff, shnum, shstrndx);
   const { functions, byName } = await readFunctions(reader, sections);
 
@@ -218,7 +223,7 @@ async function parseElf(reader: PositionedReader, stats: Stats): Promise<ElfFile
   );
 }
 
-async function readLoadSegments(reader: PositionedReader, phoff: bigint, phnum: number): Promise<LoadSegment[]> {
+async function readLoadSegments(reader: PositionedReader, phoff: bigint, phnum: number, debugSymbols: boolean): Promise<LoadSegment[]> {
   if (phnum === 0) return [];
   const table = await reader.read(phoff, phnum * PROGRAM_HEADER_SIZE, 'the program header table');
   const segments: LoadSegment[] = [];
@@ -233,7 +238,7 @@ async function readLoadSegments(reader: PositionedReader, phoff: bigint, phnum: 
       memsz: table.readBigUInt64LE(at + 40),
     };
     // A library cut short would still parse, and then symbolize with garbage: refuse it here.
-    if (segment.offset + segment.filesz > BigInt(reader.size)) {
+    if (!debugSymbols && segment.offset + segment.filesz > BigInt(reader.size)) {
       throw new ElfError(reader.path, `truncated: PT_LOAD segment ${i} ends at byte ${segment.offset + segment.filesz} but the file has ${reader.size}`);
     }
     segments.push(segment);

@@ -16,7 +16,7 @@
 // file and the reason are listed in `problems`, and the report says how many frames that cost.
 import { basename } from 'node:path';
 import { demangle } from './demangle.js';
-import { readBuildId, readDebugFile } from './debug-file.js';
+import { readBuildId, readDebugFile, readMiniDebugInfo } from './debug-file.js';
 import { EM_X86_64, readElf, type ElfFile, type ElfFunction } from './elf.js';
 import { CALL_BYTES_BEFORE, endsWithCall } from './x86-call.js';
 import { jitFrame, type JitFrameKind, type PerfMap } from './perf-map.js';
@@ -204,7 +204,8 @@ export class Symbolizer {
   #loadDebug(path: string, elf: ElfFile): Promise<ElfFile | null> {
     let loading = this.#debugFiles.get(path);
     if (!loading) {
-      loading = readDebugFile(elf);
+      // The installed debug file first (it has every symbol), else the file's own MiniDebugInfo.
+      loading = readDebugFile(elf).then((debug) => debug ?? readMiniDebugInfo(elf));
       this.#debugFiles.set(path, loading);
     }
     return loading;
