@@ -8,7 +8,10 @@
 //          kernel, through code built without frame pointers, for about 3.3 µs a stack here.
 //
 // The default is DWARF wherever the bpftrace has it: a stack cut at its first frame answers nothing,
-// and whole stacks are what the tools are for. Figures: docs/performance.md, docs/compat.md.
+// and whole stacks are what the tools are for. Except for Node: V8's generated code (builtins, JIT)
+// has no call-frame information, so DWARF unwinding stops at the first JS frame (measured: external's
+// stacks ended at Builtins_CEntry_…), while node and its JIT code keep frame pointers: there the
+// frame-pointer walk is the whole stack. Figures: docs/performance.md, docs/compat.md.
 import { UsageError } from '../errors.js';
 import type { BpftraceFeatures } from './bpftrace-features.js';
 
@@ -33,6 +36,7 @@ export function parseStackUnwinder(text: string): StackUnwinder {
 export function chooseStackUnwinder(
   requested: StackUnwinder | null,
   tracer: { path: string; version: string | null; features: BpftraceFeatures },
+  target: { node: boolean } = { node: false },
 ): UnwinderChoice {
   const able = tracer.features.dwarfStacks;
   if (requested === 'dwarf' && !able) {
@@ -41,6 +45,12 @@ export function chooseStackUnwinder(
       `--stacks dwarf: ${which} cannot unwind stacks with DWARF (its --info does not say "dwunwind: yes"); ` +
         'bpftrace 0.26 or later built with LLVM 21 can: run "memtrace-bpf setup-bpftrace" to set up a private one (docs/compat.md), or use --stacks fp',
     );
+  }
+  if (requested === null && able && target.node) {
+    return {
+      unwinder: 'fp',
+      choice: 'user stacks walk frame pointers: the target is node, whose JIT code has no DWARF call-frame information (DWARF unwinding would stop at the first JS frame) and which keeps frame pointers; --stacks dwarf to unwind with DWARF',
+    };
   }
   if (requested === 'fp' || !able) {
     return {

@@ -55,7 +55,8 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     binary = await executableOf(options.target.pid);
   }
   const symbols = await findAllocatorSymbols(binary, options.target);
-  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
+  // external traces node only.
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace, { node: true });
 
   const spec = buildExternalSpec({
     binary,

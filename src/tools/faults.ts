@@ -27,6 +27,7 @@ import { TracedSpan } from './traced-span.js';
 import { writeReport } from './write-reports.js';
 import { TargetWatch } from './target-watch.js';
 import { loaderGateFor } from './loader-gate.js';
+import { targetRunsNode } from './node-target-kind.js';
 
 export interface FaultsOptions {
   target: { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
@@ -65,7 +66,7 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
   } else if (!(await processExists(options.target.pid))) {
     throw new TargetError(`no process with PID ${options.target.pid}`);
   }
-  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace, { node: await targetRunsNode(options.target) });
   const spec = buildFaultsSpec({
     pid: options.target.kind === 'attach' ? options.target.pid : null,
     stackDepth: options.stackDepth,

@@ -20,6 +20,7 @@ import { runMallocDtrace } from './malloc-dtrace.js';
 import { traceAllocations, type ToolIo } from './allocation-trace.js';
 import { nodeOptionsWithPerfMap } from './js-frames.js';
 import { loaderGateFor } from './loader-gate.js';
+import { targetRunsNode } from './node-target-kind.js';
 import type { ReportRequest } from './write-reports.js';
 
 export interface MallocOptions {
@@ -94,7 +95,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
   //   on an instruction the kernel emulates (see elf-alias.ts);
   // - offset uprobes put that probe on the shared library directly: `free+9`.
   const features = bpftrace.features;
-  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace, { node: options.js || (await targetRunsNode(options.target)) });
   const choices: string[] = [unwinder.choice];
   const freeName = `${options.prefix}free`;
   const freeBody = await findFreeBody(elf, freeName);

@@ -34,3 +34,11 @@ test('--stacks takes fp or dwarf, nothing else', (t) => {
   t.is(parseStackUnwinder('dwarf'), 'dwarf');
   for (const bad of ['', 'DWARF', 'lbr', 'fp;', 'dwarf\n']) t.throws(() => parseStackUnwinder(bad), { message: /--stacks: expected fp .* or dwarf/ }, JSON.stringify(bad));
 });
+
+test('for node, frame pointers by default even where DWARF is possible: V8\'s generated code has no call-frame information', (t) => {
+  const chosen = chooseStackUnwinder(null, modern, { node: true });
+  t.is(chosen.unwinder, 'fp');
+  t.regex(chosen.choice, /node, whose JIT code has no DWARF call-frame information/);
+  t.is(chooseStackUnwinder('dwarf', modern, { node: true }).unwinder, 'dwarf', '--stacks dwarf is still honoured');
+  t.is(chooseStackUnwinder(null, old, { node: true }).unwinder, 'fp');
+});
