@@ -24,7 +24,7 @@ async function startWaitingWorkload(linger: number) {
 /** The bpftrace processes tracing `pid` (no shell: pgrep would match the shell's own command line). */
 function bpftraceFor(pid: number): string {
   try {
-    return execFileSync('pgrep', ['-af', `bpftrace -f json -p ${pid} `], { encoding: 'utf8' }).trim();
+    return execFileSync('pgrep', ['-af', `bpftrace --no-warnings -f json -p ${pid} `], { encoding: 'utf8' }).trim();
   } catch {
     return '';
   }
@@ -94,7 +94,7 @@ liveTest('bpftrace dying mid-trace: a partial report that says so, and the comma
   const started = await waitForLine(session.stderr!, /memtrace: tracing .* in PID \d+/);
   const pid = Number(/in PID (\d+)/.exec(started)![1]);
   await new Promise((resolve) => setTimeout(resolve, 500));
-  execFileSync('pkill', ['-KILL', '-f', `bpftrace -f json -p ${pid} `]);
+  execFileSync('pkill', ['-KILL', '-f', `bpftrace --no-warnings -f json -p ${pid} `]);
   const traced = await session;
   t.is(traced.exitCode, 7, `${traced.stderr}`);
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
