@@ -42,7 +42,7 @@ liveTest('launched: exact per-stack allocations and outstanding blocks, named af
     t.deepEqual(sums, expected, name);
     for (const stack of stacks) {
       // The caller of the allocator is the leaf, its caller (main) is next: no frame is skipped.
-      t.deepEqual(stack.frames.slice(-2), [{ name: 'main', module: 'known-allocs' }, { name, module: 'known-allocs' }]);
+      t.deepEqual(stack.frames.slice(-2).map(({ name: frameName, module }) => ({ name: frameName, module })), [{ name: 'main', module: 'known-allocs' }, { name, module: 'known-allocs' }]);
     }
   }
   const leaked = profile.stacks.filter((stack) => stack.outstanding > 0);
