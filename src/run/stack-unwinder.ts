@@ -27,12 +27,17 @@ export function parseStackUnwinder(text: string): StackUnwinder {
 }
 
 /**
- * The unwinder a program uses: the one asked for, or DWARF where the tracer has it. DWARF asked of a
- * tracer without it is refused before anything runs, saying how to get one that has it.
+ * The unwinder a program uses: the one asked for, or DWARF where the tracer has it, except where the
+ * stacks are wanted for their JS frames (`jsFrames`: malloc --js): V8's generated code has
+ * no call-frame information, so DWARF unwinding stops at the first builtin below the JS frames
+ * (measured: at Builtins_CEntry, test/realprog/node-jit-dwarf.test.ts), while V8 keeps frame
+ * pointers there. DWARF asked of a tracer without it is refused before anything runs, saying how to
+ * get one that has it.
  */
 export function chooseStackUnwinder(
   requested: StackUnwinder | null,
   tracer: { path: string; version: string | null; features: BpftraceFeatures },
+  jsFrames = false,
 ): UnwinderChoice {
   const able = tracer.features.dwarfStacks;
   if (requested === 'dwarf' && !able) {
@@ -41,6 +46,14 @@ export function chooseStackUnwinder(
       `--stacks dwarf: ${which} cannot unwind stacks with DWARF (its --info does not say "dwunwind: yes"); ` +
         'bpftrace 0.26 or later built with LLVM 21 can: run "memtrace-bpf setup-bpftrace" to set up a private one (docs/compat.md), or use --stacks fp',
     );
+  }
+  if (requested === null && able && jsFrames) {
+    return {
+      unwinder: 'fp',
+      choice:
+        'user stacks walk frame pointers, for the JS frames: DWARF unwinding stops at V8\'s generated code, which has no call-frame information ' +
+        '(--stacks dwarf for whole stacks through native code built without frame pointers, without JS frames)',
+    };
   }
   if (requested === 'fp' || !able) {
     return {

@@ -94,7 +94,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
   //   on an instruction the kernel emulates (see elf-alias.ts);
   // - offset uprobes put that probe on the shared library directly: `free+9`.
   const features = bpftrace.features;
-  const unwinder = chooseStackUnwinder(options.stacks, bpftrace);
+  const unwinder = chooseStackUnwinder(options.stacks, bpftrace, options.js);
   const choices: string[] = [unwinder.choice];
   const freeName = `${options.prefix}free`;
   const freeBody = await findFreeBody(elf, freeName);

@@ -16,6 +16,14 @@ test('by default DWARF where the bpftrace has it, frame pointers where it has no
   t.is(stackModeOf('dwarf'), 'dwarf');
 });
 
+test('stacks wanted for their JS frames walk frame pointers by default, even where DWARF is there; --stacks dwarf still gets DWARF', (t) => {
+  const forJs = chooseStackUnwinder(null, modern, true);
+  t.is(forJs.unwinder, 'fp');
+  t.regex(forJs.choice, /^user stacks walk frame pointers, for the JS frames: DWARF unwinding stops at V8's generated code/);
+  t.is(chooseStackUnwinder('dwarf', modern, true).unwinder, 'dwarf');
+  t.regex(chooseStackUnwinder(null, old, true).choice, /cannot unwind with DWARF/);
+});
+
 test('--stacks fp is honoured on a bpftrace that could do DWARF', (t) => {
   const chosen = chooseStackUnwinder('fp', modern);
   t.is(chosen.unwinder, 'fp');
