@@ -1,8 +1,8 @@
-// Node with --js on a DWARF tracer: what dw_ustack does at V8's generated code. V8's builtins and
-// JIT code have no .eh_frame, so DWARF unwinding stops at the first of them (the CEntry builtin
+// Node with --js: what dw_ustack does at V8's generated code. V8's builtins and JIT code have no
+// .eh_frame, so DWARF unwinding (--stacks dwarf) stops at the first of them (the CEntry builtin
 // through which JS calls into C++): the native frames below it are named, the JS frames above it
 // are never reached, and the report says where and why. Frame pointers, which V8 keeps in its
-// generated code, do reach the JS frames: --stacks fp on the same tracer.
+// generated code, do reach the JS frames: --js walks them by default, on every bpftrace.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,8 +22,8 @@ async function traceBuffers(stacks: string[]) {
 }
 
 if (LIVE_DWARF) {
-  liveTest('DWARF: stacks stop at V8\'s CEntry builtin, marked and explained; no JS frame', async (t) => {
-    const { traced, profile } = await traceBuffers([]);
+  liveTest('--stacks dwarf: stacks stop at V8\'s CEntry builtin, marked and explained; no JS frame', async (t) => {
+    const { traced, profile } = await traceBuffers(['--stacks', 'dwarf']);
     t.is(traced.exitCode, 0, `${traced.stderr}`);
     t.is(profile.tracer.stacks, 'dwarf');
     t.is(profile.totals.allocs, 23);
@@ -42,10 +42,11 @@ if (LIVE_DWARF) {
 }
 
 // On any bpftrace: what the DWARF stacks above lack.
-liveTest('--stacks fp: JS frames from the perf map above the native ones', async (t) => {
-  const { traced, profile } = await traceBuffers(['--stacks', 'fp']);
+liveTest('by default --js walks frame pointers: JS frames from the perf map above the native ones', async (t) => {
+  const { traced, profile } = await traceBuffers([]);
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   t.is(profile.tracer.stacks, 'fp');
+  if (LIVE_DWARF) t.regex((profile.tracer.choices ?? [])[0] ?? '', /^user stacks walk frame pointers, for the JS frames/);
   t.is(profile.totals.allocs, 23);
   const named = profile.stacks.filter((stack) => stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)));
   t.is(named.reduce((sum, stack) => sum + stack.allocs, 0), 23);
