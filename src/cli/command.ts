@@ -65,7 +65,8 @@ export const STACK_OPTIONS = {
 /** Its line in each such tool's help, aligned with the other options. */
 export const STACKS_HELP = `      --stacks fp|dwarf   how user stacks are unwound: dwarf (DWARF call-frame
                           information, bpftrace 0.26 or later; the default where
-                          the bpftrace has it) or fp (frame pointers: cheaper,
+                          the bpftrace has it, but for node: only fp reaches
+                          JS frames) or fp (frame pointers: cheaper,
                           cut short in code built without them)`;
 
 /** --stacks as given, or null: the tool then chooses (src/run/stack-unwinder.ts). */

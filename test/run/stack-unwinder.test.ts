@@ -16,6 +16,7 @@ test('by default DWARF where the bpftrace has it, frame pointers where it has no
   t.is(stackModeOf('dwarf'), 'dwarf');
 });
 
+
 test('--stacks fp is honoured on a bpftrace that could do DWARF', (t) => {
   const chosen = chooseStackUnwinder('fp', modern);
   t.is(chosen.unwinder, 'fp');
