@@ -63,7 +63,9 @@ for (const [title, options] of [
   liveTest(`bpftrace compiles the program: ${title}`, (t) => {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
-    writeFileSync(program, render(options as Partial<CallsSpecOptions>));
+    // For this test's own PID: the USDT probes name the binary through /proc/PID/root, which bpftrace
+    // 0.27's --dry-run resolves (a PID that does not exist has no such path).
+    writeFileSync(program, render({ ...(options as Partial<CallsSpecOptions>), pid: process.pid }));
     const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8', env: { ...process.env, BPFTRACE_STRLEN: '120' } });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
