@@ -55,14 +55,18 @@ export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatu
   const flag = (name: string) => new RegExp(`(?:^|\\s)${name}(?: \\([^)\\n]*\\))?:\\s*yes\\b`, 'm').test(info);
   const listed = (setting: string) => new RegExp(`^\\s*${setting}\\b`, 'm').test(help);
   const settingNames: Record<string, string> = {};
+  // bpftrace 0.25 and later list no environment settings in --help at all (they became config
+  // options), and read only the new names: 0.27 ignored BPFTRACE_MAP_KEYS_MAX (measured: a map of 5
+  // keys took 7), so a help that lists no BPFTRACE_ setting is taken to read the new names.
+  const listsNoSetting = help.trim() !== '' && /\busage\b/i.test(help) && !/^\s*BPFTRACE_[A-Z_]+\b/m.test(help);
   for (const [old, renamed] of Object.entries(RENAMED_SETTINGS)) {
-    if (listed(renamed) && !listed(old)) settingNames[old] = renamed;
+    if ((listed(renamed) && !listed(old)) || listsNoSetting) settingNames[old] = renamed;
   }
   return {
     offsetUprobes: flag('bfd'),
     pidScopedUprobes: flag('uprobe_multi'),
     settingNames,
-    stackModes: listed('BPFTRACE_STACK_MODE') ? ['bpftrace', 'perf', 'raw'] : BASELINE_FEATURES.stackModes,
+    stackModes: listed('BPFTRACE_STACK_MODE') || listsNoSetting ? ['bpftrace', 'perf', 'raw'] : BASELINE_FEATURES.stackModes,
     dwarfStacks: flag('dwunwind'),
   };
 }

@@ -34,6 +34,10 @@ test('bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23\'s mechanisms; 0
   t.false(features023.dwarfStacks);
   t.false(features017.dwarfStacks);
   t.false(parseBpftraceFeatures('  dwunwind (DWARF stack unwinding): no\n', '').dwarfStacks);
+  // 0.27's --help lists no BPFTRACE_ setting (they became config options) and it reads only the new
+  // names: the old BPFTRACE_MAP_KEYS_MAX was ignored (a map of 5 keys took 7).
+  t.deepEqual(settingsFor(features027, { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' }), { BPFTRACE_MAX_MAP_KEYS: '8', BPFTRACE_PERF_RB_PAGES: '64' });
+  t.deepEqual(features027.stackModes, ['bpftrace', 'perf', 'raw']);
 });
 
 test('a feature reported "no" is not taken for "yes" when it shares a line with a "yes"', (t) => {
