@@ -146,7 +146,10 @@ export class TraceSession {
     await gate;
     clearTimeout(timer);
     if (!gated || (await processState(launched.pid)) !== 'T') {
+      // As when bpftrace fails before tracing: the command never ran past its loader, nothing is lost.
       safeKill(launched.pid, 'SIGKILL');
+      launched.dispose();
+      this.watchdog.release();
       const said = errors.split('\n').filter((line) => line.trim() !== '' && !isHarmlessTracerNotice(line)).slice(0, 6).join('\n');
       throw new TracerError(`the command did not reach the point where its libraries are loaded, where memtrace starts a DWARF trace${said === '' ? '' : `:\n${said}`}`);
     }
