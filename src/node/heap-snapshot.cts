@@ -43,6 +43,36 @@ export function warmUpSnapshots(readings = 50): void {
   for (let index = 0; index < readings; index += 1) takeHeapSnapshot();
 }
 
+/** The figures that say a heap has settled: what each space holds and how big V8 made it. */
+const SETTLING_FIELD = /^space\..*\.(used|size)$/;
+
+/** Full collections at most before a snapshot is taken as it stands. */
+export const SETTLE_ROUNDS = 8;
+
+/**
+ * A snapshot after the heap has settled (with gc), else as it stands. One full GC does not end
+ * V8's work: under load, concurrent sweeping and compilation jobs finish after it (and allocate,
+ * or free), and V8 resizes a space over the next collections; snapshots taken then moved
+ * heap.used_heap_size or old_space's size around an empty block (seen 2 times in 12 runs on a busy
+ * machine). So collections repeat until two snapshots in a row agree on every space's used and
+ * size figures, or SETTLE_ROUNDS have run.
+ */
+export function settledSnapshot(gc: boolean): HeapSnapshot {
+  if (!gc || !collectGarbage()) return takeHeapSnapshot();
+  let previous = takeHeapSnapshot();
+  for (let round = 1; round < SETTLE_ROUNDS; round += 1) {
+    collectGarbage();
+    const current = takeHeapSnapshot();
+    if (sameSettlingFigures(previous, current)) return current;
+    previous = current;
+  }
+  return previous;
+}
+
+function sameSettlingFigures(a: HeapSnapshot, b: HeapSnapshot): boolean {
+  return Object.keys(b).every((name) => !SETTLING_FIELD.test(name) || a[name] === b[name]);
+}
+
 let collect: (() => void) | null = null;
 
 /**

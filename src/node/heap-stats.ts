@@ -4,8 +4,8 @@
 //   const { result, report } = await heapStats(() => buildIndex(docs));
 //   console.log(report.table());
 //
-// Before each snapshot a full GC runs (unless { gc: false }), so that garbage does not show as
-// growth. The tool's own noise is measured first, by the same snapshots around an empty block, and
+// Before each snapshot full GCs run until the heap settles (unless { gc: false }), so that garbage
+// does not show as growth. The tool's own noise is measured first, by the same snapshots around an empty block, and
 // taken off every difference. If the block throws, the report is still made, attached to the
 // error as `error.memtraceReport`, and the error re-thrown.
 import { hostname } from 'node:os';
@@ -13,7 +13,7 @@ import { UsageError } from '../errors.js';
 import { DEFAULT_THRESHOLDS, diffSnapshots, NOISE_SNAPSHOTS, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../model/heap-space-diff.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
 import { runBlock, rethrowWithReport } from './run-block.js';
-import { collectGarbage, COUNT_FIELDS, takeHeapSnapshot, warmUpSnapshots, type HeapSnapshot } from './heap-snapshot.cjs';
+import { COUNT_FIELDS, settledSnapshot, warmUpSnapshots, type HeapSnapshot } from './heap-snapshot.cjs';
 
 export interface HeapStatsOptions extends Partial<HeapStatsThresholds> {
   /** Run a full GC before each snapshot (default true). */
@@ -32,10 +32,7 @@ export async function heapStats<T>(block: () => T | Promise<T>, options: HeapSta
   if (typeof block !== 'function') throw new UsageError('heapStats: the first argument is the block to measure, a function');
   const thresholds = checkThresholds({ minBytes: options.minBytes ?? DEFAULT_THRESHOLDS.minBytes, minRelative: options.minRelative ?? DEFAULT_THRESHOLDS.minRelative });
   const gc = options.gc !== false;
-  const snapshot = (): HeapSnapshot => {
-    if (gc) collectGarbage();
-    return takeHeapSnapshot();
-  };
+  const snapshot = (): HeapSnapshot => settledSnapshot(gc);
   // The noise: snapshots around empty blocks run through the same runBlock as the block measured,
   // so that what that path allocates (and its first-call compilation) counts as noise, not growth.
   warmUpSnapshots();

@@ -7,17 +7,14 @@
 // Child Node processes inherit it and write their own files.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { collectGarbage, takeHeapSnapshot, warmUpSnapshots, type HeapSnapshot } from '../heap-snapshot.cjs';
+import { settledSnapshot, warmUpSnapshots, type HeapSnapshot } from '../heap-snapshot.cjs';
 import { onProgramEnd } from '../program-end.cjs';
 
 const directory = process.env.MEMTRACE_HEAP_STATS_DIR;
 
 if (directory !== undefined && directory !== '') {
   const gc = process.env.MEMTRACE_HEAP_STATS_GC !== '0';
-  const snapshot = (): HeapSnapshot => {
-    if (gc) collectGarbage();
-    return takeHeapSnapshot();
-  };
+  const snapshot = (): HeapSnapshot => settledSnapshot(gc);
   // Snapshots back to back: how much the figures move when nothing happens (see NOISE_SNAPSHOTS).
   warmUpSnapshots();
   const noise = [snapshot(), snapshot(), snapshot(), snapshot(), snapshot(), snapshot()];
