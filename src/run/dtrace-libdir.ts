@@ -58,7 +58,8 @@ export async function prepareDtraceLibdir(options: PrepareLibdirOptions): Promis
   for (;;) {
     const result = await options.trial();
     if (result.ok) return leftOut;
-    const file = failingLibraryFile(result.output, [libdir, rootLibdir]);
+    const named = failingLibraryFile(result.output, [libdir, rootLibdir]);
+    const file = named !== null && (await lstatOrNull(join(libdir, named))) !== null ? named : null;
     const said = result.output.trim().split('\n').slice(-6).map((line) => `  ${line}`).join('\n');
     if (file === null || leftOut.includes(file)) {
       throw new TracerError(`the dtrace of the private root does not run "${TRIAL_PROGRAM}"${leftOut.length > 0 ? ` (even without ${leftOut.join(', ')})` : ''}:\n${said}`);
@@ -69,6 +70,10 @@ export async function prepareDtraceLibdir(options: PrepareLibdirOptions): Promis
     leftOut.push(file);
     await unlink(join(libdir, file));
   }
+}
+
+async function lstatOrNull(path: string) {
+  return lstat(path).catch(() => null);
 }
 
 /** `to` made as a tree of directories whose files are symbolic links to those of `from`. */

@@ -16,7 +16,7 @@ import { TracerError } from '../errors.js';
 
 export const DEBUGFS = '/sys/kernel/debug';
 export const DTRACE_TRACEFS = `${DEBUGFS}/tracing`;
-const UPROBE_EVENTS = `${DTRACE_TRACEFS}/uprobe_events`;
+export const UPROBE_EVENTS = `${DTRACE_TRACEFS}/uprobe_events`;
 
 /** Mounts debugfs (and tracefs under it) where DTrace for Linux looks, when it is not; says so. */
 export async function ensureDebugfs(notify: (message: string) => void): Promise<void> {
