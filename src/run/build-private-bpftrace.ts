@@ -6,7 +6,22 @@ import { chmod, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from '
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError, UsageError } from '../errors.js';
-import { lstatOrNull, MARKER_NAME, readMarker, renderWrapper, validateRootDirectory, WRAPPER_NAME, type RootMarker } from './private-bpftrace.js';
+import { prepareDtraceLibdir, TRIAL_PROGRAM } from './dtrace-libdir.js';
+import { ensureDebugfs } from './dtrace-linux.js';
+import {
+  DTRACE_LIBDIR_NAME,
+  DTRACE_WRAPPER_NAME,
+  lstatOrNull,
+  MARKER_NAME,
+  readMarker,
+  renderDtraceWrapper,
+  renderWrapper,
+  ROOT_DTRACE,
+  rootDtraceLibdir,
+  validateRootDirectory,
+  WRAPPER_NAME,
+  type RootMarker,
+} from './private-bpftrace.js';
 
 export const DEFAULT_SUITE = 'forky';
 const DEBOOTSTRAP_SCRIPTS = '/usr/share/debootstrap/scripts';
@@ -43,6 +58,17 @@ export interface SetupResult {
   /** `bpftrace --info` says `dwunwind … yes`: dw_ustack() unwinds stacks without frame pointers. */
   dwarfStacks: boolean;
   diskBytes: number;
+  /** DTrace for Linux, when the root has the dtrace package. */
+  dtrace: PrivateDtrace | null;
+}
+
+export interface PrivateDtrace {
+  wrapper: string;
+  /** As `dtrace -V` says it: `D 2.0.7`. */
+  version: string;
+  /** The D library directory the wrapper names, and the root's files it leaves out (relative to the root's libdir). */
+  libdir: string;
+  leftOut: string[];
 }
 
 export async function setupPrivateBpftrace(options: SetupOptions): Promise<SetupResult> {
@@ -63,7 +89,35 @@ export async function setupPrivateBpftrace(options: SetupOptions): Promise<Setup
   // Written on every run, so a reused root gets the wrapper this memtrace writes.
   const wrapper = await writeFileInRoot(dir, WRAPPER_NAME, renderWrapper(dir), 0o755);
   const { version, dwarfStacks } = await checkWrapper(wrapper);
-  return { dir, wrapper, reused, version, dwarfStacks, diskBytes: await diskUsage(dir) };
+  const dtrace = existsSync(join(dir, ROOT_DTRACE)) ? await setupDtrace(dir, options.notify) : null;
+  return { dir, wrapper, reused, version, dwarfStacks, diskBytes: await diskUsage(dir), dtrace };
+}
+
+/**
+ * DIR/dtrace: the root's dtrace through its loader, with a libdir this kernel can load (dtrace-libdir.ts),
+ * checked by running a program; what was left out goes in the marker. Redone on every run, like the
+ * bpftrace wrapper: a root reused on another kernel may need another libdir.
+ */
+async function setupDtrace(dir: string, notify: (message: string) => void): Promise<PrivateDtrace> {
+  await ensureDebugfs(notify);
+  const libdir = join(dir, DTRACE_LIBDIR_NAME);
+  const wrapper = await writeFileInRoot(dir, DTRACE_WRAPPER_NAME, renderDtraceWrapper(dir, libdir), 0o755);
+  const versionRun = await execa(wrapper, ['-V'], { reject: false, all: true, timeout: 60_000 });
+  const version = /\bD \d+(?:\.\d+)+/.exec(`${versionRun.all}`)?.[0];
+  if (versionRun.exitCode !== 0 || version === undefined) {
+    throw new TracerError(`the private dtrace does not run: ${wrapper} -V exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`);
+  }
+  const leftOut = await prepareDtraceLibdir({
+    rootLibdir: rootDtraceLibdir(dir),
+    libdir,
+    trial: async () => {
+      const run = await execa(wrapper, ['-q', '-n', TRIAL_PROGRAM], { reject: false, all: true, timeout: 60_000 });
+      return { ok: run.exitCode === 0, output: `${run.all}` };
+    },
+  });
+  const marker = readMarker(dir);
+  if (marker !== null) await writeFileInRoot(dir, MARKER_NAME, `${JSON.stringify({ ...marker, dtrace: { libdir, leftOut } }, null, 2)}\n`, 0o644);
+  return { wrapper, version, libdir, leftOut };
 }
 
 /**

@@ -26,33 +26,66 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { TargetError, TracerError, UsageError } from '../errors.js';
 import { findOnPath } from './bpftrace.js';
+import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
+import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
 import { safeKill } from './target.js';
 import { Watchdog } from './watchdog.js';
 
 export interface Dtrace {
   path: string;
-  /** `Sun D 1.13` as dtrace -V says, or null when it did not say. */
+  /** As `dtrace -V` says it: `D 2.0.7` (DTrace for Linux), `Sun D 1.13` (macOS); null when it did not say. */
   version: string | null;
+  /**
+   * Which DTrace: `linux` is Oracle's DTrace for Linux (2.0 and later, built on BPF; `dtrace: D 2.0.7`),
+   * `sun` the Sun lineage of macOS, illumos and FreeBSD (`dtrace: Sun D 1.13`); null when -V said neither.
+   */
+  kind: 'linux' | 'sun' | null;
 }
 
 /** Where macOS keeps dtrace; sudo's PATH usually has /usr/sbin, a user's shell may not. */
 const SYSTEM_DTRACE = '/usr/sbin/dtrace';
 
-export async function findDtrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Dtrace> {
+/**
+ * The dtrace memtrace runs: --tracer-path, else $MEMTRACE_DTRACE, else the private root's DIR/dtrace
+ * (`memtrace setup-bpftrace --include-dtrace`; the same root, by the same rule, as the private
+ * bpftrace), else dtrace on PATH, else /usr/sbin/dtrace.
+ */
+export async function findDtrace(options: { path?: string; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform } = {}): Promise<Dtrace> {
   const env = options.env ?? process.env;
-  const path = options.path ?? env.MEMTRACE_DTRACE ?? (await findOnPath('dtrace', env.PATH ?? '')) ?? ((await isExecutable(SYSTEM_DTRACE)) ? SYSTEM_DTRACE : null);
-  if (path === null) {
-    throw new TracerError(
-      'dtrace not found in PATH or at /usr/sbin/dtrace: memtrace-dtrace needs macOS (or another system with DTrace); on Linux use memtrace-bpf, or pass --tracer-path',
-    );
-  }
+  const path =
+    options.path ??
+    (env.MEMTRACE_DTRACE || null) ??
+    findPrivateDtrace(env) ??
+    (await findOnPath('dtrace', env.PATH ?? '')) ??
+    ((await isExecutable(SYSTEM_DTRACE)) ? SYSTEM_DTRACE : null);
+  if (path === null) throw dtraceNotFound(options.platform ?? process.platform, privateRootDirectory(env));
   const result = await execa(path, ['-V'], { reject: false, timeout: 20_000, env });
-  const version = /Sun D [0-9.]+/.exec(`${result.stdout}${result.stderr}`)?.[0] ?? null;
+  const version = parseDtraceVersion(`${result.stdout}${result.stderr}`);
   if (result.failed && version === null) {
     const said = `${result.stderr}${result.stdout}`.split('\n').find((line) => line.trim() !== '') ?? '(no output)';
     throw new TracerError(`${path} -V did not report a DTrace version (exit ${result.exitCode ?? result.signal}): ${said.trim()}`);
   }
-  return { path, version };
+  return { path, version, kind: dtraceKind(version) };
+}
+
+/** `D 2.0.7` or `Sun D 1.13` from what `dtrace -V` printed, or null. */
+export function parseDtraceVersion(text: string): string | null {
+  return /\b(?:Sun )?D \d+(?:\.\d+)+/.exec(text)?.[0] ?? null;
+}
+
+export function dtraceKind(version: string | null): Dtrace['kind'] {
+  if (version === null) return null;
+  return version.startsWith('Sun ') ? 'sun' : 'linux';
+}
+
+function dtraceNotFound(platform: NodeJS.Platform, privateRoot: string | null): TracerError {
+  const looked = `dtrace not found in PATH or at ${SYSTEM_DTRACE}`;
+  if (platform === 'linux') {
+    return new TracerError(
+      `${looked}${privateRoot === null ? '' : ` or in memtrace's private root ${privateRoot}`}: on Linux, run "sudo memtrace setup-bpftrace --include-dtrace" to install DTrace for Linux for memtrace (or use memtrace-bpf), or pass --tracer-path`,
+    );
+  }
+  return new TracerError(`${looked}: memtrace-dtrace needs macOS (or another system with DTrace), or pass --tracer-path`);
 }
 
 /** DTrace's pid provider needs root (or, on illumos, the dtrace_proc and dtrace_user privileges). */
@@ -110,6 +143,8 @@ export interface DtraceSessionOptions {
   /** Every line of dtrace's standard error (drop notices are counted by the caller). */
   onStderrLine?: (line: string) => void;
   onStarted?: () => void;
+  /** memtrace's own notices (debugfs mounted, stale probes removed); standard error by default. */
+  notify?: (message: string) => void;
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -158,12 +193,18 @@ export class DtraceSession {
   private async trace(programPath: string): Promise<DtraceSessionEnd> {
     const { options } = this;
     const target = options.target;
+    const notify = options.notify ?? ((message: string) => process.stderr.write(`${message}\n`));
+    const forLinux = options.dtrace.kind === 'linux' && process.platform === 'linux';
+    if (forLinux) await ensureDebugfs(notify);
     const args = ['-Z', '-q', '-s', programPath, ...(target.kind === 'attach' ? ['-p', String(target.pid)] : ['-c', dtraceCommandString(target.command)])];
     const watchdog = new Watchdog();
     const tracer = execa(options.dtrace.path, args, { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore', buffer: false, reject: false, cleanup: false });
     this.tracerPid = tracer.pid;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.dtrace.path}`);
     watchdog.watchTracer(tracer.pid);
+    // A killed DTrace for Linux leaves its uprobe_events entries behind (dtrace-linux.ts): the guard
+    // removes them if memtrace dies too, memtrace itself below.
+    if (forLinux) watchdog.watchDtraceUprobes(UPROBE_EVENTS);
     if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
 
     const stderrLines: string[] = [];
@@ -201,6 +242,10 @@ export class DtraceSession {
     if (stderrRest !== '') takeStderr(stderrRest);
     if (durationTimer !== null) clearTimeout(durationTimer);
     watchdog.release();
+    if (forLinux) {
+      const left = await removeDtraceUprobes(tracer.pid, processAlive);
+      if (left.length > 0) notify(`memtrace: removed the ${left.length} uprobe_events entries dtrace (PID ${tracer.pid}) left behind: ${left.join(', ')}`);
+    }
 
     const tracerExit = { code: result.exitCode ?? null, signal: result.signal ?? null };
     const errors = stderrLines.filter((line) => !isNotice(line));

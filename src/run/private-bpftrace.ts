@@ -14,6 +14,15 @@ export const DEFAULT_PRIVATE_ROOT = '/var/lib/memtrace/bpftrace-root';
 /** Written in DIR before anything else: a directory without it is not memtrace's to fill or delete. */
 export const MARKER_NAME = '.memtrace-bpftrace-root';
 export const WRAPPER_NAME = 'bpftrace';
+/** DTrace for Linux's wrapper, written beside bpftrace's when the root has the dtrace package. */
+export const DTRACE_WRAPPER_NAME = 'dtrace';
+/**
+ * The D library directory memtrace prepares for the root's dtrace (dtrace-libdir.ts): the root's
+ * own, minus the translators this kernel cannot load. It lives beside the root's files, never in them.
+ */
+export const DTRACE_LIBDIR_NAME = '.memtrace-dtrace-libdir';
+/** Where the dtrace package keeps its binary and D libraries in a Debian root (x64 and arm64 alike, by multiarch name). */
+export const ROOT_DTRACE = 'usr/sbin/dtrace';
 
 export interface RootMarker {
   madeBy: 'memtrace setup-bpftrace';
@@ -22,13 +31,26 @@ export interface RootMarker {
   mirror: string;
   /** false from the moment the directory is claimed until debootstrap has finished. */
   complete: boolean;
+  /** The D library directory prepared for the root's dtrace, and the files of the root's left out of it (relative to its libdir). */
+  dtrace?: { libdir: string; leftOut: string[] };
 }
 
 /** Where the loader and the libraries sit in a Debian root, by Node's name for the architecture. */
-const LAYOUTS: Record<string, { loader: string; libraries: string[] }> = {
-  x64: { loader: 'lib64/ld-linux-x86-64.so.2', libraries: ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'] },
-  arm64: { loader: 'lib/ld-linux-aarch64.so.1', libraries: ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu'] },
+const LAYOUTS: Record<string, { loader: string; libraries: string[]; dtraceLibdir: string }> = {
+  x64: { loader: 'lib64/ld-linux-x86-64.so.2', libraries: ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'], dtraceLibdir: 'usr/lib/x86_64-linux-gnu/dtrace' },
+  arm64: { loader: 'lib/ld-linux-aarch64.so.1', libraries: ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu'], dtraceLibdir: 'usr/lib/aarch64-linux-gnu/dtrace' },
 };
+
+function layoutOf(arch: string) {
+  const layout = LAYOUTS[arch];
+  if (layout === undefined) throw new UsageError(`setup-bpftrace knows the Debian layout of x64 and arm64 machines, not of ${arch}`);
+  return layout;
+}
+
+/** The dtrace package's own D library directory in the root at `dir`. */
+export function rootDtraceLibdir(dir: string, arch: string = process.arch): string {
+  return join(dir, layoutOf(arch).dtraceLibdir);
+}
 
 /**
  * The private root discovery looks in: $MEMTRACE_BPFTRACE_ROOT when set (an empty value turns the
@@ -46,14 +68,24 @@ export function privateRootDirectory(env: NodeJS.ProcessEnv = process.env): stri
  * writable by no one else; a wrapper that fails that is an error, not silently skipped or run.
  */
 export function findPrivateBpftrace(env: NodeJS.ProcessEnv = process.env): string | null {
+  return findPrivateWrapper(WRAPPER_NAME, env);
+}
+
+/** The private root's dtrace wrapper (setup-bpftrace --include-dtrace), by the same rule as its bpftrace. */
+export function findPrivateDtrace(env: NodeJS.ProcessEnv = process.env): string | null {
+  return findPrivateWrapper(DTRACE_WRAPPER_NAME, env);
+}
+
+function findPrivateWrapper(name: string, env: NodeJS.ProcessEnv): string | null {
   const dir = privateRootDirectory(env);
   if (dir === null) return null;
-  const wrapper = join(dir, WRAPPER_NAME);
+  const wrapper = join(dir, name);
   const wrapperStats = lstatOrNull(wrapper);
   if (wrapperStats === null) return null;
   const problem = untrusted(dir, lstatOrNull(dir)) ?? untrusted(wrapper, wrapperStats, 'file') ?? untrusted(join(dir, MARKER_NAME), lstatOrNull(join(dir, MARKER_NAME)), 'file');
   if (problem !== null) {
-    throw new TracerError(`memtrace does not run the bpftrace of ${dir}: ${problem}; run "sudo memtrace-bpf setup-bpftrace --rebuild${dir === DEFAULT_PRIVATE_ROOT ? '' : ` --dir ${dir}`}" or remove ${dir}`);
+    const setup = name === DTRACE_WRAPPER_NAME ? 'memtrace setup-bpftrace --include-dtrace' : 'memtrace-bpf setup-bpftrace';
+    throw new TracerError(`memtrace does not run the ${name} of ${dir}: ${problem}; run "sudo ${setup} --rebuild${dir === DEFAULT_PRIVATE_ROOT ? '' : ` --dir ${dir}`}" or remove ${dir}`);
   }
   return wrapper;
 }
@@ -100,14 +132,26 @@ export function validateRootDirectory(dir: string): string {
 
 /** The wrapper script of a root at `dir` (absolute, validated): every path single-quoted for sh. */
 export function renderWrapper(dir: string, arch: string = process.arch): string {
-  const layout = LAYOUTS[arch];
-  if (layout === undefined) throw new UsageError(`setup-bpftrace knows the Debian layout of x64 and arm64 machines, not of ${arch}`);
+  return renderLoaderScript(dir, arch, 'bpftrace', 'usr/bin/bpftrace', []);
+}
+
+/**
+ * The dtrace wrapper of a root at `dir`: the root's dtrace through the root's loader, told to read its
+ * D libraries from `libdir` (dtrace-libdir.ts). Without -x libdir it looks on this machine's own
+ * /usr/lib, which has none (or another version's).
+ */
+export function renderDtraceWrapper(dir: string, libdir: string, arch: string = process.arch): string {
+  return renderLoaderScript(dir, arch, 'dtrace (DTrace for Linux)', ROOT_DTRACE, ['-x', `libdir=${libdir}`]);
+}
+
+function renderLoaderScript(dir: string, arch: string, what: string, binary: string, options: string[]): string {
+  const layout = layoutOf(arch);
   const inRoot = (relative: string) => `${dir.replace(/\/+$/, '')}/${relative}`;
   return [
     '#!/bin/sh',
-    "# bpftrace from memtrace's private Debian root (memtrace setup-bpftrace), run with that root's own",
+    `# ${what} from memtrace's private Debian root (memtrace setup-bpftrace), run with that root's own`,
     "# loader and libraries, not chrooted: its probes name this machine's files.",
-    `exec ${shellQuote(inRoot(layout.loader))} --library-path ${shellQuote(layout.libraries.map(inRoot).join(':'))} ${shellQuote(inRoot('usr/bin/bpftrace'))} "$@"`,
+    `exec ${shellQuote(inRoot(layout.loader))} --library-path ${[layout.libraries.map(inRoot).join(':'), inRoot(binary)].map(shellQuote).join(' ')}${options.map((option) => ` ${shellQuote(option)}`).join('')} "$@"`,
     '',
   ].join('\n');
 }

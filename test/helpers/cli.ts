@@ -17,14 +17,17 @@ export function memtraceAuto(args: string[], options: Options = {}) {
   return execa(process.execPath, [MEMTRACE, ...args], { reject: false, all: false, timeout: 120_000, ...options });
 }
 
-/** `memtrace-dtrace`, with the fake dtrace first on PATH and its scenario chosen. */
+/**
+ * `memtrace-dtrace`, with the fake dtrace first on PATH and its scenario chosen. No private root: its
+ * dtrace (setup-bpftrace --include-dtrace) would come before PATH.
+ */
 export function memtraceDtrace(args: string[], scenario = 'replay', options: Options = {}) {
   return execa(process.execPath, [MEMTRACE_DTRACE, ...args], {
     reject: false,
     all: false,
     timeout: 120_000,
     ...options,
-    env: { PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`, FAKE_DTRACE_SCENARIO: scenario, ...(options.env ?? {}) },
+    env: { PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`, MEMTRACE_BPFTRACE_ROOT: '', FAKE_DTRACE_SCENARIO: scenario, ...(options.env ?? {}) },
   });
 }
 

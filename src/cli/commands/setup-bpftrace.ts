@@ -22,12 +22,20 @@ Remove it with rm -rf DIR.
   --suite NAME       the Debian suite (default ${DEFAULT_SUITE})
   --mirror URL       the Debian mirror (default: the first Debian archive in
                      /etc/apt/sources.list(.d), else http://deb.debian.org/debian)
-  --include-dtrace   add DTrace for Linux (the dtrace package) to the root
+  --include-dtrace   add DTrace for Linux (the dtrace package) to the root,
+                     and the script DIR/dtrace that memtrace-dtrace runs
   --rebuild          delete the root and build it again
   -h, --help         this help
 
 Which bpftrace memtrace runs: --tracer-path, else $MEMTRACE_BPFTRACE, else
-the private root's DIR/bpftrace, else bpftrace on PATH.
+the private root's DIR/bpftrace, else bpftrace on PATH. Which dtrace: the
+same with $MEMTRACE_DTRACE and DIR/dtrace, then PATH, then /usr/sbin/dtrace.
+
+DTrace for Linux reads D libraries that name kernel symbols; a file this
+kernel cannot resolve fails every program. DIR/dtrace reads a copy of the
+root's D libraries (links, in DIR/.memtrace-dtrace-libdir) without the files
+that fail here, found by trial; it also needs debugfs at /sys/kernel/debug,
+which memtrace mounts when it is missing.
 `;
 
 export const setupBpftraceCommand: Command = {
@@ -94,6 +102,16 @@ export const setupBpftraceCommand: Command = {
         found
           ? '  memtrace uses it from now on for every bpftrace tool (--tracer-path or $MEMTRACE_BPFTRACE choose another)'
           : `  memtrace uses it with MEMTRACE_BPFTRACE_ROOT=${shellQuote(result.dir)} set, or --tracer-path ${shellQuote(result.wrapper)}`,
+        ...(result.dtrace === null
+          ? []
+          : [
+              `dtrace (DTrace for Linux) ${result.dtrace.version} set up in ${result.dir}`,
+              `  run it as:      ${result.dtrace.wrapper}`,
+              `  D libraries:    ${result.dtrace.libdir}, the root's ${result.dtrace.leftOut.length === 0 ? 'all loaded (none fails on this kernel)' : `without ${result.dtrace.leftOut.join(', ')} (${result.dtrace.leftOut.length === 1 ? 'it names' : 'they name'} kernel symbols this kernel does not show)`}`,
+              found
+                ? '  memtrace-dtrace uses it from now on (--tracer-path or $MEMTRACE_DTRACE choose another)'
+                : `  memtrace-dtrace uses it with MEMTRACE_BPFTRACE_ROOT=${shellQuote(result.dir)} set, or --tracer-path ${shellQuote(result.dtrace.wrapper)}`,
+            ]),
         `  remove it with: rm -rf ${shellQuote(result.dir)}`,
         '',
       ].join('\n'),
