@@ -20,7 +20,9 @@
 // prints as "dtrace: failed to initialize dtrace: …"; dt_proc.c ("failed to grab pid %d: %s"); and
 // macOS's SIP warning "system integrity protection is on, some features will not be available",
 // printed before every run on a Mac with SIP on (so alone it is no error).
+import { closeSync, openSync } from 'node:fs';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -166,7 +168,7 @@ export class DtraceSession {
     try {
       const programPath = join(directory, 'program.d');
       await writeFile(programPath, this.options.program, { mode: 0o600 });
-      return await this.trace(programPath);
+      return await this.trace(programPath, directory);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
@@ -190,15 +192,19 @@ export class DtraceSession {
     this.timers.push(setTimeout(() => safeKill(pid, 'SIGTERM'), STOP_GRACE_MS).unref(), setTimeout(() => safeKill(pid, 'SIGKILL'), KILL_GRACE_MS).unref());
   }
 
-  private async trace(programPath: string): Promise<DtraceSessionEnd> {
+  private async trace(programPath: string, directory: string): Promise<DtraceSessionEnd> {
     const { options } = this;
     const target = options.target;
     const notify = options.notify ?? ((message: string) => process.stderr.write(`${message}\n`));
     const forLinux = options.dtrace.kind === 'linux' && process.platform === 'linux';
     if (forLinux) await ensureDebugfs(notify);
+    // A launched command inherits dtrace's standard output: the program's records go to a FIFO
+    // (-o) instead, so the command's own output reaches the terminal and never lands mid-record.
+    const fifo = target.kind === 'launch' ? await openOutputFifo(join(directory, 'output')) : null;
     const args = ['-Z', '-q', '-s', programPath, ...(target.kind === 'attach' ? ['-p', String(target.pid)] : ['-c', dtraceCommandString(target.command)])];
+    if (fifo !== null) args.push('-o', fifo.path);
     const watchdog = new Watchdog();
-    const tracer = execa(options.dtrace.path, args, { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore', buffer: false, reject: false, cleanup: false });
+    const tracer = execa(options.dtrace.path, args, { stdout: fifo === null ? 'pipe' : 'inherit', stderr: 'pipe', stdin: 'ignore', buffer: false, reject: false, cleanup: false });
     this.tracerPid = tracer.pid;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.dtrace.path}`);
     watchdog.watchTracer(tracer.pid);
@@ -223,9 +229,13 @@ export class DtraceSession {
 
     let started = false;
     let durationTimer: NodeJS.Timeout | null = null;
-    tracer.stdout.setEncoding('utf8');
+    const output = fifo === null ? tracer.stdout! : fifo.stream;
+    // The FIFO ends once dtrace is gone: memtrace's own write end, which kept it open until dtrace
+    // opened it, is closed then (dtrace does not pass its -o file on to the command).
+    if (fifo !== null) void tracer.finally(() => fifo.release());
+    output.setEncoding('utf8');
     let rest = '';
-    for await (const chunk of tracer.stdout as AsyncIterable<string>) {
+    for await (const chunk of output as AsyncIterable<string>) {
       const lines = (rest + chunk).split('\n');
       rest = lines.pop() ?? '';
       for (const line of lines) {
@@ -295,6 +305,25 @@ export function describeDtraceFailure(
   const said = stderr.length > 0 ? `:\n${stderr.slice(0, 12).join('\n')}` : ' without a message';
   if (sip) return new TracerError(`dtrace (${path}) ${how} before tracing started${said}\n${SIP_HELP}`, { exitCode: 77 });
   return new TracerError(`dtrace (${path}) ${how} before tracing started${said}`);
+}
+
+/**
+ * A FIFO for dtrace's -o, read by memtrace. Opened without blocking (dtrace opens it only after
+ * compiling the program, and may fail before that), with a write end of memtrace's own so that the
+ * reader sees no end of file before dtrace has opened it; release() closes that end.
+ */
+async function openOutputFifo(path: string): Promise<{ path: string; stream: Socket; release: () => void }> {
+  const made = await execa('mkfifo', ['-m', '600', path], { reject: false });
+  if (made.failed) throw new TracerError(`cannot make a FIFO for dtrace's output at ${path}: ${`${made.stderr}`.trim() || `mkfifo exited with ${made.exitCode}`}`);
+  const readEnd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  let keeper: number | null = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
+  const stream = new Socket({ fd: readEnd, readable: true, writable: false });
+  const release = () => {
+    if (keeper === null) return;
+    closeSync(keeper);
+    keeper = null;
+  };
+  return { path, stream, release };
 }
 
 async function isExecutable(path: string): Promise<boolean> {

@@ -51,8 +51,12 @@ test('launch: the command goes to dtrace -c, the program traces $target', async 
   const result = await memtraceDtrace(['malloc', '-f', 'json', '--', './known-allocs', '--blocks=23'], 'replay', { env: { FAKE_DTRACE_ARGS: argsFile } });
   t.is(result.exitCode, 0, `${result.stderr}`);
   const args = JSON.parse(readFileSync(argsFile, 'utf8')) as string[];
-  t.deepEqual(args.slice(4), ['-c', './known-allocs --blocks=23']);
-  const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
+  t.deepEqual(args.slice(4, 6), ['-c', './known-allocs --blocks=23']);
+  // The program's output comes through a FIFO; the command's own (the fake's line) stays on stdout.
+  t.is(args[6], '-o');
+  t.regex(args[7]!, /output$/);
+  t.true(`${result.stdout}`.startsWith('fake command output\n'), `${result.stdout}`.slice(0, 80));
+  const profile = JSON.parse(`${result.stdout}`.replace('fake command output\n', '')) as MallocProfile;
   checkKnownFigures(t, profile);
   t.deepEqual(profile.target, { pid: null, command: ['./known-allocs', '--blocks=23'] });
 });
