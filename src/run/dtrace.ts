@@ -22,7 +22,9 @@
 // printed before every run on a Mac with SIP on (so alone it is no error).
 import { closeSync, openSync } from 'node:fs';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
 import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -150,6 +152,8 @@ export interface DtraceSessionOptions {
 }
 
 const STOP_GRACE_MS = 15_000;
+/** How long dtrace's standard error may take to end after dtrace exited (a launched command may hold it). */
+const STDERR_DRAIN_MS = 300;
 const KILL_GRACE_MS = 30_000;
 
 export class DtraceSession {
@@ -217,6 +221,11 @@ export class DtraceSession {
     let stderrRest = '';
     const takeStderr = (line: string) => {
       if (line.trim() === '') return;
+      // A launched command writes to dtrace's standard error too: its lines go on to the terminal.
+      if (fifo !== null && !line.startsWith('dtrace:')) {
+        process.stderr.write(`${line}\n`);
+        return;
+      }
       stderrLines.push(line);
       options.onStderrLine?.(line);
     };
@@ -232,7 +241,11 @@ export class DtraceSession {
     const output = fifo === null ? tracer.stdout! : fifo.stream;
     // The FIFO ends once dtrace is gone: memtrace's own write end, which kept it open until dtrace
     // opened it, is closed then (dtrace does not pass its -o file on to the command).
-    if (fifo !== null) void tracer.finally(() => fifo.release());
+    // dtrace's exit, not the end of its streams: a launched command holds dtrace's standard error
+    // (and, for a killed dtrace, outlives it).
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => tracer.once('exit', (code, signal) => resolve({ code, signal })));
+    void tracer.catch(() => undefined);
+    if (fifo !== null) void exited.then(() => fifo.release());
     output.setEncoding('utf8');
     let rest = '';
     for await (const chunk of output as AsyncIterable<string>) {
@@ -248,7 +261,8 @@ export class DtraceSession {
       }
     }
     if (rest !== '') options.onLine(rest);
-    const result = await tracer;
+    const exit = await exited;
+    await streamEnd(tracer.stderr, STDERR_DRAIN_MS);
     if (stderrRest !== '') takeStderr(stderrRest);
     if (durationTimer !== null) clearTimeout(durationTimer);
     watchdog.release();
@@ -257,7 +271,7 @@ export class DtraceSession {
       if (left.length > 0) notify(`memtrace: removed the ${left.length} uprobe_events entries dtrace (PID ${tracer.pid}) left behind: ${left.join(', ')}`);
     }
 
-    const tracerExit = { code: result.exitCode ?? null, signal: result.signal ?? null };
+    const tracerExit = exit;
     const errors = stderrLines.filter((line) => !isNotice(line));
     if (!started) {
       if (this.stopRequested?.reason === 'signal') throw new TracerError(`interrupted by ${this.stopRequested.signal} before tracing started`, { exitCode: 130 });
@@ -305,6 +319,16 @@ export function describeDtraceFailure(
   const said = stderr.length > 0 ? `:\n${stderr.slice(0, 12).join('\n')}` : ' without a message';
   if (sip) return new TracerError(`dtrace (${path}) ${how} before tracing started${said}\n${SIP_HELP}`, { exitCode: 77 });
   return new TracerError(`dtrace (${path}) ${how} before tracing started${said}`);
+}
+
+/** Waits for a stream's end, at most `ms`; then lets go of it. */
+async function streamEnd(stream: Readable, ms: number): Promise<void> {
+  if (!stream.readableEnded) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([once(stream, 'end').catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  }
+  stream.destroy();
 }
 
 /**

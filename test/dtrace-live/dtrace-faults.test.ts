@@ -9,6 +9,7 @@ import type { ExecutionContext } from 'ava';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { MEMTRACE_DTRACE } from '../helpers/cli.js';
 import { readReport, startWaitingWorkload, temporary } from '../helpers/faults.js';
+import { buildWorkload } from '../helpers/workloads.js';
 import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
 import { descendantsOf, processInfo, seededRandom, sleep, type ProcessInfo } from '../helpers/processes.js';
 
@@ -115,5 +116,38 @@ liveDtraceTest('memtrace SIGKILLed while tracing: its guard kills dtrace and rem
     assertTargetRuns(t, pid);
   } finally {
     target.kill('SIGKILL');
+  }
+});
+
+// Launched (dtrace -c), the command lives on after dtrace is killed; the program's records come
+// through a FIFO that the command does not hold, so memtrace writes its report at once rather than
+// when the command ends (30 s later).
+liveDtraceTest('malloc, launched: dtrace killed while tracing; the report is written at once, and the command runs on', async (t) => {
+  const report = temporary('report.json');
+  const began = Date.now();
+  const session = execa(process.execPath, [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, '-o', report, '--', buildWorkload('known-allocs'), '--linger', '30'], { reject: false, timeout: 150_000 });
+  let stderr = '';
+  session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  let command: ProcessInfo | undefined;
+  try {
+    const dtrace = await dtraceOf(session.pid!);
+    t.true(await until(() => /memtrace: tracing/.test(stderr), 60_000), stderr);
+    t.true(await until(() => (command = descendantsOf(dtrace.pid).find((info) => info.cmdline.includes('known-allocs'))) !== undefined, 10_000), 'the command under dtrace');
+    await sleep(random.next(300, 1_000));
+    process.kill(dtrace.pid, 'SIGKILL');
+    // memtrace's exit, not the end of its output: the command holds the pipe memtrace's stdout is.
+    const exitCode = await new Promise<number | null>((resolve) => session.once('exit', resolve));
+    const seconds = (Date.now() - began) / 1000;
+    t.true(seconds < 25, `memtrace ended ${seconds.toFixed(1)} s after it began: it waited for the command`);
+    t.is(exitCode, 4, stderr);
+    const profile = readReport<MallocProfile>(report);
+    t.not(profile, null, stderr);
+    t.true(profile!.partial);
+    t.regex(profile!.partialReason ?? '', /^dtrace was killed by SIGKILL/);
+    t.deepEqual(uprobeEntriesOf(dtrace.pid), []);
+    assertTargetRuns(t, command!.pid);
+  } finally {
+    session.kill('SIGKILL');
+    if (command !== undefined) process.kill(command.pid, 'SIGKILL');
   }
 });
