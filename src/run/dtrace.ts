@@ -110,6 +110,8 @@ export interface DtraceSessionOptions {
   /** Every line of dtrace's standard error (drop notices are counted by the caller). */
   onStderrLine?: (line: string) => void;
   onStarted?: () => void;
+  /** dtrace is running as `tracerPid` (a launched command is its child: memtrace reads its maps while dtrace holds it). */
+  onSpawned?: (tracerPid: number) => void;
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -164,6 +166,7 @@ export class DtraceSession {
     this.tracerPid = tracer.pid;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.dtrace.path}`);
     watchdog.watchTracer(tracer.pid);
+    options.onSpawned?.(tracer.pid);
     if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
 
     const stderrLines: string[] = [];
