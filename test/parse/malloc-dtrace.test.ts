@@ -86,10 +86,18 @@ test('drop notices count as lost events; a free whose birth was dropped is count
   t.is(parser.unmatchedFrees, 1);
 });
 
-test('frames: symbol, module address, bare address', (t) => {
-  t.deepEqual(parseDtraceFrame('prog`main+0x4a'), { address: 0n, symbol: 'main', module: 'prog' });
-  t.deepEqual(parseDtraceFrame('libfoo.dylib`0x10a3f'), { address: 0x10a3fn, symbol: null, module: 'libfoo.dylib' });
-  t.deepEqual(parseDtraceFrame('0x7ff80a1b2c3d'), { address: 0x7ff80a1b2c3dn, symbol: null, module: null });
+test('frames: symbol, module address, bare address, noresolve module offset', (t) => {
+  t.deepEqual(parseDtraceFrame('prog`main+0x4a'), { address: null, symbol: 'main', module: 'prog', printed: 'prog`main+0x4a' });
+  t.deepEqual(parseDtraceFrame('libfoo.dylib`0x10a3f'), { address: 0x10a3fn, symbol: null, module: 'libfoo.dylib', printed: 'libfoo.dylib`0x10a3f' });
+  t.deepEqual(parseDtraceFrame('              0x7ff80a1b2c3d'), { address: 0x7ff80a1b2c3dn, symbol: null, module: null, printed: '0x7ff80a1b2c3d' });
+  // DTrace for Linux's noresolve: the offset in the mapping; placed by the caller's maps, else kept as printed.
+  t.deepEqual(parseDtraceFrame('known-allocs:0x2b4', (module, offset) => (module === 'known-allocs' ? 0x5600_0000_1000n + offset : null)), {
+    address: 0x5600_0000_12b4n,
+    symbol: null,
+    module: 'known-allocs',
+    printed: 'known-allocs:0x2b4',
+  });
+  t.deepEqual(parseDtraceFrame('libc.so.6:0x124a'), { address: null, symbol: 'libc.so.6:0x124a', module: 'libc.so.6', printed: 'libc.so.6:0x124a' });
 });
 
 test('detection tells the D output from the bpftrace output', (t) => {
