@@ -5,7 +5,8 @@
 // Reference: the Dynamic Tracing Guide, chapters "Aggregations" and "Output Formatting" (printa),
 // and libdtrace's dt_consume.c (dt_print_stack, dt_print_ustack: a newline, then each frame on a
 // line of its own after an indent of 14 spaces, as `module`function+0xoffset`, `module`0xaddress`
-// when no symbol covers it, or `0xaddress`; dt_print_quantize: the `value  --- Distribution ---
+// when no symbol covers it, `0xaddress` when the process is gone, and on DTrace for Linux under
+// `-x noresolve` `module:0xoffset`; dt_print_quantize: the `value  --- Distribution ---
 // count` block). An example, `@[ustack()] = count();` then `@[execname] = sum(arg0);`:
 //
 //   CPU     ID                    FUNCTION:NAME          (not with -q: the probe that fired)
@@ -70,10 +71,20 @@ const DISTRIBUTION_ROW = /^\s*(.*?\S)\s+\|[@ |]*\s(-?\d+)\s*$/;
 const COUNT_ONLY = /^\s+(-?\d+)\s*$/;
 const KEYED_VALUE = /^\s+(\S.*?)\s+(-?\d+)\s*$/;
 const HEX_FRAME = /^\s+0x[0-9a-fA-F]+\s*$/;
+/** DTrace for Linux's `-x noresolve`: `module:0xOFFSET`, the offset in the mapping that holds the address. */
+const NORESOLVE_FRAME = /^\s+[^\s:`]+:0x[0-9a-fA-F]+\s*$/;
 
 /** Whether an indented line is a stack frame as DTrace prints them. */
 export function isDtraceFrameLine(line: string): boolean {
-  return /^\s+\S/.test(line) && (line.includes('`') || HEX_FRAME.test(line));
+  return /^\s+\S/.test(line) && (line.includes('`') || HEX_FRAME.test(line) || NORESOLVE_FRAME.test(line));
+}
+
+/**
+ * Whether a line, indented or not, is a frame: printa()'s %k prints frames without an indent (see
+ * malloc-dtrace.ts), so a caller that knows a stack is open asks this instead.
+ */
+export function isPrintedDtraceFrame(line: string): boolean {
+  return !line.includes('\t') && isDtraceFrameLine(` ${line.trimStart()}`);
 }
 
 /**

@@ -3,8 +3,11 @@
 // one reducer and one set of reports serve both tracers. Streaming: push() one line at a time;
 // memory holds the blocks still live and the distinct stacks.
 //
-// The program's lines (tab-separated; stacks as DTrace prints ustack(): a newline, then one
-// indented frame a line, here closed by a blank line):
+// The program's lines (tab-separated; stacks as DTrace prints them: a newline, then one frame a
+// line, closed here by a blank line. The ustack() action indents each frame by 14 spaces (the
+// stackindent option); printa()'s %k does not indent at all (libdtrace's pfprint_stack sets
+// stackindent to 0 unless the field is left-aligned, %-14k), as DTrace for Linux 2.0.7 printed it
+// here; the same code is in illumos's libdtrace, which macOS's derives from):
 //   memtrace:begin malloc
 //   A	7fb1c8c05a30	1024	88812930004417          a block is born: hex address, size, timestamp
 //                 prog`make_block+0x1d
@@ -16,16 +19,25 @@
 //   free_null	3   ok_allocs	70   ok_bytes	73728   frees	79
 //   live_allocs	70   live_frees	41   live_freed_bytes	41984
 //   stack	29	29696                               allocations and bytes by stack, then its frames
+//   prog`make_block+0x1d                           (unindented)
 //   size_hist                                      then printa()'s quantize() block
 //   memtrace:done
+// A frame prints as `module`function+0xoff` (named by DTrace while the target lived), `module`0xaddr`
+// (no symbol covers it: glibc's local __libc_start_call_main), `0xaddr` (the target had exited), or,
+// under DTrace for Linux's noresolve option (render-malloc-d.ts, frames: 'addresses'),
+// `module:0xoff`, the offset in the mapping that holds it. The same stack can print differently
+// while the target lives and after, so the stacks are keyed by frame at finish(), once the caller
+// can place `module:0xoff` frames at their addresses (from the maps it read): then a stack is the
+// same key however it printed.
 // dtrace's own notices (`dtrace: 12 drops on CPU 0`) are counted (dtrace-notices.ts); memtrace's
 // JSON records in a --raw-out log (`{"type": "memtrace_header", …}`) are kept for the report.
 import { ParseError } from '../errors.js';
 import type { PrintedFrame } from './bpftrace-output.js';
-import { dtraceFrameName, isDtraceFrameLine } from './dtrace-aggregation.js';
+import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtrace-aggregation.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
 import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
+import { D_PID_MARKER } from '../probes/render-malloc-d.js';
 
 export const MALLOC_DTRACE_FORMAT = "memtrace's DTrace malloc output";
 
@@ -48,6 +60,9 @@ type State =
   | { kind: 'stack'; allocs: number; bytes: number; frames: string[] }
   | { kind: 'histogram'; header: boolean };
 
+/** Places a `module:0xoff` frame (noresolve) at its address in the target, or null when its maps do not say. */
+export type PlaceDtraceFrame = (module: string, offset: bigint) => bigint | null;
+
 export interface MallocDtraceParserOptions {
   source: string;
   lenient?: boolean;
@@ -58,6 +73,7 @@ export class MallocDtraceParser {
   private readonly raw: MallocRaw = emptyMallocRaw();
   private readonly live = new Map<bigint, { size: number; bornNs: number; stackKey: string }>();
   private state: State = { kind: 'idle' };
+  private pid: number | null = null;
   private lineNumber = 0;
   private resultsOpen = false;
   /** Frees of blocks whose birth record was lost (a drop): they cannot be matched. */
@@ -85,15 +101,49 @@ export class MallocDtraceParser {
     countDtraceNotice(line, this.notices);
   }
 
-  finish(): { raw: MallocRaw; truncated: boolean } {
+  /** The target's maps a raw log recorded (its last memtrace_maps record), for placing frames. */
+  get recordedMaps(): unknown {
+    return this.raw.memtrace.maps.at(-1);
+  }
+
+  /** The traced process, as the program's `memtrace:pid PID` line said (frames: 'addresses'). */
+  get targetPid(): number | null {
+    return this.pid;
+  }
+
+  /**
+   * The parsed output. `place` turns `module:0xoff` frames into addresses; without it (no maps: a
+   * log read on another machine without memtrace's records) they stay as printed.
+   */
+  finish(place: PlaceDtraceFrame = () => null): { raw: MallocRaw; truncated: boolean } {
     let truncated = false;
     if (this.state.kind === 'alloc') this.endAlloc(this.state);
     else if (this.state.kind === 'stack') truncated = true;
     this.state = { kind: 'idle' };
+    // Printed text → the stack's key by frame: `0x55…2b4`, `libc.so.6`0x7f…24a` and `prog:0x2b4` of one address are one frame.
+    const keys = new Map<string, string>();
+    const keyOf = (printed: string): string => {
+      let key = keys.get(printed);
+      if (key === undefined) {
+        key = printed === '' ? '' : printed.split('\n').map((line) => frameKey(parseDtraceFrame(line, place))).join('\n');
+        keys.set(printed, key);
+      }
+      return key;
+    };
+    const stacks = new Map<string, MallocRawStack>();
+    for (const [printed, stack] of this.raw.stacks) {
+      const key = keyOf(printed);
+      const merged = stacks.get(key) ?? { frames: framesOf(printed, place), allocs: 0, bytes: 0 };
+      merged.allocs += stack.allocs;
+      merged.bytes += stack.bytes;
+      stacks.set(key, merged);
+    }
+    this.raw.stacks = stacks;
     for (const [address, block] of this.live) {
-      this.raw.live.push({ address, ...block });
+      const stackKey = keyOf(block.stackKey);
+      this.raw.live.push({ address, ...block, stackKey });
       // Every live block has a stack entry, even one whose allocations fell outside the stack counts.
-      if (!this.raw.stacks.has(block.stackKey)) this.raw.stacks.set(block.stackKey, { frames: framesOf(block.stackKey), allocs: 0, bytes: 0 });
+      if (!this.raw.stacks.has(stackKey)) this.raw.stacks.set(stackKey, { frames: framesOf(block.stackKey, place), allocs: 0, bytes: 0 });
     }
     this.raw.lostEvents = droppedEvents(this.notices);
     return { raw: this.raw, truncated };
@@ -102,7 +152,8 @@ export class MallocDtraceParser {
   private handle(line: string): void {
     const state = this.state;
     if (state.kind === 'alloc' || state.kind === 'stack') {
-      if (isDtraceFrameLine(line)) {
+      // printa's %k frames come unindented (see the header); the ustack() action's are indented.
+      if (isDtraceFrameLine(line) || (state.kind === 'stack' && isPrintedDtraceFrame(line))) {
         state.frames.push(line.trim());
         return;
       }
@@ -147,6 +198,12 @@ export class MallocDtraceParser {
       this.raw.began = true;
       return;
     }
+    if (line.startsWith(`${D_PID_MARKER} `)) {
+      const pid = /^memtrace:pid ([1-9]\d{0,9})$/.exec(line);
+      if (!pid) throw new Malformed(`${D_PID_MARKER} PID`);
+      this.pid = Number(pid[1]);
+      return;
+    }
     if (line.startsWith(MALLOC_END_MARKER)) {
       const ns = /^memtrace:end (\d+)$/.exec(line);
       if (!ns) throw new Malformed('memtrace:end NS');
@@ -187,7 +244,8 @@ export class MallocDtraceParser {
 
   private endStack(state: Extract<State, { kind: 'stack' }>): void {
     const key = state.frames.join('\n');
-    const stack: MallocRawStack = this.raw.stacks.get(key) ?? { frames: framesOf(key), allocs: 0, bytes: 0 };
+    // Keyed by the printed text until finish() keys it by frame.
+    const stack: MallocRawStack = this.raw.stacks.get(key) ?? { frames: [], allocs: 0, bytes: 0 };
     stack.allocs += state.allocs;
     stack.bytes += state.bytes;
     this.raw.stacks.set(key, stack);
@@ -227,7 +285,10 @@ export class MallocDtraceParser {
     const data = record.data as Record<string, unknown>;
     if (record.type === 'memtrace_header') this.raw.memtrace.header = data;
     else if (record.type === 'memtrace_trailer') this.raw.memtrace.trailer = data;
-    else throw new Malformed('a memtrace_header or memtrace_trailer record');
+    // What memtrace read of the target (DTrace for Linux): its maps, and the names it gave the frames.
+    else if (record.type === 'memtrace_maps') this.raw.memtrace.maps.push(record.data);
+    else if (record.type === 'memtrace_symbols') this.raw.memtrace.symbols = data as MallocRaw['memtrace']['symbols'];
+    else throw new Malformed('a memtrace_header, memtrace_maps, memtrace_symbols or memtrace_trailer record');
   }
 
   private requireResults(line: string): void {
@@ -235,19 +296,38 @@ export class MallocDtraceParser {
   }
 }
 
-/** The frames of a stack key (DTrace's printed frames, leaf first, one a line). */
-function framesOf(key: string): PrintedFrame[] {
-  if (key === '') return [];
-  return key.split('\n').map(parseDtraceFrame);
+/** The frames of a printed stack (DTrace's frames, leaf first, one a line). */
+function framesOf(printed: string, place: PlaceDtraceFrame): PrintedFrame[] {
+  if (printed === '') return [];
+  return printed.split('\n').map((line) => {
+    const { address, symbol, module } = parseDtraceFrame(line, place);
+    return { address, symbol, module };
+  });
 }
 
-/** `module`function+0xoff` → a named frame; `module`0xaddr` and `0xaddr` → an address for later naming. */
-export function parseDtraceFrame(printed: string): PrintedFrame {
-  const tick = printed.indexOf('`');
-  const module = tick === -1 ? null : printed.slice(0, tick);
-  const rest = tick === -1 ? printed : printed.slice(tick + 1);
-  if (/^0x[0-9a-fA-F]+$/.test(rest)) return { address: BigInt(rest), symbol: null, module };
-  return { address: 0n, symbol: dtraceFrameName(rest), module };
+/** A frame's part of a stack key: its address when known, else its printed name (call site included). */
+function frameKey(frame: PrintedFrame & { printed?: string }): string {
+  return frame.address !== null && frame.symbol === null ? `0x${frame.address.toString(16)}` : (frame.printed ?? frame.symbol ?? '');
+}
+
+const NORESOLVE_FRAME = /^([^\s:`]+):(0x[0-9a-fA-F]+)$/;
+
+/**
+ * `module`function+0xoff` → a named frame; `module`0xaddr` and `0xaddr` → an address for later
+ * naming; `module:0xoff` (noresolve) → the address `place` gives it, else shown as printed.
+ */
+export function parseDtraceFrame(printed: string, place: PlaceDtraceFrame = () => null): PrintedFrame & { printed: string } {
+  const text = printed.trim();
+  const relative = NORESOLVE_FRAME.exec(text);
+  if (relative) {
+    const address = place(relative[1]!, BigInt(relative[2]!));
+    return address === null ? { address: null, symbol: text, module: relative[1]!, printed: text } : { address, symbol: null, module: relative[1]!, printed: text };
+  }
+  const tick = text.indexOf('`');
+  const module = tick === -1 ? null : text.slice(0, tick);
+  const rest = tick === -1 ? text : text.slice(tick + 1);
+  if (/^0x[0-9a-fA-F]+$/.test(rest)) return { address: BigInt(rest), symbol: null, module, printed: text };
+  return { address: null, symbol: dtraceFrameName(rest), module, printed: text };
 }
 
 function integer(text: string | undefined, expected: string): number {

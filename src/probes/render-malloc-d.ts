@@ -24,6 +24,19 @@
 // last clause of a return probe clears the thread's in-flight state. Clause-local `this->`
 // variables set by the first clause carry the call's values to the later clauses of the same firing.
 //
+// The thread-local variables are declared with their types: D types an undeclared variable by its
+// first assignment, and `self->ptr = 0` in malloc's entry made ptr a 32-bit int, so that
+// posix_memalign's return later read *out at a truncated address (DTrace for Linux 2.0.7: "invalid
+// address (0xffffffffbe35a7f0)").
+//
+// Frames: DTrace names a ustack() frame when it prints it, from the target's symbols, and only while
+// the target lives (after it exits the frames print as bare 0xADDR). On Linux memtrace names the
+// frames itself, from the maps it read while the target lived, as it does for bpftrace: with
+// `frames: 'addresses'` the program asks DTrace for Linux not to resolve (`noresolve`: a frame prints
+// as `module:0xOFFSET`, its offset in the mapping that holds it, or 0xADDR once the target is gone)
+// and BEGIN prints the traced PID (`memtrace:pid PID`), whose maps memtrace reads. macOS has no
+// noresolve and no /proc: there DTrace's names are kept (`frames: 'dtrace'`).
+//
 // Every interpolated value comes from a validated MallocSpec (integers, a module name of a strict
 // grammar, symbols that are identifiers, function names of our own tables).
 import { basename } from 'node:path';
@@ -60,9 +73,14 @@ export function pidProviderModule(library: string): string {
 export interface MallocDOptions {
   bufferSize: string;
   dynamicVariableSize: string;
+  /** Who names the frames: DTrace as it prints them (macOS), or memtrace from the target's maps (DTrace for Linux). */
+  frames?: 'dtrace' | 'addresses';
 }
 
-export const DEFAULT_MALLOC_D_OPTIONS: MallocDOptions = { bufferSize: '8m', dynamicVariableSize: '64m' };
+export const DEFAULT_MALLOC_D_OPTIONS: MallocDOptions = { bufferSize: '8m', dynamicVariableSize: '64m', frames: 'dtrace' };
+
+/** The line BEGIN prints under `frames: 'addresses'`: the traced process, whose maps memtrace reads. */
+export const D_PID_MARKER = 'memtrace:pid';
 
 const BUFFER_SIZE = /^[1-9][0-9]{0,5}[kmg]?$/;
 
@@ -76,6 +94,7 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
   const provider = `pid${spec.pid === null ? '$target' : String(spec.pid)}`;
   const module = pidProviderModule(spec.library);
   const probe = (fn: ProbedFunction, name: 'entry' | 'return') => `${provider}:${module}:${fn.symbol}:${name}`;
+  const addresses = options.frames === 'addresses';
   const blocks: string[] = [
     [
       '#pragma D option quiet',
@@ -83,8 +102,13 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
       `#pragma D option dynvarsize=${options.dynamicVariableSize}`,
       // The records are read while tracing: a faster switch rate empties the buffers before they fill.
       '#pragma D option switchrate=10hz',
+      ...(addresses ? ['#pragma D option noresolve'] : []),
     ].join('\n'),
-    clause('BEGIN', null, ['printf("memtrace:begin malloc\\n");']),
+    THREAD_LOCALS,
+    clause('BEGIN', null, [
+      'printf("memtrace:begin malloc\\n");',
+      ...(addresses ? [`printf("${D_PID_MARKER} %d\\n", ${spec.pid === null ? '$target' : String(spec.pid)});`] : []),
+    ]),
   ];
 
   for (const fn of spec.functions) {
@@ -98,6 +122,9 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
   blocks.push(clause('END', null, endStatements()));
   return `${blocks.join('\n\n')}\n`;
 }
+
+/** The in-flight state of one allocator call, typed (see the header: a first assignment of 0 typed ptr int). */
+const THREAD_LOCALS = ['self int fn;', 'self uint64_t size;', 'self uint64_t ptr;', 'self int keep;', 'self uint64_t seq;'].join('\n');
 
 /** The printa lines END prints: `NAME<TAB>KEY…<TAB>VALUE`, then the stacks and the histogram. */
 function endStatements(): string[] {

@@ -149,6 +149,8 @@ export interface DtraceSessionOptions {
   onStarted?: () => void;
   /** memtrace's own notices (debugfs mounted, stale probes removed); standard error by default. */
   notify?: (message: string) => void;
+  /** dtrace is running as `tracerPid` (a launched command is its child: memtrace reads its maps while dtrace holds it). */
+  onSpawned?: (tracerPid: number) => void;
 }
 
 const STOP_GRACE_MS = 15_000;
@@ -215,6 +217,7 @@ export class DtraceSession {
     // A killed DTrace for Linux leaves its uprobe_events entries behind (dtrace-linux.ts): the guard
     // removes them if memtrace dies too, memtrace itself below.
     if (forLinux) watchdog.watchDtraceUprobes(UPROBE_EVENTS);
+    options.onSpawned?.(tracer.pid);
     if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
 
     const stderrLines: string[] = [];

@@ -1,20 +1,42 @@
 // `memtrace report` for the output of memtrace's D malloc program: a raw log written by
 // `memtrace-dtrace malloc --raw-out`, or scripts/dtrace/malloc.d run by hand, into the malloc report.
-// DTrace names the frames itself (module`function), so no symbols are needed here.
+// On macOS DTrace names the frames itself (module`function). A log of DTrace for Linux carries the
+// target's maps and the names memtrace gave the frames (memtrace_maps, memtrace_symbols), read here
+// as the bpftrace path reads its own: `module:0xoff` frames are placed with the recorded maps.
 import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describeDtraceNotices } from '../parse/dtrace-notices.js';
-import { MallocDtraceParser } from '../parse/malloc-dtrace.js';
+import { MallocDtraceParser, type PlaceDtraceFrame } from '../parse/malloc-dtrace.js';
+import { MappingHistory } from '../symbols/proc-maps.js';
 import type { MallocProfile } from '../model/malloc-profile.js';
-import { reduceRecordedMalloc } from './malloc-report.js';
+import { namesFor, reduceRecordedMalloc } from './malloc-report.js';
 
 export async function readMallocDtraceLog(path: string, options: { lenient: boolean }): Promise<MallocProfile> {
   const parser = new MallocDtraceParser({ source: path, lenient: options.lenient });
   // Line by line: a long trace's log can be larger than a JavaScript string may be.
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) parser.push(line);
-  const { raw, truncated } = parser.finish();
-  return reduceRecordedMalloc(raw, { path, truncated, names: new Map(), tracer: 'dtrace', program: "memtrace's D malloc program", tracerWords: 'dtrace', notes: describeMallocDtraceNotes(parser) });
+  const maps = parser.recordedMaps;
+  const history = maps === undefined ? null : MappingHistory.fromJSON(maps as Parameters<typeof MappingHistory.fromJSON>[0]);
+  const { raw, truncated } = parser.finish(history === null ? undefined : framePlacer(history));
+  return reduceRecordedMalloc(raw, { path, truncated, names: await namesFor(raw), tracer: 'dtrace', program: "memtrace's D malloc program", tracerWords: 'dtrace', notes: describeMallocDtraceNotes(parser) });
+}
+
+/**
+ * Where a `module:0xoff` frame (DTrace for Linux's noresolve: the offset in the executable mapping of
+ * `module` that holds the address, libdtrace's dt_Paddr_to_map) lies in the target: the start of
+ * that mapping plus the offset. null when the maps do not have the module.
+ */
+export function placeFrame(history: MappingHistory | null, module: string, offset: bigint): bigint | null {
+  if (history === null) return null;
+  const mapping = history.all().find((candidate) => candidate.perms[2] === 'x' && basename(candidate.path) === module && offset < candidate.end - candidate.start);
+  return mapping === undefined ? null : mapping.start + offset;
+}
+
+/** placeFrame over one history, as MallocDtraceParser.finish takes it. */
+export function framePlacer(history: MappingHistory): PlaceDtraceFrame {
+  return (module, offset) => placeFrame(history, module, offset);
 }
 
 /** What dtrace said it lost, and frees that could not be matched to a birth record. */

@@ -1,16 +1,23 @@
 // The malloc tool on DTrace (memtrace-dtrace malloc): spec → D program → dtrace session → parser →
-// the same reducer and reports as the bpftrace tool. DTrace names the frames itself (it reads the
-// target's symbols while the target lives), so there is no symbolization step here.
+// the same reducer and reports as the bpftrace tool. On macOS DTrace names the frames itself (it
+// reads the target's symbols while the target lives, and macOS has no /proc for memtrace to read).
+// On Linux (DTrace for Linux) DTrace names a frame only if the target still lives when the frame is
+// printed, so memtrace names them itself, as the bpftrace tool does: the program prints addresses
+// (noresolve), memtrace reads the target's maps while it lives (dtrace-target-maps.ts), and the
+// symbolizer names the frames after the trace; the raw log keeps the maps and names.
 import { hostname } from 'node:os';
 import { TargetError, UsageError, type OutputError } from '../errors.js';
 import { openOutputStream } from './output-file.js';
 import { buildMallocSpec } from '../probes/malloc-spec.js';
-import { DARWIN_MALLOC_MODULE, renderMallocD } from '../probes/render-malloc-d.js';
+import { DARWIN_MALLOC_MODULE, DEFAULT_MALLOC_D_OPTIONS, renderMallocD } from '../probes/render-malloc-d.js';
 import { MallocDtraceParser } from '../parse/malloc-dtrace.js';
 import { DtraceSession, dtraceCommandString, findDtrace, processAlive, requireDtracePrivileges, type DtraceSessionEnd } from '../run/dtrace.js';
 import { darwinMallocSpecOptions } from './malloc-d-script.js';
-import { describeMallocDtraceNotes } from './malloc-dtrace-report.js';
-import { reduceMalloc } from './malloc-reduce.js';
+import { describeMallocDtraceNotes, framePlacer } from './malloc-dtrace-report.js';
+import { frameAddresses, reduceMalloc } from './malloc-reduce.js';
+import { DtraceTargetMaps } from './dtrace-target-maps.js';
+import { resolvedName, type ResolvedName } from './frame-names.js';
+import { Symbolizer } from '../symbols/symbolizer.js';
 import type { MallocOptions, ToolIo } from './malloc.js';
 import { writeReports } from './write-reports.js';
 
@@ -42,7 +49,9 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     sampleEvery: options.sampleEvery,
     durationMs: options.durationMs,
   });
-  const program = renderMallocD(spec);
+  // Linux has /proc, and DTrace for Linux the noresolve option: memtrace names the frames there.
+  const namesFrames = process.platform === 'linux';
+  const program = renderMallocD(spec, { ...DEFAULT_MALLOC_D_OPTIONS, frames: namesFrames ? 'addresses' : 'dtrace' });
   if (options.printScript) {
     io.stdout.write(program);
     return 0;
@@ -60,12 +69,17 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer: { name: 'dtrace', version: dtrace.version }, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
   );
 
+  const maps = namesFrames ? new DtraceTargetMaps() : null;
+  if (maps !== null && options.target.kind === 'attach') await maps.attach(options.target.pid);
   const session = new DtraceSession({
     dtrace,
     program,
     target: options.target,
     durationMs: options.durationMs,
     startMarker: 'memtrace:begin',
+    onSpawned: (tracerPid) => {
+      if (options.target.kind === 'launch') maps?.launching(tracerPid);
+    },
     onStarted: () => {
       const what = options.target.kind === 'attach' ? `PID ${options.target.pid}` : options.target.command.join(' ');
       io.stderr.write(`memtrace: tracing ${functions.join(', ')} in ${what} with DTrace${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
@@ -73,6 +87,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     onLine: (line) => {
       raw?.write(`${line}\n`);
       parser.push(line);
+      if (maps !== null && parser.targetPid !== null) maps.traced(parser.targetPid);
     },
     onStderrLine: (line) => {
       // Kept in the raw log too, so that a later report counts the same drops.
@@ -80,23 +95,35 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
       parser.pushNotice(line);
     },
   });
-  const end = await session.run();
-  const { raw: rawResult, truncated } = parser.finish();
+  let end: DtraceSessionEnd;
+  try {
+    end = await session.run();
+  } finally {
+    maps?.stop();
+  }
+  await maps?.read();
+  const { raw: rawResult, truncated } = parser.finish(maps === null ? undefined : framePlacer(maps.history));
   const notes = describeMallocDtraceNotes(parser);
+  const names = maps === null ? new Map<bigint, ResolvedName>() : await nameFrames(maps, frameAddresses(rawResult), notes);
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `dtrace: ${line.replace(/^dtrace: /, '')}`));
   const profile = reduceMalloc(rawResult, {
-    target,
+    // A launched command's PID, once the program has said it (frames: 'addresses').
+    target: { ...target, pid: target.pid ?? parser.targetPid },
     tracer: { name: 'dtrace', version: dtrace.version },
     allocator: { library: spec.library, functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
     partialReason: partialReason(end, truncated),
     sampleEvery: options.sampleEvery,
-    names: new Map(),
+    names,
     notes,
   });
   let rawFailure: OutputError | null = null;
   if (raw !== null) {
+    if (maps !== null) {
+      raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: maps.history.toJSON() })}\n`);
+      raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
+    }
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
     rawFailure = await raw.close();
   }
@@ -105,6 +132,17 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   if (rawFailure !== null) throw rawFailure;
   // dtrace -c does not pass on the command's exit status: memtrace's is its own.
   return profile.partial && end.reason === 'tracer-died' ? 4 : 0;
+}
+
+/** Names for the frame addresses, from the maps read while the target lived (return addresses: looked up at address - 1). */
+async function nameFrames(maps: DtraceTargetMaps, addresses: bigint[], notes: string[]): Promise<Map<bigint, ResolvedName>> {
+  if (addresses.length === 0) return new Map();
+  if (maps.history.snapshotCount === 0) {
+    notes.push(`memtrace could not read the maps of ${maps.tracedPid === null ? 'the traced process' : `PID ${maps.tracedPid}`} while it lived: its frames stay addresses`);
+    return new Map();
+  }
+  const resolved = await new Symbolizer(maps.history).resolve(addresses, { returnAddresses: true });
+  return new Map([...resolved].map(([address, frame]) => [address, resolvedName(address, frame)]));
 }
 
 function partialReason(end: DtraceSessionEnd, truncated: boolean): string | null {

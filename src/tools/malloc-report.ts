@@ -60,7 +60,7 @@ export function reduceRecordedMalloc(
 }
 
 /** Names recorded in the log win; otherwise the recorded maps are resolved against the files on this machine. */
-async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
+export async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
   const recorded = new Map<bigint, ResolvedName>(Object.entries(raw.memtrace.symbols ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]));
   const maps = raw.memtrace.maps.at(-1);
   const history = maps === undefined ? null : MappingHistory.fromJSON(maps as Parameters<typeof MappingHistory.fromJSON>[0]);

@@ -107,3 +107,28 @@ test('detection: stacks with counts, or a distribution; not memtrace logs', (t) 
   t.false(looksLikeDtraceAggregations(readFileSync(fixture('dtrace/malloc-known.txt'), 'utf8')));
   t.false(looksLikeDtraceAggregations('root;leaf 3\n'));
 });
+
+// Recorded from real runs of DTrace for Linux 2.0.7 (test/fixtures/dtrace/linux-2.0.7/README.md):
+// `dtrace -n 'pid$target:libc.so.6:malloc:return { @[ustack()] = count(); }'` on known-allocs.
+test('linux-2.0.7/ustack-count-named.txt: the target alive at exit, frames named by DTrace', (t) => {
+  const result = read('linux-2.0.7/ustack-count-named.txt');
+  const lines = folded(result).trim().split('\n').map((line) => line.replace(/0x[0-9a-f]+/, 'ADDR'));
+  t.deepEqual(lines, [
+    // glibc's __libc_start_call_main is local: DTrace prints module and address.
+    'libc.so.6`ADDR;known-allocs`main;known-allocs`fail_twice 2',
+    'libc.so.6`ADDR;known-allocs`main;known-allocs`grow_chain 1',
+    'libc.so.6`ADDR;known-allocs`main;known-allocs`make_pages 29',
+    'libc.so.6`ADDR;known-allocs`main;known-allocs`make_small 41',
+  ]);
+  t.is(result.probeLines, 2);
+  t.is(result.textLines, 0);
+  t.false(result.truncated);
+});
+
+test('linux-2.0.7/ustack-count-exited.txt: the command exited before the print, frames are addresses', (t) => {
+  const result = read('linux-2.0.7/ustack-count-exited.txt');
+  t.deepEqual(result.stacks.map((stack) => stack.values.value).sort((a, b) => a! - b!), [1, 2, 29, 41]);
+  t.true(result.stacks.every((stack) => stack.frames.length === 3 && stack.frames.every((frame) => /^0x[0-9a-f]+$/.test(frame.name))));
+  // known-allocs' own "allocated" line, in dtrace's standard output with -c.
+  t.is(result.textLines, 1);
+});

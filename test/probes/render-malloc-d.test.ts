@@ -7,26 +7,43 @@ import { join } from 'node:path';
 import test from 'ava';
 import { UsageError } from '../../src/errors.js';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
-import { pidProviderModule, renderMallocD } from '../../src/probes/render-malloc-d.js';
+import { DEFAULT_MALLOC_D_OPTIONS, pidProviderModule, renderMallocD, type MallocDOptions } from '../../src/probes/render-malloc-d.js';
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
 import { darwinMallocSpecOptions, renderStandaloneMallocD, renderStandalonePyMallocD } from '../../src/tools/malloc-d-script.js';
 import { fixture, ROOT } from '../helpers/workloads.js';
+import { GOLDEN_SETS } from '../helpers/dtrace-golden.js';
 
-function render(options: Partial<MallocSpecOptions>): string {
-  return renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 4242, stackMode: 'ustack', ...options }));
+function render(options: Partial<MallocSpecOptions>, dOptions: MallocDOptions = DEFAULT_MALLOC_D_OPTIONS): string {
+  return renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 4242, stackMode: 'ustack', ...options }), dOptions);
 }
 
-const golden = test.macro((t, name: string, options: Partial<MallocSpecOptions>) => {
+
+const golden = test.macro((t, name: string, options: Partial<MallocSpecOptions>, dOptions?: MallocDOptions) => {
   const path = fixture(`dtrace/golden/${name}.d`);
-  const script = render(options);
+  const script = render(options, dOptions);
   if (process.env.MEMTRACE_UPDATE_GOLDEN === '1') writeFileSync(path, script);
   t.true(existsSync(path), `${path} is missing: run with MEMTRACE_UPDATE_GOLDEN=1 once, and read what it wrote`);
   t.is(script, readFileSync(path, 'utf8'));
 });
 
-test('golden: default options, pid 4242', golden, 'malloc-pid-4242', {});
-test('golden: --sample 7 --min-size 64 --max-size 64k --duration 1.5s', golden, 'malloc-sample-7-sized-duration', { sampleEvery: 7, minSize: 64, maxSize: 65_536, durationMs: 1500 });
-test('golden: --stack-depth 3', golden, 'malloc-stack-depth-3', { stackDepth: 3 });
+for (const set of GOLDEN_SETS) test(`golden: ${set.title}`, golden, set.name, set.options, set.dOptions);
+
+test('thread-local variables are declared with their types (a first assignment of 0 would make ptr an int)', (t) => {
+  const script = render({});
+  t.true(script.includes('\nself uint64_t ptr;\n'));
+  t.true(script.indexOf('self uint64_t ptr;') < script.indexOf('self->ptr ='));
+});
+
+test('frames named by memtrace: noresolve, and BEGIN prints the traced PID; not on macOS', (t) => {
+  const linux = render({}, { ...DEFAULT_MALLOC_D_OPTIONS, frames: 'addresses' });
+  t.true(linux.includes('#pragma D option noresolve\n'));
+  t.true(linux.includes('printf("memtrace:pid %d\\n", 4242);'));
+  const launched = renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: null, stackMode: 'ustack' }), { ...DEFAULT_MALLOC_D_OPTIONS, frames: 'addresses' });
+  t.true(launched.includes('printf("memtrace:pid %d\\n", $target);'));
+  const mac = render({});
+  t.false(mac.includes('noresolve'));
+  t.false(mac.includes('memtrace:pid'));
+});
 
 test('every probe is a pid-provider probe on the process, in libsystem_malloc', (t) => {
   const probes = render({}).match(/^pid[^\n]*$/gm) ?? [];
