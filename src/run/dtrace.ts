@@ -133,6 +133,8 @@ export interface DtraceSessionEnd {
   tracerExit: { code: number | null; signal: string | null };
   /** dtrace's standard error lines that are not its `dtrace: ` notices. */
   tracerErrors: string[];
+  /** The output's last line when it had no newline: dtrace died while printing it (not given to onLine). */
+  cutLine: string | null;
 }
 
 export interface DtraceSessionOptions {
@@ -263,7 +265,8 @@ export class DtraceSession {
         options.onLine(line);
       }
     }
-    if (rest !== '') options.onLine(rest);
+    // dtrace ends every line it prints: a last line without its newline was cut by dtrace's death.
+    const cutLine = rest === '' ? null : rest;
     const exit = await exited;
     await streamEnd(tracer.stderr, STDERR_DRAIN_MS);
     if (stderrRest !== '') takeStderr(stderrRest);
@@ -285,7 +288,7 @@ export class DtraceSession {
     else if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) reason = 'tracer-died';
     else if (target.kind === 'launch' || !processAlive(target.pid)) reason = 'target-exited';
     else reason = options.durationMs !== null ? 'duration' : 'tracer-exited';
-    return { reason, signal: this.stopRequested?.signal ?? null, tracerExit, tracerErrors: errors };
+    return { reason, signal: this.stopRequested?.signal ?? null, tracerExit, tracerErrors: errors, cutLine };
   }
 }
 

@@ -104,6 +104,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   await maps?.read();
   const { raw: rawResult, truncated } = parser.finish(maps === null ? undefined : framePlacer(maps.history));
   const notes = describeMallocDtraceNotes(parser);
+  if (end.cutLine !== null) notes.push(`dtrace's output ended in the middle of a line, so that record is lost: ${JSON.stringify(end.cutLine.slice(0, 60))}`);
   const names = maps === null ? new Map<bigint, ResolvedName>() : await nameFrames(maps, frameAddresses(rawResult), notes);
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `dtrace: ${line.replace(/^dtrace: /, '')}`));
   const profile = reduceMalloc(rawResult, {
@@ -151,6 +152,6 @@ function partialReason(end: DtraceSessionEnd, truncated: boolean): string | null
     const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
     return `dtrace ${how}${end.tracerErrors[0] ? `: ${end.tracerErrors[0]}` : ''}`;
   }
-  if (truncated) return 'the tracer output ended in the middle of a record';
+  if (truncated || end.cutLine !== null) return 'the tracer output ended in the middle of a record';
   return null;
 }

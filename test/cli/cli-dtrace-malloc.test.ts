@@ -144,6 +144,16 @@ test('dtrace dying mid-trace: a partial report, exit 4', async (t) => {
   t.is(profile.totals.allocs, 0);
 });
 
+test('dtrace killed in the middle of a line: the records before it are reported, the cut one is said to be lost', async (t) => {
+  const result = await memtraceDtrace(['malloc', '-p', String(process.pid), '-f', 'json'], 'killed-mid-line');
+  t.is(result.exitCode, 4, `${result.stderr}`);
+  const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
+  t.true(profile.partial);
+  t.is(profile.partialReason, 'dtrace was killed by SIGKILL');
+  t.true(profile.notes.some((note) => note.startsWith(`dtrace's output ended in the middle of a line, so that record is lost: "A\\t5644547984"`)), profile.notes.join('\n'));
+  t.true(profile.stacks.some((stack) => stack.outstanding > 0), 'the streamed records before the cut are kept');
+});
+
 const refused = test.macro(async (t, scenario: string, args: string[], exitCode: number, message: RegExp, env: Record<string, string> = {}) => {
   const result = await memtraceDtrace(args, scenario, { env });
   t.is(result.exitCode, exitCode, `${result.stderr}`);
