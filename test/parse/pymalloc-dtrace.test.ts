@@ -23,6 +23,44 @@ test('pymalloc-grow.txt', (t) => {
   );
 });
 
+// Recorded from DTrace for Linux 2.0.7 (test/fixtures/dtrace/linux-2.0.7/README-pymalloc.md):
+// grow.py --repeat 3, whose two functions' figures are known exactly.
+const GROW = '/work/wt-dt-py/test/workloads/python/grow.py';
+const GROW_ROWS = [
+  [`${GROW};hold_out_grow (line 23)`, { allocs: 69, allocBytes: 72354021, frees: 0 }],
+  [`${GROW};hold_out_release (line 28)`, { allocs: 0, allocBytes: 0, frees: 69 }],
+];
+
+function growRows(text: string) {
+  const result = parse(text);
+  const rows = result.samples
+    .filter((sample) => sample.frames[0]!.name === GROW)
+    .map((sample) => [sample.frames.map((frame) => frame.name).join(';'), sample.values])
+    .sort(([a], [b]) => String(a).localeCompare(String(b)));
+  return { result, rows };
+}
+
+test('linux-2.0.7/pymalloc-grow-launched.txt', (t) => {
+  const { result, rows } = growRows(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-launched.txt'), 'utf8'));
+  t.true(result.began && result.ended);
+  t.deepEqual(rows, GROW_ROWS);
+  t.is(result.samples.length, 126);
+  t.is(result.otherLines, 1);
+  t.deepEqual(result.samples.find((sample) => sample.frames[0]!.name === '[outside Python frames]')!.values, { allocs: 352, allocBytes: 883662, frees: 494 });
+});
+
+test('linux-2.0.7/pymalloc-grow-attached.txt', (t) => {
+  const { result, rows } = growRows(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'), 'utf8'));
+  t.true(result.began && result.ended);
+  t.deepEqual(rows, GROW_ROWS);
+  t.is(result.samples.length, 3);
+  t.is(result.otherLines, 0);
+});
+
+test('both recordings are detected as the Python flow output', (t) => {
+  for (const name of ['launched', 'attached']) t.true(looksLikePyMallocDtrace(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8')));
+});
+
 test('a truncated output has not ended; a garbled record names the line', (t) => {
   t.false(parse('memtrace:begin pymalloc\n').ended);
   const error = t.throws(() => parse('memtrace:begin pymalloc\nmemtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3'), { instanceOf: ParseError });
