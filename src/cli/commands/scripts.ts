@@ -60,7 +60,7 @@ export const scriptsCommand: Command = {
     const render = positionals.length === 1 && Object.hasOwn(tools, positionals[0]!) ? tools[positionals[0]!] : undefined;
     if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(tools).join(', ')} (${backendName})`);
     const lib = stringOption(values, 'lib');
-    if (lib !== null && !TAKES_LIB.has(positionals[0]!)) throw new UsageError(`--lib: only ${[...TAKES_LIB].join(", ")} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`);
+    if (lib !== null && !TAKES_LIB.has(positionals[0]!)) throw new UsageError(`--lib: only ${[...TAKES_LIB].join(', ')} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`);
     io.stdout.write(lib === null ? render() : render(lib));
     return 0;
   },
