@@ -30,7 +30,9 @@
  *   memtrace:done
  *
  * OVERHEAD: every Python call, return and line fires a probe, and so does
- * every allocator call: expect a Python program to run several times slower.
+ * every allocator call. Under DTrace for Linux 2.0.7 each firing cost ~1.8 us:
+ * a loop calling a two-line function ran 250x slower (11 us an iteration
+ * against 0.044 us). Trace call-heavy code for short spans.
  *
  * REQUIREMENTS: root; DTrace with the pid provider and USDT: run on DTrace for
  * Linux 2.0.7 with --lib libc.so.6 (docs/tools/dtrace.md gives its setup);
