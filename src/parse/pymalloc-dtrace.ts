@@ -69,6 +69,21 @@ export class PyMallocDtraceParser {
   }
 }
 
+/**
+ * The note for an output in which no allocation or free fell inside a Python frame, or null. With
+ * `dtrace -Z` a CPython without the python provider still runs the program, silently: everything
+ * lands under "-" (measured under DTrace for Linux with pyenv's 3.12.1, built without --with-dtrace;
+ * without -Z, dtrace refuses: "probe description pythonPID:::function-entry does not match any probes").
+ */
+export function noPythonFramesNote(result: PyMallocDtrace): string | null {
+  if (!result.ended || result.samples.length === 0 || result.samples.some((sample) => sample.frames.length > 1)) return null;
+  return (
+    'no allocation or free was seen inside a Python function: the python provider never fired. ' +
+    'Its CPython lacks it (built without --with-dtrace; 3.12 to 3.14 have no function-entry), ' +
+    'or every function ran from before the attach to the end'
+  );
+}
+
 /** Whether the head of a log is the Python flow program's output. */
 export function looksLikePyMallocDtrace(text: string): boolean {
   return /^memtrace:begin pymalloc$/m.test(text) || /^py\t[^\t]*\t[^\t]*\t\d+\t\d+\t\d+\t\d+$/m.test(text);

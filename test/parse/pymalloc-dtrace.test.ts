@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ParseError } from '../../src/errors.js';
-import { looksLikePyMallocDtrace, PyMallocDtraceParser } from '../../src/parse/pymalloc-dtrace.js';
+import { looksLikePyMallocDtrace, noPythonFramesNote, PyMallocDtraceParser } from '../../src/parse/pymalloc-dtrace.js';
 import { fixture } from '../helpers/workloads.js';
 
 function parse(text: string, lenient = false) {
@@ -55,6 +55,17 @@ test('linux-2.0.7/pymalloc-grow-attached.txt', (t) => {
   t.deepEqual(rows, GROW_ROWS);
   t.is(result.samples.length, 3);
   t.is(result.otherLines, 0);
+});
+
+test('linux-2.0.7/pymalloc-grow-no-provider.txt: a CPython without the provider, everything outside Python frames, and the note says why', (t) => {
+  const result = parse(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-no-provider.txt'), 'utf8'));
+  t.true(result.began && result.ended);
+  t.deepEqual(result.samples.map((sample) => [sample.frames.map((frame) => frame.name), sample.values]), [
+    [['[outside Python frames]'], { allocs: 3397, allocBytes: 26123593, frees: 3270 }],
+  ]);
+  t.regex(noPythonFramesNote(result)!, /^no allocation or free was seen inside a Python function: the python provider never fired/);
+  for (const name of ['launched', 'attached']) t.is(noPythonFramesNote(parse(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8'))), null);
+  t.is(noPythonFramesNote(parse('memtrace:begin pymalloc\n')), null, 'not ended: the partial note speaks');
 });
 
 test('both recordings are detected as the Python flow output', (t) => {
