@@ -5,13 +5,15 @@
 // NUL; above pymalloc's 512-byte limit, so CPython asks libc), and hold_out_release (line 28) frees
 // them. Per run: 69 mallocs of 72,354,021 bytes at line 23, 69 frees at line 28, exactly, and no other
 // row of grow.py. Allocations outside those frames (start-up, imports, the frames running when
-// tracing starts) vary and are not asserted.
+// tracing starts) vary and are not asserted. Then the programs compile with -e, as rendered for a PID
+// and as checked in. No dt_<pid>_ uprobe_events entry of these dtraces is left behind.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PyMallocDtraceParser, type PyMallocDtrace } from '../../src/parse/pymalloc-dtrace.js';
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
+import { renderStandalonePyMallocD } from '../../src/tools/pymalloc-d-script.js';
 import { memtraceAuto, MEMTRACE_DTRACE, waitForLine } from '../helpers/cli.js';
 import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
 import { ROOT } from '../helpers/workloads.js';
@@ -92,16 +94,25 @@ liveDtraceTest('attached (-p): frames entered after the attach are attributed ex
   t.deepEqual(leftBehind(traced.pid), []);
 });
 
-liveDtraceTest('the program as memtrace renders it for a PID, with --min-size and --duration, compiles (dtrace -e)', async (t) => {
+liveDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)', async (t) => {
   const python = execa(PYTHON, [GROW, '--wait-stdin'], { reject: false, stdin: 'pipe' });
   try {
     // The python provider of a process exists once its executable is mapped: wait for the interpreter.
     await waitForInterpreter(python.pid!);
-    const path = temporary('pymalloc-pid.d');
-    writeFileSync(path, renderPyMallocD({ pid: python.pid!, library: 'libc.so.6', minSize: 1024, durationMs: 2500 }));
-    const compiled = await execa(liveDtrace()!, ['-e', '-s', path, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
-    t.is(compiled.exitCode, 0, compiled.stderr);
-    t.deepEqual(leftBehind(compiled.pid), []);
+    const compile = async (program: string, extra: string[] = []) => {
+      const path = temporary('pymalloc.d');
+      writeFileSync(path, program);
+      const result = await execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
+      t.deepEqual(leftBehind(result.pid), []);
+      return { exitCode: result.exitCode, said: `${result.stderr}${result.stdout}`.trim() };
+    };
+    const forPid = await compile(renderPyMallocD({ pid: python.pid!, library: 'libc.so.6', minSize: 1024, durationMs: 2500 }));
+    t.deepEqual(forPid, { exitCode: 0, said: '' });
+    const asIs = await compile(readFileSync(join(ROOT, 'scripts/dtrace/pymalloc.d'), 'utf8'), ['-Z']);
+    t.deepEqual(asIs, { exitCode: 0, said: '' });
+    // Without -Z a description that matches nothing fails: python:::line and every allocator function exist here.
+    const glibc = await compile(renderStandalonePyMallocD('libc.so.6'));
+    t.deepEqual(glibc, { exitCode: 0, said: '' });
   } finally {
     python.stdin!.end('\n');
     await python;
