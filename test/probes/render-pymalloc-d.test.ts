@@ -25,10 +25,13 @@ test('a --lib with D code never reaches the program', (t) => {
   t.regex(error!.message, /^--lib: expected a module name/);
 });
 
-test('scripts --lib: pymalloc takes it; the other programs refuse it', async (t) => {
+test('scripts --lib: pymalloc takes it (and on Linux, says so when it is not given); the other programs refuse it', async (t) => {
   const py = await memtraceAuto(['scripts', '--backend', 'dtrace', '--lib', 'libc.so.6', 'pymalloc']);
   t.is(py.exitCode, 0, `${py.stderr}`);
   t.is(`${py.stdout}\n`, renderStandalonePyMallocD('libc.so.6'));
+  t.is(`${py.stderr}`, '');
+  const macos = await memtraceAuto(['scripts', '--backend', 'dtrace', 'pymalloc']);
+  t.is(`${macos.stderr}`, process.platform === 'linux' ? 'memtrace: this program probes libsystem_malloc.dylib (macOS); for DTrace for Linux add --lib libc.so.6' : '');
   const malloc = await memtraceAuto(['scripts', '--backend', 'dtrace', '--lib', 'libc.so.6', 'malloc']);
   t.is(malloc.exitCode, 2);
   t.regex(`${malloc.stderr}`, /--lib: only pymalloc takes a module here/);

@@ -61,6 +61,11 @@ export const scriptsCommand: Command = {
     if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(tools).join(', ')} (${backendName})`);
     const lib = stringOption(values, 'lib');
     if (lib !== null && !TAKES_LIB.has(positionals[0]!)) throw new UsageError(`--lib: only ${[...TAKES_LIB].join(', ')} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`);
+    // The checked-in program names macOS's allocator; on Linux it compiles only with -Z and then
+    // counts nothing, silently (DTrace for Linux: the module is libc.so.6).
+    if (lib === null && TAKES_LIB.has(positionals[0]!) && process.platform === 'linux') {
+      io.stderr.write('memtrace: this program probes libsystem_malloc.dylib (macOS); for DTrace for Linux add --lib libc.so.6\n');
+    }
     io.stdout.write(lib === null ? render() : render(lib));
     return 0;
   },
