@@ -70,18 +70,29 @@ export class PyMallocDtraceParser {
 }
 
 /**
- * The note for an output in which no allocation or free fell inside a Python frame, or null. With
- * `dtrace -Z` a CPython without the python provider still runs the program, silently: everything
- * lands under "-" (measured under DTrace for Linux with pyenv's 3.12.1, built without --with-dtrace;
- * without -Z, dtrace refuses: "probe description pythonPID:::function-entry does not match any probes").
+ * What a finished output says about a program that ran but saw nothing it was written for. dtrace -Z
+ * lets both run silently (measured under DTrace for Linux):
+ * - no allocator call at all: the pid provider matched no allocator module (the checked-in program
+ *   names libsystem_malloc.dylib; on Linux it must be rendered with --lib libc.so.6);
+ * - calls, all outside Python frames: the CPython has no python provider (pyenv's 3.12.1, built
+ *   without --with-dtrace; without -Z dtrace refuses: "probe description pythonPID:::function-entry
+ *   does not match any probes"), or every function ran from before the attach to the end.
  */
-export function noPythonFramesNote(result: PyMallocDtrace): string | null {
-  if (!result.ended || result.samples.length === 0 || result.samples.some((sample) => sample.frames.length > 1)) return null;
-  return (
+export function pyMallocDtraceNotes(result: PyMallocDtrace): string[] {
+  if (!result.ended) return [];
+  if (result.samples.length === 0) {
+    return [
+      'no malloc, calloc, realloc or free call was counted: the pid provider matched no allocator. ' +
+        'The program names one module (libsystem_malloc.dylib as checked in); on Linux render it with ' +
+        'memtrace scripts pymalloc --lib libc.so.6',
+    ];
+  }
+  if (result.samples.some((sample) => sample.frames.length > 1)) return [];
+  return [
     'no allocation or free was seen inside a Python function: the python provider never fired. ' +
-    'Its CPython lacks it (built without --with-dtrace; 3.12 to 3.14 have no function-entry), ' +
-    'or every function ran from before the attach to the end'
-  );
+      'Its CPython lacks it (built without --with-dtrace; 3.12 to 3.14 have no function-entry), ' +
+      'or every function ran from before the attach to the end',
+  ];
 }
 
 /** Whether the head of a log is the Python flow program's output. */

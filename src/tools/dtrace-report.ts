@@ -9,7 +9,7 @@ import { ParseError, UsageError } from '../errors.js';
 import { validateInteger } from '../probes/validate.js';
 import { DTRACE_AGGREGATION_FORMAT, DtraceAggregationReader, type DtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { describeDtraceNotices } from '../parse/dtrace-notices.js';
-import { noPythonFramesNote, PyMallocDtraceParser } from '../parse/pymalloc-dtrace.js';
+import { pyMallocDtraceNotes, PyMallocDtraceParser } from '../parse/pymalloc-dtrace.js';
 import type { StackProfile } from '../model/stack-profile.js';
 import { renderDtraceAggregationTable } from '../report/dtrace-table.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
@@ -78,8 +78,7 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
   const notes = describeDtraceNotices(result.notices);
   if (!result.ended) notes.push(`PARTIAL: ${basename(path)} ends before dtrace printed its results`);
   if (result.skippedLines > 0) notes.push(`${result.skippedLines} unreadable lines skipped (--lenient)`);
-  const unseen = noPythonFramesNote(result);
-  if (unseen !== null) notes.push(unseen);
+  notes.push(...pyMallocDtraceNotes(result));
   const profile: StackProfile = {
     valueTypes: [
       { name: 'allocs', unit: 'count' },

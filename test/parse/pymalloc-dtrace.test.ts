@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ParseError } from '../../src/errors.js';
-import { looksLikePyMallocDtrace, noPythonFramesNote, PyMallocDtraceParser } from '../../src/parse/pymalloc-dtrace.js';
+import { looksLikePyMallocDtrace, pyMallocDtraceNotes, PyMallocDtraceParser } from '../../src/parse/pymalloc-dtrace.js';
 import { fixture } from '../helpers/workloads.js';
 
 function parse(text: string, lenient = false) {
@@ -63,9 +63,20 @@ test('linux-2.0.7/pymalloc-grow-no-provider.txt: a CPython without the provider,
   t.deepEqual(result.samples.map((sample) => [sample.frames.map((frame) => frame.name), sample.values]), [
     [['[outside Python frames]'], { allocs: 3397, allocBytes: 26123593, frees: 3270 }],
   ]);
-  t.regex(noPythonFramesNote(result)!, /^no allocation or free was seen inside a Python function: the python provider never fired/);
-  for (const name of ['launched', 'attached']) t.is(noPythonFramesNote(parse(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8'))), null);
-  t.is(noPythonFramesNote(parse('memtrace:begin pymalloc\n')), null, 'not ended: the partial note speaks');
+  const notes = pyMallocDtraceNotes(result);
+  t.is(notes.length, 1);
+  t.regex(notes[0]!, /^no allocation or free was seen inside a Python function: the python provider never fired/);
+  for (const name of ['launched', 'attached']) t.deepEqual(pyMallocDtraceNotes(parse(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8'))), []);
+  t.deepEqual(pyMallocDtraceNotes(parse('memtrace:begin pymalloc\n')), [], 'not ended: the partial note speaks');
+});
+
+test('linux-2.0.7/pymalloc-grow-no-allocator.txt: the program as checked in (macOS module) on Linux counts nothing, and the note says why', (t) => {
+  const result = parse(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-no-allocator.txt'), 'utf8'));
+  t.true(result.began && result.ended);
+  t.deepEqual([result.samples, result.otherLines], [[], 1]);
+  t.deepEqual(pyMallocDtraceNotes(result), [
+    'no malloc, calloc, realloc or free call was counted: the pid provider matched no allocator. The program names one module (libsystem_malloc.dylib as checked in); on Linux render it with memtrace scripts pymalloc --lib libc.so.6',
+  ]);
 });
 
 test('both recordings are detected as the Python flow output', (t) => {
