@@ -69,6 +69,32 @@ export class PyMallocDtraceParser {
   }
 }
 
+/**
+ * What a finished output says about a program that ran but saw nothing it was written for. dtrace -Z
+ * lets both run silently (measured under DTrace for Linux):
+ * - no allocator call at all: the pid provider matched no allocator module (the checked-in program
+ *   names libsystem_malloc.dylib; on Linux it must be rendered with --lib libc.so.6);
+ * - calls, all outside Python frames: the CPython has no python provider (pyenv's 3.12.1, built
+ *   without --with-dtrace; without -Z dtrace refuses: "probe description pythonPID:::function-entry
+ *   does not match any probes"), or every function ran from before the attach to the end.
+ */
+export function pyMallocDtraceNotes(result: PyMallocDtrace): string[] {
+  if (!result.ended) return [];
+  if (result.samples.length === 0) {
+    return [
+      'no malloc, calloc, realloc or free call was counted: the pid provider matched no allocator. ' +
+        'The program names one module (libsystem_malloc.dylib as checked in); on Linux render it with ' +
+        'memtrace scripts pymalloc --lib libc.so.6',
+    ];
+  }
+  if (result.samples.some((sample) => sample.frames.length > 1)) return [];
+  return [
+    'no allocation or free was seen inside a Python function: the python provider never fired. ' +
+      'Its CPython lacks it (built without --with-dtrace; 3.12 to 3.14 have no function-entry), ' +
+      'or every function ran from before the attach to the end',
+  ];
+}
+
 /** Whether the head of a log is the Python flow program's output. */
 export function looksLikePyMallocDtrace(text: string): boolean {
   return /^memtrace:begin pymalloc$/m.test(text) || /^py\t[^\t]*\t[^\t]*\t\d+\t\d+\t\d+\t\d+$/m.test(text);

@@ -5,11 +5,11 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
-import { ParseError } from '../errors.js';
+import { ParseError, UsageError } from '../errors.js';
 import { validateInteger } from '../probes/validate.js';
 import { DTRACE_AGGREGATION_FORMAT, DtraceAggregationReader, type DtraceAggregations } from '../parse/dtrace-aggregation.js';
 import { describeDtraceNotices } from '../parse/dtrace-notices.js';
-import { PyMallocDtraceParser } from '../parse/pymalloc-dtrace.js';
+import { pyMallocDtraceNotes, PyMallocDtraceParser } from '../parse/pymalloc-dtrace.js';
 import type { StackProfile } from '../model/stack-profile.js';
 import { renderDtraceAggregationTable } from '../report/dtrace-table.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
@@ -61,8 +61,13 @@ export async function reportDtraceAggregations(path: string, options: ReportInpu
   return 0;
 }
 
+/** The measures of pymalloc.d's rows, in the order of its record; --value picks the one shown. */
+const PYMALLOC_VALUES = ['allocBytes', 'allocs', 'frees'] as const;
+
 /** `memtrace report` for scripts/dtrace/pymalloc.d output: allocations by Python function. */
 export async function reportPyMallocDtrace(path: string, options: ReportInputOptions, io: ReportIo): Promise<number> {
+  const value = options.value ?? 'allocBytes';
+  if (!(PYMALLOC_VALUES as readonly string[]).includes(value)) throw new UsageError(`--value: expected ${PYMALLOC_VALUES.join(', ')} for pymalloc.d output, got ${JSON.stringify(value)}`);
   const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
   const top = options.top === null ? 10 : validateInteger('--top', options.top, 1, 10_000);
   await checkReportPaths(reports.map((report) => report.path));
@@ -73,13 +78,14 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
   const notes = describeDtraceNotices(result.notices);
   if (!result.ended) notes.push(`PARTIAL: ${basename(path)} ends before dtrace printed its results`);
   if (result.skippedLines > 0) notes.push(`${result.skippedLines} unreadable lines skipped (--lenient)`);
+  notes.push(...pyMallocDtraceNotes(result));
   const profile: StackProfile = {
     valueTypes: [
       { name: 'allocs', unit: 'count' },
       { name: 'allocBytes', unit: 'bytes' },
       { name: 'frees', unit: 'count' },
     ],
-    defaultValue: 'allocBytes',
+    defaultValue: value,
     samples: result.samples,
   };
   const render = { title: `malloc by Python function (DTrace): ${basename(path)}`, top, notes };

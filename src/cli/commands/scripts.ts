@@ -1,5 +1,6 @@
 import { UsageError } from '../../errors.js';
-import { renderStandaloneMallocD, renderStandalonePyMallocD } from '../../tools/malloc-d-script.js';
+import { renderStandaloneMallocD } from '../../tools/malloc-d-script.js';
+import { renderStandalonePyMallocD } from '../../tools/pymalloc-d-script.js';
 import { renderStandaloneExternalScript } from '../../tools/external-script.js';
 import { renderStandaloneGcScript } from '../../tools/gc-script.js';
 import { renderStandaloneFaultsScript } from '../../tools/faults-script.js';
@@ -7,7 +8,7 @@ import { renderStandaloneCallsScript } from '../../tools/calls-script.js';
 import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
-export const SCRIPTS_HELP = `Usage: memtrace scripts [--backend bpf|dtrace] TOOL
+export const SCRIPTS_HELP = `Usage: memtrace scripts [--backend bpf|dtrace] [--lib MODULE] TOOL
 
 Prints the standalone tracer program of a tool, as checked in under
 scripts/bpf/ (bpftrace) and scripts/dtrace/ (DTrace): documented, runnable by
@@ -23,11 +24,17 @@ Tools:
   pymalloc   malloc/free by the Python function calling them (DTrace only)
 
   --backend NAME   bpf or dtrace, whatever the command's own backend
+  --lib MODULE     pymalloc: the allocator's module for the pid provider
+                   (default libsystem_malloc.dylib; libc.so.6 for DTrace
+                   for Linux)
   -h, --help       this help
 `;
 
+/** The tools whose standalone program takes --lib (the others name their allocator in the program). */
+const TAKES_LIB = new Set(['pymalloc']);
+
 /** The standalone programs, by backend and tool. */
-const SCRIPTS: Record<Backend, Record<string, () => string>> = {
+const SCRIPTS: Record<Backend, Record<string, (lib?: string) => string>> = {
   bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript, faults: renderStandaloneFaultsScript, calls: renderStandaloneCallsScript },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
@@ -39,6 +46,7 @@ export const scriptsCommand: Command = {
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, {
       backend: { type: 'string' },
+      lib: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       verbose: { type: 'boolean' },
     });
@@ -51,7 +59,14 @@ export const scriptsCommand: Command = {
     const tools = SCRIPTS[backendName];
     const render = positionals.length === 1 && Object.hasOwn(tools, positionals[0]!) ? tools[positionals[0]!] : undefined;
     if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(tools).join(', ')} (${backendName})`);
-    io.stdout.write(render());
+    const lib = stringOption(values, 'lib');
+    if (lib !== null && !TAKES_LIB.has(positionals[0]!)) throw new UsageError(`--lib: only ${[...TAKES_LIB].join(', ')} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`);
+    // The checked-in program names macOS's allocator; on Linux it compiles only with -Z and then
+    // counts nothing, silently (DTrace for Linux: the module is libc.so.6).
+    if (lib === null && TAKES_LIB.has(positionals[0]!) && process.platform === 'linux') {
+      io.stderr.write('memtrace: this program probes libsystem_malloc.dylib (macOS); for DTrace for Linux add --lib libc.so.6\n');
+    }
+    io.stdout.write(lib === null ? render() : render(lib));
     return 0;
   },
 };
