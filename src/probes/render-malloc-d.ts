@@ -1,5 +1,5 @@
-// Renders a MallocSpec as a D program for DTrace's pid provider (macOS; also illumos and FreeBSD,
-// untested there). The twin of render-malloc-bpf.ts: the same spec, the same counts, the same
+// Renders a MallocSpec as a D program for DTrace's pid provider (macOS, from its documentation;
+// DTrace for Linux 2.0.7, run in CI; illumos and FreeBSD untested). The twin of render-malloc-bpf.ts: the same spec, the same counts, the same
 // markers, so that one parser shape and the same malloc reducer serve both tracers.
 //
 // What the program keeps:
