@@ -33,6 +33,7 @@ import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
 import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
 import { safeKill } from './target.js';
+import { PROGRAM_END_MARKER } from './trace-session.js';
 import { Watchdog } from './watchdog.js';
 
 export interface Dtrace {
@@ -261,6 +262,10 @@ export class DtraceSession {
           started = true;
           options.onStarted?.();
           if (options.durationMs !== null) durationTimer = setTimeout(() => this.stop('duration'), options.durationMs + 2_000);
+        } else if (durationTimer !== null && line.startsWith(PROGRAM_END_MARKER)) {
+          // END has begun printing (the program's tick ended it): the backstop must not cut it.
+          clearTimeout(durationTimer);
+          durationTimer = null;
         }
         options.onLine(line);
       }

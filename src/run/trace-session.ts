@@ -20,6 +20,9 @@ export type SessionTarget =
   | { kind: 'attach'; pid: number }
   | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean; commandLibraryPath?: string };
 
+/** The line every tool's program prints when its trace ends, before its results. */
+export const PROGRAM_END_MARKER = 'memtrace:end';
+
 export type EndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
 
 export interface SessionEnd {
@@ -246,6 +249,12 @@ export class TraceSession {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (!this.started && line.includes('memtrace:begin')) onBegin();
+        else if (durationTimer !== null && line.startsWith(PROGRAM_END_MARKER)) {
+          // The program ended itself and is printing its results, which may take longer than the
+          // backstop's slack on a loaded machine: a SIGINT now would cut them (seen in CI).
+          clearTimeout(durationTimer);
+          durationTimer = null;
+        }
         options.onLine(line);
       }
     }

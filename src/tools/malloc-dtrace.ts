@@ -12,6 +12,7 @@ import { buildMallocSpec } from '../probes/malloc-spec.js';
 import { DARWIN_MALLOC_MODULE, DEFAULT_MALLOC_D_OPTIONS, renderMallocD } from '../probes/render-malloc-d.js';
 import { MallocDtraceParser } from '../parse/malloc-dtrace.js';
 import { DtraceSession, dtraceCommandString, findDtrace, processAlive, requireDtracePrivileges, type DtraceSessionEnd } from '../run/dtrace.js';
+import { chooseDtraceFreeProbe } from './dtrace-free-probe.js';
 import { darwinMallocSpecOptions } from './malloc-d-script.js';
 import { describeMallocDtraceNotes, framePlacer } from './malloc-dtrace-report.js';
 import { frameAddresses, reduceMalloc } from './malloc-reduce.js';
@@ -38,9 +39,13 @@ function refuseBpftraceOnlyOptions(options: MallocOptions): void {
 export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promise<number> {
   refuseBpftraceOnlyOptions(options);
   if (options.target.kind === 'launch') dtraceCommandString(options.target.command);
+  const library = options.lib ?? DARWIN_MALLOC_MODULE;
+  const freeProbe = await chooseDtraceFreeProbe(library, options.target);
+  const choices = freeProbe.choice === null ? [] : [freeProbe.choice];
   const spec = buildMallocSpec({
     ...darwinMallocSpecOptions(),
-    library: options.lib ?? DARWIN_MALLOC_MODULE,
+    library,
+    free: freeProbe.free,
     pid: options.target.kind === 'attach' ? options.target.pid : null,
     stackMode: 'ustack',
     stackDepth: options.stackDepth,
@@ -66,7 +71,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   const target = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
   const functions = spec.functions.map((fn) => fn.name);
   raw?.write(
-    `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer: { name: 'dtrace', version: dtrace.version }, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
+    `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer: { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) }, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
   );
 
   const maps = namesFrames ? new DtraceTargetMaps() : null;
@@ -110,7 +115,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   const profile = reduceMalloc(rawResult, {
     // A launched command's PID, once the program has said it (frames: 'addresses').
     target: { ...target, pid: target.pid ?? parser.targetPid },
-    tracer: { name: 'dtrace', version: dtrace.version },
+    tracer: { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) },
     allocator: { library: spec.library, functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,

@@ -64,6 +64,8 @@ liveDtraceTest('launched (-- CMD): exact figures, every stack named by memtrace 
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
   assertKnownProfile(t, profile);
   t.is(profile.tracer.name, 'dtrace');
+  // free past its NULL test (offset probes), and still every free and free(NULL) counted exactly.
+  t.regex(profile.tracer.choices?.[0] ?? '', /^free probed at free:[0-9a-f]+, past its NULL test .*; free\(NULL\) at free:[0-9a-f]+$/);
   t.true(Number.isInteger(profile.target.pid), 'the PID the program printed');
   // The program asked DTrace not to name frames: what it printed is module:0xOFFSET while the
   // command lived and 0xADDR after; no frame in the log is named by DTrace.
