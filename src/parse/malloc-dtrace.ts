@@ -106,6 +106,11 @@ export class MallocDtraceParser {
     return this.raw.memtrace.maps.at(-1);
   }
 
+  /** Lines that were none of the program's records (a launched command's own output, in a hand-run log). */
+  get otherLines(): number {
+    return this.raw.otherLines;
+  }
+
   /** The traced process, as the program's `memtrace:pid PID` line said (frames: 'addresses'). */
   get targetPid(): number | null {
     return this.pid;

@@ -165,6 +165,8 @@ export class DtraceSession {
   private tracerPid: number | undefined;
   private stopRequested: { reason: DtraceEndReason; signal: NodeJS.Signals | null } | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** A launched command's output FIFO, closed when the session ends however it ends (an open read end keeps node alive). */
+  private outputFifo: OutputFifo | null = null;
 
   constructor(private readonly options: DtraceSessionOptions) {}
 
@@ -183,6 +185,7 @@ export class DtraceSession {
       process.off('SIGTERM', onSignal);
       process.off('SIGHUP', onSignal);
       for (const timer of this.timers) clearTimeout(timer);
+      this.outputFifo?.close();
       await rm(directory, { recursive: true, force: true });
     }
   }
@@ -210,6 +213,7 @@ export class DtraceSession {
     // A launched command inherits dtrace's standard output: the program's records go to a FIFO
     // (-o) instead, so the command's own output reaches the terminal and never lands mid-record.
     const fifo = target.kind === 'launch' ? await openOutputFifo(join(directory, 'output')) : null;
+    this.outputFifo = fifo;
     const args = ['-Z', '-q', '-s', programPath, ...(target.kind === 'attach' ? ['-p', String(target.pid)] : ['-c', dtraceCommandString(target.command)])];
     if (fifo !== null) args.push('-o', fifo.path);
     const watchdog = new Watchdog();
@@ -347,7 +351,16 @@ async function streamEnd(stream: Readable, ms: number): Promise<void> {
  * compiling the program, and may fail before that), with a write end of memtrace's own so that the
  * reader sees no end of file before dtrace has opened it; release() closes that end.
  */
-async function openOutputFifo(path: string): Promise<{ path: string; stream: Socket; release: () => void }> {
+interface OutputFifo {
+  path: string;
+  stream: Socket;
+  /** Closes memtrace's write end: the reader sees the end of file once dtrace's is closed too. */
+  release: () => void;
+  /** Closes both ends. */
+  close: () => void;
+}
+
+async function openOutputFifo(path: string): Promise<OutputFifo> {
   const made = await execa('mkfifo', ['-m', '600', path], { reject: false });
   if (made.failed) throw new TracerError(`cannot make a FIFO for dtrace's output at ${path}: ${`${made.stderr}`.trim() || `mkfifo exited with ${made.exitCode}`}`);
   const readEnd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -358,7 +371,11 @@ async function openOutputFifo(path: string): Promise<{ path: string; stream: Soc
     closeSync(keeper);
     keeper = null;
   };
-  return { path, stream, release };
+  const close = () => {
+    release();
+    stream.destroy();
+  };
+  return { path, stream, release, close };
 }
 
 async function isExecutable(path: string): Promise<boolean> {

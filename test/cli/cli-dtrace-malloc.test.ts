@@ -154,6 +154,14 @@ test('dtrace killed in the middle of a line: the records before it are reported,
   t.true(profile.stacks.some((stack) => stack.outstanding > 0), 'the streamed records before the cut are kept');
 });
 
+test('a line that is none of the program\'s records is counted in the report, never dropped silently', async (t) => {
+  const result = await memtraceDtrace(['malloc', '-f', 'json', '--', './known-allocs'], 'garbled');
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  const profile = JSON.parse(`${result.stdout}`.replace('fake command output\n', '')) as MallocProfile;
+  t.deepEqual(profile.notes, ["1 line of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)"]);
+  t.is(profile.totals.allocs, 25);
+});
+
 const refused = test.macro(async (t, scenario: string, args: string[], exitCode: number, message: RegExp, env: Record<string, string> = {}) => {
   const result = await memtraceDtrace(args, scenario, { env });
   t.is(result.exitCode, exitCode, `${result.stderr}`);
