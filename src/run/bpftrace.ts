@@ -1,11 +1,12 @@
 // Finding and checking bpftrace before anything is started: a missing or old tracer, a user who is
 // not root and an unmounted tracefs each get a message that says what to do.
-import { access, constants, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError } from '../errors.js';
 import { BASELINE_FEATURES, describeFeatures, probeBpftraceFeatures, type BpftraceFeatures } from './bpftrace-features.js';
 import { findPrivateBpftrace } from './private-bpftrace.js';
+import { exists, isExecutable } from './file-access.js';
 
 /**
  * Lines bpftrace prints on every run of this kind of machine that say nothing about the trace:
@@ -137,23 +138,7 @@ export async function findOnPath(command: string, searchPath: string): Promise<s
   return null;
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.F_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))?.trim() ?? '(no output)';

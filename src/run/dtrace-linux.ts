@@ -10,9 +10,10 @@
 //   killed leaves them there, for good. memtrace removes those of a dtrace it started once that dtrace
 //   is gone (the pid in the group name is the one memtrace spawned: the wrapper execs), and only those:
 //   another dtrace's entries are that dtrace's business.
-import { access, appendFile, readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { TracerError } from '../errors.js';
+import { exists } from './file-access.js';
 
 export const DEBUGFS = '/sys/kernel/debug';
 export const DTRACE_TRACEFS = `${DEBUGFS}/tracing`;
@@ -72,14 +73,6 @@ export async function removeDtraceUprobes(pid: number, alive: (pid: number) => b
   return removed;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function firstLine(text: string): string {
   return text.trim().split('\n')[0] || 'no message';

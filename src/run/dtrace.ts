@@ -21,7 +21,7 @@
 // macOS's SIP warning "system integrity protection is on, some features will not be available",
 // printed before every run on a Mac with SIP on (so alone it is no error).
 import { closeSync, openSync } from 'node:fs';
-import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
@@ -33,8 +33,9 @@ import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
 import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
 import { safeKill } from './target.js';
-import { PROGRAM_END_MARKER } from './trace-session.js';
+import { DurationBackstop } from './trace-session.js';
 import { Watchdog } from './watchdog.js';
+import { isExecutable } from './file-access.js';
 
 export interface Dtrace {
   path: string;
@@ -247,7 +248,7 @@ export class DtraceSession {
     });
 
     let started = false;
-    let durationTimer: NodeJS.Timeout | null = null;
+    const backstop = new DurationBackstop();
     const output = fifo === null ? tracer.stdout! : fifo.stream;
     // The FIFO ends once dtrace is gone: memtrace's own write end, which kept it open until dtrace
     // opened it, is closed then (dtrace does not pass its -o file on to the command).
@@ -265,12 +266,8 @@ export class DtraceSession {
         if (!started && line.startsWith(options.startMarker)) {
           started = true;
           options.onStarted?.();
-          if (options.durationMs !== null) durationTimer = setTimeout(() => this.stop('duration'), options.durationMs + 2_000);
-        } else if (durationTimer !== null && line.startsWith(PROGRAM_END_MARKER)) {
-          // END has begun printing (the program's tick ended it): the backstop must not cut it.
-          clearTimeout(durationTimer);
-          durationTimer = null;
-        }
+          backstop.arm(options.durationMs, () => this.stop('duration'));
+        } else backstop.see(line);
         options.onLine(line);
       }
     }
@@ -279,7 +276,7 @@ export class DtraceSession {
     const exit = await exited;
     await streamEnd(tracer.stderr, STDERR_DRAIN_MS);
     if (stderrRest !== '') takeStderr(stderrRest);
-    if (durationTimer !== null) clearTimeout(durationTimer);
+    backstop.clear();
     watchdog.release();
     if (forLinux) {
       const left = await removeDtraceUprobes(tracer.pid, processAlive);
@@ -378,11 +375,3 @@ async function openOutputFifo(path: string): Promise<OutputFifo> {
   return { path, stream, release, close };
 }
 
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -23,6 +23,34 @@ export type SessionTarget =
 /** The line every tool's program prints when its trace ends, before its results. */
 export const PROGRAM_END_MARKER = 'memtrace:end';
 
+/** How long past --duration the tracer may run before memtrace stops it: the program ends itself first. */
+const DURATION_SLACK_MS = 2_000;
+
+/**
+ * memtrace's backstop to a program's own end at --duration: stops the tracer if the program did
+ * not end itself in time. It stands down once the program printed PROGRAM_END_MARKER: the tracer
+ * is then printing its results, which may take longer than the slack on a loaded machine, and a
+ * SIGINT would cut them (seen in CI). Shared by the bpftrace and DTrace sessions.
+ */
+export class DurationBackstop {
+  private timer: NodeJS.Timeout | null = null;
+
+  /** Starts the timer when tracing begins (nothing when there is no duration). */
+  arm(durationMs: number | null, stop: () => void): void {
+    if (durationMs !== null) this.timer = setTimeout(stop, durationMs + DURATION_SLACK_MS);
+  }
+
+  /** Each output line: the end marker disarms the timer. */
+  see(line: string): void {
+    if (this.timer !== null && line.startsWith(PROGRAM_END_MARKER)) this.clear();
+  }
+
+  clear(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
 export type EndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
 
 export interface SessionEnd {
@@ -224,16 +252,13 @@ export class TraceSession {
       for (const line of lines) if (isRealError(line)) errors.push(line);
     });
 
-    let durationTimer: NodeJS.Timeout | null = null;
+    const backstop = new DurationBackstop();
     const onBegin = () => {
       if (this.started) return;
       this.started = true;
       this.launched?.resume();
       options.onStarted?.(pid);
-      if (options.durationMs !== null) {
-        // The program ends itself at the duration; this backstop only fires if it did not.
-        durationTimer = setTimeout(() => this.stop('duration'), options.durationMs + 2_000);
-      }
+      backstop.arm(options.durationMs, () => this.stop('duration'));
     };
 
     let targetGone = false;
@@ -249,19 +274,14 @@ export class TraceSession {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (!this.started && line.includes('memtrace:begin')) onBegin();
-        else if (durationTimer !== null && line.startsWith(PROGRAM_END_MARKER)) {
-          // The program ended itself and is printing its results, which may take longer than the
-          // backstop's slack on a loaded machine: a SIGINT now would cut them (seen in CI).
-          clearTimeout(durationTimer);
-          durationTimer = null;
-        }
+        else backstop.see(line);
         options.onLine(line);
       }
     }
     if (rest !== '') options.onLine(rest);
     const result = await tracer;
     if (stderrRest !== '' && isRealError(stderrRest)) errors.push(stderrRest);
-    if (durationTimer !== null) clearTimeout(durationTimer);
+    backstop.clear();
 
     const tracerExit = { code: result.exitCode ?? null, signal: result.signal ?? null };
     if (!this.started) {

@@ -65,13 +65,15 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   const dtrace = await findDtrace({ path: options.tracerPath ?? undefined });
   if (options.target.kind === 'attach' && !processAlive(options.target.pid)) throw new TargetError(`no process with PID ${options.target.pid}`);
 
+  // The header of the raw log and of the report: a log rendered later shows the same choices.
+  const tracer = { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) };
   const parser = new MallocDtraceParser({ source: 'dtrace' });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   const target = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
   const functions = spec.functions.map((fn) => fn.name);
   raw?.write(
-    `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer: { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) }, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
+    `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
   );
 
   const maps = namesFrames ? new DtraceTargetMaps() : null;
@@ -115,7 +117,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   const profile = reduceMalloc(rawResult, {
     // A launched command's PID, once the program has said it (frames: 'addresses').
     target: { ...target, pid: target.pid ?? parser.targetPid },
-    tracer: { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) },
+    tracer,
     allocator: { library: spec.library, functions },
     startedAt: startedAt.toISOString(),
     durationSeconds: Math.round((Date.now() - startedAt.getTime()) / 10) / 100,
