@@ -1,6 +1,6 @@
 // memtrace-bpf calls: RSS at Python calls and returns (Debian's python3.11, USDT) and around native
 // functions, traced for real; and the ways it refuses to start.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -8,9 +8,15 @@ import { execa } from 'execa';
 import type { CallEvent, CallLog, FunctionGrowth } from '../../src/model/call-log.js';
 import { liveTest } from '../helpers/live.js';
 import { memtrace, memtraceAuto, waitForLine } from '../helpers/cli.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
-const PYTHON = '/usr/bin/python3.11';
+const PYTHON = DEBIAN_PYTHON;
+/** Live tests of Debian's python3.11, and of pyenv's builds that lack the probes (CI's machine has them). */
+const pythonTest = needing([PYTHON_NEED], liveTest);
+const PYENV_311 = '/root/.pyenv/versions/3.11.7/bin/python3.11';
+const PYENV_312 = '/root/.pyenv/versions/3.12.1/bin/python3.12';
+const pyenvTest = needing([PYENV_311, PYENV_312].map((path) => ({ what: path, present: existsSync(path), install: { command: 'pyenv install 3.11.7 3.12.1' } })), liveTest);
 const GROW = `${ROOT}test/workloads/python/grow.py`;
 const PAGE = 4096;
 const MIB = 1024 * 1024;
@@ -44,7 +50,7 @@ function within(actual: number, expected: number, tolerance: number): boolean {
   return Math.abs(actual - expected) <= tolerance;
 }
 
-liveTest('launched: hold_out_grow grows RSS by 23 MiB and hold_out_release gives it back; the interpreter described first', async (t) => {
+pythonTest('launched: hold_out_grow grows RSS by 23 MiB and hold_out_release gives it back; the interpreter described first', async (t) => {
   const output = temporary('calls.json');
   const result = await memtrace(['calls', '-o', output, '--', PYTHON, GROW]);
   t.is(result.exitCode, 0, `${result.stderr}`);
@@ -81,7 +87,7 @@ function startWaitingPython(args: string[]) {
   return execa(PYTHON, [GROW, '--wait-stdin', ...args], { reject: false, stdin: 'pipe' });
 }
 
-liveTest('attached with --trigger 0: every call and return of the workload is logged, counted exactly', async (t) => {
+pythonTest('attached with --trigger 0: every call and return of the workload is logged, counted exactly', async (t) => {
   const target = startWaitingPython(['--calls', '23']);
   const output = temporary('calls.json');
   const raw = temporary('calls.raw.ndjson');
@@ -129,7 +135,7 @@ liveTest('--func on a C program: RSS either side of touch_pages and drop_pages, 
   }
 });
 
-liveTest('Ctrl-C: the report of what was gathered, marked partial; the target goes on', async (t) => {
+pythonTest('Ctrl-C: the report of what was gathered, marked partial; the target goes on', async (t) => {
   const target = startWaitingPython(['--repeat', '100000']);
   const output = temporary('calls.json');
   const session = memtrace(['calls', '-p', String(target.pid), '-o', output]);
@@ -169,12 +175,12 @@ liveTest('an attached non-Python process without --func: not a Python interprete
   t.is(`${result.stderr}`, 'memtrace-bpf: nothing to trace: /usr/bin/sleep is not a Python interpreter: no Python events (--func probes native functions)');
 });
 
-liveTest('a Python built without probes, and 3.12 which removed them: each says why and what to use', async (t) => {
+pyenvTest('a Python built without probes, and 3.12 which removed them: each says why and what to use', async (t) => {
   const script = temporary('wait.py');
   writeFileSync(script, 'import sys\nsys.stdin.readline()\n');
   for (const [python, why] of [
-    ['/root/.pyenv/versions/3.11.7/bin/python3.11', /CPython 3\.11 \(\/root\/\.pyenv\/versions\/3\.11\.7\/bin\/python3\.11\) was built without USDT probes \(configure --with-dtrace\): no Python events; use --func/],
-    ['/root/.pyenv/versions/3.12.1/bin/python3.12', /CPython 3\.12 \(.*\) has no function probes: CPython 3\.12 to 3\.14 removed them; use --func, or CPython 3\.15/],
+    [PYENV_311, /CPython 3\.11 \(\/root\/\.pyenv\/versions\/3\.11\.7\/bin\/python3\.11\) was built without USDT probes \(configure --with-dtrace\): no Python events; use --func/],
+    [PYENV_312, /CPython 3\.12 \(.*\) has no function probes: CPython 3\.12 to 3\.14 removed them; use --func, or CPython 3\.15/],
   ] as const) {
     const target = execa(python, [script], { reject: false, stdin: 'pipe' });
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -195,10 +201,10 @@ liveTest('a --func outside the grammar', badFunc, ['--func', 'libc.so.6:free;sys
 liveTest('a --func library that matches nothing', badFunc, ['--func', 'libnothing.so*:f'], /--func libnothing\.so\*:f: no library matches libnothing\.so\*/);
 liveTest('a --func symbol that matches nothing', badFunc, ['--func', `${ROOT}test/workloads/bin/func-pages:no_such_*`], /no function symbol matches no_such_\* in /);
 
-liveTest('a launched Python without probes is refused before the program runs a line', async (t) => {
+pyenvTest('a launched Python without probes is refused before the program runs a line', async (t) => {
   const script = temporary('say.py');
   writeFileSync(script, 'print("the program ran")\n');
-  const result = await memtrace(['calls', '--', '/root/.pyenv/versions/3.11.7/bin/python3.11', script]);
+  const result = await memtrace(['calls', '--', PYENV_311, script]);
   t.is(result.exitCode, 5);
   t.regex(`${result.stderr}`, /was built without USDT probes/);
   t.false(`${result.stdout}${result.stderr}`.includes('the program ran'));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { liveTest } from '../helpers/live.js';
+import { file, needing } from '../helpers/needs.js';
 import { memtrace, waitForLine } from '../helpers/cli.js';
 import { KNOWN_TOTALS, KNOWN_STACKS, stacksOf } from '../helpers/known-allocs.js';
 import { buildWorkload } from '../helpers/workloads.js';
@@ -130,12 +131,7 @@ liveTest('memtrace killed by SIGKILL: a launched command runs to its end with un
 
 const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 
-liveTest('a preloaded jemalloc is the allocator probed, with exact figures', async (t) => {
-  if (!existsSync(JEMALLOC)) {
-    // .ci/run installs Debian's libjemalloc2; elsewhere this says what is missing.
-    t.fail(`${JEMALLOC} is not installed (apt-get install libjemalloc2)`);
-    return;
-  }
+needing([file(JEMALLOC, 'libjemalloc2')], liveTest)('a preloaded jemalloc is the allocator probed, with exact figures', async (t) => {
   const target = execa(buildWorkload('known-allocs'), ['--wait', '--linger', '1'], { reject: false, env: { LD_PRELOAD: JEMALLOC } });
   const pid = Number((await waitForLine(target.stdout!, /^ready \d+$/)).split(' ')[1]);
   const output = temporary('report.json');

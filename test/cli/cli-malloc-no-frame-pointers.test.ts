@@ -1,7 +1,7 @@
 // memtrace-bpf malloc on Debian's sqlite3, whose libsqlite3 is built without frame pointers: the
 // frame-pointer walk loses the stack there. No report may show a garbage frame or a bare absolute
 // address; every cut stack is marked, counted, and the note names libsqlite3.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
@@ -9,12 +9,12 @@ import { MappingHistory } from '../../src/symbols/proc-maps.js';
 import { liveTest } from '../helpers/live.js';
 import { memtrace } from '../helpers/cli.js';
 import { ROOT } from '../helpers/workloads.js';
+import { file, needing } from '../helpers/needs.js';
 
 const SQLITE3 = '/usr/bin/sqlite3';
 const WORK_SQL = `${ROOT}test/workloads/sql/work.sql`;
 
-liveTest('sqlite3 (no frame pointers): stacks cut at libsqlite3, marked and counted, no garbage or bare address shown', async (t) => {
-  t.true(existsSync(SQLITE3), 'Debian\'s sqlite3 is needed: apt-get install sqlite3');
+needing([file(SQLITE3, 'sqlite3')], liveTest)('sqlite3 (no frame pointers): stacks cut at libsqlite3, marked and counted, no garbage or bare address shown', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const [json, table, raw] = ['out.json', 'out.txt', 'raw.ndjson'].map((name) => join(dir, name)) as [string, string, string];
   // --stacks fp: what every bpftrace does without DWARF (0.17, 0.23), and on 0.27 when asked.

@@ -1,19 +1,16 @@
 // memtrace process --prometheus, scraped by a real Prometheus server (Debian's `prometheus`
 // package) on loopback: the series must arrive in Prometheus's own database with the right values.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import test from 'ava';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
+import { needing, program } from '../helpers/needs.js';
 import { readLogRecords } from '../helpers/process-log.js';
 import { buildWorkload } from '../helpers/workloads.js';
 
-const installed = spawnSync('prometheus', ['--version']).status === 0;
-const required = process.env.MEMTRACE_REQUIRE_LIVE === '1';
-const prometheusTest = installed || required ? test.serial : test.skip;
+const prometheusTest = needing([program('prometheus')]);
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -44,7 +41,7 @@ async function poll<T>(what: string, attempt: () => Promise<T | null>, timeoutMs
   }
 }
 
-prometheusTest(`a real Prometheus scrapes memtrace process and stores its series${installed ? '' : ' (skipped: prometheus not installed)'}`, async (t) => {
+prometheusTest(`a real Prometheus scrapes memtrace process and stores its series`, async (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-prometheus-'));
   const [exporterPort, serverPort] = [await freePort(), await freePort()];
   writeFileSync(

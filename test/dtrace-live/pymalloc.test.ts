@@ -16,9 +16,11 @@ import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
 import { renderStandalonePyMallocD } from '../../src/tools/pymalloc-d-script.js';
 import { memtraceAuto, MEMTRACE_DTRACE, waitForLine } from '../helpers/cli.js';
 import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 import { ROOT } from '../helpers/workloads.js';
 
-const PYTHON = '/usr/bin/python3.11';
+const PYTHON = DEBIAN_PYTHON;
+const pythonDtraceTest = needing([PYTHON_NEED], liveDtraceTest);
 const GROW = `${ROOT}test/workloads/python/grow.py`;
 const ROUNDS = 3;
 const BLOCK = 1024 * 1024 + 33;
@@ -60,7 +62,7 @@ function leftBehind(dtracePid: number | undefined): string[] {
     .filter((line) => line.includes(`dt_${dtracePid}_`));
 }
 
-liveDtraceTest('launched (-c): grow.py allocations land on the allocating lines, exactly; the report reads the output', async (t) => {
+pythonDtraceTest('launched (-c): grow.py allocations land on the allocating lines, exactly; the report reads the output', async (t) => {
   const script = await glibcScript();
   const run = await execa(liveDtrace()!, ['-Zs', script, '-c', `${PYTHON} ${GROW} --repeat ${ROUNDS}`], { reject: false, timeout: 120_000 });
   t.is(run.exitCode, 0, run.stderr);
@@ -77,7 +79,7 @@ liveDtraceTest('launched (-c): grow.py allocations land on the allocating lines,
   t.true(`${folded.stdout}`.split('\n').includes(`${GROW};hold_out_grow (line 23) ${23 * ROUNDS * BLOCK}`), `${folded.stdout}`);
 });
 
-liveDtraceTest('attached (-p): frames entered after the attach are attributed exactly; dtrace ends with its target', async (t) => {
+pythonDtraceTest('attached (-p): frames entered after the attach are attributed exactly; dtrace ends with its target', async (t) => {
   const script = await glibcScript();
   const python = execa(PYTHON, [GROW, '--wait-stdin', '--repeat', String(ROUNDS)], { reject: false, stdin: 'pipe' });
   const dtrace = execa(liveDtrace()!, ['-Zs', script, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
@@ -94,7 +96,7 @@ liveDtraceTest('attached (-p): frames entered after the attach are attributed ex
   t.deepEqual(leftBehind(traced.pid), []);
 });
 
-liveDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)', async (t) => {
+pythonDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)', async (t) => {
   const python = execa(PYTHON, [GROW, '--wait-stdin'], { reject: false, stdin: 'pipe' });
   try {
     // The python provider of a process exists once its executable is mapped: wait for the interpreter.

@@ -8,8 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Need } from './needs.js';
 
 export const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((path) => existsSync(path)) ?? null;
+
+/** For needing(): the tests that load pages skip without Chromium, unless CI requires everything. */
+export const CHROMIUM_NEED: Need = { what: 'chromium', present: CHROMIUM !== null, install: { debianPackage: 'chromium' } };
 
 export interface PageResult {
   /** Script errors, console.error/warn messages and failed loads, in order. */

@@ -2,7 +2,7 @@
 // with DWARF every allocation's stack runs from the process's entry through the interpreter loop
 // (_PyEval_EvalFrameDefault) to the realloc in PyByteArray_Resize; a frame-pointer walk (the only
 // one a bpftrace before 0.26 has) never gets that far.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -10,18 +10,18 @@ import type { ExecutionContext } from 'ava';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { LIVE_DWARF, liveTest } from '../helpers/live.js';
 import { memtrace, waitForLine } from '../helpers/cli.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 import { ROOT } from '../helpers/workloads.js';
 
 // Debian's own build: the python3 on PATH may be another (pyenv's, with frame pointers or not).
-const PYTHON = '/usr/bin/python3.11';
+const PYTHON = DEBIAN_PYTHON;
 const WORKLOAD = join(ROOT, 'test/workloads/python/bytearray-grow.py');
 
-/** Traces the workload for 2 s, attached once it runs; null (and a failure) without python3.11. */
-async function traceAttached(t: ExecutionContext, options: string[]): Promise<MallocProfile | null> {
-  if (!existsSync(PYTHON)) {
-    t.fail(`${PYTHON} is not installed (apt-get install python3.11)`);
-    return null;
-  }
+/** A live test that also needs Debian's python3.11: skipped without it, unless CI requires everything. */
+const pythonTest = needing([PYTHON_NEED], liveTest);
+
+/** Traces the workload for 2 s, attached once it runs. */
+async function traceAttached(t: ExecutionContext, options: string[]): Promise<MallocProfile> {
   // Runs far longer than bpftrace 0.27 takes to attach (about 20 s here); killed after the trace.
   const target = execa(PYTHON, [WORKLOAD, '170'], { reject: false });
   try {
@@ -42,9 +42,8 @@ async function traceAttached(t: ExecutionContext, options: string[]): Promise<Ma
 }
 
 if (LIVE_DWARF) {
-  liveTest('DWARF, attached: every stack reaches _PyEval_EvalFrameDefault; the reallocs come from PyByteArray_Resize', async (t) => {
+  pythonTest('DWARF, attached: every stack reaches _PyEval_EvalFrameDefault; the reallocs come from PyByteArray_Resize', async (t) => {
     const profile = await traceAttached(t, []);
-    if (profile === null) return;
     t.is(profile.tracer.stacks, 'dwarf');
     for (const stack of profile.stacks) {
       const names = stack.frames.map((frame) => frame.name);
@@ -55,9 +54,8 @@ if (LIVE_DWARF) {
     t.is(byCalls.frames.at(-1)!.name, 'PyByteArray_Resize');
   });
 } else {
-  liveTest('frame pointers, attached: no stack reaches the interpreter loop (python3.11 keeps no frame pointers)', async (t) => {
+  pythonTest('frame pointers, attached: no stack reaches the interpreter loop (python3.11 keeps no frame pointers)', async (t) => {
     const profile = await traceAttached(t, []);
-    if (profile === null) return;
     t.is(profile.tracer.stacks, 'fp');
     const names = new Set(profile.stacks.flatMap((stack) => stack.frames.map((frame) => frame.name)));
     t.false(names.has('_PyEval_EvalFrameDefault'));

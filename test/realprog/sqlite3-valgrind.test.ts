@@ -11,18 +11,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { LIVE_DWARF, liveTest } from '../helpers/live.js';
 import { memtrace } from '../helpers/cli.js';
+import { needing, program } from '../helpers/needs.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const SCRIPT_DIRECTORY = join(ROOT, 'test/workloads/sql');
 const COMMAND = ['sqlite3', '-init', 'btree-insert.sql', ':memory:', '.quit'];
-const missing = ['sqlite3', 'valgrind'].filter((peer) => spawnSync(peer, ['--version']).error !== undefined);
-const required = process.env.MEMTRACE_REQUIRE_LIVE === '1';
-/** A live test that also needs sqlite3 and valgrind: skipped without them, unless live tests are required (CI). */
-const peerTest = (missing.length === 0 || required ? liveTest : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${missing.join(', ')} not installed)`, ...rest)) as typeof test.serial;
+/** A live test that also needs sqlite3 and valgrind: skipped without them, unless CI requires everything. */
+const peerTest = needing([program('sqlite3'), program('valgrind')], liveTest);
 
 function temporary(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), name);
@@ -44,7 +42,6 @@ async function traceSqlite(output: string) {
 }
 
 peerTest('totals, frees and blocks in use at exit equal valgrind\'s on the same script', async (t) => {
-  if (missing.length > 0) return t.fail(`${missing.join(', ')} not installed (apt-get install sqlite3 valgrind)`);
   const expected = valgrindCounts();
   // A real workload, not a toy: over 100,000 allocations.
   t.true(expected.allocs > 100_000, JSON.stringify(expected));
@@ -59,8 +56,7 @@ peerTest('totals, frees and blocks in use at exit equal valgrind\'s on the same 
 
 if (LIVE_DWARF) {
   peerTest('DWARF: the stack with the most bytes runs whole from the entry through sqlite3_step into sqlite3VdbeExec', async (t) => {
-    if (missing.length > 0) return t.fail(`${missing.join(', ')} not installed (apt-get install sqlite3 valgrind)`);
-    const { traced, profile } = await traceSqlite(temporary('sqlite3.json'));
+      const { traced, profile } = await traceSqlite(temporary('sqlite3.json'));
     t.is(traced.exitCode, 0, `${traced.stderr}`);
     t.is(profile.tracer.stacks, 'dwarf');
     const largest = [...profile.stacks].sort((a, b) => b.allocBytes - a.allocBytes)[0]!;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import test from 'ava';
 import { mallocStackProfile } from '../../src/model/malloc-profile.js';
 import { renderFlamegraphSvg } from '../../src/report/flamegraph-svg.js';
-import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
+import { CHROMIUM_NEED, loadInChromium } from '../helpers/chromium.js';
+import { needing } from '../helpers/needs.js';
 import { sampleProfile } from '../helpers/profiles.js';
 
 /** A strict enough XML check for our own output: every tag closes in order, entities are known. */
@@ -53,8 +54,8 @@ test('an empty profile is a valid SVG that says so', (t) => {
   t.true(svg.includes('no samples'));
 });
 
-const chromium = CHROMIUM !== null;
-(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`the .svg file alone in headless Chromium: its script runs, a click zooms${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+const chromiumTest = needing([CHROMIUM_NEED], test);
+chromiumTest(`the .svg file alone in headless Chromium: its script runs, a click zooms`, async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-svg-')), 'flame.svg');
   writeFileSync(path, renderFlamegraphSvg(mallocStackProfile(sampleProfile()), { title: 'malloc: bytes' }));
   const page = await loadInChromium(path, `

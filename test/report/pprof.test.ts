@@ -1,6 +1,6 @@
 // pprof output of a real recorded trace (known-allocs, launched): decoded with pprof-format, and
 // read by the real `go tool pprof` (Debian's golang-go).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { renderPprof } from '../../src/report/pprof.js';
 import { readMallocLog } from '../../src/tools/malloc-report.js';
 import { KNOWN_STACKS, KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';
+import { needing, program } from '../helpers/needs.js';
 
 const recorded = () => readMallocLog(fixture('bpftrace/debian12-0.17/malloc-raw-launch.ndjson'), { lenient: false });
 
@@ -36,8 +37,8 @@ test('a malloc profile as pprof: Go heap sample types, exact totals, leaf-first 
   t.true(Number(profile.durationNanos) > 0 && Number(profile.timeNanos) > 0);
 });
 
-const go = spawnSync('go', ['version']).status === 0;
-(go || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`go tool pprof reads it: make_pages leads alloc_space and inuse_space${go ? '' : ' (skipped: go not installed)'}`, async (t) => {
+const goTest = needing([program('go', 'golang-go', ['version'])], test);
+goTest(`go tool pprof reads it: make_pages leads alloc_space and inuse_space`, async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-pprof-')), 'heap.pb.gz');
   writeFileSync(path, renderMalloc(await recorded(), 'pprof'));
   const env = { ...process.env, HOME: tmpdir(), GOCACHE: join(tmpdir(), 'memtrace-gocache'), GOFLAGS: '-mod=mod' };
@@ -82,7 +83,7 @@ test('frames with a place keep their address and mapping (path, build-id, range,
   t.deepEqual([Number(marker!.address), Number(marker!.mappingId)], [0, 0]);
 });
 
-(go || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`go tool pprof -raw shows the addresses and the mapping${go ? '' : ' (skipped: go not installed)'}`, (t) => {
+goTest(`go tool pprof -raw shows the addresses and the mapping`, (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-pprof-')), 'placed.pb.gz');
   writeFileSync(path, renderPprof(placed));
   const raw = execFileSync('go', ['tool', 'pprof', '-raw', path], { encoding: 'utf8', env: { ...process.env, PPROF_BINARY_PATH: '/nonexistent' } });

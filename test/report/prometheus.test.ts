@@ -1,6 +1,7 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { escapeLabelValue, renderPrometheus, type ExpositionState } from '../../src/report/prometheus.js';
+import { needing, program } from '../helpers/needs.js';
 
 const STATE: ExpositionState = {
   pid: 4242,
@@ -50,10 +51,9 @@ test('label values escape backslash, quote and newline', (t) => {
   t.is(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
 });
 
-const promtool = spawnSync('promtool', ['--version']).status === 0;
-const requireTools = process.env.MEMTRACE_REQUIRE_LIVE === '1';
+const promtoolTest = needing([program('promtool', 'prometheus')], test);
 
-(promtool || requireTools ? test : test.skip)(`Prometheus's own promtool accepts the exposition${promtool ? '' : ' (skipped: promtool not installed)'}`, (t) => {
+promtoolTest(`Prometheus's own promtool accepts the exposition`, (t) => {
   for (const state of [STATE, { ...STATE, latest: null }]) {
     const output = execFileSync('promtool', ['check', 'metrics'], { input: renderPrometheus(state), encoding: 'utf8' });
     t.is(output.trim(), '');

@@ -11,7 +11,8 @@ import { niceByteStep, niceSecondStep, renderSeriesSvg, thinToPixelColumns } fro
 import { SeriesBuilder } from '../../src/model/series.js';
 import { renderSeriesGnuplot } from '../../src/report/series-gnuplot.js';
 import { writeSeriesReports } from '../../src/tools/write-series-reports.js';
-import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
+import { CHROMIUM_NEED, loadInChromium } from '../helpers/chromium.js';
+import { needing } from '../helpers/needs.js';
 import { fixture } from '../helpers/workloads.js';
 
 const linux = () => readProcessLog(fixture('process/pymemtrace-linux.log'), { lenient: false });
@@ -162,8 +163,8 @@ test('table of a noisy series: at most 60 moves, the share of the peak doubled u
   t.is(text.split('\n').filter((line) => /MiB/.test(line) && /^\d/.test(line)).length, 3);
 });
 
-const chromium = CHROMIUM !== null;
-(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`html in headless Chromium: no errors, the RSS line drawn through every sample${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+const chromiumTest = needing([CHROMIUM_NEED], test);
+chromiumTest(`html in headless Chromium: no errors, the RSS line drawn through every sample`, async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-series-html-')), 'mem.html');
   writeFileSync(path, renderSeries(await linux(), 'html'));
   const page = await loadInChromium(path, `

@@ -9,7 +9,8 @@ import { renderMalloc } from '../../src/report/index.js';
 import { renderStackProfile } from '../../src/report/stack-index.js';
 import { readMallocLog } from '../../src/tools/malloc-report.js';
 import { readFolded } from '../../src/parse/folded.js';
-import { CHROMIUM, loadInChromium } from '../helpers/chromium.js';
+import { CHROMIUM_NEED, loadInChromium } from '../helpers/chromium.js';
+import { needing } from '../helpers/needs.js';
 import { fixture } from '../helpers/workloads.js';
 
 const recorded = () => readMallocLog(fixture('bpftrace/debian12-0.17/malloc-raw-launch.ndjson'), { lenient: false });
@@ -64,8 +65,8 @@ const CLICK_MAKE_PAGES = `
   };
 `;
 
-const chromium = CHROMIUM !== null;
-(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`in headless Chromium: no errors, make_pages shown, a click zooms one graph${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+const chromiumTest = needing([CHROMIUM_NEED], test);
+chromiumTest(`in headless Chromium: no errors, make_pages shown, a click zooms one graph`, async (t) => {
   const path = join(directory, 'malloc.html');
   writeFileSync(path, renderMalloc(await recorded(), 'html'));
   const page = await loadInChromium(path, CLICK_MAKE_PAGES);
@@ -80,7 +81,7 @@ const chromium = CHROMIUM !== null;
   t.is(probe.otherReset, 'hidden', 'the second graph is not zoomed by a click in the first');
 });
 
-(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`folded stacks as HTML in headless Chromium${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+chromiumTest(`folded stacks as HTML in headless Chromium`, async (t) => {
   const folded = join(directory, 'known.folded');
   writeFileSync(folded, renderMalloc(await recorded(), 'folded'));
   const { profile } = await readFolded(folded, { lenient: false });
@@ -97,7 +98,7 @@ const chromium = CHROMIUM !== null;
   t.regex(page.dom, /Total: 157,716 samples in \d+ stacks/);
 });
 
-(chromium || process.env.MEMTRACE_REQUIRE_LIVE === '1' ? test : test.skip)(`the probe sees errors: a page with a broken script fails${chromium ? '' : ' (skipped: chromium not installed)'}`, async (t) => {
+chromiumTest(`the probe sees errors: a page with a broken script fails`, async (t) => {
   // A check that cannot fail is no check: the same probe on a page that throws and fetches.
   const path = join(directory, 'broken.html');
   writeFileSync(path, '<!DOCTYPE html><html><head><title>x</title></head><body><img src="missing.png"><script>undefinedFunction();</script></body></html>');

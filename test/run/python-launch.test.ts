@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import test from 'ava';
 import { launchPythonHeld } from '../../src/run/python-launch.js';
 import { processState } from '../../src/run/target.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 
-const PYTHON = '/usr/bin/python3.11';
+const PYTHON = DEBIAN_PYTHON;
+const pythonTest = needing([PYTHON_NEED]);
 
-test.serial('holds the interpreter in its start-up, then runs the program with its own environment and site', async (t) => {
+pythonTest('holds the interpreter in its start-up, then runs the program with its own environment and site', async (t) => {
   const out = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'seen.txt');
   const program = `import os, sys; open(${JSON.stringify(out)}, 'w').write(' '.join([os.environ.get('PYTHONPATH', '<unset>'), os.environ.get('MEMTRACE_HOLD_DIR', '<unset>'), str(any('memtrace-python-' in p for p in sys.path))]))`;
   const held = await launchPythonHeld({ command: [PYTHON, '-c', program], env: { ...process.env, PYTHONPATH: '' }, stdout: 'inherit' });
@@ -25,6 +27,6 @@ test.serial('a command that is no Python exits before the hold: a TargetError th
   });
 });
 
-test.serial('python -I skips the site module: refused, not traced blind', async (t) => {
+pythonTest('python -I skips the site module: refused, not traced blind', async (t) => {
   await t.throwsAsync(launchPythonHeld({ command: [PYTHON, '-I', '-c', 'pass'], env: process.env, stdout: 'inherit' }), { message: /exited before its interpreter reached start-up/ });
 });

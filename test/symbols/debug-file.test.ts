@@ -1,11 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { readBuildId, readDebugFile, readMiniDebugInfo } from '../../src/symbols/debug-file.js';
 import { readElf } from '../../src/symbols/elf.js';
 import { findFunctionAt } from '../../src/symbols/symbolizer.js';
+import { file, needing } from '../helpers/needs.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
 
@@ -23,7 +24,7 @@ const libcDebug = (() => {
   return `/usr/lib/debug/.build-id/${id.slice(0, 2)}/${id.slice(2)}.debug`;
 })();
 
-(existsSync(libcDebug) ? test : test.skip)(`libc's debug file names its local functions (needs libc6-dbg: ${libcDebug})`, async (t) => {
+needing([file(libcDebug, 'libc6-dbg')], test)(`libc's debug file names its local functions`, async (t) => {
   const libc = await readElf(LIBC);
   t.is(libc.findFunction('__libc_start_call_main'), undefined, 'not in the stripped library');
   const debug = await readDebugFile(libc);

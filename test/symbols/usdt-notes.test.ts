@@ -1,6 +1,7 @@
 import test from 'ava';
 import { ElfError } from '../../src/symbols/elf.js';
 import { parseStapsdtNotes, readUsdtProbes } from '../../src/symbols/usdt-notes.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 
 /** One stapsdt note as the linker lays it out. */
 function note(provider: string, name: string, args: string, semaphore: bigint): Buffer {
@@ -35,8 +36,7 @@ test('an empty section has no probes', (t) => {
 });
 
 // Debian's python3.11 (installed on the project's machines): 8 python probes, all with semaphores.
-const DEBIAN_PYTHON = '/usr/bin/python3.11';
-test(`${DEBIAN_PYTHON}: the 8 python USDT probes, each with a semaphore`, async (t) => {
+needing([PYTHON_NEED], test)(`${DEBIAN_PYTHON}: the 8 python USDT probes, each with a semaphore`, async (t) => {
   const probes = await readUsdtProbes(DEBIAN_PYTHON);
   t.deepEqual(probes.map((probe) => probe.name).sort(), ['audit', 'function__entry', 'function__return', 'gc__done', 'gc__start', 'import__find__load__done', 'import__find__load__start', 'line']);
   t.true(probes.every((probe) => probe.provider === 'python' && probe.semaphore !== 0n));
