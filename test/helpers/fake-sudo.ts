@@ -2,13 +2,25 @@
 // test/fixtures/sudo/fake/ (it logs its arguments, or resets PATH as sudo's secure_path does, and
 // never changes user), a user other than root to be, and a world-readable scratch directory that
 // such a user can read.
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './workloads.js';
 
-/** The directory of the fake sudo, to put first on PATH. */
-export const FAKE_SUDO_DIRECTORY = `${ROOT}test/fixtures/sudo/fake`;
+/** The directory of the fake sudo. */
+const FAKE_SUDO_DIRECTORY = `${ROOT}test/fixtures/sudo/fake`;
+
+/**
+ * A copy of the fake sudo in `directory`/sudo-bin, the directory returned, to put first on PATH: a
+ * copy, because the clone the tests run in may be closed to the user they become.
+ */
+export function installFakeSudo(directory: string): string {
+  const bin = join(directory, 'sudo-bin');
+  mkdirSync(bin, { mode: 0o755 });
+  copyFileSync(join(FAKE_SUDO_DIRECTORY, 'sudo'), join(bin, 'sudo'));
+  chmodSync(join(bin, 'sudo'), 0o755);
+  return bin;
+}
 
 /** The user the tests become when they run as root: nobody. */
 export const UNPRIVILEGED_UID = 65534;

@@ -2,26 +2,25 @@
 // as root it runs the command itself and never calls sudo (a machine or container without sudo); as
 // another user it goes through sudo, passing the caller's PATH on (a node from a version manager).
 // The fake sudo of test/fixtures/sudo/fake logs what it was asked to run.
-import { copyFileSync, chmodSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { execa } from 'execa';
-import { FAKE_SUDO_DIRECTORY, asUnprivileged, readableTemporaryDirectory } from '../helpers/fake-sudo.js';
+import { asUnprivileged, installFakeSudo, readableTemporaryDirectory } from '../helpers/fake-sudo.js';
 import { ROOT } from '../helpers/workloads.js';
 
 // Copies in a directory every user can read: the clone CI runs in may be closed to nobody.
 const scratch = readableTemporaryDirectory('memtrace-as-root-');
 const AS_ROOT = join(scratch, 'as-root');
 copyFileSync(`${ROOT}scripts/as-root`, AS_ROOT);
-mkdirSync(join(scratch, 'sudo-bin'), { mode: 0o755 });
-copyFileSync(join(FAKE_SUDO_DIRECTORY, 'sudo'), join(scratch, 'sudo-bin', 'sudo'));
-chmodSync(join(scratch, 'sudo-bin', 'sudo'), 0o755);
 /** A PATH with sudo (the fake one) and the usual tools. */
-const PATH_WITH_SUDO = `${scratch}/sudo-bin:/usr/bin:/bin`;
+const PATH_WITH_SUDO = `${installFakeSudo(scratch)}:/usr/bin:/bin`;
 /** A PATH with no sudo on it at all: only `id`, which as-root asks. */
 mkdirSync(join(scratch, 'bare-bin'), { mode: 0o755 });
 symlinkSync('/usr/bin/id', join(scratch, 'bare-bin', 'id'));
 const PATH_WITHOUT_SUDO = `${scratch}/bare-bin`;
+
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** A command that shows its arguments arrived whole, and its user, and ends with its own exit status. */
 const PROBE = ['/bin/sh', '-c', 'echo "$1|$2|uid $(id -u)"; exit 5', 'probe', 'a b', 'c'];
