@@ -39,6 +39,10 @@ export class StackTrie {
   private index: Int32Array | null = new Int32Array(2048);
   /** Child lists in creation order (built on demand for readers, dropped when a node is added). */
   private firstChild: Int32Array | null = null;
+  /** The frames and nodes of the stack path() was given last. */
+  private lastFrames: Int32Array = new Int32Array(128);
+  private lastNodes: Int32Array = new Int32Array(128);
+  private lastCount = 0;
   private nextSibling: Int32Array | null = null;
 
   constructor(readonly frames: FrameTable) {
@@ -61,6 +65,31 @@ export class StackTrie {
       }
       if (this.parents[found] === node && this.frameIds[found] === frame) return found;
     }
+  }
+
+  /**
+   * The node of a whole stack, frames[0, count) root first, made if new. The path of the stack
+   * before is kept: the frames this one shares with it from the root (often most of them: a dump
+   * prints stacks of one caller together) are followed without a lookup.
+   */
+  path(frames: Int32Array, count: number): number {
+    if (count > this.lastFrames.length) {
+      this.lastFrames = grownTo(this.lastFrames, count * 2);
+      this.lastNodes = grownTo(this.lastNodes, count * 2);
+    }
+    const lastFrames = this.lastFrames;
+    const lastNodes = this.lastNodes;
+    const shared = Math.min(count, this.lastCount);
+    let depth = 0;
+    while (depth < shared && lastFrames[depth] === frames[depth]) depth += 1;
+    let node = depth === 0 ? ROOT : lastNodes[depth - 1]!;
+    for (; depth < count; depth += 1) {
+      node = this.child(node, frames[depth]!);
+      lastFrames[depth] = frames[depth]!;
+      lastNodes[depth] = node;
+    }
+    this.lastCount = count;
+    return node;
   }
 
   /** Counts `amount` for the stack that ends at `node`. */
@@ -166,6 +195,12 @@ function hashPair(parent: number, frame: number): number {
   let hash = Math.imul(parent, 0x9e3779b1) ^ frame;
   hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
   return hash ^ (hash >>> 13);
+}
+
+function grownTo(old: Int32Array, length: number): Int32Array {
+  const bigger = new Int32Array(length);
+  bigger.set(old);
+  return bigger;
 }
 
 function grown<T extends Int32Array | Float64Array>(old: T, bigger: T): T {

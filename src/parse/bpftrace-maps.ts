@@ -33,7 +33,7 @@ import { ParseError } from '../errors.js';
 import type { Log2Bucket } from '../model/histogram.js';
 import type { StackProfile, ValueType } from '../model/stack-profile.js';
 import { FrameTable, ROOT, StackTrie } from '../model/stack-trie.js';
-import { ByteTable, hashAll } from './byte-table.js';
+import { ByteTable, hashWords, LINE_HASH, scanLine } from './byte-table.js';
 import { BpftraceOutputReader, MalformedLine, parseFrame, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
 
 const FORMAT = 'bpftrace map output';
@@ -129,8 +129,10 @@ interface StackText {
   slab: Buffer;
   offset: number;
   length: number;
-  /** The ids of its frame lines, leaf first. */
+  /** The ids of its frame lines, leaf first: lineIds[idOffset, idOffset + idCount), a slab shared by many stacks. */
   lineIds: Int32Array;
+  idOffset: number;
+  idCount: number;
   lines: number;
   /** The trie node these frames reached in the map they were last counted in. */
   leafMap: StackMapState | undefined;
@@ -141,6 +143,7 @@ interface StackText {
 const STACK_TEXT_CACHE_BYTES = 64 * 2 ** 20;
 const MAX_SAME_HASH = 8;
 const SLAB_BYTES = 4 * 2 ** 20;
+const ID_SLAB_LENGTH = 2 ** 18;
 /** After this many lookups, the cache stops growing if fewer than 1 in 20 found a stack. */
 const CACHE_TRIAL = 20_000;
 
@@ -151,6 +154,8 @@ class MapsCollector {
   private stackTextBytes = 0;
   private slab: Buffer | null = null;
   private slabUsed = 0;
+  private idSlab: Int32Array | null = null;
+  private idSlabUsed = 0;
   /** Stacks looked up in the cache, and found: a dump of stacks that never repeat stops filling it. */
   private stackLookups = 0;
   private stackHits = 0;
@@ -172,9 +177,13 @@ class MapsCollector {
    * hands them over as printed frames (flushPending). `pendingText` is their cache entry, if any.
    */
   private scratch: Int32Array = new Int32Array(256);
+  private view: DataView | null = null;
   private pendingIds: Int32Array = this.scratch;
+  private pendingStart = 0;
   private pendingCount = 0;
   private pendingText: StackText | null = null;
+  /** The pending stack's frame ids, root first. */
+  private rootFirst: Int32Array = new Int32Array(256);
   private readonly stackMaps = new Map<string, StackMapState>();
   private readonly result: BpftraceMaps = {
     stackMaps: [],
@@ -286,7 +295,8 @@ class MapsCollector {
         this.stackHits += 1;
         this.lineNumber += known.lines;
         this.pendingIds = known.lineIds;
-        this.pendingCount = known.lineIds.length;
+        this.pendingStart = known.idOffset;
+        this.pendingCount = known.idCount;
         this.pendingText = known;
         return;
       }
@@ -298,9 +308,11 @@ class MapsCollector {
     const worthIt = this.stackLookups < CACHE_TRIAL || this.stackHits * 20 >= this.stackLookups;
     if (lines !== -1 && worthIt && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
       const copied = this.copyBytes(buffer, start, stop);
-      const entry: StackText = { ...copied, lineIds: this.scratch.slice(0, this.pendingCount), lines, leafMap: undefined, leaf: ROOT };
+      const ids = this.copyIds(this.pendingCount);
+      const entry: StackText = { slab: copied.slab, offset: copied.offset, length: copied.length, lineIds: ids.slab, idOffset: ids.offset, idCount: this.pendingCount, lines, leafMap: undefined, leaf: ROOT };
       this.stackTexts.set(hash, found === undefined ? entry : Array.isArray(found) ? [...found, entry] : [found, entry]);
-      this.pendingIds = entry.lineIds;
+      this.pendingIds = ids.slab;
+      this.pendingStart = ids.offset;
       this.pendingText = entry;
       this.stackTextBytes += stop - start;
     }
@@ -319,6 +331,18 @@ class MapsCollector {
     return copied;
   }
 
+  /** Copies the pending line ids into the cache's id slabs (typed arrays are costly one per stack). */
+  private copyIds(count: number): { slab: Int32Array; offset: number } {
+    if (this.idSlab === null || this.idSlabUsed + count > this.idSlab.length) {
+      this.idSlab = new Int32Array(Math.max(ID_SLAB_LENGTH, count));
+      this.idSlabUsed = 0;
+    }
+    this.idSlab.set(this.scratch.subarray(0, count), this.idSlabUsed);
+    const copied = { slab: this.idSlab, offset: this.idSlabUsed };
+    this.idSlabUsed += count;
+    return copied;
+  }
+
   private match(candidates: StackText[], buffer: Buffer, start: number, stop: number): StackText | undefined {
     for (const known of candidates) if (sameBytes(known, buffer, start, stop)) return known;
     return undefined;
@@ -333,15 +357,16 @@ class MapsCollector {
     let count = 0;
     let good = true;
     let lines = 0;
+    const view = this.viewOf(buffer);
     for (let lineStart = start; lineStart <= stop; ) {
-      let hash = 0x811c9dc5;
-      let at = lineStart;
-      for (let byte = buffer[at]!; at < stop && byte !== 0x0a; byte = buffer[++at]!) hash = Math.imul(hash ^ byte, 0x01000193);
+      // buffer[stop] is a newline: every line of the stack ends at or before it.
+      const at = scanLine(buffer, view, lineStart);
+      let hash = LINE_HASH[0]!;
       const lineEnd = at > lineStart && buffer[at - 1] === 0x0d ? at - 1 : at;
-      if (lineEnd !== at) hash = hashAll(buffer, lineStart, lineEnd);
+      if (lineEnd !== at) hash = hashWords(buffer, view, lineStart, lineEnd);
       lines += 1;
       this.lineNumber += 1;
-      let id = this.frameLines.find(buffer, lineStart, lineEnd, hash);
+      let id = this.frameLines.find(buffer, view, lineStart, lineEnd, hash);
       if (id === -1) id = this.newLine(buffer, lineStart, lineEnd, hash);
       if (id === -1) good = false;
       else {
@@ -351,9 +376,18 @@ class MapsCollector {
       lineStart = at + 1;
     }
     this.pendingIds = this.scratch;
+    this.pendingStart = 0;
     this.pendingCount = count;
     this.pendingText = null;
     return good ? lines : -1;
+  }
+
+  /** A DataView of the read buffer (made again when the buffer grew). */
+  private viewOf(buffer: Buffer): DataView {
+    if (this.view === null || this.view.buffer !== buffer.buffer || this.view.byteOffset !== buffer.byteOffset || this.view.byteLength !== buffer.length) {
+      this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+    }
+    return this.view;
   }
 
   /** Parses a frame line not seen before and gives it an id; -1 when it is malformed (--lenient). */
@@ -375,7 +409,7 @@ class MapsCollector {
   /** Hands the pending frame lines to the line reader, as printed frames (keys of several parts). */
   private flushPending(): void {
     const frames: PrintedFrame[] = [];
-    for (let index = 0; index < this.pendingCount; index += 1) frames.push(this.printedOf(this.pendingIds[index]!));
+    for (let index = 0; index < this.pendingCount; index += 1) frames.push(this.printedOf(this.pendingIds[this.pendingStart + index]!));
     this.pendingCount = 0;
     this.pendingText = null;
     this.reader.pushFrames(frames);
@@ -509,6 +543,7 @@ class MapsCollector {
     map.entries += 1;
     const text = this.pendingText;
     const ids = this.pendingIds;
+    const start = this.pendingStart;
     const count = this.pendingCount;
     this.pendingCount = 0;
     this.pendingText = null;
@@ -517,8 +552,10 @@ class MapsCollector {
     if (text !== null && text.leafMap === map) leaf = text.leaf;
     else {
       // Printed leaf first; the trie is root first.
-      leaf = ROOT;
-      for (let index = count - 1; index >= 0; index -= 1) leaf = map.trie.child(leaf, this.lineFrames[ids[index]!]!);
+      if (count > this.rootFirst.length) this.rootFirst = new Int32Array(count * 2);
+      const frames = this.rootFirst;
+      for (let index = 0; index < count; index += 1) frames[index] = this.lineFrames[ids[start + count - 1 - index]!]!;
+      leaf = map.trie.path(frames, count);
       if (text !== null) {
         text.leafMap = map;
         text.leaf = leaf;
