@@ -4,8 +4,8 @@
 // object per frame or per stack; reports read the trie (folded output streams from it, see
 // report/folded.ts) or build a StackProfile from it when they need one.
 //
-// Memory: one node per distinct root-first prefix, 24 bytes (parent and frame ids, a value, and a
-// slot of the index by (parent, frame) at most half full), plus the frames themselves (their name
+// Memory: one node per distinct root-first prefix, 28 bytes (parent and frame ids, a value, the
+// child found last, and a slot of the index by (parent, frame) at most half full), plus the frames themselves (their name
 // strings). Stacks that share their roots (all of them, in a real program) share nodes.
 import type { Frame, StackSample } from './stack-profile.js';
 
@@ -34,6 +34,8 @@ export class StackTrie {
   private parents: Int32Array = new Int32Array(1024);
   private frameIds: Int32Array = new Int32Array(1024);
   private values: Float64Array = new Float64Array(1024);
+  /** The child child() returned last for each node (0: none yet; the root is no one's child). */
+  private recentChild: Int32Array = new Int32Array(1024);
   size = 1;
   /** Open addressing by (parent, frame): node id + 1, 0 for an empty slot; null once frozen. */
   private index: Int32Array | null = new Int32Array(2048);
@@ -52,6 +54,16 @@ export class StackTrie {
 
   /** The node of `frame` called from `node`, made if new. */
   child(node: number, frame: number): number {
+    // The child found last under this node, tried first: stacks that branch off at a node tend to
+    // go on alike (recursion, a caller's several calls), and this skips the index's random access.
+    const recent = this.recentChild[node]!;
+    if (recent !== 0 && this.frameIds[recent] === frame) return recent;
+    const found = this.lookup(node, frame);
+    this.recentChild[node] = found;
+    return found;
+  }
+
+  private lookup(node: number, frame: number): number {
     let index = this.index;
     if (index === null) index = this.rebuildIndex();
     const mask = index.length - 1;
@@ -74,8 +86,8 @@ export class StackTrie {
    */
   path(frames: Int32Array, count: number): number {
     if (count > this.lastFrames.length) {
-      this.lastFrames = grownTo(this.lastFrames, count * 2);
-      this.lastNodes = grownTo(this.lastNodes, count * 2);
+      this.lastFrames = grownArray(this.lastFrames, new Int32Array(count * 2));
+      this.lastNodes = grownArray(this.lastNodes, new Int32Array(count * 2));
     }
     const lastFrames = this.lastFrames;
     const lastNodes = this.lastNodes;
@@ -150,9 +162,10 @@ export class StackTrie {
   private make(parent: number, frame: number): number {
     if (this.size === this.parents.length) {
       const capacity = this.size * 2;
-      this.parents = grown(this.parents, new Int32Array(capacity));
-      this.frameIds = grown(this.frameIds, new Int32Array(capacity));
-      this.values = grown(this.values, new Float64Array(capacity));
+      this.parents = grownArray(this.parents, new Int32Array(capacity));
+      this.frameIds = grownArray(this.frameIds, new Int32Array(capacity));
+      this.values = grownArray(this.values, new Float64Array(capacity));
+      this.recentChild = grownArray(this.recentChild, new Int32Array(capacity));
     }
     const node = this.size;
     this.parents[node] = parent;
@@ -197,13 +210,8 @@ function hashPair(parent: number, frame: number): number {
   return hash ^ (hash >>> 13);
 }
 
-function grownTo(old: Int32Array, length: number): Int32Array {
-  const bigger = new Int32Array(length);
-  bigger.set(old);
-  return bigger;
-}
-
-function grown<T extends Int32Array | Float64Array>(old: T, bigger: T): T {
+/** `bigger` with old's values at its start: how the typed arrays of a store grow. */
+export function grownArray<T extends Int32Array | Float64Array>(old: T, bigger: T): T {
   bigger.set(old);
   return bigger;
 }

@@ -17,22 +17,27 @@
 // kernel frames above the user frames. Frame names drop bpftrace's `+offset` (the call site), as
 // memtrace's malloc reports do; unnamed frames keep their address (`0x7f5c9926d930`).
 //
-// Speed: a map dump of a long trace runs to hundreds of MB, nearly all of it frame lines. The file is
-// read in Buffer chunks. Inside a stack key, the frame lines up to the line that closes or continues
-// the key (`]…` or `,…`, found with Buffer.indexOf) are taken as one run of bytes: a stack printed
-// before is found again by a hash of those bytes and a byte comparison, its frames (and, per map,
-// its node in the profile) already known, with no string made. A new stack's lines are looked up
-// one by one, by their bytes, in a table of the frame lines seen; only a new line becomes a string
-// and is parsed. `@name[` and `]: 123` are read from their bytes too. Stacks are merged in a trie of
-// frames. Memory is bounded by the distinct frames and stacks, not by the file (the stack cache
-// stops growing at STACK_TEXT_CACHE_BYTES, or when stacks do not repeat). Every other line goes to
-// the line reader (BpftraceOutputReader) as a string. (docs/performance.md has the measurements.)
+// Speed: a map dump of a long trace runs to hundreds of MB, nearly all of it frame lines, and one
+// map's keys are unique, so every stack it prints is new. The file is read in Buffer chunks. Inside
+// a stack key, the frame lines up to the line that closes or continues the key (`]…` or `,…`,
+// found with Buffer.indexOf) are taken as one run of bytes. Each line is found, by its bytes, in a
+// table of the frame lines seen (ByteTable: hashed and compared 4 bytes at a time); only a new
+// line becomes a string and is parsed. A line's id gives its frame's id (offset dropped, frames
+// interned once in a FrameTable), and the stack goes into its map's StackTrie (typed arrays, no
+// object per frame or stack) at its `]: 123`, read from its bytes like `@name[`. No PrintedFrame
+// is made on this path: keys of several parts (`@[pid, kstack, ustack]`) hand their frames to the
+// line reader (BpftraceOutputReader), as every other line goes to it as a string.
+// Stacks that repeat (several maps, periodic prints) are found whole: a hash of the run's bytes and
+// a byte comparison give its line ids and, per map, its trie node. That cache stops growing at
+// STACK_TEXT_CACHE_BYTES, or when stacks do not repeat (then 1 stack in 16 is still looked up).
+// Memory is bounded by the distinct frame lines and trie nodes, not by the file: see StackTrie for
+// the cost of a node, and docs/performance.md for measurements.
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ParseError } from '../errors.js';
 import type { Log2Bucket } from '../model/histogram.js';
 import type { StackProfile, ValueType } from '../model/stack-profile.js';
-import { FrameTable, ROOT, StackTrie } from '../model/stack-trie.js';
+import { FrameTable, grownArray, ROOT, StackTrie } from '../model/stack-trie.js';
 import { ByteTable, hashWords, LINE_HASH, scanLine } from './byte-table.js';
 import { BpftraceOutputReader, MalformedLine, parseFrame, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
 
@@ -159,6 +164,7 @@ class MapsCollector {
   /** Stacks looked up in the cache, and found: a dump of stacks that never repeat stops filling it. */
   private stackLookups = 0;
   private stackHits = 0;
+  private stacksRead = 0;
   /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
   private nextClose = -2;
   private nextContinue = -2;
@@ -286,6 +292,13 @@ class MapsCollector {
   /** The frame lines buffer[start, stop) become the pending stack: one seen before is found by its bytes. */
   private stack(buffer: Buffer, start: number, stop: number): void {
     if (this.pendingCount > 0) this.flushPending();
+    // Once the cache has proved useless (stacks that never repeat: one map's dump), 1 stack in 16
+    // is still looked up, so that repeats coming later (a second print of the map) bring it back.
+    this.stacksRead += 1;
+    if ((this.stacksRead & 15) !== 0 && this.stackLookups >= CACHE_TRIAL && this.stackHits * 20 < this.stackLookups) {
+      this.stackLines(buffer, start, stop);
+      return;
+    }
     const hash = hashBytes(buffer, start, stop);
     const found = this.stackTexts.get(hash);
     this.stackLookups += 1;
@@ -370,7 +383,7 @@ class MapsCollector {
       if (id === -1) id = this.newLine(buffer, lineStart, lineEnd, hash);
       if (id === -1) good = false;
       else {
-        if (count === this.scratch.length) this.scratch = grownInts(this.scratch, count * 2);
+        if (count === this.scratch.length) this.scratch = grownArray(this.scratch, new Int32Array(count * 2));
         this.scratch[count++] = id;
       }
       lineStart = at + 1;
@@ -401,7 +414,7 @@ class MapsCollector {
       return -1;
     }
     const id = this.frameLines.add(buffer, start, end, hash);
-    if (id === this.lineFrames.length) this.lineFrames = grownInts(this.lineFrames, id * 2);
+    if (id === this.lineFrames.length) this.lineFrames = grownArray(this.lineFrames, new Int32Array(id * 2));
     this.lineFrames[id] = this.frameIdOf(printed);
     return id;
   }
@@ -620,12 +633,6 @@ function stackMapOf(map: StackMapState): BpftraceStackMap {
   };
   // Not enumerable: a map compares (deepEqual) by its profile, not by the order its frames were met.
   return Object.defineProperty(stackMap, 'stacks', { value: trie, enumerable: false }) as BpftraceStackMap;
-}
-
-function grownInts(old: Int32Array, length: number): Int32Array {
-  const bigger = new Int32Array(length);
-  bigger.set(old);
-  return bigger;
 }
 
 /**

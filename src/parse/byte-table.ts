@@ -1,6 +1,7 @@
 // Byte strings seen so far (the frame lines of a map dump), each given an id, found again by their
 // bytes without making a string: an open-addressing table of typed arrays over one growing store
 // of the bytes, so a line costs its bytes and 12 bytes of table, not a Buffer and an object.
+import { grownArray } from '../model/stack-trie.js';
 
 export class ByteTable {
   /** Per slot: the hash and the id + 1 (0: empty); at most half full. */
@@ -49,8 +50,8 @@ export class ByteTable {
       this.storeView = new DataView(store.buffer, store.byteOffset, store.length);
     }
     if (this.size === this.starts.length) {
-      this.starts = grown(this.starts);
-      this.lengths = grown(this.lengths);
+      this.starts = grownArray(this.starts, new Int32Array(this.starts.length * 2));
+      this.lengths = grownArray(this.lengths, new Int32Array(this.lengths.length * 2));
     }
     const id = this.size;
     buffer.copy(this.store, this.stored, start, end);
@@ -144,9 +145,3 @@ const HIGH_BITS = 0x80808080 | 0;
 
 /** scanLine's second result (a module-level cell: no object made per line). */
 export const LINE_HASH = new Int32Array(1);
-
-function grown(old: Int32Array): Int32Array {
-  const bigger = new Int32Array(old.length * 2);
-  bigger.set(old);
-  return bigger;
-}
