@@ -17,21 +17,28 @@
 // kernel frames above the user frames. Frame names drop bpftrace's `+offset` (the call site), as
 // memtrace's malloc reports do; unnamed frames keep their address (`0x7f5c9926d930`).
 //
-// Speed: a map dump of a long trace runs to hundreds of MB, nearly all of it frame lines. The file is
-// read in Buffer chunks. Inside a stack key, the frame lines up to the line that closes or continues
-// the key (`]…` or `,…`, found with Buffer.indexOf) are taken as one run of bytes: a stack printed
-// before is found again by a hash of those bytes and a byte comparison, its frames (and, per map,
-// its node in the profile) already known, with no string made. A new stack's lines are looked up
-// one by one, by their bytes, in a table of the frame lines seen; only a new line becomes a string
-// and is parsed. `@name[` and `]: 123` are read from their bytes too. Stacks are merged in a trie of
-// frames. Memory is bounded by the distinct frames and stacks, not by the file (the stack cache
-// stops growing at STACK_TEXT_CACHE_BYTES, or when stacks do not repeat). Every other line goes to
-// the line reader (BpftraceOutputReader) as a string. (docs/performance.md has the measurements.)
+// Speed: a map dump of a long trace runs to hundreds of MB, nearly all of it frame lines, and one
+// map's keys are unique, so every stack it prints is new. The file is read in Buffer chunks. Inside
+// a stack key, the frame lines up to the line that closes or continues the key (`]…` or `,…`,
+// found with Buffer.indexOf) are taken as one run of bytes. Each line is found, by its bytes, in a
+// table of the frame lines seen (ByteTable: hashed and compared 4 bytes at a time); only a new
+// line becomes a string and is parsed. A line's id gives its frame's id (offset dropped, frames
+// interned once in a FrameTable), and the stack goes into its map's StackTrie (typed arrays, no
+// object per frame or stack) at its `]: 123`, read from its bytes like `@name[`. No PrintedFrame
+// is made on this path: keys of several parts (`@[pid, kstack, ustack]`) hand their frames to the
+// line reader (BpftraceOutputReader), as every other line goes to it as a string.
+// Stacks that repeat (several maps, periodic prints) are found whole: a hash of the run's bytes and
+// a byte comparison give its line ids and, per map, its trie node. That cache stops growing at
+// STACK_TEXT_CACHE_BYTES, or when stacks do not repeat (then 1 stack in 16 is still looked up).
+// Memory is bounded by the distinct frame lines and trie nodes, not by the file: see StackTrie for
+// the cost of a node, and docs/performance.md for measurements.
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { ParseError } from '../errors.js';
 import type { Log2Bucket } from '../model/histogram.js';
-import type { Frame, StackProfile, StackSample, ValueType } from '../model/stack-profile.js';
+import type { StackProfile, ValueType } from '../model/stack-profile.js';
+import { FrameTable, grownArray, ROOT, StackTrie } from '../model/stack-trie.js';
+import { ByteTable, hashWords, LINE_HASH, scanLine } from './byte-table.js';
 import { BpftraceOutputReader, MalformedLine, parseFrame, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
 
 const FORMAT = 'bpftrace map output';
@@ -42,7 +49,10 @@ export interface BpftraceStackMap {
   name: string;
   /** Entries printed for the map (before stacks that fold alike were merged). */
   entries: number;
-  profile: StackProfile;
+  /** The map's stacks, merged: what folded output streams from. */
+  stacks: StackTrie;
+  /** The stacks as a profile, made on first use (an object per stack: the other reports need it). */
+  readonly profile: StackProfile;
 }
 
 export interface BpftraceHistogramMap {
@@ -110,114 +120,76 @@ export async function readBpftraceMaps(path: string, options: ReadBpftraceMapsOp
   return collector.finish();
 }
 
-/** A trie of root-first frames: one node per distinct stack prefix, the value where a stack ends. */
-interface TrieNode {
-  frame: Frame | null;
-  value: number;
-  /** The first child, and a map of all of them once there are two (most nodes have one). */
-  first: TrieNode | null;
-  children: Map<Frame, TrieNode> | null;
-}
-
 interface StackMapState {
   name: string;
   entries: number;
-  root: TrieNode;
+  trie: StackTrie;
   valueType: ValueType;
   profilable: boolean;
-  /** The trie node of each cached stack's frames array counted in this map. */
-  leaves: Map<PrintedFrame[], TrieNode>;
 }
 
-/** The frames of one stack's lines, how many lines they were, and the bytes they were read from. */
+/** A stack's frame lines seen before: the bytes they were read from, their ids, how many lines. */
 interface StackText {
   /** Where the stack's bytes were copied to: a slab of the cache, and the offset in it. */
   slab: Buffer;
   offset: number;
   length: number;
-  frames: PrintedFrame[];
+  /** The ids of its frame lines, leaf first: lineIds[idOffset, idOffset + idCount), a slab shared by many stacks. */
+  lineIds: Int32Array;
+  idOffset: number;
+  idCount: number;
   lines: number;
   /** The trie node these frames reached in the map they were last counted in. */
-  leafMap?: StackMapState;
-  leaf?: TrieNode;
+  leafMap: StackMapState | undefined;
+  leaf: number;
 }
 
-/** How much stack text the cache of stacks seen keeps; past it, new stacks are parsed each time. */
+/** How much stack text the cache of stacks seen keeps; past it, new stacks are read line by line. */
 const STACK_TEXT_CACHE_BYTES = 64 * 2 ** 20;
-const FRAME_LINE_CACHE_ENTRIES = 2 ** 20;
 const MAX_SAME_HASH = 8;
 const SLAB_BYTES = 4 * 2 ** 20;
+const ID_SLAB_LENGTH = 2 ** 18;
 /** After this many lookups, the cache stops growing if fewer than 1 in 20 found a stack. */
 const CACHE_TRIAL = 20_000;
-
-/** Frame lines seen so far, found again by a hash of their bytes: an open-addressing table. */
-class FrameLineTable {
-  private hashes = new Int32Array(1 << 12);
-  private slots: Array<{ bytes: Buffer; frame: PrintedFrame } | undefined> = new Array(1 << 12);
-  size = 0;
-
-  find(buffer: Buffer, start: number, end: number, hash: number): PrintedFrame | undefined {
-    const mask = this.hashes.length - 1;
-    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot];
-      if (entry === undefined) return undefined;
-      if (this.hashes[slot] !== hash || entry.bytes.length !== end - start) continue;
-      // Compared in JavaScript: for lines this short, cheaper than a call into Buffer.compare.
-      const bytes = entry.bytes;
-      let index = 0;
-      while (index < bytes.length && bytes[index] === buffer[start + index]) index += 1;
-      if (index === bytes.length) return entry.frame;
-    }
-  }
-
-  add(buffer: Buffer, start: number, end: number, hash: number, frame: PrintedFrame): void {
-    if ((this.size + 1) * 2 > this.hashes.length) this.grow();
-    this.place({ bytes: Buffer.from(buffer.subarray(start, end)), frame }, hash);
-    this.size += 1;
-  }
-
-  private place(entry: { bytes: Buffer; frame: PrintedFrame }, hash: number): void {
-    const mask = this.hashes.length - 1;
-    let slot = hash & mask;
-    while (this.slots[slot] !== undefined) slot = (slot + 1) & mask;
-    this.slots[slot] = entry;
-    this.hashes[slot] = hash;
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const oldHashes = this.hashes;
-    this.hashes = new Int32Array(oldHashes.length * 2);
-    this.slots = new Array(oldHashes.length * 2);
-    for (let slot = 0; slot < old.length; slot += 1) {
-      const entry = old[slot];
-      if (entry !== undefined) this.place(entry, oldHashes[slot]!);
-    }
-  }
-}
 
 class MapsCollector {
   private readonly reader = new BpftraceOutputReader();
   /** Stacks seen, by a hash of their lines' bytes (then compared byte for byte); capped at STACK_TEXT_CACHE_BYTES. */
   private readonly stackTexts = new Map<number, StackText | StackText[]>();
   private stackTextBytes = 0;
-  /** Frame line → its frame (interned: equal lines give the same object), by the line's bytes. */
-  private readonly frameLines = new FrameLineTable();
-  /** Root-first model frames of a stack's frames array (arrays come from stackTexts, so repeat). */
-  private readonly rootFirst = new WeakMap<PrintedFrame[], Frame[]>();
-  /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
-  private nextClose = -2;
   private slab: Buffer | null = null;
   private slabUsed = 0;
+  private idSlab: Int32Array | null = null;
+  private idSlabUsed = 0;
   /** Stacks looked up in the cache, and found: a dump of stacks that never repeat stops filling it. */
   private stackLookups = 0;
   private stackHits = 0;
-  /** The stack read last from (or just put in) the stack cache. */
-  private lastStack: StackText | null = null;
+  private stacksRead = 0;
+  /** Where the next close and continue lines are in the current buffer (-1: none; -2: not looked). */
+  private nextClose = -2;
   private nextContinue = -2;
-  /** Printed frame → the model frame it names (offset dropped, module's base name). */
-  private readonly modelOfPrinted = new Map<PrintedFrame, Frame>();
-  private readonly modelFrames = new Map<string, Frame>();
+  /** The frames of every stack map (name and module → id), shared by their tries. */
+  private readonly frames = new FrameTable();
+  /** Frame lines seen (by their bytes) → line id; lineFrames[line id] is its frame's id. */
+  private readonly frameLines = new ByteTable();
+  private lineFrames: Int32Array = new Int32Array(1 << 12);
+  /** The printed frame of a line id, made only when a key of several parts needs it. */
+  private readonly printedOfLine: PrintedFrame[] = [];
+  /** The frame id of a printed frame (a -f json key's, a multi-part key's). */
+  private readonly frameOfPrinted = new WeakMap<PrintedFrame, number>();
+  /**
+   * The frame lines (line ids, leaf first) of the stack just read, not yet handed to the line
+   * reader: a `@[ustack]` key's go straight into the trie at its `]: VALUE`; any other line first
+   * hands them over as printed frames (flushPending). `pendingText` is their cache entry, if any.
+   */
+  private scratch: Int32Array = new Int32Array(256);
+  private view: DataView | null = null;
+  private pendingIds: Int32Array = this.scratch;
+  private pendingStart = 0;
+  private pendingCount = 0;
+  private pendingText: StackText | null = null;
+  /** The pending stack's frame ids, root first. */
+  private rootFirst: Int32Array = new Int32Array(256);
   private readonly stackMaps = new Map<string, StackMapState>();
   private readonly result: BpftraceMaps = {
     stackMaps: [],
@@ -289,9 +261,13 @@ class MapsCollector {
     for (let byte = buffer[at]!; at < end && byte >= 0x30 && byte <= 0x39 && at - start < 18; byte = buffer[++at]!) value = value * 10 + (byte - 0x30);
     if (at === start + 3 || at >= end || buffer[at] !== 0x0a) return -1;
     this.lineNumber += 1;
+    // Frames the line reader holds already come first: the pending ones join them.
+    if (this.pendingCount > 0 && !this.reader.openKeyEmpty) this.flushPending();
     const stackOnly = this.reader.closeStackOnlyKey();
     if (stackOnly !== null) {
-      this.stackEntry(this.stackMap(stackOnly.name), stackOnly.frames, value);
+      const map = this.stackMap(stackOnly.name);
+      if (stackOnly.frames.length === 0) this.pendingEntry(map, value);
+      else this.printedEntry(map, stackOnly.frames, value);
       return at + 1;
     }
     const record = this.reader.closeStackKey(value);
@@ -313,8 +289,16 @@ class MapsCollector {
     return close === -1 ? more : more === -1 ? close : Math.min(close, more);
   }
 
-  /** The frame lines buffer[start, stop): a stack seen before is found by its bytes, without a string. */
+  /** The frame lines buffer[start, stop) become the pending stack: one seen before is found by its bytes. */
   private stack(buffer: Buffer, start: number, stop: number): void {
+    if (this.pendingCount > 0) this.flushPending();
+    // Once the cache has proved useless (stacks that never repeat: one map's dump), 1 stack in 16
+    // is still looked up, so that repeats coming later (a second print of the map) bring it back.
+    this.stacksRead += 1;
+    if ((this.stacksRead & 15) !== 0 && this.stackLookups >= CACHE_TRIAL && this.stackHits * 20 < this.stackLookups) {
+      this.stackLines(buffer, start, stop);
+      return;
+    }
     const hash = hashBytes(buffer, start, stop);
     const found = this.stackTexts.get(hash);
     this.stackLookups += 1;
@@ -323,22 +307,26 @@ class MapsCollector {
       if (known !== undefined) {
         this.stackHits += 1;
         this.lineNumber += known.lines;
-        this.reader.pushFrames(known.frames);
-        this.lastStack = known;
+        this.pendingIds = known.lineIds;
+        this.pendingStart = known.idOffset;
+        this.pendingCount = known.idCount;
+        this.pendingText = known;
         return;
       }
     }
-    this.lastStack = null;
-    const parsed = this.stackLines(buffer, start, stop);
-    // Stacks whose hashes collide share a short list; past MAX_SAME_HASH they are parsed each time,
+    const lines = this.stackLines(buffer, start, stop);
+    // Few stacks share a hash; past MAX_SAME_HASH, more such stacks are read line by line each time,
     // so that a file of look-alike stacks cannot make every lookup a long search.
     const chained = found === undefined ? 0 : Array.isArray(found) ? found.length : 1;
     const worthIt = this.stackLookups < CACHE_TRIAL || this.stackHits * 20 >= this.stackLookups;
-    if (parsed !== null && worthIt && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
+    if (lines !== -1 && worthIt && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
       const copied = this.copyBytes(buffer, start, stop);
-      const entry: StackText = { slab: copied.slab, offset: copied.offset, length: copied.length, frames: parsed.frames, lines: parsed.lines, leafMap: undefined, leaf: undefined };
+      const ids = this.copyIds(this.pendingCount);
+      const entry: StackText = { slab: copied.slab, offset: copied.offset, length: copied.length, lineIds: ids.slab, idOffset: ids.offset, idCount: this.pendingCount, lines, leafMap: undefined, leaf: ROOT };
       this.stackTexts.set(hash, found === undefined ? entry : Array.isArray(found) ? [...found, entry] : [found, entry]);
-      this.lastStack = entry;
+      this.pendingIds = ids.slab;
+      this.pendingStart = ids.offset;
+      this.pendingText = entry;
       this.stackTextBytes += stop - start;
     }
   }
@@ -356,44 +344,98 @@ class MapsCollector {
     return copied;
   }
 
+  /** Copies the pending line ids into the cache's id slabs (typed arrays are costly one per stack). */
+  private copyIds(count: number): { slab: Int32Array; offset: number } {
+    if (this.idSlab === null || this.idSlabUsed + count > this.idSlab.length) {
+      this.idSlab = new Int32Array(Math.max(ID_SLAB_LENGTH, count));
+      this.idSlabUsed = 0;
+    }
+    this.idSlab.set(this.scratch.subarray(0, count), this.idSlabUsed);
+    const copied = { slab: this.idSlab, offset: this.idSlabUsed };
+    this.idSlabUsed += count;
+    return copied;
+  }
+
   private match(candidates: StackText[], buffer: Buffer, start: number, stop: number): StackText | undefined {
     for (const known of candidates) if (sameBytes(known, buffer, start, stop)) return known;
     return undefined;
   }
 
   /**
-   * Parses a new stack's lines, buffer[start, stop), and hands its frames on; returns them unless
-   * a line was skipped. A frame line seen before (in any stack) is found by its bytes.
+   * Reads a new stack's lines, buffer[start, stop), into the pending line ids; returns how many
+   * lines they were, or -1 when one was skipped (--lenient). A line seen before (in any stack) is
+   * found by its bytes; only a new line becomes a string and is parsed.
    */
-  private stackLines(buffer: Buffer, start: number, stop: number): { frames: PrintedFrame[]; lines: number } | null {
-    const frames: PrintedFrame[] = [];
+  private stackLines(buffer: Buffer, start: number, stop: number): number {
+    let count = 0;
     let good = true;
     let lines = 0;
+    const view = this.viewOf(buffer);
     for (let lineStart = start; lineStart <= stop; ) {
-      let hash = 0x811c9dc5;
-      let at = lineStart;
-      for (let byte = buffer[at]!; at < stop && byte !== 0x0a; byte = buffer[++at]!) hash = Math.imul(hash ^ byte, 0x01000193);
+      // buffer[stop] is a newline: every line of the stack ends at or before it.
+      const at = scanLine(buffer, view, lineStart);
+      let hash = LINE_HASH[0]!;
       const lineEnd = at > lineStart && buffer[at - 1] === 0x0d ? at - 1 : at;
-      if (lineEnd !== at) hash = hashAll(buffer, lineStart, lineEnd);
+      if (lineEnd !== at) hash = hashWords(buffer, view, lineStart, lineEnd);
       lines += 1;
       this.lineNumber += 1;
-      let frame = this.frameLines.find(buffer, lineStart, lineEnd, hash);
-      if (frame === undefined) {
-        const text = buffer.toString('utf8', lineStart, lineEnd);
-        try {
-          frame = parseFrame(text);
-        } catch (error) {
-          this.malformed(error, text);
-          good = false;
-        }
-        if (frame !== undefined && this.frameLines.size < FRAME_LINE_CACHE_ENTRIES) this.frameLines.add(buffer, lineStart, lineEnd, hash, frame);
+      let id = this.frameLines.find(buffer, view, lineStart, lineEnd, hash);
+      if (id === -1) id = this.newLine(buffer, lineStart, lineEnd, hash);
+      if (id === -1) good = false;
+      else {
+        if (count === this.scratch.length) this.scratch = grownArray(this.scratch, new Int32Array(count * 2));
+        this.scratch[count++] = id;
       }
-      if (frame !== undefined) frames.push(frame);
       lineStart = at + 1;
     }
+    this.pendingIds = this.scratch;
+    this.pendingStart = 0;
+    this.pendingCount = count;
+    this.pendingText = null;
+    return good ? lines : -1;
+  }
+
+  /** A DataView of the read buffer (made again when the buffer grew). */
+  private viewOf(buffer: Buffer): DataView {
+    if (this.view === null || this.view.buffer !== buffer.buffer || this.view.byteOffset !== buffer.byteOffset || this.view.byteLength !== buffer.length) {
+      this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
+    }
+    return this.view;
+  }
+
+  /** Parses a frame line not seen before and gives it an id; -1 when it is malformed (--lenient). */
+  private newLine(buffer: Buffer, start: number, end: number, hash: number): number {
+    const text = buffer.toString('utf8', start, end);
+    let printed: PrintedFrame;
+    try {
+      printed = parseFrame(text);
+    } catch (error) {
+      this.malformed(error, text);
+      return -1;
+    }
+    const id = this.frameLines.add(buffer, start, end, hash);
+    if (id === this.lineFrames.length) this.lineFrames = grownArray(this.lineFrames, new Int32Array(id * 2));
+    this.lineFrames[id] = this.frameIdOf(printed);
+    return id;
+  }
+
+  /** Hands the pending frame lines to the line reader, as printed frames (keys of several parts). */
+  private flushPending(): void {
+    const frames: PrintedFrame[] = [];
+    for (let index = 0; index < this.pendingCount; index += 1) frames.push(this.printedOf(this.pendingIds[this.pendingStart + index]!));
+    this.pendingCount = 0;
+    this.pendingText = null;
     this.reader.pushFrames(frames);
-    // A stack with a skipped line (--lenient) is not cached: its line count would be wrong.
-    return good ? { frames, lines } : null;
+  }
+
+  private printedOf(lineId: number): PrintedFrame {
+    let printed = this.printedOfLine[lineId];
+    if (printed === undefined) {
+      printed = parseFrame(this.frameLines.text(lineId));
+      this.printedOfLine[lineId] = printed;
+      this.frameOfPrinted.set(printed, this.lineFrames[lineId]!);
+    }
+    return printed;
   }
 
   /** What is left at the end of the file: a last line without a newline, or a stack cut short. */
@@ -407,6 +449,7 @@ class MapsCollector {
 
   finish(): BpftraceMaps {
     try {
+      if (this.pendingCount > 0) this.flushPending();
       for (const record of this.reader.finish()) this.record(record);
     } catch (error) {
       if (!(error instanceof MalformedLine)) throw error;
@@ -417,7 +460,8 @@ class MapsCollector {
     }
     for (const map of this.stackMaps.values()) {
       if (!map.profilable) continue;
-      this.result.stackMaps.push({ name: map.name, entries: map.entries, profile: { valueTypes: [map.valueType], defaultValue: map.valueType.name, samples: samplesOf(map.root, map.valueType.name) } });
+      map.trie.freeze();
+      this.result.stackMaps.push(stackMapOf(map));
     }
     const result = this.result;
     if (result.stackMaps.length === 0 && result.histograms.length === 0 && result.otherMaps.length === 0 && result.unprofiledMaps.length === 0 && result.badLines === 0 && !result.truncated) {
@@ -427,6 +471,7 @@ class MapsCollector {
   }
 
   private line(text: string): void {
+    if (this.pendingCount > 0) this.flushPending();
     let records: BpftraceRecord[];
     try {
       records = this.reader.push(text);
@@ -485,7 +530,7 @@ class MapsCollector {
     }
     const map = this.stackMap(name);
     if (key.kind === 'stack' && typeof value === 'number') {
-      this.stackEntry(map, key.frames, value);
+      this.printedEntry(map, key.frames, value);
       return;
     }
     map.entries += 1;
@@ -495,56 +540,53 @@ class MapsCollector {
       return;
     }
     if (key.kind === 'stack') return; // (handled above; narrows the type)
-    let node = map.root;
+    let node = ROOT;
     const parts = key.parts;
-    for (const part of parts) if (part.kind === 'value') node = child(node, this.modelFrame(part.text, undefined));
+    for (const part of parts) if (part.kind === 'value') node = map.trie.child(node, this.frames.intern(part.text));
     // The stacks in reverse key order: the last (ustack in `@[kstack, ustack]`) nearest the root.
     for (let stack = parts.length - 1; stack >= 0; stack -= 1) {
       const part = parts[stack]!;
-      if (part.kind === 'stack') node = this.walk(node, this.rootFirstFrames(part.frames));
+      if (part.kind === 'stack') node = this.walkPrinted(map.trie, node, part.frames);
     }
-    node.value += value;
+    map.trie.add(node, value);
   }
 
-  /** The common `@[ustack]` entry: a stack seen before has its trie node remembered, per map. */
-  private stackEntry(map: StackMapState, frames: PrintedFrame[], value: number): void {
+  /** The common `@[ustack]` entry, its frames pending: a cached stack has its trie node remembered. */
+  private pendingEntry(map: StackMapState, value: number): void {
     map.entries += 1;
+    const text = this.pendingText;
+    const ids = this.pendingIds;
+    const start = this.pendingStart;
+    const count = this.pendingCount;
+    this.pendingCount = 0;
+    this.pendingText = null;
     if (!map.profilable) return;
-    // The stack just read from the cache is most likely this one: its node is kept with it.
-    const cached = this.lastStack;
-    let leaf: TrieNode | undefined;
-    if (cached !== null && cached.frames === frames && cached.leafMap === map) leaf = cached.leaf!;
-    else if (cached !== null && cached.frames === frames) {
-      // A cached stack counted in another map before (or for the first time): per-map nodes.
-      leaf = map.leaves.get(frames);
-      if (leaf === undefined) {
-        leaf = this.walk(map.root, this.rootFirstFrames(frames));
-        map.leaves.set(frames, leaf);
+    let leaf: number;
+    if (text !== null && text.leafMap === map) leaf = text.leaf;
+    else {
+      // Printed leaf first; the trie is root first.
+      if (count > this.rootFirst.length) this.rootFirst = new Int32Array(count * 2);
+      const frames = this.rootFirst;
+      for (let index = 0; index < count; index += 1) frames[index] = this.lineFrames[ids[start + count - 1 - index]!]!;
+      leaf = map.trie.path(frames, count);
+      if (text !== null) {
+        text.leafMap = map;
+        text.leaf = leaf;
       }
-      cached.leafMap = map;
-      cached.leaf = leaf;
-    } else {
-      // Frames no cache holds (json keys, stacks past the cache's limits): fresh arrays, walked
-      // and not remembered, so that memory follows the distinct stacks, not the entries.
-      leaf = this.walk(map.root, this.rootFirstFrames(frames));
     }
-    leaf.value += value;
+    map.trie.add(leaf, value);
   }
 
-  private walk(node: TrieNode, frames: readonly Frame[]): TrieNode {
-    for (const frame of frames) node = child(node, frame);
+  /** A `@[ustack]` entry whose frames the line reader parsed (-f json, raw frames). */
+  private printedEntry(map: StackMapState, frames: PrintedFrame[], value: number): void {
+    map.entries += 1;
+    if (map.profilable) map.trie.add(this.walkPrinted(map.trie, ROOT, frames), value);
+  }
+
+  /** Printed frames are leaf first; the trie is root first. */
+  private walkPrinted(trie: StackTrie, node: number, printed: PrintedFrame[]): number {
+    for (let index = printed.length - 1; index >= 0; index -= 1) node = trie.child(node, this.frameIdOf(printed[index]!));
     return node;
-  }
-
-  /** Printed frames are leaf first; the profile is root first. */
-  private rootFirstFrames(printed: PrintedFrame[]): Frame[] {
-    let frames = this.rootFirst.get(printed);
-    if (frames === undefined) {
-      frames = [];
-      for (let index = printed.length - 1; index >= 0; index -= 1) frames.push(this.frameOf(printed[index]!));
-      this.rootFirst.set(printed, frames);
-    }
-    return frames;
   }
 
   private otherEntry(name: string, text: string | null): void {
@@ -559,39 +601,38 @@ class MapsCollector {
   private stackMap(name: string): StackMapState {
     let map = this.stackMaps.get(name);
     if (map === undefined) {
-      map = { name, entries: 0, root: { frame: null, value: 0, first: null, children: null }, valueType: valueTypeOf(name), profilable: true, leaves: new Map() };
+      map = { name, entries: 0, trie: new StackTrie(this.frames), valueType: valueTypeOf(name), profilable: true };
       this.stackMaps.set(name, map);
     }
     return map;
   }
 
-  private frameOf(printed: PrintedFrame): Frame {
-    let frame = this.modelOfPrinted.get(printed);
-    if (frame === undefined) {
+  /** The model frame a printed one names: offset dropped, module's base name. */
+  private frameIdOf(printed: PrintedFrame): number {
+    let id = this.frameOfPrinted.get(printed);
+    if (id === undefined) {
       const name = printed.symbol === null ? `0x${(printed.address ?? 0n).toString(16)}` : printed.symbol.replace(/\+\d+$/, '');
-      frame = this.modelFrame(name, printed.module === null ? undefined : basename(printed.module));
-      // Frames parsed by the line reader (json keys) are fresh objects: the cache stops somewhere.
-      if (this.modelOfPrinted.size < FRAME_LINE_CACHE_ENTRIES) this.modelOfPrinted.set(printed, frame);
+      id = this.frames.intern(name, printed.module === null ? undefined : basename(printed.module));
+      this.frameOfPrinted.set(printed, id);
     }
-    return frame;
-  }
-
-  private modelFrame(name: string, module: string | undefined): Frame {
-    const key = module === undefined ? name : `${name}\u0000${module}`;
-    let frame = this.modelFrames.get(key);
-    if (frame === undefined) {
-      frame = module === undefined ? { name } : { name, module };
-      this.modelFrames.set(key, frame);
-    }
-    return frame;
+    return id;
   }
 }
 
-/** FNV-1a over every byte of buffer[start, end). */
-function hashAll(buffer: Buffer, start: number, end: number): number {
-  let hash = 0x811c9dc5;
-  for (let at = start; at < end; at += 1) hash = Math.imul(hash ^ buffer[at]!, 0x01000193);
-  return hash;
+/** A stack map of the result: its trie, and the profile made from it on first use. */
+function stackMapOf(map: StackMapState): BpftraceStackMap {
+  let profile: StackProfile | null = null;
+  const { name, entries, trie, valueType } = map;
+  const stackMap = {
+    name,
+    entries,
+    get profile(): StackProfile {
+      profile ??= { valueTypes: [valueType], defaultValue: valueType.name, samples: trie.samples(valueType.name) };
+      return profile;
+    },
+  };
+  // Not enumerable: a map compares (deepEqual) by its profile, not by the order its frames were met.
+  return Object.defineProperty(stackMap, 'stacks', { value: trie, enumerable: false }) as BpftraceStackMap;
 }
 
 /**
@@ -624,35 +665,6 @@ function sameBytes(known: StackText, buffer: Buffer, start: number, stop: number
 /** [A-Za-z0-9_]: the bytes of a map name after its "@". */
 function isNameByte(byte: number): boolean {
   return (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f;
-}
-
-function child(node: TrieNode, frame: Frame): TrieNode {
-  const first = node.first;
-  if (first === null) return (node.first = { frame, value: 0, first: null, children: null });
-  if (first.frame === frame) return first;
-  if (node.children === null) node.children = new Map([[first.frame!, first]]);
-  let next = node.children.get(frame);
-  if (next === undefined) {
-    next = { frame, value: 0, first: null, children: null };
-    node.children.set(frame, next);
-  }
-  return next;
-}
-
-/** Every stack that ends in the trie with a value, root first. */
-function samplesOf(root: TrieNode, valueName: string): StackSample[] {
-  const samples: StackSample[] = [];
-  const path: Frame[] = [];
-  const visit = (node: TrieNode) => {
-    if (node.frame !== null) path.push(node.frame);
-    // The root holds entries whose keys had no frames at all (empty stacks, no plain parts).
-    if (node.value !== 0) samples.push({ frames: [...path], values: { [valueName]: node.value } });
-    if (node.children !== null) for (const next of node.children.values()) visit(next);
-    else if (node.first !== null) visit(node.first);
-    if (node.frame !== null) path.pop();
-  };
-  visit(root);
-  return samples;
 }
 
 /**

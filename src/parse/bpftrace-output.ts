@@ -225,6 +225,14 @@ export class BpftraceOutputReader {
     return this.state.kind === 'stack-key';
   }
 
+  /**
+   * True when the open stack key has nothing yet (no plain part, no frame): a fast reader may keep
+   * the frames of a `@[ustack]` key itself and close it with closeStackOnlyKey, frames empty.
+   */
+  get openKeyEmpty(): boolean {
+    return this.state.kind === 'stack-key' && this.state.parts.length === 0 && this.state.frames.length === 0;
+  }
+
   /** Appends a frame parsed by the caller (see inStackKey) to the open stack key. */
   pushFrame(frame: PrintedFrame): void {
     if (this.state.kind !== 'stack-key') throw new Error('pushFrame outside a stack key');

@@ -10,6 +10,7 @@ import { readBpftraceMaps, type BpftraceMaps, type BpftraceStackMap } from '../p
 import type { StackProfile } from '../model/stack-profile.js';
 import { renderHistogramLines } from '../report/histogram-table.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../report/stack-index.js';
+import { renderFoldedTrie } from '../report/folded.js';
 import { formatCount } from '../report/units.js';
 import type { ReportInputOptions, ReportIo } from './report-inputs.js';
 import { pushOnly, pushStackProfile } from './report-push.js';
@@ -21,15 +22,21 @@ export async function reportBpftraceMaps(path: string, options: ReportInputOptio
   const maps = await readBpftraceMaps(path, { lenient: options.lenient });
   const chosen = chooseStackMap(path, maps, options.map);
   const notes = bpftraceMapsNotes(path, maps, chosen);
-  const profile: StackProfile = chosen?.profile ?? { valueTypes: [{ name: 'count', unit: 'count' }], defaultValue: 'count', samples: [] };
+  // The profile (an object per stack) is made only for the reports that need one.
+  const profileOf = (): StackProfile => chosen?.profile ?? { valueTypes: [{ name: 'count', unit: 'count' }], defaultValue: 'count', samples: [] };
   const title = `bpftrace ${chosen?.name ?? '(no stack map)'}: ${basename(path)}`;
   for (const report of reports) {
     if (report.format === 'folded' && notes.length > 0) for (const note of notes) io.stderr.write(`memtrace: ${note}\n`);
-    let text = renderStackProfile(profile, report.format, { title, top, notes });
+    if (report.format === 'folded' && chosen !== null) {
+      // Straight from the map's trie, in chunks: no object per stack, the text never whole.
+      await writeReport(renderFoldedTrie(chosen.stacks), report.path, report.format, io);
+      continue;
+    }
+    let text = renderStackProfile(profileOf(), report.format, { title, top, notes });
     if (report.format === 'table' && maps.histograms.length > 0) text += histogramSection(maps);
     await writeReport(text, report.path, report.format, io);
   }
-  if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', { title, top, notes }) as Buffer, options.push, io);
+  if (options.push !== null) await pushStackProfile(profileOf(), renderStackProfile(profileOf(), 'pprof', { title, top, notes }) as Buffer, options.push, io);
   return 0;
 }
 

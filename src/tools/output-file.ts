@@ -211,8 +211,9 @@ function lastLineEnd(fd: number): number {
  * Writes a whole file: into a fresh sibling (random name, O_EXCL, chowned under sudo), renamed
  * over `path` once complete, so the file is whole or absent. A symlink or another user's file at
  * `path` is refused first; the rename itself replaces a directory entry and never follows a link.
+ * Data given as chunks (a large folded report) is written as they come, never joined in memory.
  */
-export async function writeOutputFile(path: string, data: string | Uint8Array, owner: Owner | null = invokingOwner()): Promise<void> {
+export async function writeOutputFile(path: string, data: string | Uint8Array | Iterable<string>, owner: Owner | null = invokingOwner()): Promise<void> {
   const existing = await lstat(path).catch(() => null);
   if (existing !== null) {
     if (existing.isSymbolicLink()) throw refusedSymlink(path);
@@ -228,7 +229,13 @@ export async function writeOutputFile(path: string, data: string | Uint8Array, o
   }
   try {
     if (owner !== null) await handle.chown(owner.uid, owner.gid);
-    await handle.writeFile(data);
+    if (typeof data === 'string' || data instanceof Uint8Array) await handle.writeFile(data);
+    else {
+      for (const chunk of data) {
+        const bytes = Buffer.from(chunk);
+        for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done)).bytesWritten;
+      }
+    }
     await handle.close();
     handle = null;
     await rename(temporary, path);

@@ -72,10 +72,13 @@ export async function writeReports(
  * stdout early (`memtrace report big.log | head`) took what it wanted: EPIPE ends that report quietly
  * and the other outputs are still written.
  */
-export async function writeReport(text: string | Buffer, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+export async function writeReport(text: string | Buffer | Iterable<string>, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
   if (path === null) {
     try {
-      await new Promise<void>((done, fail) => io.stdout.write(text, (error) => (error ? fail(error) : done())));
+      // A report made in chunks (folded stacks of a large dump) is written chunk by chunk, never whole.
+      for (const chunk of typeof text === 'string' || Buffer.isBuffer(text) ? [text] : text) {
+        await new Promise<void>((done, fail) => io.stdout.write(chunk, (error) => (error ? fail(error) : done())));
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
       throw new OutputError(`cannot write the ${format} report to standard output: ${describeOutputCause(error)}`, { path: '-', cause: error });

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { ParseError } from '../../src/errors.js';
 import { readBpftraceMaps, looksLikeBpftraceMaps, type BpftraceMaps } from '../../src/parse/bpftrace-maps.js';
-import { renderFolded } from '../../src/report/folded.js';
+import { renderFolded, renderFoldedTrie } from '../../src/report/folded.js';
 import { fixture } from '../helpers/workloads.js';
 
 const recorded = (name: string) => fixture(`bpftrace/debian12-0.17/${name}`);
@@ -169,3 +169,13 @@ test('detection: text, json and the bare map line; not folded stacks or memtrace
   t.false(looksLikeBpftraceMaps('main;a;b 5\n'));
   t.false(looksLikeBpftraceMaps('{"type": "sample", "t": 0}\n'));
 });
+
+// `memtrace report -f folded` streams from each map's trie, never building the profile: same text.
+const foldedFromTrie = test.macro(async (t, name: string) => {
+  const maps = await read(name, { lenient: true });
+  t.true(maps.stackMaps.length > 0);
+  for (const map of maps.stackMaps) t.is([...renderFoldedTrie(map.stacks)].join(''), renderFolded(map.profile), map.name);
+});
+for (const name of ['maps-malloc.text.txt', 'maps-malloc.json.ndjson', 'maps-malloc-keys.text.txt', 'maps-faults.text.txt', 'maps-malloc-unsymbolized.text.txt', 'maps-spread.text.txt', 'maps-malloc-garbled.text.txt']) {
+  test(`${name}: folded from the trie is renderFolded's text`, foldedFromTrie, name);
+}
