@@ -7,7 +7,7 @@ import { DEFAULT_PAGE_SIZE } from '../probes/faults-spec.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
 import type { FaultsProfile } from '../model/faults-profile.js';
 import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
-import { resolveFaultsNames } from './faults.js';
+import { resolveFaultsNames } from './faults-names.js';
 
 export async function readFaultsLog(path: string, options: { lenient: boolean }): Promise<FaultsProfile> {
   const parser = new FaultsLogParser({ source: path, lenient: options.lenient });

@@ -14,13 +14,12 @@ import { chooseStackUnwinder, stackModeOf, type StackUnwinder, type UnwinderChoi
 import { TraceSession, type SessionEnd } from '../run/trace-session.js';
 import { readElf } from '../symbols/elf.js';
 import { MappingHistory } from '../symbols/proc-maps.js';
-import { Symbolizer, type ResolvedFrame } from '../symbols/symbolizer.js';
-import { resolvedName } from './frame-names.js';
-import { FAULTS_VALUE_TYPES, type FaultsValueName } from '../model/faults-profile.js';
+import type { FaultsValueName } from '../model/faults-profile.js';
+import { resolveFaultsNames } from './faults-names.js';
 import type { StackFormat } from '../report/stack-index.js';
 import { renderFaults } from '../report/faults-index.js';
 import { findAllocatorForLaunch } from './allocator.js';
-import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './faults-reduce.js';
+import { faultsFrameAddresses, reduceFaults, type FrameName } from './faults-reduce.js';
 import type { ToolIo } from './malloc.js';
 import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
 import { TracedSpan } from './traced-span.js';
@@ -178,27 +177,6 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   return tracerFailed(end) ? 4 : 0;
 }
 
-/** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
-export async function resolveFaultsNames(history: MappingHistory, addresses: { leaves: bigint[]; callers: bigint[] }): Promise<FaultsNames> {
-  const symbolizer = new Symbolizer(history);
-  const named = (resolved: Map<bigint, ResolvedFrame>) =>
-    new Map<bigint, FrameName>([...resolved].map(([address, frame]) => [address, { ...resolvedName(address, frame), resolved: frame.resolved }]));
-  return {
-    leaves: named(await symbolizer.resolve(addresses.leaves, { returnAddresses: false })),
-    callers: named(await symbolizer.resolve(addresses.callers, { returnAddresses: true })),
-  };
-}
-
 function namesRecord(names: ReadonlyMap<bigint, FrameName>): Record<string, FrameName> {
   return Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name]));
-}
-
-
-/** The --value of faults reports (default residentBytes). */
-export function parseFaultsValue(text: string | null): FaultsValueName {
-  const value = text ?? 'residentBytes';
-  if (!FAULTS_VALUE_TYPES.some((type) => type.name === value)) {
-    throw new UsageError(`--value: expected one of ${FAULTS_VALUE_TYPES.map((type) => type.name).join(', ')}, got "${value}"`);
-  }
-  return value as FaultsValueName;
 }

@@ -32,7 +32,7 @@ import { reportBpftraceMaps } from './bpftrace-maps-report.js';
 import type { GcLog } from '../model/gc-log.js';
 import { readGcLog, readGcReport } from './gc-report.js';
 import { gcReportRequests, writeGcReports } from './write-gc-reports.js';
-import { parseFaultsValue } from './faults.js';
+import { parseFaultsValue } from './faults-value.js';
 import { readFaultsLog } from './faults-report.js';
 import { readMallocLog } from './malloc-report.js';
 import type { PyroscopePush } from './pyroscope-push.js';
