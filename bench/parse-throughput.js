@@ -52,7 +52,7 @@ const ALL_CASES = [
 const CASES = process.env.BENCH_VARIANTS !== undefined ? [[`${process.env.BENCH_VARIANTS} variants`, Number(process.env.BENCH_VARIANTS)]] : ALL_CASES.filter(([name]) => process.env.BENCH_CASE === undefined || name.startsWith(process.env.BENCH_CASE));
 
 const tmp = mkdtempSync(join(tmpdir(), 'memtrace-parse-bench-'));
-process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+process.on('exit', () => (process.env.BENCH_KEEP === '1' ? process.stderr.write(`inputs kept in ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true })));
 
 /** The seed's map entries, each as its frame lines (leaf first) and its count. */
 function seedEntries() {
@@ -153,7 +153,7 @@ for (const [name, variants] of CASES) {
   const perl = existsSync(collapser) ? timed('perl', 'perl', [collapser, input]) : null;
   if (perl !== null) rows.push(['stackcollapse-bpftrace.pl', perl]);
   else console.log(`(${collapser} not found: FlameGraph's collapser is not measured; set FLAMEGRAPH_DIR)`);
-  rmSync(input);
+  if (process.env.BENCH_KEEP !== '1') rmSync(input);
   // Wall time is what a user waits; CPU time (user + sys) is steadier on a shared, busy machine.
   console.log('| tool | wall s | MB/s (wall) | CPU s | MB/s (CPU) | peak RSS (MiB) |');
   console.log('|---|---:|---:|---:|---:|---:|');
