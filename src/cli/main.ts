@@ -5,6 +5,7 @@ import { externalCommand } from './commands/external.js';
 import { gcCommand } from './commands/gc.js';
 import { faultsCommand } from './commands/faults.js';
 import { callsCommand } from './commands/calls.js';
+import { doctorCommand } from './commands/doctor.js';
 import { mallocCommand } from './commands/malloc.js';
 import { heapStatsCommand } from './commands/heap-stats.js';
 import { markCommand } from './commands/mark.js';
@@ -15,7 +16,7 @@ import { setupBpftraceCommand } from './commands/setup-bpftrace.js';
 import { traceMallocCommand } from './commands/trace-malloc.js';
 import type { Backend, Command } from './command.js';
 
-const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand, setupBpftraceCommand];
+const COMMANDS: Command[] = [mallocCommand, externalCommand, gcCommand, faultsCommand, callsCommand, processCommand, markCommand, traceMallocCommand, heapStatsCommand, reportCommand, scriptsCommand, setupBpftraceCommand, doctorCommand];
 
 function usage(program: string): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
