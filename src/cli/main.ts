@@ -21,6 +21,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> = {
   report: async () => (await import('./commands/report.js')).reportCommand,
   scripts: async () => (await import('./commands/scripts.js')).scriptsCommand,
   'setup-bpftrace': async () => (await import('./commands/setup-bpftrace.js')).setupBpftraceCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
 };
 export const COMMAND_NAMES = Object.keys(COMMAND_MODULES);
 

@@ -1,7 +1,7 @@
 // What grew between two malloc profiles (before, after): per stack and per allocating function,
 // for one value (allocBytes by default). The model of `memtrace report --diff A B`.
 import type { MallocProfile, MallocStack, MallocValueName } from './malloc-profile.js';
-import type { Frame } from './stack-profile.js';
+import { frameKey, type Frame } from './stack-profile.js';
 
 export interface DiffRow {
   before: number;
@@ -21,7 +21,7 @@ export interface MallocDiff {
 }
 
 function stackKey(frames: readonly Frame[]): string {
-  return frames.map((frame) => `${frame.name}\u0000${frame.module ?? ''}`).join('\u0001');
+  return frames.map(frameKey).join('\u0001');
 }
 
 function leafName(stack: MallocStack): string {

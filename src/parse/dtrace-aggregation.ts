@@ -29,8 +29,11 @@
 // A stack ends at its count, on a line of its own (or at the distribution that follows it); key
 // fields other than stacks come on a line of their own, or before the value on the same line.
 // Unindented lines outside a stack or distribution are the script's own printf output: counted.
+// A runtime's ustack helper (Python's, Node's, Java's) adds annotation lines under frames and
+// strings in place of frames: dtrace-helper-frames.ts reads them into frames with file and line.
 import { ParseError } from '../errors.js';
-import type { Frame, StackSample } from '../model/stack-profile.js';
+import { frameKey, type Frame, type StackSample } from '../model/stack-profile.js';
+import { isDtraceAnnotationLine, isV8HelperFrame, parseDtraceAnnotation, parseDtraceHelperFrame } from './dtrace-helper-frames.js';
 import { countDtraceNotice, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
 
 export const DTRACE_AGGREGATION_FORMAT = 'DTrace aggregation output';
@@ -103,7 +106,8 @@ export function dtraceFrameName(printed: string): string {
 
 type State =
   | { kind: 'idle' }
-  | { kind: 'stack'; frames: string[]; blank: boolean }
+  /** indent: the frames' indent (DTrace prints them all alike), which a helper's string in place of a frame has too. */
+  | { kind: 'stack'; frames: string[]; blank: boolean; indent: number; cutAnnotation: { line: string; lineNumber: number } | null }
   | { kind: 'distribution'; key: string; frames: string[] | null; rows: DtraceDistributionRow[] };
 
 export interface DtraceAggregationReaderOptions {
@@ -132,16 +136,22 @@ export class DtraceAggregationReader {
   push(rawLine: string): void {
     this.lineNumber += 1;
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    try {
-      this.handle(line);
-    } catch (error) {
-      if (!(error instanceof Malformed)) throw error;
-      if (!this.options.lenient) {
-        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: DTRACE_AGGREGATION_FORMAT, expected: error.expected, line });
+    // An earlier line found malformed only now (error.at) leaves this one unread: it is read again, once.
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        this.handle(line);
+        return;
+      } catch (error) {
+        if (!(error instanceof Malformed)) throw error;
+        if (!this.options.lenient) {
+          const at = error.at ?? { line, lineNumber: this.lineNumber };
+          throw new ParseError({ file: this.options.source, lineNumber: at.lineNumber, format: DTRACE_AGGREGATION_FORMAT, expected: error.expected, line: at.line });
+        }
+        this.result.skippedLines += 1;
+        this.state = { kind: 'idle' };
+        this.pendingKey = null;
+        if (error.at === undefined) return;
       }
-      this.result.skippedLines += 1;
-      this.state = { kind: 'idle' };
-      this.pendingKey = null;
     }
   }
 
@@ -175,8 +185,9 @@ export class DtraceAggregationReader {
       this.state = { kind: 'distribution', key: this.takeKey(), frames: null, rows: [] };
       return;
     }
-    if (isDtraceFrameLine(line) && !KEYED_VALUE.test(line)) {
-      this.state = { kind: 'stack', frames: [line.trim()], blank: false };
+    if (isDtraceAnnotationLine(line)) throw new Malformed(ANNOTATION_WITHOUT_FRAME);
+    if ((isDtraceFrameLine(line) && !KEYED_VALUE.test(line)) || isV8HelperFrame(line)) {
+      this.state = { kind: 'stack', frames: [line.trim()], blank: false, indent: indentOf(line), cutAnnotation: null };
       return;
     }
     const count = COUNT_ONLY.exec(line);
@@ -194,6 +205,7 @@ export class DtraceAggregationReader {
   }
 
   private inStack(state: Extract<State, { kind: 'stack' }>, line: string): void {
+    if (state.cutAnnotation !== null) throw new Malformed(CUT_ANNOTATION, state.cutAnnotation);
     if (line.trim() === '') {
       state.blank = true;
       return;
@@ -203,14 +215,28 @@ export class DtraceAggregationReader {
       this.state = { kind: 'distribution', key: this.takeKey(), frames: state.frames, rows: [] };
       return;
     }
+    if (isDtraceAnnotationLine(line)) {
+      // A `[` without its ` ]` is the end of a run cut short when nothing follows it (finish()), else garbled.
+      if (parseDtraceAnnotation(line) === null) state.cutAnnotation = { line, lineNumber: this.lineNumber };
+      else state.frames.push(line.trim());
+      return;
+    }
     if (isDtraceFrameLine(line)) {
       state.frames.push(line.trim());
       return;
     }
     const count = COUNT_ONLY.exec(line);
-    if (!count) throw new Malformed('a stack frame (module`function+0xoffset) or the count on its own line');
-    this.addStack(state.frames, this.takeKey(), Number(count[1]));
-    this.state = { kind: 'idle' };
+    if (count) {
+      this.addStack(state.frames, this.takeKey(), Number(count[1]));
+      this.state = { kind: 'idle' };
+      return;
+    }
+    // A ustack helper's string in place of a frame (Node's `foo at /app.js line 12`, Java's methods): at the frames' indent.
+    if (indentOf(line) === state.indent && !line.includes('\t')) {
+      state.frames.push(line.trim());
+      return;
+    }
+    throw new Malformed("a stack frame (module`function+0xoffset, or a ustack helper's string at the frames' indent), an annotation ([ FILE:LINE (FUNCTION) ]) or the count on its own line");
   }
 
   private inDistribution(state: Extract<State, { kind: 'distribution' }>, line: string): void {
@@ -236,9 +262,10 @@ export class DtraceAggregationReader {
   }
 
   private addStack(printed: string[], key: string, value: number): void {
-    const frames: Frame[] = printed.map((frame) => ({ name: dtraceFrameName(frame) })).reverse();
+    // Printed leaf first, an annotation under the frame it annotates: reversed whole, the annotation is that frame's caller.
+    const frames: Frame[] = printed.map(printedStackFrame).reverse();
     if (key !== '') frames.unshift({ name: key });
-    const id = frames.map((frame) => frame.name).join('\n');
+    const id = frames.map(frameKey).join('\n');
     const existing = this.stackTotals.get(id);
     if (existing === undefined) this.stackTotals.set(id, { frames, values: { value } });
     else existing.values.value = (existing.values.value ?? 0) + value;
@@ -251,12 +278,30 @@ export class DtraceAggregationReader {
   }
 }
 
+const CUT_ANNOTATION = "a ustack helper's annotation whole on its line, [ FILE:LINE (FUNCTION) ] (this one has no closing ' ]' and is not the last line)";
+const ANNOTATION_WITHOUT_FRAME = "a stack frame before the annotation ([ … ]): an annotation is printed under the frame it annotates";
+
+/** The frame of one printed stack line (trimmed): a native frame, a helper's annotation, or a helper's string in place of a frame. */
+function printedStackFrame(printed: string): Frame {
+  if (isDtraceAnnotationLine(printed)) return parseDtraceAnnotation(printed) ?? { name: printed };
+  if (isDtraceFrameLine(` ${printed}`)) return { name: dtraceFrameName(printed) };
+  return parseDtraceHelperFrame(printed);
+}
+
+function indentOf(line: string): number {
+  return line.length - line.trimStart().length;
+}
+
 function joinKey(left: string, right: string): string {
   return left === '' ? right : `${left} ${right}`;
 }
 
 class Malformed extends Error {
-  constructor(readonly expected: string) {
+  /** at: an earlier line that proved malformed only now (a `[` without ` ]` that was not the last line). */
+  constructor(
+    readonly expected: string,
+    readonly at?: { line: string; lineNumber: number },
+  ) {
     super(expected);
   }
 }

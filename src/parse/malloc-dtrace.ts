@@ -34,6 +34,7 @@
 import { ParseError } from '../errors.js';
 import type { PrintedFrame } from './bpftrace-output.js';
 import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtrace-aggregation.js';
+import { isDtraceAnnotationLine } from './dtrace-helper-frames.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
 import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
@@ -221,6 +222,8 @@ export class MallocDtraceParser {
       this.resultsOpen = false;
       return;
     }
+    // Python's ustack helper annotates frames on macOS/illumos only; this program's stacks were never recorded with one.
+    if (isDtraceAnnotationLine(line)) throw new Malformed("stack frames: ustack helper annotations ([ FILE:LINE (FUNCTION) ]) are read in printed aggregations (memtrace report), not yet in this program's stacks");
     if (/^\s/.test(line)) throw new Malformed('a stack frame only after an A or stack line');
     // A launched command's own output, in a log of `dtrace -c`.
     this.raw.otherLines += 1;

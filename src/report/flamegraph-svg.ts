@@ -3,7 +3,7 @@
 // click zooms into a frame (click the root, or "Reset zoom", to go back), "Search" (or Ctrl-F)
 // highlights frames matching a regular expression and tells what share of the total they hold.
 // Frames narrower than 0.1% of the total are not drawn; their value still counts in their parent.
-import type { StackProfile } from '../model/stack-profile.js';
+import { frameKey, frameLabel, type StackProfile } from '../model/stack-profile.js';
 import { FLAMEGRAPH_SCRIPT } from './flamegraph-svg-script.js';
 import { formatBytes, formatCount } from './units.js';
 
@@ -39,10 +39,10 @@ export function renderFlamegraphSvg(profile: StackProfile, options: FlamegraphOp
     root.value += value;
     let node = root;
     for (const frame of sample.frames) {
-      const key = `${frame.name}\u0000${frame.module ?? ''}`;
+      const key = frameKey(frame);
       let child = node.children.get(key);
       if (child === undefined) {
-        child = { name: frame.name, module: frame.module, value: 0, children: new Map() };
+        child = { name: frameLabel(frame), module: frame.module, value: 0, children: new Map() };
         node.children.set(key, child);
       }
       child.value += value;

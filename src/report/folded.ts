@@ -2,14 +2,15 @@
 // (byte order) so that output is deterministic and diffable. Frame names are made safe for the
 // format: `;` (the separator) becomes `:`, and runs of whitespace (newlines included) become one
 // space, so a line is always one stack.
-import type { Frame, StackProfile } from '../model/stack-profile.js';
+import { frameLabel, type Frame, type StackProfile } from '../model/stack-profile.js';
 import { ROOT, type StackTrie } from '../model/stack-trie.js';
 
 const NEEDS_CLEANING = /[;\s]/;
 
 export function foldedName(frame: Frame): string {
-  if (frame.name !== '' && !NEEDS_CLEANING.test(frame.name)) return frame.name;
-  return frame.name.replace(/;/g, ':').replace(/\s+/g, ' ').trim() || '?';
+  const name = frameLabel(frame);
+  if (name !== '' && !NEEDS_CLEANING.test(name)) return name;
+  return name.replace(/;/g, ':').replace(/\s+/g, ' ').trim() || '?';
 }
 
 export function foldedStack(frames: readonly Frame[]): string {

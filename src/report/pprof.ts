@@ -12,7 +12,7 @@
 // foreign inputs (folded, dtrace) have names only.
 import { gzipSync } from 'node:zlib';
 import { Function as PprofFunction, Line, Location, Mapping, Profile, Sample, StringTable, ValueType } from 'pprof-format';
-import type { Frame, FramePlace, StackProfile } from '../model/stack-profile.js';
+import { frameKey, type Frame, type FramePlace, type StackProfile } from '../model/stack-profile.js';
 
 /** memtrace's malloc value names → Go's heap profile sample types. */
 export const GO_HEAP_SAMPLE_TYPES: Record<string, string> = {
@@ -39,10 +39,13 @@ export function renderPprof(profile: StackProfile, options: PprofOptions = {}): 
   const locations = new Map<string, Location>();
   const mappings = new Map<string, Mapping>();
   const functionOf = (frame: Frame): PprofFunction => {
-    const key = `${frame.name}\u0000${frame.module ?? ''}`;
+    // A frame with a source place (a Python or JS function a ustack helper named) is a function of
+    // that source file; its line goes in the Location's Line, as pprof's own profiles do.
+    const filename = frame.source?.file ?? frame.module ?? '';
+    const key = `${frame.name}\u0000${filename}`;
     let fn = functions.get(key);
     if (fn === undefined) {
-      fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(frame.name), systemName: strings.dedup(frame.name), filename: strings.dedup(frame.module ?? '') });
+      fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(frame.name), systemName: strings.dedup(frame.name), filename: strings.dedup(filename) });
       functions.set(key, fn);
     }
     return fn;
@@ -66,10 +69,10 @@ export function renderPprof(profile: StackProfile, options: PprofOptions = {}): 
   };
   const locationOf = (frame: Frame): Location => {
     const place = frame.place;
-    const key = place === undefined ? `${frame.name}\u0000${frame.module ?? ''}` : `${frame.name}\u0000${place.path}\u0000${place.address}`;
+    const key = place === undefined ? frameKey(frame) : `${frame.name}\u0000${place.path}\u0000${place.address}`;
     let location = locations.get(key);
     if (location === undefined) {
-      const line = [new Line({ functionId: functionOf(frame).id })];
+      const line = [new Line({ functionId: functionOf(frame).id, line: frame.source?.line ?? 0 })];
       location =
         place === undefined
           ? new Location({ id: locations.size + 1, line })

@@ -8,7 +8,7 @@
 // into them, with its weight in `weights`. Units: bytes stay `bytes`, nanoseconds `nanoseconds`,
 // and counts have no speedscope unit, so they are `none`. A sampled profile's `endValue` is the
 // sum of its weights: speedscope takes endValue - startValue as the profile's total.
-import type { StackProfile, ValueType } from '../model/stack-profile.js';
+import { frameKey, type Frame, type StackProfile, type ValueType } from '../model/stack-profile.js';
 
 export const SPEEDSCOPE_SCHEMA = 'https://www.speedscope.app/file-format-schema.json';
 
@@ -17,6 +17,7 @@ type SpeedscopeUnit = 'none' | 'nanoseconds' | 'bytes';
 interface SpeedscopeFrame {
   name: string;
   file?: string;
+  line?: number;
 }
 
 interface SpeedscopeSampledProfile {
@@ -52,17 +53,17 @@ const UNITS: Record<ValueType['unit'], SpeedscopeUnit> = { bytes: 'bytes', nanos
 export function renderSpeedscope(profile: StackProfile, options: SpeedscopeOptions): string {
   const frames: SpeedscopeFrame[] = [];
   const frameIndex = new Map<string, number>();
-  const indexOf = (name: string, module: string | undefined): number => {
-    const key = `${name}\u0000${module ?? ''}`;
+  const indexOf = (frame: Frame): number => {
+    const key = frameKey(frame);
     let index = frameIndex.get(key);
     if (index === undefined) {
       index = frames.length;
-      frames.push(module === undefined ? { name } : { name, file: module });
+      frames.push(speedscopeFrame(frame));
       frameIndex.set(key, index);
     }
     return index;
   };
-  const stacks = profile.samples.map((sample) => sample.frames.map((frame) => indexOf(frame.name, frame.module)));
+  const stacks = profile.samples.map((sample) => sample.frames.map(indexOf));
   // The default value first: speedscope opens activeProfileIndex, and lists profiles in this order.
   const types = [...profile.valueTypes].sort((a, b) => Number(b.name === profile.defaultValue) - Number(a.name === profile.defaultValue));
   const profiles = types.map((type): SpeedscopeSampledProfile => {
@@ -81,4 +82,10 @@ export function renderSpeedscope(profile: StackProfile, options: SpeedscopeOptio
   const name = options.notes === undefined || options.notes.length === 0 ? options.name : `${options.name} (${options.notes.join('; ')})`;
   const file: SpeedscopeFile = { $schema: SPEEDSCOPE_SCHEMA, shared: { frames }, profiles, name, activeProfileIndex: 0, exporter: 'memtrace' };
   return `${JSON.stringify(file)}\n`;
+}
+
+/** speedscope's frame: the module as `file`, or the source file and line a ustack helper gave. */
+function speedscopeFrame(frame: Frame): SpeedscopeFrame {
+  if (frame.source !== undefined) return frame.source.line === undefined ? { name: frame.name, file: frame.source.file } : { name: frame.name, file: frame.source.file, line: frame.source.line };
+  return frame.module === undefined ? { name: frame.name } : { name: frame.name, file: frame.module };
 }

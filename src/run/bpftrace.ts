@@ -35,14 +35,21 @@ export interface Bpftrace {
  * $MEMTRACE_BPFTRACE), the private root's that `memtrace setup-bpftrace` installed (newer than the
  * distribution's, so it is preferred to it), then bpftrace on PATH.
  */
-export async function locateBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ path: string; origin?: string } | null> {
+export async function locateBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<LocatedBpftrace | null> {
   const env = options.env ?? process.env;
-  const named = options.path ?? env.MEMTRACE_BPFTRACE;
-  if (named !== undefined) return { path: named };
+  if (options.path !== undefined) return { path: options.path, source: 'option' };
+  if (env.MEMTRACE_BPFTRACE !== undefined) return { path: env.MEMTRACE_BPFTRACE, source: 'env' };
   const privateBpftrace = findPrivateBpftrace(env);
-  if (privateBpftrace !== null) return { path: privateBpftrace, origin: 'memtrace setup-bpftrace' };
+  if (privateBpftrace !== null) return { path: privateBpftrace, origin: 'memtrace setup-bpftrace', source: 'private-root' };
   const onPath = await findOnPath('bpftrace', env.PATH ?? '');
-  return onPath === null ? null : { path: onPath };
+  return onPath === null ? null : { path: onPath, source: 'path' };
+}
+
+export interface LocatedBpftrace {
+  path: string;
+  origin?: string;
+  /** Which rule of locateBpftrace's order found it: --tracer-path, $MEMTRACE_BPFTRACE, the private root, PATH. */
+  source: 'option' | 'env' | 'private-root' | 'path';
 }
 
 export async function findBpftrace(options: { path?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Bpftrace> {
@@ -142,11 +149,4 @@ export async function findOnPath(command: string, searchPath: string): Promise<s
 
 function firstLine(text: string): string {
   return text.split('\n').find((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))?.trim() ?? '(no output)';
-}
-
-/** Where uprobes on `file` trap, for the choices of every tool that places them. */
-export function uprobeScopeChoice(bpftrace: Bpftrace, file: string): string {
-  return bpftrace.features.pidScopedUprobes
-    ? `uprobes attached for the traced process only (per-PID uprobes): other processes using ${file} do not trap`
-    : `uprobes attached to ${file}'s file: every process using it traps on them while memtrace runs (this bpftrace has no per-PID uprobes)`;
 }

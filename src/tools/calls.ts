@@ -12,7 +12,8 @@ import { validateSymbol } from '../probes/validate.js';
 import { renderCallsBpf } from '../probes/render-calls-bpf.js';
 import { CALLS_RAW_HEADER_TYPE, CallsLogParser, type CallsRawHeader } from '../parse/calls-log.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../report/call-log-index.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../run/bpftrace.js';
+import { uprobeScopeChoice, warnSharedUprobes } from '../run/uprobe-scope.js';
 import { exitCodeOf } from '../run/launch.js';
 import { launchPythonHeld, type HeldPython } from '../run/python-launch.js';
 import { delay, processState, resolveCommand, safeKill } from '../run/target.js';
@@ -97,11 +98,13 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
       throw new TargetError(`nothing to trace: ${notes.join('; ')}`, { exitCode: 5 });
     }
     const spec = buildCallsSpec({ pid, python, functions, triggerBytes: options.triggerBytes, pageSize: pageSize(), durationMs: options.durationMs });
-    const choices = [...new Set([...(python === null ? [] : [python.binary]), ...functions.map((fn) => fn.library)])].map((file) => uprobeScopeChoice(bpftrace, basename(file)));
+    const probedFiles = [...new Set([...(python === null ? [] : [python.binary]), ...functions.map((fn) => fn.library)])];
+    const choices = probedFiles.map((file) => uprobeScopeChoice(bpftrace, basename(file)));
     if (options.printScript) {
       io.stdout.write(tracerComment(bpftrace, choices) + renderCallsBpf(spec));
       return 0;
     }
+    warnSharedUprobes(io.stderr, { bpftrace, files: probedFiles, traced: pid === null ? 'the command' : `PID ${pid}`, calls: 'every probed call' });
     for (const note of notes) say(note);
     if (functions.length > 0) say(`native functions: ${functions.map((fn) => `${basename(fn.library)}:${fn.symbol}`).join(', ')}`);
     return await traceAndReport({ options, io, bpftrace, choices, spec, held, nativeLaunchPath, notes, reports, say });

@@ -10,7 +10,8 @@ import { TargetError } from '../errors.js';
 import { isNodeBinaryName, requireNodeCommand } from '../node/node-target.js';
 import { buildExternalSpec, EXTERNAL_FUNCTIONS, type ExternalFunctionName, type ExternalSpec } from '../probes/external-spec.js';
 import { renderExternalBpf } from '../probes/render-external-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment } from '../run/bpftrace.js';
+import { uprobeScopeChoice, warnSharedUprobes } from '../run/uprobe-scope.js';
 import { resolveCommand } from '../run/target.js';
 import { findByDemangledName } from '../symbols/demangled-lookup.js';
 import { readElf } from '../symbols/elf.js';
@@ -69,6 +70,9 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
   });
   const choices = [unwinder.choice, uprobeScopeChoice(bpftrace, basename(binary))];
+  if (!options.printScript) {
+    warnSharedUprobes(io.stderr, { bpftrace, files: [binary], traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command', calls: "Node's ArrayBuffer allocations and frees" });
+  }
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, choices) + renderExternalBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
     return 0;

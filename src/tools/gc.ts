@@ -11,7 +11,8 @@ import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../model/gc-
 import { GcLogParser, type GcRawCollection } from '../parse/gc-log.js';
 import { buildGcSpec, type GcSpec } from '../probes/gc-spec.js';
 import { renderGcBpf } from '../probes/render-gc-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice, type Bpftrace } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../run/bpftrace.js';
+import { uprobeScopeChoice, warnSharedUprobes } from '../run/uprobe-scope.js';
 import { exitCodeOf } from '../run/launch.js';
 import { resolveCommand } from '../run/target.js';
 import { TraceSession } from '../run/trace-session.js';
@@ -57,6 +58,9 @@ export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
     pageSize: pageSize(),
   });
   const choices = [uprobeScopeChoice(bpftrace, basename(binary))];
+  if (!options.printScript) {
+    warnSharedUprobes(io.stderr, { bpftrace, files: [binary], traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command', calls: "V8's garbage collections" });
+  }
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, choices) + renderGcBpf(spec));
     return 0;

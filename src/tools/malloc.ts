@@ -7,7 +7,8 @@ import { basename, join } from 'node:path';
 import { TargetError } from '../errors.js';
 import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, seesFreeNull, type FreeProbe } from '../probes/malloc-spec.js';
 import { renderMallocBpf } from '../probes/render-malloc-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, uprobeScopeChoice } from '../run/bpftrace.js';
+import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment } from '../run/bpftrace.js';
+import { uprobeScopeChoice, warnSharedUprobes } from '../run/uprobe-scope.js';
 import { resolveCommand } from '../run/target.js';
 import { chooseStackUnwinder, stackModeOf, type StackUnwinder } from '../run/stack-unwinder.js';
 import { requireNodeCommand } from '../node/node-target.js';
@@ -157,6 +158,21 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       fromExec: launched && probedLibrary === library && !gated,
     });
 
+    if (!options.printScript && probedLibrary === library) {
+      const attached = options.target.kind === 'attach';
+      const launchable = options.lib === null && /\/libc\.so\.6$/.test(library);
+      warnSharedUprobes(io.stderr, {
+        bpftrace,
+        files: [library],
+        traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command',
+        calls: 'every malloc and free',
+        otherRemedies: !launchable
+          ? []
+          : attached
+            ? ['launch the program under memtrace instead of attaching to it ("memtrace malloc -- CMD" runs it on a private copy of libc that no other process uses)']
+            : ['drop --shared-libc (a launched command then runs on a private copy of libc that no other process uses)'],
+      });
+    }
     if (options.printScript) {
       io.stdout.write(tracerComment(bpftrace, choices) + renderMallocBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
       return 0;

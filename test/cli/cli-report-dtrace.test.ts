@@ -97,3 +97,18 @@ test('the Python flow script output: allocations by Python file and function', a
   t.is(result.exitCode, 0, `${result.stderr}`);
   t.is(`${result.stdout}`, '[outside Python frames] 530112\ngrow.py;held_out_grow (line 12) 41943040\ngrow.py;main (line 30) 3072');
 });
+
+test("printed stacks with Python's ustack helper annotations: folded, table and svg show the Python functions with file and line", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
+  const result = await memtraceAuto(['report', dtrace('aggregation-python-annotations.txt'), '-o', join(dir, 'x.folded'), '-o', join(dir, 'x.svg'), '-o', join(dir, 'x.txt')]);
+  t.is(result.exitCode, 0, `${result.stderr}`);
+  t.regex(readFileSync(join(dir, 'x.folded'), 'utf8'), /;iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\);libpython3\.9\.so\.1\.0`_PyEval_EvalFrameDefault;/);
+  t.regex(readFileSync(join(dir, 'x.svg'), 'utf8'), /data-name="iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\)"/);
+  t.regex(readFileSync(join(dir, 'x.txt'), 'utf8'), /23 +92\.0% +libc\.so\.1`malloc ← libpython3\.9\.so\.1\.0`PyUnicode_New ← .* ← iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\)/);
+});
+
+test('an annotation before any frame: the error names the file and line 1', async (t) => {
+  const result = await memtraceAuto(['report', dtrace('aggregation-annotation-orphan.txt')]);
+  t.is(result.exitCode, 3);
+  t.regex(`${result.stderr}`, /aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation/);
+});

@@ -132,3 +132,68 @@ test('linux-2.0.7/ustack-count-exited.txt: the command exited before the print, 
   // known-allocs' own "allocated" line, in dtrace's standard output with -c.
   t.is(result.textLines, 1);
 });
+
+// ustack helpers' lines, in the shapes libdtrace's dt_print_ustack prints them (written, not
+// recorded: test/fixtures/dtrace/README.md). Python's helper annotates the interpreter's frame.
+test('aggregation-python-annotations.txt: each annotation is a Python frame with its file and line, the caller of its interpreter frame', (t) => {
+  const result = read('aggregation-python-annotations.txt');
+  const eval_ = 'libpython3.9.so.1.0`_PyEval_EvalFrameDefault';
+  const call = 'libpython3.9.so.1.0`_PyFunction_Vectorcall';
+  t.is(
+    folded(result),
+    [
+      `python3.9\`main;libpython3.9.so.1.0\`_PyEval_EvalCode;<module> (/home/user/app.py:15);${eval_};${call};main (/home/user/app.py:12);${eval_};${call};dumps (/usr/lib/python3.9/json/__init__.py:234);${eval_};${call};iterencode (/usr/lib/python3.9/json/encoder.py:257);${eval_};libpython3.9.so.1.0\`_PyUnicodeWriter_Finish;libpython3.9.so.1.0\`PyUnicode_New;libc.so.1\`malloc 23`,
+      `python3.9\`main;libpython3.9.so.1.0\`_PyEval_EvalCode;<module> (/home/user/app.py:3);${eval_};libpython3.9.so.1.0\`_PyObject_Malloc;libc.so.1\`malloc 2`,
+      '',
+    ].join('\n'),
+  );
+  const iterencode = result.stacks[0]!.frames.find((frame) => frame.name === 'iterencode');
+  t.deepEqual(iterencode, { name: 'iterencode', kind: 'python', source: { file: '/usr/lib/python3.9/json/encoder.py', line: 257 } });
+  t.false(result.truncated);
+});
+
+test('aggregation-node-jstack.txt: Node helper strings in place of frames are JS frames, with file and line or position', (t) => {
+  const result = read('aggregation-node-jstack.txt');
+  t.is(result.stacks.length, 1);
+  const frames = result.stacks[0]!.frames;
+  t.is(result.stacks[0]!.values.value, 7);
+  t.deepEqual(frames.find((frame) => frame.name === 'writeResponse'), { name: 'writeResponse', kind: 'js', source: { file: '/srv/app/server.js', line: 41 } });
+  t.deepEqual(frames.find((frame) => frame.name === '(anon) as Server.emit'), { name: '(anon) as Server.emit', kind: 'js', source: { file: 'events.js', position: 4021 } });
+  t.deepEqual(frames.find((frame) => frame.name === '<< internal code >>'), { name: '<< internal code >>', kind: 'js' });
+  t.is(
+    folded(result),
+    'node`main;node`uv_run;node`_ZN2v88internalL6InvokeEbNS0_6HandleINS0_10JSFunctionEEENS0_6HandleINS0_6ObjectEEEiPS5_Pb;<< entry >>;<< internal code >>;<< adaptor >>;(anon) as Server.emit (events.js pos 4021);writeResponse (/srv/app/server.js:41);<< constructor >>;Buffer (buffer.js:206);<< exit >>;node`_ZN4node6Buffer3NewEm;libc.so.1`malloc 7\n',
+  );
+});
+
+test('aggregation-python-truncated.txt: a run cut inside an annotation is partial, the complete stacks kept', (t) => {
+  const result = read('aggregation-python-truncated.txt');
+  t.true(result.truncated);
+  t.deepEqual(result.stacks, []);
+});
+
+test('aggregation-annotation-garbled.txt: a [ without its ] names the file, its line and what was expected', (t) => {
+  const error = t.throws(() => read('aggregation-annotation-garbled.txt'), { instanceOf: ParseError });
+  t.is(error!.lineNumber, 5);
+  t.regex(error!.message, /^aggregation-annotation-garbled\.txt:5: not valid DTrace aggregation output: expected a ustack helper's annotation whole on its line, \[ FILE:LINE \(FUNCTION\) \] \(this one has no closing ' \]' and is not the last line\): " +\[ \/usr\/lib\/python3\.9\/json\/encoder\.py:257 \(iterenc"$/);
+});
+
+test('aggregation-annotation-garbled.txt, lenient: the bad annotation is counted, the lines after it read', (t) => {
+  const result = read('aggregation-annotation-garbled.txt', { lenient: true });
+  t.is(result.skippedLines, 1);
+  // The first stack's frames after the bad line form a stack of their own; nothing is dropped unseen.
+  t.is(result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0), 25);
+});
+
+test('aggregation-annotation-orphan.txt: an annotation before any frame names the file, line 1 and what was expected', (t) => {
+  const error = t.throws(() => read('aggregation-annotation-orphan.txt'), { instanceOf: ParseError });
+  t.is(error!.lineNumber, 1);
+  t.regex(error!.message, /^aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation \(\[ … \]\): an annotation is printed under the frame it annotates: /);
+});
+
+test("a line inside a stack at another indent than the frames is no helper's string: an error", (t) => {
+  const reader = new DtraceAggregationReader({ source: 'x' });
+  reader.push('              a.out`f+0x1');
+  const error = t.throws(() => reader.push('      stray text'), { instanceOf: ParseError });
+  t.regex(error!.message, /^x:2: .*expected a stack frame \(module`function\+0xoffset, or a ustack helper's string at the frames' indent\)/);
+});

@@ -90,3 +90,20 @@ goTest(`go tool pprof -raw shows the addresses and the mapping`, (t) => {
   t.regex(raw, /^\s+1: 0x7f08e8806504 M=1 libsqlite3\.so\.0\.8\.6\+0xa7504 /m);
   t.regex(raw, /^1: 0x7f08e8785000\/0x7f08e8879000\/0x26000 \/usr\/lib\/x86_64-linux-gnu\/libsqlite3\.so\.0\.8\.6 5221b80bd99650e3e55370b0e24f4b4dbe81264f/m);
 });
+
+test("a frame with a source place (a ustack helper's Python frame) is a function of that file, its line in the Location's Line", (t) => {
+  const python: StackProfile = {
+    valueTypes: [{ name: 'value', unit: 'count' }],
+    defaultValue: 'value',
+    samples: [
+      { frames: [{ name: 'iterencode', kind: 'python', source: { file: '/usr/lib/python3.9/json/encoder.py', line: 257 } }, { name: 'libc.so.1`malloc' }], values: { value: 23 } },
+      { frames: [{ name: 'iterencode', kind: 'python', source: { file: '/usr/lib/python3.9/json/encoder.py', line: 260 } }, { name: 'libc.so.1`malloc' }], values: { value: 2 } },
+    ],
+  };
+  const profile = decode(renderPprof(python));
+  const strings = profile.stringTable.strings;
+  // One function, two locations: the lines differ.
+  t.deepEqual(profile.function.map((fn) => [strings[Number(fn.name)], strings[Number(fn.filename)]]), [['libc.so.1`malloc', ''], ['iterencode', '/usr/lib/python3.9/json/encoder.py']]);
+  const lines = profile.location.flatMap((location) => location.line.map((line) => Number(line.line)));
+  t.deepEqual(lines, [0, 257, 260]);
+});

@@ -123,3 +123,13 @@ test('a cut trace and skipped lines are said in the file\'s name, speedscope\'s 
   const folded = { valueTypes: [{ name: 'samples', unit: 'count' as const }], defaultValue: 'samples', samples: [] };
   t.is((JSON.parse(renderStackProfile(folded, 'speedscope', { title: 'folded stacks: x', top: 10, notes: ['2 unreadable lines skipped (--lenient)'] }) as string) as File).name, 'folded stacks: x (2 unreadable lines skipped (--lenient))');
 });
+
+test("a frame with a source place keeps its file and line in speedscope's frame", (t) => {
+  const file = JSON.parse(
+    renderSpeedscope(
+      { valueTypes: [{ name: 'value', unit: 'count' }], defaultValue: 'value', samples: [{ frames: [{ name: 'main', kind: 'python', source: { file: '/home/user/app.py', line: 12 } }, { name: 'malloc', module: 'libc.so.1' }], values: { value: 3 } }] },
+      { name: 'x' },
+    ),
+  ) as { shared: { frames: unknown[] } };
+  t.deepEqual(file.shared.frames, [{ name: 'main', file: '/home/user/app.py', line: 12 }, { name: 'malloc', file: 'libc.so.1' }]);
+});

@@ -3,7 +3,8 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { BASELINE_FEATURES, describeFeatures, parseBpftraceFeatures, probeBpftraceFeatures, settingsFor } from '../../src/run/bpftrace-features.js';
-import { tracerComment, uprobeScopeChoice } from '../../src/run/bpftrace.js';
+import { tracerComment } from '../../src/run/bpftrace.js';
+import { uprobeScopeChoice } from '../../src/run/uprobe-scope.js';
 import { fixture } from '../helpers/workloads.js';
 
 const recorded = (version: string, name: string) => readFileSync(fixture(`bpftrace/${version}/${name}`), 'utf8');

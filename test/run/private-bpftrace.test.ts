@@ -60,11 +60,11 @@ test('the private root is $MEMTRACE_BPFTRACE_ROOT, else the default; empty turns
 test('discovery order: --tracer-path, $MEMTRACE_BPFTRACE, the private root, PATH', async (t) => {
   const root = rootWithWrapper();
   const env = { PATH: pathDir, MEMTRACE_BPFTRACE_ROOT: root };
-  t.deepEqual(await locateBpftrace({ path: '/opt/given/bpftrace', env: { ...env, MEMTRACE_BPFTRACE: '/opt/env/bpftrace' } }), { path: '/opt/given/bpftrace' });
-  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE: '/opt/env/bpftrace' } }), { path: '/opt/env/bpftrace' });
-  t.deepEqual(await locateBpftrace({ env }), { path: join(root, 'bpftrace'), origin: 'memtrace setup-bpftrace' });
-  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE_ROOT: '' } }), { path: join(pathDir, 'bpftrace') });
-  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE_ROOT: join(temporary.dir, 'never set up') } }), { path: join(pathDir, 'bpftrace') });
+  t.deepEqual(await locateBpftrace({ path: '/opt/given/bpftrace', env: { ...env, MEMTRACE_BPFTRACE: '/opt/env/bpftrace' } }), { path: '/opt/given/bpftrace', source: 'option' });
+  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE: '/opt/env/bpftrace' } }), { path: '/opt/env/bpftrace', source: 'env' });
+  t.deepEqual(await locateBpftrace({ env }), { path: join(root, 'bpftrace'), origin: 'memtrace setup-bpftrace', source: 'private-root' });
+  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE_ROOT: '' } }), { path: join(pathDir, 'bpftrace'), source: 'path' });
+  t.deepEqual(await locateBpftrace({ env: { ...env, MEMTRACE_BPFTRACE_ROOT: join(temporary.dir, 'never set up') } }), { path: join(pathDir, 'bpftrace'), source: 'path' });
   t.is(await locateBpftrace({ env: { PATH: join(temporary.dir, 'empty'), MEMTRACE_BPFTRACE_ROOT: '' } }), null);
 });
 
