@@ -19,7 +19,7 @@ const ROUNDS = '400';
 
 /** Kills the run's bpftrace at a random moment of `phase`; returns the delay used and whether BEGIN had been seen. */
 async function killBpftrace(run: FaultRun, phase: Phase, stop?: () => void): Promise<{ delayMs: number; afterBegin: boolean }> {
-  const bpftrace = await run.watch.bpftrace();
+  const bpftrace = await run.tracer();
   let delayMs: number;
   if (phase === 'attach') {
     // bpftrace takes ~0.3-1 s to attach here: a moment inside that window.

@@ -14,7 +14,7 @@ import { buildWorkload } from '../helpers/workloads.js';
 const random = seededRandom('memtrace-killed');
 
 async function killMemtrace(run: FaultRun, phase: Phase): Promise<number> {
-  await run.watch.bpftrace();
+  await run.tracer();
   let delayMs: number;
   if (phase === 'attach') delayMs = random.next(0, 250);
   else if (phase === 'tracing') {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { memtrace, waitForLine } from './cli.js';
-import { DescendantWatch, sleep } from './processes.js';
+import { DescendantWatch, sleep, type ProcessInfo } from './processes.js';
 import { buildWorkload } from './workloads.js';
 
 export type Phase = 'attach' | 'tracing' | 'printing';
@@ -31,6 +31,12 @@ export interface FaultRun {
   stdout: () => string;
   /** True once memtrace said it is tracing (BEGIN seen). */
   tracing: () => boolean;
+  /**
+   * The tracing bpftrace under memtrace, once seen. Fails at once, with memtrace's exit and stderr,
+   * when memtrace ends before one is seen (a tracer that died at start, memtrace refusing): waiting
+   * out the watch's minute would hide why.
+   */
+  tracer: () => Promise<ProcessInfo>;
 }
 
 /** Starts memtrace with `args` and watches its descendants. */
@@ -41,7 +47,13 @@ export function startMemtrace(args: string[], env: Record<string, string> = {}):
   session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   session.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const watch = new DescendantWatch(session.pid!);
-  return { session, watch, stderr: () => stderr, stdout: () => stdout, tracing: () => /memtrace: tracing/.test(stderr) };
+  const ended = session.then((result) => {
+    throw new Error(`memtrace ended (exit ${result.exitCode ?? result.signal}) before a tracing bpftrace was seen under it:\n${stderr}`);
+  });
+  // Only the race below reads `ended`; a run that goes on normally must not leave it unhandled.
+  ended.catch(() => {});
+  const tracer = () => Promise.race([watch.bpftrace(), ended]);
+  return { session, watch, stderr: () => stderr, stdout: () => stdout, tracing: () => /memtrace: tracing/.test(stderr), tracer };
 }
 
 /** Waits until memtrace has said it is tracing; returns the traced PID. */
