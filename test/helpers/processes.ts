@@ -90,10 +90,11 @@ export class DescendantWatch {
 
   poll(): void {
     for (const info of descendantsOf(this.root)) {
-      const key = `${info.pid}:${info.startTicks}`;
-      const known = this.seen.get(key);
-      // Keep the latest name: the launch shim becomes the command, setpriv becomes bpftrace.
-      this.seen.set(key, known === undefined || info.comm !== known.comm ? info : known);
+      // Always the latest reading: the launch shim becomes the command, setpriv becomes bpftrace,
+      // and a process read in the middle of its exec has its new name but an empty cmdline (the
+      // kernel sets the name before the new arguments): keeping that first reading once hid the
+      // tracing bpftrace from bpftrace() for its whole minute.
+      this.seen.set(`${info.pid}:${info.startTicks}`, info);
     }
   }
 
