@@ -11,6 +11,8 @@ import { DEFAULT_PRIVATE_ROOT, privateRootDirectory } from '../run/private-bpftr
 import { SHARED_UPROBE_COST } from '../run/uprobe-scope.js';
 
 export interface DoctorReport {
+  /** linux: bpftrace first, DTrace for Linux beside it; darwin: DTrace, macOS's own, alone. */
+  platform: NodeJS.Platform;
   kernel: string;
   root: boolean;
   tracefs: boolean;
@@ -32,33 +34,42 @@ const WHY_FOUND: Record<LocatedBpftrace['source'], string> = {
   path: 'the first bpftrace on PATH (no --tracer-path, no $MEMTRACE_BPFTRACE, no private root)',
 };
 
-export async function examineMachine(options: { tracerPath: string | null; env?: NodeJS.ProcessEnv }): Promise<DoctorReport> {
+/** The bpftrace the tools would run, found as they find it, with its features; or why there is none. */
+async function bpftraceHere(tracerPath: string | null, env: NodeJS.ProcessEnv): Promise<DoctorReport['bpftrace']> {
+  try {
+    const located = await locateBpftrace({ path: tracerPath ?? undefined, env });
+    if (located === null) return { found: false, problem: 'no bpftrace: not given with --tracer-path or $MEMTRACE_BPFTRACE, no private root, none on PATH' };
+    const bpftrace = await findBpftrace({ path: located.path, env });
+    return { found: true, path: bpftrace.path, foundBy: WHY_FOUND[located.source], version: bpftrace.version ?? '?', features: bpftrace.features };
+  } catch (error) {
+    if (!(error instanceof MemtraceError)) throw error;
+    return { found: false, problem: error.message };
+  }
+}
+
+/** What macOS users do when DTrace is missing or refused: it ships with the system, behind SIP. */
+const MACOS_DTRACE_REMEDY = 'DTrace ships with macOS at /usr/sbin/dtrace; where System Integrity Protection blocks it, allow it from Recovery: csrutil enable --without dtrace';
+
+export async function examineMachine(options: { tracerPath: string | null; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform }): Promise<DoctorReport> {
   const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
+  const linux = platform !== 'darwin';
   const setup = `sudo memtrace setup-bpftrace${privateRootDirectory(env) === DEFAULT_PRIVATE_ROOT || privateRootDirectory(env) === null ? '' : ` --dir ${privateRootDirectory(env)}`}`;
   const report: DoctorReport = {
+    platform,
     kernel: release(),
     root: process.getuid?.() === 0,
     tracefs: (await exists('/sys/kernel/tracing/uprobe_events')) || (await exists('/sys/kernel/debug/tracing/uprobe_events')),
     debugfs: await exists('/sys/kernel/debug/tracing'),
-    bpftrace: { found: false, problem: '' },
+    bpftrace: linux
+      ? await bpftraceHere(options.tracerPath, env)
+      : { found: false, problem: 'bpftrace runs on Linux only; on macOS memtrace traces with DTrace (memtrace-dtrace, or memtrace, which chooses DTrace there)' },
     dtrace: { found: false, problem: '' },
     missing: [],
     ready: false,
   };
   try {
-    const located = await locateBpftrace({ path: options.tracerPath ?? undefined, env });
-    if (located === null) {
-      report.bpftrace = { found: false, problem: 'no bpftrace: not given with --tracer-path or $MEMTRACE_BPFTRACE, no private root, none on PATH' };
-    } else {
-      const bpftrace = await findBpftrace({ path: located.path, env });
-      report.bpftrace = { found: true, path: bpftrace.path, foundBy: WHY_FOUND[located.source], version: bpftrace.version ?? '?', features: bpftrace.features };
-    }
-  } catch (error) {
-    if (!(error instanceof MemtraceError)) throw error;
-    report.bpftrace = { found: false, problem: error.message };
-  }
-  try {
-    const dtrace = await findDtrace({ path: undefined, env });
+    const dtrace = await findDtrace({ path: undefined, env, platform });
     report.dtrace = { found: true, path: dtrace.path, version: dtrace.version };
   } catch (error) {
     if (!(error instanceof MemtraceError)) throw error;
@@ -66,7 +77,9 @@ export async function examineMachine(options: { tracerPath: string | null; env?:
   }
 
   const cost = SHARED_UPROBE_COST;
-  if (!report.bpftrace.found) {
+  if (!linux) {
+    // No bpftrace features to miss: the tracer there is DTrace alone.
+  } else if (!report.bpftrace.found) {
     report.missing.push({ what: 'bpftrace', gain: 'every tracing tool of memtrace-bpf (malloc, external, gc, faults, calls)', remedy: `sudo apt-get install bpftrace, or ${setup} for a newer one` });
   } else {
     const features = report.bpftrace.features;
@@ -85,17 +98,23 @@ export async function examineMachine(options: { tracerPath: string | null; env?:
     }
   }
   if (!report.dtrace.found) {
-    report.missing.push({ what: 'DTrace', gain: 'memtrace-dtrace: malloc and Python tracing through DTrace for Linux (the pid provider), a second tracer to check the first', remedy: `${setup} --include-dtrace` });
+    report.missing.push(
+      linux
+        ? { what: 'DTrace', gain: 'memtrace-dtrace: malloc and Python tracing through DTrace for Linux (the pid provider), a second tracer to check the first', remedy: `${setup} --include-dtrace` }
+        : { what: 'DTrace', gain: 'every tracing tool on macOS (memtrace-dtrace malloc, pymalloc)', remedy: MACOS_DTRACE_REMEDY },
+    );
   }
-  report.ready = report.bpftrace.found && report.root;
+  report.ready = (linux ? report.bpftrace.found : report.dtrace.found) && report.root;
   return report;
 }
 
 export function renderDoctorReport(report: DoctorReport): string {
   const lines = [`kernel ${report.kernel}`];
   lines.push(report.root ? 'root: yes' : 'root: no — tracing needs root: run the tracing commands with sudo (this report runs without it)');
-  lines.push(`tracefs: ${report.tracefs ? 'mounted' : 'not mounted (memtrace mounts it at /sys/kernel/tracing when it traces as root)'}`);
-  lines.push(`debugfs: ${report.debugfs ? 'mounted' : 'not mounted (DTrace for Linux needs it at /sys/kernel/debug; memtrace-dtrace mounts it as root)'}`);
+  if (report.platform !== 'darwin') {
+    lines.push(`tracefs: ${report.tracefs ? 'mounted' : 'not mounted (memtrace mounts it at /sys/kernel/tracing when it traces as root)'}`);
+    lines.push(`debugfs: ${report.debugfs ? 'mounted' : 'not mounted (DTrace for Linux needs it at /sys/kernel/debug; memtrace-dtrace mounts it as root)'}`);
+  }
   lines.push('');
   if (report.bpftrace.found) {
     lines.push(`bpftrace ${report.bpftrace.version}: ${report.bpftrace.path}`, `  found as: ${report.bpftrace.foundBy}`);
@@ -111,6 +130,6 @@ export function renderDoctorReport(report: DoctorReport): string {
     lines.push('What a newer tracer would give:');
     for (const item of report.missing) lines.push(`- ${item.what}: ${item.gain}.`, `    to get it: ${item.remedy}`);
   }
-  lines.push('', report.ready ? 'Ready to trace.' : `Not ready to trace: ${[report.bpftrace.found ? null : 'no bpftrace', report.root ? null : 'not root'].filter(Boolean).join(', ')}.`);
+  lines.push('', report.ready ? 'Ready to trace.' : `Not ready to trace: ${[report.platform === 'darwin' ? (report.dtrace.found ? null : 'no dtrace') : report.bpftrace.found ? null : 'no bpftrace', report.root ? null : 'not root'].filter(Boolean).join(', ')}.`);
   return `${lines.join('\n')}\n`;
 }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { memtraceAuto } from '../helpers/cli.js';
 import { newerBpftrace } from '../helpers/newer-bpftrace.js';
+import { examineMachine, renderDoctorReport } from '../../src/tools/doctor.js';
 
 const HOST_BPFTRACE = '/usr/bin/bpftrace';
 const hostVersion = spawnSync(HOST_BPFTRACE, ['--version'], { encoding: 'utf8' }).stdout ?? '';
@@ -61,4 +62,17 @@ test('--help says what it examines and its exit code', async (t) => {
   t.regex(`${result.stdout}`, /Exits 0 whenever it could look/);
   const main = await memtraceAuto(['--help']);
   t.regex(`${main.stdout}`, /^ {2}doctor {2,}what this machine's tracers can do/m);
+});
+
+test('on macOS: DTrace is the tracer; its remedy is macOS\'s own (SIP), not setup-bpftrace; no Linux-only lines', async (t) => {
+  const report = await examineMachine({ tracerPath: null, platform: 'darwin', env: { PATH: '/nonexistent', MEMTRACE_BPFTRACE_ROOT: '' } });
+  t.false(report.bpftrace.found);
+  t.false(report.dtrace.found);
+  t.deepEqual(report.missing.map((item) => item.what), ['DTrace']);
+  t.regex(report.missing[0]!.remedy, /csrutil enable --without dtrace/);
+  const text = renderDoctorReport(report);
+  t.false(text.includes('setup-bpftrace'), text);
+  t.false(/^(tracefs|debugfs):/m.test(text), text);
+  t.regex(text, /^bpftrace: not found — bpftrace runs on Linux only/m);
+  t.regex(text, /^Not ready to trace: no dtrace/m);
 });

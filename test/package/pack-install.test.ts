@@ -69,7 +69,7 @@ function run(command: string, args: string[], options: { cwd?: string } = {}) {
 
 test('the tarball holds the built program, the bins and the scripts/ programs, and no tests, fixtures, benchmarks or sources', (t) => {
   const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((entry) => entry.replace(/^package\//, ''));
-  for (const expected of ['package.json', 'README.md', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node/preload/heap-stats.cjs', 'scripts/bpf/malloc.bt', 'scripts/dtrace/malloc.d', 'docs/install.md', ...BINS.map((bin) => `bin/${bin}.js`)]) {
+  for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node/preload/heap-stats.cjs', 'scripts/bpf/malloc.bt', 'scripts/dtrace/malloc.d', 'docs/install.md', ...BINS.map((bin) => `bin/${bin}.js`)]) {
     t.true(files.includes(expected), `${expected} is missing from the tarball`);
   }
   const unwanted = files.filter((file) => /^(test|bench|src|\.ci)\/|fixtures|\.map$|^scripts\/(demo\.js|as-root)$|^tsconfig/.test(file));
