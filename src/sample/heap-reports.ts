@@ -85,6 +85,9 @@ export class HeapReports {
         ? undefined
         : "the program never reported: it did not load memtrace's preload (a wrapper or the program replaced NODE_OPTIONS?), or ended before Node had started";
     }
+    if (this.coverage.samples === 0 && late === 0) {
+      return "its worker started, and the main thread never answered: it ran no JavaScript while sampled (a synchronous child process, a long native call or garbage collection)";
+    }
     if (late === 0) return undefined;
     if (via === 'timer') {
       return `the program's event loop was busy, and only its timer reports then${this.workerProblem === null ? ' (its heap worker did not start)' : ` (${this.workerProblem})`}`;

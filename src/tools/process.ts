@@ -95,6 +95,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       cleanups.push(() => closeChannel(server, socket));
       env.MEMTRACE_PROCESS_SOCKET = socket;
       env.MEMTRACE_PROCESS_INTERVAL_MS = String(options.intervalMs);
+      // The launched program is memtrace's child: the preload starts its heap worker there only.
+      env.MEMTRACE_PROCESS_PARENT = String(process.pid);
       env.NODE_OPTIONS = nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath('process'));
     }
     target = await launchCommand({ command, env, stdout: options.log === '-' || options.reports.some((report) => report.path === null) ? 'stderr' : 'inherit' });
@@ -194,7 +196,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   // The one or two samples taken while Node starts are in the log and the reports; stderr speaks up
   // only when figures went missing later, or never came.
   const heapNote = heapCoverageNote(series);
-  if (heapNote !== null && stop.heap !== undefined && (stop.heap.late > 0 || stop.heap.via === 'none')) io.stderr.write(`memtrace: ${heapNote}\n`);
+  if (heapNote !== null && stop.heap !== undefined && (stop.heap.late > 0 || stop.heap.samples === 0)) io.stderr.write(`memtrace: ${heapNote}\n`);
   await writeSeriesReports(series, options.reports, io);
   if (logFailure !== null) throw logFailure;
   if (options.heap === 'on' && stop.heap !== undefined) checkHeapRequired(stop.heap, exit);
@@ -217,8 +219,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
 function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined): void {
   const after = coverage.samples + coverage.late;
   const exited = exit === undefined || (exit.code === 0 && exit.signal === null) ? '' : ` (the command itself ${exit.signal === null ? `exited with code ${exit.code}` : `died of ${exit.signal}`})`;
-  if (coverage.via === 'none') {
-    throw new TargetError(`--heap: no sample has heap figures: ${coverage.why ?? 'the program never reported'}${exited}`);
+  if (coverage.samples === 0) {
+    throw new TargetError(`--heap: no sample has heap figures: ${coverage.why ?? 'the program never answered (a native call or a garbage collection that lasted the whole run?)'}${exited}`);
   }
   if (coverage.late * 10 > after) {
     throw new TargetError(`--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`);

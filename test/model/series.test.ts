@@ -62,7 +62,7 @@ test('heap coverage: said when samples lack figures, with the reason; nothing wh
   series.stop = { ...stop, heap: { samples: 23, beforeFirst: 0, late: 0, via: 'inspector' } };
   t.is(heapCoverageNote(series), null, 'every sample has them');
   series.stop = { ...stop, heap: { samples: 19, beforeFirst: 1, late: 3, via: 'inspector', why: 'no figures from the last 250 ms' } };
-  t.is(heapCoverageNote(series), "heap figures in 19 of 23 samples; 1 before Node loaded memtrace's preload; 3 without fresh figures: no figures from the last 250 ms");
+  t.is(heapCoverageNote(series), "heap figures in 19 of 23 samples; 1 before the program's first figures (Node starting); 3 without fresh figures: no figures from the last 250 ms");
   series.stop = { ...stop, heap: { samples: 0, beforeFirst: 23, late: 0, via: 'none', why: 'the program never reported' } };
   t.is(heapCoverageNote(series), 'heap figures in 0 of 23 samples: the program never reported');
   // a cut log: counted from the samples

@@ -70,3 +70,12 @@ test('a program that never reports: every sample is before the first report, and
   t.like(summary, { samples: 0, beforeFirst: 2, late: 0, via: 'none' });
   t.regex(summary.why!, /never reported: it did not load memtrace's preload/);
 });
+
+test('a worker that said hello but never got an answer: the main thread ran no JavaScript, said so', (t) => {
+  const { reports } = reportsAt();
+  reports.preload(PID, 'inspector', undefined);
+  reports.read();
+  const summary = reports.summary();
+  t.like(summary, { samples: 0, beforeFirst: 1, late: 0, via: 'inspector' });
+  t.regex(summary.why!, /the main thread never answered: it ran no JavaScript while sampled/);
+});

@@ -20,7 +20,11 @@ const socketPath = process.env.MEMTRACE_PROCESS_SOCKET;
 const intervalMs = Number(process.env.MEMTRACE_PROCESS_INTERVAL_MS);
 
 if (isMainThread && socketPath !== undefined && socketPath !== '' && intervalMs > 0) {
-  const workerProblem = startHeapWorker(socketPath, intervalMs);
+  // The worker (13 MiB of RSS) only in the program memtrace launched, whose figures it logs: child
+  // Node processes (npm's scripts, a build's workers) inherit the preload and report from their
+  // timers, under their own PIDs, as before.
+  const launched = process.env.MEMTRACE_PROCESS_PARENT === String(process.ppid);
+  const workerProblem = launched ? startHeapWorker(socketPath, intervalMs) : null;
   let socket: Socket | null = createConnection(socketPath);
   socket.unref();
   socket.on('error', () => {
