@@ -34,6 +34,8 @@ export interface SeriesHeader {
   pageSize?: number;
   /** Whether samples list the target's descendants (--children). */
   children?: boolean;
+  /** Whether the sampler expected V8 heap figures (a launched Node program, with memtrace's preload). */
+  heap?: boolean;
 }
 
 /** One descendant of the target in a --children sample. */
@@ -85,6 +87,28 @@ export interface SeriesStop {
   /** Exit status of the target, when it exited while sampled and memtrace was its parent. */
   exitCode?: number | null;
   exitSignal?: string | null;
+  /** When heap figures were expected (header.heap): how many samples carry them, and why the others do not. */
+  heap?: HeapCoverage;
+}
+
+/**
+ * How many samples of a Node program carry V8 heap figures, and why the others lack them: never
+ * dropped silently. Every sample is one of `samples`, `beforeFirst` or `late`.
+ */
+export interface HeapCoverage {
+  /** Samples with heapUsed and heapTotal. */
+  samples: number;
+  /** Samples without, taken before the program first reported (Node starting, the preload not loaded yet). */
+  beforeFirst: number;
+  /** Samples without, taken after it: no figures fresh enough (see `why`). */
+  late: number;
+  /**
+   * How the program reported: `inspector` (a worker thread asks V8, whether the event loop is busy
+   * or not), `timer` (the main thread's timer alone: only while the event loop is free), `none`.
+   */
+  via: 'inspector' | 'timer' | 'none';
+  /** Why samples lack figures, in words, when some do. */
+  why?: string;
 }
 
 export interface Series {
@@ -229,6 +253,27 @@ export function decimationNote(series: Series): string | null {
   const decimation = series.decimation;
   if (decimation === undefined) return null;
   return `memory bounded: ${decimation.read.toLocaleString('en-US')} samples read, ${series.samples.length.toLocaleString('en-US')} kept (the highest RSS of each ${decimation.every} in a row; start, peak and end exact)`;
+}
+
+/**
+ * What the samples' heap figures cover, in words for every report and for memtrace's stderr, or null
+ * when no figures were expected or every sample has them.
+ */
+export function heapCoverageNote(series: Series): string | null {
+  const coverage = series.stop?.heap;
+  if (coverage === undefined) {
+    if (series.header.heap !== true) return null;
+    // A cut log (no stop record): count what is there.
+    const withHeap = series.samples.filter((sample) => typeof sample.heapUsed === 'number').length;
+    if (withHeap === series.samples.length) return null;
+    return `heap figures in ${withHeap} of ${series.samples.length} samples (the log is cut: no count of why)`;
+  }
+  const total = coverage.samples + coverage.beforeFirst + coverage.late;
+  if (coverage.samples === total) return null;
+  const parts = [`heap figures in ${coverage.samples} of ${total} samples`];
+  if (coverage.beforeFirst > 0 && coverage.samples > 0) parts.push(`${coverage.beforeFirst} before the program's first figures (Node starting)`);
+  if (coverage.late > 0) parts.push(`${coverage.late} without fresh figures`);
+  return `${parts.join('; ')}${coverage.why === undefined ? '' : `: ${coverage.why}`}`;
 }
 
 /** For each mark, the index of the first sample taken at or after it (-1 if none). */

@@ -139,9 +139,16 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
     case 'mark':
       if (typeof record.text !== 'string') throw new RecordError('a mark with "text"');
       return record as unknown as ProcessLogRecord;
-    case 'stop':
+    case 'stop': {
       if (typeof record.reason !== 'string') throw new RecordError('a stop record with "reason"');
+      // The counts of samples with and without heap figures, which the reports print.
+      const heap = record.heap as Record<string, unknown> | undefined;
+      const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
+      if (heap !== undefined && !(typeof heap === 'object' && heap !== null && isCount(heap.samples) && isCount(heap.beforeFirst) && isCount(heap.late) && typeof heap.via === 'string' && (heap.why === undefined || typeof heap.why === 'string'))) {
+        throw new RecordError('"heap" as {"samples", "beforeFirst", "late": counts, "via": text, "why"?: text}');
+      }
       return record as unknown as ProcessLogRecord;
+    }
     default:
       throw new RecordError('a record of type header, sample, mark or stop');
   }

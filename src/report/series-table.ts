@@ -2,7 +2,7 @@
 // heap used, for Node) with the labels. A long series shows the rows that matter — the first, every
 // mark, the peak, the last, and each change of RSS of at least 2% of the peak since the row above
 // (a larger share when there are too many) — and says how many it left out.
-import { decimationNote, markSampleIndexes, oneLine, summarizeSeries, type Series } from '../model/series.js';
+import { decimationNote, heapCoverageNote, markSampleIndexes, oneLine, summarizeSeries, type Series } from '../model/series.js';
 import { formatBytes, formatDuration } from './units.js';
 
 /** Series of at most this many samples are shown whole. */
@@ -22,6 +22,8 @@ export function renderSeriesTable(series: Series): string {
   if (series.badLines > 0) lines.push(`${series.badLines} unreadable lines were skipped (--lenient)`);
   const decimated = decimationNote(series);
   if (decimated !== null) lines.push(decimated);
+  const heapNote = heapCoverageNote(series);
+  if (heapNote !== null) lines.push(heapNote);
   if (summary.first === null) {
     lines.push('No samples.');
     return `${lines.join('\n')}\n`;

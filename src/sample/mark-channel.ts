@@ -2,8 +2,12 @@
 // speaking one JSON object per line.
 //
 //   {"mark": "loaded 1M rows"}         ← `memtrace mark PID TEXT`; answered {"ok": true, "elapsed": 1.25}
-//   {"heap": {"pid": 4242, "heapUsed": …, "heapTotal": …, "external": …, "arrayBuffers": …}}
-//                                      ← the preload inside a launched Node target, every interval
+//   {"heap": {"pid": 4242, "heapUsed": …, "heapTotal": …, "external": …, "arrayBuffers": …, "via": "timer"}}
+//   {"heap": {"pid": 4242, "heapUsed": …, "heapTotal": …, "via": "inspector"}}
+//                                      ← the preload inside a launched Node target, every interval,
+//                                        from its main thread's timer and from its worker thread
+//   {"preload": {"pid": 4242, "via": "inspector"}}, {"preload": {"pid": 4242, "via": "timer", "why": …}}
+//                                      ← once: how it reports (why its worker does not run)
 //
 // Each sampler listens at DIR/process-PID.sock, PID being the sampled process, so `memtrace mark`
 // finds it from the PID the user knows. DIR is $XDG_RUNTIME_DIR/memtrace when that directory is the
@@ -19,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { TargetError, UsageError } from '../errors.js';
 import { oneLine } from '../model/series.js';
+import type { HeapVia } from './heap-reports.js';
 import type { HeapValues } from './sampler.js';
 
 /** The longest label accepted: a label is a caption, and a line is read whole into memory. */
@@ -27,7 +32,8 @@ const MAX_LINE = 64 * 1024;
 
 export interface ChannelHandlers {
   mark(text: string): { elapsed: number } | null;
-  heap(pid: number, values: HeapValues): void;
+  heap(pid: number, values: HeapValues, via: HeapVia): void;
+  preload(pid: number, via: HeapVia, why: string | undefined): void;
 }
 
 /** The directories a mark socket may live in, the preferred first (none created here). */
@@ -159,7 +165,7 @@ function handleLine(socket: Socket, line: string, handlers: ChannelHandlers): vo
     return;
   }
   if (typeof message !== 'object' || message === null) return reply(socket, { ok: false, error: 'expected an object' });
-  const { mark, heap } = message as { mark?: unknown; heap?: unknown };
+  const { mark, heap, preload } = message as { mark?: unknown; heap?: unknown; preload?: unknown };
   if (typeof mark === 'string') {
     try {
       const done = handlers.mark(validateMarkText(mark));
@@ -170,11 +176,21 @@ function handleLine(socket: Socket, line: string, handlers: ChannelHandlers): vo
     return;
   }
   if (typeof heap === 'object' && heap !== null) {
+    // From the preload, which answers nothing: a malformed report is dropped, and the sample it was
+    // for is counted as one without heap figures.
     const values = heap as Record<string, unknown>;
-    const names = ['heapUsed', 'heapTotal', 'external', 'arrayBuffers'] as const;
-    if (Number.isInteger(values.pid) && names.every((name) => typeof values[name] === 'number' && (values[name] as number) >= 0)) {
-      handlers.heap(values.pid as number, Object.fromEntries(names.map((name) => [name, values[name]])) as unknown as HeapValues);
+    const isBytes = (value: unknown): value is number => typeof value === 'number' && value >= 0;
+    if (Number.isInteger(values.pid) && isBytes(values.heapUsed) && isBytes(values.heapTotal)) {
+      const figures: HeapValues = { heapUsed: values.heapUsed, heapTotal: values.heapTotal };
+      if (isBytes(values.external)) figures.external = values.external;
+      if (isBytes(values.arrayBuffers)) figures.arrayBuffers = values.arrayBuffers;
+      handlers.heap(values.pid as number, figures, values.via === 'inspector' ? 'inspector' : 'timer');
     }
+    return;
+  }
+  if (typeof preload === 'object' && preload !== null) {
+    const { pid, via, why } = preload as Record<string, unknown>;
+    if (Number.isInteger(pid) && (via === 'inspector' || via === 'timer')) handlers.preload(pid as number, via, typeof why === 'string' ? oneLine(why).slice(0, MAX_MARK_LENGTH) : undefined);
     return;
   }
   reply(socket, { ok: false, error: 'expected {"mark": TEXT}' });

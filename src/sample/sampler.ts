@@ -5,16 +5,19 @@
 // Ticks are scheduled against a deadline (start + k × interval), not chained delays, so the series
 // does not drift; a tick that could not run in time (the event loop was blocked, a `ps` was slow)
 // is counted as missed, never silently skipped.
-import type { ChildSample, ProcessLogRecord, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, StopReason } from '../model/series.js';
+import type { ChildSample, HeapCoverage, ProcessLogRecord, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, StopReason } from '../model/series.js';
 import type { ProcessMemory } from './linux-proc.js';
 import type { MemorySource } from './memory-source.js';
 
-/** V8's figures for the target, when it is a Node program that reports them. */
+/**
+ * V8's figures for the target, when it is a Node program that reports them. `external` and
+ * `arrayBuffers` come only from process.memoryUsage(), which a busy program does not run.
+ */
 export interface HeapValues {
   heapUsed: number;
   heapTotal: number;
-  external: number;
-  arrayBuffers: number;
+  external?: number;
+  arrayBuffers?: number;
 }
 
 /** The intervals a sampler accepts, CLI and API alike: below 10 ms a Node timer is not one. */
@@ -25,6 +28,8 @@ export interface SamplerOptions {
   source: MemorySource;
   /** Latest heap values of the target, if any (pushed by the preload, or read in-process). */
   heap?: () => HeapValues | null;
+  /** How many samples carried heap figures and why the others did not, for the stop record. */
+  heapCoverage?: () => HeapCoverage;
   sink: (record: ProcessLogRecord) => void;
   /** Keep the Node event loop alive while sampling (false for the in-process API). */
   ref?: boolean;
@@ -81,7 +86,7 @@ export class Sampler {
     this.timer = null;
     await this.busy;
     if (reason !== 'target-exited') await this.sample();
-    this.stopped = { ...this.clock(), reason, samples: this.samples, missed: this.missed, ...exit };
+    this.stopped = { ...this.clock(), reason, samples: this.samples, missed: this.missed, ...exit, ...this.heapCoverage() };
     this.options.sink({ type: 'stop', ...this.stopped });
     this.options.source.close();
     return this.stopped;
@@ -95,7 +100,7 @@ export class Sampler {
     if (this.stopped !== null) return this.stopped;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    this.stopped = { ...this.clock(), reason, samples: this.samples, missed: this.missed };
+    this.stopped = { ...this.clock(), reason, samples: this.samples, missed: this.missed, ...this.heapCoverage() };
     this.options.sink({ type: 'stop', ...this.stopped });
     this.options.source.close();
     return this.stopped;
@@ -103,6 +108,10 @@ export class Sampler {
 
   get isStopped(): boolean {
     return this.stopped !== null;
+  }
+
+  private heapCoverage(): { heap?: HeapCoverage } {
+    return this.options.heapCoverage === undefined ? {} : { heap: this.options.heapCoverage() };
   }
 
   private clock(): { t: string; elapsed: number } {
@@ -172,8 +181,8 @@ export class Sampler {
     if (heap !== null) {
       sample.heapUsed = heap.heapUsed;
       sample.heapTotal = heap.heapTotal;
-      sample.external = heap.external;
-      sample.arrayBuffers = heap.arrayBuffers;
+      if (heap.external !== undefined) sample.external = heap.external;
+      if (heap.arrayBuffers !== undefined) sample.arrayBuffers = heap.arrayBuffers;
     }
     if (this.header.children === true) {
       sample.children = children;

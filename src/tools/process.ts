@@ -7,20 +7,21 @@ import type { Server as HttpServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputError, TargetError, UsageError } from '../errors.js';
-import { SeriesBuilder, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../model/series.js';
+import { heapCoverageNote, SeriesBuilder, type HeapCoverage, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../model/series.js';
 import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../node/node-target.js';
 import { renderPrometheus } from '../report/prometheus.js';
 import { formatBytes, formatDuration } from '../report/units.js';
 import { processExists } from '../run/bpftrace.js';
 import { exitCodeOf, launchCommand, type PlainTarget } from '../run/launch.js';
 import type { TargetExit } from '../run/target.js';
-import { closeChannel, listenChannel, markSocketPath } from '../sample/mark-channel.js';
+import { closeChannel, listenChannel, markSocketPath, type ChannelHandlers } from '../sample/mark-channel.js';
 import { memorySource, type MemorySource } from '../sample/memory-source.js';
 import { pageSize, processName } from '../sample/linux-proc.js';
 import { descriptorLogSink, streamLogSink, type LogSink } from '../sample/process-log-writer.js';
 import { describeOutputCause, openOutputFileSync } from './output-file.js';
 import { servePrometheus, type ListenAddress } from '../sample/prometheus-server.js';
-import { Sampler, type HeapValues } from '../sample/sampler.js';
+import { HeapReports } from '../sample/heap-reports.js';
+import { Sampler } from '../sample/sampler.js';
 import { writeSeriesReports, type SeriesReportRequest } from './write-series-reports.js';
 
 export interface ProcessOptions {
@@ -32,7 +33,11 @@ export interface ProcessOptions {
   log: string | null;
   reports: SeriesReportRequest[];
   prometheus: ListenAddress | null;
-  /** 'auto': heap figures when the launched command is Node; 'on': required (error if not Node); 'off'. */
+  /**
+   * 'auto': heap figures when the launched command is Node; 'on': required (an error before the
+   * start if the command is not Node, and at the end if too few samples carry them: see
+   * checkHeapRequired); 'off'.
+   */
   heap: 'auto' | 'on' | 'off';
   /** Live status line on stderr, every this many ms; null: only when stderr is a terminal (1 s). */
   statusMs: number | null;
@@ -53,11 +58,12 @@ export async function runProcess(options: ProcessOptions, io: ProcessIo): Promis
 }
 
 async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: Array<() => Promise<void> | void>): Promise<number> {
-  const heapValues = new Map<number, HeapValues>();
+  let heapReports: HeapReports | null = null;
   let sampler: Sampler | null = null;
-  const handlers = {
-    mark: (text: string) => sampler?.mark(text, 'cli') ?? null,
-    heap: (pid: number, values: HeapValues) => heapValues.set(pid, values),
+  const handlers: ChannelHandlers = {
+    mark: (text) => sampler?.mark(text, 'cli') ?? null,
+    heap: (pid, values, via) => heapReports?.heap(pid, values, via),
+    preload: (pid, via, why) => heapReports?.preload(pid, via, why),
   };
 
   // Everything that can fail on the user's input fails before the target is launched.
@@ -71,6 +77,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   let target: PlainTarget | null = null;
   let pid: number;
   let command: string[] | undefined;
+  let heapExpected = false;
   if (options.target.kind === 'launch') {
     command = options.target.command;
     const { node } = await isNodeCommand(command[0]!, process.env.PATH ?? '');
@@ -78,7 +85,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       throw new UsageError(`--heap needs a Node.js program, and ${command[0]} is not one (its heap figures come from inside Node)`);
     }
     const env = { ...process.env };
-    if (node && options.heap !== 'off') {
+    heapExpected = node && options.heap !== 'off';
+    if (heapExpected) {
       // The preload's socket is private to this run: only the launched program reports heap figures.
       const directory = mkdtempSync(join(tmpdir(), 'memtrace-process-'));
       cleanups.push(() => rmSync(directory, { recursive: true, force: true }));
@@ -87,10 +95,14 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       cleanups.push(() => closeChannel(server, socket));
       env.MEMTRACE_PROCESS_SOCKET = socket;
       env.MEMTRACE_PROCESS_INTERVAL_MS = String(options.intervalMs);
+      // The launched program is memtrace's child: the preload starts its heap worker there only.
+      env.MEMTRACE_PROCESS_PARENT = String(process.pid);
       env.NODE_OPTIONS = nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath('process'));
     }
     target = await launchCommand({ command, env, stdout: options.log === '-' || options.reports.some((report) => report.path === null) ? 'stderr' : 'inherit' });
     pid = target.pid;
+    // Created once the PID is known, before the program can report: its children report too, under their own PIDs.
+    if (heapExpected) heapReports = new HeapReports(pid, options.intervalMs);
   } else {
     pid = options.target.pid;
     if (options.heap === 'on') throw new UsageError('--heap works on a Node program memtrace launches (-- node script.js), not on -p PID');
@@ -125,6 +137,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     pageSize: process.platform === 'linux' ? pageSize() : undefined,
     children: options.children,
   };
+  if (heapReports !== null) header.heap = true;
   const builder = new SeriesBuilder();
   let logFailure: OutputError | null = null;
   const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : descriptorLogSink(openOutputFileSync(options.log), (error) => {
@@ -136,7 +149,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     builder.add(record);
     log?.write(record);
   };
-  sampler = new Sampler({ header, source, sink, heap: () => heapValues.get(pid) ?? null });
+  const reports = heapReports;
+  sampler = new Sampler({ header, source, sink, ...(reports === null ? {} : { heap: () => reports.read(), heapCoverage: () => reports.summary() }) });
   const name = processName(pid) ?? command?.[0] ?? String(pid);
   renderMetrics = () =>
     renderPrometheus({ pid, name, latest: sampler!.latest, up: !stopped, samples: sampler!.samples, missed: sampler!.missed, marks: sampler!.marks });
@@ -179,8 +193,13 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       stop.reason === 'target-exited' ? 'the process exited' : stop.reason === 'signal' ? 'interrupted' : 'duration reached'
     }\n`,
   );
+  // The one or two samples taken while Node starts are in the log and the reports; stderr speaks up
+  // only when figures went missing later, or never came.
+  const heapNote = heapCoverageNote(series);
+  if (heapNote !== null && stop.heap !== undefined && (stop.heap.late > 0 || stop.heap.samples === 0)) io.stderr.write(`memtrace: ${heapNote}\n`);
   await writeSeriesReports(series, options.reports, io);
   if (logFailure !== null) throw logFailure;
+  if (options.heap === 'on' && stop.heap !== undefined) checkHeapRequired(stop.heap, exit);
 
   if (target !== null) {
     // Interrupted or timed out: the command was told (signal) or runs on (duration) — memtrace waits
@@ -189,6 +208,23 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     return exitCodeOf(exit ?? (await target.exited));
   }
   return 0;
+}
+
+/**
+ * `--heap` keeps its word: heap figures are required. Checked at the end, once the log and the
+ * reports are written (they say what there is): memtrace fails if the program never reported, or
+ * if more than one sample in ten after its first report lacks figures. The samples taken while Node
+ * starts, before it loads the preload, do not count: every run has one or two.
+ */
+function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined): void {
+  const after = coverage.samples + coverage.late;
+  const exited = exit === undefined || (exit.code === 0 && exit.signal === null) ? '' : ` (the command itself ${exit.signal === null ? `exited with code ${exit.code}` : `died of ${exit.signal}`})`;
+  if (coverage.samples === 0) {
+    throw new TargetError(`--heap: no sample has heap figures: ${coverage.why ?? 'the program never answered (a native call or a garbage collection that lasted the whole run?)'}${exited}`);
+  }
+  if (coverage.late * 10 > after) {
+    throw new TargetError(`--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`);
+  }
 }
 
 function startStatusLine(options: ProcessOptions, io: ProcessIo, sampler: Sampler): { stop: () => void } {

@@ -1,14 +1,16 @@
 // memtrace process on real processes: a C workload whose RSS grows by exactly 64 MiB and shrinks
-// back, a Node workload (heap figures through the preload), attached processes with marks and
-// children, and every failure path.
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+// back, Node workloads (heap figures through the preload, also while the program keeps its event
+// loop busy), tsc compiling this project, attached processes with marks and children, and every
+// failure path.
+import { mkdtempSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import test from 'ava';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
-import { readLogRecords, sampleNear } from '../helpers/process-log.js';
+import { readLogRecords, sampleNear, type LogRecords } from '../helpers/process-log.js';
+import type { SeriesSample } from '../../src/model/series.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
 const MIB = 1024 * 1024;
@@ -46,13 +48,17 @@ test('a launched Node program: heap figures with every sample, the 64 MiB Buffer
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stdout, /holding 67108864 bytes\nreleased\ndone/);
   const { samples, stop } = readLogRecords(log);
-  // Node reports from its preload once it has started (a few hundred ms); from then on, every sample.
+  // Node reports from its preload once it has started, before the program's first line; from then
+  // on, every sample. How long Node takes to start is the machine's: a CI leg whose neighbours traced
+  // every malloc on the machine (bpftrace 0.17's shared uprobes) took 3.4 s, so the bound is the
+  // program's own timeline: figures before the 64 MiB, which come after a 1 s sleep.
   const first = samples.findIndex((sample) => typeof sample.heapUsed === 'number');
-  t.true(first !== -1 && samples[first]!.elapsed < 1, `first heap figures at ${samples[first]?.elapsed} s`);
+  const rise = samples.findIndex((sample) => sample.rss - samples[0]!.rss >= 64 * MIB);
+  t.true(first !== -1 && rise !== -1 && first < rise, `first heap figures at ${samples[first]?.elapsed} s, the 64 MiB at ${samples[rise]?.elapsed} s`);
   const withHeap = samples.slice(first);
   t.true(withHeap.every((sample) => typeof sample.heapUsed === 'number'), 'every sample after the first has heap figures');
   for (const sample of withHeap) {
-    t.true(sample.heapTotal! >= sample.heapUsed! && sample.heapUsed! > 0 && sample.arrayBuffers! >= 0);
+    t.true(sample.heapTotal! >= sample.heapUsed! && sample.heapUsed! > 0 && (sample.arrayBuffers ?? 0) >= 0);
   }
   const before = sampleNear(samples, 0.8).rss;
   const peak = Math.max(...samples.map((sample) => sample.rss));
@@ -61,6 +67,130 @@ test('a launched Node program: heap figures with every sample, the 64 MiB Buffer
   t.true(after < before + 8 * MIB, `after release ${(after - before) / MIB} MiB above before`);
   t.true(Math.max(...withHeap.map((sample) => sample.external!)) >= 64 * MIB, 'the Buffer shows in external');
   t.is(stop?.reason, 'target-exited');
+});
+
+/**
+ * The samples with heap figures, their share of all samples, and the least-squares slope of
+ * heapUsed over time (bytes a second): the trend of what the program keeps, through the saw-tooth of
+ * its young generation's garbage (the busy loop's own temporaries, collected every few samples).
+ */
+function heapFigures(samples: SeriesSample[]) {
+  const withHeap = samples.filter((sample) => typeof sample.heapUsed === 'number');
+  const n = withHeap.length;
+  const meanT = withHeap.reduce((sum, sample) => sum + sample.elapsed, 0) / n;
+  const meanH = withHeap.reduce((sum, sample) => sum + sample.heapUsed!, 0) / n;
+  const covariance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) * (sample.heapUsed! - meanH), 0);
+  const variance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) ** 2, 0);
+  return { withHeap, share: n / samples.length, slope: covariance / variance };
+}
+
+/** Resolves with the log's header once the sampler has written it. */
+async function headerOf(log: string): Promise<LogRecords['header']> {
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    if (existsSync(log) && readFileSync(log, 'utf8').includes('\n')) return readLogRecords(log).header;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`no header in ${log} after 30 s`);
+}
+
+// The busy programs and tsc take a core each for seconds: serial (ava runs them first, one at a
+// time), so that they neither starve the other tests' samplers nor are starved by them.
+const BUSY_HEAP = `${ROOT}test/workloads/node/busy-heap.js`;
+/** What busy-heap.js keeps a second of its busy phases. */
+const BUSY_BYTES_PER_SECOND = 16 * MIB;
+
+test.serial('a Node program busy in one synchronous loop for 5 s: heap figures in 90% of the samples, rising with what it keeps; a mark lands meanwhile', async (t) => {
+  const log = logPath('busy');
+  const sampler = memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '5000']);
+  // The program is busy from its first line: the mark lands in the middle of its loop.
+  const { target } = await headerOf(log);
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  const marked = await memtraceAuto(['mark', String(target.pid), 'in the loop']);
+  t.is(marked.exitCode, 0, marked.stderr);
+  const result = await sampler;
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stdout, /phase 1: kept \d+ bytes/);
+  const { samples, marks, stop } = readLogRecords(log);
+  const { withHeap, share, slope } = heapFigures(samples);
+  t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
+  // Everything is kept: heapUsed rises at the rate the loop keeps, and by what it kept.
+  t.true(slope >= 0.7 * BUSY_BYTES_PER_SECOND && slope <= 1.5 * BUSY_BYTES_PER_SECOND, `heapUsed rose ${(slope / MIB).toFixed(1)} MiB/s; the loop keeps 16 MiB/s`);
+  const first = withHeap[0]!;
+  const last = withHeap.at(-1)!;
+  const expected = (last.elapsed - first.elapsed) * BUSY_BYTES_PER_SECOND;
+  const rise = last.heapUsed! - first.heapUsed!;
+  t.true(rise >= 0.7 * expected && rise <= 1.5 * expected, `heapUsed rose ${(rise / MIB).toFixed(1)} MiB over ${(last.elapsed - first.elapsed).toFixed(2)} s; kept ${(expected / MIB).toFixed(1)} MiB`);
+  t.deepEqual(marks.map((mark) => [mark.text, mark.source]), [['in the loop', 'cli']]);
+  const afterMark = samples.find((sample) => sample.elapsed >= marks[0]!.elapsed)!;
+  t.is(typeof afterMark.heapUsed, 'number', 'the sample taken with the mark has heap figures');
+  t.like(stop?.heap, { via: 'inspector', samples: withHeap.length });
+  t.is(stop!.heap!.samples + stop!.heap!.beforeFirst + stop!.heap!.late, samples.length, 'every sample is counted once');
+});
+
+test.serial('a Node program that alternates busy and idle phases: heap figures in 90% of the samples and in each busy phase, rising by what it keeps', async (t) => {
+  const log = logPath('busy-idle');
+  const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '1000', '4', '500']);
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stdout, /phase 4: kept/);
+  const { samples, stop } = readLogRecords(log);
+  const { withHeap, share } = heapFigures(samples);
+  t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
+  // Each busy phase keeps 16 MiB; idle phases keep nothing. Compared at the ends, past the garbage.
+  const rise = withHeap.at(-1)!.heapUsed! - withHeap[0]!.heapUsed!;
+  t.true(rise >= 0.7 * 4 * BUSY_BYTES_PER_SECOND && rise <= 1.5 * 4 * BUSY_BYTES_PER_SECOND, `heapUsed rose ${(rise / MIB).toFixed(1)} MiB; the four phases kept 64 MiB`);
+  for (let phase = 1; phase <= 4; phase++) {
+    // The middle of busy phase N (the program starts its first about when the first heap figures come).
+    const middle = withHeap[0]!.elapsed + (phase - 1) * 1.5 + 0.5;
+    const during = withHeap.filter((sample) => Math.abs(sample.elapsed - middle) <= 0.45);
+    t.true(during.length >= 6, `phase ${phase}: ${during.length} samples with heap figures in its busy second`);
+  }
+  // While idle, the main thread's timer reports too: external and arrayBuffers are there.
+  t.true(withHeap.some((sample) => typeof sample.external === 'number'));
+  t.like(stop?.heap, { via: 'inspector' });
+});
+
+test.serial('tsc compiling this project: heap figures in 90% of the samples, plausible against heap-stats on the same run', async (t) => {
+  const log = logPath('tsc');
+  const stats = mkdtempSync(join(tmpdir(), 'memtrace-process-tsc-'));
+  // heap-stats's preload rides along: V8's figures at the start and, after a full GC, at the end.
+  // On the command line, it loads after memtrace's (from NODE_OPTIONS), so its start-up GCs are sampled.
+  const tsc = ['node', '--require', `${ROOT}dist/node/preload/heap-stats.cjs`, `${ROOT}node_modules/typescript/lib/tsc.js`, '-p', `${ROOT}tsconfig.json`, '--noEmit'];
+  const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', ...tsc], { env: { MEMTRACE_HEAP_STATS_DIR: stats }, cwd: ROOT });
+  t.is(result.exitCode, 0, result.stderr);
+  const { header, samples, stop } = readLogRecords(log);
+  const { withHeap, share } = heapFigures(samples);
+  t.true(samples.length >= 20, `${samples.length} samples: tsc ran for ${stop?.elapsed} s`);
+  t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
+  const heapStats = JSON.parse(readFileSync(join(stats, `heap-stats-${header.target.pid}.json`), 'utf8')) as { before: Record<string, number>; after: Record<string, number> };
+  const peakUsed = Math.max(...withHeap.map((sample) => sample.heapUsed!));
+  const peakTotal = Math.max(...withHeap.map((sample) => sample.heapTotal!));
+  const after = { used: heapStats.after['process.heapUsed']!, total: heapStats.after['process.heapTotal']! };
+  const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+  // What survives the full GC at the end was all in the heap while tsc ran: the peaks hold it.
+  t.true(peakUsed >= 0.9 * after.used, `peak heapUsed ${mib(peakUsed)}, after the final GC ${mib(after.used)}`);
+  t.true(peakTotal >= 0.9 * after.total, `peak heapTotal ${mib(peakTotal)}, after the final GC ${mib(after.total)}`);
+  t.true(peakUsed <= peakTotal && peakTotal <= Math.max(...samples.map((sample) => sample.rss)), 'used within total, total within RSS');
+  t.true(peakUsed >= 2 * withHeap[0]!.heapUsed!, `tsc's heap grows as it works: ${mib(withHeap[0]!.heapUsed!)} at first, ${mib(peakUsed)} at the peak`);
+  t.like(stop?.heap, { via: 'inspector' });
+});
+
+test('--heap keeps its word: a Node program that never reports (a wrapper empties NODE_OPTIONS) fails at the end and says why; without --heap, the log, the table and stderr say so', async (t) => {
+  // A script whose #! line names node (so memtrace takes it for Node) but runs it without NODE_OPTIONS.
+  const script = join(directory, 'no-node-options');
+  writeFileSync(script, '#!/usr/bin/env -S NODE_OPTIONS= node\nsetTimeout(() => {}, 600);\n', { mode: 0o755 });
+  const log = logPath('no-preload');
+  const required = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', script]);
+  t.is(required.exitCode, 5, required.stderr);
+  t.regex(required.stderr, /memtrace: heap figures in 0 of \d+ samples: the program never reported: it did not load memtrace's preload/);
+  t.regex(required.stderr, /memtrace: --heap: no sample has heap figures: the program never reported/);
+  t.like(readLogRecords(log).header, { heap: true });
+  t.like(readLogRecords(log).stop?.heap, { samples: 0, late: 0, via: 'none' });
+  const table = join(directory, 'no-preload.txt');
+  const auto = await memtraceAuto(['process', '-i', '100ms', '-o', logPath('no-preload-auto'), '-o', table, '--', script]);
+  t.is(auto.exitCode, 0, auto.stderr);
+  t.regex(auto.stderr, /memtrace: heap figures in 0 of \d+ samples: the program never reported/);
+  t.regex(readFileSync(table, 'utf8'), /\nheap figures in 0 of \d+ samples: the program never reported/);
+  t.like(readLogRecords(logPath('no-preload-auto')).stop?.heap, { samples: 0, via: 'none' });
 });
 
 test('attached: marks from memtrace mark and SIGUSR2, the process tree with --children, stops when the target exits', async (t) => {

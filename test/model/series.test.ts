@@ -1,5 +1,5 @@
 import test from 'ava';
-import { decimationNote, SeriesBuilder, summarizeSeries, type SeriesSample } from '../../src/model/series.js';
+import { decimationNote, heapCoverageNote, SeriesBuilder, summarizeSeries, type SeriesSample } from '../../src/model/series.js';
 
 const HEADER = { type: 'header' as const, tool: 'process' as const, version: 1 as const, source: 'memtrace' as const, target: { pid: 7 }, interval: 1, host: 'h', platform: 'linux', start: '2026-01-01T00:00:00.000Z' };
 
@@ -51,4 +51,23 @@ test('past the bound: first, peak and last are exact, each kept sample is the hi
 
 test('a bound below 2 is refused', (t) => {
   t.throws(() => new SeriesBuilder(1), { message: /maxSamples must be an integer ≥ 2, got 1/ });
+});
+
+test('heap coverage: said when samples lack figures, with the reason; nothing when all have them or none were expected', (t) => {
+  // given a series of 23 samples whose stop record counts them
+  const series = build(Array.from({ length: 23 }, () => 1000), 30);
+  const stop = { t: HEADER.start, elapsed: 23, reason: 'target-exited' as const, samples: 23, missed: 0 };
+  // then
+  t.is(heapCoverageNote(series), null, 'no figures expected');
+  series.stop = { ...stop, heap: { samples: 23, beforeFirst: 0, late: 0, via: 'inspector' } };
+  t.is(heapCoverageNote(series), null, 'every sample has them');
+  series.stop = { ...stop, heap: { samples: 19, beforeFirst: 1, late: 3, via: 'inspector', why: 'no figures from the last 250 ms' } };
+  t.is(heapCoverageNote(series), "heap figures in 19 of 23 samples; 1 before the program's first figures (Node starting); 3 without fresh figures: no figures from the last 250 ms");
+  series.stop = { ...stop, heap: { samples: 0, beforeFirst: 23, late: 0, via: 'none', why: 'the program never reported' } };
+  t.is(heapCoverageNote(series), 'heap figures in 0 of 23 samples: the program never reported');
+  // a cut log: counted from the samples
+  series.stop = null;
+  series.header.heap = true;
+  series.samples[0]!.heapUsed = 5;
+  t.is(heapCoverageNote(series), 'heap figures in 1 of 23 samples (the log is cut: no count of why)');
 });

@@ -39,6 +39,12 @@ test('memtrace logs: header, samples with heap figures or children, marks, stop'
   t.is(node.samples.length, 15);
   t.true(node.samples.slice(1).every((sample) => sample.heapUsed! > 0));
   t.like(node.stop, { reason: 'target-exited', exitCode: 0, samples: 15 });
+  // Heap counts in the stop record (memtrace since issue 14) are read as written.
+  const heap = { samples: 14, beforeFirst: 1, late: 0, via: 'inspector' };
+  const header = '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z","heap":true}\n';
+  const counted = await readProcessLog(write('heap-counts.jsonl', `${header}{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":15,"missed":0,"heap":${JSON.stringify(heap)}}\n`), { lenient: false });
+  t.deepEqual(counted.stop?.heap, heap);
+  t.true(counted.header.heap);
   const tree = await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false });
   t.deepEqual(tree.marks.map((mark) => [mark.text, mark.source]), [['halfway: 64 MiB held by the child', 'cli'], ['SIGUSR2', 'signal']]);
   t.true(tree.samples.some((sample) => sample.children?.length === 2 && sample.totalRss! > 64 * 1024 * 1024));
@@ -66,6 +72,7 @@ test('garbled, empty and foreign input: file, line and what was expected', async
     ['{"type":"sample","elapsed":1,"pid":5,"rss":1}\n', /:2: .*expected a sample record with "t" \(ISO 8601\) and "elapsed"/],
     ['{"type":"bogus","t":"x","elapsed":1}\n', /:2: .*expected a record of type header, sample, mark or stop/],
     ['[1,2]\n', /:2: .*expected a JSON object/],
+    ['{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":0,"missed":0,"heap":{"samples":"all"}}\n', /:2: .*expected "heap" as \{"samples", "beforeFirst", "late": counts/],
     [header, /:2: .*expected one header record, at the top/],
   ];
   for (const [line, message] of cases) {

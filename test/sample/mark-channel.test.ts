@@ -27,13 +27,15 @@ function exchange(path: string, line: string): Promise<string> {
   });
 }
 
-test.serial('a mark and heap figures reach the sampler; bad lines are answered, not fatal', async (t) => {
+test.serial('a mark, heap figures and the preload\'s hello reach the sampler; bad lines are answered, not fatal', async (t) => {
   const path = markSocketPath(FAKE_PID);
   const marks: string[] = [];
-  const heaps: Array<[number, HeapValues]> = [];
+  const heaps: Array<[number, HeapValues, string]> = [];
+  const hellos: Array<[number, string, string | undefined]> = [];
   const server = await listenChannel(path, {
     mark: (text) => (marks.push(text), { elapsed: 1.25 }),
-    heap: (pid, values) => heaps.push([pid, values]),
+    heap: (pid, values, via) => heaps.push([pid, values, via]),
+    preload: (pid, via, why) => hellos.push([pid, via, why]),
   });
   try {
     t.deepEqual(await sendMark(FAKE_PID, 'loaded 1M rows'), { elapsed: 1.25 });
@@ -43,8 +45,13 @@ test.serial('a mark and heap figures reach the sampler; bad lines are answered, 
     t.is(await exchange(path, '{"what":1}\n'), '{"ok":false,"error":"expected {\\"mark\\": TEXT}"}');
     const heap = { pid: 7, heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 4 };
     t.is(await exchange(path, `${JSON.stringify({ heap })}\n${JSON.stringify({ heap: { ...heap, heapUsed: -1 } })}\n{"mark":"after"}\n`), '{"ok":true,"elapsed":1.25}');
-    t.deepEqual(heaps, [[7, { heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 4 }]], 'a negative figure is refused');
-    await t.throwsAsync(listenChannel(path, { mark: () => null, heap: () => {} }), { instanceOf: TargetError, message: /already sampling/ });
+    t.deepEqual(heaps, [[7, { heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 4 }, 'timer']], 'a negative figure is refused');
+    // The worker thread sends heapUsed and heapTotal alone, and says hello; a hello without a known way is dropped.
+    const lines = [{ heap: { pid: 7, heapUsed: 5, heapTotal: 6, via: 'inspector' } }, { preload: { pid: 7, via: 'timer', why: 'no\ninspector' } }, { preload: { pid: 7, via: 'carrier pigeon' } }];
+    t.is(await exchange(path, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"mark":"after"}\n`), '{"ok":true,"elapsed":1.25}');
+    t.deepEqual(heaps.at(-1), [7, { heapUsed: 5, heapTotal: 6 }, 'inspector']);
+    t.deepEqual(hellos, [[7, 'timer', 'no inspector']]);
+    await t.throwsAsync(listenChannel(path, { mark: () => null, heap: () => {}, preload: () => {} }), { instanceOf: TargetError, message: /already sampling/ });
   } finally {
     await closeChannel(server, path);
   }
@@ -53,7 +60,7 @@ test.serial('a mark and heap figures reach the sampler; bad lines are answered, 
 test.serial('a stale socket file left by a killed sampler is replaced', async (t) => {
   const path = markSocketPath(FAKE_PID);
   writeFileSync(path, '');
-  const server = await listenChannel(path, { mark: () => ({ elapsed: 2 }), heap: () => {} });
+  const server = await listenChannel(path, { mark: () => ({ elapsed: 2 }), heap: () => {}, preload: () => {} });
   try {
     t.deepEqual(await sendMark(FAKE_PID, 'x'), { elapsed: 2 });
   } finally {
@@ -64,7 +71,7 @@ test.serial('a stale socket file left by a killed sampler is replaced', async (t
 test.serial('marking a PID that nobody samples says so; a stopped sampler refuses', async (t) => {
   await t.throwsAsync(sendMark(FAKE_PID, 'x'), { instanceOf: TargetError, message: `no memtrace process is sampling PID ${FAKE_PID} (no socket answers at ${markSocketPath(FAKE_PID)})` });
   const path = markSocketPath(FAKE_PID);
-  const server = await listenChannel(path, { mark: () => null, heap: () => {} });
+  const server = await listenChannel(path, { mark: () => null, heap: () => {}, preload: () => {} });
   try {
     await t.throwsAsync(sendMark(FAKE_PID, 'late'), { message: /refused the mark: sampling has stopped/ });
   } finally {
