@@ -31,15 +31,15 @@ export async function loadCommand(name: string): Promise<Command | undefined> {
 }
 
 async function usage(program: string): Promise<string> {
-  const COMMANDS = await Promise.all(COMMAND_NAMES.map((name) => COMMAND_MODULES[name]!()));
-  const width = Math.max(...COMMANDS.map((command) => command.name.length));
+  const commands = await Promise.all(COMMAND_NAMES.map((name) => COMMAND_MODULES[name]!()));
+  const width = Math.max(...commands.map((command) => command.name.length));
   return [
     `Usage: ${program} COMMAND [options]`,
     '',
     'Memory tracing for native, Node.js and Python processes.',
     '',
     'Commands:',
-    ...COMMANDS.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
+    ...commands.map((command) => `  ${command.name.padEnd(width)}  ${command.summary}`),
     '',
     `Run "${program} COMMAND --help" for a command's options.`,
     '',

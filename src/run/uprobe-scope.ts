@@ -31,8 +31,8 @@ export interface SharedUprobeWarningOptions {
   bpftrace: Bpftrace;
   /** The files the probes go on (full paths). */
   files: readonly string[];
-  /** What is traced: `PID 4242`, `the command`. */
-  traced: string;
+  /** What is traced: an attached PID, or the command memtrace launches. */
+  target: { kind: 'attach'; pid: number } | { kind: 'launch' };
   /** Which calls trap, for the cost line: `malloc and free`, `the --func functions`. */
   calls: string;
   /** What else avoids it for this tool and target (launching instead of attaching, dropping an option), besides a newer bpftrace. */
@@ -46,10 +46,11 @@ export interface SharedUprobeWarningOptions {
 export function sharedUprobeWarning(options: SharedUprobeWarningOptions): string[] {
   const { bpftrace, files } = options;
   if (bpftrace.features.pidScopedUprobes || files.length === 0) return [];
+  const traced = options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command';
   const cost = SHARED_UPROBE_COST;
   const which = `bpftrace ${bpftrace.version ?? '(version unknown)'} at ${bpftrace.path}`;
   return [
-    `memtrace: warning: ${which} has no per-PID uprobes: while memtrace traces ${options.traced}, every process that uses ${files.join(', ')} traps on ${options.calls}, not ${options.traced} alone.`,
+    `memtrace: warning: ${which} has no per-PID uprobes: while memtrace traces ${traced}, every process that uses ${files.join(', ')} traps on ${options.calls}, not ${traced} alone.`,
     `memtrace:   cost to each of them: about ${cost.usPerCall} µs a probed call, ${cost.usPerPair} µs a malloc+free pair (an untraced neighbour's malloc/free loop ran ${cost.slowdown}× slower; measured with ${cost.measuredOn}).`,
     `memtrace:   to avoid it: "sudo memtrace setup-bpftrace" installs a bpftrace with per-PID uprobes for memtrace (0.23 or later: the neighbour ran ${cost.slowdownPerPid}×; "memtrace doctor" says what this machine has)${(options.otherRemedies ?? []).map((remedy) => `; or ${remedy}`).join('')}.`,
   ];

@@ -104,7 +104,8 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
       io.stdout.write(tracerComment(bpftrace, choices) + renderCallsBpf(spec));
       return 0;
     }
-    warnSharedUprobes(io.stderr, { bpftrace, files: probedFiles, traced: pid === null ? 'the command' : `PID ${pid}`, calls: 'every probed call' });
+    // A launched Python is held by its PID before it runs a line: the warning names that PID.
+    warnSharedUprobes(io.stderr, { bpftrace, files: probedFiles, target: pid === null ? { kind: 'launch' } : { kind: 'attach', pid }, calls: 'every probed call' });
     for (const note of notes) say(note);
     if (functions.length > 0) say(`native functions: ${functions.map((fn) => `${basename(fn.library)}:${fn.symbol}`).join(', ')}`);
     return await traceAndReport({ options, io, bpftrace, choices, spec, held, nativeLaunchPath, notes, reports, say });

@@ -70,13 +70,11 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
   });
   const choices = [unwinder.choice, uprobeScopeChoice(bpftrace, basename(binary))];
-  if (!options.printScript) {
-    warnSharedUprobes(io.stderr, { bpftrace, files: [binary], traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command', calls: "Node's ArrayBuffer allocations and frees" });
-  }
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, choices) + renderExternalBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
     return 0;
   }
+  warnSharedUprobes(io.stderr, { bpftrace, files: [binary], target: options.target, calls: "Node's ArrayBuffer allocations and frees" });
   return traceAllocations({
     options: { ...options, tool: 'external', eventsOut: null, sampleEvery: 1 },
     io,

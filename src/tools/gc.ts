@@ -58,13 +58,11 @@ export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
     pageSize: pageSize(),
   });
   const choices = [uprobeScopeChoice(bpftrace, basename(binary))];
-  if (!options.printScript) {
-    warnSharedUprobes(io.stderr, { bpftrace, files: [binary], traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command', calls: "V8's garbage collections" });
-  }
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, choices) + renderGcBpf(spec));
     return 0;
   }
+  warnSharedUprobes(io.stderr, { bpftrace, files: [binary], target: options.target, calls: "V8's garbage collections" });
   return traceAndReport(options, io, spec, point, bpftrace, choices);
 }
 

@@ -158,24 +158,23 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       fromExec: launched && probedLibrary === library && !gated,
     });
 
-    if (!options.printScript && probedLibrary === library) {
-      const attached = options.target.kind === 'attach';
+    if (options.printScript) {
+      io.stdout.write(tracerComment(bpftrace, choices) + renderMallocBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
+      return 0;
+    }
+    if (probedLibrary === library) {
       const launchable = options.lib === null && /\/libc\.so\.6$/.test(library);
       warnSharedUprobes(io.stderr, {
         bpftrace,
         files: [library],
-        traced: options.target.kind === 'attach' ? `PID ${options.target.pid}` : 'the command',
+        target: options.target,
         calls: 'every malloc and free',
         otherRemedies: !launchable
           ? []
-          : attached
+          : options.target.kind === 'attach'
             ? ['launch the program under memtrace instead of attaching to it ("memtrace malloc -- CMD" runs it on a private copy of libc that no other process uses)']
             : ['drop --shared-libc (a launched command then runs on a private copy of libc that no other process uses)'],
       });
-    }
-    if (options.printScript) {
-      io.stdout.write(tracerComment(bpftrace, choices) + renderMallocBpf(options.target.kind === 'launch' ? { ...spec, pid: null } : spec));
-      return 0;
     }
 
     return await traceAllocations({

@@ -71,12 +71,13 @@ test('trie: an empty stack, zero totals and negative values', sameAsRenderFolded
 
 test('trie: random stacks give renderFolded text', (t) => {
   const names = fc.constantFrom('a', 'b', 'c', 'c2', 'c;', 'c ', 'ab', 'a b', '', 'é', 'Z');
-  fc.assert(
-    fc.property(fc.array(fc.tuple(fc.array(fc.oneof(names, fc.tuple(names, fc.constantFrom('m1', 'm2'))), { maxLength: 6 }), fc.integer({ min: -3, max: 3 })), { maxLength: 40 }), (stacks) => {
-      const trie = trieOf(stacks);
-      const expected = renderFolded({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: trie.samples('n') });
-      return [...renderFoldedTrie(trie)].join('') === expected;
-    }),
+  t.notThrows(() =>
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.array(fc.oneof(names, fc.tuple(names, fc.constantFrom('m1', 'm2'))), { maxLength: 6 }), fc.integer({ min: -3, max: 3 })), { maxLength: 40 }), (stacks) => {
+        const trie = trieOf(stacks);
+        const expected = renderFolded({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: trie.samples('n') });
+        return [...renderFoldedTrie(trie)].join('') === expected;
+      }),
+    ),
   );
-  t.pass();
 });
