@@ -7,10 +7,16 @@
 // the main thread's timer sends all four figures, but only while the event loop is free. A sample
 // takes heapUsed and heapTotal from the fresher of the two, and external and arrayBuffers from the
 // timer when its figures are fresh.
+//
+// For a process memtrace attached to (`-p PID --attach-inspector`, node/inspector-attach.ts), memtrace
+// asks the program's inspector itself and reports every figure via 'inspector'.
 import type { HeapCoverage } from '../model/series.js';
 import type { HeapValues } from './sampler.js';
 
 export type HeapVia = 'inspector' | 'timer';
+
+/** Who sends the figures: the preload in a launched program, or memtrace through an attached process's inspector. */
+export type HeapOrigin = 'preload' | 'attached';
 
 interface Received {
   values: HeapValues;
@@ -28,6 +34,7 @@ export class HeapReports {
     /** The sampled program: its children load the preload too and report under their own PIDs. */
     private readonly pid: number,
     intervalMs: number,
+    private readonly origin: HeapOrigin = 'preload',
     private readonly now: () => number = () => performance.now(),
   ) {
     this.freshMs = 2 * intervalMs + 50;
@@ -65,8 +72,10 @@ export class HeapReports {
     this.coverage.samples += 1;
     const newest = timer === null || (inspector !== null && this.fromVia.inspector!.atMs > this.fromVia.timer!.atMs) ? inspector! : timer;
     const values: HeapValues = { heapUsed: newest.heapUsed, heapTotal: newest.heapTotal };
-    if (timer?.external !== undefined) values.external = timer.external;
-    if (timer?.arrayBuffers !== undefined) values.arrayBuffers = timer.arrayBuffers;
+    // The preload's worker sends no external figures (the inspector of an attached process does).
+    const external = newest.external !== undefined ? newest : timer;
+    if (external?.external !== undefined) values.external = external.external;
+    if (external?.arrayBuffers !== undefined) values.arrayBuffers = external.arrayBuffers;
     return values;
   }
 
@@ -80,6 +89,10 @@ export class HeapReports {
 
   private why(): string | undefined {
     const { via, late, beforeFirst } = this.coverage;
+    if (this.origin === 'attached') {
+      if (via === 'none') return beforeFirst === 0 ? undefined : "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)";
+      return late === 0 ? undefined : this.lateThroughInspector();
+    }
     if (via === 'none') {
       return beforeFirst === 0
         ? undefined
@@ -92,6 +105,10 @@ export class HeapReports {
     if (via === 'timer') {
       return `the program's event loop was busy, and only its timer reports then${this.workerProblem === null ? ' (its heap worker did not start)' : ` (${this.workerProblem})`}`;
     }
+    return this.lateThroughInspector();
+  }
+
+  private lateThroughInspector(): string {
     return `no figures from the last ${this.freshMs} ms: V8 answers between two JavaScript instructions, not during a long garbage collection or native call, and a machine short of CPU delays the answer`;
   }
 }

@@ -1,14 +1,15 @@
-// `memtrace process`: samples a process's RSS and virtual size (and, for a Node program it launched,
-// V8's heap figures) at a fixed interval, streams the JSON lines log, serves Prometheus, takes marks
+// `memtrace process`: samples a process's RSS and virtual size (and, for a Node program it launched
+// or whose inspector it may open, V8's heap figures) at a fixed interval, streams the JSON lines log, serves Prometheus, takes marks
 // from `memtrace mark` and SIGUSR2, and renders the series at the end.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputError, TargetError, UsageError } from '../errors.js';
 import { heapCoverageNote, SeriesBuilder, type HeapCoverage, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../model/series.js';
-import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../node/node-target.js';
+import { attachInspector, type AttachedInspector, type InspectorEnd } from '../node/inspector-attach.js';
+import { isNodeBinaryName, isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../node/node-target.js';
 import { renderPrometheus } from '../report/prometheus.js';
 import { formatBytes, formatDuration } from '../report/units.js';
 import { processExists } from '../run/bpftrace.js';
@@ -39,6 +40,8 @@ export interface ProcessOptions {
    * checkHeapRequired); 'off'.
    */
   heap: 'auto' | 'on' | 'off';
+  /** -p PID only: take the heap figures through the process's inspector, opened (SIGUSR1) for the trace. */
+  attachInspector: boolean;
   /** Live status line on stderr, every this many ms; null: only when stderr is a terminal (1 s). */
   statusMs: number | null;
 }
@@ -78,6 +81,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   let pid: number;
   let command: string[] | undefined;
   let heapExpected = false;
+  let inspector: AttachedInspector | null = null;
   if (options.target.kind === 'launch') {
     command = options.target.command;
     const { node } = await isNodeCommand(command[0]!, process.env.PATH ?? '');
@@ -105,8 +109,25 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     if (heapExpected) heapReports = new HeapReports(pid, options.intervalMs);
   } else {
     pid = options.target.pid;
-    if (options.heap === 'on') throw new UsageError('--heap works on a Node program memtrace launches (-- node script.js), not on -p PID');
+    if (options.heap === 'on' && !options.attachInspector) {
+      throw new UsageError('--heap on -p PID needs --attach-inspector (memtrace then opens the program\'s inspector for the trace: see docs/tools/process.md)');
+    }
     if (!(await processExists(pid))) throw new TargetError(`no process with PID ${pid}`);
+    if (options.attachInspector) {
+      const reports = new HeapReports(pid, options.intervalMs, 'attached');
+      heapReports = reports;
+      inspector = await attachInspector({ pid, intervalMs: options.intervalMs, onHeap: (values) => reports.heap(pid, values, 'inspector') });
+      const opened = inspector;
+      cleanups.push(async () => void (await opened.stop()));
+      const where = `${inspector.socket.host}:${inspector.socket.port}`;
+      io.stderr.write(
+        inspector.opened
+          ? `memtrace: opened the inspector of PID ${pid} on ${where} for this trace (any local user can connect to it until memtrace closes it at the end)\n`
+          : `memtrace: PID ${pid}'s inspector was already open on ${where}: memtrace asks it, and leaves it open\n`,
+      );
+    } else if (options.heap !== 'off' && runsNode(pid)) {
+      io.stderr.write(`memtrace: PID ${pid} runs Node.js: --attach-inspector adds V8's heap figures (memtrace opens the program's inspector for the trace: see docs/tools/process.md)\n`);
+    }
   }
 
   let source: MemorySource;
@@ -185,6 +206,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   if (end.reason === 'target-exited' && exit === undefined && target !== null) exit = await target.exited;
   const stop = await sampler.stop(end.reason, exit === undefined ? {} : { exitCode: exit.code, exitSignal: exit.signal });
   status.stop();
+  if (inspector !== null) reportInspectorEnd(await inspector.stop(), pid, io);
   log?.close();
 
   const series: Series = builder.build();
@@ -225,6 +247,25 @@ function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined)
   if (coverage.late * 10 > after) {
     throw new TargetError(`--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`);
   }
+}
+
+function runsNode(pid: number): boolean {
+  try {
+    return isNodeBinaryName(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
+  } catch {
+    return false; // not Linux, or another user's process: no hint
+  }
+}
+
+/** Says what became of an attached process's inspector: closed again, left as found, or still open. */
+function reportInspectorEnd(end: InspectorEnd, pid: number, io: ProcessIo): void {
+  const where = `${end.socket.host}:${end.socket.port}`;
+  if (end.state === 'left-open' || end.state === 'exited') return;
+  io.stderr.write(
+    end.state === 'closed'
+      ? `memtrace: closed the inspector of PID ${pid} again (${where})\n`
+      : `memtrace: the inspector of PID ${pid} still listens on ${where} (process._debugEnd() did not close it): the program can call require('node:inspector').close(), or be restarted\n`,
+  );
 }
 
 function startStatusLine(options: ProcessOptions, io: ProcessIo, sampler: Sampler): { stop: () => void } {

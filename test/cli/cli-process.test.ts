@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import test from 'ava';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
-import { readLogRecords, sampleNear, type LogRecords } from '../helpers/process-log.js';
+import { heapFigures, readLogRecords, sampleNear, type LogRecords } from '../helpers/process-log.js';
 import type { SeriesSample } from '../../src/model/series.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
@@ -74,16 +74,6 @@ test('a launched Node program: heap figures with every sample, the 64 MiB Buffer
  * heapUsed over time (bytes a second): the trend of what the program keeps, through the saw-tooth of
  * its young generation's garbage (the busy loop's own temporaries, collected every few samples).
  */
-function heapFigures(samples: SeriesSample[]) {
-  const withHeap = samples.filter((sample) => typeof sample.heapUsed === 'number');
-  const n = withHeap.length;
-  const meanT = withHeap.reduce((sum, sample) => sum + sample.elapsed, 0) / n;
-  const meanH = withHeap.reduce((sum, sample) => sum + sample.heapUsed!, 0) / n;
-  const covariance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) * (sample.heapUsed! - meanH), 0);
-  const variance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) ** 2, 0);
-  return { withHeap, share: n / samples.length, slope: covariance / variance };
-}
-
 /** Resolves with the log's header once the sampler has written it. */
 async function headerOf(log: string): Promise<LogRecords['header']> {
   for (let waited = 0; waited < 30_000; waited += 50) {

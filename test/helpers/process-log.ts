@@ -25,3 +25,14 @@ export function readLogRecords(path: string): LogRecords {
 export function sampleNear(samples: SeriesSample[], elapsed: number): SeriesSample {
   return samples.reduce((best, sample) => (Math.abs(sample.elapsed - elapsed) < Math.abs(best.elapsed - elapsed) ? sample : best));
 }
+
+/** The samples with heap figures, their share of all samples, and heapUsed's least-squares slope in bytes a second. */
+export function heapFigures(samples: SeriesSample[]) {
+  const withHeap = samples.filter((sample) => typeof sample.heapUsed === 'number');
+  const n = withHeap.length;
+  const meanT = withHeap.reduce((sum, sample) => sum + sample.elapsed, 0) / n;
+  const meanH = withHeap.reduce((sum, sample) => sum + sample.heapUsed!, 0) / n;
+  const covariance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) * (sample.heapUsed! - meanH), 0);
+  const variance = withHeap.reduce((sum, sample) => sum + (sample.elapsed - meanT) ** 2, 0);
+  return { withHeap, share: n / samples.length, slope: covariance / variance };
+}

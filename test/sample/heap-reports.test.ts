@@ -7,7 +7,7 @@ const PID = 4242;
 
 function reportsAt(intervalMs = 100) {
   const clock = { ms: 0 };
-  return { clock, reports: new HeapReports(PID, intervalMs, () => clock.ms) };
+  return { clock, reports: new HeapReports(PID, intervalMs, 'preload', () => clock.ms) };
 }
 
 test('samples before the first report count as such; from then on, the fresher figures', (t) => {
@@ -78,4 +78,19 @@ test('a worker that said hello but never got an answer: the main thread ran no J
   const summary = reports.summary();
   t.like(summary, { samples: 0, beforeFirst: 1, late: 0, via: 'inspector' });
   t.regex(summary.why!, /the main thread never answered: it ran no JavaScript while sampled/);
+});
+
+test('attached through the inspector: all four figures from each answer; a late answer and one that never came say why in the inspector\'s terms', (t) => {
+  const clock = { ms: 0 };
+  const reports = new HeapReports(PID, 100, 'attached', () => clock.ms);
+  reports.heap(PID, { heapUsed: 10, heapTotal: 20, external: 3, arrayBuffers: 4 }, 'inspector');
+  t.deepEqual(reports.read(), { heapUsed: 10, heapTotal: 20, external: 3, arrayBuffers: 4 });
+  clock.ms = 500;
+  t.is(reports.read(), null);
+  t.like(reports.summary(), { samples: 1, beforeFirst: 0, late: 1, via: 'inspector' });
+  t.regex(reports.summary().why!, /^no figures from the last 250 ms: V8 answers between two JavaScript instructions/);
+
+  const silent = new HeapReports(PID, 100, 'attached', () => clock.ms);
+  t.is(silent.read(), null);
+  t.deepEqual(silent.summary(), { samples: 0, beforeFirst: 1, late: 0, via: 'none', why: "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)" });
 });

@@ -40,6 +40,10 @@ Sampling:
       --heap              require V8 heap figures (error unless the command is
                           a Node.js program); by default they are taken when it is
       --no-heap           do not add memtrace's preload to a Node command
+      --attach-inspector  with -p PID of a Node.js program: V8's heap figures
+                          through its inspector, which memtrace opens with
+                          SIGUSR1 for the trace and closes at the end (any
+                          local user can connect to it meanwhile)
       --status TIME       a status line on stderr every TIME (default: every
                           second when stderr is a terminal)
       --verbose           show stack traces of errors
@@ -65,6 +69,7 @@ export const processCommand: Command = {
       children: { type: 'boolean' },
       heap: { type: 'boolean' },
       'no-heap': { type: 'boolean' },
+      'attach-inspector': { type: 'boolean' },
       status: { type: 'string' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -78,6 +83,9 @@ export const processCommand: Command = {
     if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
     if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to sample: give -p PID or -- COMMAND [ARGS...]');
     if (values.heap === true && values['no-heap'] === true) throw new UsageError('give --heap or --no-heap, not both');
+    const attachInspector = values['attach-inspector'] === true;
+    if (attachInspector && pidText === null) throw new UsageError('--attach-inspector is for -p PID: a Node program memtrace launches reports its heap through memtrace\'s preload');
+    if (attachInspector && values['no-heap'] === true) throw new UsageError('give --attach-inspector or --no-heap, not both');
     const intervalMs = validateDurationMs('--interval', stringOption(values, 'interval') ?? '1');
     if (intervalMs < INTERVAL_RANGE_MS.min || intervalMs > INTERVAL_RANGE_MS.max) throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
     const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { liveLog: true });
@@ -95,6 +103,7 @@ export const processCommand: Command = {
         reports,
         prometheus: prometheus === null ? null : parseListenAddress(prometheus),
         heap: values.heap === true ? 'on' : values['no-heap'] === true ? 'off' : 'auto',
+        attachInspector,
         statusMs: status === null ? null : validateDurationMs('--status', status),
       },
       io,
