@@ -29,6 +29,7 @@ import type { HeapValues } from '../sample/sampler.js';
 import { InspectorConnection, inspectorTargetUrl } from './inspector-client.js';
 import { catchesSigusr1, listeningSockets, sharesNetworkNamespace, type ListeningSocket } from './inspector-port.js';
 import { isNodeBinaryName } from './node-target.js';
+import { parseProcStat } from '../sample/linux-proc.js';
 
 export interface InspectorEnd {
   /** Where the inspector listened. */
@@ -70,6 +71,12 @@ export async function attachInspector(options: AttachInspectorOptions): Promise<
     throw new TargetError(`PID ${pid} is in another network namespace (a container?): its inspector's port cannot be reached from here; run memtrace inside it`);
   }
 
+  // A stopped process (SIGSTOP, a debugger) runs nothing: it would open the port only once resumed,
+  // after memtrace had given up on it, and nobody would close it.
+  const state = procOrGone(pid, () => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.state);
+  if (state === 'T' || state === 't') {
+    throw new TargetError(`PID ${pid} is stopped (${state === 't' ? 'by a debugger' : 'by a signal'}): it cannot open its inspector; resume it first (kill -CONT ${pid})`);
+  }
   const before = procOrGone(pid, () => listeningSockets(pid));
   let found = startedWithInspector(pid) ? await findInspector(before) : null;
   let opened = false;
@@ -92,7 +99,7 @@ export async function attachInspector(options: AttachInspectorOptions): Promise<
     found ??= await findInspector(before);
     if (found === null) {
       throw new TargetError(
-        `PID ${pid} opened no inspector within ${openTimeoutMs / 1000} s of SIGUSR1: its port (--inspect-port, 9229 by default) may be taken by another process (Node says so on the program's stderr), or the program is in a long native call`,
+        `PID ${pid} opened no inspector within ${openTimeoutMs / 1000} s of SIGUSR1: its port (--inspect-port, 9229 by default) may be taken by another process (Node says so on the program's stderr), or the program is in a long native call; if so, it opens the port once the call returns, and memtrace is not there to close it: then close it with "node inspect -p ${pid}" and "exec process._debugEnd()"`,
       );
     }
   }

@@ -69,6 +69,15 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     preload: (pid, via, why) => heapReports?.preload(pid, via, why),
   };
 
+  // A Ctrl-C while the target is being set up (memtrace may be waiting seconds for an attached
+  // program's inspector) ends the run as soon as sampling starts, through the same path as a later
+  // one: an inspector memtrace opened is closed again, and the log says 'signal'.
+  let earlySignal: NodeJS.Signals | null = null;
+  const onEarlySignal = (signal: NodeJS.Signals) => void (earlySignal ??= signal);
+  const removeEarlyHandlers = () => void process.off('SIGINT', onEarlySignal).off('SIGTERM', onEarlySignal).off('SIGHUP', onEarlySignal);
+  process.on('SIGINT', onEarlySignal).on('SIGTERM', onEarlySignal).on('SIGHUP', onEarlySignal);
+  cleanups.push(removeEarlyHandlers);
+
   // Everything that can fail on the user's input fails before the target is launched.
   let prometheus: HttpServer | null = null;
   let renderMetrics: () => string = () => '';
@@ -185,6 +194,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
     };
     const onMark = () => sampler?.mark('SIGUSR2', 'signal');
     process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal).on('SIGUSR2', onMark);
+    removeEarlyHandlers();
+    if (earlySignal !== null) onSignal(earlySignal);
     cleanups.push(() => {
       process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal).off('SIGUSR2', onMark);
     });

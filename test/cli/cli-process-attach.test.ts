@@ -128,7 +128,7 @@ test('Ctrl-C: the log is complete, the inspector closed, the program alive; a No
   t.deepEqual(listeningSockets(target.pid!), [], 'without the option, the inspector is not opened');
 });
 
-test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, another user\'s Node; and the usage errors', async (t) => {
+test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, another user\'s Node, a stopped Node; and the usage errors', async (t) => {
   const sleep = execa('sleep', ['60'], { reject: false });
   t.teardown(() => void sleep.kill('SIGKILL'));
   const notNode = await memtraceAuto(['process', '-p', String(sleep.pid), '--attach-inspector', '-d', '1s']);
@@ -151,6 +151,17 @@ test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, 
     t.is(other.exitCode, 5);
     t.regex(other.stderr, new RegExp(`memtrace: cannot read /proc/${deaf.pid} \\(EACCES\\): run memtrace as the process's user or as root`));
   }
+  // A stopped Node would open its port only when resumed, with memtrace long gone: refused, and not
+  // signalled (resumed, it opens no port).
+  const { target: stopped } = await startNode(t, IDLE);
+  process.kill(stopped.pid!, 'SIGSTOP');
+  const stoppedResult = await memtraceAuto(['process', '-p', String(stopped.pid), '--attach-inspector', '-d', '1s']);
+  process.kill(stopped.pid!, 'SIGCONT');
+  t.is(stoppedResult.exitCode, 5);
+  t.is(stoppedResult.stderr.trim(), `memtrace: PID ${stopped.pid} is stopped (by a signal): it cannot open its inspector; resume it first (kill -CONT ${stopped.pid})`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.deepEqual(listeningSockets(stopped.pid!), []);
+
   t.true(alive(sleep.pid!) && alive(deaf.pid!), 'neither was sent a signal');
 
   const heapWithout = await memtraceAuto(['process', '-p', String(sleep.pid), '--heap']);
