@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import { validatePid } from '../probes/validate.js';
 import { parseStackUnwinder, type StackUnwinder } from '../run/stack-unwinder.js';
+import type { Target } from '../run/target.js';
 
 /** The tracer a command drives: bpftrace (Linux) or DTrace (macOS). */
 export type Backend = 'bpf' | 'dtrace';
@@ -82,7 +83,7 @@ export function stackUnwinderOption(values: Record<string, unknown>): StackUnwin
 export function tracingTarget(
   parsed: { values: Record<string, unknown>; positionals: string[]; command: string[] | null },
   launchWords = 'COMMAND [ARGS...]',
-): { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] } {
+): Target {
   if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (a command to launch goes after --)`);
   const pidText = stringOption(parsed.values, 'pid');
   if (pidText !== null && parsed.command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');

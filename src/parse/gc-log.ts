@@ -48,7 +48,7 @@ export interface GcRaw {
   badLines: number;
   /** The input ended inside a record (its last line is the start of one): a cut trace. */
   truncated: boolean;
-  /** memtrace's own records in a raw log (written by tools/gc.ts), as they are. */
+  /** memtrace's own records in a raw log (written by tools/gc/gc.ts), as they are. */
   header: Record<string, unknown> | null;
   trailer: Record<string, unknown> | null;
 }

@@ -42,7 +42,7 @@ export interface MallocStatus {
   liveFreedBytes: number;
 }
 
-/** memtrace's own records in a raw log; their shapes are written by tools/malloc.ts. */
+/** memtrace's own records in a raw log; their shapes are written by tools/malloc/malloc.ts. */
 export interface MemtraceRecords {
   header: Record<string, unknown> | null;
   maps: unknown[];

@@ -32,7 +32,7 @@ import { TargetError, TracerError, UsageError } from '../errors.js';
 import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
 import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
-import { safeKill } from './target.js';
+import { safeKill, type Target } from './target.js';
 import { DurationBackstop } from './trace-session.js';
 import { Watchdog } from './watchdog.js';
 import { isExecutable } from './file-access.js';
@@ -125,7 +125,6 @@ export function dtraceCommandString(command: string[]): string {
   return command.join(' ');
 }
 
-export type DtraceTarget = { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
 
 export type DtraceEndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
 
@@ -142,7 +141,7 @@ export interface DtraceSessionEnd {
 export interface DtraceSessionOptions {
   dtrace: Dtrace;
   program: string;
-  target: DtraceTarget;
+  target: Target;
   /** memtrace's backstop to the program's own tick-Nms exit. */
   durationMs: number | null;
   /** The line the program prints first (BEGIN): every probe is enabled. */
@@ -311,7 +310,7 @@ export function describeDtraceFailure(
   path: string,
   exit: { code: number | null; signal: string | null },
   stderr: string[],
-  target: DtraceTarget,
+  target: Target,
   isRoot: boolean = process.getuid?.() === 0,
 ): Error {
   const text = stderr.join('\n');

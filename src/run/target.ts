@@ -11,6 +11,9 @@ import { constants as osConstants } from 'node:os';
 import { TargetError } from '../errors.js';
 import { findOnPath } from './bpftrace.js';
 
+/** What a tool traces, as the user asked: a running process, or a command memtrace launches. */
+export type Target = { kind: 'attach'; pid: number } | { kind: 'launch'; command: string[] };
+
 export interface TargetExit {
   code: number | null;
   signal: string | null;

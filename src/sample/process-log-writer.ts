@@ -15,7 +15,7 @@ export function fileLogSink(path: string): LogSink {
 
 /**
  * A log on a descriptor already open for writing (memtrace opens its own through
- * tools/output-file.ts); closed with the sink. A failed write (disk full) is handed to `onFailure`
+ * tools/common/output-file.ts); closed with the sink. A failed write (disk full) is handed to `onFailure`
  * and ends the writing, not the sampling: the file is cut back to its last whole line, so the log
  * keeps every sample written until then and still reads as a log.
  */

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import test from 'ava';
 import { memtraceAuto } from '../helpers/cli.js';
 import { newerBpftrace } from '../helpers/newer-bpftrace.js';
-import { examineMachine, renderDoctorReport } from '../../src/tools/doctor.js';
+import { examineMachine, renderDoctorReport } from '../../src/tools/doctor/doctor.js';
 
 const HOST_BPFTRACE = '/usr/bin/bpftrace';
 const hostVersion = spawnSync(HOST_BPFTRACE, ['--version'], { encoding: 'utf8' }).stdout ?? '';

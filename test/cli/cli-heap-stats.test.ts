@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { csvParse, tsvParse } from 'd3-dsv';
 import test from 'ava';
-import { parsePreloadRecord } from '../../src/tools/heap-stats.js';
+import { parsePreloadRecord } from '../../src/tools/heap-stats/heap-stats.js';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { ROOT } from '../helpers/workloads.js';
 

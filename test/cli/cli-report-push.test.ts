@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import test from 'ava';
 import { Profile } from 'pprof-format';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { memtraceAuto } from '../helpers/cli.js';
 import { KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';

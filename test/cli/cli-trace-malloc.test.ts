@@ -7,7 +7,7 @@ import { Profile } from 'pprof-format';
 import test from 'ava';
 import { reduceHeapProfile, type V8HeapProfile } from '../../src/model/js-heap-profile.js';
 import { isOwnFrame } from '../../src/node/trace-malloc.js';
-import { parseTraceMallocRecord } from '../../src/tools/trace-malloc.js';
+import { parseTraceMallocRecord } from '../../src/tools/trace-malloc/trace-malloc.js';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { ROOT } from '../helpers/workloads.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { mallocStackProfile } from '../../src/model/malloc-profile.js';
 import { renderFolded } from '../../src/report/folded.js';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { KNOWN_FUNCTIONS, KNOWN_STACKS, KNOWN_TOTALS, functionsByName, stacksOf } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';
 import { makeTemporaryDirectory } from '../symbols/helpers.js';

@@ -3,7 +3,7 @@
 // record-0.27.sh): memtrace's raw logs in DWARF and frame-pointer mode, and the standalone
 // scripts/bpf/malloc.bt's text and -f json output.
 import test from 'ava';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { KNOWN_FUNCTIONS, KNOWN_STACKS, KNOWN_TOTALS, functionsByName, stacksOf } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';
 

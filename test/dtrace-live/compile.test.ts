@@ -11,7 +11,7 @@ import test from 'ava';
 import { execa } from 'execa';
 import { buildMallocSpec } from '../../src/probes/malloc-spec.js';
 import { DARWIN_MALLOC_MODULE, renderMallocD } from '../../src/probes/render-malloc-d.js';
-import { darwinMallocSpecOptions } from '../../src/tools/malloc-d-script.js';
+import { darwinMallocSpecOptions } from '../../src/tools/malloc/d-script.js';
 import { waitForLine } from '../helpers/cli.js';
 import { GOLDEN_SETS } from '../helpers/dtrace-golden.js';
 import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';

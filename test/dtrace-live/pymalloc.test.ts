@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { PyMallocDtraceParser, type PyMallocDtrace } from '../../src/parse/pymalloc-dtrace.js';
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
-import { renderStandalonePyMallocD } from '../../src/tools/pymalloc-d-script.js';
+import { renderStandalonePyMallocD } from '../../src/tools/malloc/pymalloc-d-script.js';
 import { memtraceAuto, MEMTRACE_DTRACE, waitForLine } from '../helpers/cli.js';
 import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
 import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';

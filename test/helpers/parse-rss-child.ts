@@ -4,7 +4,7 @@
 //   node --import=tsx test/helpers/parse-rss-child.ts INPUT_NAME FILE
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { REPORT_INPUTS } from '../../src/tools/report-inputs.js';
+import { REPORT_INPUTS } from '../../src/tools/report/inputs.js';
 
 function peakKiB(): number {
   const match = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));

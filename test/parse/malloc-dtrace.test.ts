@@ -5,7 +5,7 @@ import test from 'ava';
 import { ParseError } from '../../src/errors.js';
 import { looksLikeMallocDtrace, MallocDtraceParser, parseDtraceFrame } from '../../src/parse/malloc-dtrace.js';
 import { MappingHistory } from '../../src/symbols/proc-maps.js';
-import { framePlacer } from '../../src/tools/malloc-dtrace-report.js';
+import { framePlacer } from '../../src/tools/malloc/dtrace-report-input.js';
 import { fixture } from '../helpers/workloads.js';
 
 function parse(name: string, lenient = false) {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { buildCallsSpec, type CallsSpecOptions } from '../../src/probes/calls-spec.js';
 import { renderCallsBpf } from '../../src/probes/render-calls-bpf.js';
-import { renderStandaloneCallsScript } from '../../src/tools/calls-script.js';
+import { renderStandaloneCallsScript } from '../../src/tools/calls/script.js';
 import { LIVE_BPFTRACE, liveTest, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { buildExternalSpec, type ExternalFunctionName } from '../../src/probes/external-spec.js';
 import { renderExternalBpf } from '../../src/probes/render-external-bpf.js';
-import { renderStandaloneExternalScript } from '../../src/tools/external-script.js';
+import { renderStandaloneExternalScript } from '../../src/tools/external/script.js';
 import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 

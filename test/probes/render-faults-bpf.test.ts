@@ -8,7 +8,7 @@ import test from 'ava';
 import { UsageError } from '../../src/errors.js';
 import { buildFaultsSpec } from '../../src/probes/faults-spec.js';
 import { FAULTS_RESULT_MAPS, renderFaultsBpf } from '../../src/probes/render-faults-bpf.js';
-import { renderStandaloneFaultsScript } from '../../src/tools/faults-script.js';
+import { renderStandaloneFaultsScript } from '../../src/tools/faults/script.js';
 import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { buildGcSpec, type GcSpecOptions } from '../../src/probes/gc-spec.js';
 import { renderGcBpf } from '../../src/probes/render-gc-bpf.js';
-import { NODE20_GC_SYMBOL, renderStandaloneGcScript } from '../../src/tools/gc-script.js';
+import { NODE20_GC_SYMBOL, renderStandaloneGcScript } from '../../src/tools/gc/script.js';
 import { LIVE_BPFTRACE, liveTest, compileOnlyArgs } from '../helpers/live.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
-import { renderStandaloneMallocScript } from '../../src/tools/malloc-script.js';
+import { renderStandaloneMallocScript } from '../../src/tools/malloc/script.js';
 import { LIVE_BPFTRACE, LIVE_DWARF, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 

@@ -9,8 +9,8 @@ import { UsageError } from '../../src/errors.js';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { DEFAULT_MALLOC_D_OPTIONS, pidProviderModule, renderMallocD, type MallocDOptions } from '../../src/probes/render-malloc-d.js';
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
-import { darwinMallocSpecOptions, renderStandaloneMallocD } from '../../src/tools/malloc-d-script.js';
-import { renderStandalonePyMallocD } from '../../src/tools/pymalloc-d-script.js';
+import { darwinMallocSpecOptions, renderStandaloneMallocD } from '../../src/tools/malloc/d-script.js';
+import { renderStandalonePyMallocD } from '../../src/tools/malloc/pymalloc-d-script.js';
 import { fixture, ROOT } from '../helpers/workloads.js';
 import { GOLDEN_SETS } from '../helpers/dtrace-golden.js';
 

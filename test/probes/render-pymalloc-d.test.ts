@@ -3,7 +3,7 @@
 import test from 'ava';
 import { UsageError } from '../../src/errors.js';
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
-import { renderStandalonePyMallocD } from '../../src/tools/pymalloc-d-script.js';
+import { renderStandalonePyMallocD } from '../../src/tools/malloc/pymalloc-d-script.js';
 import { memtraceAuto } from '../helpers/cli.js';
 
 test('the line probe keeps the running frame\'s line (and turns 3.11\'s entry/return probes on)', (t) => {

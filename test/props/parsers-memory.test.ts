@@ -10,7 +10,7 @@ import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { REPORT_INPUTS } from '../../src/tools/report-inputs.js';
+import { REPORT_INPUTS } from '../../src/tools/report/inputs.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const run = promisify(execFile);

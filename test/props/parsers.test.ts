@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
-import { REPORT_INPUTS, type ReportInputOptions } from '../../src/tools/report-inputs.js';
+import { REPORT_INPUTS, type ReportInputOptions } from '../../src/tools/report/inputs.js';
 import { fixtureLogs, junkLineArbitrary, mutate, mutationArbitrary, readFixture, sink, unexpectedFailure, within } from '../helpers/hostile-input.js';
 
 const directory = mkdtempSync(`${tmpdir()}/memtrace-props-parsers-`);

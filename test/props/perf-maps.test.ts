@@ -13,7 +13,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import { PerfMap, readPerfMap } from '../../src/symbols/perf-map.js';
 import { MappingHistory } from '../../src/symbols/proc-maps.js';
-import { loadJsSymbols } from '../../src/tools/js-frames.js';
+import { loadJsSymbols } from '../../src/tools/common/js-frames.js';
 
 const directory = mkdtempSync(`${tmpdir()}/memtrace-props-perf-maps-`);
 test.after.always(() => rmSync(directory, { recursive: true, force: true }));

@@ -28,8 +28,8 @@ import { foldedName, renderFolded } from '../../src/report/folded.js';
 import { renderGc } from '../../src/report/gc-index.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderSeries } from '../../src/report/series-index.js';
-import { readGcLog, readGcReport } from '../../src/tools/gc-report.js';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readGcLog, readGcReport } from '../../src/tools/gc/report-input.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const FIXTURES = `${ROOT}test/fixtures`;

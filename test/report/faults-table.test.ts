@@ -1,7 +1,7 @@
 // The faults table, on the profile of a recorded --raw-out log (touch-pages attached by PID).
 import test from 'ava';
 import { renderFaultsTable } from '../../src/report/faults-table.js';
-import { readFaultsLog } from '../../src/tools/faults-report.js';
+import { readFaultsLog } from '../../src/tools/faults/report-input.js';
 import { fixture } from '../helpers/workloads.js';
 
 test('faults-raw-attach.ndjson: the table', async (t) => {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { GC_EXTENSIONS, renderGc } from '../../src/report/gc-index.js';
-import { gcReportRequests } from '../../src/tools/write-gc-reports.js';
-import { readGcLog } from '../../src/tools/gc-report.js';
+import { gcReportRequests } from '../../src/tools/gc/write-reports.js';
+import { readGcLog } from '../../src/tools/gc/report-input.js';
 import { fixture } from '../helpers/workloads.js';
 
 test('formats by extension; stdout gets a table unless -f says otherwise', (t) => {

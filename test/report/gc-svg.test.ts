@@ -1,6 +1,6 @@
 import test from 'ava';
 import { renderGcSvg } from '../../src/report/gc-svg.js';
-import { readGcLog } from '../../src/tools/gc-report.js';
+import { readGcLog } from '../../src/tools/gc/report-input.js';
 import { fixture } from '../helpers/workloads.js';
 
 test('one RSS line through every collection, a pause bar per pixel column and kind, a legend of the kinds present', async (t) => {

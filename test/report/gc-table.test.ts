@@ -1,6 +1,6 @@
 import test from 'ava';
 import { renderGcTable, MAX_ROWS } from '../../src/report/gc-table.js';
-import { readGcLog } from '../../src/tools/gc-report.js';
+import { readGcLog } from '../../src/tools/gc/report-input.js';
 import type { GcLog } from '../../src/model/gc-log.js';
 import { fixture } from '../helpers/workloads.js';
 

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { renderGcTsv } from '../../src/report/gc-tsv.js';
-import { readGcLog } from '../../src/tools/gc-report.js';
+import { readGcLog } from '../../src/tools/gc/report-input.js';
 import { fixture } from '../helpers/workloads.js';
 
 test('one row per collection, plain units; csv too; no reason is an empty cell', async (t) => {

@@ -10,7 +10,7 @@ import { Profile } from 'pprof-format';
 import type { StackProfile } from '../../src/model/stack-profile.js';
 import { renderMalloc } from '../../src/report/index.js';
 import { renderPprof } from '../../src/report/pprof.js';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { KNOWN_STACKS, KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { fixture } from '../helpers/workloads.js';
 import { needing, program } from '../helpers/needs.js';

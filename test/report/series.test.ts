@@ -10,7 +10,7 @@ import { renderSeries, seriesFormatFromPath } from '../../src/report/series-inde
 import { niceByteStep, niceSecondStep, renderSeriesSvg, thinToPixelColumns } from '../../src/report/series-svg.js';
 import { SeriesBuilder } from '../../src/model/series.js';
 import { renderSeriesGnuplot } from '../../src/report/series-gnuplot.js';
-import { writeSeriesReports } from '../../src/tools/write-series-reports.js';
+import { writeSeriesReports } from '../../src/tools/process/write-reports.js';
 import { CHROMIUM_NEED, loadInChromium } from '../helpers/chromium.js';
 import { needing } from '../helpers/needs.js';
 import { fixture } from '../helpers/workloads.js';

@@ -6,7 +6,7 @@ import { mallocStackProfile } from '../../src/model/malloc-profile.js';
 import { renderMalloc, formatFromPath } from '../../src/report/index.js';
 import { renderSpeedscope } from '../../src/report/speedscope.js';
 import { renderStackProfile } from '../../src/report/stack-index.js';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { KNOWN_STACKS, KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { sampleProfile } from '../helpers/profiles.js';
 import { fixture } from '../helpers/workloads.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { renderMalloc } from '../../src/report/index.js';
 import { renderStackProfile } from '../../src/report/stack-index.js';
-import { readMallocLog } from '../../src/tools/malloc-report.js';
+import { readMallocLog } from '../../src/tools/malloc/report-input.js';
 import { readFolded } from '../../src/parse/folded.js';
 import { CHROMIUM_NEED, loadInChromium } from '../helpers/chromium.js';
 import { needing } from '../helpers/needs.js';

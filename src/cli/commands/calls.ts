@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { parseFunctionPattern } from '../../probes/calls-spec.js';
 import { validateByteSize, validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
-import { runCalls } from '../../tools/calls.js';
+import { runCalls } from '../../tools/calls/calls.js';
 import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const CALLS_HELP = `Usage: memtrace-bpf calls [options] -p PID

@@ -1,5 +1,5 @@
 import { UsageError } from '../../errors.js';
-import { examineMachine, renderDoctorReport } from '../../tools/doctor.js';
+import { examineMachine, renderDoctorReport } from '../../tools/doctor/doctor.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const DOCTOR_HELP = `Usage: memtrace doctor [--tracer-path PATH] [--json]

@@ -1,8 +1,8 @@
 import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
 import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
-import { runExternal } from '../../tools/external.js';
-import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
+import { runExternal } from '../../tools/external/external.js';
+import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID

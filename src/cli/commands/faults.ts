@@ -2,9 +2,9 @@ import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
 import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
-import { runFaults } from '../../tools/faults.js';
-import { parseFaultsValue } from '../../tools/faults-value.js';
-import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
+import { runFaults } from '../../tools/faults/faults.js';
+import { parseFaultsValue } from '../../tools/faults/value.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID

@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { validateDurationMs, validateProbePath } from '../../probes/validate.js';
-import { runGc } from '../../tools/gc.js';
-import { checkReportPaths } from '../../tools/write-reports.js';
-import { gcReportRequests } from '../../tools/write-gc-reports.js';
+import { runGc } from '../../tools/gc/gc.js';
+import { checkReportPaths } from '../../tools/common/write-reports.js';
+import { gcReportRequests } from '../../tools/gc/write-reports.js';
 import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID

@@ -1,8 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { DEFAULT_THRESHOLDS } from '../../model/heap-space-diff.js';
 import { validateByteSize } from '../../probes/validate.js';
-import { runHeapStats, type HeapStatsFormat } from '../../tools/heap-stats.js';
-import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
+import { runHeapStats, type HeapStatsFormat } from '../../tools/heap-stats/heap-stats.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const HEAP_STATS_HELP = `Usage: memtrace heap-stats [options] -- COMMAND [ARGS...]

@@ -1,8 +1,8 @@
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { validateByteSize, validateDurationMs, validateInteger, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
-import { parseAllocatorName } from '../../tools/allocator.js';
-import { runMalloc } from '../../tools/malloc.js';
-import { checkReportPaths, parseValueName, reportRequests } from '../../tools/write-reports.js';
+import { parseAllocatorName } from '../../tools/common/allocator.js';
+import { runMalloc } from '../../tools/malloc/malloc.js';
+import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID

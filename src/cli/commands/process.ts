@@ -1,10 +1,10 @@
 import { UsageError } from '../../errors.js';
 import { validateDurationMs, validatePid } from '../../probes/validate.js';
 import { parseListenAddress } from '../../sample/prometheus-server.js';
-import { runProcess } from '../../tools/process.js';
+import { runProcess } from '../../tools/process/process.js';
 import { INTERVAL_RANGE_MS } from '../../sample/sampler.js';
-import { seriesReportRequests } from '../../tools/write-series-reports.js';
-import { checkReportPaths } from '../../tools/write-reports.js';
+import { seriesReportRequests } from '../../tools/process/write-reports.js';
+import { checkReportPaths } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const PROCESS_HELP = `Usage: memtrace process [options] -p PID

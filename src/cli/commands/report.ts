@@ -6,9 +6,9 @@ import { renderMallocDiffTable } from '../../report/malloc-diff-table.js';
 import { renderJson } from '../../report/json.js';
 import { formatBytes } from '../../report/units.js';
 import { validateByteSize, validateInteger } from '../../probes/validate.js';
-import { chooseReportInput, MALLOC_INPUTS, readMallocProfile, REPORT_INPUTS, topOption } from '../../tools/report-inputs.js';
-import { checkReportPaths, parseValueName, reportRequestsFor, writeReport } from '../../tools/write-reports.js';
-import { parsePushOptions } from '../../tools/pyroscope-push.js';
+import { chooseReportInput, MALLOC_INPUTS, readMallocProfile, REPORT_INPUTS, topOption } from '../../tools/report/inputs.js';
+import { checkReportPaths, parseValueName, reportRequestsFor, writeReport } from '../../tools/common/write-reports.js';
+import { parsePushOptions } from '../../tools/report/pyroscope.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const REPORT_HELP = `Usage: memtrace report [options] FILE

@@ -1,11 +1,11 @@
 import { UsageError } from '../../errors.js';
-import { renderStandaloneMallocD } from '../../tools/malloc-d-script.js';
-import { renderStandalonePyMallocD } from '../../tools/pymalloc-d-script.js';
-import { renderStandaloneExternalScript } from '../../tools/external-script.js';
-import { renderStandaloneGcScript } from '../../tools/gc-script.js';
-import { renderStandaloneFaultsScript } from '../../tools/faults-script.js';
-import { renderStandaloneCallsScript } from '../../tools/calls-script.js';
-import { renderStandaloneMallocScript } from '../../tools/malloc-script.js';
+import { renderStandaloneMallocD } from '../../tools/malloc/d-script.js';
+import { renderStandalonePyMallocD } from '../../tools/malloc/pymalloc-d-script.js';
+import { renderStandaloneExternalScript } from '../../tools/external/script.js';
+import { renderStandaloneGcScript } from '../../tools/gc/script.js';
+import { renderStandaloneFaultsScript } from '../../tools/faults/script.js';
+import { renderStandaloneCallsScript } from '../../tools/calls/script.js';
+import { renderStandaloneMallocScript } from '../../tools/malloc/script.js';
 import { parseCommandLine, stringOption, type Backend, type Command } from '../command.js';
 
 export const SCRIPTS_HELP = `Usage: memtrace scripts [--backend bpf|dtrace] [--lib MODULE] TOOL

@@ -2,8 +2,8 @@ import { UsageError } from '../../errors.js';
 import { GROUP_BY, type GroupBy } from '../../model/js-heap-profile.js';
 import { validateByteSize, validateInteger } from '../../probes/validate.js';
 import { JS_HEAP_EXTENSIONS, type JsHeapFormat } from '../../report/js-heap-index.js';
-import { runTraceMalloc } from '../../tools/trace-malloc.js';
-import { checkReportPaths, reportRequestsFor } from '../../tools/write-reports.js';
+import { runTraceMalloc } from '../../tools/trace-malloc/trace-malloc.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
 export const TRACE_MALLOC_HELP = `Usage: memtrace trace-malloc [options] -- COMMAND [ARGS...]

@@ -1,0 +1,39 @@
+// What a tracing session's end means for its report: why the report is partial, in words that say
+// what was lost. One wording for every bpftrace tool (malloc, external, faults, gc, calls), and one
+// stderr line, so a report written to a file is never partial without memtrace saying so.
+import type { SessionEnd } from '../../run/trace-session.js';
+
+/**
+ * The partial reason of a session's report, or null when the trace ended as planned. `interrupted`
+ * is appended to an interruption (gc says "the collections until then").
+ */
+export function describeSessionLoss(end: SessionEnd, truncated = false, interrupted = ''): string | null {
+  if (end.reason === 'tracer-died') return `bpftrace ${howTracerEnded(end)}: what it had not printed is lost`;
+  // Asked to stop (a signal, the duration, the target's exit), bpftrace exits 0 once it has printed
+  // its maps; anything else (killed, by us after it ignored SIGINT, or a crash) happened while it
+  // printed them, and the report must not pass for complete or merely interrupted.
+  const died = tracerDied(end) ? `bpftrace ${howTracerEnded(end)} while printing its maps: what it had not printed is lost` : null;
+  if (end.reason === 'signal') return `interrupted by ${end.signal}${interrupted}${died === null ? '' : `; then ${died}`}`;
+  if (died !== null) return died;
+  if (truncated) return 'the tracer output ended in the middle of a record';
+  return null;
+}
+
+/** Tells the user on stderr that the report just written is partial, and why. */
+export function announcePartial(stderr: { write(text: string): unknown }, reason: string | null): void {
+  if (reason !== null) stderr.write(`memtrace: the report is partial: ${reason}\n`);
+}
+
+/** bpftrace failed (died mid-trace, or while printing its maps at the end): exit code 4 for an attached target. */
+export function tracerFailed(end: SessionEnd): boolean {
+  return end.reason === 'tracer-died' || tracerDied(end);
+}
+
+function tracerDied(end: SessionEnd): boolean {
+  return end.tracerExit.signal !== null || (end.tracerExit.code ?? 0) !== 0;
+}
+
+function howTracerEnded(end: SessionEnd): string {
+  const how = end.tracerExit.signal !== null ? `was killed by ${end.tracerExit.signal}` : `exited with code ${end.tracerExit.code}`;
+  return end.tracerErrors[0] ? `${how} (${end.tracerErrors[0]})` : how;
+}
