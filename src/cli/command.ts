@@ -1,9 +1,10 @@
-// The shape every command module has: its help text is its documentation (docs/commands/).
+// The shape every command module has: its help text is its documentation (quoted in docs/tools/).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
-import { validatePid } from '../probes/validate.js';
+import { validateDurationMs, validatePid, validateProbePath } from '../probes/validate.js';
 import { parseStackUnwinder, type StackUnwinder } from '../run/stack-unwinder.js';
 import type { Target } from '../run/target.js';
+import type { TracingOptions } from '../tools/common/tracing.js';
 
 /** The tracer a command drives: bpftrace (Linux) or DTrace (macOS). */
 export type Backend = 'bpf' | 'dtrace';
@@ -90,3 +91,67 @@ export function tracingTarget(
   if (pidText === null && (parsed.command === null || parsed.command.length === 0)) throw new UsageError(`nothing to trace: give -p PID or -- ${launchWords}`);
   return pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: parsed.command! };
 }
+
+/**
+ * A help text written for memtrace-bpf (`Usage: memtrace-bpf malloc`, and the examples' command
+ * lines), under the name the user typed: memtrace, memtrace-bpf or memtrace-dtrace.
+ */
+export function helpUnder(help: string, tool: string, program: string): string {
+  return help.replace(new RegExp(`^( {0,7})(Usage: |)memtrace-bpf ${tool}\\b`, 'gm'), `$1$2${program} ${tool}`);
+}
+
+/** A tracing command's arguments, parsed: the options all of them take, checked, and the tool's own. */
+export interface TracingCommandLine {
+  values: Record<string, string | boolean | string[] | undefined>;
+  tracing: TracingOptions;
+  /** -o paths, in order ("-" is stdout). */
+  outputs: string[];
+  /** -f: the format written to stdout. */
+  format: string | null;
+  /** The text of one of the tool's own options, parsed, or null when it was not given. */
+  optional<T>(name: string, parse: (text: string) => T): T | null;
+}
+
+export interface TracingCommandSpec {
+  tool: string;
+  help: string;
+  /** The tool's own options, besides TRACING_OPTIONS. */
+  options: NonNullable<ParseArgsConfig['options']>;
+  /** What may be launched, for the error when nothing is given ("COMMAND [ARGS...]", "node [ARGS...]"). */
+  launchWords: string;
+  /** Why the tool refuses DTrace, when it is bpftrace-only. */
+  bpftraceOnly?: string;
+}
+
+/**
+ * Parses a tracing command (malloc, external, gc, faults, calls) the one way: --help (printed under
+ * the name the user typed; then null), the backend, the target, and the options every tool takes.
+ */
+export function parseTracingCommand(argv: string[], io: CommandIo, spec: TracingCommandSpec): TracingCommandLine | null {
+  const parsed = parseCommandLine(argv, { ...TRACING_OPTIONS, ...spec.options });
+  const { values } = parsed;
+  if (values.help) {
+    io.stdout.write(helpUnder(spec.help, spec.tool, io.program));
+    return null;
+  }
+  if (spec.bpftraceOnly !== undefined && io.backend === 'dtrace') throw new UsageError(spec.bpftraceOnly);
+  const target = tracingTarget(parsed, spec.launchWords);
+  const optional = <T>(name: string, parse: (text: string) => T): T | null => {
+    const text = stringOption(values, name);
+    return text === null ? null : parse(text);
+  };
+  return {
+    values,
+    tracing: {
+      target,
+      durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
+      rawOut: stringOption(values, 'raw-out'),
+      printScript: values['print-script'] === true,
+      tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
+    },
+    outputs: (values.output as string[] | undefined) ?? [],
+    format: stringOption(values, 'format'),
+    optional,
+  };
+}
+

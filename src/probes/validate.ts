@@ -82,3 +82,13 @@ function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
   return String(value);
 }
+
+/** --top: how many rows a report's tables show, 1 to 10,000 (10 when not given); the same for every tool and `memtrace report`. */
+export function validateTop(text: string | null): number {
+  return text === null ? 10 : validateInteger('--top', text, 1, 10_000);
+}
+
+/** --map-entries: the capacity of a program's address and stack maps (BPFTRACE_MAP_KEYS_MAX), 262,144 when not given. */
+export function validateMapEntries(text: string | null): number {
+  return text === null ? 262_144 : validateInteger('--map-entries', text, 1024, 16_777_216);
+}

@@ -1,8 +1,7 @@
-import { UsageError } from '../../errors.js';
 import { parseFunctionPattern } from '../../probes/calls-spec.js';
-import { validateByteSize, validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
+import { validateByteSize, validateTop } from '../../probes/validate.js';
 import { runCalls } from '../../tools/calls/calls.js';
-import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stringOption, type Command } from '../command.js';
 
 export const CALLS_HELP = `Usage: memtrace-bpf calls [options] -p PID
        memtrace-bpf calls [options] -- COMMAND [ARGS...]
@@ -57,35 +56,23 @@ export const callsCommand: Command = {
   summary: 'RSS at every Python call/return and around chosen native functions',
   needsBackend: true,
   async run(argv, io) {
-    const parsed = parseCommandLine(argv, {
-      ...TRACING_OPTIONS,
-      top: { type: 'string' },
-      trigger: { type: 'string' },
-      func: { type: 'string', multiple: true },
+    const line = parseTracingCommand(argv, io, {
+      tool: 'calls',
+      help: CALLS_HELP,
+      launchWords: 'COMMAND [ARGS...]',
+      bpftraceOnly: 'calls traces with bpftrace (Linux); memtrace-dtrace has no calls tool yet',
+      options: { top: { type: 'string' }, trigger: { type: 'string' }, func: { type: 'string', multiple: true } },
     });
-    const { values } = parsed;
-    if (values.help) {
-      io.stdout.write(io.program === 'memtrace-bpf' ? CALLS_HELP : CALLS_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf calls/gm, `$1$2${io.program} calls`));
-      return 0;
-    }
-    if (io.backend === 'dtrace') throw new UsageError('calls traces with bpftrace (Linux); memtrace-dtrace has no calls tool yet');
-    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
-    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
-      const text = stringOption(values, name);
-      return text === null ? null : parse(text);
-    };
+    if (line === null) return 0;
+    const { values, tracing, optional } = line;
     return runCalls(
       {
-        target,
-        outputs: (values.output as string[] | undefined) ?? [],
-        format: stringOption(values, 'format'),
+        ...tracing,
+        outputs: line.outputs,
+        format: line.format,
         triggerBytes: optional('trigger', (text) => validateByteSize('--trigger', text)) ?? 4096,
         functions: ((values.func as string[] | undefined) ?? []).map(parseFunctionPattern),
-        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
-        rawOut: stringOption(values, 'raw-out'),
-        printScript: values['print-script'] === true,
-        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
-        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
+        top: validateTop(stringOption(values, 'top')),
       },
       io,
     );

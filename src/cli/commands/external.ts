@@ -1,9 +1,9 @@
 import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
 import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
+import { validateInteger, validateMapEntries, validateTop } from '../../probes/validate.js';
 import { runExternal } from '../../tools/external/external.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
        memtrace-bpf external [options] -- node [ARGS...]
@@ -54,40 +54,25 @@ export const externalCommand: Command = {
   summary: "a Node process's ArrayBuffer/Buffer memory, by JS stack",
   needsBackend: true,
   async run(argv, io) {
-    const parsed = parseCommandLine(argv, {
-      ...TRACING_OPTIONS,
-      ...STACK_OPTIONS,
-      value: { type: 'string' },
-      top: { type: 'string' },
-      'stack-depth': { type: 'string' },
-      'map-entries': { type: 'string' },
+    const line = parseTracingCommand(argv, io, {
+      tool: 'external',
+      help: EXTERNAL_HELP,
+      launchWords: 'node [ARGS...]',
+      options: { ...STACK_OPTIONS, value: { type: 'string' }, top: { type: 'string' }, 'stack-depth': { type: 'string' }, 'map-entries': { type: 'string' } },
     });
-    const { values } = parsed;
-    if (values.help) {
-      io.stdout.write(EXTERNAL_HELP);
-      return 0;
-    }
-    const target = tracingTarget(parsed, 'node [ARGS...]');
-    const reports = reportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
-    const rawOut = stringOption(values, 'raw-out');
-    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
-    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
-      const text = stringOption(values, name);
-      return text === null ? null : parse(text);
-    };
+    if (line === null) return 0;
+    const { values, tracing, optional } = line;
+    const reports = reportRequests(line.outputs, line.format);
+    await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runExternal(
       {
-        target,
+        ...tracing,
         reports,
-        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_EXTERNAL_STACK_DEPTH,
         stacks: stackUnwinderOption(values),
-        rawOut,
-        printScript: values['print-script'] === true,
-        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
         value: parseValueName(stringOption(values, 'value')),
-        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
-        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+        top: validateTop(stringOption(values, 'top')),
+        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

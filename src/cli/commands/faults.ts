@@ -1,11 +1,10 @@
-import { UsageError } from '../../errors.js';
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateDurationMs, validateInteger, validateProbePath } from '../../probes/validate.js';
+import { validateInteger, validateMapEntries, validateTop } from '../../probes/validate.js';
 import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
 import { runFaults } from '../../tools/faults/faults.js';
 import { parseFaultsValue } from '../../tools/faults/value.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
-import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
        memtrace-bpf faults [options] -- COMMAND [ARGS...]
@@ -54,41 +53,26 @@ export const faultsCommand: Command = {
   summary: 'page faults, brk and mmap of a process, by stack: what makes RSS grow',
   needsBackend: true,
   async run(argv, io) {
-    const parsed = parseCommandLine(argv, {
-      ...TRACING_OPTIONS,
-      ...STACK_OPTIONS,
-      value: { type: 'string' },
-      top: { type: 'string' },
-      'stack-depth': { type: 'string' },
-      'map-entries': { type: 'string' },
+    const line = parseTracingCommand(argv, io, {
+      tool: 'faults',
+      help: FAULTS_HELP,
+      launchWords: 'COMMAND [ARGS...]',
+      bpftraceOnly: 'faults traces with bpftrace on Linux; there is no DTrace version yet',
+      options: { ...STACK_OPTIONS, value: { type: 'string' }, top: { type: 'string' }, 'stack-depth': { type: 'string' }, 'map-entries': { type: 'string' } },
     });
-    const { values } = parsed;
-    if (values.help) {
-      io.stdout.write(FAULTS_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf faults/gm, `$1$2${io.program} faults`));
-      return 0;
-    }
-    if (io.backend === 'dtrace') throw new UsageError('faults traces with bpftrace on Linux; there is no DTrace version yet');
-    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
-    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
-    const rawOut = stringOption(values, 'raw-out');
-    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
-    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
-      const text = stringOption(values, name);
-      return text === null ? null : parse(text);
-    };
+    if (line === null) return 0;
+    const { values, tracing, optional } = line;
+    const reports = reportRequestsFor(line.outputs, line.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+    await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runFaults(
       {
-        target,
+        ...tracing,
         reports,
-        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 2, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
         stacks: stackUnwinderOption(values),
-        rawOut,
-        printScript: values['print-script'] === true,
-        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
         value: parseFaultsValue(stringOption(values, 'value')),
-        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
-        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+        top: validateTop(stringOption(values, 'top')),
+        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

@@ -1,9 +1,8 @@
 import { UsageError } from '../../errors.js';
-import { validateDurationMs, validateProbePath } from '../../probes/validate.js';
 import { runGc } from '../../tools/gc/gc.js';
 import { checkReportPaths } from '../../tools/common/write-reports.js';
 import { gcReportRequests } from '../../tools/gc/write-reports.js';
-import { parseCommandLine, tracingTarget, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, type Command } from '../command.js';
 
 export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID
        memtrace-bpf gc [options] -- node [ARGS...]
@@ -48,34 +47,17 @@ export const gcCommand: Command = {
   summary: 'every V8 garbage collection of a node process: kind, reason, pause, RSS',
   needsBackend: true,
   async run(argv, io) {
-    const parsed = parseCommandLine(argv, {
-      ...TRACING_OPTIONS,
-      live: { type: 'boolean' },
-      quiet: { type: 'boolean' },
+    const line = parseTracingCommand(argv, io, {
+      tool: 'gc',
+      help: GC_HELP,
+      launchWords: 'node [ARGS...]',
+      options: { live: { type: 'boolean' }, quiet: { type: 'boolean' } },
     });
-    const { values } = parsed;
-    if (values.help) {
-      io.stdout.write(GC_HELP);
-      return 0;
-    }
-    const target = tracingTarget(parsed, 'node [ARGS...]');
+    if (line === null) return 0;
+    const { values, tracing } = line;
     if (values.live === true && values.quiet === true) throw new UsageError('give either --live or --quiet, not both');
-    const reports = gcReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'));
-    const rawOut = stringOption(values, 'raw-out');
-    await checkReportPaths([...reports.map((report) => report.path), rawOut]);
-    const duration = stringOption(values, 'duration');
-    const tracerPath = stringOption(values, 'tracer-path');
-    return runGc(
-      {
-        target,
-        reports,
-        durationMs: duration === null ? null : validateDurationMs('--duration', duration),
-        rawOut,
-        printScript: values['print-script'] === true,
-        tracerPath: tracerPath === null ? null : validateProbePath('--tracer-path', tracerPath),
-        live: values.live === true || (values.quiet !== true && Boolean(io.stderr.isTTY)),
-      },
-      io,
-    );
+    const reports = gcReportRequests(line.outputs, line.format);
+    await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
+    return runGc({ ...tracing, reports, live: values.live === true || (values.quiet !== true && Boolean(io.stderr.isTTY)) }, io);
   },
 };

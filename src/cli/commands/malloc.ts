@@ -1,9 +1,9 @@
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateByteSize, validateDurationMs, validateInteger, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
+import { validateByteSize, validateDurationMs, validateInteger, validateMapEntries, validateProbePath, validateSymbolPrefix, validateTop } from '../../probes/validate.js';
 import { parseAllocatorName } from '../../tools/common/allocator.js';
 import { runMalloc } from '../../tools/malloc/malloc.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseCommandLine, stackUnwinderOption, tracingTarget, STACK_OPTIONS, STACKS_HELP, TRACING_OPTIONS, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
        memtrace-bpf malloc [options] -- COMMAND [ARGS...]
@@ -80,71 +80,59 @@ export const mallocCommand: Command = {
   summary: 'every malloc/free of a process, by stack, with a leak report',
   needsBackend: true,
   async run(argv, io) {
-    const parsed = parseCommandLine(argv, {
-      ...TRACING_OPTIONS,
-      ...STACK_OPTIONS,
-      value: { type: 'string' },
-      top: { type: 'string' },
-      events: { type: 'string' },
-      interval: { type: 'string' },
-      'min-size': { type: 'string' },
-      'max-size': { type: 'string' },
-      sample: { type: 'string' },
-      'stack-depth': { type: 'string' },
-      mmap: { type: 'boolean' },
-      js: { type: 'boolean' },
-      allocator: { type: 'string' },
-      lib: { type: 'string' },
-      prefix: { type: 'string' },
-      'shared-libc': { type: 'boolean' },
-      'map-entries': { type: 'string' },
+    // The same help for both backends, under the name the user typed.
+    const line = parseTracingCommand(argv, io, {
+      tool: 'malloc',
+      help: MALLOC_HELP,
+      launchWords: 'COMMAND [ARGS...]',
+      options: {
+        ...STACK_OPTIONS,
+        value: { type: 'string' },
+        top: { type: 'string' },
+        events: { type: 'string' },
+        interval: { type: 'string' },
+        'min-size': { type: 'string' },
+        'max-size': { type: 'string' },
+        sample: { type: 'string' },
+        'stack-depth': { type: 'string' },
+        mmap: { type: 'boolean' },
+        js: { type: 'boolean' },
+        allocator: { type: 'string' },
+        lib: { type: 'string' },
+        prefix: { type: 'string' },
+        'shared-libc': { type: 'boolean' },
+        'map-entries': { type: 'string' },
+      },
     });
-    const { values } = parsed;
-    if (values.help) {
-      // The same help for both backends, under the name the user typed.
-      io.stdout.write(io.program === 'memtrace-bpf' ? MALLOC_HELP : MALLOC_HELP.replace(/^( {0,7})(Usage: |)memtrace-bpf malloc/gm, `$1$2${io.program} malloc`));
-      return 0;
-    }
-    const target = tracingTarget(parsed, 'COMMAND [ARGS...]');
-    const format = stringOption(values, 'format');
+    if (line === null) return 0;
+    const { values, tracing, optional } = line;
     const value = parseValueName(stringOption(values, 'value'));
-    const outputs = (values.output as string[] | undefined) ?? [];
-    const reports = reportRequests(outputs, format);
-    const rawOut = stringOption(values, 'raw-out');
+    const reports = reportRequests(line.outputs, line.format);
     const eventsOut = stringOption(values, 'events');
-    await checkReportPaths([...reports.map((report) => report.path), rawOut, eventsOut]);
+    await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut, eventsOut]);
     const lib = stringOption(values, 'lib');
-    const allocator = stringOption(values, 'allocator');
-    const optional = <T>(name: string, parse: (text: string) => T): T | null => {
-      const text = stringOption(values, name);
-      return text === null ? null : parse(text);
-    };
     return runMalloc(
       {
+        ...tracing,
         backend: io.backend,
-        target,
         reports,
-        allocator: allocator === null ? null : parseAllocatorName(allocator),
+        allocator: optional('allocator', parseAllocatorName),
         // DTrace takes a module name (libsystem_malloc.dylib), validated when the D program is built.
         lib: lib === null ? null : io.backend === 'dtrace' ? lib : validateProbePath('--lib', lib),
         prefix: validateSymbolPrefix('--prefix', stringOption(values, 'prefix') ?? ''),
         mmap: values.mmap === true,
         js: values.js === true,
-        durationMs: optional('duration', (text) => validateDurationMs('--duration', text)),
         minSize: optional('min-size', (text) => validateByteSize('--min-size', text)),
         maxSize: optional('max-size', (text) => validateByteSize('--max-size', text)),
         sampleEvery: optional('sample', (text) => validateInteger('--sample', text, 1, 1_000_000_000)) ?? 1,
         stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
         stacks: stackUnwinderOption(values),
         statusIntervalMs: optional('interval', (text) => validateDurationMs('--interval', text)),
-        rawOut,
         eventsOut,
-        printScript: values['print-script'] === true,
         sharedLibc: values['shared-libc'] === true,
-        tracerPath: optional('tracer-path', (text) => validateProbePath('--tracer-path', text)),
         value,
-        top: optional('top', (text) => validateInteger('--top', text, 1, 10_000)) ?? 10,
-        mapEntries: optional('map-entries', (text) => validateInteger('--map-entries', text, 1024, 16_777_216)) ?? 262_144,
+        top: validateTop(stringOption(values, 'top')),
+        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

@@ -5,8 +5,8 @@ import { diffMallocProfiles } from '../../model/malloc-diff.js';
 import { renderMallocDiffTable } from '../../report/malloc-diff-table.js';
 import { renderJson } from '../../report/json.js';
 import { formatBytes } from '../../report/units.js';
-import { validateByteSize, validateInteger } from '../../probes/validate.js';
-import { chooseReportInput, MALLOC_INPUTS, readMallocProfile, REPORT_INPUTS, topOption } from '../../tools/report/inputs.js';
+import { validateByteSize, validateInteger, validateTop } from '../../probes/validate.js';
+import { chooseReportInput, MALLOC_INPUTS, readMallocProfile, REPORT_INPUTS } from '../../tools/report/inputs.js';
 import { checkReportPaths, parseValueName, reportRequestsFor, writeReport } from '../../tools/common/write-reports.js';
 import { parsePushOptions } from '../../tools/report/pyroscope.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
@@ -135,7 +135,7 @@ async function diffReports(positionals: string[], values: Record<string, unknown
     profiles.push(await readMallocProfile(path, head, values.lenient === true));
   }
   const diff = diffMallocProfiles(profiles[0]!, profiles[1]!, { value, beforeSource: positionals[0]!, afterSource: positionals[1]! });
-  const top = topOption(stringOption(values, 'top'));
+  const top = validateTop(stringOption(values, 'top'));
   for (const report of reports) {
     const text = report.format === 'json' ? renderJson(diff) : renderMallocDiffTable(diff, { top });
     await writeReport(text, report.path, report.format, io);

@@ -12,7 +12,7 @@ import { validateSymbol } from '../../probes/validate.js';
 import { renderCallsBpf } from '../../probes/render-calls-bpf.js';
 import { CALLS_RAW_HEADER_TYPE, CallsLogParser, type CallsRawHeader } from '../../parse/calls-log.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../report/call-log-index.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
+import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
 import { exitCodeOf } from '../../run/launch.js';
 import { launchPythonHeld, type HeldPython } from '../../run/python-launch.js';
@@ -24,19 +24,15 @@ import type { CallLog } from '../../model/call-log.js';
 import { inspectPythonProcess, planPythonProbes } from './python-interpreter.js';
 import { announcePartial, describeSessionLoss, tracerFailed } from '../common/session-loss.js';
 import { checkReportPaths, reportRequestsFor, writeReport } from '../common/write-reports.js';
-import type { Target } from '../../run/target.js';
+import { startTracing, type TracingOptions } from '../common/tracing.js';
 
-export interface CallsOptions {
-  target: Target;
+/** The options every tracing tool takes (TracingOptions), and calls's own. */
+export interface CallsOptions extends TracingOptions {
   /** -o paths ("-" is stdout) and -f. */
   outputs: string[];
   format: string | null;
   triggerBytes: number;
   functions: FunctionPattern[];
-  durationMs: number | null;
-  rawOut: string | null;
-  printScript: boolean;
-  tracerPath: string | null;
   top: number;
 }
 
@@ -59,9 +55,7 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
   const say = (message: string) => io.stderr.write(`memtrace: ${message}\n`);
   const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
   await checkReportPaths([...reports.map((report) => report.path), options.rawOut]);
-  if (!options.printScript) requireRoot('calls');
-  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
-  if (!options.printScript) await ensureTracefs(say);
+  const bpftrace = await startTracing('calls', options, io);
 
   // Where the probes go needs the process: an attached one is there; a Python command is launched
   // and held in its start-up (run/python-launch.ts); another command is held before its exec.

@@ -10,7 +10,7 @@ import { TargetError } from '../../errors.js';
 import { isNodeBinaryName, requireNodeCommand } from '../../node/node-target.js';
 import { buildExternalSpec, EXTERNAL_FUNCTIONS, type ExternalFunctionName, type ExternalSpec } from '../../probes/external-spec.js';
 import { renderExternalBpf } from '../../probes/render-external-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment } from '../../run/bpftrace.js';
+import { processExists, tracerComment } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
 import { resolveCommand } from '../../run/target.js';
 import { findByDemangledName } from '../../symbols/demangled-lookup.js';
@@ -18,22 +18,18 @@ import { readElf } from '../../symbols/elf.js';
 import type { MallocValueName } from '../../model/malloc-profile.js';
 import { findAllocatorForLaunch } from '../common/allocator.js';
 import { traceAllocations, type ToolIo } from '../common/allocation-trace.js';
-import type { Target } from '../../run/target.js';
 import { nodeOptionsWithPerfMap } from '../common/js-frames.js';
 import type { ReportRequest } from '../common/write-reports.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { chooseStackUnwinder, stackModeOf, type StackUnwinder } from '../../run/stack-unwinder.js';
+import { startTracing, type TracingOptions } from '../common/tracing.js';
 
-export interface ExternalOptions {
-  target: Target;
+/** The options every tracing tool takes (TracingOptions), and external's own. */
+export interface ExternalOptions extends TracingOptions {
   reports: ReportRequest[];
-  durationMs: number | null;
   stackDepth: number;
   /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
   stacks: StackUnwinder | null;
-  rawOut: string | null;
-  printScript: boolean;
-  tracerPath: string | null;
   value: MallocValueName;
   top: number;
   mapEntries: number;
@@ -42,9 +38,7 @@ export interface ExternalOptions {
 /** Runs the external tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runExternal(options: ExternalOptions, io: ToolIo): Promise<number> {
   const notes: string[] = [];
-  if (!options.printScript) requireRoot('external');
-  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
-  if (!options.printScript) await ensureTracefs((message) => io.stderr.write(`${message}\n`));
+  const bpftrace = await startTracing('external', options, io);
 
   let launchPath: string | null = null;
   let binary: string;
@@ -98,7 +92,7 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
 }
 
 /** The mangled symbol of each probed function, found by demangled name; a clear error when one is missing. */
-async function findAllocatorSymbols(binary: string, target: Target): Promise<Map<ExternalFunctionName, string>> {
+async function findAllocatorSymbols(binary: string, target: ExternalOptions['target']): Promise<Map<ExternalFunctionName, string>> {
   const what = target.kind === 'attach' ? `PID ${target.pid} runs ${binary}, which` : `${binary}`;
   const elf = await readElf(binary).catch((error: unknown) => {
     throw new TargetError(`${what} cannot be read as an ELF executable: ${error instanceof Error ? error.message : String(error)}`);

@@ -7,7 +7,7 @@ import { openOutputStream } from '../common/output-file.js';
 import { buildFaultsSpec, type FaultsSpec } from '../../probes/faults-spec.js';
 import { renderFaultsBpf } from '../../probes/render-faults-bpf.js';
 import { FaultsLogParser } from '../../parse/faults-log.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
+import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { exitCodeOf } from '../../run/launch.js';
 import { resolveCommand } from '../../run/target.js';
 import { chooseStackUnwinder, stackModeOf, type StackUnwinder, type UnwinderChoice } from '../../run/stack-unwinder.js';
@@ -27,18 +27,14 @@ import { writeReport } from '../common/write-reports.js';
 import { TargetWatch } from '../common/target-watch.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { targetRunsNode } from '../common/node-target-kind.js';
-import type { Target } from '../../run/target.js';
+import { startTracing, type TracingOptions } from '../common/tracing.js';
 
-export interface FaultsOptions {
-  target: Target;
+/** The options every tracing tool takes (TracingOptions), and faults's own. */
+export interface FaultsOptions extends TracingOptions {
   reports: Array<{ path: string | null; format: StackFormat }>;
-  durationMs: number | null;
   stackDepth: number;
   /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
   stacks: StackUnwinder | null;
-  rawOut: string | null;
-  printScript: boolean;
-  tracerPath: string | null;
   value: FaultsValueName;
   top: number;
   mapEntries: number;
@@ -46,14 +42,11 @@ export interface FaultsOptions {
 
 /** Runs the faults tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<number> {
-  const say = (message: string) => io.stderr.write(`${message}\n`);
   if (!options.printScript && process.arch !== 'x64') {
     // The program reads x86-64's saved user registers (ip, bp, sp) and error-code bits.
     throw new UsageError(`faults traces x86-64 processes only; this machine is ${process.arch}`);
   }
-  if (!options.printScript) requireRoot('faults');
-  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
-  if (!options.printScript) await ensureTracefs(say);
+  const bpftrace = await startTracing('faults', options, io);
 
   let launchPath: string | null = null;
   let holdAtExit: FaultsSpec['holdAtExit'] = null;

@@ -11,7 +11,7 @@ import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../../model/
 import { GcLogParser, type GcRawCollection } from '../../parse/gc-log.js';
 import { buildGcSpec, type GcSpec } from '../../probes/gc-spec.js';
 import { renderGcBpf } from '../../probes/render-gc-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
+import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
 import { exitCodeOf } from '../../run/launch.js';
 import { resolveCommand } from '../../run/target.js';
@@ -24,24 +24,18 @@ import { reduceGc } from './reduce.js';
 import { announcePartial, describeSessionLoss, tracerFailed } from '../common/session-loss.js';
 import { writeGcReports, type GcReportRequest } from './write-reports.js';
 import type { ToolIo } from '../common/allocation-trace.js';
-import type { Target } from '../../run/target.js';
+import { startTracing, type TracingOptions } from '../common/tracing.js';
 
-export interface GcOptions {
-  target: Target;
+/** The options every tracing tool takes (TracingOptions), and gc's own. */
+export interface GcOptions extends TracingOptions {
   reports: GcReportRequest[];
-  durationMs: number | null;
-  rawOut: string | null;
-  printScript: boolean;
-  tracerPath: string | null;
   /** One line on stderr per collection as it happens (default: when stderr is a terminal). */
   live: boolean;
 }
 
 /** Runs the gc tool; returns memtrace's exit code (the launched command's, when there is one). */
 export async function runGc(options: GcOptions, io: ToolIo): Promise<number> {
-  if (!options.printScript) requireRoot('gc');
-  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
-  if (!options.printScript) await ensureTracefs((message) => io.stderr.write(`${message}\n`));
+  const bpftrace = await startTracing('gc', options, io);
 
   const binary = await targetBinary(options.target);
   const point = await probePointOf(binary, options.target.kind === 'launch');

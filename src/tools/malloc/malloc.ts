@@ -7,7 +7,7 @@ import { basename, join } from 'node:path';
 import { TargetError } from '../../errors.js';
 import { ALLOCATOR_FUNCTIONS, MMAP_FUNCTIONS, buildMallocSpec, seesFreeNull, type FreeProbe } from '../../probes/malloc-spec.js';
 import { renderMallocBpf } from '../../probes/render-malloc-bpf.js';
-import { ensureTracefs, findTracer, processExists, requireRoot, tracerComment } from '../../run/bpftrace.js';
+import { processExists, tracerComment } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
 import { resolveCommand } from '../../run/target.js';
 import { chooseStackUnwinder, stackModeOf } from '../../run/stack-unwinder.js';
@@ -18,6 +18,7 @@ import { readProcMaps } from '../../symbols/proc-maps.js';
 import { findAllocatorForLaunch, findAllocatorInMaps } from '../common/allocator.js';
 import { runMallocDtrace } from './dtrace.js';
 import type { MallocOptions } from './options.js';
+import { startTracing } from '../common/tracing.js';
 import { traceAllocations, type ToolIo } from '../common/allocation-trace.js';
 import { nodeOptionsWithPerfMap } from '../common/js-frames.js';
 import { loaderGateFor } from '../common/loader-gate.js';
@@ -32,10 +33,7 @@ const PRIVATE_FREE_NULL = 'memtrace_free_null';
 export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<number> {
   if (options.backend === 'dtrace') return runMallocDtrace(options, io);
   const notes: string[] = [];
-  const say = (message: string) => io.stderr.write(`${message}\n`);
-  if (!options.printScript) requireRoot('malloc');
-  const bpftrace = await findTracer({ path: options.tracerPath, printScript: options.printScript });
-  if (!options.printScript) await ensureTracefs(say);
+  const bpftrace = await startTracing('malloc', options, io);
 
   let launchPath: string | null = null;
   if (options.target.kind === 'launch') {

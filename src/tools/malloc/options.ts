@@ -1,20 +1,19 @@
 // The malloc tool's options, shared by its bpftrace (malloc.ts) and DTrace (dtrace.ts) paths.
 import type { MallocValueName } from '../../model/malloc-profile.js';
 import type { StackUnwinder } from '../../run/stack-unwinder.js';
-import type { Target } from '../../run/target.js';
 import type { AllocatorName } from '../common/allocator.js';
 import type { ReportRequest } from '../common/write-reports.js';
+import type { TracingOptions } from '../common/tracing.js';
 
-export interface MallocOptions {
+/** The options every tracing tool takes (TracingOptions), and malloc's own. */
+export interface MallocOptions extends TracingOptions {
   /** bpftrace on Linux; DTrace (tools/malloc/dtrace.ts) on macOS. */
   backend: 'bpf' | 'dtrace';
-  target: Target;
   reports: ReportRequest[];
   allocator: AllocatorName | null;
   lib: string | null;
   prefix: string;
   mmap: boolean;
-  durationMs: number | null;
   minSize: number | null;
   maxSize: number | null;
   sampleEvery: number;
@@ -22,12 +21,9 @@ export interface MallocOptions {
   /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
   stacks: StackUnwinder | null;
   statusIntervalMs: number | null;
-  rawOut: string | null;
   eventsOut: string | null;
-  printScript: boolean;
   /** Probe the system's libc even for a launched command (no private copy). */
   sharedLibc: boolean;
-  tracerPath: string | null;
   value: MallocValueName;
   top: number;
   /** Live-address and stack map capacity (BPFTRACE_MAP_KEYS_MAX). */

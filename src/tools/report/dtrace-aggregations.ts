@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ParseError, UsageError } from '../../errors.js';
-import { validateInteger } from '../../probes/validate.js';
+import { validateTop } from '../../probes/validate.js';
 import { DTRACE_AGGREGATION_FORMAT, DtraceAggregationReader, type DtraceAggregations } from '../../parse/dtrace-aggregation.js';
 import { describeDtraceNotices } from '../../parse/dtrace-notices.js';
 import { pyMallocDtraceNotes, PyMallocDtraceParser } from '../../parse/pymalloc-dtrace.js';
@@ -46,7 +46,7 @@ export function dtraceAggregationNotes(aggregations: DtraceAggregations): string
 
 export async function reportDtraceAggregations(path: string, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
-  const top = options.top === null ? 10 : validateInteger('--top', options.top, 1, 10_000);
+  const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const aggregations = await readDtraceAggregations(path, { lenient: options.lenient });
   const render = { title: `DTrace aggregations: ${basename(path)}`, top, notes: dtraceAggregationNotes(aggregations) };
@@ -69,7 +69,7 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
   const value = options.value ?? 'allocBytes';
   if (!(PYMALLOC_VALUES as readonly string[]).includes(value)) throw new UsageError(`--value: expected ${PYMALLOC_VALUES.join(', ')} for pymalloc.d output, got ${JSON.stringify(value)}`);
   const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
-  const top = options.top === null ? 10 : validateInteger('--top', options.top, 1, 10_000);
+  const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const parser = new PyMallocDtraceParser({ source: path, lenient: options.lenient });
   const input = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });

@@ -19,7 +19,7 @@ import type { LogHead } from '../../parse/first-line.js';
 import { looksLikeGcJson } from '../../parse/gc-json.js';
 import { looksLikeJsonReport, readMallocJson } from '../../parse/malloc-json.js';
 import { detectProcessLog, readProcessLog } from '../../parse/process-log.js';
-import { validateInteger } from '../../probes/validate.js';
+import { validateTop } from '../../probes/validate.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../report/call-log-index.js';
 import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
 import { renderFaults } from '../../report/faults-index.js';
@@ -42,11 +42,6 @@ export type { ReportInput, ReportInputOptions, ReportIo };
 import { seriesReportRequests, writeSeriesReports } from '../process/write-reports.js';
 import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from '../common/write-reports.js';
 
-/** --top, from 1 to 10,000 (default 10). */
-export function topOption(top: string | null): number {
-  return top === null ? 10 : validateInteger('--top', top, 1, 10_000);
-}
-
 const MALLOC_LOG_MARKERS = /^memtrace:begin\b|"memtrace_header"|"data": "memtrace:begin\b/m;
 
 /** A malloc profile from either malloc input: memtrace's json report, or a raw or hand-run log. */
@@ -58,7 +53,7 @@ export async function readMallocProfile(path: string, head: LogHead, lenient: bo
 async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const value = parseValueName(options.value);
   const reports = pushOnly(options) ? [] : reportRequests(options.outputs, options.format);
-  const top = topOption(options.top);
+  const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const profile = await read();
   await writeReports(profile, reports, io, { value, top });
@@ -122,7 +117,7 @@ export const GC_INPUTS: ReportInput[] = [
 /** A call log, read by `read` once the outputs are checked, rendered in every format asked for. */
 async function reportCallLog(read: () => Promise<CallLog>, title: (log: CallLog) => string, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
-  const top = topOption(options.top);
+  const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const log = await read();
   // The table, the svg and the json say so themselves; tsv and csv have no room for it.
@@ -164,7 +159,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     detect: (head) => looksFolded(head.firstLine),
     async report(path, options, io) {
       const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
-      const top = topOption(options.top);
+      const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
       const render = { title: `folded stacks: ${basename(path)}`, top, notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
@@ -201,7 +196,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     async report(path, options, io) {
       const value = parseFaultsValue(options.value);
       const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
-      const top = topOption(options.top);
+      const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const profile = await readFaultsLog(path, { lenient: options.lenient });
       for (const report of reports) await writeReport(renderFaults(profile, report.format, { value, top }), report.path, report.format, io);
@@ -225,7 +220,7 @@ export const REPORT_INPUTS: ReportInput[] = [
     summary: 'any bpftrace map dump keyed by ustack/kstack, text or -f json (--map NAME)',
     stacks: true,
     detect: (head) => looksLikeBpftraceMaps(head.text),
-    report: (path, options, io) => reportBpftraceMaps(path, options, topOption(options.top), io),
+    report: (path, options, io) => reportBpftraceMaps(path, options, validateTop(options.top), io),
   },
 ];
 
