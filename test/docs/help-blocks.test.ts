@@ -34,11 +34,19 @@ function markdownPages(dir: string): string[] {
   });
 }
 
-/** The marked help blocks of one page's text. */
+/**
+ * The marked help blocks of one page's text. A marker inside a fenced block is an example of one
+ * (docs/README.md shows the convention inside a four-backtick fence), not a quote.
+ */
 function helpBlocks(page: string, text: string): HelpBlock[] {
   const lines = text.split('\n');
   const blocks: HelpBlock[] = [];
+  let fence: string | null = null;
   lines.forEach((line, index) => {
+    const ticks = /^(`{3,})/.exec(line)?.[1];
+    if (fence === null && ticks !== undefined) fence = ticks;
+    else if (fence !== null && ticks !== undefined && ticks.length >= fence.length && line.trim() === ticks) fence = null;
+    if (fence !== null) return;
     const marker = MARKER.exec(line.trim());
     if (marker === null) return;
     const block: HelpBlock = { page, program: marker[1]!, command: marker[2]!, markerLine: index + 1, firstLine: index + 3, lines: null };
@@ -125,6 +133,7 @@ test('a drifted quote is reported with its page and the first line that differs'
     'docs/tools/x.md:5: the quoted help of "memtrace mark" differs from its --help at help line 2: the page has "old line", --help prints "new line"',
   );
   t.regex(compareHelp(block!, 'Usage: memtrace mark PID\nold line\nmore\n')!, /help line 3: the page has \(nothing: the block ends\), --help prints "more"/);
+  t.deepEqual(helpBlocks('docs/README.md', ['````', '<!-- help: memtrace mark -->', '```', 'an example', '```', '````', ''].join('\n')), []);
   const [bare] = helpBlocks('docs/tools/y.md', '<!-- help: memtrace mark -->\ntext\n');
   t.regex(compareHelp(bare!, 'x\n')!, /^docs\/tools\/y\.md:1: .* is not followed by a fenced block/);
 });
