@@ -1,4 +1,5 @@
-// The shape every command module has: its help text is its documentation (quoted in docs/tools/).
+// The shape every command module has: its help text is its reference, quoted in each tool's page
+// under docs/tools/ (test/docs/help-blocks.test.ts keeps the two equal).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import { validateDurationMs, validatePid, validateProbePath } from '../probes/validate.js';
