@@ -56,6 +56,7 @@ export const externalCommand: Command = {
   async run(argv, io) {
     const line = parseTracingCommand(argv, io, {
       tool: 'external',
+      bpftraceOnly: 'external traces with bpftrace (Linux); memtrace-dtrace has no external tool yet',
       help: EXTERNAL_HELP,
       launchWords: 'node [ARGS...]',
       options: { ...STACK_OPTIONS, value: { type: 'string' }, top: { type: 'string' }, 'stack-depth': { type: 'string' }, 'map-entries': { type: 'string' } },

@@ -49,6 +49,7 @@ export const gcCommand: Command = {
   async run(argv, io) {
     const line = parseTracingCommand(argv, io, {
       tool: 'gc',
+      bpftraceOnly: 'gc traces with bpftrace (Linux); memtrace-dtrace has no gc tool yet',
       help: GC_HELP,
       launchWords: 'node [ARGS...]',
       options: { live: { type: 'boolean' }, quiet: { type: 'boolean' } },
