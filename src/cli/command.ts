@@ -2,7 +2,8 @@
 // under docs/tools/ (test/docs/help-blocks.test.ts keeps the two equal).
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
-import { validateDurationMs, validatePid, validateProbePath } from '../probes/validate.js';
+import { MAX_STACK_DEPTH } from '../probes/malloc-spec.js';
+import { validateDurationMs, validateInteger, validateMapEntries, validatePid, validateProbePath, validateTop } from '../probes/validate.js';
 import { parseStackUnwinder, type StackUnwinder } from '../run/stack-unwinder.js';
 import type { Target } from '../run/target.js';
 import type { TracingOptions } from '../tools/common/tracing.js';
@@ -60,10 +61,27 @@ export const TRACING_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-/** The option of the tools that take user stacks (malloc, external, faults): how they are unwound. */
+/**
+ * The options of the tools that report by user stack (malloc, external, faults): how stacks are
+ * unwound and how deep, the capacity of the program's maps, the value ranked and the rows shown.
+ */
 export const STACK_OPTIONS = {
   stacks: { type: 'string' },
+  'stack-depth': { type: 'string' },
+  'map-entries': { type: 'string' },
+  value: { type: 'string' },
+  top: { type: 'string' },
 } as const;
+
+/** STACK_OPTIONS' values, checked (but --value, whose names are each tool's): the stack depth from `depth.min` to MAX_STACK_DEPTH. */
+export function stackToolOptions(line: TracingCommandLine, depth: { min: number; default: number }): { stacks: StackUnwinder | null; stackDepth: number; mapEntries: number; top: number } {
+  return {
+    stacks: stackUnwinderOption(line.values),
+    stackDepth: line.optional('stack-depth', (text) => validateInteger('--stack-depth', text, depth.min, MAX_STACK_DEPTH)) ?? depth.default,
+    mapEntries: validateMapEntries(stringOption(line.values, 'map-entries')),
+    top: validateTop(stringOption(line.values, 'top')),
+  };
+}
 
 /** Its line in each such tool's help, aligned with the other options. */
 export const STACKS_HELP = `      --stacks fp|dwarf   how user stacks are unwound: dwarf (DWARF call-frame

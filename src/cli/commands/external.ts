@@ -1,9 +1,8 @@
 import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
 import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateInteger, validateMapEntries, validateTop } from '../../probes/validate.js';
 import { runExternal } from '../../tools/external/external.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
        memtrace-bpf external [options] -- node [ARGS...]
@@ -59,21 +58,18 @@ export const externalCommand: Command = {
       bpftraceOnly: 'external traces with bpftrace (Linux); memtrace-dtrace has no external tool yet',
       help: EXTERNAL_HELP,
       launchWords: 'node [ARGS...]',
-      options: { ...STACK_OPTIONS, value: { type: 'string' }, top: { type: 'string' }, 'stack-depth': { type: 'string' }, 'map-entries': { type: 'string' } },
+      options: STACK_OPTIONS,
     });
     if (line === null) return 0;
-    const { values, tracing, optional } = line;
+    const { values, tracing } = line;
     const reports = reportRequests(line.outputs, line.format);
     await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runExternal(
       {
         ...tracing,
         reports,
-        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_EXTERNAL_STACK_DEPTH,
-        stacks: stackUnwinderOption(values),
+        ...stackToolOptions(line, { min: 1, default: DEFAULT_EXTERNAL_STACK_DEPTH }),
         value: parseValueName(stringOption(values, 'value')),
-        top: validateTop(stringOption(values, 'top')),
-        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

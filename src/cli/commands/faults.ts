@@ -1,10 +1,9 @@
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateInteger, validateMapEntries, validateTop } from '../../probes/validate.js';
 import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
 import { runFaults } from '../../tools/faults/faults.js';
 import { parseFaultsValue } from '../../tools/faults/value.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
        memtrace-bpf faults [options] -- COMMAND [ARGS...]
@@ -58,21 +57,18 @@ export const faultsCommand: Command = {
       help: FAULTS_HELP,
       launchWords: 'COMMAND [ARGS...]',
       bpftraceOnly: 'faults traces with bpftrace on Linux; there is no DTrace version yet',
-      options: { ...STACK_OPTIONS, value: { type: 'string' }, top: { type: 'string' }, 'stack-depth': { type: 'string' }, 'map-entries': { type: 'string' } },
+      options: STACK_OPTIONS,
     });
     if (line === null) return 0;
-    const { values, tracing, optional } = line;
+    const { values, tracing } = line;
     const reports = reportRequestsFor(line.outputs, line.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
     await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runFaults(
       {
         ...tracing,
         reports,
-        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 2, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
-        stacks: stackUnwinderOption(values),
+        ...stackToolOptions(line, { min: 2, default: DEFAULT_STACK_DEPTH }),
         value: parseFaultsValue(stringOption(values, 'value')),
-        top: validateTop(stringOption(values, 'top')),
-        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

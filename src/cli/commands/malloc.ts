@@ -1,9 +1,9 @@
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { validateByteSize, validateDurationMs, validateInteger, validateMapEntries, validateProbePath, validateSymbolPrefix, validateTop } from '../../probes/validate.js';
+import { validateByteSize, validateDurationMs, validateInteger, validateProbePath, validateSymbolPrefix } from '../../probes/validate.js';
 import { parseAllocatorName } from '../../tools/common/allocator.js';
 import { runMalloc } from '../../tools/malloc/malloc.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackUnwinderOption, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
        memtrace-bpf malloc [options] -- COMMAND [ARGS...]
@@ -87,21 +87,17 @@ export const mallocCommand: Command = {
       launchWords: 'COMMAND [ARGS...]',
       options: {
         ...STACK_OPTIONS,
-        value: { type: 'string' },
-        top: { type: 'string' },
         events: { type: 'string' },
         interval: { type: 'string' },
         'min-size': { type: 'string' },
         'max-size': { type: 'string' },
         sample: { type: 'string' },
-        'stack-depth': { type: 'string' },
         mmap: { type: 'boolean' },
         js: { type: 'boolean' },
         allocator: { type: 'string' },
         lib: { type: 'string' },
         prefix: { type: 'string' },
         'shared-libc': { type: 'boolean' },
-        'map-entries': { type: 'string' },
       },
     });
     if (line === null) return 0;
@@ -125,14 +121,11 @@ export const mallocCommand: Command = {
         minSize: optional('min-size', (text) => validateByteSize('--min-size', text)),
         maxSize: optional('max-size', (text) => validateByteSize('--max-size', text)),
         sampleEvery: optional('sample', (text) => validateInteger('--sample', text, 1, 1_000_000_000)) ?? 1,
-        stackDepth: optional('stack-depth', (text) => validateInteger('--stack-depth', text, 1, MAX_STACK_DEPTH)) ?? DEFAULT_STACK_DEPTH,
-        stacks: stackUnwinderOption(values),
+        ...stackToolOptions(line, { min: 1, default: DEFAULT_STACK_DEPTH }),
         statusIntervalMs: optional('interval', (text) => validateDurationMs('--interval', text)),
         eventsOut,
         sharedLibc: values['shared-libc'] === true,
         value,
-        top: validateTop(stringOption(values, 'top')),
-        mapEntries: validateMapEntries(stringOption(values, 'map-entries')),
       },
       io,
     );

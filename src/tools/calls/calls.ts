@@ -14,7 +14,6 @@ import { CALLS_RAW_HEADER_TYPE, CallsLogParser, type CallsRawHeader } from '../.
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../report/call-log-index.js';
 import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
-import { exitCodeOf } from '../../run/launch.js';
 import { launchPythonHeld, type HeldPython } from '../../run/python-launch.js';
 import { delay, processState, resolveCommand, safeKill } from '../../run/target.js';
 import { TraceSession, type SessionEnd, type SessionTarget } from '../../run/trace-session.js';
@@ -22,7 +21,8 @@ import { readElf } from '../../symbols/elf.js';
 import { readProcMaps, type Mapping } from '../../symbols/proc-maps.js';
 import type { CallLog } from '../../model/call-log.js';
 import { inspectPythonProcess, planPythonProbes } from './python-interpreter.js';
-import { announcePartial, describeSessionLoss, tracerFailed } from '../common/session-loss.js';
+import { describeSessionLoss } from '../common/session-loss.js';
+import { endTrace } from '../common/traced-session.js';
 import { checkReportPaths, reportRequestsFor, writeReport } from '../common/write-reports.js';
 import { startTracing, type TracingOptions } from '../common/tracing.js';
 
@@ -185,16 +185,19 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     notes: [...context.notes, ...whyEmpty(parser, spec), ...end.tracerErrors.filter((line) => !KNOWN_WARNING.test(line)).slice(0, 5).map((line) => `bpftrace: ${line}`)],
     partialReason: describeSessionLoss(end),
   });
-  const rawFailure = raw === null ? null : await raw.close();
   const title = `memtrace calls: PID ${tracedPid}${command === undefined ? '' : ` (${command.join(' ')})`}`;
-  for (const report of context.reports) await writeReport(renderCallLog(log, report.format, { title, top: options.top }), report.path, report.format, io);
-  announcePartial(io.stderr, log.partialReason);
-  // The reports are out; a raw log the disk cut short is still an error the user must see.
-  if (rawFailure !== null) throw rawFailure;
-
-  const targetExit = held?.exited ?? end.targetExit;
-  if (targetExit !== null) return exitCodeOf(await targetExit);
-  return tracerFailed(end) ? 4 : 0;
+  return endTrace({
+    io,
+    end,
+    raw,
+    records: [],
+    writeReports: async () => {
+      for (const report of context.reports) await writeReport(renderCallLog(log, report.format, { title, top: options.top }), report.path, report.format, io);
+    },
+    partialReason: log.partialReason,
+    // A launched Python is held by memtrace, not by the session.
+    targetExit: held?.exited ?? end.targetExit,
+  });
 }
 
 /** An empty log says why. */

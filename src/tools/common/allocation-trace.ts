@@ -3,12 +3,10 @@
 // read while it lives (and while it holds itself in exit()), then symbols — ELF, and the perf map
 // for JS frames — the MallocProfile reduction, the raw log's memtrace records and the reports.
 import { hostname } from 'node:os';
-import type { OutputError } from '../../errors.js';
 import { MallocLogParser, type MallocStatus } from '../../parse/malloc-log.js';
 import { tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import type { StackUnwinder } from '../../run/stack-unwinder.js';
-import { exitCodeOf } from '../../run/launch.js';
-import { TraceSession, type SessionEnd, type TraceSessionOptions } from '../../run/trace-session.js';
+import type { TraceSessionOptions } from '../../run/trace-session.js';
 import { locatePerfMap } from '../../symbols/perf-map.js';
 import { MappingHistory } from '../../symbols/proc-maps.js';
 import { Symbolizer } from '../../symbols/symbolizer.js';
@@ -18,15 +16,13 @@ import { TargetWatch } from './target-watch.js';
 import { frameAddresses, reduceMalloc } from './allocation-reduce.js';
 import { resolvedName, type ResolvedName } from './frame-names.js';
 import { openOutputStream } from './output-file.js';
-import { announcePartial, describeSessionLoss, tracerFailed } from './session-loss.js';
+import { describeSessionLoss } from './session-loss.js';
+import { endTrace, runWatchedTrace, sessionTarget } from './traced-session.js';
+import type { ToolIo } from './tracing.js';
 import { TracedSpan } from './traced-span.js';
 import { writeReports, type ReportRequest } from './write-reports.js';
 import type { Target } from '../../run/target.js';
 
-export interface ToolIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
-}
 
 
 export interface AllocationTraceOptions {
@@ -83,44 +79,39 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const span = new TracedSpan(startedAt);
   const status = new StatusLine(io.stderr);
   let perfMapPath: string | null = null;
-  let session: TraceSession | null = null;
   // Located while the process lives: a container's map is reachable only through /proc/PID/root.
   const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes, alsoRead: async (pid: number) => void (perfMapPath ??= await locatePerfMap(pid)) });
 
   events?.write(`# memtrace ${options.tool} per-call log: A function tid ns address size | F tid ns address\n`);
   const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
 
-  session = new TraceSession({
-    bpftrace,
-    program: (tracedPid: number) => tracerComment(bpftrace, context.choices) + context.program(tracedPid),
-    unsafe: context.holdsAtExit,
-    tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
-    target:
-      options.target.kind === 'attach'
-        ? { kind: 'attach', pid: options.target.pid }
-        : {
-            kind: 'launch',
-            command: [context.launchPath!, ...options.target.command.slice(1)],
-            env: context.launchEnv,
-            commandLibraryPath: context.commandLibraryPath,
-            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
-            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
-          },
-    durationMs: options.durationMs,
-    ...(context.loaderGate === undefined ? {} : { loaderGate: context.loaderGate }),
-    onStarted: (tracedPid) => {
-      span.began();
-      io.stderr.write(`memtrace: tracing ${context.functions.join(', ')} in PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
-      watch.started(tracedPid, session!);
-      raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(context, tracedPid, startedAt) })}\n`);
+  const { end, pid } = await runWatchedTrace({
+    session: {
+      bpftrace,
+      program: (tracedPid: number) => tracerComment(bpftrace, context.choices) + context.program(tracedPid),
+      unsafe: context.holdsAtExit,
+      tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
+      target: sessionTarget(
+        options.target,
+        { path: context.launchPath!, env: context.launchEnv, ...(context.commandLibraryPath === undefined ? {} : { commandLibraryPath: context.commandLibraryPath }) },
+        options.reports.some((report) => report.path === null),
+        io,
+      ),
+      durationMs: options.durationMs,
+      ...(context.loaderGate === undefined ? {} : { loaderGate: context.loaderGate }),
     },
-    onLine: (line) => {
-      span.line(line);
-      raw?.write(`${line}\n`);
+    target: options.target,
+    watch,
+    span,
+    io,
+    raw,
+    announce: (tracedPid) => `${context.functions.join(', ')} in PID ${tracedPid}`,
+    header: (tracedPid) => header(context, tracedPid, startedAt),
+    onLine: (line, held) => {
       for (const event of parser.push(line)) {
         switch (event.kind) {
           case 'hold':
-            watch.held(event.pid, session!);
+            held(event.pid);
             break;
           case 'status':
             status.update(event.status, parser.raw.lostEvents);
@@ -133,20 +124,8 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
         }
       }
     },
+    onEnded: () => status.clear(),
   });
-
-  if (options.target.kind === 'attach') await watch.before(options.target.pid);
-  let end: SessionEnd;
-  try {
-    end = await session.run();
-  } finally {
-    span.ended();
-    watch.stopPolling();
-    status.clear();
-  }
-  await watch.readMaps();
-  const pid = watch.tracedPid;
-  session.finish();
 
   const { raw: rawResult, truncated } = parser.finish();
   const copyPath = context.probedLibrary;
@@ -179,25 +158,19 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     notes,
   });
 
-  let rawFailure: OutputError | null = null;
-  if (raw !== null) {
-    raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    rawFailure = await raw.close();
-  }
-  const eventsFailure = events === null ? null : await events.close();
-
-  await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
-  announcePartial(io.stderr, profile.partialReason);
-  // The reports are out; a log the disk cut short is still an error the user must see.
-  if (rawFailure !== null || eventsFailure !== null) throw rawFailure ?? eventsFailure!;
-
-  if (end.targetExit !== null) {
-    const exit = await end.targetExit;
-    return exitCodeOf(exit);
-  }
-  return tracerFailed(end) ? 4 : 0;
+  return endTrace({
+    io,
+    end,
+    raw,
+    records: [
+      { type: 'memtrace_maps', data: history.toJSON() },
+      { type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) },
+      { type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } },
+    ],
+    logs: events === null ? [] : [events],
+    writeReports: () => writeReports(profile, options.reports, io, { value: options.value, top: options.top }),
+    partialReason: profile.partialReason,
+  });
 }
 
 function header(context: AllocationTraceContext, pid: number, startedAt: Date): Record<string, unknown> {

@@ -3,7 +3,12 @@
 // tracer and its features, tracefs mounted.
 import { ensureTracefs, findTracer, requireRoot, type Bpftrace } from '../../run/bpftrace.js';
 import type { Target } from '../../run/target.js';
-import type { ToolIo } from './allocation-trace.js';
+
+/** Where a tool writes: its reports on stdout when asked, everything else on stderr. */
+export interface ToolIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
 
 /** The options every tracing tool takes alike, parsed once for all of them (cli/command.ts's parseTracingCommand). */
 export interface TracingOptions {

@@ -2,16 +2,14 @@
 // mmap lengths, aggregated in the kernel by user stack. Composes spec → program → session → parser
 // → symbols → reduce → reports, as tools/malloc/malloc.ts does, with the same session and maps recording.
 import { hostname } from 'node:os';
-import { TargetError, UsageError, type OutputError } from '../../errors.js';
+import { TargetError, UsageError } from '../../errors.js';
 import { openOutputStream } from '../common/output-file.js';
 import { buildFaultsSpec, type FaultsSpec } from '../../probes/faults-spec.js';
 import { renderFaultsBpf } from '../../probes/render-faults-bpf.js';
 import { FaultsLogParser } from '../../parse/faults-log.js';
 import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
-import { exitCodeOf } from '../../run/launch.js';
 import { resolveCommand } from '../../run/target.js';
 import { chooseStackUnwinder, stackModeOf, type StackUnwinder, type UnwinderChoice } from '../../run/stack-unwinder.js';
-import { TraceSession, type SessionEnd } from '../../run/trace-session.js';
 import { readElf } from '../../symbols/elf.js';
 import { MappingHistory } from '../../symbols/proc-maps.js';
 import type { FaultsValueName } from '../../model/faults-profile.js';
@@ -20,14 +18,14 @@ import type { StackFormat } from '../../report/stack-index.js';
 import { renderFaults } from '../../report/faults-index.js';
 import { findAllocatorForLaunch } from '../common/allocator.js';
 import { faultsFrameAddresses, reduceFaults, type FrameName } from './reduce.js';
-import type { ToolIo } from '../common/allocation-trace.js';
-import { announcePartial, describeSessionLoss, tracerFailed } from '../common/session-loss.js';
+import { describeSessionLoss } from '../common/session-loss.js';
 import { TracedSpan } from '../common/traced-span.js';
 import { writeReport } from '../common/write-reports.js';
 import { TargetWatch } from '../common/target-watch.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { targetRunsNode } from '../common/node-target-kind.js';
-import { startTracing, type TracingOptions } from '../common/tracing.js';
+import { startTracing, type ToolIo, type TracingOptions } from '../common/tracing.js';
+import { endTrace, runWatchedTrace, sessionTarget } from '../common/traced-session.js';
 
 /** The options every tracing tool takes (TracingOptions), and faults's own. */
 export interface FaultsOptions extends TracingOptions {
@@ -81,63 +79,38 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
   const span = new TracedSpan(startedAt);
-  let session: TraceSession | null = null;
   const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes });
   const command = options.target.kind === 'launch' ? options.target.command : null;
 
-  session = new TraceSession({
-    bpftrace,
-    program: (tracedPid: number) => tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf({ ...spec, pid: tracedPid }),
-    unsafe: spec.holdAtExit !== null,
-    tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
-    target:
-      options.target.kind === 'attach'
-        ? { kind: 'attach', pid: options.target.pid }
-        : {
-            kind: 'launch',
-            command: [launchPath!, ...options.target.command.slice(1)],
-            env: process.env,
-            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
-            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
-          },
-    durationMs: options.durationMs,
-    ...(unwinder.unwinder === 'dwarf' && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
-    onStarted: (tracedPid) => {
-      io.stderr.write(`memtrace: tracing page faults, brk and mmap of PID ${tracedPid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
-      span.began();
-      watch.started(tracedPid, session!);
-      const header = {
-        tool: 'faults',
-        target: { pid: tracedPid, command },
-        host: hostname(),
-        startedAt: startedAt.toISOString(),
-        tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
-        pageSize: spec.pageSize,
-        stackDepth: spec.stackDepth,
-      };
-      raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header })}\n`);
+  const { end, pid } = await runWatchedTrace({
+    session: {
+      bpftrace,
+      program: (tracedPid: number) => tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf({ ...spec, pid: tracedPid }),
+      unsafe: spec.holdAtExit !== null,
+      tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
+      target: sessionTarget(options.target, { path: launchPath!, env: process.env }, options.reports.some((report) => report.path === null), io),
+      durationMs: options.durationMs,
+      ...(unwinder.unwinder === 'dwarf' && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
     },
-    onLine: (line) => {
-      span.line(line);
-      raw?.write(`${line}\n`);
-      for (const event of parser.push(line)) {
-        if (event.kind !== 'hold') continue;
-        watch.held(event.pid, session!);
-      }
+    target: options.target,
+    watch,
+    span,
+    io,
+    raw,
+    announce: (tracedPid) => `page faults, brk and mmap of PID ${tracedPid}`,
+    header: (tracedPid) => ({
+      tool: 'faults',
+      target: { pid: tracedPid, command },
+      host: hostname(),
+      startedAt: startedAt.toISOString(),
+      tracer: { name: 'bpftrace', version: bpftrace.version, choices: [unwinder.choice], stacks: unwinder.unwinder },
+      pageSize: spec.pageSize,
+      stackDepth: spec.stackDepth,
+    }),
+    onLine: (line, held) => {
+      for (const event of parser.push(line)) if (event.kind === 'hold') held(event.pid);
     },
   });
-
-  if (options.target.kind === 'attach') await watch.before(options.target.pid);
-  let end: SessionEnd;
-  try {
-    end = await session.run();
-  } finally {
-    span.ended();
-    watch.stopPolling();
-  }
-  await watch.readMaps();
-  const pid = watch.tracedPid;
-  session.finish();
 
   const { raw: rawResult, truncated } = parser.finish();
   const names = await resolveFaultsNames(history, faultsFrameAddresses(rawResult));
@@ -154,21 +127,22 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
     notes,
   });
 
-  let rawFailure: OutputError | null = null;
-  if (raw !== null) {
-    raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: history.toJSON() })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: { leaves: namesRecord(names.leaves), callers: namesRecord(names.callers) } })}\n`);
-    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
-    rawFailure = await raw.close();
-  }
-  for (const report of options.reports) {
-    await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
-  }
-  announcePartial(io.stderr, profile.partialReason);
-  // The reports are out; a raw log the disk cut short is still an error the user must see.
-  if (rawFailure !== null) throw rawFailure;
-  if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
-  return tracerFailed(end) ? 4 : 0;
+  return endTrace({
+    io,
+    end,
+    raw,
+    records: [
+      { type: 'memtrace_maps', data: history.toJSON() },
+      { type: 'memtrace_symbols', data: { leaves: namesRecord(names.leaves), callers: namesRecord(names.callers) } },
+      { type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } },
+    ],
+    writeReports: async () => {
+      for (const report of options.reports) {
+        await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
+      }
+    },
+    partialReason: profile.partialReason,
+  });
 }
 
 function namesRecord(names: ReadonlyMap<bigint, FrameName>): Record<string, FrameName> {

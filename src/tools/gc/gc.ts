@@ -5,7 +5,7 @@
 import { open, readlink, realpath } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename } from 'node:path';
-import { TargetError, type OutputError } from '../../errors.js';
+import { TargetError } from '../../errors.js';
 import { openOutputStream } from '../common/output-file.js';
 import { gcKindOf, reasonName, type GcLog, type GcLogHeader } from '../../model/gc-log.js';
 import { GcLogParser, type GcRawCollection } from '../../parse/gc-log.js';
@@ -13,7 +13,6 @@ import { buildGcSpec, type GcSpec } from '../../probes/gc-spec.js';
 import { renderGcBpf } from '../../probes/render-gc-bpf.js';
 import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
-import { exitCodeOf } from '../../run/launch.js';
 import { resolveCommand } from '../../run/target.js';
 import { TraceSession } from '../../run/trace-session.js';
 import { formatBytes } from '../../report/units.js';
@@ -21,10 +20,11 @@ import { pageSize } from '../../sample/linux-proc.js';
 import { ElfError, readElf } from '../../symbols/elf.js';
 import { findGcProbePoint, V8_GC_FUNCTION, type GcProbePoint } from '../../symbols/v8-gc-symbol.js';
 import { reduceGc } from './reduce.js';
-import { announcePartial, describeSessionLoss, tracerFailed } from '../common/session-loss.js';
+import { describeSessionLoss } from '../common/session-loss.js';
 import { writeGcReports, type GcReportRequest } from './write-reports.js';
-import type { ToolIo } from '../common/allocation-trace.js';
+import type { ToolIo } from '../common/tracing.js';
 import { startTracing, type TracingOptions } from '../common/tracing.js';
+import { endTrace, sessionTarget, tracingLine } from '../common/traced-session.js';
 
 /** The options every tracing tool takes (TracingOptions), and gc's own. */
 export interface GcOptions extends TracingOptions {
@@ -137,21 +137,12 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     program: (tracedPid: number) => tracerComment(bpftrace, choices) + renderGcBpf({ ...spec, pid: tracedPid }),
     unsafe: false,
     tracerEnv: {},
-    target:
-      options.target.kind === 'attach'
-        ? { kind: 'attach', pid: options.target.pid }
-        : {
-            kind: 'launch',
-            command: [spec.binary, ...options.target.command.slice(1)],
-            env: process.env,
-            stdout: options.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
-            terminal: Boolean(process.stdin.isTTY && (io.stdout.isTTY || io.stderr.isTTY)),
-          },
+    target: sessionTarget(options.target, { path: spec.binary, env: process.env }, options.reports.some((report) => report.path === null), io),
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
       pid = tracedPid;
       const how = point.kind === 'symbol' ? `uprobes on ${V8_GC_FUNCTION}` : "Node's gc__start/gc__done probes";
-      io.stderr.write(`memtrace: tracing garbage collections of PID ${tracedPid} (${how})${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
+      io.stderr.write(tracingLine(`garbage collections of PID ${tracedPid} (${how})`, options.durationMs));
       raw?.write(`${JSON.stringify({ type: 'memtrace_header', data: header(tracedPid) })}\n`);
     },
     onLine: (line) => {
@@ -167,15 +158,12 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
   if (end.reason === 'target-exited' && options.target.kind === 'attach') notes.push(`PID ${pid} exited during the trace: its collections until then`);
   const log: GcLog = reduceGc(parser.finish(), { header: header(pid), partialReason: describeSessionLoss(end, false, ': the collections until then'), notes });
 
-  let rawFailure: OutputError | null = null;
-  if (raw !== null) {
-    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: log.partialReason, durationSeconds: log.durationSeconds, notes } })}\n`);
-    rawFailure = await raw.close();
-  }
-  await writeGcReports(log, options.reports, io);
-  announcePartial(io.stderr, log.partialReason);
-  // The reports are out; a raw log the disk cut short is still an error the user must see.
-  if (rawFailure !== null) throw rawFailure;
-  if (end.targetExit !== null) return exitCodeOf(await end.targetExit);
-  return tracerFailed(end) ? 4 : 0;
+  return endTrace({
+    io,
+    end,
+    raw,
+    records: [{ type: 'memtrace_trailer', data: { partialReason: log.partialReason, durationSeconds: log.durationSeconds, notes } }],
+    writeReports: () => writeGcReports(log, options.reports, io),
+    partialReason: log.partialReason,
+  });
 }

@@ -19,7 +19,7 @@ import { frameAddresses, reduceMalloc } from '../common/allocation-reduce.js';
 import { DtraceTargetMaps } from './dtrace-target-maps.js';
 import { resolvedName, type ResolvedName } from '../common/frame-names.js';
 import { Symbolizer } from '../../symbols/symbolizer.js';
-import type { ToolIo } from '../common/allocation-trace.js';
+import type { ToolIo } from '../common/tracing.js';
 import type { MallocOptions } from './options.js';
 import { writeReports } from '../common/write-reports.js';
 

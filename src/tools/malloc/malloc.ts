@@ -19,7 +19,8 @@ import { findAllocatorForLaunch, findAllocatorInMaps } from '../common/allocator
 import { runMallocDtrace } from './dtrace.js';
 import type { MallocOptions } from './options.js';
 import { startTracing } from '../common/tracing.js';
-import { traceAllocations, type ToolIo } from '../common/allocation-trace.js';
+import { traceAllocations } from '../common/allocation-trace.js';
+import type { ToolIo } from '../common/tracing.js';
 import { nodeOptionsWithPerfMap } from '../common/js-frames.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { targetRunsNode } from '../common/node-target-kind.js';
