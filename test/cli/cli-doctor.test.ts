@@ -30,7 +30,7 @@ const plainEnv = { MEMTRACE_BPFTRACE_ROOT: '', MEMTRACE_BPFTRACE: undefined, MEM
   t.is(result.exitCode, 0, `${result.stderr}`);
   const report = JSON.parse(`${result.stdout}`) as { bpftrace: { found: boolean; foundBy: string; path: string; features: Record<string, unknown> }; missing: Array<{ what: string }> };
   t.true(report.bpftrace.found);
-  t.is(report.bpftrace.path, NEWER);
+  t.is(report.bpftrace.path, NEWER!);
   t.is(report.bpftrace.foundBy, 'given with --tracer-path');
   t.like(report.bpftrace.features, { pidScopedUprobes: true, offsetUprobes: true, dwarfStacks: true });
   t.deepEqual(report.missing.map((item) => item.what).filter((what) => what !== 'DTrace'), []);

@@ -10,7 +10,6 @@ import { execa } from 'execa';
 import test from 'ava';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { heapFigures, readLogRecords, sampleNear, type LogRecords } from '../helpers/process-log.js';
-import type { SeriesSample } from '../../src/model/series.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
 const MIB = 1024 * 1024;

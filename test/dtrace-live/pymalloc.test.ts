@@ -56,7 +56,7 @@ function growRows(result: PyMallocDtrace) {
 }
 
 /** uprobe_events entries a dtrace left behind (DTrace for Linux names them dt_PID_…). */
-function leftBehind(dtracePid: number | undefined): string[] {
+function leftBehind(dtracePid: number): string[] {
   return readFileSync('/sys/kernel/tracing/uprobe_events', 'utf8')
     .split('\n')
     .filter((line) => line.includes(`dt_${dtracePid}_`));
@@ -64,13 +64,14 @@ function leftBehind(dtracePid: number | undefined): string[] {
 
 pythonDtraceTest('launched (-c): grow.py allocations land on the allocating lines, exactly; the report reads the output', async (t) => {
   const script = await glibcScript();
-  const run = await execa(liveDtrace()!, ['-Zs', script, '-c', `${PYTHON} ${GROW} --repeat ${ROUNDS}`], { reject: false, timeout: 120_000 });
+  const dtrace = execa(liveDtrace()!, ['-Zs', script, '-c', `${PYTHON} ${GROW} --repeat ${ROUNDS}`], { reject: false, timeout: 120_000 });
+  const run = await dtrace;
   t.is(run.exitCode, 0, run.stderr);
   const result = parse(run.stdout);
   t.true(result.began && result.ended);
   t.deepEqual(growRows(result), EXPECTED);
   t.is(result.otherLines, 1, 'the workload printed its one line');
-  t.deepEqual(leftBehind(run.pid), []);
+  t.deepEqual(leftBehind(dtrace.pid!), []);
 
   const log = temporary('out.txt');
   writeFileSync(log, `${run.stdout}\n`);
@@ -93,7 +94,7 @@ pythonDtraceTest('attached (-p): frames entered after the attach are attributed 
   const result = parse(traced.stdout);
   t.true(result.ended);
   t.deepEqual(growRows(result), EXPECTED);
-  t.deepEqual(leftBehind(traced.pid), []);
+  t.deepEqual(leftBehind(dtrace.pid!), []);
 });
 
 pythonDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)', async (t) => {
@@ -104,8 +105,9 @@ pythonDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and -
     const compile = async (program: string, extra: string[] = []) => {
       const path = temporary('pymalloc.d');
       writeFileSync(path, program);
-      const result = await execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
-      t.deepEqual(leftBehind(result.pid), []);
+      const dtrace = execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
+      const result = await dtrace;
+      t.deepEqual(leftBehind(dtrace.pid!), []);
       return { exitCode: result.exitCode, said: `${result.stderr}${result.stdout}`.trim() };
     };
     const forPid = await compile(renderPyMallocD({ pid: python.pid!, library: 'libc.so.6', minSize: 1024, durationMs: 2500 }));

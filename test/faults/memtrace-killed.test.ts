@@ -85,7 +85,7 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
 
 for (const phase of ['attach', 'tracing'] as const) {
   liveTest(`-p PID: memtrace killed during ${phase}; the target is never left stopped`, async (t) => {
-    const { target, pid } = await startWaitingWorkload(['--linger', phase === 'exit-hold' ? '0' : '4']);
+    const { target, pid } = await startWaitingWorkload(['--linger', '4']);
     const run = startMemtrace(['malloc', '-p', String(pid), '-o', temporary('r.json')]);
     void untilTracing(run).then(() => process.kill(pid, 'SIGUSR1'), () => {});
     const delayMs = await killMemtrace(run, phase);

@@ -8,12 +8,19 @@ export const MEMTRACE_DTRACE = `${ROOT}bin/memtrace-dtrace.js`;
 /** The directory of the fake dtrace (test/fixtures/dtrace/fake/dtrace), to put first on PATH. */
 export const FAKE_DTRACE_DIRECTORY = `${ROOT}test/fixtures/dtrace/fake`;
 
-export function memtrace(args: string[], options: Options = {}) {
+/**
+ * The execa options the CLI helpers accept. Only options that leave the result's type alone: a
+ * plain `Options` (with `encoding`, `lines`, `stdout`, `buffer`...) would widen `stdout` and
+ * `stderr` to `string | string[] | Uint8Array | undefined` in every caller.
+ */
+export type CliOptions = Pick<Options, 'env' | 'extendEnv' | 'cwd' | 'timeout' | 'stdin' | 'input' | 'uid' | 'gid' | 'stripFinalNewline' | 'killSignal' | 'cancelSignal'>;
+
+export function memtrace(args: string[], options: CliOptions = {}) {
   return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
 }
 
 /** The `memtrace` command (backend chosen by platform), for the tools that need no tracer. */
-export function memtraceAuto(args: string[], options: Options = {}) {
+export function memtraceAuto(args: string[], options: CliOptions = {}) {
   return execa(process.execPath, [MEMTRACE, ...args], { reject: false, all: false, timeout: 120_000, ...options });
 }
 
@@ -21,7 +28,7 @@ export function memtraceAuto(args: string[], options: Options = {}) {
  * `memtrace-dtrace`, with the fake dtrace first on PATH and its scenario chosen. No private root: its
  * dtrace (setup-bpftrace --include-dtrace) would come before PATH.
  */
-export function memtraceDtrace(args: string[], scenario = 'replay', options: Options = {}) {
+export function memtraceDtrace(args: string[], scenario = 'replay', options: CliOptions = {}) {
   return execa(process.execPath, [MEMTRACE_DTRACE, ...args], {
     reject: false,
     all: false,

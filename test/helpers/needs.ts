@@ -45,7 +45,8 @@ export function needing(needs: readonly Need[], base: TestFunction = test.serial
   const reason = missingReason(needs);
   if (reason === null) return base;
   if (process.env.MEMTRACE_REQUIRE_LIVE === '1') {
-    return ((title: string) => base(title, (t) => t.fail(`${reason}; MEMTRACE_REQUIRE_LIVE=1 needs it`))) as TestFunction;
+    // Called as the test would be, (title, implementation): the implementation is not run.
+    return ((title: string, ..._implementation: unknown[]) => base(title, (t) => t.fail(`${reason}; MEMTRACE_REQUIRE_LIVE=1 needs it`))) as TestFunction;
   }
   return ((title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${reason})`, ...rest)) as TestFunction;
 }

@@ -1,7 +1,7 @@
 import test from 'ava';
-import { formatFromPath } from '../../src/report/index.js';
+import { formatFromPath, type ReportFormat } from '../../src/report/index.js';
 
-const format = test.macro((t, path: string, expected: string) => {
+const format = test.macro((t, path: string, expected: ReportFormat) => {
   t.is(formatFromPath(path), expected);
 });
 test('.json', format, 'leaks.json', 'json');

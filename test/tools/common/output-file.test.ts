@@ -31,7 +31,7 @@ test('invokingOwner: SUDO_UID/SUDO_GID as root, nothing otherwise', (t) => {
   t.is(invokingOwner({ SUDO_UID: '1000', SUDO_GID: '100' }, 1000), null);
 });
 
-const malformed = test.macro((t, env: NodeJS.ProcessEnv, message: string) => {
+const malformed = test.macro((t, env: NodeJS.ProcessEnv, message: RegExp) => {
   t.throws(() => invokingOwner(env, 0), { instanceOf: UsageError, message });
 });
 test('invokingOwner refuses a negative SUDO_UID', malformed, { SUDO_UID: '-1', SUDO_GID: '100' }, /^SUDO_UID is "-1": expected a numeric id/);

@@ -1,11 +1,13 @@
 import test from 'ava';
 import { UsageError } from '../../../src/errors.js';
+import { FrameTable, StackTrie } from '../../../src/model/stack-trie.js';
 import type { BpftraceMaps, BpftraceStackMap } from '../../../src/parse/bpftrace-maps.js';
 import { bpftraceMapsNotes, chooseStackMap } from '../../../src/tools/report/bpftrace-maps.js';
 
 const stackMap = (name: string, entries: number): BpftraceStackMap => ({
   name,
   entries,
+  stacks: new StackTrie(new FrameTable()),
   profile: { valueTypes: [{ name: 'count', unit: 'count' }], defaultValue: 'count', samples: [] },
 });
 
