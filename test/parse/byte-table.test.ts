@@ -31,7 +31,7 @@ test('every line gets one id, found again by its bytes at any offset', (t) => {
       let id = table.find(buffer, view, round, end, hash);
       if (id === -1) id = table.add(buffer, round, end, hash);
       if (!ids.has(line)) ids.set(line, id);
-      t.is(id, ids.get(line), line);
+      t.is(id, ids.get(line)!, line);
       t.is(table.text(id), line);
     }
   }
