@@ -5,8 +5,11 @@ import { renderCallLogCsv, renderCallLogTsv } from './call-log-dsv.js';
 import { renderCallLogJson } from './call-log-json.js';
 import { renderCallLogSvg } from './call-log-svg.js';
 import { renderCallLogTable } from './call-log-table.js';
+import type { ReportFamily } from './family.js';
 
-export type CallLogFormat = 'table' | 'json' | 'tsv' | 'csv' | 'svg';
+/** The first is the default on stdout. */
+export const CALL_LOG_FORMATS = ['table', 'json', 'tsv', 'csv', 'svg'] as const;
+export type CallLogFormat = (typeof CALL_LOG_FORMATS)[number];
 
 export const CALL_LOG_EXTENSIONS: Record<string, CallLogFormat> = {
   '.txt': 'table',
@@ -16,9 +19,6 @@ export const CALL_LOG_EXTENSIONS: Record<string, CallLogFormat> = {
   '.csv': 'csv',
   '.svg': 'svg',
 };
-
-/** The first is the default on stdout. */
-export const CALL_LOG_FORMATS: CallLogFormat[] = ['table', 'json', 'tsv', 'csv', 'svg'];
 
 export interface RenderCallLogOptions {
   /** Names the log in the table's first line and the plot's title. */
@@ -41,3 +41,5 @@ export function renderCallLog(log: CallLog, format: CallLogFormat, options: Rend
       return renderCallLogSvg(log, functionsOf(log), { title: options.title });
   }
 }
+
+export const CALL_LOG_REPORTS: ReportFamily<CallLog, CallLogFormat, RenderCallLogOptions> = { formats: CALL_LOG_FORMATS, extensions: CALL_LOG_EXTENSIONS, render: renderCallLog };

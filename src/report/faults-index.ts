@@ -2,7 +2,8 @@
 import { faultsStackProfile, type FaultsProfile, type FaultsValueName } from '../model/faults-profile.js';
 import { renderFaultsTable } from './faults-table.js';
 import { renderJson } from './json.js';
-import { renderStackProfile, type StackFormat } from './stack-index.js';
+import type { ReportFamily } from './family.js';
+import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS, type StackFormat } from './stack-index.js';
 
 const TITLES: Record<FaultsValueName, string> = {
   residentBytes: 'faults: bytes made resident, by stack',
@@ -21,3 +22,6 @@ export function renderFaults(profile: FaultsProfile, format: StackFormat, option
   ];
   return renderStackProfile(faultsStackProfile(profile, value), format, { title: TITLES[value], top: options.top ?? 10, notes });
 }
+
+/** faults' reports: the stack formats, with its own table and json. */
+export const FAULTS_REPORTS: ReportFamily<FaultsProfile, StackFormat, { value?: FaultsValueName; top?: number }> = { formats: STACK_FORMATS, extensions: STACK_EXTENSIONS, render: renderFaults };

@@ -4,10 +4,12 @@ import { renderGcSvg } from './gc-svg.js';
 import { renderGcTable } from './gc-table.js';
 import { renderGcTsv } from './gc-tsv.js';
 import { renderJson } from './json.js';
+import type { ReportFamily } from './family.js';
 import { seriesRecords } from './series-index.js';
 
 /** `series` is the collections as a memtrace process log (JSON lines), for the process plots. */
-export type GcFormat = 'table' | 'json' | 'tsv' | 'csv' | 'svg' | 'series';
+export const GC_FORMATS = ['table', 'json', 'tsv', 'csv', 'svg', 'series'] as const;
+export type GcFormat = (typeof GC_FORMATS)[number];
 
 export const GC_EXTENSIONS: Record<string, GcFormat> = {
   '.txt': 'table',
@@ -19,8 +21,6 @@ export const GC_EXTENSIONS: Record<string, GcFormat> = {
   '.jsonl': 'series',
   '.ndjson': 'series',
 };
-
-export const GC_FORMATS: GcFormat[] = ['table', 'json', 'tsv', 'csv', 'svg', 'series'];
 
 export function renderGc(log: GcLog, format: GcFormat): string {
   switch (format) {
@@ -38,3 +38,5 @@ export function renderGc(log: GcLog, format: GcFormat): string {
       return seriesRecords(gcLogToSeries(log)).map((record) => `${JSON.stringify(record)}\n`).join('');
   }
 }
+
+export const GC_REPORTS: ReportFamily<GcLog, GcFormat, Record<string, never>> = { formats: GC_FORMATS, extensions: GC_EXTENSIONS, render: (log, format) => renderGc(log, format) };

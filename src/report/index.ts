@@ -10,10 +10,10 @@ import { STACK_EXTENSIONS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
+import type { ReportFamily } from './family.js';
 
-export type ReportFormat = 'table' | 'json' | 'folded' | 'svg' | 'tsv' | 'csv' | 'pprof' | 'speedscope' | 'html';
-
-export const REPORT_FORMATS: ReportFormat[] = ['table', 'json', 'folded', 'svg', 'tsv', 'csv', 'pprof', 'speedscope', 'html'];
+export const REPORT_FORMATS = ['table', 'json', 'folded', 'svg', 'tsv', 'csv', 'pprof', 'speedscope', 'html'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv', '.csv': 'csv' };
 
@@ -92,3 +92,6 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
       });
   }
 }
+
+/** malloc's reports (and external's, and every malloc log's in `memtrace report`). */
+export const MALLOC_REPORTS: ReportFamily<MallocProfile, ReportFormat, { value?: MallocValueName; top?: number }> = { formats: REPORT_FORMATS, extensions: EXTENSIONS, render: renderMalloc };

@@ -8,8 +8,10 @@ import { renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
 import { STACK_EXTENSIONS } from './stack-index.js';
+import type { ReportFamily } from './family.js';
 
-export type JsHeapFormat = 'table' | 'json' | 'folded' | 'svg' | 'heapprofile' | 'pprof' | 'speedscope' | 'html';
+export const JS_HEAP_FORMATS = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof', 'speedscope', 'html'] as const;
+export type JsHeapFormat = (typeof JS_HEAP_FORMATS)[number];
 
 export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = { ...STACK_EXTENSIONS, '.heapprofile': 'heapprofile' };
 
@@ -54,3 +56,10 @@ export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile,
       return JSON.stringify(profile);
   }
 }
+
+/** trace-malloc's reports: of the reduced report, and of V8's own profile (heapprofile). */
+export const JS_HEAP_REPORTS: ReportFamily<{ report: JsHeapReport; profile: V8HeapProfile }, JsHeapFormat, { top: number }> = {
+  formats: JS_HEAP_FORMATS,
+  extensions: JS_HEAP_EXTENSIONS,
+  render: ({ report, profile }, format, options) => renderJsHeapReport(report, profile, format, options),
+};

@@ -9,7 +9,8 @@ import { seriesTable } from './series-dsv.js';
 import { renderDsv } from './dsv.js';
 
 /** gnuplot is two files (.dat and .plt) and is written by writeSeriesReports, not rendered here. */
-export type SeriesFormat = 'table' | 'tsv' | 'csv' | 'svg' | 'html' | 'json' | 'jsonl' | 'gnuplot';
+export const SERIES_FORMATS = ['table', 'tsv', 'csv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'] as const;
+export type SeriesFormat = (typeof SERIES_FORMATS)[number];
 
 export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
   '.txt': 'table',
@@ -25,8 +26,6 @@ export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
   '.plt': 'gnuplot',
   '.dat': 'gnuplot',
 };
-
-export const SERIES_FORMATS: SeriesFormat[] = ['table', 'tsv', 'csv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'];
 
 /** The format of an output path, or null when its extension is not one of SERIES_EXTENSIONS. */
 export function seriesFormatFromPath(path: string): SeriesFormat | null {

@@ -7,9 +7,10 @@ import { renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
 import { renderStackTable } from './stack-table.js';
+import type { ReportFamily } from './family.js';
 
-export type StackFormat = 'table' | 'json' | 'folded' | 'svg' | 'pprof' | 'speedscope' | 'html';
-export const STACK_FORMATS: StackFormat[] = ['table', 'json', 'folded', 'svg', 'pprof', 'speedscope', 'html'];
+export const STACK_FORMATS = ['table', 'json', 'folded', 'svg', 'pprof', 'speedscope', 'html'] as const;
+export type StackFormat = (typeof STACK_FORMATS)[number];
 /** The extensions of every stack report; malloc adds .tsv and .csv, trace-malloc .heapprofile. */
 export const STACK_EXTENSIONS: Record<string, StackFormat> = {
   '.txt': 'table',
@@ -49,3 +50,5 @@ export function renderStackProfile(profile: StackProfile, format: StackFormat, o
       });
   }
 }
+
+export const STACK_REPORTS: ReportFamily<StackProfile, StackFormat, { title: string; top: number; notes?: string[] }> = { formats: STACK_FORMATS, extensions: STACK_EXTENSIONS, render: renderStackProfile };

@@ -1,6 +1,9 @@
 import test from 'ava';
 import { GC_EXTENSIONS, renderGc } from '../../src/report/gc-index.js';
-import { gcReportRequests } from '../../src/tools/gc/write-reports.js';
+import { GC_REPORTS } from '../../src/report/gc-index.js';
+import { reportRequestsFor } from '../../src/tools/common/write-reports.js';
+
+const gcReportRequests = (paths: string[], format: string | null) => reportRequestsFor(paths, format, GC_REPORTS);
 import { readGcLog } from '../../src/tools/gc/report-input.js';
 import { fixture } from '../helpers/workloads.js';
 

@@ -1,5 +1,5 @@
 import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
-import { STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
+import { FAULTS_REPORTS } from '../../report/faults-index.js';
 import { runFaults } from '../../tools/faults/faults.js';
 import { parseFaultsValue } from '../../tools/faults/value.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
@@ -61,7 +61,7 @@ export const faultsCommand: Command = {
     });
     if (line === null) return 0;
     const { values, tracing } = line;
-    const reports = reportRequestsFor(line.outputs, line.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+    const reports = reportRequestsFor(line.outputs, line.format, FAULTS_REPORTS);
     await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runFaults(
       {

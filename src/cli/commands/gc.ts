@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { runGc } from '../../tools/gc/gc.js';
-import { checkReportPaths } from '../../tools/common/write-reports.js';
-import { gcReportRequests } from '../../tools/gc/write-reports.js';
+import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
+import { GC_REPORTS } from '../../report/gc-index.js';
 import { parseTracingCommand, type Command } from '../command.js';
 
 export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID
@@ -57,7 +57,7 @@ export const gcCommand: Command = {
     if (line === null) return 0;
     const { values, tracing } = line;
     if (values.live === true && values.quiet === true) throw new UsageError('give either --live or --quiet, not both');
-    const reports = gcReportRequests(line.outputs, line.format);
+    const reports = reportRequestsFor(line.outputs, line.format, GC_REPORTS);
     await checkReportPaths([...reports.map((report) => report.path), tracing.rawOut]);
     return runGc({ ...tracing, reports, live: values.live === true || (values.quiet !== true && Boolean(io.stderr.isTTY)) }, io);
   },

@@ -1,7 +1,8 @@
 import { UsageError } from '../../errors.js';
 import { DEFAULT_THRESHOLDS } from '../../model/heap-space-diff.js';
 import { validateByteSize } from '../../probes/validate.js';
-import { runHeapStats, type HeapStatsFormat } from '../../tools/heap-stats/heap-stats.js';
+import { runHeapStats } from '../../tools/heap-stats/heap-stats.js';
+import { HEAP_STATS_REPORTS } from '../../report/heap-stats-index.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
 
@@ -30,8 +31,6 @@ For a block inside a program, use the API: heapStats(() => …).
 See docs/tools/heap-stats.md.
 `;
 
-const FORMATS: Record<string, HeapStatsFormat> = { '.txt': 'table', '.table': 'table', '.json': 'json', '.tsv': 'tsv', '.csv': 'csv' };
-
 export const heapStatsCommand: Command = {
   name: 'heap-stats',
   summary: "V8 heap spaces of a Node program, start vs end, significant changes only",
@@ -53,7 +52,7 @@ export const heapStatsCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the command goes after --)`);
     if (command === null || command.length === 0) throw new UsageError('no command: memtrace heap-stats -- node script.js');
-    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: FORMATS, formats: ['table', 'json', 'tsv', 'csv'] as const });
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), HEAP_STATS_REPORTS);
     await checkReportPaths(reports.map((report) => report.path));
     const minBytes = stringOption(values, 'min-bytes');
     const minRelative = stringOption(values, 'min-relative');

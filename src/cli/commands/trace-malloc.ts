@@ -1,7 +1,7 @@
 import { UsageError } from '../../errors.js';
 import { GROUP_BY, type GroupBy } from '../../model/js-heap-profile.js';
 import { validateByteSize, validateInteger } from '../../probes/validate.js';
-import { JS_HEAP_EXTENSIONS, type JsHeapFormat } from '../../report/js-heap-index.js';
+import { JS_HEAP_REPORTS } from '../../report/js-heap-index.js';
 import { runTraceMalloc } from '../../tools/trace-malloc/trace-malloc.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { parseCommandLine, stringOption, type Command } from '../command.js';
@@ -34,8 +34,6 @@ the API: traceMalloc(() => …).
 See docs/tools/trace-malloc.md for the method and its limits.
 `;
 
-const FORMATS: JsHeapFormat[] = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof', 'speedscope', 'html'];
-
 export const traceMallocCommand: Command = {
   name: 'trace-malloc',
   summary: 'which JavaScript functions allocated (V8 sampling heap profiler)',
@@ -57,7 +55,7 @@ export const traceMallocCommand: Command = {
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (the command goes after --)`);
     if (command === null || command.length === 0) throw new UsageError('no command: memtrace trace-malloc -- node script.js');
-    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: JS_HEAP_EXTENSIONS, formats: FORMATS });
+    const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), JS_HEAP_REPORTS);
     await checkReportPaths(reports.map((report) => report.path));
     const groupBy = stringOption(values, 'group-by') ?? 'line';
     if (!GROUP_BY.includes(groupBy as GroupBy)) throw new UsageError(`--group-by: expected one of ${GROUP_BY.join(', ')}, got "${groupBy}"`);

@@ -11,7 +11,7 @@ import { buildCallsSpec, globToRegExp, type CallsSpec, type FunctionPattern, typ
 import { validateSymbol } from '../../probes/validate.js';
 import { renderCallsBpf } from '../../probes/render-calls-bpf.js';
 import { CALLS_RAW_HEADER_TYPE, CallsLogParser, type CallsRawHeader } from '../../parse/calls-log.js';
-import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../report/call-log-index.js';
+import { CALL_LOG_REPORTS, type CallLogFormat } from '../../report/call-log-index.js';
 import { processExists, tracerComment, type Bpftrace } from '../../run/bpftrace.js';
 import { uprobeScopeChoice, warnSharedUprobes } from '../../run/uprobe-scope.js';
 import { launchPythonHeld, type HeldPython } from '../../run/python-launch.js';
@@ -23,7 +23,7 @@ import type { CallLog } from '../../model/call-log.js';
 import { inspectPythonProcess, planPythonProbes } from './python-interpreter.js';
 import { describeSessionLoss } from '../common/session-loss.js';
 import { endTrace } from '../common/traced-session.js';
-import { checkReportPaths, reportRequestsFor, writeReport } from '../common/write-reports.js';
+import { checkReportPaths, reportRequestsFor, writeFamilyReports, type ReportRequestOf } from '../common/write-reports.js';
 import { startTracing, type TracingOptions } from '../common/tracing.js';
 
 /** The options every tracing tool takes (TracingOptions), and calls's own. */
@@ -53,7 +53,7 @@ const STRING_BYTES = 120;
 
 export async function runCalls(options: CallsOptions, io: ToolIo): Promise<number> {
   const say = (message: string) => io.stderr.write(`memtrace: ${message}\n`);
-  const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
+  const reports = reportRequestsFor(options.outputs, options.format, CALL_LOG_REPORTS);
   await checkReportPaths([...reports.map((report) => report.path), options.rawOut]);
   const bpftrace = await startTracing('calls', options, io);
 
@@ -129,7 +129,7 @@ interface TraceContext {
   held: HeldPython | null;
   nativeLaunchPath: string | null;
   notes: string[];
-  reports: Array<{ path: string | null; format: (typeof CALL_LOG_FORMATS)[number] }>;
+  reports: Array<ReportRequestOf<CallLogFormat>>;
   say: (message: string) => void;
 }
 
@@ -191,9 +191,7 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     end,
     raw,
     records: [],
-    writeReports: async () => {
-      for (const report of context.reports) await writeReport(renderCallLog(log, report.format, { title, top: options.top }), report.path, report.format, io);
-    },
+    writeReports: () => writeFamilyReports(CALL_LOG_REPORTS, log, context.reports, { title, top: options.top }, io),
     partialReason: log.partialReason,
     // A launched Python is held by memtrace, not by the session.
     targetExit: held?.exited ?? end.targetExit,

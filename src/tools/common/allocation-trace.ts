@@ -20,7 +20,8 @@ import { describeSessionLoss } from './session-loss.js';
 import { endTrace, runWatchedTrace, sessionTarget } from './traced-session.js';
 import type { ToolIo } from './tracing.js';
 import { TracedSpan } from './traced-span.js';
-import { writeReports, type ReportRequest } from './write-reports.js';
+import { writeFamilyReports, type ReportRequest } from './write-reports.js';
+import { MALLOC_REPORTS } from '../../report/index.js';
 import type { Target } from '../../run/target.js';
 
 
@@ -168,7 +169,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
       { type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } },
     ],
     logs: events === null ? [] : [events],
-    writeReports: () => writeReports(profile, options.reports, io, { value: options.value, top: options.top }),
+    writeReports: () => writeFamilyReports(MALLOC_REPORTS, profile, options.reports, { value: options.value, top: options.top }, io),
     partialReason: profile.partialReason,
   });
 }

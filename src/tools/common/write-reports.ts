@@ -4,14 +4,18 @@
 // whole or absent).
 import { OutputError, UsageError } from '../../errors.js';
 import { checkOutputPath, describeOutputCause, writeOutputFile } from './output-file.js';
-import { MALLOC_VALUE_TYPES, type MallocProfile, type MallocValueName } from '../../model/malloc-profile.js';
-import { EXTENSIONS, formatByExtension, renderMalloc, REPORT_FORMATS, type ReportFormat } from '../../report/index.js';
+import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
+import { formatByExtension, MALLOC_REPORTS, type ReportFormat } from '../../report/index.js';
+import type { ReportFamily } from '../../report/family.js';
 
-export interface ReportRequest {
-  /** null: standard output. */
+/** A report asked for: a file, by its extension, or standard output (null), by -f. */
+export interface ReportRequestOf<Format extends string> {
   path: string | null;
-  format: ReportFormat;
+  format: Format;
 }
+
+/** A malloc report asked for. */
+export type ReportRequest = ReportRequestOf<ReportFormat>;
 
 /** The --value option of every command that writes malloc reports (default allocBytes). */
 export function parseValueName(text: string | null): MallocValueName {
@@ -23,7 +27,7 @@ export function parseValueName(text: string | null): MallocValueName {
 }
 
 export function reportRequests(paths: string[], stdoutFormat: string | null): ReportRequest[] {
-  return reportRequestsFor(paths, stdoutFormat, { extensions: EXTENSIONS, formats: REPORT_FORMATS });
+  return reportRequestsFor(paths, stdoutFormat, MALLOC_REPORTS);
 }
 
 /**
@@ -31,7 +35,7 @@ export function reportRequests(paths: string[], stdoutFormat: string | null): Re
  * stdout in the -f format); stdout gets a report too when nothing else was asked for, or when -f
  * was given without "-". Unknown extensions and formats are usage errors naming the choices.
  */
-export function reportRequestsFor<F extends string>(paths: string[], stdoutFormat: string | null, table: { extensions: Record<string, F>; formats: readonly F[] }): Array<{ path: string | null; format: F }> {
+export function reportRequestsFor<F extends string>(paths: string[], stdoutFormat: string | null, table: { extensions: Readonly<Record<string, F>>; formats: readonly F[] }): Array<ReportRequestOf<F>> {
   if (stdoutFormat !== null && !table.formats.includes(stdoutFormat as F)) {
     throw new UsageError(`--format: expected one of ${table.formats.join(', ')}, got "${stdoutFormat}"`);
   }
@@ -56,15 +60,15 @@ export async function checkReportPaths(paths: Array<string | null>): Promise<voi
   }
 }
 
-export async function writeReports(
-  profile: MallocProfile,
-  requests: ReportRequest[],
+/** Writes `model` as each request asks, through its family's renderer: the one writer of every report. */
+export async function writeFamilyReports<Model, Format extends string, Options>(
+  family: ReportFamily<Model, Format, Options>,
+  model: Model,
+  requests: ReadonlyArray<{ path: string | null; format: Format }>,
+  options: Options,
   io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
-  options: { value: MallocValueName; top: number },
 ): Promise<void> {
-  for (const request of requests) {
-    await writeReport(renderMalloc(profile, request.format, { value: options.value, top: options.top }), request.path, request.format, io);
-  }
+  for (const request of requests) await writeReport(family.render(model, request.format, options), request.path, request.format, io);
 }
 
 /**

@@ -15,12 +15,12 @@ import { MappingHistory } from '../../symbols/proc-maps.js';
 import type { FaultsValueName } from '../../model/faults-profile.js';
 import { resolveFaultsNames } from './names.js';
 import type { StackFormat } from '../../report/stack-index.js';
-import { renderFaults } from '../../report/faults-index.js';
+import { FAULTS_REPORTS } from '../../report/faults-index.js';
 import { findAllocatorForLaunch } from '../common/allocator.js';
 import { faultsFrameAddresses, reduceFaults, type FrameName } from './reduce.js';
 import { describeSessionLoss } from '../common/session-loss.js';
 import { TracedSpan } from '../common/traced-span.js';
-import { writeReport } from '../common/write-reports.js';
+import { writeFamilyReports } from '../common/write-reports.js';
 import { TargetWatch } from '../common/target-watch.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { targetRunsNode } from '../common/node-target-kind.js';
@@ -136,11 +136,7 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
       { type: 'memtrace_symbols', data: { leaves: namesRecord(names.leaves), callers: namesRecord(names.callers) } },
       { type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } },
     ],
-    writeReports: async () => {
-      for (const report of options.reports) {
-        await writeReport(renderFaults(profile, report.format, { value: options.value, top: options.top }), report.path, report.format, io);
-      }
-    },
+    writeReports: () => writeFamilyReports(FAULTS_REPORTS, profile, options.reports, { value: options.value, top: options.top }, io),
     partialReason: profile.partialReason,
   });
 }

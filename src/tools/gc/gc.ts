@@ -21,14 +21,15 @@ import { ElfError, readElf } from '../../symbols/elf.js';
 import { findGcProbePoint, V8_GC_FUNCTION, type GcProbePoint } from '../../symbols/v8-gc-symbol.js';
 import { reduceGc } from './reduce.js';
 import { describeSessionLoss } from '../common/session-loss.js';
-import { writeGcReports, type GcReportRequest } from './write-reports.js';
+import { GC_REPORTS, type GcFormat } from '../../report/gc-index.js';
+import { writeFamilyReports, type ReportRequestOf } from '../common/write-reports.js';
 import type { ToolIo } from '../common/tracing.js';
 import { startTracing, type TracingOptions } from '../common/tracing.js';
 import { endTrace, sessionTarget, tracingLine } from '../common/traced-session.js';
 
 /** The options every tracing tool takes (TracingOptions), and gc's own. */
 export interface GcOptions extends TracingOptions {
-  reports: GcReportRequest[];
+  reports: Array<ReportRequestOf<GcFormat>>;
   /** One line on stderr per collection as it happens (default: when stderr is a terminal). */
   live: boolean;
 }
@@ -163,7 +164,7 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     end,
     raw,
     records: [{ type: 'memtrace_trailer', data: { partialReason: log.partialReason, durationSeconds: log.durationSeconds, notes } }],
-    writeReports: () => writeGcReports(log, options.reports, io),
+    writeReports: () => writeFamilyReports(GC_REPORTS, log, options.reports, {}, io),
     partialReason: log.partialReason,
   });
 }

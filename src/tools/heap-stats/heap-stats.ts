@@ -3,15 +3,10 @@
 import { hostname } from 'node:os';
 import { diffSnapshots, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../../model/heap-space-diff.js';
 import { COUNT_FIELDS } from '../../node/heap-snapshot.cjs';
-import { renderJson } from '../../report/json.js';
-import { renderHeapStatsTable } from '../../report/heap-stats-table.js';
-import { heapStatsTable } from '../../report/heap-stats-dsv.js';
-import { renderDsv } from '../../report/dsv.js';
+import { HEAP_STATS_REPORTS, type HeapStatsFormat } from '../../report/heap-stats-index.js';
 import { exitCodeOf } from '../../run/launch.js';
 import { parsePreloadJson, runWithPreload } from '../common/preload-run.js';
-import { writeReport } from '../common/write-reports.js';
-
-export type HeapStatsFormat = 'table' | 'json' | 'tsv' | 'csv';
+import { writeFamilyReports } from '../common/write-reports.js';
 
 export interface HeapStatsRunOptions {
   command: string[];
@@ -57,10 +52,7 @@ export async function runHeapStats(options: HeapStatsRunOptions, io: { stdout: N
     ...(main.ending === 'exit' ? {} : { error: `the program was ended by ${main.ending}: figures at that moment` }),
   };
   if (run.others.length > 0) io.stderr.write(`memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${main.pid}\n`);
-  for (const report of options.reports) {
-    const text = report.format === 'json' ? renderJson(diff) : report.format === 'tsv' || report.format === 'csv' ? renderDsv(heapStatsTable(diff), report.format) : renderHeapStatsTable(diff);
-    await writeReport(text, report.path, report.format, io);
-  }
+  await writeFamilyReports(HEAP_STATS_REPORTS, diff, options.reports, {}, io);
   return exitCodeOf(run.exit);
 }
 

@@ -21,7 +21,8 @@ import { resolvedName, type ResolvedName } from '../common/frame-names.js';
 import { Symbolizer } from '../../symbols/symbolizer.js';
 import type { ToolIo } from '../common/tracing.js';
 import type { MallocOptions } from './options.js';
-import { writeReports } from '../common/write-reports.js';
+import { writeFamilyReports } from '../common/write-reports.js';
+import { MALLOC_REPORTS } from '../../report/index.js';
 
 /** The bpftrace-only options, refused with the reason rather than silently ignored. */
 function refuseBpftraceOnlyOptions(options: MallocOptions): void {
@@ -136,7 +137,7 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
     rawFailure = await raw.close();
   }
-  await writeReports(profile, options.reports, io, { value: options.value, top: options.top });
+  await writeFamilyReports(MALLOC_REPORTS, profile, options.reports, { value: options.value, top: options.top }, io);
   // The reports are out; a raw log the disk cut short is still an error the user must see.
   if (rawFailure !== null) throw rawFailure;
   // dtrace -c does not pass on the command's exit status: memtrace's is its own.

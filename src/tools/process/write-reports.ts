@@ -4,14 +4,10 @@ import { UsageError } from '../../errors.js';
 import { decimationNote, type Series } from '../../model/series.js';
 import { renderSeriesGnuplot } from '../../report/series-gnuplot.js';
 import { writeOutputFile } from '../common/output-file.js';
-import { reportRequestsFor, writeReport } from '../common/write-reports.js';
+import { reportRequestsFor, writeReport, type ReportRequestOf } from '../common/write-reports.js';
 import { renderSeries, SERIES_EXTENSIONS, SERIES_FORMATS, type SeriesFormat } from '../../report/series-index.js';
 
-export interface SeriesReportRequest {
-  /** null: standard output. */
-  path: string | null;
-  format: SeriesFormat;
-}
+export type SeriesReportRequest = ReportRequestOf<SeriesFormat>;
 
 /**
  * Splits -o/-f into reports. With `liveLog` (memtrace process), a .jsonl/.ndjson output (or
@@ -20,7 +16,7 @@ export interface SeriesReportRequest {
  */
 export function seriesReportRequests(paths: string[], stdoutFormat: string | null, options: { liveLog: boolean }): { log: string | null; reports: SeriesReportRequest[] } {
   if (stdoutFormat === 'gnuplot') throw new UsageError('--format gnuplot: gnuplot is two files; write them with -o FILE.plt');
-  const requests = reportRequestsFor(paths, stdoutFormat, { extensions: SERIES_EXTENSIONS, formats: SERIES_FORMATS.filter((format) => format !== 'gnuplot') });
+  const requests = reportRequestsFor<SeriesFormat>(paths, stdoutFormat, { extensions: SERIES_EXTENSIONS, formats: SERIES_FORMATS.filter((format) => format !== 'gnuplot') });
   if (!options.liveLog) return { log: null, reports: requests };
   const logs = requests.filter((request) => request.format === 'jsonl');
   if (logs.length > 1) throw new UsageError(`one live log at a time: ${logs.map((log) => log.path ?? '-').join(' and ')}`);

@@ -9,7 +9,7 @@ import { UsageError } from '../../errors.js';
 import { readBpftraceMaps, type BpftraceMaps, type BpftraceStackMap } from '../../parse/bpftrace-maps.js';
 import type { StackProfile } from '../../model/stack-profile.js';
 import { renderHistogramLines } from '../../report/histogram-table.js';
-import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
+import { renderStackProfile, STACK_REPORTS } from '../../report/stack-index.js';
 import { renderFoldedTrie } from '../../report/folded.js';
 import { formatCount } from '../../report/units.js';
 import type { ReportInputOptions, ReportIo } from './input.js';
@@ -17,7 +17,7 @@ import { pushOnly, pushStackProfile } from './push.js';
 import { checkReportPaths, reportRequestsFor, writeReport } from '../common/write-reports.js';
 
 export async function reportBpftraceMaps(path: string, options: ReportInputOptions, top: number, io: ReportIo): Promise<number> {
-  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
   await checkReportPaths(reports.map((report) => report.path));
   const maps = await readBpftraceMaps(path, { lenient: options.lenient });
   const chosen = chooseStackMap(path, maps, options.map);

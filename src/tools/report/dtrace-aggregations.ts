@@ -12,10 +12,10 @@ import { describeDtraceNotices } from '../../parse/dtrace-notices.js';
 import { pyMallocDtraceNotes, PyMallocDtraceParser } from '../../parse/pymalloc-dtrace.js';
 import type { StackProfile } from '../../model/stack-profile.js';
 import { renderDtraceAggregationTable } from '../../report/dtrace-table.js';
-import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
+import { renderStackProfile, STACK_REPORTS } from '../../report/stack-index.js';
 import type { ReportInputOptions, ReportIo } from './input.js';
 import { pushOnly, pushStackProfile } from './push.js';
-import { checkReportPaths, reportRequestsFor, writeReport } from '../common/write-reports.js';
+import { checkReportPaths, reportRequestsFor, writeFamilyReports, writeReport } from '../common/write-reports.js';
 
 export async function readDtraceAggregations(path: string, options: { lenient: boolean }): Promise<DtraceAggregations> {
   const reader = new DtraceAggregationReader({ source: path, lenient: options.lenient });
@@ -45,7 +45,7 @@ export function dtraceAggregationNotes(aggregations: DtraceAggregations): string
 }
 
 export async function reportDtraceAggregations(path: string, options: ReportInputOptions, io: ReportIo): Promise<number> {
-  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const aggregations = await readDtraceAggregations(path, { lenient: options.lenient });
@@ -68,7 +68,7 @@ const PYMALLOC_VALUES = ['allocBytes', 'allocs', 'frees'] as const;
 export async function reportPyMallocDtrace(path: string, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const value = options.value ?? 'allocBytes';
   if (!(PYMALLOC_VALUES as readonly string[]).includes(value)) throw new UsageError(`--value: expected ${PYMALLOC_VALUES.join(', ')} for pymalloc.d output, got ${JSON.stringify(value)}`);
-  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+  const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const parser = new PyMallocDtraceParser({ source: path, lenient: options.lenient });
@@ -89,7 +89,7 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
     samples: result.samples,
   };
   const render = { title: `malloc by Python function (DTrace): ${basename(path)}`, top, notes };
-  for (const report of reports) await writeReport(renderStackProfile(profile, report.format, render), report.path, report.format, io);
+  await writeFamilyReports(STACK_REPORTS, profile, reports, render, io);
   if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', render) as Buffer, options.push, io);
   return 0;
 }

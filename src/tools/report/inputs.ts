@@ -20,9 +20,10 @@ import { looksLikeGcJson } from '../../parse/gc-json.js';
 import { looksLikeJsonReport, readMallocJson } from '../../parse/malloc-json.js';
 import { detectProcessLog, readProcessLog } from '../../parse/process-log.js';
 import { validateTop } from '../../probes/validate.js';
-import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../report/call-log-index.js';
-import { renderStackProfile, STACK_EXTENSIONS, STACK_FORMATS } from '../../report/stack-index.js';
-import { renderFaults } from '../../report/faults-index.js';
+import { CALL_LOG_REPORTS } from '../../report/call-log-index.js';
+import { renderStackProfile, STACK_REPORTS } from '../../report/stack-index.js';
+import { FAULTS_REPORTS, renderFaults } from '../../report/faults-index.js';
+import { GC_REPORTS } from '../../report/gc-index.js';
 import { faultsStackProfile } from '../../model/faults-profile.js';
 import { callLogDecimationNote, type CallLog } from '../../model/call-log.js';
 import type { MallocProfile } from '../../model/malloc-profile.js';
@@ -31,7 +32,6 @@ import { readMallocDtraceLog } from '../malloc/dtrace-report-input.js';
 import { reportBpftraceMaps } from './bpftrace-maps.js';
 import type { GcLog } from '../../model/gc-log.js';
 import { readGcLog, readGcReport } from '../gc/report-input.js';
-import { gcReportRequests, writeGcReports } from '../gc/write-reports.js';
 import { parseFaultsValue } from '../faults/value.js';
 import { readFaultsLog } from '../faults/report-input.js';
 import { readMallocLog } from '../malloc/report-input.js';
@@ -40,7 +40,8 @@ import type { ReportInput, ReportInputOptions, ReportIo } from './input.js';
 
 export type { ReportInput, ReportInputOptions, ReportIo };
 import { seriesReportRequests, writeSeriesReports } from '../process/write-reports.js';
-import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeReport, writeReports } from '../common/write-reports.js';
+import { checkReportPaths, parseValueName, reportRequests, reportRequestsFor, writeFamilyReports } from '../common/write-reports.js';
+import { MALLOC_REPORTS } from '../../report/index.js';
 
 const MALLOC_LOG_MARKERS = /^memtrace:begin\b|"memtrace_header"|"data": "memtrace:begin\b/m;
 
@@ -56,7 +57,7 @@ async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportI
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const profile = await read();
-  await writeReports(profile, reports, io, { value, top });
+  await writeFamilyReports(MALLOC_REPORTS, profile, reports, { value, top }, io);
   if (options.push !== null) await pushMalloc(profile, options.push, value, io);
   return 0;
 }
@@ -90,9 +91,9 @@ export const MALLOC_INPUTS: ReportInput[] = [
 const GC_LOG_MARKERS = /^memtrace:begin gc\b|"data": "memtrace:begin gc\b|"memtrace_header", ?"data": ?\{"tool": ?"gc"/m;
 
 async function reportGc(read: () => Promise<GcLog>, options: ReportInputOptions, io: ReportIo): Promise<number> {
-  const reports = gcReportRequests(options.outputs, options.format);
+  const reports = reportRequestsFor(options.outputs, options.format, GC_REPORTS);
   await checkReportPaths(reports.map((report) => report.path));
-  await writeGcReports(await read(), reports, io);
+  await writeFamilyReports(GC_REPORTS, await read(), reports, {}, io);
   return 0;
 }
 
@@ -116,14 +117,14 @@ export const GC_INPUTS: ReportInput[] = [
 
 /** A call log, read by `read` once the outputs are checked, rendered in every format asked for. */
 async function reportCallLog(read: () => Promise<CallLog>, title: (log: CallLog) => string, options: ReportInputOptions, io: ReportIo): Promise<number> {
-  const reports = reportRequestsFor(options.outputs, options.format, { extensions: CALL_LOG_EXTENSIONS, formats: CALL_LOG_FORMATS });
+  const reports = reportRequestsFor(options.outputs, options.format, CALL_LOG_REPORTS);
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const log = await read();
   // The table, the svg and the json say so themselves; tsv and csv have no room for it.
   const decimated = callLogDecimationNote(log);
   if (decimated !== null && reports.some((report) => report.format === 'tsv' || report.format === 'csv')) io.stderr.write(`memtrace: ${decimated}\n`);
-  for (const report of reports) await writeReport(renderCallLog(log, report.format, { title: title(log), top }), report.path, report.format, io);
+  await writeFamilyReports(CALL_LOG_REPORTS, log, reports, { title: title(log), top }, io);
   return 0;
 }
 
@@ -158,12 +159,12 @@ export const REPORT_INPUTS: ReportInput[] = [
     stacks: true,
     detect: (head) => looksFolded(head.firstLine),
     async report(path, options, io) {
-      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
       const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
       const render = { title: `folded stacks: ${basename(path)}`, top, notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
-      for (const report of reports) await writeReport(renderStackProfile(profile, report.format, render), report.path, report.format, io);
+      await writeFamilyReports(STACK_REPORTS, profile, reports, render, io);
       if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', render) as Buffer, options.push, io);
       return 0;
     },
@@ -195,11 +196,11 @@ export const REPORT_INPUTS: ReportInput[] = [
     detect: (head) => looksLikeFaultsLog(head.text),
     async report(path, options, io) {
       const value = parseFaultsValue(options.value);
-      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, { extensions: STACK_EXTENSIONS, formats: STACK_FORMATS });
+      const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, FAULTS_REPORTS);
       const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const profile = await readFaultsLog(path, { lenient: options.lenient });
-      for (const report of reports) await writeReport(renderFaults(profile, report.format, { value, top }), report.path, report.format, io);
+      await writeFamilyReports(FAULTS_REPORTS, profile, reports, { value, top }, io);
       if (options.push !== null) await pushStackProfile(faultsStackProfile(profile, value), renderFaults(profile, 'pprof', { value, top }) as Buffer, options.push, io);
       return 0;
     },

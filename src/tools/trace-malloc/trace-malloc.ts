@@ -3,10 +3,10 @@
 import { hostname } from 'node:os';
 import { reduceHeapProfile, type GroupBy, type JsHeapReport, type V8HeapProfile } from '../../model/js-heap-profile.js';
 import { isOwnFrame } from '../../node/trace-malloc.js';
-import { renderJsHeapReport, type JsHeapFormat } from '../../report/js-heap-index.js';
+import { JS_HEAP_REPORTS, type JsHeapFormat } from '../../report/js-heap-index.js';
 import { exitCodeOf } from '../../run/launch.js';
 import { parsePreloadJson, runWithPreload } from '../common/preload-run.js';
-import { writeReport } from '../common/write-reports.js';
+import { writeFamilyReports } from '../common/write-reports.js';
 
 export interface TraceMallocRunOptions {
   command: string[];
@@ -47,9 +47,7 @@ export async function runTraceMalloc(options: TraceMallocRunOptions, io: { stdou
     ...(record.ending === 'exit' ? {} : { error: `the program was ended by ${record.ending}: allocations up to then` }),
   };
   if (run.others.length > 0) io.stderr.write(`memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${record.pid}\n`);
-  for (const request of options.reports) {
-    await writeReport(renderJsHeapReport(report, record.profile, request.format, { top: options.top }), request.path, request.format, io);
-  }
+  await writeFamilyReports(JS_HEAP_REPORTS, { report, profile: record.profile }, options.reports, { top: options.top }, io);
   return exitCodeOf(run.exit);
 }
 
