@@ -5,6 +5,7 @@ import { GC_KINDS, type GcKind, type GcLog } from '../model/gc-log.js';
 import { escapeXml } from './flamegraph-svg.js';
 import { niceByteStep, niceSecondStep, thinToPixelColumns } from './series-svg.js';
 import { formatBytes, formatDuration } from './units.js';
+import { truncate } from './text.js';
 
 const KIND_COLORS: Record<GcKind, string> = {
   scavenge: '#2f9e44',
@@ -110,8 +111,4 @@ export function renderGcSvg(log: GcLog, options: { width?: number; height?: numb
 
 function round(value: number): number {
   return Math.round(value * 10) / 10;
-}
-
-function truncate(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }

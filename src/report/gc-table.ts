@@ -3,7 +3,7 @@
 // MAX_ROWS; json and tsv have them all).
 import type { GcLog } from '../model/gc-log.js';
 import { formatBytes, formatCount, formatDuration } from './units.js';
-import { tracerChoiceLines } from './text.js';
+import { tracerChoiceLines, truncate } from './text.js';
 
 export const MAX_ROWS = 100;
 
@@ -48,8 +48,4 @@ export function renderGcTable(log: GcLog): string {
 
 function ms(value: number): string {
   return value.toFixed(value >= 1000 ? 0 : 2);
-}
-
-function truncate(text: string, length: number): string {
-  return text.length <= length ? text : `${text.slice(0, length - 1)}…`;
 }

@@ -2,6 +2,7 @@
 // contract. Pure: the names are resolved beforehand (live from the target's maps, or from the
 // symbols a raw log carries) and passed in.
 import type { Frame } from '../../model/stack-profile.js';
+import { compareFrames, withModule } from './frame-names.js';
 import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../../model/malloc-profile.js';
 import type { MallocRaw } from '../../parse/malloc-log.js';
 import type { PrintedFrame } from '../../parse/bpftrace-output.js';
@@ -149,18 +150,6 @@ function stackNotes(raw: MallocRaw): string[] {
   const frameless = [...raw.stacks.values()].filter((stack) => stack.frames.length === 0).length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
   return notes;
-}
-
-function withModule(name: string, module: string | null | undefined): Frame {
-  if (!module) return { name };
-  const slash = module.lastIndexOf('/');
-  return { name, module: slash === -1 ? module : module.slice(slash + 1) };
-}
-
-function compareFrames(a: Frame[], b: Frame[]): number {
-  const left = a.map((frame) => frame.name).join(';');
-  const right = b.map((frame) => frame.name).join(';');
-  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 function round(value: number, digits: number): number {

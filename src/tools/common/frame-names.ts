@@ -2,7 +2,7 @@
 // (`memtrace_symbols`): plain JSON, so a saved log re-renders on another machine exactly as it
 // rendered live. What the symbolizer found beyond the name — whether the address lies in code,
 // whether a call precedes it, its place in its file — travels with it.
-import type { FramePlace } from '../../model/stack-profile.js';
+import type { Frame, FramePlace } from '../../model/stack-profile.js';
 import type { MappingHistory } from '../../symbols/proc-maps.js';
 import { Symbolizer, type ResolvedFrame } from '../../symbols/symbolizer.js';
 
@@ -67,4 +67,18 @@ export async function completeRecordedNames(
 
 function hex(value: bigint): string {
   return `0x${value.toString(16)}`;
+}
+
+/** A frame as the reducers make it: its name, and its module by file name (no directory). */
+export function withModule(name: string, module: string | null | undefined): Frame {
+  if (!module) return { name };
+  const slash = module.lastIndexOf('/');
+  return { name, module: slash === -1 ? module : module.slice(slash + 1) };
+}
+
+/** Stacks in the order of their frames' names joined, for output that is the same run after run. */
+export function compareFrames(a: Frame[], b: Frame[]): number {
+  const left = a.map((frame) => frame.name).join(';');
+  const right = b.map((frame) => frame.name).join(';');
+  return left < right ? -1 : left > right ? 1 : 0;
 }

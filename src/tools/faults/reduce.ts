@@ -4,7 +4,7 @@
 import { mergeSamples, type Frame } from '../../model/stack-profile.js';
 import type { FaultsProfile, FaultsStack } from '../../model/faults-profile.js';
 import type { FaultsRaw, FaultsRawFrames } from '../../parse/faults-log.js';
-import type { ResolvedName } from '../common/frame-names.js';
+import { compareFrames, withModule, type ResolvedName } from '../common/frame-names.js';
 import { StackCuts, STACK_CUT_PREFIX, type WalkedFrame } from '../common/stack-cut.js';
 import { UNWIND_FAILURE_SYMBOL } from '../../parse/bpftrace-output.js';
 
@@ -140,16 +140,4 @@ export function faultsFrameAddresses(raw: FaultsRaw): { leaves: bigint[]; caller
     for (const caller of frames.callers) callers.add(caller);
   }
   return { leaves: [...leaves], callers: [...callers] };
-}
-
-function withModule(name: string, module: string | null): Frame {
-  if (!module) return { name };
-  const slash = module.lastIndexOf('/');
-  return { name, module: slash === -1 ? module : module.slice(slash + 1) };
-}
-
-function compareFrames(a: Frame[], b: Frame[]): number {
-  const left = a.map((frame) => frame.name).join(';');
-  const right = b.map((frame) => frame.name).join(';');
-  return left < right ? -1 : left > right ? 1 : 0;
 }
