@@ -14,9 +14,9 @@
 //   @stack_mmap_bytes[5620813664163716]: 151552
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
-import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, UNWIND_FAILURE_SYMBOL, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import { keepMemtraceRecord, stackKeyOf, type MemtraceRecords } from './malloc-log.js';
+import { BpftraceShell, UNWIND_FAILURE_SYMBOL, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { emptyLineCounts, emptyMemtraceRecords, Malformed, readMemtraceRecord, type LineCounts, type MemtraceRecords } from './line-shell.js';
+import { stackKeyOf } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
 /** The frames of one walked stack, as the program stored them. */
@@ -63,7 +63,11 @@ export interface FaultsRaw {
   registerMismatches: number;
   stacks: Map<string, FaultsRawStack>;
   lostEvents: number;
+  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
+  lines: LineCounts;
+  /** lines.malformed, for the reducer (tools/) until it reads `lines`; set by finish(). */
   skippedLines: number;
+  /** lines.foreign, likewise. */
   otherLines: number;
   memtrace: MemtraceRecords;
 }
@@ -103,39 +107,47 @@ const STACK_VALUES: Record<string, 'faults' | 'residentBytes' | 'brkBytes' | 'mm
 
 export class FaultsLogParser {
   readonly raw: FaultsRaw = emptyFaultsRaw();
-  private readonly reader = new BpftraceOutputReader();
-  private lineNumber = 0;
+  private readonly shell: BpftraceShell<FaultsLogEvent>;
   private resultsOpen = false;
   private readonly frames = new Map<string, Map<number, bigint>>();
 
-  constructor(private readonly options: FaultsLogParserOptions) {}
+  constructor(private readonly options: FaultsLogParserOptions) {
+    const raw = this.raw;
+    this.shell = new BpftraceShell(
+      { source: options.source, format: 'memtrace faults output', lenient: options.lenient },
+      {
+        attached: (probes) => {
+          raw.attachedProbes = probes;
+          return [{ kind: 'attached', probes }];
+        },
+        lost: (events) => {
+          raw.lostEvents += events;
+          return [{ kind: 'lost', events }];
+        },
+        text: (text) => this.handleText(text),
+        other: (type, data) => {
+          readMemtraceRecord(raw.memtrace, type, data);
+          return [];
+        },
+        hist: () => [],
+        map: (record) => {
+          if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
+          return [];
+        },
+      },
+      raw.lines,
+    );
+  }
 
   push(line: string): FaultsLogEvent[] {
-    this.lineNumber += 1;
-    let records: BpftraceRecord[];
-    try {
-      records = this.reader.push(line);
-    } catch (error) {
-      return this.malformed(error, line);
-    }
-    return records.flatMap((record) => {
-      try {
-        return this.handle(record);
-      } catch (error) {
-        return this.malformed(error, line);
-      }
-    });
+    return this.shell.push(line);
   }
 
   /** Ends the input; `truncated` is true when a multi-line record was cut off. */
   finish(): { raw: FaultsRaw; truncated: boolean } {
-    let truncated = false;
-    try {
-      for (const record of this.reader.finish()) this.handle(record);
-    } catch (error) {
-      if (!(error instanceof MalformedLine)) throw error;
-      truncated = true;
-    }
+    const truncated = this.shell.finish() !== null;
+    this.raw.skippedLines = this.raw.lines.malformed;
+    this.raw.otherLines = this.raw.lines.foreign;
     const dwarf = this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header);
     for (const [key, stack] of this.raw.stacks) {
       if (stack.frames.leaf !== null) {
@@ -151,38 +163,6 @@ export class FaultsLogParser {
       stack.frames = { leaf: byDepth.get(0) ?? null, candidate: candidate === 0n ? null : candidate, callers };
     }
     return { raw: this.raw, truncated };
-  }
-
-  private malformed(error: unknown, line: string): FaultsLogEvent[] {
-    if (!(error instanceof MalformedLine)) throw error;
-    if (this.options.lenient) {
-      this.raw.skippedLines += 1;
-      return [];
-    }
-    throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: 'memtrace faults output', expected: error.expected, line });
-  }
-
-  private handle(record: BpftraceRecord): FaultsLogEvent[] {
-    switch (record.type) {
-      case 'attached':
-        this.raw.attachedProbes = record.probes;
-        return [{ kind: 'attached', probes: record.probes }];
-      case 'lost':
-        this.raw.lostEvents += record.events;
-        return [{ kind: 'lost', events: record.events }];
-      case 'printf':
-        return record.text.split('\n').filter((text) => text !== '').flatMap((text) => this.handleText(text));
-      case 'text':
-        return this.handleText(record.text);
-      case 'other':
-        this.handleOther(record.jsonType, record.data);
-        return [];
-      case 'hist':
-        return [];
-      case 'map':
-        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
-        return [];
-    }
   }
 
   private handleText(text: string): FaultsLogEvent[] {
@@ -204,12 +184,8 @@ export class FaultsLogParser {
     }
     const hold = new RegExp(`^${FAULTS_HOLD_MARKER} (\\d+)$`).exec(text);
     if (hold) return [{ kind: 'hold', pid: Number(hold[1]) }];
-    this.raw.otherLines += 1;
+    this.shell.foreign();
     return [];
-  }
-
-  private handleOther(type: string, data: unknown): void {
-    keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
   private handleEntry(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
@@ -269,7 +245,7 @@ function unwoundFrames(frames: PrintedFrame[]): FaultsRawFrames {
 
 function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
   if (key.kind !== 'values' || key.parts.length !== parts || !key.parts.every((part) => /^\d+$/.test(part))) {
-    throw new MalformedLine(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
+    throw new Malformed(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
   }
   return key.parts;
 }
@@ -299,8 +275,9 @@ export function emptyFaultsRaw(): FaultsRaw {
     registerMismatches: 0,
     stacks: new Map(),
     lostEvents: 0,
+    lines: emptyLineCounts(),
     skippedLines: 0,
     otherLines: 0,
-    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+    memtrace: emptyMemtraceRecords(),
   };
 }
