@@ -641,7 +641,8 @@ export class BpftraceShell<E> extends LineShell {
       case 'printf':
       case 'text': {
         const events: E[] = [];
-        for (const text of record.text.split('\n')) if (text !== '') events.push(...dialect.text(text, line));
+        // Each line of text apart: one found malformed leaves the others read.
+        for (const text of record.text.split('\n')) if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line), []));
         return events;
       }
       case 'other':
