@@ -93,7 +93,7 @@ export class CallsLogParser {
           return [];
         },
         other: (type, data) => {
-          readMemtraceRecord(this.records, type, data);
+          if (type === CALLS_RAW_HEADER_TYPE) readMemtraceRecord(this.records, 'memtrace_header', data, `an object as the data of ${type}`);
           return [];
         },
         // attached_probes, and the maps bpftrace prints at exit after clear(): noise, not events.

@@ -43,10 +43,23 @@ export class LineShell {
     readonly counts: LineCounts = emptyLineCounts(),
   ) {}
 
-  /** Reads the next line with `read`; returns what it returns, or `skipped` when the line was malformed (lenient). */
-  line<T>(line: string, read: () => T, skipped: T): T {
+  /**
+   * Reads the next line with `read`; returns what it returns, or `skipped` when the line was
+   * malformed (lenient). Then `recover` (if given) forgets the record the line was in; when the
+   * Malformed named an earlier line (`at`), this line is still unread, and is read once more.
+   */
+  line<T>(line: string, read: () => T, skipped: T, recover?: () => void): T {
     this.lineNumber += 1;
-    return this.guard(line, read, skipped);
+    for (let attempt = 0; attempt < 2; attempt += 1) {
+      try {
+        return read();
+      } catch (error) {
+        this.malformed(error, line);
+        recover?.();
+        if ((error as Malformed).at === undefined) return skipped;
+      }
+    }
+    return skipped;
   }
 
   /** Runs `read` for the current line (already numbered), as line() does. */
@@ -95,23 +108,17 @@ export function emptyMemtraceRecords(): MemtraceRecords {
 }
 
 /**
- * The JSON types of memtrace's own records; `memtrace_calls_header` is the calls tool's header
- * (CALLS_RAW_HEADER_TYPE), kept as the header too.
- */
-const HEADER_TYPES = new Set(['memtrace_header', 'memtrace_calls_header']);
-
-/**
  * Keeps one of memtrace's own records of a raw log (header, maps, symbols, trailer) in `records`;
  * returns false for a JSON line of another type (not memtrace's: the caller judges it). Throws
  * Malformed for a record of memtrace's whose data is not an object (`expected` says so; the gc
- * reader words it its own way).
+ * reader words it its own way). The calls tool's header has a type of its own (calls-log.ts).
  */
 export function readMemtraceRecord(records: MemtraceRecords, type: string, data: unknown, expected = `an object as the data of ${type}`): boolean {
   const object = () => {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Malformed(expected);
     return data as Record<string, unknown>;
   };
-  if (HEADER_TYPES.has(type)) records.header = object();
+  if (type === 'memtrace_header') records.header = object();
   else if (type === 'memtrace_trailer') records.trailer = object();
   else if (type === 'memtrace_symbols') records.symbols = object() as MemtraceRecords['symbols'];
   else if (type === 'memtrace_maps') records.maps.push(data);
