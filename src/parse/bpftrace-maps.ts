@@ -218,33 +218,22 @@ class MapsCollector {
       {
         attached: (probes) => {
           result.attachedProbes = probes;
-          return [];
         },
         lost: (events) => {
           result.lostEvents += events;
           result.lostNotices += 1;
-          return [];
         },
-        text: () => {
-          this.shell.foreign();
-          return [];
-        },
+        text: () => this.shell.foreign(),
         other: (type, data) => {
           // -f json's stats and avg maps arrive as "stats"; time and others are not maps.
-          if (type === 'stats' && typeof data === 'object' && data !== null) {
-            for (const [name, value] of Object.entries(data)) result.otherMaps.push({ name, entries: 1, text: JSON.stringify(value) });
-          } else {
-            this.shell.foreign();
-          }
-          return [];
+          if (type !== 'stats' || typeof data !== 'object' || data === null) return this.shell.foreign();
+          for (const [name, value] of Object.entries(data)) result.otherMaps.push({ name, entries: 1, text: JSON.stringify(value) });
         },
         hist: (record) => {
           result.histograms.push({ name: record.name, kind: histKind(record.buckets), buckets: record.buckets });
-          return [];
         },
         map: (record) => {
           for (const entry of record.entries) this.entry(record.name, entry.key, entry.value);
-          return [];
         },
       },
       result.lines,

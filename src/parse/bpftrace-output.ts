@@ -34,7 +34,7 @@
 // bpftrace 0.27 prints a JSON integer above 2^53 as a string of digits, so that it stays exact.
 // Lines that are neither (a launched target's own output, printf text) come out as `text` records.
 // BpftraceShell (at the end) is the line shell every reader of bpftrace output stands in.
-import { LineShell, Malformed, type LineCounts, type LineShellOptions } from './line-shell.js';
+import { emptyLineCounts, emptyMemtraceRecords, LineShell, Malformed, readMemtraceRecord, type LineCounts, type LineShellOptions, type MemtraceRecords } from './line-shell.js';
 
 export type BpftraceValue = number | BpftraceTuple | string;
 
@@ -559,19 +559,21 @@ export type BpftraceHistRecord = Extract<BpftraceRecord, { type: 'hist' }>;
 
 /**
  * What one reader of bpftrace output (memtrace's malloc, faults, gc and calls programs; any map
- * dump) does with each kind of record; each returns the events it has for its caller (E).
- * A record a case throws Malformed for is the malformed line it came from.
+ * dump) does with each kind of record; each case returns the events it has for its caller (E), or
+ * nothing. A record a case throws Malformed for is the malformed line it came from. A case left out
+ * is bpftrace's own output that the dialect has no use for (a banner, the maps printed at exit).
  */
 export interface BpftraceDialect<E> {
   /** One line of printf text or of other text (a printf record of several lines: each line apart). `line` is the input line. */
-  text(text: string, line: string): E[];
-  attached(probes: number): E[];
-  lost(events: number): E[];
+  text(text: string, line: string): E[] | void;
+  lost(events: number): E[] | void;
+  attached?(probes: number): E[] | void;
   /** A JSON line of another type: bpftrace's (time, stats…) or memtrace's own records (readMemtraceRecord). */
-  other(type: string, data: unknown): E[];
-  hist(record: BpftraceHistRecord): E[];
-  map(record: BpftraceMapRecord): E[];
+  other?(type: string, data: unknown): E[] | void;
+  hist?(record: BpftraceHistRecord): E[] | void;
+  map?(record: BpftraceMapRecord): E[] | void;
 }
+
 
 /**
  * The line shell (line-shell.ts) over BpftraceOutputReader: push a line, get the dialect's events;
@@ -635,22 +637,77 @@ export class BpftraceShell<E> extends LineShell {
     const dialect = this.dialect;
     switch (record.type) {
       case 'attached':
-        return dialect.attached(record.probes);
+        return dialect.attached?.(record.probes) ?? [];
       case 'lost':
-        return dialect.lost(record.events);
+        return dialect.lost(record.events) ?? [];
       case 'printf':
       case 'text': {
         const events: E[] = [];
         // Each line of text apart: one found malformed leaves the others read.
-        for (const text of record.text.split('\n')) if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line), []));
+        for (const text of record.text.split('\n')) if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line) ?? [], []));
         return events;
       }
       case 'other':
-        return dialect.other(record.jsonType, record.data);
+        return dialect.other?.(record.jsonType, record.data) ?? [];
       case 'hist':
-        return dialect.hist(record);
+        return dialect.hist?.(record) ?? [];
       case 'map':
-        return dialect.map(record);
+        return dialect.map?.(record) ?? [];
     }
+  }
+}
+
+/** What the raw results of memtrace's malloc and faults programs share: kept by MemtraceProgramShell. */
+export interface MemtraceProgramRaw {
+  attachedProbes: number | null;
+  lostEvents: number;
+  lines: LineCounts;
+  /** lines.malformed and lines.foreign, for the reducers (tools/) until they read `lines`; set by end(). */
+  skippedLines: number;
+  otherLines: number;
+  memtrace: MemtraceRecords;
+}
+
+export function emptyProgramRaw(): MemtraceProgramRaw {
+  return { attachedProbes: null, lostEvents: 0, lines: emptyLineCounts(), skippedLines: 0, otherLines: 0, memtrace: emptyMemtraceRecords() };
+}
+
+type ProgramEvent = { kind: 'attached'; probes: number } | { kind: 'lost'; events: number };
+
+/**
+ * The shell of a memtrace program that prints its results as maps (malloc, faults): the attach and
+ * the losses are kept in `raw` and passed on for the live session, memtrace's own records of a raw
+ * log in raw.memtrace (`check` refuses one of the wrong shape first); the dialect adds its text,
+ * hist and map cases.
+ */
+export class MemtraceProgramShell<E> extends BpftraceShell<E | ProgramEvent> {
+  constructor(
+    options: LineShellOptions,
+    private readonly raw: MemtraceProgramRaw,
+    cases: Pick<BpftraceDialect<E>, 'text' | 'hist' | 'map'>,
+    check?: (type: string, data: unknown) => void,
+  ) {
+    const attached = (probes: number): ProgramEvent[] => {
+      raw.attachedProbes = probes;
+      return [{ kind: 'attached', probes }];
+    };
+    const lost = (events: number): ProgramEvent[] => {
+      raw.lostEvents += events;
+      return [{ kind: 'lost', events }];
+    };
+    const other = (type: string, data: unknown): void => {
+      check?.(type, data);
+      // bpftrace's time/stats records carry nothing these programs' reports use.
+      readMemtraceRecord(raw.memtrace, type, data);
+    };
+    super(options, { attached, lost, other, ...cases }, raw.lines);
+  }
+
+  /** Ends the input; true when it was cut inside a record. */
+  end(): boolean {
+    const truncated = this.finish() !== null;
+    this.raw.skippedLines = this.raw.lines.malformed;
+    this.raw.otherLines = this.raw.lines.foreign;
+    return truncated;
   }
 }

@@ -80,26 +80,17 @@ export class CallsLogParser {
   private readonly records = emptyMemtraceRecords();
 
   constructor(options: CallsLogOptions) {
-    const none = (): never[] => [];
+    // attached_probes, and the maps bpftrace prints at exit after clear(), are noise, not events.
     this.shell = new BpftraceShell<never>(
       { source: options.file, format: FORMAT, lenient: options.lenient },
       {
-        text: (text) => {
-          this.record(text);
-          return [];
-        },
+        text: (text) => this.record(text),
         lost: (events) => {
           this.lost += events;
-          return [];
         },
         other: (type, data) => {
           if (type === CALLS_RAW_HEADER_TYPE) readMemtraceRecord(this.records, 'memtrace_header', data, `an object as the data of ${type}`);
-          return [];
         },
-        // attached_probes, and the maps bpftrace prints at exit after clear(): noise, not events.
-        attached: none,
-        map: none,
-        hist: none,
       },
     );
   }

@@ -14,8 +14,8 @@
 //   @stack_mmap_bytes[5620813664163716]: 151552
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
-import { BpftraceShell, UNWIND_FAILURE_SYMBOL, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import { emptyLineCounts, emptyMemtraceRecords, Malformed, readMemtraceRecord, type LineCounts, type MemtraceRecords } from './line-shell.js';
+import { emptyProgramRaw, MemtraceProgramShell, UNWIND_FAILURE_SYMBOL, type MemtraceProgramRaw, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { Malformed } from './line-shell.js';
 import { stackKeyOf } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
@@ -39,13 +39,12 @@ export interface FaultsRawStack {
   mmapBytes: number;
 }
 
-export interface FaultsRaw {
+export interface FaultsRaw extends MemtraceProgramRaw {
   began: boolean;
   ended: boolean;
   /** The `memtrace:done` line came: every result map was printed. */
   complete: boolean;
   endNs: number | null;
-  attachedProbes: number | null;
   faults: number;
   /** Faults by the x86 error-code bits P (1), W (2) and I (0x10). */
   faultKinds: Map<number, number>;
@@ -62,14 +61,6 @@ export interface FaultsRaw {
   stackCollisions: number;
   registerMismatches: number;
   stacks: Map<string, FaultsRawStack>;
-  lostEvents: number;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
-  lines: LineCounts;
-  /** lines.malformed, for the reducer (tools/) until it reads `lines`; set by finish(). */
-  skippedLines: number;
-  /** lines.foreign, likewise. */
-  otherLines: number;
-  memtrace: MemtraceRecords;
 }
 
 export type FaultsLogEvent = { kind: 'attached'; probes: number } | { kind: 'hold'; pid: number } | { kind: 'lost'; events: number };
@@ -107,36 +98,17 @@ const STACK_VALUES: Record<string, 'faults' | 'residentBytes' | 'brkBytes' | 'mm
 
 export class FaultsLogParser {
   readonly raw: FaultsRaw = emptyFaultsRaw();
-  private readonly shell: BpftraceShell<FaultsLogEvent>;
+  private readonly shell: MemtraceProgramShell<FaultsLogEvent>;
   private resultsOpen = false;
   private readonly frames = new Map<string, Map<number, bigint>>();
 
   constructor(private readonly options: FaultsLogParserOptions) {
-    const raw = this.raw;
-    this.shell = new BpftraceShell(
-      { source: options.source, format: 'memtrace faults output', lenient: options.lenient },
-      {
-        attached: (probes) => {
-          raw.attachedProbes = probes;
-          return [{ kind: 'attached', probes }];
-        },
-        lost: (events) => {
-          raw.lostEvents += events;
-          return [{ kind: 'lost', events }];
-        },
-        text: (text) => this.handleText(text),
-        other: (type, data) => {
-          readMemtraceRecord(raw.memtrace, type, data);
-          return [];
-        },
-        hist: () => [],
-        map: (record) => {
-          if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
-          return [];
-        },
+    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace faults output', lenient: options.lenient }, this.raw, {
+      text: (text) => this.handleText(text),
+      map: (record) => {
+        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
       },
-      raw.lines,
-    );
+    });
   }
 
   push(line: string): FaultsLogEvent[] {
@@ -145,9 +117,7 @@ export class FaultsLogParser {
 
   /** Ends the input; `truncated` is true when a multi-line record was cut off. */
   finish(): { raw: FaultsRaw; truncated: boolean } {
-    const truncated = this.shell.finish() !== null;
-    this.raw.skippedLines = this.raw.lines.malformed;
-    this.raw.otherLines = this.raw.lines.foreign;
+    const truncated = this.shell.end();
     const dwarf = this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header);
     for (const [key, stack] of this.raw.stacks) {
       if (stack.frames.leaf !== null) {
@@ -258,7 +228,6 @@ export function emptyFaultsRaw(): FaultsRaw {
     ended: false,
     complete: false,
     endNs: null,
-    attachedProbes: null,
     faults: 0,
     faultKinds: new Map(),
     residentBytes: 0,
@@ -274,10 +243,6 @@ export function emptyFaultsRaw(): FaultsRaw {
     stackCollisions: 0,
     registerMismatches: 0,
     stacks: new Map(),
-    lostEvents: 0,
-    lines: emptyLineCounts(),
-    skippedLines: 0,
-    otherLines: 0,
-    memtrace: emptyMemtraceRecords(),
+    ...emptyProgramRaw(),
   };
 }

@@ -103,20 +103,14 @@ export class GcLogParser {
         text: (text, line) => this.text(text, line),
         attached: () => {
           raw.noiseLines += 1;
-          return [];
         },
         lost: (events) => {
           raw.lostEvents += events;
-          return [];
         },
         other: (type, data) => {
-          if (readMemtraceRecord(this.records, type, data, `${type} data as an object`)) {
-            raw.header = this.records.header;
-            raw.trailer = this.records.trailer;
-          } else {
-            raw.noiseLines += 1;
-          }
-          return [];
+          if (!readMemtraceRecord(this.records, type, data, `${type} data as an object`)) raw.noiseLines += 1;
+          raw.header = this.records.header;
+          raw.trailer = this.records.trailer;
         },
         map: notAMap,
         hist: notAMap,

@@ -7,8 +7,12 @@
 // bpftrace then prints the cleared maps again at exit, and those repeats are ignored. Maps printed before the end marker are
 // the periodic status (--interval).
 import {
-  BpftraceShell,
+  emptyProgramRaw,
+  MemtraceProgramShell,
+  type MemtraceProgramRaw,
   type BpftraceKey,
+  type BpftraceHistRecord,
+  type BpftraceMapRecord,
   type BpftraceValue,
   type PrintedFrame,
   addressValue,
@@ -16,7 +20,7 @@ import {
   integerValue,
   returnAddressesOfUnwound,
 } from './bpftrace-output.js';
-import { emptyLineCounts, emptyMemtraceRecords, Malformed, readMemtraceRecord, type LineCounts, type MemtraceRecords } from './line-shell.js';
+import { Malformed } from './line-shell.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
 
 export interface MallocRawStack {
@@ -40,15 +44,13 @@ export interface MallocStatus {
   liveFreedBytes: number;
 }
 
-export type { MemtraceRecords } from './line-shell.js';
-
-export interface MallocRaw {
+/** The program's results; what every memtrace program shares (attach, losses, line counts, memtrace's records) is in MemtraceProgramRaw. */
+export interface MallocRaw extends MemtraceProgramRaw {
   began: boolean;
   /** The program named in its begin line (`memtrace:begin malloc`, `memtrace:begin external`). */
   program: string | null;
   ended: boolean;
   endNs: number | null;
-  attachedProbes: number | null;
   calls: Map<string, number>;
   bytes: Map<string, number>;
   failed: Map<string, number>;
@@ -66,14 +68,6 @@ export interface MallocRaw {
   liveFreedBytes: number;
   stacks: Map<string, MallocRawStack>;
   live: MallocRawLiveBlock[];
-  lostEvents: number;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
-  lines: LineCounts;
-  /** lines.malformed, for the reducers (tools/) until they read `lines`; set by finish(). */
-  skippedLines: number;
-  /** lines.foreign, likewise. */
-  otherLines: number;
-  memtrace: MemtraceRecords;
 }
 
 export type MallocLogEvent =
@@ -94,7 +88,7 @@ export interface MallocLogParserOptions {
 
 export class MallocLogParser {
   readonly raw: MallocRaw = emptyMallocRaw();
-  private readonly shell: BpftraceShell<MallocLogEvent>;
+  private readonly shell: MemtraceProgramShell<MallocLogEvent>;
   private inStatus = false;
   private status: MallocStatus = { okAllocs: 0, frees: 0, liveBytes: 0, liveFreedBytes: 0 };
   /** True between `memtrace:end` and `memtrace:done`: the only maps that are results. */
@@ -102,33 +96,14 @@ export class MallocLogParser {
   private readonly liveStacks = new Map<bigint, PrintedFrame[]>();
 
   constructor(private readonly options: MallocLogParserOptions) {
-    const raw = this.raw;
-    this.shell = new BpftraceShell(
-      { source: options.source, format: 'memtrace malloc output', lenient: options.lenient },
-      {
-        attached: (probes) => {
-          raw.attachedProbes = probes;
-          return [{ kind: 'attached', probes }];
-        },
-        lost: (events) => {
-          raw.lostEvents += events;
-          return [{ kind: 'lost', events }];
-        },
-        text: (text) => this.handleText(text),
-        other: (type, data) => {
-          if (type === 'memtrace_symbols') checkMallocSymbols(data);
-          // bpftrace's time/stats records carry nothing the malloc report uses.
-          readMemtraceRecord(raw.memtrace, type, data);
-          return [];
-        },
-        hist: (record) => {
-          if (this.resultsOpen && record.name === '@size_hist') raw.histogram = record.buckets;
-          return [];
-        },
-        map: (record) => this.handleMap(record.name, record.entries),
+    const cases = {
+      text: (text: string) => this.handleText(text),
+      hist: (record: BpftraceHistRecord) => {
+        if (this.resultsOpen && record.name === '@size_hist') this.raw.histogram = record.buckets;
       },
-      raw.lines,
-    );
+      map: (record: BpftraceMapRecord) => this.handleMap(record.name, record.entries),
+    };
+    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace malloc output', lenient: options.lenient }, this.raw, cases, checkMallocSymbols);
   }
 
   /** Feeds one line; returns what the live session reacts to (attach, hold, status, per-call records). */
@@ -138,9 +113,7 @@ export class MallocLogParser {
 
   /** Ends the input; returns the raw result. `truncated` is true when a record was cut off. */
   finish(): { raw: MallocRaw; truncated: boolean } {
-    const truncated = this.shell.finish() !== null;
-    this.raw.skippedLines = this.raw.lines.malformed;
-    this.raw.otherLines = this.raw.lines.foreign;
+    const truncated = this.shell.end();
     this.resolveStacks();
     if (this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header)) {
       for (const stack of this.raw.stacks.values()) stack.frames = returnAddressesOfUnwound(stack.frames);
@@ -363,7 +336,8 @@ function framesValue(value: BpftraceValue | PrintedFrame[], name: string): Print
 }
 
 /** A malloc log's symbols record names frames by hex address (a faults log's has another shape). */
-function checkMallocSymbols(data: unknown): void {
+function checkMallocSymbols(type: string, data: unknown): void {
+  if (type !== 'memtrace_symbols') return;
   if (typeof data !== 'object' || data === null) throw new Malformed('memtrace_symbols data as an object');
   for (const [address, name] of Object.entries(data)) {
     if (!/^[0-9a-f]{1,16}$/.test(address) || typeof name !== 'object' || name === null || typeof (name as { name?: unknown }).name !== 'string') {
@@ -379,7 +353,6 @@ export function emptyMallocRaw(): MallocRaw {
     program: null,
     ended: false,
     endNs: null,
-    attachedProbes: null,
     calls: new Map(),
     bytes: new Map(),
     failed: new Map(),
@@ -396,10 +369,6 @@ export function emptyMallocRaw(): MallocRaw {
     liveFreedBytes: 0,
     stacks: new Map(),
     live: [],
-    lostEvents: 0,
-    lines: emptyLineCounts(),
-    skippedLines: 0,
-    otherLines: 0,
-    memtrace: emptyMemtraceRecords(),
+    ...emptyProgramRaw(),
   };
 }
