@@ -16,8 +16,6 @@
 // records may come out of order: they are put back in order of their sequence number at the end,
 // and ΔRSS is taken from the record before in that order. Lost-event notices are counted into the
 // log's lostEvents; "Attaching N probes" and the maps printed after the end marker are known noise.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { CallEventKeeper, type CallEventRole, type CallLog, type CallLogHeader } from '../model/call-log.js';
 import {
   CALLS_BEGIN_MARKER,
@@ -30,7 +28,7 @@ import {
   KIND_RETURN,
 } from '../probes/render-calls-bpf.js';
 import { BpftraceShell } from './bpftrace-output.js';
-import { emptyMemtraceRecords, Malformed, readMemtraceRecord } from './line-shell.js';
+import { emptyMemtraceRecords, logLines, Malformed, readMemtraceRecord } from './line-shell.js';
 
 const FORMAT = 'memtrace calls output';
 
@@ -245,7 +243,6 @@ export function looksLikeCallsLog(headText: string): boolean {
 
 export async function readCallsLog(path: string, options: { lenient: boolean }): Promise<CallLog> {
   const parser = new CallsLogParser({ file: path, lenient: options.lenient });
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) parser.push(line);
+  for await (const line of logLines(path)) parser.push(line);
   return parser.finish();
 }

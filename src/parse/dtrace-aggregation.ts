@@ -138,9 +138,8 @@ export class DtraceAggregationReader {
     this.shell = new LineShell({ ...options, format: DTRACE_AGGREGATION_FORMAT }, this.result.lines);
   }
 
-  push(rawLine: string): void {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    this.shell.line(line, () => this.handle(line), undefined, () => {
+  push(line: string): void {
+    this.shell.line(line, (read) => this.handle(read), undefined, () => {
       this.state = { kind: 'idle' };
       this.pendingKey = null;
     });

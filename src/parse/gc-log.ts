@@ -15,11 +15,9 @@
 // line throws ParseError naming the file and line, or, when lenient, is counted in badLines.
 // Known noise (bpftrace's "Attaching N probes..." banner) is counted; other text lines (a target's
 // own output in a hand-run `bpftrace -c` log) are counted apart; lost events are summed.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
 import { BpftraceShell } from './bpftrace-output.js';
-import { emptyLineCounts, emptyMemtraceRecords, Malformed, readMemtraceRecord, type LineCounts } from './line-shell.js';
+import { emptyLineCounts, emptyMemtraceRecords, logLines, Malformed, readMemtraceRecord, type LineCounts } from './line-shell.js';
 import { GC_BEGIN_MARKER, GC_END_MARKER, GC_RECORD_TAG } from '../probes/render-gc-bpf.js';
 
 export const GC_LOG_FORMAT = 'memtrace gc trace (bpftrace output of scripts/bpf/gc.bt)';
@@ -184,7 +182,6 @@ export class GcLogParser {
 /** Streams a saved gc log line by line. */
 export async function parseGcLogFile(path: string, options: { lenient?: boolean } = {}): Promise<GcRaw> {
   const parser = new GcLogParser({ file: path, lenient: options.lenient });
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) parser.push(line);
+  for await (const line of logLines(path)) parser.push(line);
   return parser.finish();
 }

@@ -4,10 +4,12 @@
 // (lenient). Lines that are not the format's at all (foreign: a target's own output) are counted
 // beside them, in one LineCounts every parser's result carries. A dialect adds only its cases:
 //   const shell = new LineShell({ source: 'trace.log', format: 'memtrace gc trace', lenient });
-//   for (const line of lines) shell.line(line, () => readRecord(line), undefined);
+//   for await (const line of logLines(path)) shell.line(line, readRecord, undefined);
 // bpftrace's output has a shell of its own on top (BpftraceShell, bpftrace-output.ts): it drives
 // BpftraceOutputReader and hands a dialect the records (printf, text, map, hist, lost…) one by one.
 // memtrace's own JSON records in a --raw-out log (`memtrace_header`…) are read by readMemtraceRecord.
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
 import type { LineCounts } from '../model/line-counts.js';
 
@@ -44,15 +46,17 @@ export class LineShell {
   ) {}
 
   /**
-   * Reads the next line with `read`; returns what it returns, or `skipped` when the line was
-   * malformed (lenient). Then `recover` (if given) forgets the record the line was in; when the
-   * Malformed named an earlier line (`at`), this line is still unread, and is read once more.
+   * Reads the next line (a CRLF file's "\r" dropped) with `read`; returns what it returns, or
+   * `skipped` when the line was malformed (lenient). Then `recover` (if given) forgets the record
+   * the line was in; when the Malformed named an earlier line (`at`), this line is still unread,
+   * and is read once more.
    */
-  line<T>(line: string, read: () => T, skipped: T, recover?: () => void): T {
+  line<T>(rawLine: string, read: (line: string) => T, skipped: T, recover?: () => void): T {
     this.lineNumber += 1;
+    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     for (let attempt = 0; attempt < 2; attempt += 1) {
       try {
-        return read();
+        return read(line);
       } catch (error) {
         this.malformed(error, line);
         recover?.();
@@ -93,6 +97,11 @@ export class LineShell {
 
 export function emptyLineCounts(): LineCounts {
   return { malformed: 0, foreign: 0 };
+}
+
+/** The lines of a saved log, streamed (a CRLF file's too). */
+export function logLines(path: string): AsyncIterable<string> {
+  return createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
 }
 
 /** memtrace's own records in a raw log (--raw-out), kept as they are; their shapes are written by the tools (tools/malloc/malloc.ts…). */

@@ -84,9 +84,8 @@ export class MallocDtraceParser {
     this.shell = new LineShell({ ...options, format: MALLOC_DTRACE_FORMAT }, this.raw.lines);
   }
 
-  push(rawLine: string): void {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    this.shell.line(line, () => this.handle(line), undefined, () => {
+  push(line: string): void {
+    this.shell.line(line, (read) => this.handle(read), undefined, () => {
       this.state = { kind: 'idle' };
     });
   }

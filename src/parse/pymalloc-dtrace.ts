@@ -38,7 +38,7 @@ export class PyMallocDtraceParser {
   }
 
   push(line: string): void {
-    this.shell.line(line, () => this.read(line), undefined);
+    this.shell.line(line, (read) => this.read(read), undefined);
   }
 
   private read(line: string): void {
