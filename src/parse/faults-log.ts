@@ -15,7 +15,7 @@
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
 import { emptyProgramRaw, MemtraceProgramShell, UNWIND_FAILURE_SYMBOL, type MemtraceProgramRaw, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import { Malformed } from './line-shell.js';
+import { Malformed, memtraceHeaderOf } from './line-shell.js';
 import { stackKeyOf } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
@@ -203,7 +203,7 @@ export class FaultsLogParser {
 
 /** Whether the head of a log is the faults program's output (a raw log names the tool in its header). */
 export function looksLikeFaultsLog(head: string): boolean {
-  return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"|"type": ?"memtrace_header", ?"data": ?\{"tool": ?"faults"/m.test(head);
+  return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"/m.test(head) || memtraceHeaderOf(head)?.tool === 'faults';
 }
 
 /** A stack bpftrace unwound: the leaf, then its callers (return addresses); no candidate word. */

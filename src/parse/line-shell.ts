@@ -134,3 +134,22 @@ export function readMemtraceRecord(records: MemtraceRecords, type: string, data:
   else return false;
   return true;
 }
+
+const HEADER_LINE = /^\{"type": ?"memtrace_header".*$/m;
+
+/**
+ * The data of a raw log's memtrace_header record, found in the head of the log (its first 64 KiB:
+ * first-line.ts), or null: what a detector asks of a raw log (which tool, which tracer).
+ */
+export function memtraceHeaderOf(headText: string): Record<string, unknown> | null {
+  const line = HEADER_LINE.exec(headText)?.[0];
+  if (line === undefined) return null;
+  try {
+    const records = emptyMemtraceRecords();
+    const { type, data } = JSON.parse(line) as { type: string; data: unknown };
+    readMemtraceRecord(records, type, data);
+    return records.header;
+  } catch {
+    return null;
+  }
+}

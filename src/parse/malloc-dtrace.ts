@@ -35,7 +35,7 @@ import type { PrintedFrame } from './bpftrace-output.js';
 import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtrace-aggregation.js';
 import { isDtraceAnnotationLine } from './dtrace-helper-frames.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
-import { LineShell, Malformed, readMemtraceRecord } from './line-shell.js';
+import { LineShell, Malformed, memtraceHeaderOf, readMemtraceRecord } from './line-shell.js';
 import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
 import { D_PID_MARKER } from '../probes/render-malloc-d.js';
@@ -338,7 +338,7 @@ function integer(text: string | undefined, expected: string): number {
 /** Whether the head of a log is the output of memtrace's D malloc program. */
 export function looksLikeMallocDtrace(text: string): boolean {
   if (/^(A\t[0-9a-f]+\t\d+\t\d+|calls\t[^\t]+\t\d+|stack\t\d+\t\d+)$/m.test(text)) return true;
-  if (/"memtrace_header"/.test(text) && /"name": ?"dtrace"/.test(text)) return true;
+  if ((memtraceHeaderOf(text)?.tracer as { name?: unknown } | undefined)?.name === 'dtrace') return true;
   return /^memtrace:begin malloc$/m.test(text) && !/^Attaching \d+ probes?/m.test(text) && !/^\{"type": ?"(?!memtrace_)/m.test(text);
 }
 
