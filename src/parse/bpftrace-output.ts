@@ -553,7 +553,7 @@ function splitKey(text: string): string[] {
   return text.split(',').map((part) => part.trim());
 }
 
-/** A map record, as a dialect receives it. */
+/** A map and a hist record, as a dialect receives them. */
 export type BpftraceMapRecord = Extract<BpftraceRecord, { type: 'map' }>;
 export type BpftraceHistRecord = Extract<BpftraceRecord, { type: 'hist' }>;
 
@@ -573,7 +573,6 @@ export interface BpftraceDialect<E> {
   hist?(record: BpftraceHistRecord): E[] | void;
   map?(record: BpftraceMapRecord): E[] | void;
 }
-
 
 /**
  * The line shell (line-shell.ts) over BpftraceOutputReader: push a line, get the dialect's events;
