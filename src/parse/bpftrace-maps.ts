@@ -75,8 +75,11 @@ export interface BpftraceMaps {
   /** Sum of bpftrace's `Lost N events` notices, and how many notices there were. */
   lostEvents: number;
   lostNotices: number;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
-  lines: LineCounts;
+  /**
+   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
+   * the reader (optional only for the values tests make by hand, test/tools/report/bpftrace-maps.test.ts).
+   */
+  lines?: LineCounts;
   /** lines.foreign, for the report (tools/) until it reads `lines`: lines that are no map output (printf text, a launched target's own output). */
   textLines: number;
   /** lines.malformed, likewise: malformed lines skipped under --lenient. */
@@ -485,8 +488,8 @@ class MapsCollector {
       }
       this.result.truncated = true;
     }
-    this.result.badLines = this.result.lines.malformed;
-    this.result.textLines = this.result.lines.foreign;
+    this.result.badLines = this.shell.counts.malformed;
+    this.result.textLines = this.shell.counts.foreign;
     for (const map of this.stackMaps.values()) {
       if (!map.profilable) continue;
       map.trie.freeze();

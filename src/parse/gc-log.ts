@@ -41,8 +41,11 @@ export interface GcRaw {
   lostEvents: number;
   /** bpftrace banners ("Attaching 4 probes...") and such: expected, counted. */
   noiseLines: number;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
-  lines: LineCounts;
+  /**
+   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
+   * the parser (optional only for the GcRaw values tests make by hand, test/tools/gc/reduce.test.ts).
+   */
+  lines?: LineCounts;
   /** lines.foreign, for the reducer (tools/) until it reads `lines`: text that is not the program's (a launched target's output in a hand-run log). */
   otherLines: number;
   /** lines.malformed, likewise: broken lines skipped under lenient. */
@@ -125,8 +128,8 @@ export class GcLogParser {
       this.shell.malformed(new Malformed(RECORD_EXPECTED, partial), undefined);
     }
     const completed = this.shell.push(line);
-    this.raw.badLines = this.raw.lines.malformed;
-    this.raw.otherLines = this.raw.lines.foreign;
+    this.raw.badLines = this.shell.counts.malformed;
+    this.raw.otherLines = this.shell.counts.foreign;
     return completed;
   }
 

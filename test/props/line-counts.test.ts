@@ -34,10 +34,15 @@ function pushed<P extends { push(line: string): unknown }>(make: () => P, counts
 }
 
 const source = { source: 'log', lenient: true };
+/** The counts a reader always sets (optional in GcRaw and BpftraceMaps only for values made by hand). */
+function set(lines: LineCounts | undefined): LineCounts {
+  if (lines === undefined) throw new Error('the reader left its line counts unset');
+  return lines;
+}
 const READERS: Array<[string, string[], Read]> = [
   ['malloc', ['bpftrace/debian12-0.17/malloc-known-allocs.text.txt', 'bpftrace/debian12-0.17/malloc-raw-launch.ndjson'], pushed(() => new MallocLogParser(source), (parser) => parser.finish().raw.lines)],
   ['faults', ['bpftrace/debian12-0.17/faults-touch-pages.text.txt', 'bpftrace/debian12-0.17/faults-raw-attach.ndjson'], pushed(() => new FaultsLogParser(source), (parser) => parser.finish().raw.lines)],
-  ['gc', ['bpftrace/debian12-0.17/gc-forced-23.text.txt', 'bpftrace/debian12-0.17/gc-raw-launch.ndjson'], pushed(() => new GcLogParser({ file: 'log', lenient: true }), (parser) => parser.finish().lines)],
+  ['gc', ['bpftrace/debian12-0.17/gc-forced-23.text.txt', 'bpftrace/debian12-0.17/gc-raw-launch.ndjson'], pushed(() => new GcLogParser({ file: 'log', lenient: true }), (parser) => set(parser.finish().lines))],
   [
     'calls',
     ['bpftrace/debian12-0.17/calls-grow.text.txt', 'bpftrace/debian12-0.17/calls-touch-pages.raw.ndjson'],
@@ -49,7 +54,7 @@ const READERS: Array<[string, string[], Read]> = [
     async (lines) => {
       const path = `${directory}/maps-${counter++}.txt`;
       writeFileSync(path, `${lines.join('\n')}\n`);
-      return (await readBpftraceMaps(path, { lenient: true })).lines;
+      return set((await readBpftraceMaps(path, { lenient: true })).lines);
     },
   ],
   ['dtrace aggregations', ['dtrace/aggregation-ustack-count.txt', 'dtrace/aggregation-stack-quantize.txt'], pushed(() => new DtraceAggregationReader(source), (parser) => parser.finish().lines)],
