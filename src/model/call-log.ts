@@ -6,6 +6,7 @@
 // A tracer of this kind logs only the events at which RSS moved by at least a trigger (one page by
 // default), plus the event kept before as context: `events` holds each logged event once, in order.
 import { BoundedRuns } from './bounded-runs.js';
+import type { LineCounts } from './line-counts.js';
 
 /** How an event came to be logged (cPyMemTrace's line tags; a tracer without tags logs 'event'). */
 export type CallEventRole =
@@ -81,6 +82,11 @@ export interface CallLog {
   repeatedContext: number;
   /** Lines that could not be read, when read leniently. */
   badLines: number;
+  /**
+   * Malformed and foreign lines, as every log reader counts them; absent when none was skipped, or
+   * when the log's reader does not count them (a json report does not carry them yet).
+   */
+  lines?: LineCounts;
   /** What the tracer counted and said about the trace (memtrace calls); absent when the log does not tell. */
   tracer?: CallLogTracer;
   /** Present when the log had more events than a CallLog keeps (MAX_KEPT_EVENTS): `read` came in, 1 in about `every` is kept. */

@@ -39,7 +39,8 @@ import type { Log2Bucket } from '../model/histogram.js';
 import type { StackProfile, ValueType } from '../model/stack-profile.js';
 import { FrameTable, grownArray, ROOT, StackTrie } from '../model/stack-trie.js';
 import { ByteTable, hashWords, LINE_HASH, scanLine } from './byte-table.js';
-import { BpftraceOutputReader, MalformedLine, parseFrame, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { BpftraceShell, parseFrame, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { emptyLineCounts, type LineCounts } from './line-shell.js';
 
 const FORMAT = 'bpftrace map output';
 
@@ -74,9 +75,14 @@ export interface BpftraceMaps {
   /** Sum of bpftrace's `Lost N events` notices, and how many notices there were. */
   lostEvents: number;
   lostNotices: number;
-  /** Lines that are no map output (printf text, a launched target's own output). */
+  /**
+   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
+   * the reader (optional only for the values tests make by hand, test/tools/report/bpftrace-maps.test.ts).
+   */
+  lines?: LineCounts;
+  /** lines.foreign, for the report (tools/) until it reads `lines`: lines that are no map output (printf text, a launched target's own output). */
   textLines: number;
-  /** Malformed lines skipped under --lenient. */
+  /** lines.malformed, likewise: malformed lines skipped under --lenient. */
   badLines: number;
   /** The input ended inside a stack key (a run cut while bpftrace printed); counted under --lenient. */
   truncated: boolean;
@@ -153,7 +159,7 @@ const ID_SLAB_LENGTH = 2 ** 18;
 const CACHE_TRIAL = 20_000;
 
 class MapsCollector {
-  private readonly reader = new BpftraceOutputReader();
+  private readonly shell: BpftraceShell<never>;
   /** Stacks seen, by a hash of their lines' bytes (then compared byte for byte); capped at STACK_TEXT_CACHE_BYTES. */
   private readonly stackTexts = new Map<number, StackText | StackText[]>();
   private stackTextBytes = 0;
@@ -199,16 +205,47 @@ class MapsCollector {
     attachedProbes: null,
     lostEvents: 0,
     lostNotices: 0,
+    lines: emptyLineCounts(),
     textLines: 0,
     badLines: 0,
     truncated: false,
   };
-  private lineNumber = 0;
 
   constructor(
     private readonly path: string,
     private readonly lenient: boolean,
-  ) {}
+  ) {
+    const result = this.result;
+    this.shell = new BpftraceShell<never>(
+      { source: path, format: FORMAT, lenient },
+      {
+        attached: (probes) => {
+          result.attachedProbes = probes;
+        },
+        lost: (events) => {
+          result.lostEvents += events;
+          result.lostNotices += 1;
+        },
+        text: () => this.shell.foreign(),
+        other: (type, data) => {
+          // -f json's stats and avg maps arrive as "stats"; time and others are not maps.
+          if (type !== 'stats' || typeof data !== 'object' || data === null) return this.shell.foreign();
+          for (const [name, value] of Object.entries(data)) result.otherMaps.push({ name, entries: 1, text: JSON.stringify(value) });
+        },
+        hist: (record) => {
+          result.histograms.push({ name: record.name, kind: histKind(record.buckets), buckets: record.buckets });
+        },
+        map: (record) => {
+          for (const entry of record.entries) this.entry(record.name, entry.key, entry.value);
+        },
+      },
+      result.lines,
+    );
+  }
+
+  private get reader() {
+    return this.shell.reader;
+  }
 
   /** Handles every complete line of buffer[0, end); returns where the unfinished last line starts. */
   lines(buffer: Buffer, end: number): number {
@@ -235,7 +272,7 @@ class MapsCollector {
       }
       const newline = buffer.indexOf(0x0a, start);
       if (newline === -1 || newline >= end) return start;
-      this.lineNumber += 1;
+      this.shell.lineNumber += 1;
       this.line(buffer.toString('utf8', start, newline > start && buffer[newline - 1] === 0x0d ? newline - 1 : newline));
       start = newline + 1;
     }
@@ -248,7 +285,7 @@ class MapsCollector {
     for (let byte = buffer[at]; at < end && byte !== undefined && isNameByte(byte); byte = buffer[++at]);
     if (at + 1 >= end || buffer[at] !== 0x5b || buffer[at + 1] !== 0x0a) return -1;
     if (!this.reader.openStackKey(at === start + 1 ? '@' : buffer.toString('latin1', start, at))) return -1;
-    this.lineNumber += 1;
+    this.shell.lineNumber += 1;
     return at + 2;
   }
 
@@ -260,7 +297,7 @@ class MapsCollector {
     // Up to 15 digits: exact in a double; longer (and negative) values take the general path.
     for (let byte = buffer[at]!; at < end && byte >= 0x30 && byte <= 0x39 && at - start < 18; byte = buffer[++at]!) value = value * 10 + (byte - 0x30);
     if (at === start + 3 || at >= end || buffer[at] !== 0x0a) return -1;
-    this.lineNumber += 1;
+    this.shell.lineNumber += 1;
     // Frames the line reader holds already come first: the pending ones join them.
     if (this.pendingCount > 0 && !this.reader.openKeyEmpty) this.flushPending();
     const stackOnly = this.reader.closeStackOnlyKey();
@@ -270,12 +307,7 @@ class MapsCollector {
       else this.printedEntry(map, stackOnly.frames, value);
       return at + 1;
     }
-    const record = this.reader.closeStackKey(value);
-    try {
-      this.record(record);
-    } catch (error) {
-      this.malformed(error, buffer.toString('utf8', start, at));
-    }
+    this.shell.records([this.reader.closeStackKey(value)], buffer.toString('utf8', start, at));
     return at + 1;
   }
 
@@ -306,7 +338,7 @@ class MapsCollector {
       const known = Array.isArray(found) ? this.match(found, buffer, start, stop) : sameBytes(found, buffer, start, stop) ? found : undefined;
       if (known !== undefined) {
         this.stackHits += 1;
-        this.lineNumber += known.lines;
+        this.shell.lineNumber += known.lines;
         this.pendingIds = known.lineIds;
         this.pendingStart = known.idOffset;
         this.pendingCount = known.idCount;
@@ -378,7 +410,7 @@ class MapsCollector {
       const lineEnd = at > lineStart && buffer[at - 1] === 0x0d ? at - 1 : at;
       if (lineEnd !== at) hash = hashWords(buffer, view, lineStart, lineEnd);
       lines += 1;
-      this.lineNumber += 1;
+      this.shell.lineNumber += 1;
       let id = this.frameLines.find(buffer, view, lineStart, lineEnd, hash);
       if (id === -1) id = this.newLine(buffer, lineStart, lineEnd, hash);
       if (id === -1) good = false;
@@ -410,7 +442,7 @@ class MapsCollector {
     try {
       printed = parseFrame(text);
     } catch (error) {
-      this.malformed(error, text);
+      this.shell.malformed(error, text);
       return -1;
     }
     const id = this.frameLines.add(buffer, start, end, hash);
@@ -442,22 +474,22 @@ class MapsCollector {
   rest(buffer: Buffer, end: number): void {
     const text = buffer.toString('utf8', 0, end);
     for (const line of (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n')) {
-      this.lineNumber += 1;
+      this.shell.lineNumber += 1;
       this.line(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
   }
 
   finish(): BpftraceMaps {
-    try {
-      if (this.pendingCount > 0) this.flushPending();
-      for (const record of this.reader.finish()) this.record(record);
-    } catch (error) {
-      if (!(error instanceof MalformedLine)) throw error;
+    if (this.pendingCount > 0) this.flushPending();
+    const cut = this.shell.finish();
+    if (cut !== null) {
       if (!this.lenient) {
-        throw new ParseError({ file: this.path, lineNumber: this.lineNumber, format: FORMAT, expected: `${error.expected} (a run cut while bpftrace printed? --lenient reports the rest)` });
+        throw new ParseError({ file: this.path, lineNumber: this.shell.lineNumber, format: FORMAT, expected: `${cut.expected} (a run cut while bpftrace printed? --lenient reports the rest)` });
       }
       this.result.truncated = true;
     }
+    this.result.badLines = this.shell.counts.malformed;
+    this.result.textLines = this.shell.counts.foreign;
     for (const map of this.stackMaps.values()) {
       if (!map.profilable) continue;
       map.trie.freeze();
@@ -465,62 +497,14 @@ class MapsCollector {
     }
     const result = this.result;
     if (result.stackMaps.length === 0 && result.histograms.length === 0 && result.otherMaps.length === 0 && result.unprofiledMaps.length === 0 && result.badLines === 0 && !result.truncated) {
-      throw new ParseError({ file: this.path, lineNumber: Math.max(1, this.lineNumber), format: FORMAT, expected: 'at least one map (@name…); bpftrace printed none' });
+      throw new ParseError({ file: this.path, lineNumber: Math.max(1, this.shell.lineNumber), format: FORMAT, expected: 'at least one map (@name…); bpftrace printed none' });
     }
     return result;
   }
 
   private line(text: string): void {
     if (this.pendingCount > 0) this.flushPending();
-    let records: BpftraceRecord[];
-    try {
-      records = this.reader.push(text);
-    } catch (error) {
-      this.malformed(error, text);
-      return;
-    }
-    for (const record of records) {
-      try {
-        this.record(record);
-      } catch (error) {
-        this.malformed(error, text);
-      }
-    }
-  }
-
-  private malformed(error: unknown, line: string): void {
-    if (!(error instanceof MalformedLine)) throw error;
-    if (!this.lenient) throw new ParseError({ file: this.path, lineNumber: this.lineNumber, format: FORMAT, expected: error.expected, line });
-    this.result.badLines += 1;
-  }
-
-  private record(record: BpftraceRecord): void {
-    switch (record.type) {
-      case 'attached':
-        this.result.attachedProbes = record.probes;
-        return;
-      case 'lost':
-        this.result.lostEvents += record.events;
-        this.result.lostNotices += 1;
-        return;
-      case 'printf':
-      case 'text':
-        this.result.textLines += 1;
-        return;
-      case 'other':
-        // -f json's stats and avg maps arrive as "stats"; time and others are not maps.
-        if (record.jsonType === 'stats' && typeof record.data === 'object' && record.data !== null) {
-          for (const [name, value] of Object.entries(record.data)) this.result.otherMaps.push({ name, entries: 1, text: JSON.stringify(value) });
-        } else {
-          this.result.textLines += 1;
-        }
-        return;
-      case 'hist':
-        this.result.histograms.push({ name: record.name, kind: histKind(record.buckets), buckets: record.buckets });
-        return;
-      case 'map':
-        for (const entry of record.entries) this.entry(record.name, entry.key, entry.value);
-    }
+    this.shell.read(text);
   }
 
   private entry(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {

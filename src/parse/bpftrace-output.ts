@@ -33,6 +33,8 @@
 // string holding newlines among the tuple's numbers).
 // bpftrace 0.27 prints a JSON integer above 2^53 as a string of digits, so that it stays exact.
 // Lines that are neither (a launched target's own output, printf text) come out as `text` records.
+// BpftraceShell (at the end) is the line shell every reader of bpftrace output stands in.
+import { emptyLineCounts, emptyMemtraceRecords, LineShell, Malformed, readMemtraceRecord, type LineCounts, type LineShellOptions, type MemtraceRecords } from './line-shell.js';
 
 export type BpftraceValue = number | BpftraceTuple | string;
 
@@ -73,12 +75,8 @@ export type BpftraceRecord =
   | { type: 'other'; jsonType: string; data: unknown }
   | { type: 'text'; text: string };
 
-/** Thrown for a line that is bpftrace output but broken; the caller adds file and line number. */
-export class MalformedLine extends Error {
-  constructor(readonly expected: string) {
-    super(expected);
-  }
-}
+/** The one Malformed (line-shell.ts), by the name this module first gave it. */
+export { Malformed as MalformedLine } from './line-shell.js';
 
 const ATTACHING = /^Attaching (\d+) probes?\.\.\.$/;
 const LOST = /^Lost (\d+) events$/;
@@ -160,7 +158,7 @@ export class BpftraceOutputReader {
           return [mapRecord(name, keyOfParts(parts), parseScalar(end[2]!))];
         }
         const next = STACK_KEY_NEXT.exec(line);
-        if (!next) throw new MalformedLine(`a frame, "]: value" or ", " after the stack in a key of ${name}`);
+        if (!next) throw new Malformed(`a frame, "]: value" or ", " after the stack in a key of ${name}`);
         for (const text of splitKeyParts(next[1]!)) parts.push({ kind: 'value', text });
         this.state = { kind: 'stack-key', name, parts, frames: [] };
         return [];
@@ -304,7 +302,7 @@ export class BpftraceOutputReader {
       case 'stack-value':
         return [mapRecord(state.name, state.key, state.frames)];
       case 'stack-key':
-        throw new MalformedLine(`the end of the stack key of ${state.name} ("]: value"), but the input ended`);
+        throw new Malformed(`the end of the stack key of ${state.name} ("]: value"), but the input ended`);
       case 'idle':
         return [];
     }
@@ -320,17 +318,17 @@ function parseJsonLine(line: string): BpftraceRecord {
   try {
     object = JSON.parse(line);
   } catch {
-    throw new MalformedLine('a complete JSON object (bpftrace -f json output)');
+    throw new Malformed('a complete JSON object (bpftrace -f json output)');
   }
   if (typeof object !== 'object' || object === null || typeof (object as { type?: unknown }).type !== 'string') {
-    throw new MalformedLine('a JSON object with a "type" field');
+    throw new Malformed('a JSON object with a "type" field');
   }
   const { type, data } = object as { type: string; data: unknown };
   switch (type) {
     case 'attached_probes':
       return { type: 'attached', probes: Number((data as { probes?: unknown })?.probes ?? 0) };
     case 'printf':
-      if (typeof data !== 'string') throw new MalformedLine('printf data as a string');
+      if (typeof data !== 'string') throw new Malformed('printf data as a string');
       return { type: 'printf', text: data };
     case 'lost_events':
       return { type: 'lost', events: Number((data as { events?: unknown })?.events ?? 0) };
@@ -345,9 +343,9 @@ function parseJsonLine(line: string): BpftraceRecord {
 }
 
 function singleEntry(data: unknown, what: string): [string, unknown] {
-  if (typeof data !== 'object' || data === null) throw new MalformedLine(`${what} data as an object`);
+  if (typeof data !== 'object' || data === null) throw new Malformed(`${what} data as an object`);
   const entries = Object.entries(data);
-  if (entries.length !== 1 || !entries[0]![0].startsWith('@')) throw new MalformedLine(`${what} data with one @map`);
+  if (entries.length !== 1 || !entries[0]![0].startsWith('@')) throw new Malformed(`${what} data with one @map`);
   return entries[0]!;
 }
 
@@ -356,7 +354,7 @@ function parseJsonMap(data: unknown): BpftraceRecord {
   if (typeof value === 'number' || Array.isArray(value)) {
     return { type: 'map', name, entries: [{ key: { kind: 'none' }, value: checkValue(value) }] };
   }
-  if (typeof value !== 'object' || value === null) throw new MalformedLine(`a number, tuple or keyed object for ${name}`);
+  if (typeof value !== 'object' || value === null) throw new Malformed(`a number, tuple or keyed object for ${name}`);
   const entries = Object.entries(value).map(([escapedKey, entryValue]) => {
     const keyText = unescapeJsonKey(escapedKey);
     return {
@@ -398,13 +396,13 @@ function parseJsonStackKey(text: string): BpftraceKey {
       // neither ("," or the end).
       while (at < text.length && isFrameLineStart(text.charCodeAt(at))) {
         const end = text.indexOf('\n', at);
-        if (end === -1) throw new MalformedLine('stack frames each ended by a newline in a JSON key');
+        if (end === -1) throw new Malformed('stack frames each ended by a newline in a JSON key');
         frames.push(parseFrame(text.slice(at, end)));
         at = end + 1;
       }
       parts.push({ kind: 'stack', frames });
       if (at >= text.length) break;
-      if (text.charCodeAt(at) !== 0x2c) throw new MalformedLine('"," after a stack in a JSON key');
+      if (text.charCodeAt(at) !== 0x2c) throw new Malformed('"," after a stack in a JSON key');
       at += 1;
       if (at === text.length) {
         parts.push({ kind: 'stack', frames: [] }); // an empty last stack: "…\n,"
@@ -439,10 +437,10 @@ function checkValue(value: unknown): BpftraceValue {
       if (typeof item === 'number') return item;
       if (typeof item === 'string' && DECIMAL.test(item)) return Number(item);
       if (isStackText(item)) return stackOfText(item);
-      throw new MalformedLine('a map value that is a number, a string or a tuple of numbers and stacks');
+      throw new Malformed('a map value that is a number, a string or a tuple of numbers and stacks');
     });
   }
-  throw new MalformedLine('a map value that is a number, a string or a tuple of numbers and stacks');
+  throw new Malformed('a map value that is a number, a string or a tuple of numbers and stacks');
 }
 
 const DECIMAL = /^-?\d{1,20}$/;
@@ -450,7 +448,7 @@ const DECIMAL = /^-?\d{1,20}$/;
 /** A map's value as an integer: a number, or a string of digits (bpftrace 0.27, above 2^53). */
 export function integerValue(value: BpftraceValue | PrintedFrame[], name: string): number {
   if (typeof value === 'string' && DECIMAL.test(value)) return Number(value);
-  if (typeof value !== 'number') throw new MalformedLine(`a number as the value of ${name}`);
+  if (typeof value !== 'number') throw new Malformed(`a number as the value of ${name}`);
   return value;
 }
 
@@ -476,11 +474,11 @@ function isFrameLineStart(code: number): boolean {
 
 function parseJsonHist(data: unknown): BpftraceRecord {
   const [name, value] = singleEntry(data, 'hist');
-  if (!Array.isArray(value)) throw new MalformedLine(`an array of buckets for ${name}`);
+  if (!Array.isArray(value)) throw new Malformed(`an array of buckets for ${name}`);
   const buckets: HistBucket[] = [];
   for (const bucket of value as unknown[]) {
     const { min, max, count } = (bucket ?? {}) as { min?: unknown; max?: unknown; count?: unknown };
-    if (typeof count !== 'number') throw new MalformedLine(`buckets with a numeric count in ${name}`);
+    if (typeof count !== 'number') throw new Malformed(`buckets with a numeric count in ${name}`);
     // bpftrace prints inclusive bounds in JSON ([16, 31]); the model uses [low, high). The
     // out-of-range buckets of lhist (and of hist on negative values) lack "min" or "max".
     let low = typeof min === 'number' ? min : Number.NEGATIVE_INFINITY;
@@ -525,7 +523,7 @@ export function parseFrame(line: string): PrintedFrame {
   if (UNWIND_FAILURE.test(line)) return { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null };
   if (first !== 0x20 && first !== 0x09) {
     if (RAW_FRAME.test(line)) return { address: BigInt(`0x${line}`), symbol: null, module: null };
-    throw new MalformedLine(FRAME_EXPECTED);
+    throw new Malformed(FRAME_EXPECTED);
   }
   const address = ADDRESS_FRAME.exec(line);
   if (address) return { address: BigInt(`0x${address[1]}`), symbol: null, module: null };
@@ -537,7 +535,7 @@ export function parseFrame(line: string): PrintedFrame {
   }
   const symbol = line.trim();
   // bpftrace mode names every frame it can as sym+off; anything else in a stack is not a frame.
-  if (symbol === '' || symbol.includes('\t')) throw new MalformedLine(FRAME_EXPECTED);
+  if (symbol === '' || symbol.includes('\t')) throw new Malformed(FRAME_EXPECTED);
   return { address: null, symbol, module: null };
 }
 
@@ -553,4 +551,162 @@ function parseScalar(text: string): BpftraceValue {
 
 function splitKey(text: string): string[] {
   return text.split(',').map((part) => part.trim());
+}
+
+/** A map and a hist record, as a dialect receives them. */
+export type BpftraceMapRecord = Extract<BpftraceRecord, { type: 'map' }>;
+export type BpftraceHistRecord = Extract<BpftraceRecord, { type: 'hist' }>;
+
+/**
+ * What one reader of bpftrace output (memtrace's malloc, faults, gc and calls programs; any map
+ * dump) does with each kind of record; each case returns the events it has for its caller (E), or
+ * nothing. A record a case throws Malformed for is the malformed line it came from. A case left out
+ * is bpftrace's own output that the dialect has no use for (a banner, the maps printed at exit).
+ */
+export interface BpftraceDialect<E> {
+  /** One line of printf text or of other text (a printf record of several lines: each line apart). `line` is the input line. */
+  text(text: string, line: string): E[] | void;
+  lost(events: number): E[] | void;
+  attached?(probes: number): E[] | void;
+  /** A JSON line of another type: bpftrace's (time, stats…) or memtrace's own records (readMemtraceRecord). */
+  other?(type: string, data: unknown): E[] | void;
+  hist?(record: BpftraceHistRecord): E[] | void;
+  map?(record: BpftraceMapRecord): E[] | void;
+}
+
+/**
+ * The line shell (line-shell.ts) over BpftraceOutputReader: push a line, get the dialect's events;
+ * finish() at the end. Malformed lines, from the reader or from a dialect's case, are counted or
+ * stop the read as the shell's options say.
+ */
+export class BpftraceShell<E> extends LineShell {
+  readonly reader = new BpftraceOutputReader();
+
+  constructor(
+    options: LineShellOptions,
+    private readonly dialect: BpftraceDialect<E>,
+    counts?: LineCounts,
+  ) {
+    super(options, counts);
+  }
+
+  /** Reads the next line. */
+  push(line: string): E[] {
+    this.lineNumber += 1;
+    return this.read(line);
+  }
+
+  /** Reads a line its caller has numbered already (a reader that reads some lines itself: bpftrace-maps.ts). */
+  read(line: string): E[] {
+    let records: BpftraceRecord[];
+    try {
+      records = this.reader.push(line);
+    } catch (error) {
+      this.malformed(error, line);
+      return [];
+    }
+    return this.records(records, line);
+  }
+
+  /** Hands records to the dialect; a record it finds malformed is `line`'s. */
+  records(records: BpftraceRecord[], line: string): E[] {
+    const events: E[] = [];
+    for (const record of records) events.push(...this.guard(line, () => this.record(record, line), []));
+    return events;
+  }
+
+  /**
+   * Ends the input: a multi-line record still open goes to the dialect (as line ''). Returns the
+   * Malformed that says the input was cut inside a record (a stack key), or null; the dialect
+   * judges it (truncated, or an error).
+   */
+  finish(): Malformed | null {
+    let records: BpftraceRecord[];
+    try {
+      records = this.reader.finish();
+    } catch (error) {
+      if (error instanceof Malformed) return error;
+      throw error;
+    }
+    this.records(records, '');
+    return null;
+  }
+
+  private record(record: BpftraceRecord, line: string): E[] {
+    const dialect = this.dialect;
+    switch (record.type) {
+      case 'attached':
+        return dialect.attached?.(record.probes) ?? [];
+      case 'lost':
+        return dialect.lost(record.events) ?? [];
+      case 'printf':
+      case 'text': {
+        const events: E[] = [];
+        // Each line of text apart: one found malformed leaves the others read.
+        for (const text of record.text.split('\n')) if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line) ?? [], []));
+        return events;
+      }
+      case 'other':
+        return dialect.other?.(record.jsonType, record.data) ?? [];
+      case 'hist':
+        return dialect.hist?.(record) ?? [];
+      case 'map':
+        return dialect.map?.(record) ?? [];
+    }
+  }
+}
+
+/** What the raw results of memtrace's malloc and faults programs share: kept by MemtraceProgramShell. */
+export interface MemtraceProgramRaw {
+  attachedProbes: number | null;
+  lostEvents: number;
+  lines: LineCounts;
+  /** lines.malformed and lines.foreign, for the reducers (tools/) until they read `lines`; set by end(). */
+  skippedLines: number;
+  otherLines: number;
+  memtrace: MemtraceRecords;
+}
+
+export function emptyProgramRaw(): MemtraceProgramRaw {
+  return { attachedProbes: null, lostEvents: 0, lines: emptyLineCounts(), skippedLines: 0, otherLines: 0, memtrace: emptyMemtraceRecords() };
+}
+
+type ProgramEvent = { kind: 'attached'; probes: number } | { kind: 'lost'; events: number };
+
+/**
+ * The shell of a memtrace program that prints its results as maps (malloc, faults): the attach and
+ * the losses are kept in `raw` and passed on for the live session, memtrace's own records of a raw
+ * log in raw.memtrace (`check` refuses one of the wrong shape first); the dialect adds its text,
+ * hist and map cases.
+ */
+export class MemtraceProgramShell<E> extends BpftraceShell<E | ProgramEvent> {
+  constructor(
+    options: LineShellOptions,
+    private readonly raw: MemtraceProgramRaw,
+    cases: Pick<BpftraceDialect<E>, 'text' | 'hist' | 'map'>,
+    check?: (type: string, data: unknown) => void,
+  ) {
+    const attached = (probes: number): ProgramEvent[] => {
+      raw.attachedProbes = probes;
+      return [{ kind: 'attached', probes }];
+    };
+    const lost = (events: number): ProgramEvent[] => {
+      raw.lostEvents += events;
+      return [{ kind: 'lost', events }];
+    };
+    const other = (type: string, data: unknown): void => {
+      check?.(type, data);
+      // bpftrace's time/stats records carry nothing these programs' reports use.
+      readMemtraceRecord(raw.memtrace, type, data);
+    };
+    super(options, { attached, lost, other, ...cases }, raw.lines);
+  }
+
+  /** Ends the input; true when it was cut inside a record. */
+  end(): boolean {
+    const truncated = this.finish() !== null;
+    this.raw.skippedLines = this.raw.lines.malformed;
+    this.raw.otherLines = this.raw.lines.foreign;
+    return truncated;
+  }
 }

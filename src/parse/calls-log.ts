@@ -16,9 +16,6 @@
 // records may come out of order: they are put back in order of their sequence number at the end,
 // and ΔRSS is taken from the record before in that order. Lost-event notices are counted into the
 // log's lostEvents; "Attaching N probes" and the maps printed after the end marker are known noise.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { ParseError } from '../errors.js';
 import { CallEventKeeper, type CallEventRole, type CallLog, type CallLogHeader } from '../model/call-log.js';
 import {
   CALLS_BEGIN_MARKER,
@@ -30,7 +27,8 @@ import {
   KIND_NATIVE_RETURN,
   KIND_RETURN,
 } from '../probes/render-calls-bpf.js';
-import { BpftraceOutputReader, MalformedLine } from './bpftrace-output.js';
+import { BpftraceShell } from './bpftrace-output.js';
+import { emptyMemtraceRecords, logLines, Malformed, readMemtraceRecord } from './line-shell.js';
 
 const FORMAT = 'memtrace calls output';
 
@@ -67,8 +65,7 @@ interface PendingEvent {
 }
 
 export class CallsLogParser {
-  private lineNumber = 0;
-  private readonly reader = new BpftraceOutputReader();
+  private readonly shell: BpftraceShell<never>;
   private readonly pending: PendingEvent[] = [];
   private readonly functions = new Map<number, { library: string; symbol: string }>();
   private begun = false;
@@ -78,12 +75,28 @@ export class CallsLogParser {
   private seen: number | null = null;
   private lineEvents: number | null = null;
   private lost = 0;
-  private badLines = 0;
-  private rawHeader: CallsRawHeader | null = null;
-  /** Lines that are neither records nor bpftrace's own (a hand run's stray output), counted. */
-  otherLines = 0;
+  private readonly records = emptyMemtraceRecords();
 
-  constructor(private readonly options: CallsLogOptions) {}
+  constructor(options: CallsLogOptions) {
+    // attached_probes, and the maps bpftrace prints at exit after clear(), are noise, not events.
+    this.shell = new BpftraceShell<never>(
+      { source: options.file, format: FORMAT, lenient: options.lenient },
+      {
+        text: (text) => this.record(text),
+        lost: (events) => {
+          this.lost += events;
+        },
+        other: (type, data) => {
+          if (type === CALLS_RAW_HEADER_TYPE) readMemtraceRecord(this.records, 'memtrace_header', data, `an object as the data of ${type}`);
+        },
+      },
+    );
+  }
+
+  /** Lines that are neither records nor bpftrace's own (a hand run's stray output), counted. */
+  get otherLines(): number {
+    return this.shell.counts.foreign;
+  }
 
   /** Whether the program's BEGIN ran (every probe attached). */
   get started(): boolean {
@@ -91,40 +104,16 @@ export class CallsLogParser {
   }
 
   push(line: string): void {
-    this.lineNumber += 1;
-    let records;
-    try {
-      records = this.reader.push(line);
-    } catch (error) {
-      if (error instanceof MalformedLine) return this.bad(line, error.expected);
-      throw error;
-    }
-    for (const record of records) {
-      switch (record.type) {
-        case 'printf':
-        case 'text':
-          for (const text of record.text.split('\n')) if (text !== '') this.record(text, line);
-          break;
-        case 'lost':
-          this.lost += record.events;
-          break;
-        case 'other':
-          if (record.jsonType === CALLS_RAW_HEADER_TYPE) this.rawHeader = record.data as CallsRawHeader;
-          break;
-        default:
-          // attached_probes, and the maps bpftrace prints at exit after clear(): noise, not events.
-          break;
-      }
-    }
+    this.shell.push(line);
   }
 
-  private record(text: string, line: string): void {
+  private record(text: string): void {
     if (text === CALLS_BEGIN_MARKER) {
       this.begun = true;
       return;
     }
     if (!this.begun || this.ended) {
-      this.otherLines += 1;
+      this.shell.foreign();
       return;
     }
     const python = PYTHON_RECORD.exec(text);
@@ -143,7 +132,7 @@ export class CallsLogParser {
     const native = NATIVE_RECORD.exec(text);
     if (native) {
       const fn = this.functions.get(Number(native[5]));
-      if (fn === undefined) return this.bad(line, `a native function id declared by a memtrace:func line (got ${native[5]})`);
+      if (fn === undefined) throw new Malformed(`a native function id declared by a memtrace:func line (got ${native[5]})`);
       this.pending.push({ tag: native[1] as PendingEvent['tag'], number: Number(native[2]), kind: Number(native[3]), rss: Number(native[4]), line: 0, file: fn.library, function: fn.symbol });
       return;
     }
@@ -166,26 +155,18 @@ export class CallsLogParser {
       return;
     }
     if (/^[EPL]\t/.test(text) || text.startsWith('memtrace:')) {
-      return this.bad(line, 'an event record (E|P|L, sequence, kind, RSS, then line, file, function or a function id) or a memtrace: marker');
+      throw new Malformed('an event record (E|P|L, sequence, kind, RSS, then line, file, function or a function id) or a memtrace: marker');
     }
-    this.otherLines += 1;
-  }
-
-  private bad(line: string, expected: string): void {
-    if (!this.options.lenient) throw new ParseError({ file: this.options.file, lineNumber: this.lineNumber, format: FORMAT, expected, line });
-    this.badLines += 1;
+    this.shell.foreign();
   }
 
   /** The log read so far; `notes` are added to the tracer's (what memtrace told the user before tracing). */
   finish(extra: { header?: Partial<CallsRawHeader>; notes?: string[]; partialReason?: string | null } = {}): CallLog {
-    try {
-      for (const record of this.reader.finish()) if (record.type === 'lost') this.lost += record.events;
-    } catch (error) {
-      if (!(error instanceof MalformedLine)) throw error;
-      this.bad('', error.expected);
-    }
+    const cut = this.shell.finish();
+    if (cut !== null) this.shell.malformed(cut, '');
     const events = orderEvents(this.pending);
-    const raw = { ...(this.rawHeader ?? { target: null, start: null, host: null, notes: [] }), ...extra.header };
+    const rawHeader = this.records.header as CallsRawHeader | null;
+    const raw = { ...(rawHeader ?? { target: null, start: null, host: null, notes: [] }), ...extra.header };
     const header: CallLogHeader = {
       tool: 'calls',
       source: 'memtrace',
@@ -208,7 +189,9 @@ export class CallsLogParser {
       partial: partialReason !== null,
       partialReason,
       repeatedContext: 0,
-      badLines: this.badLines,
+      badLines: this.shell.counts.malformed,
+      // Only when a line was skipped: a json report does not carry the counts yet, and reads back equal.
+      ...(this.shell.counts.malformed + this.shell.counts.foreign > 0 ? { lines: { ...this.shell.counts } } : {}),
       tracer: { seenEvents: this.seen, lineEvents: this.lineEvents, notes: [...(raw.notes ?? []), ...(extra.notes ?? [])] },
     };
   }
@@ -260,7 +243,6 @@ export function looksLikeCallsLog(headText: string): boolean {
 
 export async function readCallsLog(path: string, options: { lenient: boolean }): Promise<CallLog> {
   const parser = new CallsLogParser({ file: path, lenient: options.lenient });
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) parser.push(line);
+  for await (const line of logLines(path)) parser.push(line);
   return parser.finish();
 }

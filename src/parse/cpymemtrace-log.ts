@@ -30,10 +30,9 @@
 //   event number (a tracer that keeps the event just before the move) is an event of its own, role
 //   'prev'. A PREV with the previous number but other fields is malformed.
 // - No EOF (the program was killed, the file copied while written): what was read, marked partial.
-import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
-import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
+import { logLines } from './line-shell.js';
 import { CallEventKeeper, type CallEvent, type CallEventRole, type CallLog, type CallLogHeader, type CallLogMessage } from '../model/call-log.js';
 
 const FORMAT = 'cPyMemTrace log';
@@ -74,9 +73,8 @@ export interface ReadCPyMemTraceLogOptions {
 }
 
 export async function readCPyMemTraceLog(path: string, options: ReadCPyMemTraceLogOptions): Promise<CallLog> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   const reader = new CPyMemTraceLogReader(path, options);
-  for await (const line of lines) reader.line(line);
+  for await (const line of logLines(path)) reader.line(line);
   return reader.end();
 }
 

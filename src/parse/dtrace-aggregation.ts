@@ -31,10 +31,10 @@
 // Unindented lines outside a stack or distribution are the script's own printf output: counted.
 // A runtime's ustack helper (Python's, Node's, Java's) adds annotation lines under frames and
 // strings in place of frames: dtrace-helper-frames.ts reads them into frames with file and line.
-import { ParseError } from '../errors.js';
 import { frameKey, type Frame, type StackSample } from '../model/stack-profile.js';
 import { isDtraceAnnotationLine, isV8HelperFrame, parseDtraceAnnotation, parseDtraceHelperFrame } from './dtrace-helper-frames.js';
 import { countDtraceNotice, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+import { emptyLineCounts, LineShell, Malformed, type LineCounts } from './line-shell.js';
 
 export const DTRACE_AGGREGATION_FORMAT = 'DTrace aggregation output';
 
@@ -59,9 +59,11 @@ export interface DtraceAggregations {
   notices: DtraceNotices;
   /** `CPU ID FUNCTION:NAME` headers and probe-firing lines of a run without -q. */
   probeLines: number;
-  /** Unindented lines outside aggregations: the script's own printf output. */
+  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
+  lines: LineCounts;
+  /** lines.foreign, set by finish(): unindented lines outside aggregations (the script's own printf output). */
   textLines: number;
-  /** Malformed lines counted under lenient. */
+  /** lines.malformed, set by finish(): malformed lines counted under lenient. */
   skippedLines: number;
   /** The input ended inside a stack or distribution (a run cut short). */
   truncated: boolean;
@@ -118,7 +120,7 @@ export interface DtraceAggregationReaderOptions {
 export class DtraceAggregationReader {
   private state: State = { kind: 'idle' };
   private pendingKey: string | null = null;
-  private lineNumber = 0;
+  private readonly shell: LineShell;
   private readonly stackTotals = new Map<string, StackSample>();
   private readonly result: DtraceAggregations = {
     stacks: [],
@@ -126,36 +128,26 @@ export class DtraceAggregationReader {
     distributions: [],
     notices: emptyDtraceNotices(),
     probeLines: 0,
+    lines: emptyLineCounts(),
     textLines: 0,
     skippedLines: 0,
     truncated: false,
   };
 
-  constructor(private readonly options: DtraceAggregationReaderOptions) {}
+  constructor(options: DtraceAggregationReaderOptions) {
+    this.shell = new LineShell({ ...options, format: DTRACE_AGGREGATION_FORMAT }, this.result.lines);
+  }
 
-  push(rawLine: string): void {
-    this.lineNumber += 1;
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    // An earlier line found malformed only now (error.at) leaves this one unread: it is read again, once.
-    for (let attempt = 0; attempt < 2; attempt += 1) {
-      try {
-        this.handle(line);
-        return;
-      } catch (error) {
-        if (!(error instanceof Malformed)) throw error;
-        if (!this.options.lenient) {
-          const at = error.at ?? { line, lineNumber: this.lineNumber };
-          throw new ParseError({ file: this.options.source, lineNumber: at.lineNumber, format: DTRACE_AGGREGATION_FORMAT, expected: error.expected, line: at.line });
-        }
-        this.result.skippedLines += 1;
-        this.state = { kind: 'idle' };
-        this.pendingKey = null;
-        if (error.at === undefined) return;
-      }
-    }
+  push(line: string): void {
+    this.shell.line(line, (read) => this.handle(read), undefined, () => {
+      this.state = { kind: 'idle' };
+      this.pendingKey = null;
+    });
   }
 
   finish(): DtraceAggregations {
+    this.result.textLines = this.result.lines.foreign;
+    this.result.skippedLines = this.result.lines.malformed;
     if (this.state.kind === 'distribution' && this.state.rows.length > 0) this.endDistribution();
     else if (this.state.kind !== 'idle') this.result.truncated = true;
     if (this.pendingKey !== null) this.result.truncated = true;
@@ -178,7 +170,7 @@ export class DtraceAggregationReader {
       return;
     }
     if (!/^\s/.test(line)) {
-      this.result.textLines += 1;
+      this.shell.foreign();
       return;
     }
     if (DISTRIBUTION_HEADER.test(line)) {
@@ -217,7 +209,7 @@ export class DtraceAggregationReader {
     }
     if (isDtraceAnnotationLine(line)) {
       // A `[` without its ` ]` is the end of a run cut short when nothing follows it (finish()), else garbled.
-      if (parseDtraceAnnotation(line) === null) state.cutAnnotation = { line, lineNumber: this.lineNumber };
+      if (parseDtraceAnnotation(line) === null) state.cutAnnotation = { line, lineNumber: this.shell.lineNumber };
       else state.frames.push(line.trim());
       return;
     }
@@ -294,16 +286,6 @@ function indentOf(line: string): number {
 
 function joinKey(left: string, right: string): string {
   return left === '' ? right : `${left} ${right}`;
-}
-
-class Malformed extends Error {
-  /** at: an earlier line that proved malformed only now (a `[` without ` ]` that was not the last line). */
-  constructor(
-    readonly expected: string,
-    readonly at?: { line: string; lineNumber: number },
-  ) {
-    super(expected);
-  }
 }
 
 /** Whether the head of a log looks like printed DTrace aggregations: a stack frame or a distribution. */

@@ -14,9 +14,9 @@
 //   @stack_mmap_bytes[5620813664163716]: 151552
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
-import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, UNWIND_FAILURE_SYMBOL, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceRecord, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
-import { keepMemtraceRecord, stackKeyOf, type MemtraceRecords } from './malloc-log.js';
+import { emptyProgramRaw, MemtraceProgramShell, UNWIND_FAILURE_SYMBOL, type MemtraceProgramRaw, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import { Malformed, memtraceHeaderOf } from './line-shell.js';
+import { stackKeyOf } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
 
 /** The frames of one walked stack, as the program stored them. */
@@ -39,13 +39,12 @@ export interface FaultsRawStack {
   mmapBytes: number;
 }
 
-export interface FaultsRaw {
+export interface FaultsRaw extends MemtraceProgramRaw {
   began: boolean;
   ended: boolean;
   /** The `memtrace:done` line came: every result map was printed. */
   complete: boolean;
   endNs: number | null;
-  attachedProbes: number | null;
   faults: number;
   /** Faults by the x86 error-code bits P (1), W (2) and I (0x10). */
   faultKinds: Map<number, number>;
@@ -62,10 +61,6 @@ export interface FaultsRaw {
   stackCollisions: number;
   registerMismatches: number;
   stacks: Map<string, FaultsRawStack>;
-  lostEvents: number;
-  skippedLines: number;
-  otherLines: number;
-  memtrace: MemtraceRecords;
 }
 
 export type FaultsLogEvent = { kind: 'attached'; probes: number } | { kind: 'hold'; pid: number } | { kind: 'lost'; events: number };
@@ -103,39 +98,26 @@ const STACK_VALUES: Record<string, 'faults' | 'residentBytes' | 'brkBytes' | 'mm
 
 export class FaultsLogParser {
   readonly raw: FaultsRaw = emptyFaultsRaw();
-  private readonly reader = new BpftraceOutputReader();
-  private lineNumber = 0;
+  private readonly shell: MemtraceProgramShell<FaultsLogEvent>;
   private resultsOpen = false;
   private readonly frames = new Map<string, Map<number, bigint>>();
 
-  constructor(private readonly options: FaultsLogParserOptions) {}
+  constructor(private readonly options: FaultsLogParserOptions) {
+    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace faults output', lenient: options.lenient }, this.raw, {
+      text: (text) => this.handleText(text),
+      map: (record) => {
+        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
+      },
+    });
+  }
 
   push(line: string): FaultsLogEvent[] {
-    this.lineNumber += 1;
-    let records: BpftraceRecord[];
-    try {
-      records = this.reader.push(line);
-    } catch (error) {
-      return this.malformed(error, line);
-    }
-    return records.flatMap((record) => {
-      try {
-        return this.handle(record);
-      } catch (error) {
-        return this.malformed(error, line);
-      }
-    });
+    return this.shell.push(line);
   }
 
   /** Ends the input; `truncated` is true when a multi-line record was cut off. */
   finish(): { raw: FaultsRaw; truncated: boolean } {
-    let truncated = false;
-    try {
-      for (const record of this.reader.finish()) this.handle(record);
-    } catch (error) {
-      if (!(error instanceof MalformedLine)) throw error;
-      truncated = true;
-    }
+    const truncated = this.shell.end();
     const dwarf = this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header);
     for (const [key, stack] of this.raw.stacks) {
       if (stack.frames.leaf !== null) {
@@ -151,38 +133,6 @@ export class FaultsLogParser {
       stack.frames = { leaf: byDepth.get(0) ?? null, candidate: candidate === 0n ? null : candidate, callers };
     }
     return { raw: this.raw, truncated };
-  }
-
-  private malformed(error: unknown, line: string): FaultsLogEvent[] {
-    if (!(error instanceof MalformedLine)) throw error;
-    if (this.options.lenient) {
-      this.raw.skippedLines += 1;
-      return [];
-    }
-    throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: 'memtrace faults output', expected: error.expected, line });
-  }
-
-  private handle(record: BpftraceRecord): FaultsLogEvent[] {
-    switch (record.type) {
-      case 'attached':
-        this.raw.attachedProbes = record.probes;
-        return [{ kind: 'attached', probes: record.probes }];
-      case 'lost':
-        this.raw.lostEvents += record.events;
-        return [{ kind: 'lost', events: record.events }];
-      case 'printf':
-        return record.text.split('\n').filter((text) => text !== '').flatMap((text) => this.handleText(text));
-      case 'text':
-        return this.handleText(record.text);
-      case 'other':
-        this.handleOther(record.jsonType, record.data);
-        return [];
-      case 'hist':
-        return [];
-      case 'map':
-        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
-        return [];
-    }
   }
 
   private handleText(text: string): FaultsLogEvent[] {
@@ -204,12 +154,8 @@ export class FaultsLogParser {
     }
     const hold = new RegExp(`^${FAULTS_HOLD_MARKER} (\\d+)$`).exec(text);
     if (hold) return [{ kind: 'hold', pid: Number(hold[1]) }];
-    this.raw.otherLines += 1;
+    this.shell.foreign();
     return [];
-  }
-
-  private handleOther(type: string, data: unknown): void {
-    keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
   private handleEntry(name: string, key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
@@ -257,7 +203,7 @@ export class FaultsLogParser {
 
 /** Whether the head of a log is the faults program's output (a raw log names the tool in its header). */
 export function looksLikeFaultsLog(head: string): boolean {
-  return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"|"type": ?"memtrace_header", ?"data": ?\{"tool": ?"faults"/m.test(head);
+  return /^memtrace:begin faults$|"data": ?"memtrace:begin faults\\n"/m.test(head) || memtraceHeaderOf(head)?.tool === 'faults';
 }
 
 /** A stack bpftrace unwound: the leaf, then its callers (return addresses); no candidate word. */
@@ -269,7 +215,7 @@ function unwoundFrames(frames: PrintedFrame[]): FaultsRawFrames {
 
 function hashKey(key: BpftraceKey, name: string, parts: number): string[] {
   if (key.kind !== 'values' || key.parts.length !== parts || !key.parts.every((part) => /^\d+$/.test(part))) {
-    throw new MalformedLine(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
+    throw new Malformed(parts === 1 ? `${name} keyed by a decimal number` : `${name} keyed by (stack hash, depth)`);
   }
   return key.parts;
 }
@@ -282,7 +228,6 @@ export function emptyFaultsRaw(): FaultsRaw {
     ended: false,
     complete: false,
     endNs: null,
-    attachedProbes: null,
     faults: 0,
     faultKinds: new Map(),
     residentBytes: 0,
@@ -298,9 +243,6 @@ export function emptyFaultsRaw(): FaultsRaw {
     stackCollisions: 0,
     registerMismatches: 0,
     stacks: new Map(),
-    lostEvents: 0,
-    skippedLines: 0,
-    otherLines: 0,
-    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+    ...emptyProgramRaw(),
   };
 }

@@ -15,10 +15,9 @@
 // line throws ParseError naming the file and line, or, when lenient, is counted in badLines.
 // Known noise (bpftrace's "Attaching N probes..." banner) is counted; other text lines (a target's
 // own output in a hand-run `bpftrace -c` log) are counted apart; lost events are summed.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
-import { BpftraceOutputReader, MalformedLine, type BpftraceRecord } from './bpftrace-output.js';
+import { BpftraceShell } from './bpftrace-output.js';
+import { emptyLineCounts, emptyMemtraceRecords, logLines, Malformed, readMemtraceRecord, type LineCounts } from './line-shell.js';
 import { GC_BEGIN_MARKER, GC_END_MARKER, GC_RECORD_TAG } from '../probes/render-gc-bpf.js';
 
 export const GC_LOG_FORMAT = 'memtrace gc trace (bpftrace output of scripts/bpf/gc.bt)';
@@ -42,9 +41,14 @@ export interface GcRaw {
   lostEvents: number;
   /** bpftrace banners ("Attaching 4 probes...") and such: expected, counted. */
   noiseLines: number;
-  /** Text that is not the program's (a launched target's output in a hand-run log). */
+  /**
+   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
+   * the parser (optional only for the GcRaw values tests make by hand, test/tools/gc/reduce.test.ts).
+   */
+  lines?: LineCounts;
+  /** lines.foreign, for the reducer (tools/) until it reads `lines`: text that is not the program's (a launched target's output in a hand-run log). */
   otherLines: number;
-  /** Broken lines skipped under lenient. */
+  /** lines.malformed, likewise: broken lines skipped under lenient. */
   badLines: number;
   /** The input ended inside a record (its last line is the start of one): a cut trace. */
   truncated: boolean;
@@ -67,8 +71,7 @@ export interface GcLogParserOptions {
 }
 
 export class GcLogParser {
-  private readonly reader = new BpftraceOutputReader();
-  private lineNumber = 0;
+  private readonly shell: BpftraceShell<GcRawCollection>;
   /**
    * A line that is the beginning of a record but not a whole one: the end of a cut trace if it is
    * the last line, broken input if another follows.
@@ -79,6 +82,7 @@ export class GcLogParser {
     endNs: null,
     collections: [],
     lostEvents: 0,
+    lines: emptyLineCounts(),
     noiseLines: 0,
     otherLines: 0,
     badLines: 0,
@@ -86,67 +90,60 @@ export class GcLogParser {
     header: null,
     trailer: null,
   };
+  private readonly records = emptyMemtraceRecords();
 
-  constructor(private readonly options: GcLogParserOptions) {}
+  constructor(private readonly options: GcLogParserOptions) {
+    const raw = this.raw;
+    // The program clears its only map in END; a map here is not from it.
+    const notAMap = (): never => {
+      throw new Malformed('a gc record, not a bpftrace map');
+    };
+    this.shell = new BpftraceShell(
+      { source: options.file, format: GC_LOG_FORMAT, lenient: options.lenient },
+      {
+        text: (text, line) => this.text(text, line),
+        attached: () => {
+          raw.noiseLines += 1;
+        },
+        lost: (events) => {
+          raw.lostEvents += events;
+        },
+        other: (type, data) => {
+          if (!readMemtraceRecord(this.records, type, data, `${type} data as an object`)) raw.noiseLines += 1;
+          raw.header = this.records.header;
+          raw.trailer = this.records.trailer;
+        },
+        map: notAMap,
+        hist: notAMap,
+      },
+      raw.lines,
+    );
+  }
 
   /** Reads one line; returns the collections it completed (for a live status line). */
   push(line: string): GcRawCollection[] {
-    this.lineNumber += 1;
     if (this.partial !== null) {
       const partial = this.partial;
       this.partial = null;
-      this.bad(RECORD_EXPECTED, partial.line, partial.lineNumber);
+      this.shell.malformed(new Malformed(RECORD_EXPECTED, partial), undefined);
     }
-    let records: BpftraceRecord[];
-    try {
-      records = this.reader.push(line);
-    } catch (error) {
-      if (error instanceof MalformedLine) return this.bad(error.expected, line);
-      throw error;
-    }
-    const completed: GcRawCollection[] = [];
-    for (const record of records) {
-      switch (record.type) {
-        case 'printf':
-          for (const text of record.text.split('\n')) if (text !== '') this.text(text, line, completed);
-          break;
-        case 'text':
-          this.text(record.text, line, completed);
-          break;
-        case 'attached':
-          this.raw.noiseLines += 1;
-          break;
-        case 'lost':
-          this.raw.lostEvents += record.events;
-          break;
-        case 'other':
-          if (record.jsonType === 'memtrace_header' || record.jsonType === 'memtrace_trailer') {
-            if (typeof record.data !== 'object' || record.data === null) return this.bad(`${record.jsonType} data as an object`, line);
-            if (record.jsonType === 'memtrace_header') this.raw.header = record.data as Record<string, unknown>;
-            else this.raw.trailer = record.data as Record<string, unknown>;
-          } else {
-            this.raw.noiseLines += 1;
-          }
-          break;
-        case 'map':
-        case 'hist':
-          // The program clears its only map in END; a map here is not from it.
-          return this.bad('a gc record, not a bpftrace map', line);
-      }
-    }
+    const completed = this.shell.push(line);
+    this.raw.badLines = this.shell.counts.malformed;
+    this.raw.otherLines = this.shell.counts.foreign;
     return completed;
   }
 
   /** The whole trace, once the input has ended. Throws for input that never began. */
   finish(): GcRaw {
     if (this.partial !== null) this.raw.truncated = true;
+    const lineNumber = this.shell.lineNumber;
     if (this.raw.beginNs === null) {
       throw new ParseError({
         file: this.options.file,
         // Line 1 for an empty file: "FILE:0" names no line an editor can open.
-        lineNumber: Math.max(1, this.lineNumber),
+        lineNumber: Math.max(1, lineNumber),
         format: GC_LOG_FORMAT,
-        expected: this.lineNumber === 0 ? `"${GC_BEGIN_MARKER} NS", but the input is empty` : `"${GC_BEGIN_MARKER} NS" before the end of the input`,
+        expected: lineNumber === 0 ? `"${GC_BEGIN_MARKER} NS", but the input is empty` : `"${GC_BEGIN_MARKER} NS" before the end of the input`,
       });
     }
     // Records are printed as collections end; threads (worker isolates) may end out of start order.
@@ -154,50 +151,40 @@ export class GcLogParser {
     return this.raw;
   }
 
-  private text(text: string, line: string, completed: GcRawCollection[]): void {
+  private text(text: string, line: string): GcRawCollection[] {
     const begin = BEGIN.exec(text);
     if (begin) {
       this.raw.beginNs = Number(begin[1]);
-      return;
+      return [];
     }
     const end = END.exec(text);
     if (end) {
       this.raw.endNs = Number(end[1]);
-      return;
+      return [];
     }
     if (text.startsWith(`${GC_RECORD_TAG} `)) {
       const match = RECORD.exec(text);
       if (!match) {
-        if (RECORD_START.test(text) && text === line) this.partial = { line, lineNumber: this.lineNumber };
-        else this.bad(RECORD_EXPECTED, line);
-        return;
+        if (RECORD_START.test(text) && text === line) {
+          this.partial = { line, lineNumber: this.shell.lineNumber };
+          return [];
+        }
+        throw new Malformed(RECORD_EXPECTED);
       }
-      if (this.raw.beginNs === null) {
-        this.bad(`"${GC_BEGIN_MARKER} NS" before the first gc record`, line);
-        return;
-      }
+      if (this.raw.beginNs === null) throw new Malformed(`"${GC_BEGIN_MARKER} NS" before the first gc record`);
       const [startNs, pauseNs, tid, collector, reason, rssBefore, rssAfter] = match.slice(1).map(Number) as [number, number, number, number, number, number, number];
       const collection: GcRawCollection = { startNs, pauseNs, tid, collector, reason: reason < 0 ? null : reason, rssBeforeBytes: rssBefore, rssAfterBytes: rssAfter };
       this.raw.collections.push(collection);
-      completed.push(collection);
-      return;
+      return [collection];
     }
-    this.raw.otherLines += 1;
-  }
-
-  private bad(expected: string, line: string, lineNumber = this.lineNumber): GcRawCollection[] {
-    if (this.options.lenient) {
-      this.raw.badLines += 1;
-      return [];
-    }
-    throw new ParseError({ file: this.options.file, lineNumber, format: GC_LOG_FORMAT, expected, line });
+    this.shell.foreign();
+    return [];
   }
 }
 
 /** Streams a saved gc log line by line. */
 export async function parseGcLogFile(path: string, options: { lenient?: boolean } = {}): Promise<GcRaw> {
   const parser = new GcLogParser({ file: path, lenient: options.lenient });
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) parser.push(line);
+  for await (const line of logLines(path)) parser.push(line);
   return parser.finish();
 }

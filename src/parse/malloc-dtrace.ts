@@ -31,11 +31,11 @@
 // same key however it printed.
 // dtrace's own notices (`dtrace: 12 drops on CPU 0`) are counted (dtrace-notices.ts); memtrace's
 // JSON records in a --raw-out log (`{"type": "memtrace_header", …}`) are kept for the report.
-import { ParseError } from '../errors.js';
 import type { PrintedFrame } from './bpftrace-output.js';
 import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtrace-aggregation.js';
 import { isDtraceAnnotationLine } from './dtrace-helper-frames.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+import { LineShell, Malformed, memtraceHeaderOf, readMemtraceRecord } from './line-shell.js';
 import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
 import { D_PID_MARKER } from '../probes/render-malloc-d.js';
@@ -75,26 +75,19 @@ export class MallocDtraceParser {
   private readonly live = new Map<bigint, { size: number; bornNs: number; stackKey: string }>();
   private state: State = { kind: 'idle' };
   private pid: number | null = null;
-  private lineNumber = 0;
+  private readonly shell: LineShell;
   private resultsOpen = false;
   /** Frees of blocks whose birth record was lost (a drop): they cannot be matched. */
   unmatchedFrees = 0;
 
-  constructor(private readonly options: MallocDtraceParserOptions) {}
+  constructor(options: MallocDtraceParserOptions) {
+    this.shell = new LineShell({ ...options, format: MALLOC_DTRACE_FORMAT }, this.raw.lines);
+  }
 
-  push(rawLine: string): void {
-    this.lineNumber += 1;
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
-    try {
-      this.handle(line);
-    } catch (error) {
-      if (!(error instanceof Malformed)) throw error;
-      if (!this.options.lenient) {
-        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: MALLOC_DTRACE_FORMAT, expected: error.expected, line });
-      }
-      this.raw.skippedLines += 1;
+  push(line: string): void {
+    this.shell.line(line, (read) => this.handle(read), undefined, () => {
       this.state = { kind: 'idle' };
-    }
+    });
   }
 
   /** A line of dtrace's standard error, live: only its notices matter here. */
@@ -109,7 +102,7 @@ export class MallocDtraceParser {
 
   /** Lines that were none of the program's records (a launched command's own output, in a hand-run log). */
   get otherLines(): number {
-    return this.raw.otherLines;
+    return this.raw.lines.foreign;
   }
 
   /** The traced process, as the program's `memtrace:pid PID` line said (frames: 'addresses'). */
@@ -122,6 +115,8 @@ export class MallocDtraceParser {
    * log read on another machine without memtrace's records) they stay as printed.
    */
   finish(place: PlaceDtraceFrame = () => null): { raw: MallocRaw; truncated: boolean } {
+    this.raw.skippedLines = this.raw.lines.malformed;
+    this.raw.otherLines = this.raw.lines.foreign;
     let truncated = false;
     if (this.state.kind === 'alloc') this.endAlloc(this.state);
     else if (this.state.kind === 'stack') truncated = true;
@@ -226,7 +221,7 @@ export class MallocDtraceParser {
     if (isDtraceAnnotationLine(line)) throw new Malformed("stack frames: ustack helper annotations ([ FILE:LINE (FUNCTION) ]) are read in printed aggregations (memtrace report), not yet in this program's stacks");
     if (/^\s/.test(line)) throw new Malformed('a stack frame only after an A or stack line');
     // A launched command's own output, in a log of `dtrace -c`.
-    this.raw.otherLines += 1;
+    this.shell.foreign();
   }
 
   private startAlloc(fields: string[]): void {
@@ -290,13 +285,10 @@ export class MallocDtraceParser {
     } catch {
       throw new Malformed("one of memtrace's JSON records");
     }
-    const data = record.data as Record<string, unknown>;
-    if (record.type === 'memtrace_header') this.raw.memtrace.header = data;
-    else if (record.type === 'memtrace_trailer') this.raw.memtrace.trailer = data;
-    // What memtrace read of the target (DTrace for Linux): its maps, and the names it gave the frames.
-    else if (record.type === 'memtrace_maps') this.raw.memtrace.maps.push(record.data);
-    else if (record.type === 'memtrace_symbols') this.raw.memtrace.symbols = data as MallocRaw['memtrace']['symbols'];
-    else throw new Malformed('a memtrace_header, memtrace_maps, memtrace_symbols or memtrace_trailer record');
+    // What memtrace read of the target (DTrace for Linux) comes too: its maps, and the names it gave the frames.
+    if (typeof record.type !== 'string' || !readMemtraceRecord(this.raw.memtrace, record.type, record.data)) {
+      throw new Malformed('a memtrace_header, memtrace_maps, memtrace_symbols or memtrace_trailer record');
+    }
   }
 
   private requireResults(line: string): void {
@@ -343,16 +335,10 @@ function integer(text: string | undefined, expected: string): number {
   return Number(text);
 }
 
-class Malformed extends Error {
-  constructor(readonly expected: string) {
-    super(expected);
-  }
-}
-
 /** Whether the head of a log is the output of memtrace's D malloc program. */
 export function looksLikeMallocDtrace(text: string): boolean {
   if (/^(A\t[0-9a-f]+\t\d+\t\d+|calls\t[^\t]+\t\d+|stack\t\d+\t\d+)$/m.test(text)) return true;
-  if (/"memtrace_header"/.test(text) && /"name": ?"dtrace"/.test(text)) return true;
+  if ((memtraceHeaderOf(text)?.tracer as { name?: unknown } | undefined)?.name === 'dtrace') return true;
   return /^memtrace:begin malloc$/m.test(text) && !/^Attaching \d+ probes?/m.test(text) && !/^\{"type": ?"(?!memtrace_)/m.test(text);
 }
 

@@ -6,12 +6,13 @@
 // The program prints its maps once, between the lines `memtrace:end <ns>` and `memtrace:done`;
 // bpftrace then prints the cleared maps again at exit, and those repeats are ignored. Maps printed before the end marker are
 // the periodic status (--interval).
-import { ParseError } from '../errors.js';
 import {
-  BpftraceOutputReader,
-  MalformedLine,
+  emptyProgramRaw,
+  MemtraceProgramShell,
+  type MemtraceProgramRaw,
   type BpftraceKey,
-  type BpftraceRecord,
+  type BpftraceHistRecord,
+  type BpftraceMapRecord,
   type BpftraceValue,
   type PrintedFrame,
   addressValue,
@@ -19,6 +20,7 @@ import {
   integerValue,
   returnAddressesOfUnwound,
 } from './bpftrace-output.js';
+import { Malformed } from './line-shell.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
 
 export interface MallocRawStack {
@@ -42,21 +44,13 @@ export interface MallocStatus {
   liveFreedBytes: number;
 }
 
-/** memtrace's own records in a raw log; their shapes are written by tools/malloc/malloc.ts. */
-export interface MemtraceRecords {
-  header: Record<string, unknown> | null;
-  maps: unknown[];
-  symbols: Record<string, { name: string; module: string | null }> | null;
-  trailer: Record<string, unknown> | null;
-}
-
-export interface MallocRaw {
+/** The program's results; what every memtrace program shares (attach, losses, line counts, memtrace's records) is in MemtraceProgramRaw. */
+export interface MallocRaw extends MemtraceProgramRaw {
   began: boolean;
   /** The program named in its begin line (`memtrace:begin malloc`, `memtrace:begin external`). */
   program: string | null;
   ended: boolean;
   endNs: number | null;
-  attachedProbes: number | null;
   calls: Map<string, number>;
   bytes: Map<string, number>;
   failed: Map<string, number>;
@@ -74,11 +68,6 @@ export interface MallocRaw {
   liveFreedBytes: number;
   stacks: Map<string, MallocRawStack>;
   live: MallocRawLiveBlock[];
-  lostEvents: number;
-  skippedLines: number;
-  /** Lines that were not the program's output (a launched target's output in a hand-run log). */
-  otherLines: number;
-  memtrace: MemtraceRecords;
 }
 
 export type MallocLogEvent =
@@ -99,88 +88,37 @@ export interface MallocLogParserOptions {
 
 export class MallocLogParser {
   readonly raw: MallocRaw = emptyMallocRaw();
-  private readonly reader = new BpftraceOutputReader();
-  private lineNumber = 0;
+  private readonly shell: MemtraceProgramShell<MallocLogEvent>;
   private inStatus = false;
   private status: MallocStatus = { okAllocs: 0, frees: 0, liveBytes: 0, liveFreedBytes: 0 };
   /** True between `memtrace:end` and `memtrace:done`: the only maps that are results. */
   private resultsOpen = false;
   private readonly liveStacks = new Map<bigint, PrintedFrame[]>();
 
-  constructor(private readonly options: MallocLogParserOptions) {}
+  constructor(private readonly options: MallocLogParserOptions) {
+    const cases = {
+      text: (text: string) => this.handleText(text),
+      hist: (record: BpftraceHistRecord) => {
+        if (this.resultsOpen && record.name === '@size_hist') this.raw.histogram = record.buckets;
+      },
+      map: (record: BpftraceMapRecord) => this.handleMap(record.name, record.entries),
+    };
+    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace malloc output', lenient: options.lenient }, this.raw, cases, checkMallocSymbols);
+  }
 
   /** Feeds one line; returns what the live session reacts to (attach, hold, status, per-call records). */
   push(line: string): MallocLogEvent[] {
-    this.lineNumber += 1;
-    let records: BpftraceRecord[];
-    try {
-      records = this.reader.push(line);
-    } catch (error) {
-      return this.malformed(error, line);
-    }
-    return records.flatMap((record) => this.handle(record, line));
+    return this.shell.push(line);
   }
 
   /** Ends the input; returns the raw result. `truncated` is true when a record was cut off. */
   finish(): { raw: MallocRaw; truncated: boolean } {
-    let truncated = false;
-    try {
-      for (const record of this.reader.finish()) this.handle(record, '');
-    } catch (error) {
-      if (!(error instanceof MalformedLine)) throw error;
-      truncated = true;
-    }
+    const truncated = this.shell.end();
     this.resolveStacks();
     if (this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header)) {
       for (const stack of this.raw.stacks.values()) stack.frames = returnAddressesOfUnwound(stack.frames);
     }
     return { raw: this.raw, truncated };
-  }
-
-  private malformed(error: unknown, line: string): MallocLogEvent[] {
-    if (!(error instanceof MalformedLine)) throw error;
-    if (this.options.lenient) {
-      this.raw.skippedLines += 1;
-      return [];
-    }
-    throw new ParseError({
-      file: this.options.source,
-      lineNumber: this.lineNumber,
-      format: 'memtrace malloc output',
-      expected: error.expected,
-      line,
-    });
-  }
-
-  private handle(record: BpftraceRecord, line: string): MallocLogEvent[] {
-    try {
-      return this.handleRecord(record);
-    } catch (error) {
-      return this.malformed(error, line);
-    }
-  }
-
-  private handleRecord(record: BpftraceRecord): MallocLogEvent[] {
-    switch (record.type) {
-      case 'attached':
-        this.raw.attachedProbes = record.probes;
-        return [{ kind: 'attached', probes: record.probes }];
-      case 'lost':
-        this.raw.lostEvents += record.events;
-        return [{ kind: 'lost', events: record.events }];
-      case 'printf':
-        return record.text.split('\n').filter((text) => text !== '').flatMap((text) => this.handleText(text));
-      case 'text':
-        return this.handleText(record.text);
-      case 'other':
-        this.handleOther(record.jsonType, record.data);
-        return [];
-      case 'hist':
-        if (this.resultsOpen && record.name === '@size_hist') this.raw.histogram = record.buckets;
-        return [];
-      case 'map':
-        return this.handleMap(record.name, record.entries);
-    }
   }
 
   private handleText(text: string): MallocLogEvent[] {
@@ -208,14 +146,8 @@ export class MallocLogParser {
     const hold = new RegExp(`^${MALLOC_HOLD_MARKER} (\\d+)$`).exec(text);
     if (hold) return [{ kind: 'hold', pid: Number(hold[1]) }];
     if (/^[AF] /.test(text)) return [{ kind: 'call', line: text }];
-    this.raw.otherLines += 1;
+    this.shell.foreign();
     return [];
-  }
-
-  private handleOther(type: string, data: unknown): void {
-    // bpftrace's time/stats records carry nothing the malloc report uses.
-    if (type === 'memtrace_symbols') checkMallocSymbols(data);
-    keepMemtraceRecord(this.raw.memtrace, type, data);
   }
 
   private handleMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
@@ -314,7 +246,7 @@ export class MallocLogParser {
   /** @stack_frames[hash, depth] = return address: the frames of hashed stacks. */
   private addFrame(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
     if (key.kind !== 'values' || key.parts.length !== 2 || !key.parts.every((part) => /^\d+$/.test(part))) {
-      throw new MalformedLine('@stack_frames keyed by (stack hash, depth)');
+      throw new Malformed('@stack_frames keyed by (stack hash, depth)');
     }
     const frames = this.hashedFrames.get(key.parts[0]!) ?? [];
     frames.push({ depth: Number(key.parts[1]), address: addressValue(value, '@stack_frames') });
@@ -326,7 +258,7 @@ export class MallocLogParser {
   private addLive(key: BpftraceKey, value: BpftraceValue | PrintedFrame[]): void {
     const address = addressKey(key, '@live');
     if (!Array.isArray(value) || value.length < 2 || typeof value[0] !== 'number' || typeof value[1] !== 'number') {
-      throw new MalformedLine('@live values as tuples (size, birth ns[, stack hash or stack])');
+      throw new Malformed('@live values as tuples (size, birth ns[, stack hash or stack])');
     }
     const [size, bornNs, stack] = value as [number, number, number | PrintedFrame[] | undefined];
     // In ustack mode the stack comes separately in @live_stack; its key is filled in by finish().
@@ -379,18 +311,18 @@ export function stackKeyOf(frames: readonly PrintedFrame[]): string {
 function stackKeyFromMapKey(key: BpftraceKey, name: string): string {
   if (key.kind === 'stack') return stackKeyOf(key.frames);
   if (key.kind === 'values' && key.parts.length === 1 && /^\d+$/.test(key.parts[0]!)) return `#${key.parts[0]}`;
-  throw new MalformedLine(`${name} keyed by a stack or a stack hash`);
+  throw new Malformed(`${name} keyed by a stack or a stack hash`);
 }
 
 function addressKey(key: BpftraceKey, name: string): bigint {
   if (key.kind !== 'values' || key.parts.length !== 1 || !/^\d+$/.test(key.parts[0]!)) {
-    throw new MalformedLine(`${name} keyed by a decimal address`);
+    throw new Malformed(`${name} keyed by a decimal address`);
   }
   return BigInt(key.parts[0]!);
 }
 
 function keyText(key: BpftraceKey): string {
-  if (key.kind !== 'values') throw new MalformedLine('a function name as the key');
+  if (key.kind !== 'values') throw new Malformed('a function name as the key');
   return key.parts.join(',');
 }
 
@@ -398,45 +330,18 @@ const numberValue = integerValue;
 
 function framesValue(value: BpftraceValue | PrintedFrame[], name: string): PrintedFrame[] {
   if (!Array.isArray(value) || (value.length > 0 && typeof value[0] !== 'object')) {
-    throw new MalformedLine(`a stack as the value of ${name}`);
+    throw new Malformed(`a stack as the value of ${name}`);
   }
   return value as PrintedFrame[];
 }
 
-function asObject(data: unknown, type: string): Record<string, unknown> {
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new MalformedLine(`an object as the data of ${type}`);
-  return data as Record<string, unknown>;
-}
-
-/**
- * Keeps one of memtrace's own records of a raw log (header, maps, symbols, trailer: written by the
- * tools) in `records`; JSON lines of other types are not memtrace's and are left alone.
- */
-export function keepMemtraceRecord(records: MemtraceRecords, type: string, data: unknown): void {
-  switch (type) {
-    case 'memtrace_header':
-      records.header = asObject(data, type);
-      return;
-    case 'memtrace_maps':
-      records.maps.push(data);
-      return;
-    case 'memtrace_symbols':
-      records.symbols = asObject(data, type) as MemtraceRecords['symbols'];
-      return;
-    case 'memtrace_trailer':
-      records.trailer = asObject(data, type);
-      return;
-    default:
-      return;
-  }
-}
-
 /** A malloc log's symbols record names frames by hex address (a faults log's has another shape). */
-function checkMallocSymbols(data: unknown): void {
-  if (typeof data !== 'object' || data === null) throw new MalformedLine('memtrace_symbols data as an object');
+function checkMallocSymbols(type: string, data: unknown): void {
+  if (type !== 'memtrace_symbols') return;
+  if (typeof data !== 'object' || data === null) throw new Malformed('memtrace_symbols data as an object');
   for (const [address, name] of Object.entries(data)) {
     if (!/^[0-9a-f]{1,16}$/.test(address) || typeof name !== 'object' || name === null || typeof (name as { name?: unknown }).name !== 'string') {
-      throw new MalformedLine('memtrace_symbols keyed by hex addresses, each with a name');
+      throw new Malformed('memtrace_symbols keyed by hex addresses, each with a name');
     }
   }
 }
@@ -448,7 +353,6 @@ export function emptyMallocRaw(): MallocRaw {
     program: null,
     ended: false,
     endNs: null,
-    attachedProbes: null,
     calls: new Map(),
     bytes: new Map(),
     failed: new Map(),
@@ -465,9 +369,6 @@ export function emptyMallocRaw(): MallocRaw {
     liveFreedBytes: 0,
     stacks: new Map(),
     live: [],
-    lostEvents: 0,
-    skippedLines: 0,
-    otherLines: 0,
-    memtrace: { header: null, maps: [], symbols: null, trailer: null },
+    ...emptyProgramRaw(),
   };
 }

@@ -11,9 +11,8 @@
 // Its "timestamp" is the writing machine's local time with no zone; memtrace keeps it as written
 // (ISO 8601 without an offset) rather than guess the zone. "elapsed_time" (seconds since the
 // Python process started) becomes `elapsed`; a "label" becomes a mark at that sample.
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { ParseError } from '../errors.js';
+import { logLines } from './line-shell.js';
 import { SeriesBuilder, type ProcessLogRecord, type Series, type SeriesSample } from '../model/series.js';
 
 export type ProcessLogDialect = 'memtrace' | 'pymemtrace';
@@ -48,9 +47,8 @@ export interface ReadProcessLogOptions {
 }
 
 export async function readProcessLog(path: string, options: ReadProcessLogOptions): Promise<Series> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
   const reader = new ProcessLogReader(path, options);
-  for await (const line of lines) reader.line(line);
+  for await (const line of logLines(path)) reader.line(line);
   return reader.end();
 }
 

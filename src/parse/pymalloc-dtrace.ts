@@ -7,9 +7,9 @@
 //   py	-	-	0	113	530112	97        (outside any Python frame)
 //   memtrace:done
 // Into a StackProfile of two-frame stacks, file then function, so that the flame graph groups by file.
-import { ParseError } from '../errors.js';
 import type { StackSample } from '../model/stack-profile.js';
 import { countDtraceNotice, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
+import { emptyLineCounts, LineShell, Malformed, type LineCounts } from './line-shell.js';
 import { PY_RECORD } from '../probes/render-pymalloc-d.js';
 
 export const PYMALLOC_DTRACE_FORMAT = "memtrace's DTrace Python malloc output";
@@ -21,19 +21,27 @@ export interface PyMallocDtrace {
   began: boolean;
   ended: boolean;
   notices: DtraceNotices;
+  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
+  lines: LineCounts;
+  /** lines.malformed, set by finish(). */
   skippedLines: number;
-  /** Lines of the launched command's own output. */
+  /** lines.foreign, set by finish(): lines of the launched command's own output. */
   otherLines: number;
 }
 
 export class PyMallocDtraceParser {
-  private lineNumber = 0;
-  private readonly result: PyMallocDtrace = { samples: [], began: false, ended: false, notices: emptyDtraceNotices(), skippedLines: 0, otherLines: 0 };
+  private readonly result: PyMallocDtrace = { samples: [], began: false, ended: false, notices: emptyDtraceNotices(), lines: emptyLineCounts(), skippedLines: 0, otherLines: 0 };
+  private readonly shell: LineShell;
 
-  constructor(private readonly options: { source: string; lenient?: boolean }) {}
+  constructor(options: { source: string; lenient?: boolean }) {
+    this.shell = new LineShell({ ...options, format: PYMALLOC_DTRACE_FORMAT }, this.result.lines);
+  }
 
   push(line: string): void {
-    this.lineNumber += 1;
+    this.shell.line(line, (read) => this.read(read), undefined);
+  }
+
+  private read(line: string): void {
     if (line.trim() === '' || countDtraceNotice(line, this.result.notices)) return;
     if (line.startsWith('memtrace:begin')) {
       this.result.began = true;
@@ -45,17 +53,11 @@ export class PyMallocDtraceParser {
     }
     if (line === 'memtrace:done') return;
     if (!line.startsWith(`${PY_RECORD}\t`)) {
-      this.result.otherLines += 1;
+      this.shell.foreign();
       return;
     }
     const match = RECORD.exec(line);
-    if (match === null) {
-      if (!this.options.lenient) {
-        throw new ParseError({ file: this.options.source, lineNumber: this.lineNumber, format: PYMALLOC_DTRACE_FORMAT, expected: 'py<TAB>FILE<TAB>FUNCTION<TAB>LINE<TAB>ALLOCS<TAB>BYTES<TAB>FREES', line });
-      }
-      this.result.skippedLines += 1;
-      return;
-    }
+    if (match === null) throw new Malformed('py<TAB>FILE<TAB>FUNCTION<TAB>LINE<TAB>ALLOCS<TAB>BYTES<TAB>FREES');
     const [, file, fn, lineNo, allocs, bytes, frees] = match;
     const outside = file === '-';
     this.result.samples.push({
@@ -65,6 +67,8 @@ export class PyMallocDtraceParser {
   }
 
   finish(): PyMallocDtrace {
+    this.result.skippedLines = this.result.lines.malformed;
+    this.result.otherLines = this.result.lines.foreign;
     return this.result;
   }
 }
