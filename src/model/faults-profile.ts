@@ -38,6 +38,8 @@ export interface FaultsLosses {
   /** Stacks the frame-pointer walk lost before the thread's entry: their root frame is a `[stack cut …]` marker. */
   cutStacks: number;
   skippedLines: number;
+  /** Lines that were not the program's output: read past, counted. */
+  foreignLines: number;
 }
 
 export interface FaultsStack {

@@ -28,6 +28,8 @@ export interface TraceLosses {
   cutStacks: number;
   /** Malformed lines skipped under --lenient. */
   skippedLines: number;
+  /** Lines that were not the program's output (another program's text in a saved log): read past, counted. Absent from reports older than it. */
+  foreignLines: number;
 }
 
 export interface MallocTotals {
@@ -102,6 +104,7 @@ export function emptyLosses(): TraceLosses {
     unsymbolizedFrames: 0,
     cutStacks: 0,
     skippedLines: 0,
+    foreignLines: 0,
   };
 }
 

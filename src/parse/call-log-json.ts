@@ -35,6 +35,8 @@ export async function readCallLogJson(path: string): Promise<CallLog> {
     badLines: report.badLines ?? 0,
   };
   if (report.tracer !== undefined) log.tracer = report.tracer;
+  const lines = (report as { lines?: { malformed?: unknown; foreign?: unknown } }).lines;
+  if (lines !== undefined && Number.isInteger(lines.malformed) && Number.isInteger(lines.foreign)) log.lines = { malformed: lines.malformed as number, foreign: lines.foreign as number };
   // A report of a decimated log keeps the exact counts it was written with.
   if (report.decimation !== undefined && report.summary !== undefined && Array.isArray((report as { functions?: unknown }).functions)) {
     log.decimation = report.decimation;

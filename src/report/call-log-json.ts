@@ -11,6 +11,7 @@ export function renderCallLogJson(log: CallLog, functions: FunctionGrowth[]): st
     partialReason: log.partialReason,
     repeatedContext: log.repeatedContext,
     badLines: log.badLines,
+    ...(log.lines === undefined ? {} : { lines: log.lines }),
     ...(log.tracer === undefined ? {} : { tracer: log.tracer }),
     ...(log.decimation === undefined ? {} : { decimation: log.decimation, summary: log.summary }),
     events: log.events,

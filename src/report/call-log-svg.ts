@@ -38,7 +38,7 @@ export function renderCallLogSvg(log: CallLog, functions: FunctionGrowth[], opti
     summary.peak === null ? null : `peak RSS ${formatBytes(summary.peak.rss)} at event ${summary.peak.number}${summary.peak.function ? ` (${oneLine(summary.peak.function)})` : ''}`,
     top === undefined || top.growth === 0 ? null : `most growth: ${oneLine(top.function) || '(none)'} +${formatBytes(top.growth)}`,
   ].filter((part) => part !== null);
-  const trouble = [log.partial ? `PARTIAL: ${log.partialReason ?? 'the log is cut'}` : null, log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null, callLogDecimationNote(log)].filter((part) => part !== null);
+  const trouble = [log.partial ? `PARTIAL: ${log.partialReason ?? 'the log is cut'}` : null, log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null, (log.lines?.foreign ?? 0) > 0 ? `${log.lines!.foreign} foreign lines read past` : null, callLogDecimationNote(log)].filter((part) => part !== null);
   out.push(...plotTitles(width, `RSS at each event: ${oneLine(options.title)}`, subtitle.join('; '), trouble.length === 0 ? null : trouble.join('; ')));
   const xTitle = byClock ? (log.header.clock === 'cpu' ? 'process CPU time (the tracer’s clock)' : 'elapsed time') : 'event number';
   out.push(...plotAxes(scale, byClock ? formatDuration : String, xTitle));

@@ -59,6 +59,7 @@ function headerLines(log: CallLog): string[] {
   if (log.repeatedContext > 0) lines.push(`${formatCount(log.repeatedContext)} PREV lines repeated the event logged before them (each kept once)`);
   if (log.partial) lines.push(...wrap(`PARTIAL: ${log.partialReason ?? 'the log is cut'}`, WIDTH));
   if (log.badLines > 0) lines.push(`${formatCount(log.badLines)} unreadable lines were skipped (--lenient)`);
+  if ((log.lines?.foreign ?? 0) > 0) lines.push(`${formatCount(log.lines!.foreign)} foreign lines were read past (not the log's own)`);
   if (log.tracer !== undefined) {
     const { seenEvents, lineEvents, notes } = log.tracer;
     if (seenEvents !== null) lines.push(`${formatCount(seenEvents)} events seen by the probes, ${formatCount(log.events.length)} logged${lineEvents === null ? '' : `; ${formatCount(lineEvents)} line events counted`}`);

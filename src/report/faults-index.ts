@@ -19,6 +19,7 @@ export function renderFaults(profile: FaultsProfile, format: StackFormat, option
   const notes = [
     ...(profile.partial ? [`PARTIAL: ${profile.partialReason}`] : []),
     ...(profile.losses.skippedLines > 0 ? [`${profile.losses.skippedLines} malformed lines skipped (--lenient)`] : []),
+    ...(profile.losses.foreignLines > 0 ? [`${profile.losses.foreignLines} foreign lines read past`] : []),
   ];
   return renderStackProfile(faultsStackProfile(profile, value), format, { title: TITLES[value], top: options.top ?? 10, notes });
 }

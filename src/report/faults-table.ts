@@ -16,6 +16,7 @@ const LOSS_LABELS: Record<keyof FaultsLosses, string> = {
   unsymbolizedFrames: 'frames without a symbol',
   cutStacks: 'stacks cut where frame pointers end',
   skippedLines: 'malformed lines skipped',
+  foreignLines: "foreign lines read past (not the program's output)",
 };
 
 export function renderFaultsTable(profile: FaultsProfile, options: { top?: number } = {}): string {

@@ -52,6 +52,7 @@ function lossNotes(profile: MallocProfile): string[] {
   return [
     ...(profile.partial ? [`PARTIAL: ${profile.partialReason}`] : []),
     ...(profile.losses.skippedLines > 0 ? [`${profile.losses.skippedLines} malformed lines skipped (--lenient)`] : []),
+    ...(profile.losses.foreignLines > 0 ? [`${profile.losses.foreignLines} foreign lines read past`] : []),
   ];
 }
 

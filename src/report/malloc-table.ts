@@ -24,6 +24,7 @@ const LOSS_LABELS: Record<keyof TraceLosses, string> = {
   unsymbolizedFrames: 'unnamed frames',
   cutStacks: 'stacks cut where frame pointers end',
   skippedLines: 'malformed lines skipped',
+  foreignLines: "foreign lines read past (not the program's output)",
 };
 
 export function renderMallocTable(profile: MallocProfile, options: MallocTableOptions = {}): string {

@@ -101,6 +101,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     unsymbolizedFrames,
     cutStacks: cuts.count,
     skippedLines: raw.skippedLines,
+    foreignLines: raw.lines.foreign,
   };
   return {
     tool: options.tool ?? 'malloc',

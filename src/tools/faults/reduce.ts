@@ -108,6 +108,7 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
       unsymbolizedFrames,
       cutStacks: cuts.count,
       skippedLines: raw.skippedLines,
+      foreignLines: raw.lines.foreign,
     },
     totals: {
       faults: raw.faults,

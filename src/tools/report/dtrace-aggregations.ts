@@ -41,6 +41,7 @@ export function dtraceAggregationNotes(aggregations: DtraceAggregations): string
   const notes = describeDtraceNotices(aggregations.notices);
   if (aggregations.truncated) notes.push('PARTIAL: the output ends inside an aggregation (the run was cut short)');
   if (aggregations.skippedLines > 0) notes.push(`${aggregations.skippedLines} unreadable lines skipped (--lenient)`);
+  if (aggregations.lines.foreign > 0) notes.push(`${aggregations.lines.foreign} foreign lines read past`);
   return notes;
 }
 
@@ -78,6 +79,7 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
   const notes = describeDtraceNotices(result.notices);
   if (!result.ended) notes.push(`PARTIAL: ${basename(path)} ends before dtrace printed its results`);
   if (result.skippedLines > 0) notes.push(`${result.skippedLines} unreadable lines skipped (--lenient)`);
+  if (result.lines.foreign > 0) notes.push(`${result.lines.foreign} foreign lines read past`);
   notes.push(...pyMallocDtraceNotes(result));
   const profile: StackProfile = {
     valueTypes: [
