@@ -33,7 +33,7 @@ import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
 import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
 import { safeKill, type Target } from './target.js';
-import { DurationBackstop } from './trace-session.js';
+import { DurationBackstop, stopGraceMs } from './trace-session.js';
 import { Watchdog } from './watchdog.js';
 import { isExecutable } from './file-access.js';
 
@@ -156,13 +156,13 @@ export interface DtraceSessionOptions {
   onSpawned?: (tracerPid: number) => void;
 }
 
-const STOP_GRACE_MS = 15_000;
 /** How long dtrace's standard error may take to end after dtrace exited (a launched command may hold it). */
 const STDERR_DRAIN_MS = 300;
-const KILL_GRACE_MS = 30_000;
 
 export class DtraceSession {
   private tracerPid: number | undefined;
+  /** Read at the start: a bad MEMTRACE_STOP_GRACE is a usage error before anything runs, not in the middle of stopping. */
+  private readonly grace = stopGraceMs();
   private stopRequested: { reason: DtraceEndReason; signal: NodeJS.Signals | null } | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   /** A launched command's output FIFO, closed when the session ends however it ends (an open read end keeps node alive). */
@@ -201,7 +201,8 @@ export class DtraceSession {
     const pid = this.tracerPid;
     if (pid === undefined) return;
     safeKill(pid, 'SIGINT');
-    this.timers.push(setTimeout(() => safeKill(pid, 'SIGTERM'), STOP_GRACE_MS).unref(), setTimeout(() => safeKill(pid, 'SIGKILL'), KILL_GRACE_MS).unref());
+    const { grace } = this;
+    this.timers.push(setTimeout(() => safeKill(pid, 'SIGTERM'), grace.termMs).unref(), setTimeout(() => safeKill(pid, 'SIGKILL'), grace.killMs).unref());
   }
 
   private async trace(programPath: string, directory: string): Promise<DtraceSessionEnd> {

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { TargetError, TracerError } from '../errors.js';
+import { TargetError, TracerError, UsageError } from '../errors.js';
 import { isHarmlessTracerNotice, type Bpftrace } from './bpftrace.js';
 import { settingsFor } from './bpftrace-features.js';
 import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
@@ -98,13 +98,28 @@ export interface TraceSessionOptions {
 /** How long the loader gate may take to attach and then to see the command reach it. */
 const GATE_TIMEOUT_MS = 60_000;
 
-const STOP_GRACE_MS = 15_000;
-const KILL_GRACE_MS = 30_000;
+/**
+ * How long a tracer may take to print its results after SIGINT before memtrace sends SIGTERM, and
+ * SIGKILL at twice that: 15 s, unless MEMTRACE_STOP_GRACE (seconds, 0.1 to 3600) says otherwise. A
+ * tracer with millions of map entries to print may need longer on a slow machine; the tests of a
+ * deaf tracer use less. Shared by the bpftrace and DTrace sessions.
+ */
+export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): { termMs: number; killMs: number } {
+  const text = env.MEMTRACE_STOP_GRACE;
+  if (text === undefined || text === '') return { termMs: 15_000, killMs: 30_000 };
+  const seconds = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(seconds >= 0.1 && seconds <= 3600)) {
+    throw new UsageError(`MEMTRACE_STOP_GRACE: expected seconds from 0.1 to 3600, got ${JSON.stringify(text)}`);
+  }
+  return { termMs: seconds * 1000, killMs: seconds * 2000 };
+}
 
 export class TraceSession {
   private tracer: { pid?: number } | null = null;
   private launched: LaunchedTarget | null = null;
   private readonly watchdog = new Watchdog();
+  /** Read at the start: a bad MEMTRACE_STOP_GRACE is a usage error before anything runs, not in the middle of stopping. */
+  private readonly grace = stopGraceMs();
   private stopRequested: { reason: EndReason; signal: NodeJS.Signals | null } | null = null;
   private escalation: NodeJS.Timeout[] = [];
   private started = false;
@@ -197,9 +212,10 @@ export class TraceSession {
     const tracerPid = this.tracer?.pid;
     if (tracerPid === undefined) return;
     safeKill(tracerPid, 'SIGINT');
+    const { grace } = this;
     this.escalation.push(
-      setTimeout(() => safeKill(tracerPid, 'SIGTERM'), STOP_GRACE_MS).unref(),
-      setTimeout(() => safeKill(tracerPid, 'SIGKILL'), KILL_GRACE_MS).unref(),
+      setTimeout(() => safeKill(tracerPid, 'SIGTERM'), grace.termMs).unref(),
+      setTimeout(() => safeKill(tracerPid, 'SIGKILL'), grace.killMs).unref(),
     );
   }
 

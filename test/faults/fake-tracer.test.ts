@@ -15,7 +15,7 @@ const FAKE = fixture('fake-bpftrace/bpftrace.cjs');
 const REPLAY = fixture('bpftrace/debian12-0.17/malloc-known-allocs-symbolized.json.ndjson');
 const random = seededRandom('fake-tracer');
 
-async function traceWithFake(mode: string, extra: string[] = []) {
+async function traceWithFake(mode: string, extra: string[] = [], env: Record<string, string> = {}) {
   const target = execa('sleep', ['120'], { reject: false });
   const output = temporary('report.json');
   const started = Date.now();
@@ -23,6 +23,7 @@ async function traceWithFake(mode: string, extra: string[] = []) {
     FAKE_BPFTRACE_MODE: mode,
     FAKE_BPFTRACE_SEED: String(random.next(1, 2 ** 31)),
     FAKE_BPFTRACE_REPLAY: REPLAY,
+    ...env,
   });
   const result = await run.session;
   const elapsedMs = Date.now() - started;
@@ -75,13 +76,22 @@ liveTest('half of a real run, cut mid-line: a ParseError naming the line, exit 3
   t.regex(run.state ?? '', /^[SR]$/);
 });
 
-liveTest('BEGIN, then deaf to SIGINT and SIGTERM: memtrace gives up by SIGKILL after 30 s, partial report', async (t) => {
-  const run = await traceWithFake('hang', ['--duration', '1s']);
+liveTest('BEGIN, then deaf to SIGINT and SIGTERM: memtrace gives up by SIGKILL after twice the stop grace, partial report', async (t) => {
+  // MEMTRACE_STOP_GRACE=2: SIGTERM 2 s and SIGKILL 4 s after SIGINT (15 s and 30 s by default,
+  // which stopGraceMs' own test checks); the duration backstop fires 2 s after the 1 s.
+  const run = await traceWithFake('hang', ['--duration', '1s'], { MEMTRACE_STOP_GRACE: '2' });
   t.log(`memtrace ended after ${run.elapsedMs} ms`);
-  // The duration backstop fires 2 s after the 1 s; SIGTERM 15 s and SIGKILL 30 s after SIGINT.
-  t.true(run.elapsedMs >= 30_000 && run.elapsedMs < 45_000, `${run.elapsedMs} ms`);
+  t.true(run.elapsedMs >= 7_000 && run.elapsedMs < 22_000, `${run.elapsedMs} ms`);
   t.is(run.result.exitCode, 4, run.stderr);
   t.is(run.profile!.partialReason, 'bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost');
   t.deepEqual(run.leftovers, []);
   t.regex(run.state ?? '', /^[SR]$/);
+});
+
+liveTest('a bad MEMTRACE_STOP_GRACE is a usage error before anything is traced', async (t) => {
+  const run = await traceWithFake('hang', ['--duration', '1s'], { MEMTRACE_STOP_GRACE: '0' });
+  t.is(run.result.exitCode, 2, run.stderr);
+  t.regex(run.stderr, /MEMTRACE_STOP_GRACE: expected seconds from 0\.1 to 3600, got "0"/);
+  t.is(run.profile, null);
+  t.deepEqual(run.leftovers, []);
 });
