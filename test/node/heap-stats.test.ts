@@ -18,7 +18,10 @@ test.serial('an empty block: no used figure moves; at most V8 resizes a space on
   // allocated (seen once in CI: old_space.available), a capacity decision that is no noise of ours.
   const moved = report.differences.map((difference) => difference.name);
   t.deepEqual(moved.filter((name) => !/\.(size|available|physical)$|^heap\.total_|^process\.(heapTotal|rss)$/.test(name)), [], moved.join(', '));
-  t.true(moved.length <= 2, moved.join(', '));
+  // One space resized moves its size and physical figures and the heap's totals with them (seen in
+  // CI: old_space.size, old_space.physical, heap.total_physical_size): count the spaces, not the figures.
+  const spaces = new Set(moved.filter((name) => name.startsWith('space.')).map((name) => name.split('.')[1]));
+  t.true(spaces.size <= 1, moved.join(', '));
   if (moved.length === 0) t.regex(report.table(), /No significant difference: all \d+ values stayed under the thresholds\./);
 });
 
