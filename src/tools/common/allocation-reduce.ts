@@ -2,11 +2,10 @@
 // contract. Pure: the names are resolved beforehand (live from the target's maps, or from the
 // symbols a raw log carries) and passed in.
 import type { Frame } from '../../model/stack-profile.js';
-import { compareFrames, withModule } from './frame-names.js';
 import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../../model/malloc-profile.js';
 import type { MallocRaw } from '../../parse/malloc-log.js';
 import type { PrintedFrame } from '../../parse/bpftrace-output.js';
-import { isNamed, type ResolvedName } from './frame-names.js';
+import { compareFrames, isNamed, withModule, type ResolvedName } from './frame-names.js';
 import { STACK_CUT_PREFIX, StackCuts, type WalkedFrame } from './stack-cut.js';
 
 export type { ResolvedName } from './frame-names.js';

@@ -18,12 +18,11 @@ import { readElf } from '../../symbols/elf.js';
 import type { MallocValueName } from '../../model/malloc-profile.js';
 import { findAllocatorForLaunch } from '../common/allocator.js';
 import { traceAllocations } from '../common/allocation-trace.js';
-import type { ToolIo } from '../common/tracing.js';
 import { nodeOptionsWithPerfMap } from '../common/js-frames.js';
 import type { ReportRequest } from '../common/write-reports.js';
 import { loaderGateFor } from '../common/loader-gate.js';
 import { chooseStackUnwinder, stackModeOf, type StackUnwinder } from '../../run/stack-unwinder.js';
-import { startTracing, type TracingOptions } from '../common/tracing.js';
+import { startTracing, type ToolIo, type TracingOptions } from '../common/tracing.js';
 
 /** The options every tracing tool takes (TracingOptions), and external's own. */
 export interface ExternalOptions extends TracingOptions {

@@ -23,8 +23,7 @@ import { reduceGc } from './reduce.js';
 import { describeSessionLoss } from '../common/session-loss.js';
 import { GC_REPORTS, type GcFormat } from '../../report/gc-index.js';
 import { writeFamilyReports, type ReportRequestOf } from '../common/write-reports.js';
-import type { ToolIo } from '../common/tracing.js';
-import { startTracing, type TracingOptions } from '../common/tracing.js';
+import { startTracing, type ToolIo, type TracingOptions } from '../common/tracing.js';
 import { endTrace, sessionTarget, tracingLine } from '../common/traced-session.js';
 
 /** The options every tracing tool takes (TracingOptions), and gc's own. */

@@ -14,7 +14,7 @@ import { renderPrometheus } from '../../report/prometheus.js';
 import { formatBytes, formatDuration } from '../../report/units.js';
 import { processExists } from '../../run/bpftrace.js';
 import { exitCodeOf, launchCommand, type PlainTarget } from '../../run/launch.js';
-import type { TargetExit } from '../../run/target.js';
+import type { Target, TargetExit } from '../../run/target.js';
 import { closeChannel, listenChannel, markSocketPath, type ChannelHandlers } from '../../sample/mark-channel.js';
 import { memorySource, type MemorySource } from '../../sample/memory-source.js';
 import { pageSize, processName } from '../../sample/linux-proc.js';
@@ -24,7 +24,6 @@ import { servePrometheus, type ListenAddress } from '../../sample/prometheus-ser
 import { HeapReports } from '../../sample/heap-reports.js';
 import { Sampler } from '../../sample/sampler.js';
 import { writeSeriesReports, type SeriesReportRequest } from './write-reports.js';
-import type { Target } from '../../run/target.js';
 
 export interface ProcessOptions {
   target: Target;
