@@ -1,0 +1,6 @@
+// The pure test files (test/suites.mjs), as many at once as the machine has cores.
+import { availableParallelism } from 'node:os';
+import base from './ava.config.mjs';
+import { NOT_PURE, PURE } from './test/suites.mjs';
+
+export default { ...base, files: [...PURE, ...NOT_PURE.map((file) => `!${file}`)], concurrency: availableParallelism() };
