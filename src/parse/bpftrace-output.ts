@@ -75,9 +75,6 @@ export type BpftraceRecord =
   | { type: 'other'; jsonType: string; data: unknown }
   | { type: 'text'; text: string };
 
-/** The one Malformed (line-shell.ts), by the name this module first gave it. */
-export { Malformed as MalformedLine } from './line-shell.js';
-
 const ATTACHING = /^Attaching (\d+) probes?\.\.\.$/;
 const LOST = /^Lost (\d+) events$/;
 const MAP_LINE = /^(@[A-Za-z0-9_]*)(?:\[(.*)\])?: ?(.*)$/;

@@ -1,5 +1,6 @@
 import test from 'ava';
-import { BpftraceOutputReader, MalformedLine, type BpftraceRecord } from '../../src/parse/bpftrace-output.js';
+import { BpftraceOutputReader, type BpftraceRecord } from '../../src/parse/bpftrace-output.js';
+import { Malformed } from '../../src/parse/line-shell.js';
 
 function read(lines: string[]): BpftraceRecord[] {
   const reader = new BpftraceOutputReader();
@@ -95,7 +96,7 @@ test('json: lost events, printf and unknown types', (t) => {
 });
 
 const malformed = test.macro((t, lines: string[], expected: RegExp) => {
-  const error = t.throws(() => read(lines), { instanceOf: MalformedLine });
+  const error = t.throws(() => read(lines), { instanceOf: Malformed });
   t.regex(error!.message, expected);
 });
 

@@ -8,6 +8,7 @@ import { MappingHistory } from '../../symbols/proc-maps.js';
 import type { FaultsProfile } from '../../model/faults-profile.js';
 import { faultsFrameAddresses, reduceFaults, type FaultsNames, type FrameName } from './reduce.js';
 import { resolveFaultsNames } from './names.js';
+import { savedLogPartialReason } from '../common/saved-log.js';
 
 export async function readFaultsLog(path: string, options: { lenient: boolean }): Promise<FaultsProfile> {
   const parser = new FaultsLogParser({ source: path, lenient: options.lenient });
@@ -29,18 +30,7 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
     ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
-    partialReason:
-      typeof trailer.partialReason === 'string'
-        ? trailer.partialReason
-        : truncated
-          ? `${path} ends in the middle of a record`
-          : raw.memtrace.header !== null && raw.memtrace.trailer === null
-            ? `${path} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`
-          : !raw.ended
-            ? `${path} ends before the tracer printed its results`
-            : raw.complete
-              ? null
-              : `${path} ends before the tracer had printed all its results`,
+    partialReason: savedLogPartialReason(path, { trailer, truncated, memtrace: raw.memtrace, ended: raw.ended, tracerWords: 'the tracer', complete: raw.complete }),
     pageSize: typeof header.pageSize === 'number' ? header.pageSize : DEFAULT_PAGE_SIZE,
     names: await namesFor(raw),
     notes,

@@ -7,6 +7,7 @@ import { MappingHistory } from '../../symbols/proc-maps.js';
 import type { MallocProfile } from '../../model/malloc-profile.js';
 import { frameAddresses, reduceMalloc } from '../common/allocation-reduce.js';
 import { completeRecordedNames, type ResolvedName } from '../common/frame-names.js';
+import { savedLogPartialReason } from '../common/saved-log.js';
 
 export async function readMallocLog(path: string, options: { lenient: boolean }): Promise<MallocProfile> {
   const parser = new MallocLogParser({ source: path, lenient: options.lenient });
@@ -43,16 +44,7 @@ export function reduceRecordedMalloc(
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
     ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
-    partialReason:
-      typeof trailer.partialReason === 'string'
-        ? trailer.partialReason
-        : options.truncated
-          ? `${path} ends in the middle of a record`
-          : raw.memtrace.header !== null && raw.memtrace.trailer === null
-            ? `${path} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`
-          : raw.ended
-            ? null
-            : `${path} ends before ${options.tracerWords} printed its results`,
+    partialReason: savedLogPartialReason(path, { trailer, truncated: options.truncated, memtrace: raw.memtrace, ended: raw.ended, tracerWords: options.tracerWords }),
     sampleEvery: typeof header.sampleEvery === 'number' ? header.sampleEvery : 1,
     names: options.names,
     notes,

@@ -1,7 +1,7 @@
 // `memtrace process`: samples a process's RSS and virtual size (and, for a Node program it launched
 // or whose inspector it may open, V8's heap figures) at a fixed interval, streams the JSON lines log, serves Prometheus, takes marks
 // from `memtrace mark` and SIGUSR2, and renders the series at the end.
-import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { OutputError, TargetError, UsageError } from '../../errors.js';
 import { heapCoverageNote, SeriesBuilder, type HeapCoverage, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../../model/series.js';
 import { attachInspector, type AttachedInspector, type InspectorEnd } from '../../node/inspector-attach.js';
-import { isNodeBinaryName, isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../../node/node-target.js';
+import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../../node/node-target.js';
 import { renderPrometheus } from '../../report/prometheus.js';
 import { formatBytes, formatDuration } from '../../report/units.js';
 import { processExists } from '../../run/bpftrace.js';
@@ -20,6 +20,7 @@ import { memorySource, type MemorySource } from '../../sample/memory-source.js';
 import { pageSize, processName } from '../../sample/linux-proc.js';
 import { descriptorLogSink, streamLogSink, type LogSink } from '../../sample/process-log-writer.js';
 import { describeOutputCause, openOutputFileSync } from '../common/output-file.js';
+import { targetRunsNode } from '../common/node-target-kind.js';
 import { servePrometheus, type ListenAddress } from '../../sample/prometheus-server.js';
 import { HeapReports } from '../../sample/heap-reports.js';
 import { Sampler } from '../../sample/sampler.js';
@@ -134,7 +135,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
           ? `memtrace: opened the inspector of PID ${pid} on ${where} for this trace (any local user can connect to it until memtrace closes it at the end)\n`
           : `memtrace: PID ${pid}'s inspector was already open on ${where}: memtrace asks it, and leaves it open\n`,
       );
-    } else if (options.heap !== 'off' && runsNode(pid)) {
+    } else if (options.heap !== 'off' && (await targetRunsNode(options.target))) {
       io.stderr.write(`memtrace: PID ${pid} runs Node.js: --attach-inspector adds V8's heap figures (memtrace opens the program's inspector for the trace: see docs/tools/process.md)\n`);
     }
   }
@@ -257,14 +258,6 @@ function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined)
   }
   if (coverage.late * 10 > after) {
     throw new TargetError(`--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`);
-  }
-}
-
-function runsNode(pid: number): boolean {
-  try {
-    return isNodeBinaryName(readlinkSync(`/proc/${pid}/exe`).replace(/ \(deleted\)$/, ''));
-  } catch {
-    return false; // not Linux, or another user's process: no hint
   }
 }
 
