@@ -6,6 +6,7 @@
 // and a watchdog continues it if memtrace itself is killed); bpftrace never outlives memtrace (it
 // runs under `setpriv --pdeathsig KILL`, and the watchdog kills it too); SIGINT and SIGTERM to
 // memtrace are forwarded to bpftrace as SIGINT so it prints what it gathered, then escalated.
+// memtrace's own duration backstop sends SIGTERM instead (DurationBackstop says why).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,18 +32,29 @@ const DURATION_SLACK_MS = 2_000;
  * not end itself in time. It stands down once the program printed PROGRAM_END_MARKER: the tracer
  * is then printing its results, which may take longer than the slack on a loaded machine, and a
  * SIGINT would cut them (seen in CI). Shared by the bpftrace and DTrace sessions.
+ *
+ * The marker can still be on its way when the timer fires. bpftrace 0.17 runs BEGIN before it
+ * attaches its uprobes and starts the program's timer after them, so where attaching takes about
+ * the slack (2 s on node, in CI) the program ends just as the backstop fires. The bpftrace session
+ * therefore stops with SIGTERM on the backstop: every bpftrace from 0.17 to 0.27 ends its run on
+ * SIGTERM as on SIGINT, and keeps ignoring SIGTERM once it prints its results, where it restores
+ * SIGINT's default and dies of it (seen in CI: a whole trace reported partial, exit 4).
  */
 export class DurationBackstop {
   private timer: NodeJS.Timeout | null = null;
+  private ended = false;
 
   /** Starts the timer when tracing begins (nothing when there is no duration). */
   arm(durationMs: number | null, stop: () => void): void {
     if (durationMs !== null) this.timer = setTimeout(stop, durationMs + DURATION_SLACK_MS);
   }
 
-  /** Each output line: the end marker disarms the timer. */
-  see(line: string): void {
-    if (this.timer !== null && line.startsWith(PROGRAM_END_MARKER)) this.clear();
+  /** Each output line: the end marker disarms the timer. True for the end marker's line, once. */
+  see(line: string): boolean {
+    if (this.ended || !line.startsWith(PROGRAM_END_MARKER)) return false;
+    this.ended = true;
+    this.clear();
+    return true;
   }
 
   clear(): void {
@@ -201,7 +213,10 @@ export class TraceSession {
     }
   }
 
-  /** Ends the trace: bpftrace gets SIGINT (it prints its maps), then SIGTERM, then SIGKILL. */
+  /**
+   * Ends the trace: bpftrace gets SIGINT (it prints its maps), then SIGTERM, then SIGKILL. At the
+   * duration backstop the first is SIGTERM, which cannot kill a bpftrace already printing (DurationBackstop).
+   */
   stop(reason: EndReason, signal: NodeJS.Signals | null = null): void {
     if (this.stopRequested !== null) {
       // A second Ctrl-C: the user wants out now.
@@ -211,12 +226,21 @@ export class TraceSession {
     this.stopRequested = { reason, signal };
     const tracerPid = this.tracer?.pid;
     if (tracerPid === undefined) return;
-    safeKill(tracerPid, 'SIGINT');
+    safeKill(tracerPid, firstStopSignal(reason));
     const { grace } = this;
     this.escalation.push(
       setTimeout(() => safeKill(tracerPid, 'SIGTERM'), grace.termMs).unref(),
       setTimeout(() => safeKill(tracerPid, 'SIGKILL'), grace.killMs).unref(),
     );
+  }
+
+  /**
+   * The program ended itself as the backstop fired: bpftrace prints its results as after any
+   * program's own end, with no SIGTERM or SIGKILL timed to cut them.
+   */
+  private standDown(): void {
+    for (const timer of this.escalation) clearTimeout(timer);
+    this.escalation = [];
   }
 
   /** The target stopped itself (in exit(), so memtrace could read its maps): let it go on. */
@@ -257,7 +281,7 @@ export class TraceSession {
     this.tracer = tracer;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.bpftrace.path}`);
     this.watchdog.watchTracer(tracer.pid);
-    if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
+    if (this.stopRequested !== null) safeKill(tracer.pid, firstStopSignal(this.stopRequested.reason));
 
     const errors: string[] = [];
     tracer.stderr.setEncoding('utf8');
@@ -290,7 +314,7 @@ export class TraceSession {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (!this.started && line.includes('memtrace:begin')) onBegin();
-        else backstop.see(line);
+        else if (backstop.see(line) && this.stopRequested?.reason === 'duration') this.standDown();
         options.onLine(line);
       }
     }
@@ -329,6 +353,11 @@ export class TraceSession {
       targetExit,
     };
   }
+}
+
+/** The signal that asks bpftrace to end its trace and print its results (DurationBackstop: why SIGTERM there). */
+function firstStopSignal(reason: EndReason): NodeJS.Signals {
+  return reason === 'duration' ? 'SIGTERM' : 'SIGINT';
 }
 
 /** Everything bpftrace prints on stderr counts, but its harmless notices (isHarmlessTracerNotice). */

@@ -13,6 +13,8 @@ import { fixture } from '../helpers/workloads.js';
 
 const FAKE = fixture('fake-bpftrace/bpftrace.cjs');
 const REPLAY = fixture('bpftrace/debian12-0.17/malloc-known-allocs-symbolized.json.ndjson');
+/** The successful allocations of that run (its @ok_allocs). */
+const REPLAY_ALLOCS = 106;
 const random = seededRandom('fake-tracer');
 
 async function traceWithFake(mode: string, extra: string[] = [], env: Record<string, string> = {}) {
@@ -86,6 +88,19 @@ liveTest('BEGIN, then deaf to SIGINT and SIGTERM: memtrace gives up by SIGKILL a
   t.is(run.profile!.partialReason, 'bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost');
   t.deepEqual(run.leftovers, []);
   t.regex(run.state ?? '', /^[SR]$/);
+});
+
+liveTest('the program ends itself just before the duration backstop fires: the backstop cannot cut its results', async (t) => {
+  // Seen in CI with bpftrace 0.17 attached to node: attaching took about the backstop's slack, the
+  // program's own timer ended the run a moment before the backstop's signal arrived, and a SIGINT
+  // then killed bpftrace as it printed (exit 4, a whole trace reported partial). Here the fake's run
+  // ends 2.7 s after BEGIN, its results come out 1.5 s later, and the backstop fires at 3 s (1 s + 2 s).
+  const run = await traceWithFake('late-end', ['--duration', '1s'], { FAKE_BPFTRACE_RUN_MS: '2700', FAKE_BPFTRACE_FLUSH_MS: '1500' });
+  t.is(run.result.exitCode, 0, run.stderr);
+  t.false(run.profile!.partial, run.profile!.partialReason ?? '');
+  t.is(run.profile!.totals.allocs, REPLAY_ALLOCS);
+  t.notRegex(run.stderr, /partial/);
+  t.deepEqual(run.leftovers, []);
 });
 
 liveTest('a bad MEMTRACE_STOP_GRACE is a usage error before anything is traced', async (t) => {
