@@ -32,8 +32,8 @@ import { TargetError, TracerError, UsageError } from '../errors.js';
 import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
 import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
-import { safeKill, type Target } from './target.js';
-import { DurationBackstop, stopGraceMs } from './trace-session.js';
+import type { Target } from './target.js';
+import { DurationBackstop, endReasonOf, TracerStopper, type EndReason, type SessionEndCommon } from './session-end.js';
 import { Watchdog } from './watchdog.js';
 import { isExecutable } from './file-access.js';
 
@@ -126,14 +126,7 @@ export function dtraceCommandString(command: string[]): string {
 }
 
 
-export type DtraceEndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
-
-export interface DtraceSessionEnd {
-  reason: DtraceEndReason;
-  signal: NodeJS.Signals | null;
-  tracerExit: { code: number | null; signal: string | null };
-  /** dtrace's standard error lines that are not its `dtrace: ` notices. */
-  tracerErrors: string[];
+export interface DtraceSessionEnd extends SessionEndCommon {
   /** The output's last line when it had no newline: dtrace died while printing it (not given to onLine). */
   cutLine: string | null;
 }
@@ -160,49 +153,30 @@ export interface DtraceSessionOptions {
 const STDERR_DRAIN_MS = 300;
 
 export class DtraceSession {
-  private tracerPid: number | undefined;
-  /** Read at the start: a bad MEMTRACE_STOP_GRACE is a usage error before anything runs, not in the middle of stopping. */
-  private readonly grace = stopGraceMs();
-  private stopRequested: { reason: DtraceEndReason; signal: NodeJS.Signals | null } | null = null;
-  private readonly timers: NodeJS.Timeout[] = [];
+  /** dtrace ends its trace on SIGINT at any time, printing END's output (session-end.ts). */
+  private readonly stopper = new TracerStopper(() => 'SIGINT');
   /** A launched command's output FIFO, closed when the session ends however it ends (an open read end keeps node alive). */
   private outputFifo: OutputFifo | null = null;
 
   constructor(private readonly options: DtraceSessionOptions) {}
 
   async run(): Promise<DtraceSessionEnd> {
-    const onSignal = (signal: NodeJS.Signals) => this.stop('signal', signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
+    const stopListening = this.stopper.listen();
     const directory = await mkdtemp(join(tmpdir(), 'memtrace-'));
     try {
       const programPath = join(directory, 'program.d');
       await writeFile(programPath, this.options.program, { mode: 0o600 });
       return await this.trace(programPath, directory);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGHUP', onSignal);
-      for (const timer of this.timers) clearTimeout(timer);
+      stopListening();
       this.outputFifo?.close();
       await rm(directory, { recursive: true, force: true });
     }
   }
 
   /** Ends the trace: dtrace gets SIGINT (it runs END), then SIGTERM, then SIGKILL. */
-  stop(reason: DtraceEndReason, signal: NodeJS.Signals | null = null): void {
-    if (this.stopRequested !== null) {
-      // A second Ctrl-C: the user wants out now.
-      if (reason === 'signal' && this.tracerPid !== undefined) safeKill(this.tracerPid, 'SIGTERM');
-      return;
-    }
-    this.stopRequested = { reason, signal };
-    const pid = this.tracerPid;
-    if (pid === undefined) return;
-    safeKill(pid, 'SIGINT');
-    const { grace } = this;
-    this.timers.push(setTimeout(() => safeKill(pid, 'SIGTERM'), grace.termMs).unref(), setTimeout(() => safeKill(pid, 'SIGKILL'), grace.killMs).unref());
+  stop(reason: EndReason, signal: NodeJS.Signals | null = null): void {
+    this.stopper.stop(reason, signal);
   }
 
   private async trace(programPath: string, directory: string): Promise<DtraceSessionEnd> {
@@ -219,14 +193,13 @@ export class DtraceSession {
     if (fifo !== null) args.push('-o', fifo.path);
     const watchdog = new Watchdog();
     const tracer = execa(options.dtrace.path, args, { stdout: fifo === null ? 'pipe' : 'inherit', stderr: 'pipe', stdin: 'ignore', buffer: false, reject: false, cleanup: false });
-    this.tracerPid = tracer.pid;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.dtrace.path}`);
     watchdog.watchTracer(tracer.pid);
     // A killed DTrace for Linux leaves its uprobe_events entries behind (dtrace-linux.ts): the guard
     // removes them if memtrace dies too, memtrace itself below.
     if (forLinux) watchdog.watchDtraceUprobes(UPROBE_EVENTS);
     options.onSpawned?.(tracer.pid);
-    if (this.stopRequested !== null) safeKill(tracer.pid, 'SIGINT');
+    this.stopper.tracerStarted(tracer.pid);
 
     const stderrLines: string[] = [];
     let stderrRest = '';
@@ -286,15 +259,12 @@ export class DtraceSession {
     const tracerExit = exit;
     const errors = stderrLines.filter((line) => !isNotice(line));
     if (!started) {
-      if (this.stopRequested?.reason === 'signal') throw new TracerError(`interrupted by ${this.stopRequested.signal} before tracing started`, { exitCode: 130 });
+      if (this.stopper.request?.reason === 'signal') throw new TracerError(`interrupted by ${this.stopper.request.signal} before tracing started`, { exitCode: 130 });
       throw describeDtraceFailure(options.dtrace.path, tracerExit, stderrLines, target);
     }
-    let reason: DtraceEndReason;
-    if (this.stopRequested !== null) reason = this.stopRequested.reason;
-    else if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) reason = 'tracer-died';
-    else if (target.kind === 'launch' || !processAlive(target.pid)) reason = 'target-exited';
-    else reason = options.durationMs !== null ? 'duration' : 'tracer-exited';
-    return { reason, signal: this.stopRequested?.signal ?? null, tracerExit, tracerErrors: errors, cutLine };
+    const request = this.stopper.request;
+    const gone = target.kind === 'launch' || !processAlive(target.pid);
+    return { reason: endReasonOf(request, tracerExit, gone, options.durationMs), signal: request?.signal ?? null, tracerExit, tracerErrors: errors, cutLine };
   }
 }
 

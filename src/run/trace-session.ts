@@ -11,67 +11,18 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { TargetError, TracerError, UsageError } from '../errors.js';
+import { TargetError, TracerError } from '../errors.js';
 import { isHarmlessTracerNotice, type Bpftrace } from './bpftrace.js';
 import { settingsFor } from './bpftrace-features.js';
 import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
 import { Watchdog } from './watchdog.js';
+import { DurationBackstop, endReasonOf, TracerStopper, type EndReason, type SessionEndCommon } from './session-end.js';
 
 export type SessionTarget =
   | { kind: 'attach'; pid: number }
   | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean; commandLibraryPath?: string };
 
-/** The line every tool's program prints when its trace ends, before its results. */
-export const PROGRAM_END_MARKER = 'memtrace:end';
-
-/** How long past --duration the tracer may run before memtrace stops it: the program ends itself first. */
-const DURATION_SLACK_MS = 2_000;
-
-/**
- * memtrace's backstop to a program's own end at --duration: stops the tracer if the program did
- * not end itself in time. It stands down once the program printed PROGRAM_END_MARKER: the tracer
- * is then printing its results, which may take longer than the slack on a loaded machine, and a
- * SIGINT would cut them (seen in CI). Shared by the bpftrace and DTrace sessions.
- *
- * The marker can still be on its way when the timer fires. bpftrace 0.17 runs BEGIN before it
- * attaches its uprobes and starts the program's timer after them, so where attaching takes about
- * the slack (2 s on node, in CI) the program ends just as the backstop fires. The bpftrace session
- * therefore stops with SIGTERM on the backstop: every bpftrace from 0.17 to 0.27 ends its run on
- * SIGTERM as on SIGINT, and keeps ignoring SIGTERM once it prints its results, where it restores
- * SIGINT's default and dies of it (seen in CI: a whole trace reported partial, exit 4).
- */
-export class DurationBackstop {
-  private timer: NodeJS.Timeout | null = null;
-  private ended = false;
-
-  /** Starts the timer when tracing begins (nothing when there is no duration). */
-  arm(durationMs: number | null, stop: () => void): void {
-    if (durationMs !== null) this.timer = setTimeout(stop, durationMs + DURATION_SLACK_MS);
-  }
-
-  /** Each output line: the end marker disarms the timer. True for the end marker's line, once. */
-  see(line: string): boolean {
-    if (this.ended || !line.startsWith(PROGRAM_END_MARKER)) return false;
-    this.ended = true;
-    this.clear();
-    return true;
-  }
-
-  clear(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-  }
-}
-
-export type EndReason = 'target-exited' | 'duration' | 'signal' | 'tracer-exited' | 'tracer-died';
-
-export interface SessionEnd {
-  reason: EndReason;
-  /** The signal memtrace received, when reason is `signal`. */
-  signal: NodeJS.Signals | null;
-  tracerExit: { code: number | null; signal: string | null };
-  /** bpftrace's standard error, without its harmless RLIMIT_MEMLOCK complaint. */
-  tracerErrors: string[];
+export interface SessionEnd extends SessionEndCommon {
   /** Settles with the launched command's exit; null for an attached target. */
   targetExit: Promise<TargetExit> | null;
 }
@@ -110,30 +61,10 @@ export interface TraceSessionOptions {
 /** How long the loader gate may take to attach and then to see the command reach it. */
 const GATE_TIMEOUT_MS = 60_000;
 
-/**
- * How long a tracer may take to print its results after SIGINT before memtrace sends SIGTERM, and
- * SIGKILL at twice that: 15 s, unless MEMTRACE_STOP_GRACE (seconds, 0.1 to 3600) says otherwise. A
- * tracer with millions of map entries to print may need longer on a slow machine; the tests of a
- * deaf tracer use less. Shared by the bpftrace and DTrace sessions.
- */
-export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): { termMs: number; killMs: number } {
-  const text = env.MEMTRACE_STOP_GRACE;
-  if (text === undefined || text === '') return { termMs: 15_000, killMs: 30_000 };
-  const seconds = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(seconds >= 0.1 && seconds <= 3600)) {
-    throw new UsageError(`MEMTRACE_STOP_GRACE: expected seconds from 0.1 to 3600, got ${JSON.stringify(text)}`);
-  }
-  return { termMs: seconds * 1000, killMs: seconds * 2000 };
-}
-
 export class TraceSession {
-  private tracer: { pid?: number } | null = null;
   private launched: LaunchedTarget | null = null;
   private readonly watchdog = new Watchdog();
-  /** Read at the start: a bad MEMTRACE_STOP_GRACE is a usage error before anything runs, not in the middle of stopping. */
-  private readonly grace = stopGraceMs();
-  private stopRequested: { reason: EndReason; signal: NodeJS.Signals | null } | null = null;
-  private escalation: NodeJS.Timeout[] = [];
+  private readonly stopper = new TracerStopper(firstStopSignal);
   private started = false;
   private workDirectory: string | null = null;
   private heldPids = new Set<number>();
@@ -145,10 +76,7 @@ export class TraceSession {
 
   async run(): Promise<SessionEnd> {
     const { options } = this;
-    const onSignal = (signal: NodeJS.Signals) => this.stop('signal', signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    process.on('SIGHUP', onSignal);
+    const stopListening = this.stopper.listen();
     try {
       this.workDirectory = await mkdtemp(join(tmpdir(), 'memtrace-'));
       if (options.target.kind === 'launch') {
@@ -164,10 +92,7 @@ export class TraceSession {
       await writeFile(programPath, program, { mode: 0o600 });
       return await this.trace(programPath, this.pid);
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      process.off('SIGHUP', onSignal);
-      for (const timer of this.escalation) clearTimeout(timer);
+      stopListening();
       if (this.workDirectory !== null) await rm(this.workDirectory, { recursive: true, force: true });
     }
   }
@@ -218,29 +143,7 @@ export class TraceSession {
    * duration backstop the first is SIGTERM, which cannot kill a bpftrace already printing (DurationBackstop).
    */
   stop(reason: EndReason, signal: NodeJS.Signals | null = null): void {
-    if (this.stopRequested !== null) {
-      // A second Ctrl-C: the user wants out now.
-      if (reason === 'signal' && this.tracer?.pid !== undefined) safeKill(this.tracer.pid, 'SIGTERM');
-      return;
-    }
-    this.stopRequested = { reason, signal };
-    const tracerPid = this.tracer?.pid;
-    if (tracerPid === undefined) return;
-    safeKill(tracerPid, firstStopSignal(reason));
-    const { grace } = this;
-    this.escalation.push(
-      setTimeout(() => safeKill(tracerPid, 'SIGTERM'), grace.termMs).unref(),
-      setTimeout(() => safeKill(tracerPid, 'SIGKILL'), grace.killMs).unref(),
-    );
-  }
-
-  /**
-   * The program ended itself as the backstop fired: bpftrace prints its results as after any
-   * program's own end, with no SIGTERM or SIGKILL timed to cut them.
-   */
-  private standDown(): void {
-    for (const timer of this.escalation) clearTimeout(timer);
-    this.escalation = [];
+    this.stopper.stop(reason, signal);
   }
 
   /** The target stopped itself (in exit(), so memtrace could read its maps): let it go on. */
@@ -278,10 +181,9 @@ export class TraceSession {
       // bpftrace must end by our signals, not by execa's own cleanup, so that it prints its maps.
       cleanup: false,
     });
-    this.tracer = tracer;
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.bpftrace.path}`);
     this.watchdog.watchTracer(tracer.pid);
-    if (this.stopRequested !== null) safeKill(tracer.pid, firstStopSignal(this.stopRequested.reason));
+    this.stopper.tracerStarted(tracer.pid);
 
     const errors: string[] = [];
     tracer.stderr.setEncoding('utf8');
@@ -314,7 +216,8 @@ export class TraceSession {
       rest = lines.pop() ?? '';
       for (const line of lines) {
         if (!this.started && line.includes('memtrace:begin')) onBegin();
-        else if (backstop.see(line) && this.stopRequested?.reason === 'duration') this.standDown();
+        // The program ended itself as the backstop fired: its results are not to be cut.
+        else if (backstop.see(line) && this.stopper.request?.reason === 'duration') this.stopper.standDown();
         options.onLine(line);
       }
     }
@@ -331,8 +234,8 @@ export class TraceSession {
         this.launched.dispose();
       }
       this.watchdog.release();
-      if (this.stopRequested?.reason === 'signal') {
-        throw new TracerError(`interrupted by ${this.stopRequested.signal} before tracing started`, { exitCode: 130 });
+      if (this.stopper.request?.reason === 'signal') {
+        throw new TracerError(`interrupted by ${this.stopper.request.signal} before tracing started`, { exitCode: 130 });
       }
       throw describeStartFailure(options.bpftrace.path, tracerExit, errors, pid);
     }
@@ -340,14 +243,11 @@ export class TraceSession {
     this.launched?.resume();
     for (const held of this.heldPids) safeKill(held, 'SIGCONT');
 
-    let reason: EndReason;
-    if (this.stopRequested !== null) reason = this.stopRequested.reason;
-    else if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) reason = 'tracer-died';
-    else if (targetGone || (await processState(pid)) === null) reason = 'target-exited';
-    else reason = options.durationMs !== null ? 'duration' : 'tracer-exited';
+    const request = this.stopper.request;
+    const gone = request === null && (targetGone || (await processState(pid)) === null);
     return {
-      reason,
-      signal: this.stopRequested?.signal ?? null,
+      reason: endReasonOf(request, tracerExit, gone, options.durationMs),
+      signal: request?.signal ?? null,
       tracerExit,
       tracerErrors: errors,
       targetExit,

@@ -1,7 +1,7 @@
 // What a tracing session's end means for its report: why the report is partial, in words that say
 // what was lost. One wording for every bpftrace tool (malloc, external, faults, gc, calls), and one
 // stderr line, so a report written to a file is never partial without memtrace saying so.
-import type { SessionEnd } from '../../run/trace-session.js';
+import type { SessionEndCommon as SessionEnd } from '../../run/session-end.js';
 
 /**
  * The partial reason of a session's report, or null when the trace ended as planned. `interrupted`
