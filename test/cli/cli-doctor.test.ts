@@ -2,6 +2,7 @@
 // host's bpftrace (Debian 12's 0.17), a newer one given with --tracer-path, none, and as non-root.
 import { spawnSync } from 'node:child_process';
 import test from 'ava';
+import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
 import { memtraceAuto } from '../helpers/cli.js';
 import { newerBpftrace } from '../helpers/newer-bpftrace.js';
 import { examineMachine, renderDoctorReport } from '../../src/tools/doctor/doctor.js';
@@ -13,7 +14,10 @@ const NEWER = newerBpftrace();
 /** No private root and no $MEMTRACE_BPFTRACE: the tools would take bpftrace from PATH. */
 const plainEnv = { MEMTRACE_BPFTRACE_ROOT: '', MEMTRACE_BPFTRACE: undefined, MEMTRACE_DTRACE: undefined };
 
-(HOST_IS_017 ? test : test.skip)(`the host's bpftrace 0.17: no per-PID uprobes, with what they give and setup-bpftrace as the remedy${HOST_IS_017 ? '' : ' (skipped: the host has no bpftrace 0.17)'}`, async (t) => {
+/** The tests that read the host's bpftrace as Debian 12's: skipped where the host has another. */
+const HOST_017_PROBLEM = HOST_IS_017 ? null : 'the host has no bpftrace 0.17';
+
+gated(HOST_017_PROBLEM, { base: test, optional: true })('the host\'s bpftrace 0.17: no per-PID uprobes, with what they give and setup-bpftrace as the remedy', async (t) => {
   const result = await memtraceAuto(['doctor'], { env: { ...plainEnv, PATH: '/usr/bin:/bin' }, extendEnv: true });
   t.is(result.exitCode, 0, `${result.stderr}`);
   const text = `${result.stdout}`;
@@ -25,7 +29,7 @@ const plainEnv = { MEMTRACE_BPFTRACE_ROOT: '', MEMTRACE_BPFTRACE: undefined, MEM
   t.regex(text, /^tracefs: /m);
 });
 
-(NEWER !== null ? test : test.skip)(`--tracer-path to a newer bpftrace: per-PID uprobes, offset uprobes and DWARF stacks are there${NEWER !== null ? '' : ' (skipped: set MEMTRACE_NEWER_BPFTRACE to a bpftrace 0.26 or later)'}`, async (t) => {
+gated(NEWER !== null ? null : 'set MEMTRACE_NEWER_BPFTRACE to a bpftrace 0.26 or later', { base: test, optional: true })('--tracer-path to a newer bpftrace: per-PID uprobes, offset uprobes and DWARF stacks are there', async (t) => {
   const result = await memtraceAuto(['doctor', '--tracer-path', NEWER!, '--json'], { env: plainEnv });
   t.is(result.exitCode, 0, `${result.stderr}`);
   const report = JSON.parse(`${result.stdout}`) as { bpftrace: { found: boolean; foundBy: string; path: string; features: Record<string, unknown> }; missing: Array<{ what: string }> };
@@ -47,7 +51,7 @@ test('no bpftrace anywhere: said plainly, exit 0, "ready": false for scripts', a
   t.is(JSON.parse(`${json.stdout}`).ready, false);
 });
 
-(process.getuid?.() === 0 && HOST_IS_017 ? test : test.skip)('as a user who is not root: it runs, and says tracing needs root', async (t) => {
+gated(ROOT_PROBLEM ?? HOST_017_PROBLEM, { base: test, optional: true })('as a user who is not root: it runs, and says tracing needs root', async (t) => {
   const result = await memtraceAuto(['doctor'], { env: { ...plainEnv, PATH: '/usr/bin:/bin', HOME: '/tmp' }, uid: 65534, gid: 65534 });
   t.is(result.exitCode, 0, `${result.stderr}`);
   t.regex(`${result.stdout}`, /^root: no — tracing needs root: run the tracing commands with sudo/m);

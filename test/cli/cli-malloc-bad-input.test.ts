@@ -1,6 +1,6 @@
 // memtrace-bpf malloc refuses what it cannot do with a message that says what to do, before anything
 // is started, and with an exit code scripts can tell apart.
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -8,17 +8,10 @@ import { execa } from 'execa';
 import { liveTest } from '../helpers/live.js';
 import { MEMTRACE_BPF, memtrace } from '../helpers/cli.js';
 import { buildWorkload } from '../helpers/workloads.js';
+import { fakeBpftrace } from '../helpers/fake-bpftrace.js';
 
 function directory(): string {
   return mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-}
-
-/** A stand-in bpftrace: answers --version with `version` and fails everything else with `error`. */
-function fakeBpftrace(version: string, error: string): string {
-  const path = join(directory(), 'bpftrace');
-  writeFileSync(path, `#!/bin/sh\nif [ "$1" = --version ]; then echo "${version}"; exit 0; fi\necho "${error}" >&2\nexit 1\n`);
-  chmodSync(path, 0o755);
-  return path;
 }
 
 const usage = test.macro(async (t, args: string[], message: RegExp) => {
@@ -60,14 +53,14 @@ liveTest('bpftrace missing from PATH', async (t) => {
 });
 
 liveTest('bpftrace too old', async (t) => {
-  const result = await memtrace(['malloc', '--tracer-path', fakeBpftrace('bpftrace v0.9.4', ''), '-p', '1']);
+  const result = await memtrace(['malloc', '--tracer-path', fakeBpftrace({ version: 'bpftrace v0.9.4' }), '-p', '1']);
   t.is(result.exitCode, 4);
   t.regex(`${result.stderr}`, /bpftrace 0\.9\.4 at .* is too old: memtrace needs 0\.17 or later/);
 });
 
 liveTest('bpftrace failing at start: its error is shown, and the command never ran', async (t) => {
   const marker = join(directory(), 'ran');
-  const result = await memtrace(['malloc', '--tracer-path', fakeBpftrace('bpftrace v0.17.0', 'ERROR: something broke'), '--', '/usr/bin/touch', marker]);
+  const result = await memtrace(['malloc', '--tracer-path', fakeBpftrace({ mode: 'fail', error: 'ERROR: something broke' }), '--', '/usr/bin/touch', marker]);
   t.is(result.exitCode, 4, `${result.stderr}`);
   t.regex(`${result.stderr}`, /bpftrace \(.*\) exited with code 1 before tracing started:\nERROR: something broke/);
   t.false(existsSync(marker));

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import test from 'ava';
+import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { heapFigures, readLogRecords, sampleNear, type LogRecords } from '../helpers/process-log.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
@@ -289,7 +290,7 @@ test('help lists the options; mark without a sampler says so', async (t) => {
   t.true(readFileSync(`${ROOT}docs/tools/process.md`, 'utf8').length > 0);
 });
 
-(process.getuid?.() === 0 ? test : test.skip)('needs no root: an unprivileged user samples a command and another user\'s process', async (t) => {
+gated(ROOT_PROBLEM, { base: test })('needs no root: an unprivileged user samples a command and another user\'s process', async (t) => {
   const other = execa('sleep', ['10']);
   try {
     const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, `${ROOT}bin/memtrace.js`, 'process', '-i', '50ms', '-d', '300ms', '-f', 'jsonl'];

@@ -5,6 +5,7 @@
 import { chmodSync, lstatSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
 import { execa } from 'execa';
 import { countProgress } from '../../src/run/build-private-bpftrace.js';
 import { MEMTRACE_BPF, memtrace } from '../helpers/cli.js';
@@ -21,10 +22,7 @@ const fresh = (name = 'root') => join(temporary.dir, `${name}-${count++}`);
  */
 const env = { MEMTRACE_BPFTRACE_ROOT: join(temporary.dir, 'default-root'), MEMTRACE_BPFTRACE: undefined };
 
-const asRoot = process.getuid?.() === 0;
-const rootTest: typeof test.serial = (asRoot
-  ? test.serial
-  : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: not root)`, ...rest)) as typeof test.serial;
+const rootTest = gated(ROOT_PROBLEM);
 
 test('--help says what it installs, where, the cost and how to remove it', async (t) => {
   const result = await memtrace(['setup-bpftrace', '--help']);
@@ -137,8 +135,8 @@ rootTest('no network (a mirror nothing listens on): what failed, the end of the 
   t.regex(again.stderr, /holds an unfinished set-up: starting over/);
 });
 
-const liveSetup = asRoot && process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? test.serial : test.skip;
-liveSetup(`a real set-up with debootstrap: bpftrace 0.26 or later that unwinds with DWARF, then reused${process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? '' : ' (skipped: set MEMTRACE_TEST_SETUP_ROOT=1; ~45 s, ~570 MB)'}`, async (t) => {
+const liveSetup = gated(ROOT_PROBLEM ?? (process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? null : 'set MEMTRACE_TEST_SETUP_ROOT=1; ~45 s, ~570 MB'), { optional: true });
+liveSetup('a real set-up with debootstrap: bpftrace 0.26 or later that unwinds with DWARF, then reused', async (t) => {
   t.timeout(600_000);
   const dir = fresh('real-root');
   try {

@@ -10,8 +10,8 @@ import { leftoversAfter, readReport, startMemtrace, temporary } from '../helpers
 import { liveTest } from '../helpers/live.js';
 import { processInfo, seededRandom } from '../helpers/processes.js';
 import { fixture } from '../helpers/workloads.js';
+import { FAKE_BPFTRACE } from '../helpers/fake-bpftrace.js';
 
-const FAKE = fixture('fake-bpftrace/bpftrace.cjs');
 const REPLAY = fixture('bpftrace/debian12-0.17/malloc-known-allocs-symbolized.json.ndjson');
 /** The successful allocations of that run (its @ok_allocs). */
 const REPLAY_ALLOCS = 106;
@@ -21,7 +21,7 @@ async function traceWithFake(mode: string, extra: string[] = [], env: Record<str
   const target = execa('sleep', ['120'], { reject: false });
   const output = temporary('report.json');
   const started = Date.now();
-  const run = startMemtrace(['malloc', '--tracer-path', FAKE, '-p', String(target.pid), '-o', output, ...extra], {
+  const run = startMemtrace(['malloc', '--tracer-path', FAKE_BPFTRACE, '-p', String(target.pid), '-o', output, ...extra], {
     FAKE_BPFTRACE_MODE: mode,
     FAKE_BPFTRACE_SEED: String(random.next(1, 2 ** 31)),
     FAKE_BPFTRACE_REPLAY: REPLAY,

@@ -2,7 +2,7 @@
 // the dtrace wrapper that `memtrace setup-bpftrace --include-dtrace` leaves beside the private bpftrace.
 // Without it they are skipped with the reason in their title, unless MEMTRACE_REQUIRE_LIVE=1 (CI), where
 // that is a failure.
-import test from 'ava';
+import { gated } from './gate.js';
 
 /** The dtrace the live tests run (MEMTRACE_DTRACE_LIVE), or null when none is given. */
 export function liveDtrace(): string | null {
@@ -12,9 +12,5 @@ export function liveDtrace(): string | null {
 
 const NO_DTRACE = 'no real DTrace: set MEMTRACE_DTRACE_LIVE to a dtrace (memtrace setup-bpftrace --include-dtrace)';
 
-/** `test.serial` when a real dtrace is given; otherwise skipped with the reason, or failed under MEMTRACE_REQUIRE_LIVE=1. */
-export const liveDtraceTest: typeof test.serial = (liveDtrace() !== null
-  ? test.serial
-  : process.env.MEMTRACE_REQUIRE_LIVE === '1'
-    ? (title: string) => test.serial(title, (t) => t.fail(`${NO_DTRACE} (MEMTRACE_REQUIRE_LIVE=1)`))
-    : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${NO_DTRACE})`, ...rest)) as typeof test.serial;
+/** `test.serial` when a real dtrace is given; otherwise the one gate's skip or failure (gate.ts). */
+export const liveDtraceTest = gated(liveDtrace() === null ? NO_DTRACE : null);

@@ -1,7 +1,7 @@
 // Live tests run the real bpftrace and need root. Where they cannot run they are skipped with the
 // reason logged, unless MEMTRACE_REQUIRE_LIVE=1 (CI), where that is a failure.
 import { execFileSync, spawnSync } from 'node:child_process';
-import test from 'ava';
+import { gated, ROOT_PROBLEM } from './gate.js';
 import { isHarmlessTracerNotice } from '../../src/run/bpftrace.js';
 import { findPrivateBpftrace } from '../../src/run/private-bpftrace.js';
 
@@ -22,7 +22,7 @@ function privateBpftraceOrNull(): string | null {
 }
 
 function liveProblem(): string | null {
-  if (process.getuid?.() !== 0) return 'not root';
+  if (ROOT_PROBLEM !== null) return ROOT_PROBLEM;
   try {
     execFileSync(LIVE_BPFTRACE, ['--version'], { stdio: 'pipe' });
   } catch {
@@ -33,16 +33,8 @@ function liveProblem(): string | null {
 
 export const LIVE_PROBLEM = liveProblem();
 
-if (LIVE_PROBLEM !== null && process.env.MEMTRACE_REQUIRE_LIVE === '1') {
-  test('live tracing is available (MEMTRACE_REQUIRE_LIVE=1)', (t) => {
-    t.fail(`live tracing tests cannot run: ${LIVE_PROBLEM}`);
-  });
-}
-
-/** `test.serial` when bpftrace can run here, otherwise a skipped test whose title says why. */
-export const liveTest: typeof test.serial = (LIVE_PROBLEM === null
-  ? test.serial
-  : (title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${LIVE_PROBLEM})`, ...rest)) as typeof test.serial;
+/** `test.serial` when bpftrace can run here; otherwise the one gate's skip or failure (gate.ts). */
+export const liveTest = gated(LIVE_PROBLEM);
 
 /**
  * Warnings bpftrace 0.25 and later give about how a program is written, not what it does: `while`

@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import test from 'ava';
+import { gated, type TestFunction } from './gate.js';
 
 export interface Need {
   /** What is missing, as the skip reason names it: a program or a path. */
@@ -34,21 +35,12 @@ export function missingReason(needs: readonly Need[]): string | null {
   return `${missing.map((need) => need.what).join(', ')} not installed (${how})`;
 }
 
-type TestFunction = typeof test.serial;
-
 /**
  * `base` (test.serial by default, or a gate such as liveTest) when everything in `needs` is present;
- * otherwise a test that is skipped with the reason in its title, or that fails with it under
- * MEMTRACE_REQUIRE_LIVE=1.
+ * otherwise the one gate's skip, or its failure under MEMTRACE_REQUIRE_LIVE=1 (gate.ts).
  */
 export function needing(needs: readonly Need[], base: TestFunction = test.serial): TestFunction {
-  const reason = missingReason(needs);
-  if (reason === null) return base;
-  if (process.env.MEMTRACE_REQUIRE_LIVE === '1') {
-    // Called as the test would be, (title, implementation): the implementation is not run.
-    return ((title: string, ..._implementation: unknown[]) => base(title, (t) => t.fail(`${reason}; MEMTRACE_REQUIRE_LIVE=1 needs it`))) as TestFunction;
-  }
-  return ((title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${reason})`, ...rest)) as TestFunction;
+  return gated(missingReason(needs), { base });
 }
 
 /** Debian's python3.11, with its USDT probes: Debian 12's python3 (other systems may lack it). */

@@ -5,6 +5,7 @@
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
 import { execa } from 'execa';
 import { asUnprivileged, installFakeSudo, readableTemporaryDirectory } from '../helpers/fake-sudo.js';
 import { ROOT } from '../helpers/workloads.js';
@@ -40,7 +41,7 @@ function asRoot(args: string[], env: Record<string, string>, unprivileged = fals
   return execa(command, commandArgs, { reject: false, env, extendEnv: false, timeout: 30_000 });
 }
 
-const rootTest = process.getuid?.() === 0 ? test : test.skip;
+const rootTest = gated(ROOT_PROBLEM, { base: test });
 
 rootTest('root: runs the command itself, arguments and exit status kept, and never calls sudo', async (t) => {
   const log = sudoLog();

@@ -1,12 +1,13 @@
 // The private root's wrapper (quoting) and which bpftrace memtrace finds, in which order, pointed at
 // temporary roots through MEMTRACE_BPFTRACE_ROOT so that nothing under /var/lib is read or written.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { TracerError, UsageError } from '../../src/errors.js';
 import { findBpftrace, locateBpftrace, tracerComment } from '../../src/run/bpftrace.js';
 import { DEFAULT_PRIVATE_ROOT, findPrivateBpftrace, privateRootDirectory, renderWrapper, validateRootDirectory } from '../../src/run/private-bpftrace.js';
+import { fakeBpftrace } from '../helpers/fake-bpftrace.js';
 import { makeFakeRoot } from '../helpers/private-root.js';
 import { makeTemporaryDirectory } from '../symbols/helpers.js';
 
@@ -26,7 +27,7 @@ function rootWithWrapper(name = `root ${roots++}`): string {
 /** A bpftrace on PATH that is not the private one. */
 const pathDir = join(temporary.dir, 'path');
 mkdirSync(pathDir);
-writeFileSync(join(pathDir, 'bpftrace'), '#!/bin/sh\necho "bpftrace v0.17.0"\n', { mode: 0o755 });
+copyFileSync(fakeBpftrace(), join(pathDir, 'bpftrace'));
 
 test('the wrapper runs the root\'s bpftrace through its loader, with paths of spaces, quotes and $ intact', (t) => {
   const dir = rootWithWrapper(`it's a "root" with $HOME and \`x\``);

@@ -4,8 +4,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node
 import { join } from 'node:path';
 import { findFreeBody, writeAliasedCopy, type ElfAlias } from '../../src/symbols/elf-alias.js';
 import { EM_AARCH64, EM_X86_64, ElfError, readElf, type ElfFile } from '../../src/symbols/elf.js';
-import { commandWorks, compileFixture, makeTemporaryDirectory, SYSTEM_LIBC } from './helpers.js';
-import { LIVE_BPFTRACE } from '../helpers/live.js';
+import { compileFixture, makeTemporaryDirectory, SYSTEM_LIBC } from './helpers.js';
+import { LIVE_BPFTRACE, LIVE_PROBLEM } from '../helpers/live.js';
+import { gated } from '../helpers/gate.js';
 
 const temporary = makeTemporaryDirectory('elf-alias');
 test.after.always(temporary.cleanup);
@@ -184,10 +185,8 @@ test('a duplicate alias name', badAliases, { name: 'memtrace_free_body', address
 
 // ---- the point of it all: bpftrace probes the aliases ---------------------------------------------
 
-const live = process.getuid?.() === 0 && commandWorks(LIVE_BPFTRACE) && existsSync('/sys/kernel/tracing/uprobe_events');
-const requireLive = process.env['MEMTRACE_REQUIRE_LIVE'] === '1';
-const liveTest = live || requireLive ? test : test.skip;
-if (!live) console.log(`elf-alias: bpftrace test ${requireLive ? 'will fail' : 'skipped'}: needs root, bpftrace and tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)`);
+const TRACEFS_PROBLEM = existsSync('/sys/kernel/tracing/uprobe_events') ? null : 'no tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)';
+const liveTest = gated(LIVE_PROBLEM ?? TRACEFS_PROBLEM, { base: test });
 
 liveTest('bpftrace counts exactly the 23 non-NULL frees on memtrace_free_body and the 5 NULL ones on memtrace_free_null', async (t) => {
   await copyReady;
