@@ -64,7 +64,9 @@ function traced() {
   return new Promise((resolve, reject) => {
     const target = spawn(python, [script, String(calls), 'plain', '--wait-stdin'], { stdio: ['pipe', 'pipe', 'inherit'] });
     const report = join(work, `calls-${target.pid}.json`);
-    const tracer = spawn(process.execPath, [join(root, 'bin/memtrace-bpf.js'), 'calls', '-p', String(target.pid), '-o', report], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const tracer = spawn(process.execPath, [join(root, 'bin/memtrace-bpf.js'), 'calls', '-p', String(target.pid), '-o', report], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     let output = '';
     target.stdout.on('data', (chunk) => (output += chunk));
@@ -97,7 +99,9 @@ const statmPerEvent = ((median(statm) - base) / (2 * calls)) * 1e6;
 const us = (value) => `${value.toFixed(2)} µs`;
 console.log(`calls-per-event: ${calls} calls of a tiny Python function, ${python}, median of ${runs} runs`);
 console.log(`  untraced loop                      ${base.toFixed(3)} s (${us((base / calls) * 1e6)} per call)`);
-console.log(`  memtrace calls (attached)          ${tracedRun.seconds.toFixed(3)} s; ${tracedRun.events} call/return events, ${tracedRun.lines} line events`);
+console.log(
+  `  memtrace calls (attached)          ${tracedRun.seconds.toFixed(3)} s; ${tracedRun.events} call/return events, ${tracedRun.lines} line events`,
+);
 console.log(`    per call/return event            ${us(perEvent)} (line probe's cost included)`);
 console.log(`    per probe hit (events + lines)   ${us(perHit)}`);
 console.log(`  /proc/self/statm read per event    ${us(statmPerEvent)} (stand-in for cPyMemTrace's RSS read)`);

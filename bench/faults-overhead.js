@@ -30,7 +30,13 @@ for (let i = 0; i < repeats; i++) {
   const plain = loopSeconds([binary, rounds]);
   pages = plain.pages;
   untraced.push(plain.seconds);
-  traced.push(loopSeconds([process.execPath, join(root, 'bin/memtrace-bpf.js'), 'faults', '-o', '/dev/null.json', '--', binary, rounds].map((part) => (part === '/dev/null.json' ? join(tmpdir(), 'faults-bench.json') : part))).seconds);
+  traced.push(
+    loopSeconds(
+      [process.execPath, join(root, 'bin/memtrace-bpf.js'), 'faults', '-o', '/dev/null.json', '--', binary, rounds].map((part) =>
+        part === '/dev/null.json' ? join(tmpdir(), 'faults-bench.json') : part,
+      ),
+    ).seconds,
+  );
 }
 const base = median(untraced);
 const withTrace = median(traced);

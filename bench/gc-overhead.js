@@ -66,10 +66,11 @@ for (let round = 0; round < rounds; round += 1) {
   collections = run.log.collections.length;
 }
 
-
 // One more traced run with --trace-gc: V8's own pause figure for each collection, beside memtrace's.
 const checked = traced(['--trace-gc']);
-const v8Pauses = [...checked.stdout.matchAll(/ms: (?:Scavenge|Mark-Compact|Minor Mark-Compact)[^,]*, ([0-9.]+) \/ [0-9.]+ ms/g)].map((m) => Number(m[1]));
+const v8Pauses = [...checked.stdout.matchAll(/ms: (?:Scavenge|Mark-Compact|Minor Mark-Compact)[^,]*, ([0-9.]+) \/ [0-9.]+ ms/g)].map((m) =>
+  Number(m[1]),
+);
 const ourPauses = checked.log.collections.map((c) => c.pauseMs);
 const sum = (values) => values.reduce((total, value) => total + value, 0);
 
@@ -84,7 +85,11 @@ console.log(row('untraced, wall', plain, 'wall'));
 console.log(row('memtrace gc, wall', withGc, 'wall'));
 console.log(row('untraced, CPU', plain, 'cpu'));
 console.log(row('memtrace gc, CPU', withGc, 'cpu'));
-console.log(`  ratio traced/untraced  wall: median ${ratio('wall', median)}x, min ${ratio('wall', min)}x; CPU: median ${ratio('cpu', median)}x, min ${ratio('cpu', min)}x`);
+console.log(
+  `  ratio traced/untraced  wall: median ${ratio('wall', median)}x, min ${ratio('wall', min)}x; CPU: median ${ratio('cpu', median)}x, min ${ratio('cpu', min)}x`,
+);
 console.log(`  collections per run    ${collections}`);
 console.log(`  --trace-gc run: ${v8Pauses.length} collections printed by V8, ${ourPauses.length} seen by memtrace`);
-console.log(`  sum of pauses: V8 ${sum(v8Pauses).toFixed(2)} ms, memtrace ${sum(ourPauses).toFixed(2)} ms (entry to return of PerformGarbageCollection)`);
+console.log(
+  `  sum of pauses: V8 ${sum(v8Pauses).toFixed(2)} ms, memtrace ${sum(ourPauses).toFixed(2)} ms (entry to return of PerformGarbageCollection)`,
+);

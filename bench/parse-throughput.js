@@ -49,10 +49,15 @@ const ALL_CASES = [
   ['stacks repeat', 64],
   ['distinct stacks', Infinity],
 ];
-const CASES = process.env.BENCH_VARIANTS !== undefined ? [[`${process.env.BENCH_VARIANTS} variants`, Number(process.env.BENCH_VARIANTS)]] : ALL_CASES.filter(([name]) => process.env.BENCH_CASE === undefined || name.startsWith(process.env.BENCH_CASE));
+const CASES =
+  process.env.BENCH_VARIANTS !== undefined
+    ? [[`${process.env.BENCH_VARIANTS} variants`, Number(process.env.BENCH_VARIANTS)]]
+    : ALL_CASES.filter(([name]) => process.env.BENCH_CASE === undefined || name.startsWith(process.env.BENCH_CASE));
 
 const tmp = mkdtempSync(join(tmpdir(), 'memtrace-parse-bench-'));
-process.on('exit', () => (process.env.BENCH_KEEP === '1' ? process.stderr.write(`inputs kept in ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true })));
+process.on('exit', () =>
+  process.env.BENCH_KEEP === '1' ? process.stderr.write(`inputs kept in ${tmp}\n`) : rmSync(tmp, { recursive: true, force: true }),
+);
 
 /** The seed's map entries, each as its frame lines (leaf first) and its count. */
 function seedEntries() {
@@ -98,14 +103,18 @@ async function writeInput(path, variants) {
 /** Runs a command under /usr/bin/time -v; returns its stdout file, wall seconds and peak RSS. */
 function timed(label, command, args) {
   const output = join(tmp, `${label}.out`);
-  const run = spawnSync('/usr/bin/time', ['-v', '-o', join(tmp, `${label}.time`), command, ...args], { stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 30 });
+  const run = spawnSync('/usr/bin/time', ['-v', '-o', join(tmp, `${label}.time`), command, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 30,
+  });
   if (run.status !== 0) throw new Error(`${label}: ${command} exited with ${run.status}`);
   writeFileSync(output, run.stdout);
   const report = readFileSync(join(tmp, `${label}.time`), 'utf8');
   const wall = /Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)/.exec(report);
   const seconds = Number(wall[1] ?? 0) * 3600 + Number(wall[2]) * 60 + Number(wall[3]);
   const rssKiB = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(report)[1]);
-  const cpuSeconds = Number(/User time \(seconds\): ([\d.]+)/.exec(report)[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(report)[1]);
+  const cpuSeconds =
+    Number(/User time \(seconds\): ([\d.]+)/.exec(report)[1]) + Number(/System time \(seconds\): ([\d.]+)/.exec(report)[1]);
   return { output, seconds, cpuSeconds, rssMiB: rssKiB / 1024 };
 }
 
@@ -130,7 +139,9 @@ if (!existsSync(join(root, 'dist/parse/bpftrace-maps.js'))) {
   console.error('bench/parse-throughput.js: build first (npm run build)');
   process.exit(2);
 }
-console.log(`machine: ${execFileSync('nproc').toString().trim()} cores, node ${process.version}, ${execFileSync('perl', ['-e', 'print $^V']).toString()}`);
+console.log(
+  `machine: ${execFileSync('nproc').toString().trim()} cores, node ${process.version}, ${execFileSync('perl', ['-e', 'print $^V']).toString()}`,
+);
 const driver = [
   `import { readBpftraceMaps } from ${JSON.stringify(join(root, 'dist/parse/bpftrace-maps.js'))};`,
   `import { renderFoldedTrie } from ${JSON.stringify(join(root, 'dist/report/folded.js'))};`,
@@ -143,7 +154,9 @@ for (const [name, variants] of CASES) {
   const seedStacks = await writeInput(input, variants);
   const mb = statSync(input).size / 1e6;
   console.log('');
-  console.log(`## ${name}: ${mb.toFixed(1)} MB of bpftrace @[ustack] output (${seedStacks} stacks of a real run x ${Number.isFinite(variants) ? `${variants} variants, repeated` : 'a new variant each copy: every printed stack distinct'})`);
+  console.log(
+    `## ${name}: ${mb.toFixed(1)} MB of bpftrace @[ustack] output (${seedStacks} stacks of a real run x ${Number.isFinite(variants) ? `${variants} variants, repeated` : 'a new variant each copy: every printed stack distinct'})`,
+  );
   console.log('');
   const rows = [];
   const memtrace = timed('memtrace', process.execPath, ['--input-type=module', '-e', driver, input]);
@@ -158,7 +171,9 @@ for (const [name, variants] of CASES) {
   console.log('| tool | wall s | MB/s (wall) | CPU s | MB/s (CPU) | peak RSS (MiB) |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const [label, run] of rows) {
-    console.log(`| ${label} | ${run.seconds.toFixed(2)} | ${(mb / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(mb / run.cpuSeconds).toFixed(1)} | ${run.rssMiB.toFixed(0)} |`);
+    console.log(
+      `| ${label} | ${run.seconds.toFixed(2)} | ${(mb / run.seconds).toFixed(1)} | ${run.cpuSeconds.toFixed(2)} | ${(mb / run.cpuSeconds).toFixed(1)} | ${run.rssMiB.toFixed(0)} |`,
+    );
   }
   console.log('');
   if (!readFileSync(cli.output).equals(readFileSync(memtrace.output))) {
@@ -170,14 +185,24 @@ for (const [name, variants] of CASES) {
     console.log(`${statSync(memtrace.output).size} bytes of folded output${perl === null ? '' : '; too large to compare with perl here'}`);
     continue;
   }
-  const ours = readFileSync(memtrace.output, 'utf8').split('\n').filter((line) => line !== '');
-  console.log(`throughput ratio, memtrace's reader / perl: ${(perl.seconds / memtrace.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / memtrace.cpuSeconds).toFixed(1)}x CPU`);
-  console.log(`throughput ratio, memtrace report (CLI) / perl: ${(perl.seconds / cli.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / cli.cpuSeconds).toFixed(1)}x CPU`);
-  console.log(`peak RSS, memtrace's reader / perl: ${(memtrace.rssMiB / perl.rssMiB).toFixed(2)}; CLI / perl: ${(cli.rssMiB / perl.rssMiB).toFixed(2)}`);
+  const ours = readFileSync(memtrace.output, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '');
+  console.log(
+    `throughput ratio, memtrace's reader / perl: ${(perl.seconds / memtrace.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / memtrace.cpuSeconds).toFixed(1)}x CPU`,
+  );
+  console.log(
+    `throughput ratio, memtrace report (CLI) / perl: ${(perl.seconds / cli.seconds).toFixed(1)}x wall, ${(perl.cpuSeconds / cli.cpuSeconds).toFixed(1)}x CPU`,
+  );
+  console.log(
+    `peak RSS, memtrace's reader / perl: ${(memtrace.rssMiB / perl.rssMiB).toFixed(2)}; CLI / perl: ${(cli.rssMiB / perl.rssMiB).toFixed(2)}`,
+  );
   // memtrace's output is sorted already (byte order): it must stay so, and equal Perl's normalized.
   const theirs = normalizedFolded(perl.output);
   const same = ours.length === theirs.length && ours.every((line, index) => line === theirs[index]);
-  console.log(`folded results: ${same ? 'the same' : 'DIFFERENT'} (${ours.length} distinct stacks; perl's ${readFileSync(perl.output, 'utf8').split('\n').length - 1} lines normalized)`);
+  console.log(
+    `folded results: ${same ? 'the same' : 'DIFFERENT'} (${ours.length} distinct stacks; perl's ${readFileSync(perl.output, 'utf8').split('\n').length - 1} lines normalized)`,
+  );
   if (!same) failed = true;
 }
 if (failed) process.exitCode = 1;

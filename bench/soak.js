@@ -48,12 +48,22 @@ const work = mkdtempSync(join(tmpdir(), 'memtrace-soak-'));
 
 // What each traced phase runs against the server's PID; "all" runs the three at once.
 const TRACERS = {
-  malloc: (pid, report) => [join(root, 'bin/memtrace-bpf.js'), 'malloc', '-p', String(pid), '--map-entries', flags['map-entries'], '-o', report],
+  malloc: (pid, report) => [
+    join(root, 'bin/memtrace-bpf.js'),
+    'malloc',
+    '-p',
+    String(pid),
+    '--map-entries',
+    flags['map-entries'],
+    '-o',
+    report,
+  ],
   gc: (pid, report) => [join(root, 'bin/memtrace-bpf.js'), 'gc', '-p', String(pid), '-o', report],
   process: (pid, report) => [join(root, 'bin/memtrace.js'), 'process', '-p', String(pid), '-o', report],
 };
 const PHASE_TRACERS = { untraced: [], malloc: ['malloc'], gc: ['gc'], process: ['process'], all: ['malloc', 'gc', 'process'] };
-for (const phase of phases) if (!(phase in PHASE_TRACERS)) throw new Error(`unknown phase ${phase}: choose from ${Object.keys(PHASE_TRACERS).join(', ')}`);
+for (const phase of phases)
+  if (!(phase in PHASE_TRACERS)) throw new Error(`unknown phase ${phase}: choose from ${Object.keys(PHASE_TRACERS).join(', ')}`);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -158,7 +168,9 @@ function wrkMs(text) {
   return Number(match[1]) * { us: 0.001, ms: 1, s: 1000, m: 60_000 }[match[2]];
 }
 async function runWrk(port, seconds) {
-  const child = spawn('wrk', [`-t${flags.threads}`, `-c${flags.connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('wrk', [`-t${flags.threads}`, `-c${flags.connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   child.stdout.on('data', (chunk) => (output += chunk));
   const [code] = await once(child, 'exit');
@@ -224,7 +236,13 @@ function readReport(tool, path) {
     };
   }
   if (tool === 'gc') {
-    return { seen: report.collections.length, lost: report.lostEvents, badLines: report.badLines, noiseLines: report.noiseLines, partial: report.partialReason };
+    return {
+      seen: report.collections.length,
+      lost: report.lostEvents,
+      badLines: report.badLines,
+      noiseLines: report.noiseLines,
+      partial: report.partialReason,
+    };
   }
   return { seen: report.samples.length, lost: report.stop?.missed ?? null, stopReason: report.stop?.reason ?? null };
 }
@@ -282,12 +300,16 @@ const base = done.find((phase) => phase.phase === 'untraced');
 console.log(`soak: node ${process.version}, wrk -t${flags.threads} -c${flags.connections}, ${windows} x ${windowSeconds} s per phase`);
 for (const phase of done) {
   console.log(`\n${phase.phase}`);
-  console.log(`  req/s mean ${phase.rpsMean.toFixed(0)} (${ratio(phase.rpsMean, base?.rpsMean)}), worst window ${phase.rpsMinWindow.toFixed(0)}; p99 median window ${phase.p99MsMedianWindow.toFixed(2)} ms (${ratio(phase.p99MsMedianWindow, base?.p99MsMedianWindow)}), worst ${phase.p99MsWorstWindow.toFixed(2)} ms; ${phase.requests} requests, ${phase.errors} errors; answers after detach: ${phase.stillAnswers ? 'yes' : 'NO'}`);
+  console.log(
+    `  req/s mean ${phase.rpsMean.toFixed(0)} (${ratio(phase.rpsMean, base?.rpsMean)}), worst window ${phase.rpsMinWindow.toFixed(0)}; p99 median window ${phase.p99MsMedianWindow.toFixed(2)} ms (${ratio(phase.p99MsMedianWindow, base?.p99MsMedianWindow)}), worst ${phase.p99MsWorstWindow.toFixed(2)} ms; ${phase.requests} requests, ${phase.errors} errors; answers after detach: ${phase.stillAnswers ? 'yes' : 'NO'}`,
+  );
   console.log(`  per window req/s: ${phase.windows.map((w) => w.rps.toFixed(0)).join(' ')}`);
   console.log(`  per window p99 ms: ${phase.windows.map((w) => w.p99Ms.toFixed(1)).join(' ')}`);
   for (const [who, kib] of Object.entries(phase.peakKiB)) console.log(`  peak RSS ${who}: ${mib(kib)} MiB`);
   for (const tracer of phase.tracers) {
-    console.log(`  memtrace ${tracer.tool}: attach ${tracer.attachSeconds.toFixed(1)} s, exit ${tracer.exitCode ?? tracer.signal} ${tracer.stopSeconds.toFixed(1)} s after SIGINT${tracer.escalations.length ? ` (needed ${tracer.escalations.join(', ')})` : ''}; report ${JSON.stringify(tracer.report)}`);
+    console.log(
+      `  memtrace ${tracer.tool}: attach ${tracer.attachSeconds.toFixed(1)} s, exit ${tracer.exitCode ?? tracer.signal} ${tracer.stopSeconds.toFixed(1)} s after SIGINT${tracer.escalations.length ? ` (needed ${tracer.escalations.join(', ')})` : ''}; report ${JSON.stringify(tracer.report)}`,
+    );
     for (const line of tracer.stderrTail) console.log(`    | ${line}`);
   }
 }
@@ -302,7 +324,9 @@ const seenCell = (phase) =>
       return `${tool} ${report.seen} seen / ${report.lost} lost${extra}`;
     })
     .join('; ') || '-';
-console.log(`\n| phase | req/s mean | worst window | p99 (median window) | p99 worst | peak RSS memtrace/bpftrace (MiB) | events seen / lost | exit, s to report | answers after |`);
+console.log(
+  `\n| phase | req/s mean | worst window | p99 (median window) | p99 worst | peak RSS memtrace/bpftrace (MiB) | events seen / lost | exit, s to report | answers after |`,
+);
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const phase of done) {
   const peak = phase.tracers.map(({ tool }) => `${tool} ${peakCell(phase, tool)}`).join('; ') || '-';
@@ -311,4 +335,8 @@ for (const phase of done) {
     `| ${phase.phase} | ${phase.rpsMean.toFixed(0)} (${ratio(phase.rpsMean, base?.rpsMean)}) | ${phase.rpsMinWindow.toFixed(0)} | ${phase.p99MsMedianWindow.toFixed(1)} ms (${ratio(phase.p99MsMedianWindow, base?.p99MsMedianWindow)}) | ${phase.p99MsWorstWindow.toFixed(1)} ms | ${peak} | ${seenCell(phase)} | ${exits} | ${phase.stillAnswers ? 'yes' : 'NO'} |`,
   );
 }
-if (flags.out) writeFileSync(flags.out, `${JSON.stringify({ node: process.version, threads: Number(flags.threads), connections: Number(flags.connections), windowSeconds, windows, phases: done }, null, 2)}\n`);
+if (flags.out)
+  writeFileSync(
+    flags.out,
+    `${JSON.stringify({ node: process.version, threads: Number(flags.threads), connections: Number(flags.connections), windowSeconds, windows, phases: done }, null, 2)}\n`,
+  );

@@ -13,10 +13,25 @@ import { fileURLToPath } from 'node:url';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const binary = `${root}test/workloads/bin/known-allocs`;
 mkdirSync(`${root}test/workloads/bin`, { recursive: true });
-execFileSync('gcc', ['-O0', '-g', '-fno-builtin', '-fno-omit-frame-pointer', '-o', binary, `${root}test/workloads/known-allocs.c`], { stdio: 'inherit' });
+execFileSync('gcc', ['-O0', '-g', '-fno-builtin', '-fno-omit-frame-pointer', '-o', binary, `${root}test/workloads/known-allocs.c`], {
+  stdio: 'inherit',
+});
 const result = spawnSync(
   'sh',
-  [`${root}scripts/as-root`, process.execPath, `${root}bin/memtrace-bpf.js`, 'malloc', '-o', 'demo-flame.svg', '-o', 'demo-leaks.json', '-o', '-', '--', binary],
+  [
+    `${root}scripts/as-root`,
+    process.execPath,
+    `${root}bin/memtrace-bpf.js`,
+    'malloc',
+    '-o',
+    'demo-flame.svg',
+    '-o',
+    'demo-leaks.json',
+    '-o',
+    '-',
+    '--',
+    binary,
+  ],
   { stdio: 'inherit' },
 );
 // known-allocs exits with 7 on purpose: memtrace passes the command's exit code on.

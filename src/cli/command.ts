@@ -3,7 +3,14 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from '../errors.js';
 import { MAX_STACK_DEPTH } from '../probes/malloc-spec.js';
-import { validateDurationMs, validateInteger, validateMapEntries, validatePid, validateProbePath, validateTop } from '../probes/validate.js';
+import {
+  validateDurationMs,
+  validateInteger,
+  validateMapEntries,
+  validatePid,
+  validateProbePath,
+  validateTop,
+} from '../probes/validate.js';
 import { parseStackUnwinder, type StackUnwinder } from '../run/stack-unwinder.js';
 import type { Target } from '../run/target.js';
 import type { TracingOptions } from '../tools/common/tracing.js';
@@ -74,7 +81,10 @@ export const STACK_OPTIONS = {
 } as const;
 
 /** STACK_OPTIONS' values, checked (but --value, whose names are each tool's): the stack depth from `depth.min` to MAX_STACK_DEPTH. */
-export function stackToolOptions(line: TracingCommandLine, depth: { min: number; default: number }): { stacks: StackUnwinder | null; stackDepth: number; mapEntries: number; top: number } {
+export function stackToolOptions(
+  line: TracingCommandLine,
+  depth: { min: number; default: number },
+): { stacks: StackUnwinder | null; stackDepth: number; mapEntries: number; top: number } {
   return {
     stacks: stackUnwinderOption(line.values),
     stackDepth: line.optional('stack-depth', (text) => validateInteger('--stack-depth', text, depth.min, MAX_STACK_DEPTH)) ?? depth.default,
@@ -104,10 +114,12 @@ export function tracingTarget(
   parsed: { values: Record<string, unknown>; positionals: string[]; command: string[] | null },
   launchWords = 'COMMAND [ARGS...]',
 ): Target {
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (a command to launch goes after --)`);
+  if (parsed.positionals.length > 0)
+    throw new UsageError(`unexpected argument "${parsed.positionals[0]}" (a command to launch goes after --)`);
   const pidText = stringOption(parsed.values, 'pid');
   if (pidText !== null && parsed.command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-  if (pidText === null && (parsed.command === null || parsed.command.length === 0)) throw new UsageError(`nothing to trace: give -p PID or -- ${launchWords}`);
+  if (pidText === null && (parsed.command === null || parsed.command.length === 0))
+    throw new UsageError(`nothing to trace: give -p PID or -- ${launchWords}`);
   return pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: parsed.command! };
 }
 
@@ -173,4 +185,3 @@ export function parseTracingCommand(argv: string[], io: CommandIo, spec: Tracing
     optional,
   };
 }
-

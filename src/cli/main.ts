@@ -99,7 +99,9 @@ export async function main(argv: string[], options: { program: string; backend: 
       if (error instanceof UsageError && name !== undefined) process.stderr.write(`Run "${options.program} ${name} --help" for usage.\n`);
       return error.exitCode;
     }
-    process.stderr.write(`${options.program}: internal error: ${error instanceof Error ? (verbose ? error.stack : error.message) : String(error)}\n`);
+    process.stderr.write(
+      `${options.program}: internal error: ${error instanceof Error ? (verbose ? error.stack : error.message) : String(error)}\n`,
+    );
     return 70;
   }
 }

@@ -201,7 +201,13 @@ class CallLogSummaryTally {
   }
 
   result(): CallLogSummary {
-    return { events: this.count, first: this.first, last: this.last, peak: this.peak, kinds: [...this.kinds].map(([event, count]) => ({ event, count })) };
+    return {
+      events: this.count,
+      first: this.first,
+      last: this.last,
+      peak: this.peak,
+      kinds: [...this.kinds].map(([event, count]) => ({ event, count })),
+    };
   }
 }
 
@@ -226,7 +232,11 @@ export class CallEventKeeper {
   private readonly summary = new CallLogSummaryTally();
 
   constructor(maxEvents: number = MAX_KEPT_EVENTS) {
-    this.events = new BoundedRuns(maxEvents, (candidate, held) => Math.abs(candidate.drss) > Math.abs(held.drss), 'CallEventKeeper: maxEvents');
+    this.events = new BoundedRuns(
+      maxEvents,
+      (candidate, held) => Math.abs(candidate.drss) > Math.abs(held.drss),
+      'CallEventKeeper: maxEvents',
+    );
   }
 
   /** The event pushed last (kept or not). */

@@ -136,7 +136,10 @@ export interface GcLog {
 export function summarizeGcCollections(collections: readonly GcCollection[]): GcKindSummary[] {
   const summaries: GcKindSummary[] = [];
   for (const kind of GC_KINDS) {
-    const pauses = collections.filter((collection) => collection.kind === kind).map((collection) => collection.pauseMs).sort((a, b) => a - b);
+    const pauses = collections
+      .filter((collection) => collection.kind === kind)
+      .map((collection) => collection.pauseMs)
+      .sort((a, b) => a - b);
     if (pauses.length === 0) continue;
     summaries.push({
       kind,

@@ -74,7 +74,10 @@ export function diffSnapshots(options: {
     const adjusted = Math.sign(delta) * Math.max(0, Math.abs(delta) - noise);
     const relative = before === 0 ? (adjusted === 0 ? 0 : Infinity) : adjusted / before;
     const unit = options.countFields.includes(name) ? 'count' : 'bytes';
-    const significant = adjusted !== 0 && Math.abs(adjusted) >= (unit === 'count' ? 1 : options.thresholds.minBytes) && Math.abs(relative) >= options.thresholds.minRelative;
+    const significant =
+      adjusted !== 0 &&
+      Math.abs(adjusted) >= (unit === 'count' ? 1 : options.thresholds.minBytes) &&
+      Math.abs(relative) >= options.thresholds.minRelative;
     if (!significant) belowThreshold += 1;
     if (significant || options.all) differences.push({ name, unit, before, after, delta, noise, adjusted, relative });
   }

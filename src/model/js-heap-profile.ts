@@ -111,7 +111,7 @@ export function reduceHeapProfile(profile: V8HeapProfile, options: ReduceOptions
     countsByNode.set(sample.nodeId, (countsByNode.get(sample.nodeId) ?? 0) + 1);
     bytesByNode.set(sample.nodeId, (bytesByNode.get(sample.nodeId) ?? 0) + sample.size);
   }
-  const bytesOf = (node: V8HeapProfileNode): number => (profile.samples.length === 0 ? node.selfSize : bytesByNode.get(node.id) ?? 0);
+  const bytesOf = (node: V8HeapProfileNode): number => (profile.samples.length === 0 ? node.selfSize : (bytesByNode.get(node.id) ?? 0));
   const sites = new Map<string, AllocationSite>();
   const stackSamples: StackSample[] = [];
   const overhead = { bytes: 0, samples: 0 };
@@ -127,7 +127,14 @@ export function reduceHeapProfile(profile: V8HeapProfile, options: ReduceOptions
       } else {
         const stack = frames.map((frame) => frame.name).join(';');
         const key = siteKey(options.groupBy, top, stack);
-        const site = sites.get(key) ?? { function: top.function, file: top.file, line: top.line, bytes: 0, count: 0, ...(options.groupBy === 'stack' ? { stack } : {}) };
+        const site = sites.get(key) ?? {
+          function: top.function,
+          file: top.file,
+          line: top.line,
+          bytes: 0,
+          count: 0,
+          ...(options.groupBy === 'stack' ? { stack } : {}),
+        };
         if (options.groupBy === 'file') site.function = '';
         if (options.groupBy !== 'line' && options.groupBy !== 'stack') site.line = 0;
         site.bytes += bytes;

@@ -32,7 +32,11 @@ function byDelta<T extends DiffRow>(rows: Iterable<T>): T[] {
   return [...rows].filter((row) => row.before !== 0 || row.after !== 0).sort((a, b) => b.delta - a.delta || b.after - a.after);
 }
 
-export function diffMallocProfiles(before: MallocProfile, after: MallocProfile, options: { value: MallocValueName; beforeSource: string; afterSource: string }): MallocDiff {
+export function diffMallocProfiles(
+  before: MallocProfile,
+  after: MallocProfile,
+  options: { value: MallocValueName; beforeSource: string; afterSource: string },
+): MallocDiff {
   const value = options.value;
   const stacks = new Map<string, DiffRow & { frames: Frame[] }>();
   const functions = new Map<string, DiffRow & { name: string }>();

@@ -271,7 +271,8 @@ export function heapCoverageNote(series: Series): string | null {
   const total = coverage.samples + coverage.beforeFirst + coverage.late;
   if (coverage.samples === total) return null;
   const parts = [`heap figures in ${coverage.samples} of ${total} samples`];
-  if (coverage.beforeFirst > 0 && coverage.samples > 0) parts.push(`${coverage.beforeFirst} before the program's first figures (Node starting)`);
+  if (coverage.beforeFirst > 0 && coverage.samples > 0)
+    parts.push(`${coverage.beforeFirst} before the program's first figures (Node starting)`);
   if (coverage.late > 0) parts.push(`${coverage.late} without fresh figures`);
   return `${parts.join('; ')}${coverage.why === undefined ? '' : `: ${coverage.why}`}`;
 }

@@ -81,7 +81,9 @@ export function frameLabel(frame: Frame): string {
 /** What makes two frames the same frame for merging: name, module and source place. */
 export function frameKey(frame: Frame): string {
   const source = frame.source;
-  return source === undefined ? `${frame.name}\u0000${frame.module ?? ''}` : `${frame.name}\u0000${frame.module ?? ''}\u0000${source.file}\u0000${source.line ?? ''}\u0000${source.position ?? ''}`;
+  return source === undefined
+    ? `${frame.name}\u0000${frame.module ?? ''}`
+    : `${frame.name}\u0000${frame.module ?? ''}\u0000${source.file}\u0000${source.line ?? ''}\u0000${source.position ?? ''}`;
 }
 
 /** Merges samples whose frames are equal, summing their values element-wise (pprof's rule). */

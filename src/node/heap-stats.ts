@@ -10,7 +10,14 @@
 // error as `error.memtraceReport`, and the error re-thrown.
 import { hostname } from 'node:os';
 import { UsageError } from '../errors.js';
-import { DEFAULT_THRESHOLDS, diffSnapshots, NOISE_SNAPSHOTS, snapshotNoise, type HeapSpaceDiff, type HeapStatsThresholds } from '../model/heap-space-diff.js';
+import {
+  DEFAULT_THRESHOLDS,
+  diffSnapshots,
+  NOISE_SNAPSHOTS,
+  snapshotNoise,
+  type HeapSpaceDiff,
+  type HeapStatsThresholds,
+} from '../model/heap-space-diff.js';
 import { renderHeapStatsTable } from '../report/heap-stats-table.js';
 import { runBlock, rethrowWithReport } from './run-block.js';
 import { COUNT_FIELDS, settledSnapshot, warmUpSnapshots, type HeapSnapshot } from './heap-snapshot.cjs';
@@ -28,9 +35,15 @@ export interface HeapStatsReport extends HeapSpaceDiff {
   toJSON(): HeapSpaceDiff;
 }
 
-export async function heapStats<T>(block: () => T | Promise<T>, options: HeapStatsOptions = {}): Promise<{ result: Awaited<T>; report: HeapStatsReport }> {
+export async function heapStats<T>(
+  block: () => T | Promise<T>,
+  options: HeapStatsOptions = {},
+): Promise<{ result: Awaited<T>; report: HeapStatsReport }> {
   if (typeof block !== 'function') throw new UsageError('heapStats: the first argument is the block to measure, a function');
-  const thresholds = checkThresholds({ minBytes: options.minBytes ?? DEFAULT_THRESHOLDS.minBytes, minRelative: options.minRelative ?? DEFAULT_THRESHOLDS.minRelative });
+  const thresholds = checkThresholds({
+    minBytes: options.minBytes ?? DEFAULT_THRESHOLDS.minBytes,
+    minRelative: options.minRelative ?? DEFAULT_THRESHOLDS.minRelative,
+  });
   const gc = options.gc !== false;
   const snapshot = (): HeapSnapshot => settledSnapshot(gc);
   // The noise: snapshots around empty blocks run through the same runBlock as the block measured,
@@ -49,7 +62,15 @@ export async function heapStats<T>(block: () => T | Promise<T>, options: HeapSta
   const outcome = await runBlock(block);
   const after = snapshot();
   const diff: HeapSpaceDiff = {
-    header: { tool: 'heap-stats', target: { pid: process.pid }, start: start.toISOString(), host: hostname(), node: process.version, gc, durationSeconds: (performance.now() - began) / 1000 },
+    header: {
+      tool: 'heap-stats',
+      target: { pid: process.pid },
+      start: start.toISOString(),
+      host: hostname(),
+      node: process.version,
+      gc,
+      durationSeconds: (performance.now() - began) / 1000,
+    },
     thresholds,
     before,
     after,
@@ -71,8 +92,9 @@ export function heapStatsReport(diff: HeapSpaceDiff): HeapStatsReport {
 }
 
 export function checkThresholds(thresholds: HeapStatsThresholds): HeapStatsThresholds {
-  if (!(Number.isFinite(thresholds.minBytes) && thresholds.minBytes >= 0)) throw new UsageError(`heap-stats: the byte threshold must be a number of bytes ≥ 0, got ${thresholds.minBytes}`);
-  if (!(Number.isFinite(thresholds.minRelative) && thresholds.minRelative >= 0)) throw new UsageError(`heap-stats: the relative threshold must be a fraction ≥ 0 (0.01 = 1%), got ${thresholds.minRelative}`);
+  if (!(Number.isFinite(thresholds.minBytes) && thresholds.minBytes >= 0))
+    throw new UsageError(`heap-stats: the byte threshold must be a number of bytes ≥ 0, got ${thresholds.minBytes}`);
+  if (!(Number.isFinite(thresholds.minRelative) && thresholds.minRelative >= 0))
+    throw new UsageError(`heap-stats: the relative threshold must be a fraction ≥ 0 (0.01 = 1%), got ${thresholds.minRelative}`);
   return thresholds;
 }
-

@@ -56,26 +56,31 @@ export interface AttachInspectorOptions {
   openTimeoutMs?: number;
 }
 
-const MEMORY_USAGE = '(() => { const m = globalThis.process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.external, m.arrayBuffers]; })()';
+const MEMORY_USAGE =
+  '(() => { const m = globalThis.process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.external, m.arrayBuffers]; })()';
 const CLOSE_INSPECTOR = 'globalThis.process._debugEnd(); setImmediate(() => globalThis.process._debugEnd())';
 
 export async function attachInspector(options: AttachInspectorOptions): Promise<AttachedInspector> {
   const { pid, intervalMs } = options;
   const openTimeoutMs = options.openTimeoutMs ?? 5000;
-  if (process.platform !== 'linux') throw new UsageError('--attach-inspector finds the process\'s inspector through /proc: Linux only');
+  if (process.platform !== 'linux') throw new UsageError("--attach-inspector finds the process's inspector through /proc: Linux only");
   const executable = procOrGone(pid, () => readlinkSync(`/proc/${pid}/exe`)).replace(/ \(deleted\)$/, '');
   if (!isNodeBinaryName(executable)) {
     throw new UsageError(`--attach-inspector opens a Node.js program's inspector, and PID ${pid} runs ${executable}`);
   }
   if (!procOrGone(pid, () => sharesNetworkNamespace(pid))) {
-    throw new TargetError(`PID ${pid} is in another network namespace (a container?): its inspector's port cannot be reached from here; run memtrace inside it`);
+    throw new TargetError(
+      `PID ${pid} is in another network namespace (a container?): its inspector's port cannot be reached from here; run memtrace inside it`,
+    );
   }
 
   // A stopped process (SIGSTOP, a debugger) runs nothing: it would open the port only once resumed,
   // after memtrace had given up on it, and nobody would close it.
   const state = procOrGone(pid, () => parseProcStat(readFileSync(`/proc/${pid}/stat`, 'latin1'))?.state);
   if (state === 'T' || state === 't') {
-    throw new TargetError(`PID ${pid} is stopped (${state === 't' ? 'by a debugger' : 'by a signal'}): it cannot open its inspector; resume it first (kill -CONT ${pid})`);
+    throw new TargetError(
+      `PID ${pid} is stopped (${state === 't' ? 'by a debugger' : 'by a signal'}): it cannot open its inspector; resume it first (kill -CONT ${pid})`,
+    );
   }
   const before = procOrGone(pid, () => listeningSockets(pid));
   let found = startedWithInspector(pid) ? await findInspector(before) : null;
@@ -135,7 +140,9 @@ class HeapAsker implements AttachedInspector {
     } catch (error) {
       // Every Node since 12 has it; without it, the program could not exit while memtrace is attached.
       await this.connection.close();
-      throw new TargetError(`PID ${this.pid}'s inspector cannot tell memtrace when the program exits (${(error as Error).message}): not attaching, as the program would wait for memtrace at its exit`);
+      throw new TargetError(
+        `PID ${this.pid}'s inspector cannot tell memtrace when the program exits (${(error as Error).message}): not attaching, as the program would wait for memtrace at its exit`,
+      );
     }
     const first = this.ask();
     this.timer = setInterval(() => void this.ask(), this.intervalMs);
@@ -162,9 +169,17 @@ class HeapAsker implements AttachedInspector {
   }
 
   private async memoryUsage(): Promise<HeapValues> {
-    const answer = await this.connection.call('Runtime.evaluate', { expression: MEMORY_USAGE, returnByValue: true, silent: true }, this.answerTimeoutMs());
+    const answer = await this.connection.call(
+      'Runtime.evaluate',
+      { expression: MEMORY_USAGE, returnByValue: true, silent: true },
+      this.answerTimeoutMs(),
+    );
     const value = (answer.result as { value?: unknown } | undefined)?.value;
-    if (answer.exceptionDetails !== undefined || !Array.isArray(value) || !value.every((figure) => Number.isFinite(figure) && figure >= 0)) {
+    if (
+      answer.exceptionDetails !== undefined ||
+      !Array.isArray(value) ||
+      !value.every((figure) => Number.isFinite(figure) && figure >= 0)
+    ) {
       this.heapOnly = true;
       return this.heapUsage();
     }
@@ -173,7 +188,10 @@ class HeapAsker implements AttachedInspector {
   }
 
   private async heapUsage(): Promise<HeapValues> {
-    const { usedSize, totalSize } = (await this.connection.call('Runtime.getHeapUsage', {}, this.answerTimeoutMs())) as { usedSize: number; totalSize: number };
+    const { usedSize, totalSize } = (await this.connection.call('Runtime.getHeapUsage', {}, this.answerTimeoutMs())) as {
+      usedSize: number;
+      totalSize: number;
+    };
     return { heapUsed: usedSize, heapTotal: totalSize };
   }
 
@@ -205,7 +223,10 @@ function startedWithInspector(pid: number): boolean {
       return [];
     }
   };
-  const nodeOptions = words(`/proc/${pid}/environ`, '\0').find((entry) => entry.startsWith('NODE_OPTIONS='))?.slice('NODE_OPTIONS='.length) ?? '';
+  const nodeOptions =
+    words(`/proc/${pid}/environ`, '\0')
+      .find((entry) => entry.startsWith('NODE_OPTIONS='))
+      ?.slice('NODE_OPTIONS='.length) ?? '';
   return [...words(`/proc/${pid}/cmdline`, '\0'), ...nodeOptions.split(/\s+/)].some((word) => /^--inspect(-brk|-wait)?(=|$)/.test(word));
 }
 
@@ -219,7 +240,11 @@ async function findInspector(sockets: ListeningSocket[]): Promise<{ socket: List
 }
 
 /** Polls the process's sockets until one appears that was not there before and answers as an inspector. */
-async function waitForNewInspector(pid: number, before: ListeningSocket[], timeoutMs: number): Promise<{ socket: ListeningSocket; url: string } | null> {
+async function waitForNewInspector(
+  pid: number,
+  before: ListeningSocket[],
+  timeoutMs: number,
+): Promise<{ socket: ListeningSocket; url: string } | null> {
   const known = new Set(before.map((socket) => `${socket.host}:${socket.port}`));
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
@@ -254,6 +279,8 @@ function procOrGone<T>(pid: number, read: () => T): T {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ESRCH') throw new TargetError(`PID ${pid} exited`);
-    throw new TargetError(`cannot read /proc/${pid} (${code ?? (error as Error).message}): run memtrace as the process's user or as root`, { cause: error });
+    throw new TargetError(`cannot read /proc/${pid} (${code ?? (error as Error).message}): run memtrace as the process's user or as root`, {
+      cause: error,
+    });
   }
 }

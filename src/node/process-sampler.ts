@@ -50,7 +50,12 @@ export class ProcessSampler {
     const self = pid === process.pid;
     if (options.heap === true && !self) throw new UsageError('ProcessSampler: heap figures can only be taken of this process');
     const heap = options.heap ?? self;
-    this.log = options.output === undefined || options.output === null ? null : typeof options.output === 'string' ? fileLogSink(options.output) : streamLogSink(options.output);
+    this.log =
+      options.output === undefined || options.output === null
+        ? null
+        : typeof options.output === 'string'
+          ? fileLogSink(options.output)
+          : streamLogSink(options.output);
     const sink = (record: ProcessLogRecord): void => {
       this.builder.add(record);
       this.log?.write(record);

@@ -43,14 +43,18 @@ export function isOwnFrame(url: string): boolean {
   return url.startsWith('node:inspector') || url.startsWith(OWN_DIRECTORY) || url.startsWith(OWN_URL);
 }
 
-export async function traceMalloc<T>(block: () => T | Promise<T>, options: TraceMallocOptions = {}): Promise<{ result: Awaited<T>; report: TraceMallocReport }> {
+export async function traceMalloc<T>(
+  block: () => T | Promise<T>,
+  options: TraceMallocOptions = {},
+): Promise<{ result: Awaited<T>; report: TraceMallocReport }> {
   if (typeof block !== 'function') throw new UsageError('traceMalloc: the first argument is the block to trace, a function');
   const samplingInterval = options.samplingInterval ?? DEFAULT_SAMPLING_INTERVAL;
   if (!Number.isInteger(samplingInterval) || samplingInterval < 1 || samplingInterval > 2 ** 30) {
     throw new UsageError(`traceMalloc: samplingInterval is a number of bytes from 1 to 2^30, got ${String(samplingInterval)}`);
   }
   const mode = options.mode ?? 'allocated';
-  if (mode !== 'allocated' && mode !== 'retained') throw new UsageError(`traceMalloc: mode is "allocated" or "retained", got ${String(mode)}`);
+  if (mode !== 'allocated' && mode !== 'retained')
+    throw new UsageError(`traceMalloc: mode is "allocated" or "retained", got ${String(mode)}`);
   const groupBy = options.groupBy ?? 'line';
   if (!GROUP_BY.includes(groupBy)) throw new UsageError(`traceMalloc: groupBy is one of ${GROUP_BY.join(', ')}, got ${String(groupBy)}`);
   const reduceOptions = { groupBy, samplingInterval, isOwnFrame };
@@ -69,11 +73,24 @@ export async function traceMalloc<T>(block: () => T | Promise<T>, options: Trace
   const reduced = reduceHeapProfile(profile, { ...reduceOptions, calibration });
   const report = jsHeapReport(
     {
-      header: { tool: 'trace-malloc', target: { pid: process.pid }, start: start.toISOString(), host: hostname(), node: process.version, durationSeconds, samplingInterval, mode, groupBy },
+      header: {
+        tool: 'trace-malloc',
+        target: { pid: process.pid },
+        start: start.toISOString(),
+        host: hostname(),
+        node: process.version,
+        durationSeconds,
+        samplingInterval,
+        mode,
+        groupBy,
+      },
       sites: reduced.sites,
       stacks: reduced.stacks,
       totals: reduced.totals,
-      overhead: { ...reduced.overhead, how: 'samples whose allocating frame is the inspector or memtrace, and the sites an empty block sampled' },
+      overhead: {
+        ...reduced.overhead,
+        how: 'samples whose allocating frame is the inspector or memtrace, and the sites an empty block sampled',
+      },
       ...(outcome.threw ? { error: outcome.message } : {}),
     },
     profile,
@@ -84,8 +101,13 @@ export async function traceMalloc<T>(block: () => T | Promise<T>, options: Trace
 
 /** Gives a JsHeapReport its top(), its raw profile and toJSON(). */
 export function jsHeapReport(report: JsHeapReport, profile: V8HeapProfile): TraceMallocReport {
-  return Object.assign(Object.create(null) as object, report, {
-    top: (n = 10) => renderJsHeapTable(report, { top: n }),
-    toJSON: () => report,
-  }, { profile }) as TraceMallocReport;
+  return Object.assign(
+    Object.create(null) as object,
+    report,
+    {
+      top: (n = 10) => renderJsHeapTable(report, { top: n }),
+      toJSON: () => report,
+    },
+    { profile },
+  ) as TraceMallocReport;
 }

@@ -3,11 +3,11 @@
 // histograms. Reference: bpftrace 0.17's src/output.cpp (TextOutput, JsonOutput); the line shapes
 // are those of BpftraceOutputReader (bpftrace-output.ts), which this reader drives:
 //   Attaching 2 probes...
-//   @[comm, 
+//   @[comm,
 //       __GI___libc_malloc+0
 //       make_alpha+27
 //   ]: 23
-//   @sizes: 
+//   @sizes:
 //   [32, 64)              23 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
 //   {"type": "map", "data": {"@": {"\n    __GI___libc_malloc+0\n    make_alpha+27\n": 23}}}
 //
@@ -295,7 +295,8 @@ class MapsCollector {
     let at = start + 3;
     let value = 0;
     // Up to 15 digits: exact in a double; longer (and negative) values take the general path.
-    for (let byte = buffer[at]!; at < end && byte >= 0x30 && byte <= 0x39 && at - start < 18; byte = buffer[++at]!) value = value * 10 + (byte - 0x30);
+    for (let byte = buffer[at]!; at < end && byte >= 0x30 && byte <= 0x39 && at - start < 18; byte = buffer[++at]!)
+      value = value * 10 + (byte - 0x30);
     if (at === start + 3 || at >= end || buffer[at] !== 0x0a) return -1;
     this.shell.lineNumber += 1;
     // Frames the line reader holds already come first: the pending ones join them.
@@ -335,7 +336,11 @@ class MapsCollector {
     const found = this.stackTexts.get(hash);
     this.stackLookups += 1;
     if (found !== undefined) {
-      const known = Array.isArray(found) ? this.match(found, buffer, start, stop) : sameBytes(found, buffer, start, stop) ? found : undefined;
+      const known = Array.isArray(found)
+        ? this.match(found, buffer, start, stop)
+        : sameBytes(found, buffer, start, stop)
+          ? found
+          : undefined;
       if (known !== undefined) {
         this.stackHits += 1;
         this.shell.lineNumber += known.lines;
@@ -354,7 +359,17 @@ class MapsCollector {
     if (lines !== -1 && worthIt && this.stackTextBytes < STACK_TEXT_CACHE_BYTES && chained < MAX_SAME_HASH) {
       const copied = this.copyBytes(buffer, start, stop);
       const ids = this.copyIds(this.pendingCount);
-      const entry: StackText = { slab: copied.slab, offset: copied.offset, length: copied.length, lineIds: ids.slab, idOffset: ids.offset, idCount: this.pendingCount, lines, leafMap: undefined, leaf: ROOT };
+      const entry: StackText = {
+        slab: copied.slab,
+        offset: copied.offset,
+        length: copied.length,
+        lineIds: ids.slab,
+        idOffset: ids.offset,
+        idCount: this.pendingCount,
+        lines,
+        leafMap: undefined,
+        leaf: ROOT,
+      };
       this.stackTexts.set(hash, found === undefined ? entry : Array.isArray(found) ? [...found, entry] : [found, entry]);
       this.pendingIds = ids.slab;
       this.pendingStart = ids.offset;
@@ -403,7 +418,7 @@ class MapsCollector {
     let good = true;
     let lines = 0;
     const view = this.viewOf(buffer);
-    for (let lineStart = start; lineStart <= stop; ) {
+    for (let lineStart = start; lineStart <= stop;) {
       // buffer[stop] is a newline: every line of the stack ends at or before it.
       const at = scanLine(buffer, view, lineStart);
       let hash = LINE_HASH[0]!;
@@ -429,7 +444,12 @@ class MapsCollector {
 
   /** A DataView of the read buffer (made again when the buffer grew). */
   private viewOf(buffer: Buffer): DataView {
-    if (this.view === null || this.view.buffer !== buffer.buffer || this.view.byteOffset !== buffer.byteOffset || this.view.byteLength !== buffer.length) {
+    if (
+      this.view === null ||
+      this.view.buffer !== buffer.buffer ||
+      this.view.byteOffset !== buffer.byteOffset ||
+      this.view.byteLength !== buffer.length
+    ) {
       this.view = new DataView(buffer.buffer, buffer.byteOffset, buffer.length);
     }
     return this.view;
@@ -484,7 +504,12 @@ class MapsCollector {
     const cut = this.shell.finish();
     if (cut !== null) {
       if (!this.lenient) {
-        throw new ParseError({ file: this.path, lineNumber: this.shell.lineNumber, format: FORMAT, expected: `${cut.expected} (a run cut while bpftrace printed? --lenient reports the rest)` });
+        throw new ParseError({
+          file: this.path,
+          lineNumber: this.shell.lineNumber,
+          format: FORMAT,
+          expected: `${cut.expected} (a run cut while bpftrace printed? --lenient reports the rest)`,
+        });
       }
       this.result.truncated = true;
     }
@@ -496,8 +521,20 @@ class MapsCollector {
       this.result.stackMaps.push(stackMapOf(map));
     }
     const result = this.result;
-    if (result.stackMaps.length === 0 && result.histograms.length === 0 && result.otherMaps.length === 0 && result.unprofiledMaps.length === 0 && result.badLines === 0 && !result.truncated) {
-      throw new ParseError({ file: this.path, lineNumber: Math.max(1, this.shell.lineNumber), format: FORMAT, expected: 'at least one map (@name…); bpftrace printed none' });
+    if (
+      result.stackMaps.length === 0 &&
+      result.histograms.length === 0 &&
+      result.otherMaps.length === 0 &&
+      result.unprofiledMaps.length === 0 &&
+      result.badLines === 0 &&
+      !result.truncated
+    ) {
+      throw new ParseError({
+        file: this.path,
+        lineNumber: Math.max(1, this.shell.lineNumber),
+        format: FORMAT,
+        expected: 'at least one map (@name…); bpftrace printed none',
+      });
     }
     return result;
   }

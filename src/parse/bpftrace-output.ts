@@ -21,9 +21,9 @@
 //   Lost 12 events
 // Keys with several parts, stacks among them (`@[comm, kstack, ustack]`), open with the parts before
 // the first stack and continue on the lines after each stack (`-f json` joins the parts with ","):
-//   @faults[stack-allocs, 
+//   @faults[stack-allocs,
 //       exc_page_fault+752
-//   , 
+//   ,
 //       touch_pages+118
 //   ]: 37
 // Frames come in ustack's modes: `bpftrace` (the default; four spaces, `sym+off`, or `0xADDR`
@@ -34,7 +34,16 @@
 // bpftrace 0.27 prints a JSON integer above 2^53 as a string of digits, so that it stays exact.
 // Lines that are neither (a launched target's own output, printf text) come out as `text` records.
 // BpftraceShell (at the end) is the line shell every reader of bpftrace output stands in.
-import { emptyLineCounts, emptyMemtraceRecords, LineShell, Malformed, readMemtraceRecord, type LineCounts, type LineShellOptions, type MemtraceRecords } from './line-shell.js';
+import {
+  emptyLineCounts,
+  emptyMemtraceRecords,
+  LineShell,
+  Malformed,
+  readMemtraceRecord,
+  type LineCounts,
+  type LineShellOptions,
+  type MemtraceRecords,
+} from './line-shell.js';
 
 export type BpftraceValue = number | BpftraceTuple | string;
 
@@ -461,7 +470,10 @@ function isStackText(value: unknown): value is string {
 }
 
 function stackOfText(text: string): PrintedFrame[] {
-  return text.split('\n').filter((part) => part.trim() !== '').map(parseFrame);
+  return text
+    .split('\n')
+    .filter((part) => part.trim() !== '')
+    .map(parseFrame);
 }
 
 /** White space (ustack's indented modes), a hex digit (raw mode) or `<` (a marker such as `<unwind failure>`). */
@@ -512,7 +524,8 @@ function histBound(text: string): number {
   return Number(unit === '' ? text : text.slice(0, -1)) * UNIT[unit]!;
 }
 
-const FRAME_EXPECTED = 'a stack frame line (indented; "sym+off" or "0xADDR", or ustack(perf)\'s "ADDR sym+off (module)"; or a raw hex address)';
+const FRAME_EXPECTED =
+  'a stack frame line (indented; "sym+off" or "0xADDR", or ustack(perf)\'s "ADDR sym+off (module)"; or a raw hex address)';
 
 /** One frame line of either ustack mode (see the header); it must start with white space. */
 export function parseFrame(line: string): PrintedFrame {
@@ -640,7 +653,8 @@ export class BpftraceShell<E> extends LineShell {
       case 'text': {
         const events: E[] = [];
         // Each line of text apart: one found malformed leaves the others read.
-        for (const text of record.text.split('\n')) if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line) ?? [], []));
+        for (const text of record.text.split('\n'))
+          if (text !== '') events.push(...this.guard(line, () => dialect.text(text, line) ?? [], []));
         return events;
       }
       case 'other':
@@ -665,7 +679,14 @@ export interface MemtraceProgramRaw {
 }
 
 export function emptyProgramRaw(): MemtraceProgramRaw {
-  return { attachedProbes: null, lostEvents: 0, lines: emptyLineCounts(), skippedLines: 0, otherLines: 0, memtrace: emptyMemtraceRecords() };
+  return {
+    attachedProbes: null,
+    lostEvents: 0,
+    lines: emptyLineCounts(),
+    skippedLines: 0,
+    otherLines: 0,
+    memtrace: emptyMemtraceRecords(),
+  };
 }
 
 type ProgramEvent = { kind: 'attached'; probes: number } | { kind: 'lost'; events: number };

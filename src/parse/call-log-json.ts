@@ -17,13 +17,29 @@ export async function readCallLogJson(path: string): Promise<CallLog> {
   const value = await readJsonReport(path, FORMAT);
   const report = value as Partial<CallLog> | null;
   if (report?.header?.tool !== 'calls' || !Array.isArray(report.events) || !Array.isArray(report.messages)) {
-    throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: 'a report with a "tool": "calls" header, events and messages' });
+    throw new ParseError({
+      file: path,
+      lineNumber: 1,
+      format: FORMAT,
+      expected: 'a report with a "tool": "calls" header, events and messages',
+    });
   }
   report.events.forEach((event: Partial<CallEvent>, index) => {
     const fine =
-      typeof event?.event === 'string' && typeof event.file === 'string' && typeof event.function === 'string' &&
-      typeof event.line === 'number' && typeof event.rss === 'number' && typeof event.drss === 'number' && typeof event.number === 'number';
-    if (!fine) throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: `events[${index}] with event, file, line, function, rss, drss and number` });
+      typeof event?.event === 'string' &&
+      typeof event.file === 'string' &&
+      typeof event.function === 'string' &&
+      typeof event.line === 'number' &&
+      typeof event.rss === 'number' &&
+      typeof event.drss === 'number' &&
+      typeof event.number === 'number';
+    if (!fine)
+      throw new ParseError({
+        file: path,
+        lineNumber: 1,
+        format: FORMAT,
+        expected: `events[${index}] with event, file, line, function, rss, drss and number`,
+      });
   });
   const log: CallLog = {
     header: report.header,
@@ -36,7 +52,8 @@ export async function readCallLogJson(path: string): Promise<CallLog> {
   };
   if (report.tracer !== undefined) log.tracer = report.tracer;
   const lines = (report as { lines?: { malformed?: unknown; foreign?: unknown } }).lines;
-  if (lines !== undefined && Number.isInteger(lines.malformed) && Number.isInteger(lines.foreign)) log.lines = { malformed: lines.malformed as number, foreign: lines.foreign as number };
+  if (lines !== undefined && Number.isInteger(lines.malformed) && Number.isInteger(lines.foreign))
+    log.lines = { malformed: lines.malformed as number, foreign: lines.foreign as number };
   // A report of a decimated log keeps the exact counts it was written with.
   if (report.decimation !== undefined && report.summary !== undefined && Array.isArray((report as { functions?: unknown }).functions)) {
     log.decimation = report.decimation;

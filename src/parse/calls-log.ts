@@ -133,7 +133,15 @@ export class CallsLogParser {
     if (native) {
       const fn = this.functions.get(Number(native[5]));
       if (fn === undefined) throw new Malformed(`a native function id declared by a memtrace:func line (got ${native[5]})`);
-      this.pending.push({ tag: native[1] as PendingEvent['tag'], number: Number(native[2]), kind: Number(native[3]), rss: Number(native[4]), line: 0, file: fn.library, function: fn.symbol });
+      this.pending.push({
+        tag: native[1] as PendingEvent['tag'],
+        number: Number(native[2]),
+        kind: Number(native[3]),
+        rss: Number(native[4]),
+        line: 0,
+        file: fn.library,
+        function: fn.symbol,
+      });
       return;
     }
     const options = OPTIONS.exec(text);
@@ -181,7 +189,11 @@ export class CallsLogParser {
     };
     const partialReason =
       extra.partialReason ??
-      (!this.begun ? 'the tracer never started (no memtrace:begin calls line)' : !this.ended ? 'the trace was cut before its end marker (memtrace:end)' : null);
+      (!this.begun
+        ? 'the tracer never started (no memtrace:begin calls line)'
+        : !this.ended
+          ? 'the trace was cut before its end marker (memtrace:end)'
+          : null);
     return {
       header,
       ...events,

@@ -33,7 +33,14 @@
 import { basename } from 'node:path';
 import { ParseError } from '../errors.js';
 import { logLines } from './line-shell.js';
-import { CallEventKeeper, type CallEvent, type CallEventRole, type CallLog, type CallLogHeader, type CallLogMessage } from '../model/call-log.js';
+import {
+  CallEventKeeper,
+  type CallEvent,
+  type CallEventRole,
+  type CallLog,
+  type CallLogHeader,
+  type CallLogMessage,
+} from '../model/call-log.js';
 
 const FORMAT = 'cPyMemTrace log';
 
@@ -64,7 +71,12 @@ const DEFAULT_FILE_NAME = /^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)_(?:\d+_)?(\d+
 export function looksLikeCPyMemTraceLog(headText: string): boolean {
   const lines = headText.split('\n', 3).map((line) => line.replace(/\r$/, ''));
   const [first = '', second = ''] = lines;
-  return first.trim() === 'SOF' || COLUMN_HEADER.test(first) || (second.trim() === 'SOF' && COLUMN_HEADER.test(lines[2] ?? '')) || COLUMN_HEADER.test(second);
+  return (
+    first.trim() === 'SOF' ||
+    COLUMN_HEADER.test(first) ||
+    (second.trim() === 'SOF' && COLUMN_HEADER.test(lines[2] ?? '')) ||
+    COLUMN_HEADER.test(second)
+  );
 }
 
 export interface ReadCPyMemTraceLogOptions {
@@ -146,7 +158,10 @@ export class CPyMemTraceLogReader {
 
   end(): CallLog {
     if (this.state === 'start' || this.state === 'header') {
-      const expected = this.lineNumber === 0 || (this.state === 'start' && this.message === null) ? 'SOF and a column header; the file is empty' : 'the column header; the log stops before it';
+      const expected =
+        this.lineNumber === 0 || (this.state === 'start' && this.message === null)
+          ? 'SOF and a column header; the file is empty'
+          : 'the column header; the log stops before it';
       throw new ParseError({ file: this.file, lineNumber: Math.max(1, this.lineNumber), format: FORMAT, expected });
     }
     const partial = this.state !== 'ended';
@@ -180,14 +195,17 @@ export class CPyMemTraceLogReader {
     const tag = tagged?.[1];
     if (tagged === null && !/^\s*\d/.test(text)) {
       // cPyMemTrace lets the program write its own lines into the log (write_to_log()).
-      throw new UnreadableLine('an event line (FRST:, NEXT:, PREV: or LAST:, then the columns of the header); a line the traced program wrote into the log? --lenient counts such lines');
+      throw new UnreadableLine(
+        'an event line (FRST:, NEXT:, PREV: or LAST:, then the columns of the header); a line the traced program wrote into the log? --lenient counts such lines',
+      );
     }
     const event = this.parseFields(tagged === null ? text.trim() : tagged[2]!.trimEnd(), roleOf(tag));
     const previous = this.events.last ?? undefined;
     if (this.sawLast) throw new LineError('EOF after the LAST line');
     if (tag === 'FRST' && previous !== undefined) throw new LineError('FRST only on the first event');
     if (tag === 'PREV' && previous !== undefined && event.number === previous.number) {
-      if (!sameEvent(event, previous)) throw new LineError(`a PREV line that repeats event ${previous.number} as logged above, or a later event`);
+      if (!sameEvent(event, previous))
+        throw new LineError(`a PREV line that repeats event ${previous.number} as logged above, or a later event`);
       this.repeatedContext += 1;
       return;
     }
@@ -210,7 +228,9 @@ export class CPyMemTraceLogReader {
       );
     }
     // dEvent (the count since the event logged before) is not kept: the event numbers give it.
-    const [number, , clock, what, file, line, name, rss, drss] = this.withClock ? match.slice(1) : [match[1], match[2], null, ...match.slice(3)];
+    const [number, , clock, what, file, line, name, rss, drss] = this.withClock
+      ? match.slice(1)
+      : [match[1], match[2], null, ...match.slice(3)];
     if (!EVENT_KINDS.has(what!)) throw new LineError(`an event kind, one of ${[...EVENT_KINDS].join(', ')}, not ${what}`);
     return {
       event: this.intern(what!),
@@ -240,8 +260,20 @@ export class CPyMemTraceLogReader {
 
   private header(): CallLogHeader {
     const name = DEFAULT_FILE_NAME.exec(basename(this.file));
-    const fromName = name === null ? null : { start: `${name[1]}-${name[2]}-${name[3]}T${name[4]}:${name[5]}:${name[6]}Z`, pid: Number(name[7]), mode: name[8] };
-    const mode = fromName?.mode === 'P' ? 'profile' : fromName?.mode === 'T' ? 'trace' : this.kinds.profile && !this.kinds.trace ? 'profile' : this.kinds.trace && !this.kinds.profile ? 'trace' : null;
+    const fromName =
+      name === null
+        ? null
+        : { start: `${name[1]}-${name[2]}-${name[3]}T${name[4]}:${name[5]}:${name[6]}Z`, pid: Number(name[7]), mode: name[8] };
+    const mode =
+      fromName?.mode === 'P'
+        ? 'profile'
+        : fromName?.mode === 'T'
+          ? 'trace'
+          : this.kinds.profile && !this.kinds.trace
+            ? 'profile'
+            : this.kinds.trace && !this.kinds.profile
+              ? 'trace'
+              : null;
     return {
       tool: 'calls',
       source: 'cpymemtrace',
@@ -312,5 +344,13 @@ function roleOf(tag: string | undefined): CallEventRole {
 }
 
 function sameEvent(a: CallEvent, b: CallEvent): boolean {
-  return a.event === b.event && a.file === b.file && a.line === b.line && a.function === b.function && a.rss === b.rss && a.drss === b.drss && a.clock === b.clock;
+  return (
+    a.event === b.event &&
+    a.file === b.file &&
+    a.line === b.line &&
+    a.function === b.function &&
+    a.rss === b.rss &&
+    a.drss === b.drss &&
+    a.clock === b.clock
+  );
 }

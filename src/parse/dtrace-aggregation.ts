@@ -139,10 +139,15 @@ export class DtraceAggregationReader {
   }
 
   push(line: string): void {
-    this.shell.line(line, (read) => this.handle(read), undefined, () => {
-      this.state = { kind: 'idle' };
-      this.pendingKey = null;
-    });
+    this.shell.line(
+      line,
+      (read) => this.handle(read),
+      undefined,
+      () => {
+        this.state = { kind: 'idle' };
+        this.pendingKey = null;
+      },
+    );
   }
 
   finish(): DtraceAggregations {
@@ -228,7 +233,9 @@ export class DtraceAggregationReader {
       state.frames.push(line.trim());
       return;
     }
-    throw new Malformed("a stack frame (module`function+0xoffset, or a ustack helper's string at the frames' indent), an annotation ([ FILE:LINE (FUNCTION) ]) or the count on its own line");
+    throw new Malformed(
+      "a stack frame (module`function+0xoffset, or a ustack helper's string at the frames' indent), an annotation ([ FILE:LINE (FUNCTION) ]) or the count on its own line",
+    );
   }
 
   private inDistribution(state: Extract<State, { kind: 'distribution' }>, line: string): void {
@@ -246,7 +253,11 @@ export class DtraceAggregationReader {
     const state = this.state as Extract<State, { kind: 'distribution' }>;
     if (state.frames !== null) {
       // A stack-keyed distribution: the stack weighs as many as the distribution counted.
-      this.addStack(state.frames, state.key, state.rows.reduce((sum, row) => sum + row.count, 0));
+      this.addStack(
+        state.frames,
+        state.key,
+        state.rows.reduce((sum, row) => sum + row.count, 0),
+      );
     } else {
       this.result.distributions.push({ key: state.key, rows: state.rows });
     }
@@ -270,8 +281,9 @@ export class DtraceAggregationReader {
   }
 }
 
-const CUT_ANNOTATION = "a ustack helper's annotation whole on its line, [ FILE:LINE (FUNCTION) ] (this one has no closing ' ]' and is not the last line)";
-const ANNOTATION_WITHOUT_FRAME = "a stack frame before the annotation ([ … ]): an annotation is printed under the frame it annotates";
+const CUT_ANNOTATION =
+  "a ustack helper's annotation whole on its line, [ FILE:LINE (FUNCTION) ] (this one has no closing ' ]' and is not the last line)";
+const ANNOTATION_WITHOUT_FRAME = 'a stack frame before the annotation ([ … ]): an annotation is printed under the frame it annotates';
 
 /** The frame of one printed stack line (trimmed): a native frame, a helper's annotation, or a helper's string in place of a frame. */
 function printedStackFrame(printed: string): Frame {
@@ -292,6 +304,8 @@ function joinKey(left: string, right: string): string {
 export function looksLikeDtraceAggregations(text: string): boolean {
   if (/^memtrace:begin\b/m.test(text)) return false;
   const lines = text.split('\n').slice(0, 400);
-  const hasFrameThenCount = lines.some((line, index) => isDtraceFrameLine(line) && lines.slice(index + 1, index + 200).some((next) => COUNT_ONLY.test(next)));
+  const hasFrameThenCount = lines.some(
+    (line, index) => isDtraceFrameLine(line) && lines.slice(index + 1, index + 200).some((next) => COUNT_ONLY.test(next)),
+  );
   return hasFrameThenCount || lines.some((line) => DISTRIBUTION_HEADER.test(line));
 }

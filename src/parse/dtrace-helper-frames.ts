@@ -70,5 +70,9 @@ export function parseDtraceHelperFrame(printed: string): Frame {
   if (!js) return { name: text };
   const [, name, file, unit, number] = js;
   if (unit === undefined) return { name: name!, kind: 'js', source: { file: file! } };
-  return { name: name!, kind: 'js', source: unit === 'line' ? { file: file!, line: Number(number) } : { file: file!, position: Number(number) } };
+  return {
+    name: name!,
+    kind: 'js',
+    source: unit === 'line' ? { file: file!, line: Number(number) } : { file: file!, position: Number(number) },
+  };
 }

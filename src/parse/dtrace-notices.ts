@@ -31,13 +31,23 @@ export interface DtraceNotices {
 }
 
 export function emptyDtraceNotices(): DtraceNotices {
-  return { drops: 0, aggregationDrops: 0, dynamicVariableDrops: 0, otherDrops: 0, probeErrors: 0, firstProbeError: null, sipWarning: false, informational: 0 };
+  return {
+    drops: 0,
+    aggregationDrops: 0,
+    dynamicVariableDrops: 0,
+    otherDrops: 0,
+    probeErrors: 0,
+    firstProbeError: null,
+    sipWarning: false,
+    informational: 0,
+  };
 }
 
 const PREFIX = /^dtrace: (?:\[DTRACEDROP_[A-Z]+\] )?/;
 const CPU_DROP = /^(\d+) (aggregation )?drops? on CPU \d+$/;
 const DYNAMIC_DROP = /^(\d+) dynamic variable drops?(?: with non-empty (?:rinsing|dirty) list)?$/;
-const OTHER_DROP = /^(\d+) (?:speculative drops?|failed speculations? \(.*\)|jstack\(\)\/ustack\(\) string table overflows?|errors? in ERROR probe enabling)$/;
+const OTHER_DROP =
+  /^(\d+) (?:speculative drops?|failed speculations? \(.*\)|jstack\(\)\/ustack\(\) string table overflows?|errors? in ERROR probe enabling)$/;
 
 /** Whether a line is one of dtrace's own notices (to be counted by countDtraceNotice). */
 export function isDtraceNotice(line: string): boolean {
@@ -80,12 +90,16 @@ export function countDtraceNotice(line: string, notices: DtraceNotices): boolean
 /** The report lines for what the notices say was lost; empty when nothing was. */
 export function describeDtraceNotices(notices: DtraceNotices): string[] {
   const lines: string[] = [];
-  if (notices.drops > 0) lines.push(`dtrace dropped ${notices.drops} records (principal buffer full): blocks allocated or freed then are not followed`);
-  if (notices.aggregationDrops > 0) lines.push(`dtrace dropped ${notices.aggregationDrops} aggregation updates (aggregation buffer full): counts are low`);
-  if (notices.dynamicVariableDrops > 0) lines.push(`dtrace dropped ${notices.dynamicVariableDrops} dynamic variables (dynvarsize full): some blocks were not tracked`);
+  if (notices.drops > 0)
+    lines.push(`dtrace dropped ${notices.drops} records (principal buffer full): blocks allocated or freed then are not followed`);
+  if (notices.aggregationDrops > 0)
+    lines.push(`dtrace dropped ${notices.aggregationDrops} aggregation updates (aggregation buffer full): counts are low`);
+  if (notices.dynamicVariableDrops > 0)
+    lines.push(`dtrace dropped ${notices.dynamicVariableDrops} dynamic variables (dynvarsize full): some blocks were not tracked`);
   if (notices.otherDrops > 0) lines.push(`dtrace reported ${notices.otherDrops} other drops (speculations, ustack string table)`);
   if (notices.probeErrors > 0) lines.push(`dtrace: ${notices.probeErrors} probe firings faulted, e.g. ${notices.firstProbeError}`);
-  if (notices.sipWarning) lines.push('System Integrity Protection restricts DTrace on this Mac: some probes may not have fired (see docs/tools/dtrace.md)');
+  if (notices.sipWarning)
+    lines.push('System Integrity Protection restricts DTrace on this Mac: some probes may not have fired (see docs/tools/dtrace.md)');
   return lines;
 }
 

@@ -14,7 +14,18 @@
 //   @stack_mmap_bytes[5620813664163716]: 151552
 //   @stack_frames[7948799223285439, 0]: 94470399443556
 //   memtrace:done
-import { emptyProgramRaw, MemtraceProgramShell, UNWIND_FAILURE_SYMBOL, type MemtraceProgramRaw, addressValue, headerSaysDwarf, integerValue, type BpftraceKey, type BpftraceValue, type PrintedFrame } from './bpftrace-output.js';
+import {
+  emptyProgramRaw,
+  MemtraceProgramShell,
+  UNWIND_FAILURE_SYMBOL,
+  type MemtraceProgramRaw,
+  addressValue,
+  headerSaysDwarf,
+  integerValue,
+  type BpftraceKey,
+  type BpftraceValue,
+  type PrintedFrame,
+} from './bpftrace-output.js';
 import { Malformed, memtraceHeaderOf } from './line-shell.js';
 import { stackKeyOf } from './malloc-log.js';
 import { FAULTS_BEGIN_MARKER, FAULTS_DONE_MARKER, FAULTS_END_MARKER, FAULTS_HOLD_MARKER } from '../probes/render-faults-bpf.js';
@@ -103,12 +114,16 @@ export class FaultsLogParser {
   private readonly frames = new Map<string, Map<number, bigint>>();
 
   constructor(private readonly options: FaultsLogParserOptions) {
-    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace faults output', lenient: options.lenient }, this.raw, {
-      text: (text) => this.handleText(text),
-      map: (record) => {
-        if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
+    this.shell = new MemtraceProgramShell(
+      { source: options.source, format: 'memtrace faults output', lenient: options.lenient },
+      this.raw,
+      {
+        text: (text) => this.handleText(text),
+        map: (record) => {
+          if (this.resultsOpen) for (const entry of record.entries) this.handleEntry(record.name, entry.key, entry.value);
+        },
       },
-    });
+    );
   }
 
   push(line: string): FaultsLogEvent[] {

@@ -26,7 +26,14 @@ export async function readFolded(path: string, options: { lenient: boolean }): P
     if (line.trim() === '') continue;
     const match = LINE.exec(line.trimEnd());
     if (match === null) {
-      if (!options.lenient) throw new ParseError({ file: path, lineNumber, format: 'folded stacks', expected: 'frames separated by ";", a space, then a count', line });
+      if (!options.lenient)
+        throw new ParseError({
+          file: path,
+          lineNumber,
+          format: 'folded stacks',
+          expected: 'frames separated by ";", a space, then a count',
+          line,
+        });
       badLines += 1;
       continue;
     }
@@ -37,8 +44,16 @@ export async function readFolded(path: string, options: { lenient: boolean }): P
     else byStack.set(stack, { frames: stack.split(';').map((name) => ({ name: name.trim() || '?' })), values: { samples: count } });
   }
   if (byStack.size === 0 && badLines === 0) {
-    throw new ParseError({ file: path, lineNumber: Math.max(1, lineNumber), format: 'folded stacks', expected: 'at least one stack; the file is empty' });
+    throw new ParseError({
+      file: path,
+      lineNumber: Math.max(1, lineNumber),
+      format: 'folded stacks',
+      expected: 'at least one stack; the file is empty',
+    });
   }
   // Lines that differ only in spaces around frame names are the same stack: merged once more.
-  return { profile: { valueTypes: [{ name: 'samples', unit: 'count' }], defaultValue: 'samples', samples: mergeSamples(byStack.values()) }, badLines };
+  return {
+    profile: { valueTypes: [{ name: 'samples', unit: 'count' }], defaultValue: 'samples', samples: mergeSamples(byStack.values()) },
+    badLines,
+  };
 }

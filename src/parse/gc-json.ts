@@ -17,7 +17,12 @@ export async function readGcJson(path: string): Promise<Record<string, unknown>>
   const report = value as Record<string, unknown> | null;
   const header = report?.header as Record<string, unknown> | undefined;
   if (header?.tool !== 'gc' || !Array.isArray(report?.collections) || !Array.isArray(report?.summary)) {
-    throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: 'a report with header.tool "gc", collections and summary' });
+    throw new ParseError({
+      file: path,
+      lineNumber: 1,
+      format: FORMAT,
+      expected: 'a report with header.tool "gc", collections and summary',
+    });
   }
   (report!.collections as unknown[]).forEach((item, index) => {
     const collection = item as Record<string, unknown> | null;
@@ -25,7 +30,13 @@ export async function readGcJson(path: string): Promise<Record<string, unknown>>
       typeof collection?.kind === 'string' &&
       (typeof collection.reason === 'string' || collection.reason === null) &&
       ['pauseMs', 'rssAfterBytes', 'rssBeforeBytes', 'startSeconds', 'tid'].every((key) => typeof collection[key] === 'number');
-    if (!ok) throw new ParseError({ file: path, lineNumber: 1, format: FORMAT, expected: `collections[${index}] with kind, reason, pauseMs, rssAfterBytes, rssBeforeBytes, startSeconds and tid` });
+    if (!ok)
+      throw new ParseError({
+        file: path,
+        lineNumber: 1,
+        format: FORMAT,
+        expected: `collections[${index}] with kind, reason, pauseMs, rssAfterBytes, rssBeforeBytes, startSeconds and tid`,
+      });
   });
   return report!;
 }

@@ -143,7 +143,8 @@ export class GcLogParser {
         // Line 1 for an empty file: "FILE:0" names no line an editor can open.
         lineNumber: Math.max(1, lineNumber),
         format: GC_LOG_FORMAT,
-        expected: lineNumber === 0 ? `"${GC_BEGIN_MARKER} NS", but the input is empty` : `"${GC_BEGIN_MARKER} NS" before the end of the input`,
+        expected:
+          lineNumber === 0 ? `"${GC_BEGIN_MARKER} NS", but the input is empty` : `"${GC_BEGIN_MARKER} NS" before the end of the input`,
       });
     }
     // Records are printed as collections end; threads (worker isolates) may end out of start order.
@@ -172,8 +173,24 @@ export class GcLogParser {
         throw new Malformed(RECORD_EXPECTED);
       }
       if (this.raw.beginNs === null) throw new Malformed(`"${GC_BEGIN_MARKER} NS" before the first gc record`);
-      const [startNs, pauseNs, tid, collector, reason, rssBefore, rssAfter] = match.slice(1).map(Number) as [number, number, number, number, number, number, number];
-      const collection: GcRawCollection = { startNs, pauseNs, tid, collector, reason: reason < 0 ? null : reason, rssBeforeBytes: rssBefore, rssAfterBytes: rssAfter };
+      const [startNs, pauseNs, tid, collector, reason, rssBefore, rssAfter] = match.slice(1).map(Number) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
+      const collection: GcRawCollection = {
+        startNs,
+        pauseNs,
+        tid,
+        collector,
+        reason: reason < 0 ? null : reason,
+        rssBeforeBytes: rssBefore,
+        rssAfterBytes: rssAfter,
+      };
       this.raw.collections.push(collection);
       return [collection];
     }

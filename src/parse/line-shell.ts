@@ -84,7 +84,13 @@ export class LineShell {
     if (!(error instanceof Malformed)) throw error;
     if (!this.options.lenient) {
       const at = error.at ?? { line, lineNumber: this.lineNumber };
-      throw new ParseError({ file: this.options.source, lineNumber: at.lineNumber, format: this.options.format, expected: error.expected, line: at.line });
+      throw new ParseError({
+        file: this.options.source,
+        lineNumber: at.lineNumber,
+        format: this.options.format,
+        expected: error.expected,
+        line: at.line,
+      });
     }
     this.counts.malformed += 1;
   }
@@ -122,7 +128,12 @@ export function emptyMemtraceRecords(): MemtraceRecords {
  * Malformed for a record of memtrace's whose data is not an object (`expected` says so; the gc
  * reader words it its own way). The calls tool's header has a type of its own (calls-log.ts).
  */
-export function readMemtraceRecord(records: MemtraceRecords, type: string, data: unknown, expected = `an object as the data of ${type}`): boolean {
+export function readMemtraceRecord(
+  records: MemtraceRecords,
+  type: string,
+  data: unknown,
+  expected = `an object as the data of ${type}`,
+): boolean {
   const object = () => {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Malformed(expected);
     return data as Record<string, unknown>;

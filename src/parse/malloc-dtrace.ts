@@ -85,9 +85,14 @@ export class MallocDtraceParser {
   }
 
   push(line: string): void {
-    this.shell.line(line, (read) => this.handle(read), undefined, () => {
-      this.state = { kind: 'idle' };
-    });
+    this.shell.line(
+      line,
+      (read) => this.handle(read),
+      undefined,
+      () => {
+        this.state = { kind: 'idle' };
+      },
+    );
   }
 
   /** A line of dtrace's standard error, live: only its notices matter here. */
@@ -126,7 +131,13 @@ export class MallocDtraceParser {
     const keyOf = (printed: string): string => {
       let key = keys.get(printed);
       if (key === undefined) {
-        key = printed === '' ? '' : printed.split('\n').map((line) => frameKey(parseDtraceFrame(line, place))).join('\n');
+        key =
+          printed === ''
+            ? ''
+            : printed
+                .split('\n')
+                .map((line) => frameKey(parseDtraceFrame(line, place)))
+                .join('\n');
         keys.set(printed, key);
       }
       return key;
@@ -180,7 +191,12 @@ export class MallocDtraceParser {
         return this.keyed(fields);
       case 'stack':
         this.requireResults(line);
-        this.state = { kind: 'stack', allocs: integer(fields[1], 'stack ALLOCS BYTES'), bytes: integer(fields[2], 'stack ALLOCS BYTES'), frames: [] };
+        this.state = {
+          kind: 'stack',
+          allocs: integer(fields[1], 'stack ALLOCS BYTES'),
+          bytes: integer(fields[2], 'stack ALLOCS BYTES'),
+          frames: [],
+        };
         if (fields.length !== 3) throw new Malformed('stack<TAB>ALLOCS<TAB>BYTES');
         return;
       case 'size_hist':
@@ -218,15 +234,25 @@ export class MallocDtraceParser {
       return;
     }
     // Python's ustack helper annotates frames on macOS/illumos only; this program's stacks were never recorded with one.
-    if (isDtraceAnnotationLine(line)) throw new Malformed("stack frames: ustack helper annotations ([ FILE:LINE (FUNCTION) ]) are read in printed aggregations (memtrace report), not yet in this program's stacks");
+    if (isDtraceAnnotationLine(line))
+      throw new Malformed(
+        "stack frames: ustack helper annotations ([ FILE:LINE (FUNCTION) ]) are read in printed aggregations (memtrace report), not yet in this program's stacks",
+      );
     if (/^\s/.test(line)) throw new Malformed('a stack frame only after an A or stack line');
     // A launched command's own output, in a log of `dtrace -c`.
     this.shell.foreign();
   }
 
   private startAlloc(fields: string[]): void {
-    if (fields.length !== 4 || !/^[0-9a-f]{1,16}$/.test(fields[1]!)) throw new Malformed('A<TAB>HEX ADDRESS<TAB>SIZE<TAB>NS, then the stack');
-    this.state = { kind: 'alloc', address: BigInt(`0x${fields[1]}`), size: integer(fields[2], 'A size'), bornNs: integer(fields[3], 'A timestamp'), frames: [] };
+    if (fields.length !== 4 || !/^[0-9a-f]{1,16}$/.test(fields[1]!))
+      throw new Malformed('A<TAB>HEX ADDRESS<TAB>SIZE<TAB>NS, then the stack');
+    this.state = {
+      kind: 'alloc',
+      address: BigInt(`0x${fields[1]}`),
+      size: integer(fields[2], 'A size'),
+      bornNs: integer(fields[3], 'A timestamp'),
+      frames: [],
+    };
   }
 
   private endAlloc(state: Extract<State, { kind: 'alloc' }>): void {
@@ -321,7 +347,9 @@ export function parseDtraceFrame(printed: string, place: PlaceDtraceFrame = () =
   const relative = NORESOLVE_FRAME.exec(text);
   if (relative) {
     const address = place(relative[1]!, BigInt(relative[2]!));
-    return address === null ? { address: null, symbol: text, module: relative[1]!, printed: text } : { address, symbol: null, module: relative[1]!, printed: text };
+    return address === null
+      ? { address: null, symbol: text, module: relative[1]!, printed: text }
+      : { address, symbol: null, module: relative[1]!, printed: text };
   }
   const tick = text.indexOf('`');
   const module = tick === -1 ? null : text.slice(0, tick);
@@ -341,4 +369,3 @@ export function looksLikeMallocDtrace(text: string): boolean {
   if ((memtraceHeaderOf(text)?.tracer as { name?: unknown } | undefined)?.name === 'dtrace') return true;
   return /^memtrace:begin malloc$/m.test(text) && !/^Attaching \d+ probes?/m.test(text) && !/^\{"type": ?"(?!memtrace_)/m.test(text);
 }
-

@@ -13,12 +13,34 @@ export function looksLikeJsonReport(firstLine: string): boolean {
 export async function readMallocJson(path: string): Promise<MallocProfile> {
   const value = await readJsonReport(path, 'memtrace malloc json report');
   const report = value as Partial<MallocProfile>;
-  if ((report?.tool !== 'malloc' && report?.tool !== 'external') || report.schema !== 1 || !Array.isArray(report.stacks) || typeof report.totals !== 'object' || !Array.isArray(report.functions)) {
-    throw new ParseError({ file: path, lineNumber: 1, format: 'memtrace malloc json report', expected: 'a report with "tool": "malloc", "schema": 1, totals, functions and stacks' });
+  if (
+    (report?.tool !== 'malloc' && report?.tool !== 'external') ||
+    report.schema !== 1 ||
+    !Array.isArray(report.stacks) ||
+    typeof report.totals !== 'object' ||
+    !Array.isArray(report.functions)
+  ) {
+    throw new ParseError({
+      file: path,
+      lineNumber: 1,
+      format: 'memtrace malloc json report',
+      expected: 'a report with "tool": "malloc", "schema": 1, totals, functions and stacks',
+    });
   }
   report.stacks.forEach((stack, index) => {
-    if (!Array.isArray(stack?.frames) || typeof stack.allocBytes !== 'number' || typeof stack.allocs !== 'number' || typeof stack.outstandingBytes !== 'number' || typeof stack.outstanding !== 'number') {
-      throw new ParseError({ file: path, lineNumber: 1, format: 'memtrace malloc json report', expected: `stacks[${index}] with frames, allocs, allocBytes, outstanding and outstandingBytes` });
+    if (
+      !Array.isArray(stack?.frames) ||
+      typeof stack.allocBytes !== 'number' ||
+      typeof stack.allocs !== 'number' ||
+      typeof stack.outstandingBytes !== 'number' ||
+      typeof stack.outstanding !== 'number'
+    ) {
+      throw new ParseError({
+        file: path,
+        lineNumber: 1,
+        format: 'memtrace malloc json report',
+        expected: `stacks[${index}] with frames, allocs, allocBytes, outstanding and outstandingBytes`,
+      });
     }
   });
   return report as MallocProfile;

@@ -103,7 +103,12 @@ export class MallocLogParser {
       },
       map: (record: BpftraceMapRecord) => this.handleMap(record.name, record.entries),
     };
-    this.shell = new MemtraceProgramShell({ source: options.source, format: 'memtrace malloc output', lenient: options.lenient }, this.raw, cases, checkMallocSymbols);
+    this.shell = new MemtraceProgramShell(
+      { source: options.source, format: 'memtrace malloc output', lenient: options.lenient },
+      this.raw,
+      cases,
+      checkMallocSymbols,
+    );
   }
 
   /** Feeds one line; returns what the live session reacts to (attach, hold, status, per-call records). */
@@ -340,7 +345,12 @@ function checkMallocSymbols(type: string, data: unknown): void {
   if (type !== 'memtrace_symbols') return;
   if (typeof data !== 'object' || data === null) throw new Malformed('memtrace_symbols data as an object');
   for (const [address, name] of Object.entries(data)) {
-    if (!/^[0-9a-f]{1,16}$/.test(address) || typeof name !== 'object' || name === null || typeof (name as { name?: unknown }).name !== 'string') {
+    if (
+      !/^[0-9a-f]{1,16}$/.test(address) ||
+      typeof name !== 'object' ||
+      name === null ||
+      typeof (name as { name?: unknown }).name !== 'string'
+    ) {
       throw new Malformed('memtrace_symbols keyed by hex addresses, each with a name');
     }
   }

@@ -70,11 +70,24 @@ export class ProcessLogReader {
     if (text.trim() === '') return;
     if (this.dialect === null) {
       if (CPYMEMTRACE_LOG.test(text)) {
-        throw new ParseError({ file: this.file, lineNumber: this.lineNumber, format: 'process log', expected: 'a memtrace or pymemtrace process log; this is a cPyMemTrace trace or profile log (per-call RSS): memtrace report reads it as --input-format cpymemtrace', line: text });
+        throw new ParseError({
+          file: this.file,
+          lineNumber: this.lineNumber,
+          format: 'process log',
+          expected:
+            'a memtrace or pymemtrace process log; this is a cPyMemTrace trace or profile log (per-call RSS): memtrace report reads it as --input-format cpymemtrace',
+          line: text,
+        });
       }
       this.dialect = detectProcessLog(text);
       if (this.dialect === null) {
-        throw new ParseError({ file: this.file, lineNumber: this.lineNumber, format: 'process log', expected: 'a header record {"type":"header","tool":"process",…} or a pymemtrace log line', line: text });
+        throw new ParseError({
+          file: this.file,
+          lineNumber: this.lineNumber,
+          format: 'process log',
+          expected: 'a header record {"type":"header","tool":"process",…} or a pymemtrace log line',
+          line: text,
+        });
       }
     }
     try {
@@ -82,7 +95,13 @@ export class ProcessLogReader {
       else this.py.line(text, this.builder);
     } catch (error) {
       if (!(error instanceof RecordError)) throw error;
-      const problem = new ParseError({ file: this.file, lineNumber: this.lineNumber, format: `${this.dialect} process log`, expected: error.message, line: text });
+      const problem = new ParseError({
+        file: this.file,
+        lineNumber: this.lineNumber,
+        format: `${this.dialect} process log`,
+        expected: error.message,
+        line: text,
+      });
       if (!this.options.lenient) throw problem;
       this.builder.badLines += 1;
       this.firstBad ??= problem;
@@ -91,10 +110,23 @@ export class ProcessLogReader {
 
   end(): Series {
     if (this.dialect === null) {
-      throw new ParseError({ file: this.file, lineNumber: Math.max(1, this.lineNumber), format: 'process log', expected: 'a header record; the file is empty' });
+      throw new ParseError({
+        file: this.file,
+        lineNumber: Math.max(1, this.lineNumber),
+        format: 'process log',
+        expected: 'a header record; the file is empty',
+      });
     }
     if (!this.builder.hasHeader) {
-      throw this.firstBad ?? new ParseError({ file: this.file, lineNumber: this.lineNumber, format: `${this.dialect} process log`, expected: 'a header record before the samples' });
+      throw (
+        this.firstBad ??
+        new ParseError({
+          file: this.file,
+          lineNumber: this.lineNumber,
+          format: `${this.dialect} process log`,
+          expected: 'a header record before the samples',
+        })
+      );
     }
     if (this.dialect === 'pymemtrace') this.py.finish(this.builder);
     return this.builder.build();
@@ -117,7 +149,12 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
   if (type === 'header') {
     if (hasHeader) throw new RecordError('one header record, at the top');
     const target = record.target as { pid?: unknown } | undefined;
-    if (record.tool !== 'process' || typeof record.interval !== 'number' || typeof record.start !== 'string' || !Number.isInteger(target?.pid)) {
+    if (
+      record.tool !== 'process' ||
+      typeof record.interval !== 'number' ||
+      typeof record.start !== 'string' ||
+      !Number.isInteger(target?.pid)
+    ) {
       throw new RecordError('a header with tool "process", target.pid, interval and start');
     }
     return record as unknown as ProcessLogRecord;
@@ -131,7 +168,8 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
       if (!Number.isInteger(record.pid) || typeof record.rss !== 'number') throw new RecordError('a sample with "pid" and "rss" (bytes)');
       for (const name of NUMBER_FIELDS) {
         const value = record[name];
-        if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0)) throw new RecordError(`"${name}" as a number of bytes`);
+        if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0))
+          throw new RecordError(`"${name}" as a number of bytes`);
       }
       return record as unknown as ProcessLogRecord;
     case 'mark':
@@ -142,7 +180,18 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
       // The counts of samples with and without heap figures, which the reports print.
       const heap = record.heap as Record<string, unknown> | undefined;
       const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
-      if (heap !== undefined && !(typeof heap === 'object' && heap !== null && isCount(heap.samples) && isCount(heap.beforeFirst) && isCount(heap.late) && typeof heap.via === 'string' && (heap.why === undefined || typeof heap.why === 'string'))) {
+      if (
+        heap !== undefined &&
+        !(
+          typeof heap === 'object' &&
+          heap !== null &&
+          isCount(heap.samples) &&
+          isCount(heap.beforeFirst) &&
+          isCount(heap.late) &&
+          typeof heap.via === 'string' &&
+          (heap.why === undefined || typeof heap.why === 'string')
+        )
+      ) {
         throw new RecordError('"heap" as {"samples", "beforeFirst", "late": counts, "via": text, "why"?: text}');
       }
       return record as unknown as ProcessLogRecord;
@@ -177,13 +226,28 @@ class PymemtraceFolder {
     } catch {
       throw new RecordError('a JSON object after ProcessLoggingThread-JSON');
     }
-    if (typeof record.timestamp !== 'string' || typeof record.elapsed_time !== 'number' || typeof record.memory_info?.rss !== 'number' || !Number.isInteger(record.pid)) {
+    if (
+      typeof record.timestamp !== 'string' ||
+      typeof record.elapsed_time !== 'number' ||
+      typeof record.memory_info?.rss !== 'number' ||
+      !Number.isInteger(record.pid)
+    ) {
       throw new RecordError('"timestamp", "elapsed_time", "pid" and "memory_info.rss"');
     }
     const t = record.timestamp.replace(' ', 'T');
     if (this.header === null) {
       this.header = { pid: record.pid, start: shiftLocalTime(t, -record.elapsed_time) };
-      builder.add({ type: 'header', tool: 'process', version: 1, source: 'pymemtrace', target: { pid: record.pid }, interval: 0, host: '', platform: '', start: this.header.start });
+      builder.add({
+        type: 'header',
+        tool: 'process',
+        version: 1,
+        source: 'pymemtrace',
+        target: { pid: record.pid },
+        interval: 0,
+        host: '',
+        platform: '',
+        start: this.header.start,
+      });
     }
     if (this.lastElapsed !== null) this.elapsedSteps.push(record.elapsed_time - this.lastElapsed);
     this.lastElapsed = record.elapsed_time;

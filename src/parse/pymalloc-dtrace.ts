@@ -30,7 +30,15 @@ export interface PyMallocDtrace {
 }
 
 export class PyMallocDtraceParser {
-  private readonly result: PyMallocDtrace = { samples: [], began: false, ended: false, notices: emptyDtraceNotices(), lines: emptyLineCounts(), skippedLines: 0, otherLines: 0 };
+  private readonly result: PyMallocDtrace = {
+    samples: [],
+    began: false,
+    ended: false,
+    notices: emptyDtraceNotices(),
+    lines: emptyLineCounts(),
+    skippedLines: 0,
+    otherLines: 0,
+  };
   private readonly shell: LineShell;
 
   constructor(options: { source: string; lenient?: boolean }) {

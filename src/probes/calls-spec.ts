@@ -58,14 +58,17 @@ export function buildCallsSpec(options: CallsSpecOptions): CallsSpec {
     symbol: validateSymbol('--func', fn.symbol),
   }));
   if (functions.length > MAX_NATIVE_FUNCTIONS) {
-    throw new UsageError(`--func: ${functions.length} functions matched; at most ${MAX_NATIVE_FUNCTIONS} can be probed at once (narrow the glob)`);
+    throw new UsageError(
+      `--func: ${functions.length} functions matched; at most ${MAX_NATIVE_FUNCTIONS} can be probed at once (narrow the glob)`,
+    );
   }
   if (options.python === null && functions.length === 0) {
     throw new UsageError('nothing to probe: the target has no Python function probes and no --func was given');
   }
   return {
     pid: options.pid === null ? null : validatePid(options.pid),
-    python: options.python === null ? null : { binary: validateProbePath('python binary', options.python.binary), lines: options.python.lines },
+    python:
+      options.python === null ? null : { binary: validateProbePath('python binary', options.python.binary), lines: options.python.lines },
     functions,
     triggerBytes: validateInteger('--trigger', options.triggerBytes, 0, Number.MAX_SAFE_INTEGER),
     pageSize: validateInteger('page size', options.pageSize ?? 4096, 1024, 1 << 20),
@@ -95,6 +98,9 @@ export function parseFunctionPattern(value: string): FunctionPattern {
 
 /** A glob of `*` and `?` as an anchored regular expression (every other character literal). */
 export function globToRegExp(glob: string): RegExp {
-  const body = glob.replace(/[.+^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = glob
+    .replace(/[.+^${}()|[\]\\-]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`);
 }

@@ -81,6 +81,7 @@ export function buildExternalSpec(options: ExternalSpecOptions): ExternalSpec {
     stackMode: options.stackMode ?? 'ustack',
     stackDepth: validateInteger('--stack-depth', options.stackDepth ?? DEFAULT_EXTERNAL_STACK_DEPTH, 1, MAX_STACK_DEPTH),
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
-    holdAtExit: hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
+    holdAtExit:
+      hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
   };
 }

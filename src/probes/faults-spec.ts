@@ -46,7 +46,8 @@ export function buildFaultsSpec(options: FaultsSpecOptions): FaultsSpec {
   const pageSize = validateInteger('page size', options.pageSize ?? DEFAULT_PAGE_SIZE, 4096, 1_048_576);
   if ((pageSize & (pageSize - 1)) !== 0) throw new UsageError(`page size: expected a power of two, got ${pageSize}`);
   const kernelStackSize = validateInteger('kernel stack size', options.kernelStackSize ?? DEFAULT_KERNEL_STACK_SIZE, 8192, 65_536);
-  if ((kernelStackSize & (kernelStackSize - 1)) !== 0) throw new UsageError(`kernel stack size: expected a power of two, got ${kernelStackSize}`);
+  if ((kernelStackSize & (kernelStackSize - 1)) !== 0)
+    throw new UsageError(`kernel stack size: expected a power of two, got ${kernelStackSize}`);
   const hold = options.holdAtExit ?? null;
   return {
     pid: options.pid === null ? null : validatePid(options.pid),
@@ -55,6 +56,7 @@ export function buildFaultsSpec(options: FaultsSpecOptions): FaultsSpec {
     pageSize,
     kernelStackSize,
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
-    holdAtExit: hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
+    holdAtExit:
+      hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
   };
 }

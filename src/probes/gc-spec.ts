@@ -36,7 +36,8 @@ export function buildGcSpec(options: GcSpecOptions): GcSpec {
     pid: options.pid === null ? null : validatePid(options.pid),
     // A mangled C++ name (_ZN2v88internal4Heap24PerformGarbageCollection…) is letters, digits and _:
     // the symbol grammar takes it whole, and refuses anything that could leave the probe specifier.
-    probe: options.probe.kind === 'symbol' ? { kind: 'symbol', symbol: validateSymbol('gc symbol', options.probe.symbol) } : { kind: 'usdt' },
+    probe:
+      options.probe.kind === 'symbol' ? { kind: 'symbol', symbol: validateSymbol('gc symbol', options.probe.symbol) } : { kind: 'usdt' },
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     pageSize: validateInteger('page size', options.pageSize ?? 4096, 1024, 1_048_576),
   };

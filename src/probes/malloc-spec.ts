@@ -2,13 +2,7 @@
 // One spec renders a bpftrace script (render-malloc-bpf.ts); every value in it has been validated
 // by buildMallocSpec, so the renderer only assembles trusted pieces.
 import { UsageError } from '../errors.js';
-import {
-  validateInteger,
-  validatePid,
-  validateProbePath,
-  validateSymbol,
-  validateSymbolPrefix,
-} from './validate.js';
+import { validateInteger, validatePid, validateProbePath, validateSymbol, validateSymbolPrefix } from './validate.js';
 
 /** How a function's arguments and return value translate into allocations and frees. */
 export type AllocatorRole =
@@ -140,9 +134,7 @@ export interface MallocSpecOptions {
 }
 
 export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
-  const library = options.library.startsWith('/')
-    ? validateProbePath('--lib', options.library)
-    : validateLibraryName(options.library);
+  const library = options.library.startsWith('/') ? validateProbePath('--lib', options.library) : validateLibraryName(options.library);
   const prefix = validateSymbolPrefix('--prefix', options.prefix ?? '');
   const candidates = [...ALLOCATOR_FUNCTIONS, ...(options.mmap ? MMAP_FUNCTIONS : [])];
   const functions = dedupeByAddress(
@@ -176,8 +168,7 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
     maxSize: maxSize === null ? null : validateInteger('--max-size', maxSize, 0, Number.MAX_SAFE_INTEGER),
     sampleEvery: validateInteger('--sample', options.sampleEvery ?? 1, 1, 1_000_000_000),
     events: options.events ?? false,
-    statusIntervalMs:
-      options.statusIntervalMs == null ? null : validateInteger('--interval', options.statusIntervalMs, 10, 86_400_000),
+    statusIntervalMs: options.statusIntervalMs == null ? null : validateInteger('--interval', options.statusIntervalMs, 10, 86_400_000),
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     holdAtExitSymbol: options.holdAtExitSymbol == null ? null : validateSymbol('exit hold', options.holdAtExitSymbol),
     fromExec: options.fromExec ?? false,

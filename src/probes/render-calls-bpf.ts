@@ -90,7 +90,10 @@ function eventBody(spec: CallsSpec, kind: number, args: string): string[] {
     '@logged_rss = $rss;',
     '@logged_seq = @seq;',
   ];
-  const moved = spec.triggerBytes === 0 ? null : `@logged_seq == 0 || $rss - @logged_rss >= ${spec.triggerBytes} || @logged_rss - $rss >= ${spec.triggerBytes}`;
+  const moved =
+    spec.triggerBytes === 0
+      ? null
+      : `@logged_seq == 0 || $rss - @logged_rss >= ${spec.triggerBytes} || @logged_rss - $rss >= ${spec.triggerBytes}`;
   return [
     `$rss = ${rssExpression(spec)};`,
     '@seq = @seq + 1;',
@@ -120,5 +123,3 @@ function rssExpression(spec: CallsSpec): string {
   const count = (index: number) => `curtask->mm->rss_stat[${index}].count`;
   return `(${count(0)} + ${count(1)} + ${count(3)}) * ${spec.pageSize}`;
 }
-
-

@@ -55,7 +55,10 @@ export function renderExternalBpf(spec: ExternalSpec): string {
   if (spec.holdAtExit !== null) {
     // Stops the target in exit() until memtrace has read /proc/PID/maps and sent SIGCONT.
     blocks.push(
-      probe(`uprobe:${spec.holdAtExit.library}:${spec.holdAtExit.symbol}`, pidFilter, [`printf("${MALLOC_HOLD_MARKER} %d\\n", pid);`, 'signal("SIGSTOP");']),
+      probe(`uprobe:${spec.holdAtExit.library}:${spec.holdAtExit.symbol}`, pidFilter, [
+        `printf("${MALLOC_HOLD_MARKER} %d\\n", pid);`,
+        'signal("SIGSTOP");',
+      ]),
     );
   }
   if (spec.durationMs !== null) blocks.push(`interval:ms:${spec.durationMs}\n{\n  exit();\n}`);

@@ -25,7 +25,11 @@ import type { FaultsSpec } from './faults-spec.js';
 import { indent, probe, programConfig, renderStackWalk, stackLines, untyped } from './render-malloc-bpf.js';
 
 export const FAULTS_BEGIN_MARKER = 'memtrace:begin faults';
-export { MALLOC_DONE_MARKER as FAULTS_DONE_MARKER, MALLOC_END_MARKER as FAULTS_END_MARKER, MALLOC_HOLD_MARKER as FAULTS_HOLD_MARKER } from './render-malloc-bpf.js';
+export {
+  MALLOC_DONE_MARKER as FAULTS_DONE_MARKER,
+  MALLOC_END_MARKER as FAULTS_END_MARKER,
+  MALLOC_HOLD_MARKER as FAULTS_HOLD_MARKER,
+} from './render-malloc-bpf.js';
 
 /** Maps printed at the end, in order; each is cleared after printing so bpftrace prints it only once. */
 export const FAULTS_RESULT_MAPS = [
@@ -167,4 +171,3 @@ function userStack(spec: FaultsSpec): string[] {
     }),
   ];
 }
-

@@ -48,5 +48,3 @@ export function renderGcBpf(spec: GcSpec): string {
   blocks.push(`END\n{\n  printf("${GC_END_MARKER} %lu\\n", nsecs);\n  clear(@gc);\n}`);
   return `${blocks.join('\n\n')}\n`;
 }
-
-

@@ -75,10 +75,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
   if (spec.holdAtExitSymbol !== null) {
     // Stops the target in exit() until memtrace has read /proc/PID/maps and sent SIGCONT.
     blocks.push(
-      probe(`uprobe:${lib}:${spec.holdAtExitSymbol}`, pidFilter, [
-        `printf("${MALLOC_HOLD_MARKER} %d\\n", pid);`,
-        'signal("SIGSTOP");',
-      ]),
+      probe(`uprobe:${lib}:${spec.holdAtExitSymbol}`, pidFilter, [`printf("${MALLOC_HOLD_MARKER} %d\\n", pid);`, 'signal("SIGSTOP");']),
     );
   }
 
@@ -265,9 +262,10 @@ function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): st
       ),
     ];
   }
-  const [body, nullReturn] = spec.free.mode === 'body'
-    ? [spec.free.bodySymbol, spec.free.nullSymbol]
-    : [`${fn.symbol}+${spec.free.bodyOffset}`, spec.free.nullOffset === null ? null : `${fn.symbol}+${spec.free.nullOffset}`];
+  const [body, nullReturn] =
+    spec.free.mode === 'body'
+      ? [spec.free.bodySymbol, spec.free.nullSymbol]
+      : [`${fn.symbol}+${spec.free.bodyOffset}`, spec.free.nullOffset === null ? null : `${fn.symbol}+${spec.free.nullOffset}`];
   const probes = [probe(`uprobe:${spec.library}:${body}`, pidFilter, counted(releaseBlock(spec, 'arg0')))];
   if (nullReturn !== null) {
     probes.push(probe(`uprobe:${spec.library}:${nullReturn}`, pidFilter, counted(['@free_null = count();'])));
@@ -351,7 +349,10 @@ export function renderStackWalk(options: StackWalkOptions): string[] {
   ];
   return [
     `$stack = (uint64)${leaf};`,
-    ...extra.flatMap((expression, index) => [...assign(`$extra${index + 1}`, expression), `$stack = ($stack * 1099511628211) ^ $extra${index + 1};`]),
+    ...extra.flatMap((expression, index) => [
+      ...assign(`$extra${index + 1}`, expression),
+      `$stack = ($stack * 1099511628211) ^ $extra${index + 1};`,
+    ]),
     // FNV-style mixing: distinct stacks collide with odds of about n^2 / 2^54, and a collision is
     // detected (the leaf differs) and counted in @stack_collisions.
     ...walk(['$stack = ($stack * 1099511628211) ^ $ret;']),
@@ -359,7 +360,11 @@ export function renderStackWalk(options: StackWalkOptions): string[] {
     // JavaScript reads exactly only below 2^53.
     '$stack = $stack & 0x1fffffffffffff;',
     ...(options.kernelProbe
-      ? ['$tail = (uint64)0;', `if ($depth == ${depth} && $fp != 0) { $tail = ${read('$fp + 8')}; }`, 'if ($tail != 0) { @truncated = count(); }']
+      ? [
+          '$tail = (uint64)0;',
+          `if ($depth == ${depth} && $fp != 0) { $tail = ${read('$fp + 8')}; }`,
+          'if ($tail != 0) { @truncated = count(); }',
+        ]
       : [`if ($depth == ${depth} && $fp != 0 && ${read('$fp + 8')} != 0) { @truncated = count(); }`]),
     '$leaf = @stack_frames[$stack, 0];',
     'if ($leaf == 0) {',

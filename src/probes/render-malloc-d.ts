@@ -61,7 +61,8 @@ const MODULE = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,127}$/;
 /** The pid provider matches a module by its base name (`libsystem_malloc.dylib`, `a.out`). */
 export function pidProviderModule(library: string): string {
   const name = library.startsWith('/') ? basename(library) : library;
-  if (!MODULE.test(name)) throw new UsageError(`--lib: expected a module name such as ${DARWIN_MALLOC_MODULE}, got ${JSON.stringify(name)}`);
+  if (!MODULE.test(name))
+    throw new UsageError(`--lib: expected a module name such as ${DARWIN_MALLOC_MODULE}, got ${JSON.stringify(name)}`);
   return name;
 }
 
@@ -90,11 +91,13 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
   }
   if (spec.events) throw new UsageError('--events is not available with DTrace: the per-call log needs the bpftrace backend');
   if (spec.statusIntervalMs !== null) throw new UsageError('--interval is not available with DTrace');
-  if (spec.holdAtExitSymbol !== null || spec.free.mode === 'body') throw new UsageError('the DTrace program probes free at its entry or at offsets, and holds no target');
+  if (spec.holdAtExitSymbol !== null || spec.free.mode === 'body')
+    throw new UsageError('the DTrace program probes free at its entry or at offsets, and holds no target');
   const provider = `pid${spec.pid === null ? '$target' : String(spec.pid)}`;
   const module = pidProviderModule(spec.library);
   // The pid provider's probe names are entry, return, or an offset into the function in hex.
-  const probe = (fn: ProbedFunction, name: 'entry' | 'return' | number) => `${provider}:${module}:${fn.symbol}:${typeof name === 'number' ? name.toString(16) : name}`;
+  const probe = (fn: ProbedFunction, name: 'entry' | 'return' | number) =>
+    `${provider}:${module}:${fn.symbol}:${typeof name === 'number' ? name.toString(16) : name}`;
   const addresses = options.frames === 'addresses';
   const blocks: string[] = [
     [
@@ -115,9 +118,13 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
   for (const fn of spec.functions) {
     if (fn.role === 'free') {
       const free = spec.free;
-      blocks.push(...(free.mode === 'offset' ? renderFreeAtOffsets(fn, probe(fn, free.bodyOffset), free.nullOffset === null ? null : probe(fn, free.nullOffset)) : renderFree(fn, probe(fn, 'entry'))));
-    }
-    else if (fn.role === 'mmap' || fn.role === 'munmap') throw new UsageError('--mmap is not available with DTrace (mmap lives in libsystem_kernel, not the allocator)');
+      blocks.push(
+        ...(free.mode === 'offset'
+          ? renderFreeAtOffsets(fn, probe(fn, free.bodyOffset), free.nullOffset === null ? null : probe(fn, free.nullOffset))
+          : renderFree(fn, probe(fn, 'entry'))),
+      );
+    } else if (fn.role === 'mmap' || fn.role === 'munmap')
+      throw new UsageError('--mmap is not available with DTrace (mmap lives in libsystem_kernel, not the allocator)');
     else blocks.push(renderAllocEntry(spec, fn, probe(fn, 'entry')), ...renderAllocReturn(spec, fn, probe(fn, 'return')));
   }
 
@@ -147,9 +154,21 @@ function endStatements(): string[] {
     'printa(@size_hist);',
     `printf("${MALLOC_DONE_MARKER}\\n");`,
     // dtrace prints every aggregation left at exit: emptied, they print nothing a second time.
-    ...['calls', 'bytes', 'failed', 'free_null', 'ok_allocs', 'ok_bytes', 'frees', 'live_allocs', 'live_frees', 'live_freed_bytes', 'stack_allocs', 'stack_bytes', 'size_hist'].map(
-      (name) => `trunc(@${name});`,
-    ),
+    ...[
+      'calls',
+      'bytes',
+      'failed',
+      'free_null',
+      'ok_allocs',
+      'ok_bytes',
+      'frees',
+      'live_allocs',
+      'live_frees',
+      'live_freed_bytes',
+      'stack_allocs',
+      'stack_bytes',
+      'size_hist',
+    ].map((name) => `trunc(@${name});`),
   ];
 }
 
@@ -183,7 +202,11 @@ function renderAllocReturn(spec: MallocSpec, fn: ProbedFunction, probe: string):
     // realloc(p, 0) frees p and may return NULL: a free, not a failed allocation.
     clauses.push(clause(probe, `${mine} && self->ptr != 0 && (this->addr != 0 || self->size == 0)`, ['@frees = count();']));
     clauses.push(...releaseClauses(probe, `${mine} && self->ptr != 0 && (this->addr != 0 || self->size == 0)`, 'self->ptr'));
-    clauses.push(clause(probe, `${mine} && this->addr == 0 && self->keep && !(self->ptr != 0 && self->size == 0)`, [`@failed["${fn.name}"] = count();`]));
+    clauses.push(
+      clause(probe, `${mine} && this->addr == 0 && self->keep && !(self->ptr != 0 && self->size == 0)`, [
+        `@failed["${fn.name}"] = count();`,
+      ]),
+    );
   } else {
     clauses.push(clause(probe, `${mine} && this->addr == 0 && self->keep`, [`@failed["${fn.name}"] = count();`]));
   }

@@ -29,7 +29,11 @@ export function renderPyMallocD(spec: Pick<MallocSpec, 'pid' | 'library' | 'minS
   const where = (field: 'file' | 'func') =>
     `self->depth > 0 && py${field}[tid, self->depth] != 0 ? copyinstr(py${field}[tid, self->depth]) : "-"`;
   // The running Python frame, copied in once per attributed call.
-  const locate = [`this->file = ${where('file')};`, `this->func = ${where('func')};`, 'this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;'];
+  const locate = [
+    `this->file = ${where('file')};`,
+    `this->func = ${where('func')};`,
+    'this->line = self->depth > 0 ? pyline[tid, self->depth] : 0;',
+  ];
   const key = '[this->file, this->func, this->line]';
   const keep = spec.minSize === null ? '' : ` && self->size >= ${spec.minSize}`;
   const blocks = [

@@ -21,7 +21,19 @@ export function validatePid(value: unknown): number {
   return validateInteger('--pid', value, 1, 4_194_304);
 }
 
-const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 };
+const SIZE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+};
 
 /** A byte size: `4096`, `4k`, `1.5MiB`; binary units. */
 export function validateByteSize(option: string, value: unknown): number {
@@ -64,7 +76,9 @@ const SYMBOL = /^[A-Za-z_][A-Za-z0-9_.]{0,255}$/;
 /** An ELF symbol name usable in a probe specification (C identifiers, plus '.' as in `foo.cold`). */
 export function validateSymbol(option: string, value: unknown): string {
   if (typeof value !== 'string' || !SYMBOL.test(value)) {
-    throw new UsageError(`${option}: expected a symbol name of letters, digits, _ and . (starting with a letter or _), got ${describe(value)}`);
+    throw new UsageError(
+      `${option}: expected a symbol name of letters, digits, _ and . (starting with a letter or _), got ${describe(value)}`,
+    );
   }
   return value;
 }

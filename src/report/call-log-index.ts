@@ -42,4 +42,8 @@ export function renderCallLog(log: CallLog, format: CallLogFormat, options: Rend
   }
 }
 
-export const CALL_LOG_REPORTS: ReportFamily<CallLog, CallLogFormat, RenderCallLogOptions> = { formats: CALL_LOG_FORMATS, extensions: CALL_LOG_EXTENSIONS, render: renderCallLog };
+export const CALL_LOG_REPORTS: ReportFamily<CallLog, CallLogFormat, RenderCallLogOptions> = {
+  formats: CALL_LOG_FORMATS,
+  extensions: CALL_LOG_EXTENSIONS,
+  render: renderCallLog,
+};

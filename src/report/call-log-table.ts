@@ -3,7 +3,14 @@
 // ΔRSS, the messages the program wrote into the log, then the functions ranked by RSS growth. A
 // long log shows the events that matter — the first, the last, the peak, and the largest moves —
 // and says how many it left out.
-import { callLogDecimationNote, isBaseline, summarizeCallLog, type CallEvent, type CallLog, type FunctionGrowth } from '../model/call-log.js';
+import {
+  callLogDecimationNote,
+  isBaseline,
+  summarizeCallLog,
+  type CallEvent,
+  type CallLog,
+  type FunctionGrowth,
+} from '../model/call-log.js';
 import { oneLine } from '../model/series.js';
 import { formatBytes, formatCount } from './units.js';
 import { truncate, wrap } from './text.js';
@@ -30,11 +37,22 @@ export function renderCallLogTable(log: CallLog, functions: FunctionGrowth[], op
     lines.push('No events.');
     return `${lines.join('\n')}\n`;
   }
-  const range = summary.first === summary.last ? `number ${summary.first.number}` : `numbers ${summary.first.number} to ${summary.last!.number}`;
-  const clock = summary.first.clock !== null && summary.last!.clock !== null ? `, clock ${summary.first.clock.toFixed(6)} s to ${summary.last!.clock.toFixed(6)} s${log.header.clock === 'cpu' ? ' (CPU time)' : ''}` : '';
+  const range =
+    summary.first === summary.last ? `number ${summary.first.number}` : `numbers ${summary.first.number} to ${summary.last!.number}`;
+  const clock =
+    summary.first.clock !== null && summary.last!.clock !== null
+      ? `, clock ${summary.first.clock.toFixed(6)} s to ${summary.last!.clock.toFixed(6)} s${log.header.clock === 'cpu' ? ' (CPU time)' : ''}`
+      : '';
   lines.push(`${formatCount(summary.events)} events (${range})${clock}`);
-  lines.push(`RSS: first ${formatBytes(summary.first.rss)}, last ${formatBytes(summary.last!.rss)} (${signedBytes(summary.last!.rss - summary.first.rss)})`);
-  lines.push(truncate(`Peak RSS: ${formatBytes(summary.peak!.rss)} at event ${summary.peak!.number}${summary.peak!.function ? ` (${oneLine(summary.peak!.function)})` : ''}`, WIDTH));
+  lines.push(
+    `RSS: first ${formatBytes(summary.first.rss)}, last ${formatBytes(summary.last!.rss)} (${signedBytes(summary.last!.rss - summary.first.rss)})`,
+  );
+  lines.push(
+    truncate(
+      `Peak RSS: ${formatBytes(summary.peak!.rss)} at event ${summary.peak!.number}${summary.peak!.function ? ` (${oneLine(summary.peak!.function)})` : ''}`,
+      WIDTH,
+    ),
+  );
   lines.push(truncate(`Kinds: ${summary.kinds.map((kind) => `${kind.event} ${formatCount(kind.count)}`).join(', ')}`, WIDTH));
   lines.push('');
   lines.push(...eventLines(log, summary.peak!));
@@ -55,14 +73,19 @@ function headerLines(log: CallLog): string[] {
   ].filter((part) => part !== null);
   if (about.length > 0) lines.push(truncate(about.join(', '), WIDTH));
   if (header.trigger !== null) lines.push(`Events logged when RSS moved by at least ${formatBytes(header.trigger)}`);
-  if (header.lostEvents !== null && header.lostEvents > 0) lines.push(`${formatCount(header.lostEvents)} events lost by the tracer: the figures below miss them`);
-  if (log.repeatedContext > 0) lines.push(`${formatCount(log.repeatedContext)} PREV lines repeated the event logged before them (each kept once)`);
+  if (header.lostEvents !== null && header.lostEvents > 0)
+    lines.push(`${formatCount(header.lostEvents)} events lost by the tracer: the figures below miss them`);
+  if (log.repeatedContext > 0)
+    lines.push(`${formatCount(log.repeatedContext)} PREV lines repeated the event logged before them (each kept once)`);
   if (log.partial) lines.push(...wrap(`PARTIAL: ${log.partialReason ?? 'the log is cut'}`, WIDTH));
   if (log.badLines > 0) lines.push(`${formatCount(log.badLines)} unreadable lines were skipped (--lenient)`);
   if ((log.lines?.foreign ?? 0) > 0) lines.push(`${formatCount(log.lines!.foreign)} foreign lines were read past (not the log's own)`);
   if (log.tracer !== undefined) {
     const { seenEvents, lineEvents, notes } = log.tracer;
-    if (seenEvents !== null) lines.push(`${formatCount(seenEvents)} events seen by the probes, ${formatCount(log.events.length)} logged${lineEvents === null ? '' : `; ${formatCount(lineEvents)} line events counted`}`);
+    if (seenEvents !== null)
+      lines.push(
+        `${formatCount(seenEvents)} events seen by the probes, ${formatCount(log.events.length)} logged${lineEvents === null ? '' : `; ${formatCount(lineEvents)} line events counted`}`,
+      );
     for (const note of notes) lines.push(...wrap(`Note: ${note}`, WIDTH));
   }
   return lines;
@@ -81,12 +104,15 @@ function eventLines(log: CallLog, peak: CallEvent): string[] {
   ]);
   const widths = head.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
   const whatColumn = withClock ? 2 : 1;
-  const fixed = (row: string[]) => row.map((cell, column) => (column === whatColumn ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const fixed = (row: string[]) =>
+    row.map((cell, column) => (column === whatColumn ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
   const room = Math.max(16, WIDTH - fixed(head).length - 2);
   const lines = ['Events', `${fixed(head)}  Function (file:line)`];
   rows.forEach((event, index) => lines.push(`${fixed(cells[index]!)}  ${where(event, event === peak ? ' (peak)' : '', room)}`.trimEnd()));
   if (rows.length < log.events.length) {
-    lines.push(`(${formatCount(log.events.length - rows.length)} of ${formatCount(log.events.length)} events not shown, the smallest moves: see json/tsv/csv)`);
+    lines.push(
+      `(${formatCount(log.events.length - rows.length)} of ${formatCount(log.events.length)} events not shown, the smallest moves: see json/tsv/csv)`,
+    );
   }
   return lines;
 }
@@ -102,7 +128,13 @@ function messageLines(log: CallLog): string[] {
 function functionLines(functions: FunctionGrowth[], top: number): string[] {
   const shown = functions.slice(0, top);
   const head = ['Growth', 'Shrink', 'Events', 'Function'];
-  const cells = shown.map((entry) => [formatBytes(entry.growth), formatBytes(entry.shrink), formatCount(entry.events), oneLine(entry.function) || '(none)', oneLine(entry.file) || '(no file)']);
+  const cells = shown.map((entry) => [
+    formatBytes(entry.growth),
+    formatBytes(entry.shrink),
+    formatCount(entry.events),
+    oneLine(entry.function) || '(none)',
+    oneLine(entry.file) || '(no file)',
+  ]);
   const widths = head.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
   const format = (row: string[]) => {
     const fixed = row.slice(0, 3).map((cell, column) => cell.padStart(widths[column]!));
@@ -120,7 +152,9 @@ function functionLines(functions: FunctionGrowth[], top: number): string[] {
 function chooseEvents(events: CallEvent[], peak: CallEvent): number[] {
   if (events.length <= SHOW_EVENTS) return events.map((_, index) => index);
   const chosen = new Set<number>([0, events.length - 1, events.indexOf(peak)]);
-  const bySize = events.map((event, index) => ({ size: isBaseline(event) ? 0 : Math.abs(event.drss), index })).sort((a, b) => b.size - a.size || a.index - b.index);
+  const bySize = events
+    .map((event, index) => ({ size: isBaseline(event) ? 0 : Math.abs(event.drss), index }))
+    .sort((a, b) => b.size - a.size || a.index - b.index);
   for (const { index } of bySize) {
     if (chosen.size >= SHOW_EVENTS) break;
     chosen.add(index);

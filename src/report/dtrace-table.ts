@@ -12,7 +12,11 @@ export interface DtraceTableInput {
 
 const BAR_WIDTH = 40;
 
-export function renderDtraceAggregationTable(input: DtraceTableInput, stacks: StackProfile, options: { title: string; top: number; notes?: string[] }): string {
+export function renderDtraceAggregationTable(
+  input: DtraceTableInput,
+  stacks: StackProfile,
+  options: { title: string; top: number; notes?: string[] },
+): string {
   const lines: string[] = [];
   if (stacks.samples.length > 0) lines.push(renderStackTable(stacks, options).trimEnd());
   else lines.push(options.title, ...(options.notes ?? []));

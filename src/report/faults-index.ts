@@ -12,7 +12,11 @@ const TITLES: Record<FaultsValueName, string> = {
   mmapBytes: 'faults: bytes mmapped, by stack',
 };
 
-export function renderFaults(profile: FaultsProfile, format: StackFormat, options: { value?: FaultsValueName; top?: number } = {}): string | Buffer {
+export function renderFaults(
+  profile: FaultsProfile,
+  format: StackFormat,
+  options: { value?: FaultsValueName; top?: number } = {},
+): string | Buffer {
   const value = options.value ?? 'residentBytes';
   if (format === 'table') return renderFaultsTable(profile, { top: options.top });
   if (format === 'json') return renderJson(profile);
@@ -25,4 +29,8 @@ export function renderFaults(profile: FaultsProfile, format: StackFormat, option
 }
 
 /** faults' reports: the stack formats, with its own table and json. */
-export const FAULTS_REPORTS: ReportFamily<FaultsProfile, StackFormat, { value?: FaultsValueName; top?: number }> = { formats: STACK_FORMATS, extensions: STACK_EXTENSIONS, render: renderFaults };
+export const FAULTS_REPORTS: ReportFamily<FaultsProfile, StackFormat, { value?: FaultsValueName; top?: number }> = {
+  formats: STACK_FORMATS,
+  extensions: STACK_EXTENSIONS,
+  render: renderFaults,
+};

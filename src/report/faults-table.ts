@@ -23,7 +23,9 @@ export function renderFaultsTable(profile: FaultsProfile, options: { top?: numbe
   const top = options.top ?? 10;
   const { totals } = profile;
   const target = profile.target.command?.join(' ') ?? (profile.target.pid === null ? 'unknown target' : `PID ${profile.target.pid}`);
-  const lines: string[] = [`memtrace faults: ${target}${profile.target.command !== null && profile.target.pid !== null ? ` (PID ${profile.target.pid})` : ''}`];
+  const lines: string[] = [
+    `memtrace faults: ${target}${profile.target.command !== null && profile.target.pid !== null ? ` (PID ${profile.target.pid})` : ''}`,
+  ];
   const traced = [
     profile.durationSeconds === null ? null : `traced ${formatDuration(profile.durationSeconds)}`,
     `${profile.tracer.name}${profile.tracer.version === null ? '' : ` ${profile.tracer.version}`}`,
@@ -32,7 +34,9 @@ export function renderFaultsTable(profile: FaultsProfile, options: { top?: numbe
   lines.push(traced.join(', '));
   lines.push(...tracerChoiceLines(profile.tracer));
   if (profile.partial) lines.push(`PARTIAL: ${profile.partialReason}`);
-  const losses = (Object.keys(LOSS_LABELS) as Array<keyof FaultsLosses>).filter((key) => profile.losses[key] > 0).map((key) => `${formatCount(profile.losses[key])} ${LOSS_LABELS[key]}`);
+  const losses = (Object.keys(LOSS_LABELS) as Array<keyof FaultsLosses>)
+    .filter((key) => profile.losses[key] > 0)
+    .map((key) => `${formatCount(profile.losses[key])} ${LOSS_LABELS[key]}`);
   lines.push(`Losses: ${losses.length === 0 ? 'none' : losses.join(', ')}`);
   for (const note of profile.notes) lines.push(`Note: ${note}`);
   lines.push(
@@ -43,14 +47,33 @@ export function renderFaultsTable(profile: FaultsProfile, options: { top?: numbe
     `brk           ${formatCount(totals.brkCalls)} calls, grew ${formatBytes(totals.brkBytes)}, shrank ${formatBytes(totals.brkShrinkBytes)}`,
     `mmap          ${formatCount(totals.mmapCalls)} calls (${formatCount(totals.mmapFailed)} failed), mapped ${formatBytes(totals.mmapBytes)}; munmap ${formatCount(totals.munmapCalls)} calls, ${formatBytes(totals.munmapBytes)}`,
   );
-  section(lines, 'Stacks by bytes made resident', profile.stacks, 'residentBytes', totals.residentBytes, top, (stack) => `${formatCount(stack.faults)} faults`);
+  section(
+    lines,
+    'Stacks by bytes made resident',
+    profile.stacks,
+    'residentBytes',
+    totals.residentBytes,
+    top,
+    (stack) => `${formatCount(stack.faults)} faults`,
+  );
   section(lines, 'Stacks by brk growth', profile.stacks, 'brkBytes', totals.brkBytes, top);
   section(lines, 'Stacks by mmap length', profile.stacks, 'mmapBytes', totals.mmapBytes, top);
   return `${lines.join('\n')}\n`;
 }
 
-function section(lines: string[], title: string, stacks: FaultsStack[], value: 'residentBytes' | 'brkBytes' | 'mmapBytes', total: number, top: number, extra?: (stack: FaultsStack) => string): void {
-  const chosen = stacks.filter((stack) => stack[value] > 0).sort((a, b) => b[value] - a[value]).slice(0, top);
+function section(
+  lines: string[],
+  title: string,
+  stacks: FaultsStack[],
+  value: 'residentBytes' | 'brkBytes' | 'mmapBytes',
+  total: number,
+  top: number,
+  extra?: (stack: FaultsStack) => string,
+): void {
+  const chosen = stacks
+    .filter((stack) => stack[value] > 0)
+    .sort((a, b) => b[value] - a[value])
+    .slice(0, top);
   if (chosen.length === 0) return;
   lines.push('', `${title} (leaf ← callers)`);
   for (const stack of chosen) {

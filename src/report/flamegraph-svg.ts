@@ -123,14 +123,15 @@ function colour(name: string): string {
   }
   const unit = (hash >>> 0) / 0xffffffff;
   const hue = 100 + Math.round(unit * 110);
-  const lightness = 55 + Math.round(((hash >>> 8) & 0xff) / 255 * 15);
+  const lightness = 55 + Math.round((((hash >>> 8) & 0xff) / 255) * 15);
   return `hsl(${hue},55%,${lightness}%)`;
 }
 
 // Characters XML 1.0 has no place for, not even as references (C0 controls but tab, newline and
 // return; lone surrogates; U+FFFE and U+FFFF): a symbol or file name holding one would make the
 // whole svg unreadable by a browser, so it is shown as U+FFFD instead.
-const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const NOT_XML_CHAR =
+  /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 export function escapeXml(text: string): string {
   return text

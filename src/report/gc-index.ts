@@ -35,8 +35,14 @@ export function renderGc(log: GcLog, format: GcFormat): string {
     case 'svg':
       return renderGcSvg(log);
     case 'series':
-      return seriesRecords(gcLogToSeries(log)).map((record) => `${JSON.stringify(record)}\n`).join('');
+      return seriesRecords(gcLogToSeries(log))
+        .map((record) => `${JSON.stringify(record)}\n`)
+        .join('');
   }
 }
 
-export const GC_REPORTS: ReportFamily<GcLog, GcFormat, Record<string, never>> = { formats: GC_FORMATS, extensions: GC_EXTENSIONS, render: (log, format) => renderGc(log, format) };
+export const GC_REPORTS: ReportFamily<GcLog, GcFormat, Record<string, never>> = {
+  formats: GC_FORMATS,
+  extensions: GC_EXTENSIONS,
+  render: (log, format) => renderGc(log, format),
+};

@@ -26,7 +26,11 @@ export function renderGcSvg(log: GcLog, options: { width?: number; height?: numb
   const rssPanel = { x: MARGIN.left, y: MARGIN.top, width: width - MARGIN.left - MARGIN.right, height: Math.round(inner * 0.55) };
   const pausePanel = { x: MARGIN.left, y: rssPanel.y + rssPanel.height + GAP, width: rssPanel.width, height: inner - rssPanel.height };
   const collections = log.collections;
-  const t1 = Math.max(log.durationSeconds ?? 0, ...[collections.at(-1)].filter((c) => c !== undefined).map((c) => c!.startSeconds + c!.pauseMs / 1000), 1e-3);
+  const t1 = Math.max(
+    log.durationSeconds ?? 0,
+    ...[collections.at(-1)].filter((c) => c !== undefined).map((c) => c!.startSeconds + c!.pauseMs / 1000),
+    1e-3,
+  );
   const x = (seconds: number) => rssPanel.x + (seconds / t1) * rssPanel.width;
   let maxRss = 1;
   let maxPause = 1e-3;
@@ -43,38 +47,65 @@ export function renderGcSvg(log: GcLog, options: { width?: number; height?: numb
 
   const out: string[] = [];
   out.push(`<?xml version="1.0" encoding="UTF-8"?>`);
-  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Verdana, sans-serif" font-size="12">`);
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Verdana, sans-serif" font-size="12">`,
+  );
   out.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   const command = log.header.target.command === null ? '' : `: ${log.header.target.command.join(' ')}`;
-  out.push(`<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(truncate(`Garbage collections of PID ${log.header.target.pid ?? '?'}${command}`, 110))}</text>`);
+  out.push(
+    `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(truncate(`Garbage collections of PID ${log.header.target.pid ?? '?'}${command}`, 110))}</text>`,
+  );
   const counts = log.summary.map((row) => `${row.count} ${row.kind}`).join(', ');
-  out.push(`<text x="${width / 2}" y="42" text-anchor="middle" fill="#555555">${escapeXml(truncate(`${log.header.startedAt === null ? '' : `from ${log.header.startedAt}; `}${collections.length} collections${counts === '' ? '' : ` (${counts})`}`, 150))}</text>`);
-  const trouble = [log.partialReason === null ? null : `partial: ${log.partialReason}`, log.lostEvents > 0 ? `${log.lostEvents} events lost` : null, log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null].filter((part) => part !== null);
-  if (trouble.length > 0) out.push(`<text x="${width / 2}" y="57" text-anchor="middle" fill="#c92a2a">${escapeXml(truncate(trouble.join('; '), 150))}</text>`);
+  out.push(
+    `<text x="${width / 2}" y="42" text-anchor="middle" fill="#555555">${escapeXml(truncate(`${log.header.startedAt === null ? '' : `from ${log.header.startedAt}; `}${collections.length} collections${counts === '' ? '' : ` (${counts})`}`, 150))}</text>`,
+  );
+  const trouble = [
+    log.partialReason === null ? null : `partial: ${log.partialReason}`,
+    log.lostEvents > 0 ? `${log.lostEvents} events lost` : null,
+    log.badLines > 0 ? `${log.badLines} unreadable lines skipped` : null,
+  ].filter((part) => part !== null);
+  if (trouble.length > 0)
+    out.push(`<text x="${width / 2}" y="57" text-anchor="middle" fill="#c92a2a">${escapeXml(truncate(trouble.join('; '), 150))}</text>`);
 
   // Grids and axes of both panels, one time axis.
   for (let value = 0; value <= rssMax + rssStep / 2; value += rssStep) {
-    out.push(`<line x1="${rssPanel.x}" x2="${rssPanel.x + rssPanel.width}" y1="${round(yRss(value))}" y2="${round(yRss(value))}" stroke="#e9ecef"/>`);
-    out.push(`<text x="${rssPanel.x - 6}" y="${round(yRss(value)) + 4}" text-anchor="end" fill="#333333">${escapeXml(formatBytes(value))}</text>`);
+    out.push(
+      `<line x1="${rssPanel.x}" x2="${rssPanel.x + rssPanel.width}" y1="${round(yRss(value))}" y2="${round(yRss(value))}" stroke="#e9ecef"/>`,
+    );
+    out.push(
+      `<text x="${rssPanel.x - 6}" y="${round(yRss(value)) + 4}" text-anchor="end" fill="#333333">${escapeXml(formatBytes(value))}</text>`,
+    );
   }
   for (let value = 0; value <= pauseMax + pauseStep / 2; value += pauseStep) {
-    out.push(`<line x1="${pausePanel.x}" x2="${pausePanel.x + pausePanel.width}" y1="${round(yPause(value))}" y2="${round(yPause(value))}" stroke="#e9ecef"/>`);
-    out.push(`<text x="${pausePanel.x - 6}" y="${round(yPause(value)) + 4}" text-anchor="end" fill="#333333">${escapeXml(`${round(value)} ms`)}</text>`);
+    out.push(
+      `<line x1="${pausePanel.x}" x2="${pausePanel.x + pausePanel.width}" y1="${round(yPause(value))}" y2="${round(yPause(value))}" stroke="#e9ecef"/>`,
+    );
+    out.push(
+      `<text x="${pausePanel.x - 6}" y="${round(yPause(value)) + 4}" text-anchor="end" fill="#333333">${escapeXml(`${round(value)} ms`)}</text>`,
+    );
   }
   const timeStep = niceSecondStep(t1 / 8);
   for (let tick = 0; tick <= t1 + 1e-9; tick += timeStep) {
-    for (const panel of [rssPanel, pausePanel]) out.push(`<line x1="${round(x(tick))}" x2="${round(x(tick))}" y1="${panel.y}" y2="${panel.y + panel.height}" stroke="#f1f3f5"/>`);
-    out.push(`<text x="${round(x(tick))}" y="${pausePanel.y + pausePanel.height + 18}" text-anchor="middle" fill="#333333">${escapeXml(formatDuration(tick))}</text>`);
+    for (const panel of [rssPanel, pausePanel])
+      out.push(`<line x1="${round(x(tick))}" x2="${round(x(tick))}" y1="${panel.y}" y2="${panel.y + panel.height}" stroke="#f1f3f5"/>`);
+    out.push(
+      `<text x="${round(x(tick))}" y="${pausePanel.y + pausePanel.height + 18}" text-anchor="middle" fill="#333333">${escapeXml(formatDuration(tick))}</text>`,
+    );
   }
-  for (const panel of [rssPanel, pausePanel]) out.push(`<rect x="${panel.x}" y="${panel.y}" width="${panel.width}" height="${panel.height}" fill="none" stroke="#adb5bd"/>`);
+  for (const panel of [rssPanel, pausePanel])
+    out.push(`<rect x="${panel.x}" y="${panel.y}" width="${panel.width}" height="${panel.height}" fill="none" stroke="#adb5bd"/>`);
   out.push(`<text x="${rssPanel.x + 6}" y="${rssPanel.y + 16}" fill="#333333">RSS after each collection</text>`);
   out.push(`<text x="${pausePanel.x + 6}" y="${pausePanel.y + 16}" fill="#333333">pause of each collection</text>`);
-  out.push(`<text x="${pausePanel.x + pausePanel.width / 2}" y="${pausePanel.y + pausePanel.height + 38}" text-anchor="middle" fill="#333333">time since the trace began</text>`);
+  out.push(
+    `<text x="${pausePanel.x + pausePanel.width / 2}" y="${pausePanel.y + pausePanel.height + 38}" text-anchor="middle" fill="#333333">time since the trace began</text>`,
+  );
 
   const rssPoints = thinToPixelColumns(collections.map((c) => [x(c.startSeconds + c.pauseMs / 1000), yRss(c.rssAfterBytes)] as const))
     .map(([px, py]) => `${round(px)},${round(py)}`)
     .join(' ');
-  out.push(`<polyline class="rss" points="${rssPoints}" fill="none" stroke="#1f63b4" stroke-width="1.8"><title>RSS after</title></polyline>`);
+  out.push(
+    `<polyline class="rss" points="${rssPoints}" fill="none" stroke="#1f63b4" stroke-width="1.8"><title>RSS after</title></polyline>`,
+  );
 
   // Pauses: per pixel column and kind only the longest bar is drawn (the others hide behind it).
   const bars = new Map<string, { px: number; kind: GcKind; pauseMs: number; count: number }>();
@@ -92,7 +123,9 @@ export function renderGcSvg(log: GcLog, options: { width?: number; height?: numb
     const top = round(yPause(bar.pauseMs));
     const tip = `${bar.kind}: ${bar.count === 1 ? '' : `longest of ${bar.count}: `}${bar.pauseMs} ms`;
     // A rect, not a vertical line: some renderers drop lines whose bounding box has no width.
-    out.push(`<rect class="pause" data-kind="${bar.kind}" x="${bar.px}" y="${top}" width="2" height="${round(pausePanel.y + pausePanel.height - top)}" fill="${KIND_COLORS[bar.kind]}"><title>${escapeXml(tip)}</title></rect>`);
+    out.push(
+      `<rect class="pause" data-kind="${bar.kind}" x="${bar.px}" y="${top}" width="2" height="${round(pausePanel.y + pausePanel.height - top)}" fill="${KIND_COLORS[bar.kind]}"><title>${escapeXml(tip)}</title></rect>`,
+    );
   }
 
   let legendX = pausePanel.x;
@@ -101,7 +134,9 @@ export function renderGcSvg(log: GcLog, options: { width?: number; height?: numb
   out.push(`<text x="${legendX + 30}" y="${legendY}">RSS after</text>`);
   legendX += 110;
   for (const kind of GC_KINDS.filter((candidate) => log.summary.some((row) => row.kind === candidate))) {
-    out.push(`<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${KIND_COLORS[kind]}" stroke-width="2"/>`);
+    out.push(
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${KIND_COLORS[kind]}" stroke-width="2"/>`,
+    );
     out.push(`<text x="${legendX + 30}" y="${legendY}">${escapeXml(kind)}</text>`);
     legendX += 48 + kind.length * 7.5;
   }

@@ -12,7 +12,12 @@ export function renderGcTable(log: GcLog): string {
   const lines: string[] = [];
   const command = header.target.command === null ? '' : ` (${truncate(header.target.command.join(' '), 40)})`;
   lines.push(truncate(`memtrace gc: PID ${header.target.pid ?? '?'}${command}${header.binary === null ? '' : `, ${header.binary}`}`, 80));
-  const probe = header.probe === null ? 'probe not recorded (a hand-run log)' : header.probe.kind === 'usdt' ? "Node's gc__start/gc__done USDT probes" : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
+  const probe =
+    header.probe === null
+      ? 'probe not recorded (a hand-run log)'
+      : header.probe.kind === 'usdt'
+        ? "Node's gc__start/gc__done USDT probes"
+        : `uprobes on ${truncate(header.probe.demangled.replace(/\(.*$/, ''), 50)}`;
   lines.push(truncate(`${probe}${log.durationSeconds === null ? '' : `; ${formatDuration(log.durationSeconds)} traced`}`, 80));
   lines.push(...tracerChoiceLines(header.tracer));
   if (log.partialReason !== null) lines.push(truncate(`PARTIAL: ${log.partialReason}`, 80));
@@ -31,9 +36,13 @@ export function renderGcTable(log: GcLog): string {
 
   const total = log.collections.length;
   lines.push(`${formatCount(total)} collections`);
-  lines.push(`${'kind'.padEnd(20)}${'count'.padStart(8)}${'total ms'.padStart(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'max ms'.padStart(10)}`);
+  lines.push(
+    `${'kind'.padEnd(20)}${'count'.padStart(8)}${'total ms'.padStart(12)}${'p50 ms'.padStart(10)}${'p99 ms'.padStart(10)}${'max ms'.padStart(10)}`,
+  );
   for (const row of log.summary) {
-    lines.push(`${row.kind.padEnd(20)}${formatCount(row.count).padStart(8)}${ms(row.totalPauseMs).padStart(12)}${ms(row.p50PauseMs).padStart(10)}${ms(row.p99PauseMs).padStart(10)}${ms(row.maxPauseMs).padStart(10)}`);
+    lines.push(
+      `${row.kind.padEnd(20)}${formatCount(row.count).padStart(8)}${ms(row.totalPauseMs).padStart(12)}${ms(row.p50PauseMs).padStart(10)}${ms(row.p99PauseMs).padStart(10)}${ms(row.maxPauseMs).padStart(10)}`,
+    );
   }
   lines.push('');
   lines.push(`${'start s'.padStart(10)}  ${'kind'.padEnd(19)}${'reason'.padEnd(27)}${'pause ms'.padStart(10)}${'RSS after'.padStart(12)}`);

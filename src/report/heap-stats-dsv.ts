@@ -7,6 +7,9 @@ export function heapStatsTable(diff: HeapSpaceDiff): DsvTable {
   const columns = ['name', 'unit', 'before', 'after', 'delta', 'noise', 'adjusted', 'relative'] as const;
   return {
     columns,
-    rows: diff.differences.map((difference) => ({ ...difference, relative: Number.isFinite(difference.relative) ? difference.relative : 'new' })),
+    rows: diff.differences.map((difference) => ({
+      ...difference,
+      relative: Number.isFinite(difference.relative) ? difference.relative : 'new',
+    })),
   };
 }

@@ -12,5 +12,10 @@ export type HeapStatsFormat = (typeof HEAP_STATS_FORMATS)[number];
 export const HEAP_STATS_REPORTS: ReportFamily<HeapSpaceDiff, HeapStatsFormat, Record<string, never>> = {
   formats: HEAP_STATS_FORMATS,
   extensions: { '.txt': 'table', '.table': 'table', '.json': 'json', '.tsv': 'tsv', '.csv': 'csv' },
-  render: (diff, format) => (format === 'json' ? renderJson(diff) : format === 'tsv' || format === 'csv' ? renderDsv(heapStatsTable(diff), format) : renderHeapStatsTable(diff)),
+  render: (diff, format) =>
+    format === 'json'
+      ? renderJson(diff)
+      : format === 'tsv' || format === 'csv'
+        ? renderDsv(heapStatsTable(diff), format)
+        : renderHeapStatsTable(diff),
 };

@@ -7,9 +7,14 @@ import { formatBytes, formatCount, formatDuration } from './units.js';
 export function renderHeapStatsTable(diff: HeapSpaceDiff): string {
   const lines: string[] = [];
   const { header, thresholds } = diff;
-  const target = header.target.command === undefined ? `PID ${header.target.pid}` : `PID ${header.target.pid} (${header.target.command.join(' ')})`;
-  lines.push(`memtrace heap-stats: ${target}, Node ${header.node} on ${header.host}, ${formatDuration(header.durationSeconds)} from ${header.start}`);
-  lines.push(`${header.gc ? 'a full GC before each snapshot' : 'no GC before the snapshots: garbage counts as growth'}; thresholds: ${formatBytes(thresholds.minBytes)} and ${formatPercent(thresholds.minRelative)} of the value before, after the noise of an empty block is taken off`);
+  const target =
+    header.target.command === undefined ? `PID ${header.target.pid}` : `PID ${header.target.pid} (${header.target.command.join(' ')})`;
+  lines.push(
+    `memtrace heap-stats: ${target}, Node ${header.node} on ${header.host}, ${formatDuration(header.durationSeconds)} from ${header.start}`,
+  );
+  lines.push(
+    `${header.gc ? 'a full GC before each snapshot' : 'no GC before the snapshots: garbage counts as growth'}; thresholds: ${formatBytes(thresholds.minBytes)} and ${formatPercent(thresholds.minRelative)} of the value before, after the noise of an empty block is taken off`,
+  );
   if (diff.error !== undefined) lines.push(`THE BLOCK THREW: ${diff.error} (figures up to the throw)`);
   lines.push('');
   if (diff.differences.length === 0) {
@@ -30,9 +35,12 @@ export function renderHeapStatsTable(diff: HeapSpaceDiff): string {
     ]);
   }
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  for (const row of rows) lines.push(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!))).join('  '));
+  for (const row of rows)
+    lines.push(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[0]!) : cell.padStart(widths[column]!))).join('  '));
   lines.push('');
-  lines.push(`${diff.differences.length} of ${diff.compared} values shown; ${diff.belowThreshold} stayed under the thresholds${diff.differences.length + diff.belowThreshold > diff.compared ? ' (--all shows them too)' : ''}.`);
+  lines.push(
+    `${diff.differences.length} of ${diff.compared} values shown; ${diff.belowThreshold} stayed under the thresholds${diff.differences.length + diff.belowThreshold > diff.compared ? ' (--all shows them too)' : ''}.`,
+  );
   return `${lines.join('\n')}\n`;
 }
 

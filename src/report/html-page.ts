@@ -2,7 +2,8 @@
 // from a file, a CI artifact or an e-mail the same way. Callers escape what they put in `body`.
 import { escapeXml } from './flamegraph-svg.js';
 
-const STYLE = 'body{font-family:Verdana,sans-serif;margin:24px;color:#212529}pre{background:#f8f9fa;padding:12px;overflow-x:auto}svg{max-width:100%;height:auto}';
+const STYLE =
+  'body{font-family:Verdana,sans-serif;margin:24px;color:#212529}pre{background:#f8f9fa;padding:12px;overflow-x:auto}svg{max-width:100%;height:auto}';
 
 export function renderHtmlPage(title: string, body: string[]): string {
   return [

@@ -60,7 +60,11 @@ function targetName(profile: MallocProfile): string {
   return profile.target.command?.join(' ') ?? (profile.target.pid === null ? 'unknown target' : `PID ${profile.target.pid}`);
 }
 
-export function renderMalloc(profile: MallocProfile, format: ReportFormat, options: { value?: MallocValueName; top?: number } = {}): string | Buffer {
+export function renderMalloc(
+  profile: MallocProfile,
+  format: ReportFormat,
+  options: { value?: MallocValueName; top?: number } = {},
+): string | Buffer {
   const value = options.value ?? 'allocBytes';
   switch (format) {
     case 'table':
@@ -70,18 +74,27 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
     case 'folded':
       return renderFolded(mallocStackProfile(profile, value));
     case 'svg':
-      return renderFlamegraphSvg(mallocStackProfile(profile, value), { title: SVG_TITLES[value], subtitle: profile.partial ? `PARTIAL: ${profile.partialReason}` : undefined });
+      return renderFlamegraphSvg(mallocStackProfile(profile, value), {
+        title: SVG_TITLES[value],
+        subtitle: profile.partial ? `PARTIAL: ${profile.partialReason}` : undefined,
+      });
     case 'tsv':
     case 'csv':
       return renderDsv(mallocStackTable(profile), format);
     case 'speedscope':
-      return renderSpeedscope(mallocStackProfile(profile, value), { name: `memtrace malloc: ${targetName(profile)}`, notes: lossNotes(profile) });
+      return renderSpeedscope(mallocStackProfile(profile, value), {
+        name: `memtrace malloc: ${targetName(profile)}`,
+        notes: lossNotes(profile),
+      });
     case 'html':
       return renderStackHtml(mallocStackProfile(profile, value), {
         title: `memtrace malloc: ${targetName(profile)}`,
         notes: lossNotes(profile),
         // The value asked for first, then the two byte measures: what was allocated, what is still held.
-        graphs: [...new Set<MallocValueName>([value, 'allocBytes', 'outstandingBytes'])].map((name) => ({ value: name, title: SVG_TITLES[name] })),
+        graphs: [...new Set<MallocValueName>([value, 'allocBytes', 'outstandingBytes'])].map((name) => ({
+          value: name,
+          title: SVG_TITLES[name],
+        })),
         summary: renderMallocTable(profile, { top: options.top }),
       });
     case 'pprof':
@@ -95,4 +108,8 @@ export function renderMalloc(profile: MallocProfile, format: ReportFormat, optio
 }
 
 /** malloc's reports (and external's, and every malloc log's in `memtrace report`). */
-export const MALLOC_REPORTS: ReportFamily<MallocProfile, ReportFormat, { value?: MallocValueName; top?: number }> = { formats: REPORT_FORMATS, extensions: EXTENSIONS, render: renderMalloc };
+export const MALLOC_REPORTS: ReportFamily<MallocProfile, ReportFormat, { value?: MallocValueName; top?: number }> = {
+  formats: REPORT_FORMATS,
+  extensions: EXTENSIONS,
+  render: renderMalloc,
+};

@@ -23,13 +23,25 @@ function jsHeapSubtitle(report: JsHeapReport): string {
   return `${report.header.target.command?.join(' ') ?? `PID ${report.header.target.pid}`}; one sample per ${report.header.samplingInterval} B${report.error ? `; ${report.error}` : ''}`;
 }
 
-export function renderJsHeapReport(report: JsHeapReport, profile: V8HeapProfile, format: JsHeapFormat, options: { top: number }): string | Buffer {
+export function renderJsHeapReport(
+  report: JsHeapReport,
+  profile: V8HeapProfile,
+  format: JsHeapFormat,
+  options: { top: number },
+): string | Buffer {
   switch (format) {
     case 'table':
       return renderJsHeapTable(report, options);
     case 'json':
       // The stacks as plain rows: root-first frame names with their bytes and sample counts.
-      return renderJson({ ...report, stacks: report.stacks.samples.map((sample) => ({ frames: sample.frames.map((frame) => frame.name), bytes: sample.values.bytes, count: sample.values.count })) });
+      return renderJson({
+        ...report,
+        stacks: report.stacks.samples.map((sample) => ({
+          frames: sample.frames.map((frame) => frame.name),
+          bytes: sample.values.bytes,
+          count: sample.values.count,
+        })),
+      });
     case 'folded':
       return renderFolded(report.stacks);
     case 'svg':

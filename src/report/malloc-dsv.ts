@@ -3,7 +3,16 @@ import type { MallocProfile } from '../model/malloc-profile.js';
 import type { DsvTable } from './dsv.js';
 import { foldedStack } from './folded.js';
 
-export const MALLOC_DSV_COLUMNS = ['stack', 'leaf', 'leafModule', 'allocs', 'allocBytes', 'outstanding', 'outstandingBytes', 'oldestAgeSeconds'] as const;
+export const MALLOC_DSV_COLUMNS = [
+  'stack',
+  'leaf',
+  'leafModule',
+  'allocs',
+  'allocBytes',
+  'outstanding',
+  'outstandingBytes',
+  'oldestAgeSeconds',
+] as const;
 
 export function mallocStackTable(profile: MallocProfile): DsvTable<(typeof MALLOC_DSV_COLUMNS)[number]> {
   const rows = profile.stacks

@@ -43,23 +43,40 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
     lines.push(...functionTable(profile));
     lines.push('');
     lines.push(...histogram(profile, width));
-    lines.push(...stackSection(`Top allocating stacks, by bytes`, rank(profile.stacks, 'allocBytes', top), width, (stack) =>
-      `${formatBytes(stack.allocBytes)} in ${plural(stack.allocs, 'allocation')}` +
-      (stack.outstanding > 0 ? `, ${formatCount(stack.outstanding)} outstanding (${formatBytes(stack.outstandingBytes)})` : ''),
-    ));
-    const leaking = rank(profile.stacks.filter((stack) => stack.outstanding > 0), 'outstandingBytes', top);
+    lines.push(
+      ...stackSection(
+        `Top allocating stacks, by bytes`,
+        rank(profile.stacks, 'allocBytes', top),
+        width,
+        (stack) =>
+          `${formatBytes(stack.allocBytes)} in ${plural(stack.allocs, 'allocation')}` +
+          (stack.outstanding > 0 ? `, ${formatCount(stack.outstanding)} outstanding (${formatBytes(stack.outstandingBytes)})` : ''),
+      ),
+    );
+    const leaking = rank(
+      profile.stacks.filter((stack) => stack.outstanding > 0),
+      'outstandingBytes',
+      top,
+    );
     if (leaking.length === 0) {
       lines.push('Outstanding at the end (leak report): nothing outstanding.', '');
     } else {
-      lines.push(...stackSection('Outstanding at the end (leak report), by bytes', leaking, width, (stack) =>
-        `${formatBytes(stack.outstandingBytes)} in ${plural(stack.outstanding, 'block')}` +
-        (stack.oldestAgeSeconds === null ? '' : `, oldest ${formatDuration(stack.oldestAgeSeconds)}`),
-      ));
+      lines.push(
+        ...stackSection(
+          'Outstanding at the end (leak report), by bytes',
+          leaking,
+          width,
+          (stack) =>
+            `${formatBytes(stack.outstandingBytes)} in ${plural(stack.outstanding, 'block')}` +
+            (stack.oldestAgeSeconds === null ? '' : `, oldest ${formatDuration(stack.oldestAgeSeconds)}`),
+        ),
+      );
     }
   }
   if (profile.notes.length > 0) {
     lines.push('Notes:');
-    for (const note of profile.notes) lines.push(...wrapCut(note, width - 4).map((part, index) => `${index === 0 ? '  - ' : '    '}${part}`));
+    for (const note of profile.notes)
+      lines.push(...wrapCut(note, width - 4).map((part, index) => `${index === 0 ? '  - ' : '    '}${part}`));
   }
   while (lines.at(-1) === '') lines.pop();
   return `${lines.join('\n')}\n`;
@@ -69,7 +86,9 @@ function header(profile: MallocProfile): string[] {
   const target = [
     profile.target.pid === null ? null : `PID ${profile.target.pid}`,
     profile.target.command === null ? null : profile.target.command.join(' '),
-  ].filter(Boolean).join(': ');
+  ]
+    .filter(Boolean)
+    .join(': ');
   const lines = [`memtrace ${profile.tool}: ${target || 'unknown target'}`];
   const details = [
     `${profile.tracer.name}${profile.tracer.version ? ` ${profile.tracer.version}` : ''}`,
@@ -116,7 +135,10 @@ function histogram(profile: MallocProfile, width: number): string[] {
 }
 
 function rank(stacks: MallocStack[], key: 'allocBytes' | 'outstandingBytes', top: number): MallocStack[] {
-  return [...stacks].filter((stack) => stack[key] > 0).sort((a, b) => b[key] - a[key]).slice(0, top);
+  return [...stacks]
+    .filter((stack) => stack[key] > 0)
+    .sort((a, b) => b[key] - a[key])
+    .slice(0, top);
 }
 
 function stackSection(title: string, stacks: MallocStack[], width: number, describe: (stack: MallocStack) => string): string[] {

@@ -45,7 +45,12 @@ export function renderPprof(profile: StackProfile, options: PprofOptions = {}): 
     const key = `${frame.name}\u0000${filename}`;
     let fn = functions.get(key);
     if (fn === undefined) {
-      fn = new PprofFunction({ id: functions.size + 1, name: strings.dedup(frame.name), systemName: strings.dedup(frame.name), filename: strings.dedup(filename) });
+      fn = new PprofFunction({
+        id: functions.size + 1,
+        name: strings.dedup(frame.name),
+        systemName: strings.dedup(frame.name),
+        filename: strings.dedup(filename),
+      });
       functions.set(key, fn);
     }
     return fn;

@@ -62,9 +62,16 @@ export function renderPrometheus(state: ExpositionState): string {
       metric(name, 'gauge', `${capitalise(SERIES_VALUE_HELP[value])}, in bytes.`, rows);
     }
     if (typeof latest.totalRss === 'number') {
-      metric('memtrace_process_tree_resident_memory_bytes', 'gauge', 'Resident set size of the sampled process and all its descendants, in bytes.', [[target, latest.totalRss]]);
+      metric(
+        'memtrace_process_tree_resident_memory_bytes',
+        'gauge',
+        'Resident set size of the sampled process and all its descendants, in bytes.',
+        [[target, latest.totalRss]],
+      );
     }
-    metric('memtrace_last_sample_elapsed_seconds', 'gauge', 'Seconds from the start of sampling to the latest sample.', [[target, latest.elapsed]]);
+    metric('memtrace_last_sample_elapsed_seconds', 'gauge', 'Seconds from the start of sampling to the latest sample.', [
+      [target, latest.elapsed],
+    ]);
   }
   metric('memtrace_samples_total', 'counter', 'Samples taken.', [[target, state.samples]]);
   metric('memtrace_missed_samples_total', 'counter', 'Ticks that could not be sampled in time.', [[target, state.missed]]);

@@ -29,7 +29,9 @@ export function renderSeriesGnuplot(series: Series, datPath: string, imagePath: 
     '',
   ].join('\n');
   const mib = 1024 * 1024;
-  const plot = values.map((name, index) => `'${gnuplotPath(basename(datPath))}' using 1:($${index + 2}/${mib}) with lines linewidth 2 title "${TITLES[name]}"`);
+  const plot = values.map(
+    (name, index) => `'${gnuplotPath(basename(datPath))}' using 1:($${index + 2}/${mib}) with lines linewidth 2 title "${TITLES[name]}"`,
+  );
   const plt = [
     `# gnuplot script written by memtrace; run: gnuplot ${basename(datPath).replace(/\.dat$/, '')}.plt`,
     'set terminal svg size 1000,480 dynamic font "Verdana,11"',
@@ -41,10 +43,12 @@ export function renderSeriesGnuplot(series: Series, datPath: string, imagePath: 
     'set key outside bottom center horizontal',
     "set datafile missing '?'",
     'set yrange [0:*]',
-    ...series.marks.map((mark, index) => [
-      `set arrow ${index + 1} from ${mark.elapsed}, graph 0 to ${mark.elapsed}, graph 1 nohead dashtype 2 linecolor rgb "#495057"`,
-      `set label ${index + 1} ${gnuplotString(oneLine(mark.text))} at ${mark.elapsed}, graph 0.98 rotate by -90 offset 0.6,0 font ",9" noenhanced`,
-    ]).flat(),
+    ...series.marks
+      .map((mark, index) => [
+        `set arrow ${index + 1} from ${mark.elapsed}, graph 0 to ${mark.elapsed}, graph 1 nohead dashtype 2 linecolor rgb "#495057"`,
+        `set label ${index + 1} ${gnuplotString(oneLine(mark.text))} at ${mark.elapsed}, graph 0.98 rotate by -90 offset 0.6,0 font ",9" noenhanced`,
+      ])
+      .flat(),
     `plot ${plot.join(', \\\n     ')}`,
     '',
   ].join('\n');

@@ -8,7 +8,10 @@ import { renderSeriesTable } from './series-table.js';
 import { formatDuration } from './units.js';
 
 export function renderSeriesHtml(series: Series): string {
-  const marks = series.marks.map((mark) => `<li><b>${escapeXml(formatDuration(mark.elapsed))}</b> ${escapeXml(oneLine(mark.text))} <small>(${escapeXml(mark.source)}, ${escapeXml(mark.t)})</small></li>`);
+  const marks = series.marks.map(
+    (mark) =>
+      `<li><b>${escapeXml(formatDuration(mark.elapsed))}</b> ${escapeXml(oneLine(mark.text))} <small>(${escapeXml(mark.source)}, ${escapeXml(mark.t)})</small></li>`,
+  );
   return renderHtmlPage(`memtrace process: PID ${series.header.target.pid}`, [
     inlineSvg(renderSeriesSvg(series, { width: 1100, height: 520 })),
     '<h2>Summary</h2>',

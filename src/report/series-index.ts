@@ -46,7 +46,9 @@ export function renderSeries(series: Series, format: Exclude<SeriesFormat, 'gnup
     case 'json':
       return renderJson(series);
     case 'jsonl':
-      return seriesRecords(series).map((record) => `${JSON.stringify(record)}\n`).join('');
+      return seriesRecords(series)
+        .map((record) => `${JSON.stringify(record)}\n`)
+        .join('');
   }
 }
 

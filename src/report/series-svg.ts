@@ -35,7 +35,10 @@ const LINES: Line[] = [
 export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}): string {
   const width = options.width ?? 1000;
   const height = options.height ?? 480;
-  const lines = LINES.filter((line) => (line.name !== 'virtual size' || options.vsz === true) && series.samples.some((sample) => typeof line.value(sample) === 'number'));
+  const lines = LINES.filter(
+    (line) =>
+      (line.name !== 'virtual size' || options.vsz === true) && series.samples.some((sample) => typeof line.value(sample) === 'number'),
+  );
   const samples = series.samples;
   const summary = summarizeSeries(series);
   const t0 = samples[0]?.elapsed ?? 0;
@@ -51,20 +54,31 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
   const subtitle = `${series.header.host ? `${series.header.host}, ` : ''}from ${series.header.start}; ${summary.samples} samples, peak RSS ${formatBytes(summary.peak?.rss ?? 0)}${series.decimation === undefined ? '' : `; ${decimationNote(series)}`}`;
   const trouble = series.stop === null || series.badLines > 0;
   const warning = `${summary.ending}${series.badLines > 0 ? `; ${series.badLines} unreadable lines skipped` : ''}`;
-  out.push(...plotTitles(width, `Memory of PID ${series.header.target.pid}${command}`, `${subtitle}${trouble ? '' : `; ${summary.ending}`}`, trouble ? warning : null));
+  out.push(
+    ...plotTitles(
+      width,
+      `Memory of PID ${series.header.target.pid}${command}`,
+      `${subtitle}${trouble ? '' : `; ${summary.ending}`}`,
+      trouble ? warning : null,
+    ),
+  );
   out.push(...plotAxes(scale, formatDuration, 'elapsed time'));
 
   // Marks under the lines, labels on top of everything.
   const markIndexes = markSampleIndexes(series);
   series.marks.forEach((mark, index) => {
     const mx = round(x(mark.elapsed));
-    out.push(`<line class="mark" x1="${mx}" x2="${mx}" y1="${plot.y}" y2="${plot.y + plot.height}" stroke="#495057" stroke-dasharray="4 3"/>`);
+    out.push(
+      `<line class="mark" x1="${mx}" x2="${mx}" y1="${plot.y}" y2="${plot.y + plot.height}" stroke="#495057" stroke-dasharray="4 3"/>`,
+    );
     const at = samples[markIndexes[index]!];
     if (at !== undefined) out.push(`<circle cx="${mx}" cy="${round(y(at.rss))}" r="3" fill="#495057"/>`);
   });
 
   for (const line of lines) {
-    const points = samples.filter((sample) => typeof line.value(sample) === 'number').map((sample): [number, number] => [x(sample.elapsed), y(line.value(sample)!)]);
+    const points = samples
+      .filter((sample) => typeof line.value(sample) === 'number')
+      .map((sample): [number, number] => [x(sample.elapsed), y(line.value(sample)!)]);
     out.push(plotPolyline(line, points));
   }
 
@@ -76,7 +90,9 @@ export function renderSeriesSvg(series: Series, options: SeriesSvgOptions = {}):
     const at = samples[markIndexes[index]!];
     const text = truncate(oneLine(mark.text), 48);
     const tip = `${formatDuration(mark.elapsed)}: ${oneLine(mark.text)}${at === undefined ? '' : ` (RSS ${formatBytes(at.rss)})`}`;
-    out.push(`<g class="mark-label"><title>${escapeXml(tip)}</title><text transform="translate(${mx + 4},${plot.y + 6}) rotate(90)" font-size="11" fill="#212529" stroke="#ffffff" stroke-width="3" paint-order="stroke">${escapeXml(text)}</text></g>`);
+    out.push(
+      `<g class="mark-label"><title>${escapeXml(tip)}</title><text transform="translate(${mx + 4},${plot.y + 6}) rotate(90)" font-size="11" fill="#212529" stroke="#ffffff" stroke-width="3" paint-order="stroke">${escapeXml(text)}</text></g>`,
+    );
   });
 
   // Legend, below the axis title.

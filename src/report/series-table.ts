@@ -15,7 +15,9 @@ export function renderSeriesTable(series: Series): string {
   const { header } = series;
   const lines: string[] = [];
   const command = header.target.command === undefined ? '' : ` (${header.target.command.join(' ')})`;
-  lines.push(`memtrace process: PID ${header.target.pid}${command}${header.host ? ` on ${header.host}` : ''}, from ${header.start}${header.source === 'pymemtrace' ? ' (a pymemtrace log)' : ''}`);
+  lines.push(
+    `memtrace process: PID ${header.target.pid}${command}${header.host ? ` on ${header.host}` : ''}, from ${header.start}${header.source === 'pymemtrace' ? ' (a pymemtrace log)' : ''}`,
+  );
   lines.push(
     `${summary.samples} samples${header.interval > 0 ? ` every ${formatDuration(header.interval)}` : ''} over ${formatDuration(summary.duration)}; ${series.stop?.missed ?? 0} missed; ${series.marks.length} marks; ${summary.ending}`,
   );
@@ -34,11 +36,15 @@ export function renderSeriesTable(series: Series): string {
   const heapSamples = series.samples.filter((sample) => typeof sample.heapUsed === 'number');
   if (heapSamples.length > 0) {
     const peakHeap = heapSamples.reduce((best, sample) => (sample.heapUsed! > best.heapUsed! ? sample : best));
-    lines.push(`V8 heap used: peak ${formatBytes(peakHeap.heapUsed!)} at ${formatDuration(peakHeap.elapsed)}, end ${formatBytes(heapSamples.at(-1)!.heapUsed!)}`);
+    lines.push(
+      `V8 heap used: peak ${formatBytes(peakHeap.heapUsed!)} at ${formatDuration(peakHeap.elapsed)}, end ${formatBytes(heapSamples.at(-1)!.heapUsed!)}`,
+    );
   }
   if (series.samples.some((sample) => typeof sample.totalRss === 'number')) {
     const peakTree = series.samples.reduce((best, sample) => ((sample.totalRss ?? 0) > (best.totalRss ?? 0) ? sample : best));
-    lines.push(`Process tree RSS: peak ${formatBytes(peakTree.totalRss!)} at ${formatDuration(peakTree.elapsed)} (${peakTree.children?.length ?? 0} descendants then)`);
+    lines.push(
+      `Process tree RSS: peak ${formatBytes(peakTree.totalRss!)} at ${formatDuration(peakTree.elapsed)} (${peakTree.children?.length ?? 0} descendants then)`,
+    );
   }
   lines.push('');
 
@@ -50,7 +56,9 @@ export function renderSeriesTable(series: Series): string {
   const { rows, share } = chooseRows(series, labels);
   const withHeap = heapSamples.length > 0;
   const withTree = series.samples.some((sample) => typeof sample.totalRss === 'number');
-  const table: string[][] = [['Time', 'RSS', 'ΔRSS', ...(withTree ? ['Tree RSS', 'Children'] : []), ...(withHeap ? ['Heap used'] : []), 'Label']];
+  const table: string[][] = [
+    ['Time', 'RSS', 'ΔRSS', ...(withTree ? ['Tree RSS', 'Children'] : []), ...(withHeap ? ['Heap used'] : []), 'Label'],
+  ];
   let previous: number | null = null;
   for (const index of rows) {
     const sample = series.samples[index]!;
@@ -60,7 +68,8 @@ export function renderSeriesTable(series: Series): string {
       previous === null ? '' : signedBytes(sample.rss - previous),
       ...(withTree ? [typeof sample.totalRss === 'number' ? formatBytes(sample.totalRss) : '', String(sample.children?.length ?? 0)] : []),
       ...(withHeap ? [typeof sample.heapUsed === 'number' ? formatBytes(sample.heapUsed) : ''] : []),
-      (labels.get(index) ?? []).join('; ') + (index === series.samples.indexOf(summary.peak!) ? `${labels.has(index) ? ' ' : ''}(peak)` : ''),
+      (labels.get(index) ?? []).join('; ') +
+        (index === series.samples.indexOf(summary.peak!) ? `${labels.has(index) ? ' ' : ''}(peak)` : ''),
     ]);
     previous = sample.rss;
   }
@@ -68,13 +77,17 @@ export function renderSeriesTable(series: Series): string {
   for (const row of table) {
     lines.push(
       row
-        .map((cell, column) => (column === row.length - 1 ? cell : column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+        .map((cell, column) =>
+          column === row.length - 1 ? cell : column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+        )
         .join('  ')
         .trimEnd(),
     );
   }
   if (rows.length < series.samples.length) {
-    lines.push(`(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than ${Math.round(share * 100)}% of the peak; the tsv report has them all${decimated === null ? '' : ' (all that were kept)'})`);
+    lines.push(
+      `(${series.samples.length - rows.length} of ${series.samples.length} samples not shown: RSS moved less than ${Math.round(share * 100)}% of the peak; the tsv report has them all${decimated === null ? '' : ' (all that were kept)'})`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }

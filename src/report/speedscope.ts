@@ -77,15 +77,33 @@ export function renderSpeedscope(profile: StackProfile, options: SpeedscopeOptio
       weights.push(weight);
     });
     const total = weights.reduce((sum, weight) => sum + weight, 0);
-    return { type: 'sampled', name: `${options.name}: ${options.typeNames?.[type.name] ?? type.name}`, unit: UNITS[type.unit], startValue: 0, endValue: total, samples, weights };
+    return {
+      type: 'sampled',
+      name: `${options.name}: ${options.typeNames?.[type.name] ?? type.name}`,
+      unit: UNITS[type.unit],
+      startValue: 0,
+      endValue: total,
+      samples,
+      weights,
+    };
   });
   const name = options.notes === undefined || options.notes.length === 0 ? options.name : `${options.name} (${options.notes.join('; ')})`;
-  const file: SpeedscopeFile = { $schema: SPEEDSCOPE_SCHEMA, shared: { frames }, profiles, name, activeProfileIndex: 0, exporter: 'memtrace' };
+  const file: SpeedscopeFile = {
+    $schema: SPEEDSCOPE_SCHEMA,
+    shared: { frames },
+    profiles,
+    name,
+    activeProfileIndex: 0,
+    exporter: 'memtrace',
+  };
   return `${JSON.stringify(file)}\n`;
 }
 
 /** speedscope's frame: the module as `file`, or the source file and line a ustack helper gave. */
 function speedscopeFrame(frame: Frame): SpeedscopeFrame {
-  if (frame.source !== undefined) return frame.source.line === undefined ? { name: frame.name, file: frame.source.file } : { name: frame.name, file: frame.source.file, line: frame.source.line };
+  if (frame.source !== undefined)
+    return frame.source.line === undefined
+      ? { name: frame.name, file: frame.source.file }
+      : { name: frame.name, file: frame.source.file, line: frame.source.line };
   return frame.module === undefined ? { name: frame.name } : { name: frame.name, file: frame.module };
 }

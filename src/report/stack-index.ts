@@ -26,7 +26,11 @@ export const STACK_EXTENSIONS: Record<string, StackFormat> = {
   '.htm': 'html',
 };
 
-export function renderStackProfile(profile: StackProfile, format: StackFormat, options: { title: string; top: number; notes?: string[] }): string | Buffer {
+export function renderStackProfile(
+  profile: StackProfile,
+  format: StackFormat,
+  options: { title: string; top: number; notes?: string[] },
+): string | Buffer {
   switch (format) {
     case 'table':
       return renderStackTable(profile, options);
@@ -51,4 +55,8 @@ export function renderStackProfile(profile: StackProfile, format: StackFormat, o
   }
 }
 
-export const STACK_REPORTS: ReportFamily<StackProfile, StackFormat, { title: string; top: number; notes?: string[] }> = { formats: STACK_FORMATS, extensions: STACK_EXTENSIONS, render: renderStackProfile };
+export const STACK_REPORTS: ReportFamily<StackProfile, StackFormat, { title: string; top: number; notes?: string[] }> = {
+  formats: STACK_FORMATS,
+  extensions: STACK_EXTENSIONS,
+  render: renderStackProfile,
+};

@@ -24,5 +24,7 @@ export function wrap(text: string, width: number): string[] {
 
 /** The report header's lines for what memtrace chose for its tracer (where free was probed, …). */
 export function tracerChoiceLines(tracer: { choices?: string[] }, width = 80): string[] {
-  return (tracer.choices ?? []).flatMap((choice) => wrap(`Tracer: ${choice}`, width - 2).map((part, index) => (index === 0 ? part : `  ${part}`)));
+  return (tracer.choices ?? []).flatMap((choice) =>
+    wrap(`Tracer: ${choice}`, width - 2).map((part, index) => (index === 0 ? part : `  ${part}`)),
+  );
 }

@@ -27,8 +27,21 @@ export interface PlotScale {
 export const PLOT_MARGIN = { left: 84, right: 24, top: 68, bottom: 74 };
 
 /** Scales for values up to maxBytes over [x0, x1], with about five byte ticks and `xTicks` x ticks. */
-export function plotScale(width: number, height: number, x0: number, x1: number, maxBytes: number, xStepOf: (raw: number) => number, xTicks = 8): PlotScale {
-  const area = { x: PLOT_MARGIN.left, y: PLOT_MARGIN.top, width: width - PLOT_MARGIN.left - PLOT_MARGIN.right, height: height - PLOT_MARGIN.top - PLOT_MARGIN.bottom };
+export function plotScale(
+  width: number,
+  height: number,
+  x0: number,
+  x1: number,
+  maxBytes: number,
+  xStepOf: (raw: number) => number,
+  xTicks = 8,
+): PlotScale {
+  const area = {
+    x: PLOT_MARGIN.left,
+    y: PLOT_MARGIN.top,
+    width: width - PLOT_MARGIN.left - PLOT_MARGIN.right,
+    height: height - PLOT_MARGIN.top - PLOT_MARGIN.bottom,
+  };
   const yStep = niceByteStep(maxBytes / 5);
   const yMax = Math.ceil((maxBytes * 1.05) / yStep) * yStep;
   const xStep = xStepOf((x1 - x0) / xTicks);
@@ -59,7 +72,8 @@ export function plotTitles(width: number, title: string, subtitle: string, warni
     `<text x="${width / 2}" y="24" text-anchor="middle" font-size="16">${escapeXml(truncate(title, 110))}</text>`,
     `<text x="${width / 2}" y="42" text-anchor="middle" fill="#555555">${escapeXml(truncate(subtitle, 150))}</text>`,
   ];
-  if (warning !== null) out.push(`<text x="${width / 2}" y="57" text-anchor="middle" fill="#c92a2a">${escapeXml(truncate(warning, 150))}</text>`);
+  if (warning !== null)
+    out.push(`<text x="${width / 2}" y="57" text-anchor="middle" fill="#c92a2a">${escapeXml(truncate(warning, 150))}</text>`);
   return out;
 }
 
@@ -73,10 +87,14 @@ export function plotAxes(scale: PlotScale, formatX: (value: number) => string, x
   }
   for (let tick = Math.ceil(scale.x0 / scale.xStep) * scale.xStep; tick <= scale.x1 + 1e-9; tick += scale.xStep) {
     out.push(`<line x1="${round(x(tick))}" x2="${round(x(tick))}" y1="${area.y}" y2="${area.y + area.height}" stroke="#f1f3f5"/>`);
-    out.push(`<text x="${round(x(tick))}" y="${area.y + area.height + 18}" text-anchor="middle" fill="#333333">${escapeXml(formatX(tick))}</text>`);
+    out.push(
+      `<text x="${round(x(tick))}" y="${area.y + area.height + 18}" text-anchor="middle" fill="#333333">${escapeXml(formatX(tick))}</text>`,
+    );
   }
   out.push(`<rect x="${area.x}" y="${area.y}" width="${area.width}" height="${area.height}" fill="none" stroke="#adb5bd"/>`);
-  out.push(`<text x="${area.x + area.width / 2}" y="${area.y + area.height + 38}" text-anchor="middle" fill="#333333">${escapeXml(xTitle)}</text>`);
+  out.push(
+    `<text x="${area.x + area.width / 2}" y="${area.y + area.height + 38}" text-anchor="middle" fill="#333333">${escapeXml(xTitle)}</text>`,
+  );
   return out;
 }
 
@@ -88,7 +106,9 @@ export interface PlotLine {
 
 /** One named line through points already in plot coordinates. */
 export function plotPolyline(line: PlotLine, points: Array<[number, number]>): string {
-  const text = thinToPixelColumns(points).map(([px, py]) => `${round(px)},${round(py)}`).join(' ');
+  const text = thinToPixelColumns(points)
+    .map(([px, py]) => `${round(px)},${round(py)}`)
+    .join(' ');
   return `<polyline class="series" data-name="${escapeXml(line.name)}" points="${text}" fill="none" stroke="${line.color}" stroke-width="1.8"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}><title>${escapeXml(line.name)}</title></polyline>`;
 }
 
@@ -98,12 +118,16 @@ export function plotLegend(height: number, left: number, lines: PlotLine[], extr
   let legendX = left;
   const legendY = height - 14;
   for (const line of lines) {
-    out.push(`<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.color}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.color}" stroke-width="2"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${legendX + 30}" y="${legendY}">${escapeXml(line.name)}</text>`);
     legendX += 48 + line.name.length * 7.5;
   }
   for (const line of extra) {
-    out.push(`<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.color}"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`);
+    out.push(
+      `<line x1="${legendX}" x2="${legendX + 24}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="${line.color}"${line.dash ? ` stroke-dasharray="${line.dash}"` : ''}/>`,
+    );
     out.push(`<text x="${legendX + 30}" y="${legendY}">${escapeXml(line.name)}</text>`);
     legendX += 48 + line.name.length * 7.5;
   }
@@ -123,7 +147,10 @@ export function niceByteStep(raw: number): number {
 
 /** A step of seconds that reads well: 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30 s, 1, 2, 5, 10, 15, 30 min, 1 h… */
 export function niceSecondStep(raw: number): number {
-  const steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+  const steps = [
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200,
+    86400,
+  ];
   return steps.find((step) => step >= raw) ?? Math.ceil(raw / 86400) * 86400;
 }
 
@@ -162,4 +189,3 @@ export function thinToPixelColumns(points: ReadonlyArray<readonly [number, numbe
 export function round(value: number): number {
   return Math.round(value * 10) / 10;
 }
-

@@ -64,7 +64,9 @@ export async function findBpftrace(options: { path?: string; env?: NodeJS.Proces
   const result = await execa(path, ['--version'], { reject: false, timeout: 20_000, env });
   const match = /bpftrace v?(\d+)\.(\d+)(?:\.(\d+))?/.exec(`${result.stdout}`);
   if (result.failed || !match) {
-    throw new TracerError(`${path} --version did not report a bpftrace version (exit ${result.exitCode ?? result.signal}): ${firstLine(`${result.stderr}${result.stdout}`)}`);
+    throw new TracerError(
+      `${path} --version did not report a bpftrace version (exit ${result.exitCode ?? result.signal}): ${firstLine(`${result.stderr}${result.stdout}`)}`,
+    );
   }
   const major = Number(match[1]);
   const minor = Number(match[2]);
@@ -95,8 +97,15 @@ export async function findTracer(options: { path: string | null; printScript: bo
  * bpftrace was found able to do, and what memtrace chose because of it.
  */
 export function tracerComment(bpftrace: Bpftrace, choices: readonly string[]): string {
-  const found = bpftrace.version === null ? 'no bpftrace found: written for bpftrace 0.17' : `written for bpftrace ${bpftrace.version} (${bpftrace.path}${bpftrace.origin === undefined ? '' : `, from ${bpftrace.origin}`})`;
-  const lines = [`memtrace: ${found}`, ...describeFeatures(bpftrace.features).map((line) => `  ${line}`), ...choices.map((choice) => `memtrace: ${choice}`)];
+  const found =
+    bpftrace.version === null
+      ? 'no bpftrace found: written for bpftrace 0.17'
+      : `written for bpftrace ${bpftrace.version} (${bpftrace.path}${bpftrace.origin === undefined ? '' : `, from ${bpftrace.origin}`})`;
+  const lines = [
+    `memtrace: ${found}`,
+    ...describeFeatures(bpftrace.features).map((line) => `  ${line}`),
+    ...choices.map((choice) => `memtrace: ${choice}`),
+  ];
   return `${lines.map((line) => `// ${line.replace(/[\r\n]+/g, ' ')}`).join('\n')}\n`;
 }
 
@@ -145,8 +154,11 @@ export async function findOnPath(command: string, searchPath: string): Promise<s
   return null;
 }
 
-
-
 function firstLine(text: string): string {
-  return text.split('\n').find((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))?.trim() ?? '(no output)';
+  return (
+    text
+      .split('\n')
+      .find((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))
+      ?.trim() ?? '(no output)'
+  );
 }

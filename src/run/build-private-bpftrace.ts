@@ -73,7 +73,10 @@ export interface PrivateDtrace {
 
 export async function setupPrivateBpftrace(options: SetupOptions): Promise<SetupResult> {
   if (process.getuid?.() !== 0) {
-    throw new TracerError(`memtrace setup-bpftrace installs a Debian root in ${options.dir} with debootstrap, which needs root: re-run with sudo`, { exitCode: 77 });
+    throw new TracerError(
+      `memtrace setup-bpftrace installs a Debian root in ${options.dir} with debootstrap, which needs root: re-run with sudo`,
+      { exitCode: 77 },
+    );
   }
   const dir = validateRootDirectory(options.dir.replace(/\/+$/, '') || '/');
   // debootstrap splits its target on white space somewhere inside (its chroot step fails on "/tmp/a b").
@@ -105,7 +108,9 @@ async function setupDtrace(dir: string, notify: (message: string) => void): Prom
   const versionRun = await execa(wrapper, ['-V'], { reject: false, all: true, timeout: 60_000 });
   const version = /\bD \d+(?:\.\d+)+/.exec(`${versionRun.all}`)?.[0];
   if (versionRun.exitCode !== 0 || version === undefined) {
-    throw new TracerError(`the private dtrace does not run: ${wrapper} -V exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`);
+    throw new TracerError(
+      `the private dtrace does not run: ${wrapper} -V exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`,
+    );
   }
   const leftOut = await prepareDtraceLibdir({
     rootLibdir: rootDtraceLibdir(dir),
@@ -116,7 +121,8 @@ async function setupDtrace(dir: string, notify: (message: string) => void): Prom
     },
   });
   const marker = readMarker(dir);
-  if (marker !== null) await writeFileInRoot(dir, MARKER_NAME, `${JSON.stringify({ ...marker, dtrace: { libdir, leftOut } }, null, 2)}\n`, 0o644);
+  if (marker !== null)
+    await writeFileInRoot(dir, MARKER_NAME, `${JSON.stringify({ ...marker, dtrace: { libdir, leftOut } }, null, 2)}\n`, 0o644);
   return { wrapper, version, libdir, leftOut };
 }
 
@@ -131,16 +137,24 @@ async function claimDirectory(dir: string, wanted: RootMarker, options: SetupOpt
   if (stats !== null) {
     if (stats.isSymbolicLink()) throw new UsageError(`--dir ${dir} is a symbolic link: give the directory itself`);
     if (!stats.isDirectory()) throw new UsageError(`--dir ${dir} exists and is not a directory`);
-    if (stats.uid !== 0 || (stats.mode & 0o022) !== 0) throw new UsageError(`--dir ${dir} belongs to user ${stats.uid} or is writable by other users: memtrace puts a program root runs there`);
+    if (stats.uid !== 0 || (stats.mode & 0o022) !== 0)
+      throw new UsageError(
+        `--dir ${dir} belongs to user ${stats.uid} or is writable by other users: memtrace puts a program root runs there`,
+      );
     const marker = readMarker(dir);
     if (marker === null) {
-      if ((await readdir(dir)).length > 0) throw new UsageError(`--dir ${dir} exists and was not made by memtrace setup-bpftrace (no ${MARKER_NAME} in it): remove it or choose another directory`);
+      if ((await readdir(dir)).length > 0)
+        throw new UsageError(
+          `--dir ${dir} exists and was not made by memtrace setup-bpftrace (no ${MARKER_NAME} in it): remove it or choose another directory`,
+        );
     } else {
       const complete = marker.complete && existsSync(join(dir, 'usr/bin/bpftrace'));
       const same = marker.suite === wanted.suite && wanted.packages.every((name) => marker.packages.includes(name));
       if (complete && same && !options.rebuild) return true;
       if (complete && !same && !options.rebuild) {
-        throw new UsageError(`${dir} holds ${marker.packages.join(', ')} from Debian ${marker.suite}, not ${wanted.packages.join(', ')} from ${wanted.suite}: add --rebuild to build it again`);
+        throw new UsageError(
+          `${dir} holds ${marker.packages.join(', ')} from Debian ${marker.suite}, not ${wanted.packages.join(', ')} from ${wanted.suite}: add --rebuild to build it again`,
+        );
       }
       if (!complete) options.notify(`memtrace: ${dir} holds an unfinished set-up: starting over`);
       await removeRoot(dir);
@@ -190,7 +204,8 @@ async function ensureDebootstrap(notify: (message: string) => void): Promise<voi
     await execa('apt-get', ['update', '-qq'], { reject: false, env });
     install = await execa('apt-get', ['install', '-y', '-qq', 'debootstrap'], { reject: false, env, all: true });
   }
-  if (install.exitCode !== 0) throw new TracerError(`apt-get install debootstrap failed (exit ${install.exitCode}):\n${tail(`${install.all}`, 10)}`);
+  if (install.exitCode !== 0)
+    throw new TracerError(`apt-get install debootstrap failed (exit ${install.exitCode}):\n${tail(`${install.all}`, 10)}`);
 }
 
 /** The debootstrap command line: Debian 12's debootstrap has no `forky` script, and its `sid` script serves every later suite. */
@@ -203,7 +218,12 @@ async function runDebootstrap(dir: string, marker: RootMarker, options: SetupOpt
   const logPath = join(dir, LOG_NAME);
   const log = createWriteStream(logPath, { flags: 'wx', mode: 0o644 });
   const progress: DebootstrapProgress = { retrieved: 0, unpacked: 0, configured: 0, latest: 'starting', seen: new Set() };
-  const child = execa('debootstrap', debootstrapArguments(dir, marker), { reject: false, all: true, buffer: false, env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const child = execa('debootstrap', debootstrapArguments(dir, marker), {
+    reject: false,
+    all: true,
+    buffer: false,
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
   for await (const line of child.iterable({ from: 'all' })) {
     log.write(`${line}\n`);
     countProgress(progress, line);
@@ -215,7 +235,10 @@ async function runDebootstrap(dir: string, marker: RootMarker, options: SetupOpt
   const logText = await readFile(logPath, 'utf8').catch(() => '');
   // debootstrap keeps its own detailed log in the target while it fails.
   const ownLog = existsSync(join(dir, 'debootstrap/debootstrap.log')) ? ` and ${join(dir, 'debootstrap/debootstrap.log')}` : '';
-  const offline = /Failed getting release file|Temporary failure in name resolution|unable to resolve host|Could not resolve|Connection refused|Network is unreachable|No route to host|Connection timed out|Couldn't download/i.test(logText);
+  const offline =
+    /Failed getting release file|Temporary failure in name resolution|unable to resolve host|Could not resolve|Connection refused|Network is unreachable|No route to host|Connection timed out|Couldn't download/i.test(
+      logText,
+    );
   throw new TracerError(
     [
       offline
@@ -248,7 +271,9 @@ async function checkWrapper(wrapper: string): Promise<{ version: string; dwarfSt
   const versionRun = await execa(wrapper, ['--version'], { reject: false, all: true, timeout: 60_000 });
   const version = /bpftrace v?(\d+\.\d+(?:\.\d+)?)/.exec(`${versionRun.stdout}`)?.[1];
   if (versionRun.exitCode !== 0 || version === undefined) {
-    throw new TracerError(`the private bpftrace does not run: ${wrapper} --version exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`);
+    throw new TracerError(
+      `the private bpftrace does not run: ${wrapper} --version exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`,
+    );
   }
   const info = await execa(wrapper, ['--info'], { reject: false, all: true, timeout: 60_000 });
   if (info.exitCode !== 0) throw new TracerError(`${wrapper} --info exited ${info.exitCode ?? info.signal}:\n${tail(`${info.all}`, 10)}`);
@@ -262,5 +287,10 @@ async function diskUsage(dir: string): Promise<number> {
 }
 
 function tail(text: string, lines: number): string {
-  return text.trimEnd().split('\n').slice(-lines).map((line) => `  ${line}`).join('\n');
+  return text
+    .trimEnd()
+    .split('\n')
+    .slice(-lines)
+    .map((line) => `  ${line}`)
+    .join('\n');
 }

@@ -60,12 +60,21 @@ export async function prepareDtraceLibdir(options: PrepareLibdirOptions): Promis
     if (result.ok) return leftOut;
     const named = failingLibraryFile(result.output, [libdir, rootLibdir]);
     const file = named !== null && (await lstatOrNull(join(libdir, named))) !== null ? named : null;
-    const said = result.output.trim().split('\n').slice(-6).map((line) => `  ${line}`).join('\n');
+    const said = result.output
+      .trim()
+      .split('\n')
+      .slice(-6)
+      .map((line) => `  ${line}`)
+      .join('\n');
     if (file === null || leftOut.includes(file)) {
-      throw new TracerError(`the dtrace of the private root does not run "${TRIAL_PROGRAM}"${leftOut.length > 0 ? ` (even without ${leftOut.join(', ')})` : ''}:\n${said}`);
+      throw new TracerError(
+        `the dtrace of the private root does not run "${TRIAL_PROGRAM}"${leftOut.length > 0 ? ` (even without ${leftOut.join(', ')})` : ''}:\n${said}`,
+      );
     }
     if (leftOut.length >= MAX_LEFT_OUT) {
-      throw new TracerError(`the dtrace of the private root fails on more than ${MAX_LEFT_OUT} of its D library files (${leftOut.join(', ')}, …): this kernel lacks too much of what they name:\n${said}`);
+      throw new TracerError(
+        `the dtrace of the private root fails on more than ${MAX_LEFT_OUT} of its D library files (${leftOut.join(', ')}, …): this kernel lacks too much of what they name:\n${said}`,
+      );
     }
     leftOut.push(file);
     await unlink(join(libdir, file));

@@ -73,7 +73,6 @@ export async function removeDtraceUprobes(pid: number, alive: (pid: number) => b
   return removed;
 }
 
-
 function firstLine(text: string): string {
   return text.trim().split('\n')[0] || 'no message';
 }

@@ -125,7 +125,6 @@ export function dtraceCommandString(command: string[]): string {
   return command.join(' ');
 }
 
-
 export interface DtraceSessionEnd extends SessionEndCommon {
   /** The output's last line when it had no newline: dtrace died while printing it (not given to onLine). */
   cutLine: string | null;
@@ -189,10 +188,23 @@ export class DtraceSession {
     // (-o) instead, so the command's own output reaches the terminal and never lands mid-record.
     const fifo = target.kind === 'launch' ? await openOutputFifo(join(directory, 'output')) : null;
     this.outputFifo = fifo;
-    const args = ['-Z', '-q', '-s', programPath, ...(target.kind === 'attach' ? ['-p', String(target.pid)] : ['-c', dtraceCommandString(target.command)])];
+    const args = [
+      '-Z',
+      '-q',
+      '-s',
+      programPath,
+      ...(target.kind === 'attach' ? ['-p', String(target.pid)] : ['-c', dtraceCommandString(target.command)]),
+    ];
     if (fifo !== null) args.push('-o', fifo.path);
     const watchdog = new Watchdog();
-    const tracer = execa(options.dtrace.path, args, { stdout: fifo === null ? 'pipe' : 'inherit', stderr: 'pipe', stdin: 'ignore', buffer: false, reject: false, cleanup: false });
+    const tracer = execa(options.dtrace.path, args, {
+      stdout: fifo === null ? 'pipe' : 'inherit',
+      stderr: 'pipe',
+      stdin: 'ignore',
+      buffer: false,
+      reject: false,
+      cleanup: false,
+    });
     if (tracer.pid === undefined) throw new TracerError(`cannot start ${options.dtrace.path}`);
     watchdog.watchTracer(tracer.pid);
     // A killed DTrace for Linux leaves its uprobe_events entries behind (dtrace-linux.ts): the guard
@@ -227,7 +239,9 @@ export class DtraceSession {
     // opened it, is closed then (dtrace does not pass its -o file on to the command).
     // dtrace's exit, not the end of its streams: a launched command holds dtrace's standard error
     // (and, for a killed dtrace, outlives it).
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => tracer.once('exit', (code, signal) => resolve({ code, signal })));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      tracer.once('exit', (code, signal) => resolve({ code, signal })),
+    );
     void tracer.catch(() => undefined);
     if (fifo !== null) void exited.then(() => fifo.release());
     output.setEncoding('utf8');
@@ -253,18 +267,26 @@ export class DtraceSession {
     watchdog.release();
     if (forLinux) {
       const left = await removeDtraceUprobes(tracer.pid, processAlive);
-      if (left.length > 0) notify(`memtrace: removed the ${left.length} uprobe_events entries dtrace (PID ${tracer.pid}) left behind: ${left.join(', ')}`);
+      if (left.length > 0)
+        notify(`memtrace: removed the ${left.length} uprobe_events entries dtrace (PID ${tracer.pid}) left behind: ${left.join(', ')}`);
     }
 
     const tracerExit = exit;
     const errors = stderrLines.filter((line) => !isNotice(line));
     if (!started) {
-      if (this.stopper.request?.reason === 'signal') throw new TracerError(`interrupted by ${this.stopper.request.signal} before tracing started`, { exitCode: 130 });
+      if (this.stopper.request?.reason === 'signal')
+        throw new TracerError(`interrupted by ${this.stopper.request.signal} before tracing started`, { exitCode: 130 });
       throw describeDtraceFailure(options.dtrace.path, tracerExit, stderrLines, target);
     }
     const request = this.stopper.request;
     const gone = target.kind === 'launch' || !processAlive(target.pid);
-    return { reason: endReasonOf(request, tracerExit, gone, options.durationMs), signal: request?.signal ?? null, tracerExit, tracerErrors: errors, cutLine };
+    return {
+      reason: endReasonOf(request, tracerExit, gone, options.durationMs),
+      signal: request?.signal ?? null,
+      tracerExit,
+      tracerErrors: errors,
+      cutLine,
+    };
   }
 }
 
@@ -329,7 +351,10 @@ interface OutputFifo {
 
 async function openOutputFifo(path: string): Promise<OutputFifo> {
   const made = await execa('mkfifo', ['-m', '600', path], { reject: false });
-  if (made.failed) throw new TracerError(`cannot make a FIFO for dtrace's output at ${path}: ${`${made.stderr}`.trim() || `mkfifo exited with ${made.exitCode}`}`);
+  if (made.failed)
+    throw new TracerError(
+      `cannot make a FIFO for dtrace's output at ${path}: ${`${made.stderr}`.trim() || `mkfifo exited with ${made.exitCode}`}`,
+    );
   const readEnd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   let keeper: number | null = openSync(path, constants.O_WRONLY | constants.O_NONBLOCK);
   const stream = new Socket({ fd: readEnd, readable: true, writable: false });
@@ -344,4 +369,3 @@ async function openOutputFifo(path: string): Promise<OutputFifo> {
   };
   return { path, stream, release, close };
 }
-

@@ -52,5 +52,5 @@ export async function launchCommand(options: {
 /** memtrace's exit code for a command that ended this way (a shell's convention: 128 + signal). */
 export function exitCodeOf(exit: TargetExit): number {
   if (exit.code !== null) return exit.code;
-  return 128 + (exit.signal === null ? 0 : (osConstants.signals as Record<string, number>)[exit.signal] ?? 0);
+  return 128 + (exit.signal === null ? 0 : ((osConstants.signals as Record<string, number>)[exit.signal] ?? 0));
 }

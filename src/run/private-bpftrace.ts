@@ -37,8 +37,16 @@ export interface RootMarker {
 
 /** Where the loader and the libraries sit in a Debian root, by Node's name for the architecture. */
 const LAYOUTS: Record<string, { loader: string; libraries: string[]; dtraceLibdir: string }> = {
-  x64: { loader: 'lib64/ld-linux-x86-64.so.2', libraries: ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'], dtraceLibdir: 'usr/lib/x86_64-linux-gnu/dtrace' },
-  arm64: { loader: 'lib/ld-linux-aarch64.so.1', libraries: ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu'], dtraceLibdir: 'usr/lib/aarch64-linux-gnu/dtrace' },
+  x64: {
+    loader: 'lib64/ld-linux-x86-64.so.2',
+    libraries: ['lib/x86_64-linux-gnu', 'usr/lib/x86_64-linux-gnu'],
+    dtraceLibdir: 'usr/lib/x86_64-linux-gnu/dtrace',
+  },
+  arm64: {
+    loader: 'lib/ld-linux-aarch64.so.1',
+    libraries: ['lib/aarch64-linux-gnu', 'usr/lib/aarch64-linux-gnu'],
+    dtraceLibdir: 'usr/lib/aarch64-linux-gnu/dtrace',
+  },
 };
 
 function layoutOf(arch: string) {
@@ -82,10 +90,15 @@ function findPrivateWrapper(name: string, env: NodeJS.ProcessEnv): string | null
   const wrapper = join(dir, name);
   const wrapperStats = lstatOrNull(wrapper);
   if (wrapperStats === null) return null;
-  const problem = untrusted(dir, lstatOrNull(dir)) ?? untrusted(wrapper, wrapperStats, 'file') ?? untrusted(join(dir, MARKER_NAME), lstatOrNull(join(dir, MARKER_NAME)), 'file');
+  const problem =
+    untrusted(dir, lstatOrNull(dir)) ??
+    untrusted(wrapper, wrapperStats, 'file') ??
+    untrusted(join(dir, MARKER_NAME), lstatOrNull(join(dir, MARKER_NAME)), 'file');
   if (problem !== null) {
     const setup = name === DTRACE_WRAPPER_NAME ? 'memtrace setup-bpftrace --include-dtrace' : 'memtrace-bpf setup-bpftrace';
-    throw new TracerError(`memtrace does not run the ${name} of ${dir}: ${problem}; run "sudo ${setup} --rebuild${dir === DEFAULT_PRIVATE_ROOT ? '' : ` --dir ${dir}`}" or remove ${dir}`);
+    throw new TracerError(
+      `memtrace does not run the ${name} of ${dir}: ${problem}; run "sudo ${setup} --rebuild${dir === DEFAULT_PRIVATE_ROOT ? '' : ` --dir ${dir}`}" or remove ${dir}`,
+    );
   }
   return wrapper;
 }
@@ -93,7 +106,8 @@ function findPrivateWrapper(name: string, env: NodeJS.ProcessEnv): string | null
 /** Why `path` cannot be trusted, or null. */
 function untrusted(path: string, stats: Stats | null, kind: 'directory' | 'file' = 'directory'): string | null {
   if (stats === null) return `${path} is missing`;
-  if (kind === 'directory' ? !stats.isDirectory() : !stats.isFile()) return `${path} is not a ${kind}${stats.isSymbolicLink() ? ' (a symbolic link)' : ''}`;
+  if (kind === 'directory' ? !stats.isDirectory() : !stats.isFile())
+    return `${path} is not a ${kind}${stats.isSymbolicLink() ? ' (a symbolic link)' : ''}`;
   const me = process.getuid?.() ?? 0;
   if (stats.uid !== 0 && stats.uid !== me) return `${path} belongs to user ${stats.uid}`;
   if ((stats.mode & 0o022) !== 0) return `${path} is writable by other users`;
@@ -126,7 +140,10 @@ export function readMarker(dir: string): RootMarker | null {
  */
 export function validateRootDirectory(dir: string): string {
   if (!dir.startsWith('/')) throw new UsageError(`--dir: expected an absolute path, got "${dir}"`);
-  if (/[:;\n\r\0]/.test(dir)) throw new UsageError(`--dir: "${dir.replace(/[\n\r\0]/g, '?')}" has a character the loader's library path cannot carry (: ; or a line break)`);
+  if (/[:;\n\r\0]/.test(dir))
+    throw new UsageError(
+      `--dir: "${dir.replace(/[\n\r\0]/g, '?')}" has a character the loader's library path cannot carry (: ; or a line break)`,
+    );
   return dir;
 }
 

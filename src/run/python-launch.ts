@@ -106,5 +106,7 @@ async function waitForHold(directory: string, timeoutMs: number, gone: () => boo
     }
     await delay(5);
   }
-  throw new TargetError(`${command}: no Python interpreter reached start-up within ${timeoutMs / 1000} s (not Python, or python -S / -I, which skip the site module memtrace holds the interpreter in)`);
+  throw new TargetError(
+    `${command}: no Python interpreter reached start-up within ${timeoutMs / 1000} s (not Python, or python -S / -I, which skip the site module memtrace holds the interpreter in)`,
+  );
 }

@@ -37,7 +37,12 @@ export interface StopRequest {
  * The reason of an ending: the stop memtrace asked for if any; else the tracer's failure; else the
  * target's exit; else the program's own end at its duration (or, with none, the tracer's own end).
  */
-export function endReasonOf(request: StopRequest | null, tracerExit: TracerExit, targetGone: boolean, durationMs: number | null): EndReason {
+export function endReasonOf(
+  request: StopRequest | null,
+  tracerExit: TracerExit,
+  targetGone: boolean,
+  durationMs: number | null,
+): EndReason {
   if (request !== null) return request.reason;
   if (tracerExit.signal !== null || (tracerExit.code ?? 0) !== 0) return 'tracer-died';
   if (targetGone) return 'target-exited';

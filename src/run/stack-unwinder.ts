@@ -26,7 +26,9 @@ export interface UnwinderChoice {
 /** What `--stacks` accepts; anything else is a usage error naming the option. */
 export function parseStackUnwinder(text: string): StackUnwinder {
   if (text === 'fp' || text === 'dwarf') return text;
-  throw new UsageError(`--stacks: expected fp (frame pointers) or dwarf (DWARF unwinding, bpftrace 0.26 or later), not ${JSON.stringify(text)}`);
+  throw new UsageError(
+    `--stacks: expected fp (frame pointers) or dwarf (DWARF unwinding, bpftrace 0.26 or later), not ${JSON.stringify(text)}`,
+  );
 }
 
 /**
@@ -49,7 +51,8 @@ export function chooseStackUnwinder(
   if (requested === null && able && target.node) {
     return {
       unwinder: 'fp',
-      choice: 'user stacks walk frame pointers: the target is node, whose JIT code has no DWARF call-frame information (DWARF unwinding would stop at the first JS frame) and which keeps frame pointers; --stacks dwarf to unwind with DWARF',
+      choice:
+        'user stacks walk frame pointers: the target is node, whose JIT code has no DWARF call-frame information (DWARF unwinding would stop at the first JS frame) and which keeps frame pointers; --stacks dwarf to unwind with DWARF',
     };
   }
   if (requested === 'fp' || !able) {

@@ -20,7 +20,14 @@ import { DurationBackstop, endReasonOf, TracerStopper, type EndReason, type Sess
 
 export type SessionTarget =
   | { kind: 'attach'; pid: number }
-  | { kind: 'launch'; command: string[]; env: NodeJS.ProcessEnv; stdout: 'inherit' | 'stderr'; terminal: boolean; commandLibraryPath?: string };
+  | {
+      kind: 'launch';
+      command: string[];
+      env: NodeJS.ProcessEnv;
+      stdout: 'inherit' | 'stderr';
+      terminal: boolean;
+      commandLibraryPath?: string;
+    };
 
 export interface SessionEnd extends SessionEndCommon {
   /** Settles with the launched command's exit; null for an attached target. */
@@ -86,7 +93,8 @@ export class TraceSession {
       } else {
         this.pid = options.target.pid;
       }
-      if (this.launched !== null && options.loaderGate !== undefined) await this.passLoaderGate(options.loaderGate.program(this.pid), options.loaderGate);
+      if (this.launched !== null && options.loaderGate !== undefined)
+        await this.passLoaderGate(options.loaderGate.program(this.pid), options.loaderGate);
       const programPath = join(this.workDirectory, 'program.bt');
       const program = typeof options.program === 'function' ? options.program(this.pid) : options.program;
       await writeFile(programPath, program, { mode: 0o600 });
@@ -107,14 +115,18 @@ export class TraceSession {
     const launched = this.launched!;
     const gatePath = join(this.workDirectory!, 'gate.bt');
     await writeFile(gatePath, program, { mode: 0o600 });
-    const gate = execa('setpriv', ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '--no-warnings', '--unsafe', '-p', String(launched.pid), gatePath], {
-      stdout: 'pipe',
-      stderr: 'pipe',
-      stdin: 'ignore',
-      buffer: false,
-      reject: false,
-      cleanup: false,
-    });
+    const gate = execa(
+      'setpriv',
+      ['--pdeathsig', 'KILL', '--', options.bpftrace.path, '--no-warnings', '--unsafe', '-p', String(launched.pid), gatePath],
+      {
+        stdout: 'pipe',
+        stderr: 'pipe',
+        stdin: 'ignore',
+        buffer: false,
+        reject: false,
+        cleanup: false,
+      },
+    );
     if (gate.pid === undefined) throw new TracerError(`cannot start ${options.bpftrace.path}`);
     this.watchdog.watchTracer(gate.pid);
     const timer = setTimeout(() => safeKill(gate.pid!, 'SIGKILL'), GATE_TIMEOUT_MS).unref();
@@ -133,8 +145,14 @@ export class TraceSession {
       safeKill(launched.pid, 'SIGKILL');
       launched.dispose();
       this.watchdog.release();
-      const said = errors.split('\n').filter((line) => line.trim() !== '' && !isHarmlessTracerNotice(line)).slice(0, 6).join('\n');
-      throw new TracerError(`the command did not reach the point where its libraries are loaded, where memtrace starts a DWARF trace${said === '' ? '' : `:\n${said}`}`);
+      const said = errors
+        .split('\n')
+        .filter((line) => line.trim() !== '' && !isHarmlessTracerNotice(line))
+        .slice(0, 6)
+        .join('\n');
+      throw new TracerError(
+        `the command did not reach the point where its libraries are loaded, where memtrace starts a DWARF trace${said === '' ? '' : `:\n${said}`}`,
+      );
     }
   }
 

@@ -90,7 +90,10 @@ export class HeapReports {
   private why(): string | undefined {
     const { via, late, beforeFirst } = this.coverage;
     if (this.origin === 'attached') {
-      if (via === 'none') return beforeFirst === 0 ? undefined : "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)";
+      if (via === 'none')
+        return beforeFirst === 0
+          ? undefined
+          : "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)";
       return late === 0 ? undefined : this.lateThroughInspector();
     }
     if (via === 'none') {
@@ -99,7 +102,7 @@ export class HeapReports {
         : "the program never reported: it did not load memtrace's preload (a wrapper or the program replaced NODE_OPTIONS?), or ended before Node had started";
     }
     if (this.coverage.samples === 0 && late === 0) {
-      return "its worker started, and the main thread never answered: it ran no JavaScript while sampled (a synchronous child process, a long native call or garbage collection)";
+      return 'its worker started, and the main thread never answered: it ran no JavaScript while sampled (a synchronous child process, a long native call or garbage collection)';
     }
     if (late === 0) return undefined;
     if (via === 'timer') {

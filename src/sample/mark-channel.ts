@@ -52,10 +52,13 @@ export function socketDirectory(env: NodeJS.ProcessEnv = process.env, uid: numbe
     // Not recursive: mkdir never follows a symlink at its last component, and the parent exists.
     mkdirSync(directory, { mode: 0o700 });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new TargetError(`cannot create ${directory} for the mark socket: ${(error as Error).message}`, { cause: error });
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+      throw new TargetError(`cannot create ${directory} for the mark socket: ${(error as Error).message}`, { cause: error });
   }
   if (!isPrivateDirectory(directory, uid)) {
-    throw new TargetError(`${directory} is not a private directory of user ${uid} (a real directory, owned by it, mode 0700): refusing to put the mark socket there; remove it if you did not create it`);
+    throw new TargetError(
+      `${directory} is not a private directory of user ${uid} (a real directory, owned by it, mode 0700): refusing to put the mark socket there; remove it if you did not create it`,
+    );
   }
   return directory;
 }
@@ -190,7 +193,8 @@ function handleLine(socket: Socket, line: string, handlers: ChannelHandlers): vo
   }
   if (typeof preload === 'object' && preload !== null) {
     const { pid, via, why } = preload as Record<string, unknown>;
-    if (Number.isInteger(pid) && (via === 'inspector' || via === 'timer')) handlers.preload(pid as number, via, typeof why === 'string' ? oneLine(why).slice(0, MAX_MARK_LENGTH) : undefined);
+    if (Number.isInteger(pid) && (via === 'inspector' || via === 'timer'))
+      handlers.preload(pid as number, via, typeof why === 'string' ? oneLine(why).slice(0, MAX_MARK_LENGTH) : undefined);
     return;
   }
   reply(socket, { ok: false, error: 'expected {"mark": TEXT}' });

@@ -33,7 +33,7 @@ export function descriptorLogSink(descriptor: number, onFailure?: (error: unknow
       }
       try {
         // A full disk may take part of a line before it refuses the rest.
-        for (let done = 0; done < line.length; ) done += writeSync(fd, line, done);
+        for (let done = 0; done < line.length;) done += writeSync(fd, line, done);
         length += line.length;
       } catch (error) {
         failed = true;

@@ -39,8 +39,10 @@ export async function servePrometheus(address: ListenAddress, render: () => stri
     server.once('error', (error: NodeJS.ErrnoException) => {
       const where = `${address.host}:${address.port}`;
       if (error.code === 'EADDRINUSE') reject(new UsageError(`--prometheus ${where}: the address is already in use`));
-      else if (error.code === 'EACCES') reject(new UsageError(`--prometheus ${where}: not allowed to listen there (a port below 1024 needs privileges)`));
-      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new UsageError(`--prometheus ${where}: no such local address`));
+      else if (error.code === 'EACCES')
+        reject(new UsageError(`--prometheus ${where}: not allowed to listen there (a port below 1024 needs privileges)`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+        reject(new UsageError(`--prometheus ${where}: no such local address`));
       else reject(new UsageError(`--prometheus ${where}: ${error.message}`));
     });
     server.listen(address.port, address.host, () => resolve());

@@ -25,7 +25,13 @@ export function parsePsOutput(text: string, source: string): PsProcess[] {
     if (line.trim() === '') return;
     const match = LINE.exec(line);
     if (match === null) {
-      throw new ParseError({ file: source, lineNumber: index + 1, format: 'ps output', expected: 'PID PPID RSS(KiB) VSZ(KiB) COMMAND', line });
+      throw new ParseError({
+        file: source,
+        lineNumber: index + 1,
+        format: 'ps output',
+        expected: 'PID PPID RSS(KiB) VSZ(KiB) COMMAND',
+        line,
+      });
     }
     processes.push({
       pid: Number(match[1]),

@@ -5,7 +5,16 @@
 // Ticks are scheduled against a deadline (start + k × interval), not chained delays, so the series
 // does not drift; a tick that could not run in time (the event loop was blocked, a `ps` was slow)
 // is counted as missed, never silently skipped.
-import type { ChildSample, HeapCoverage, ProcessLogRecord, SeriesHeader, SeriesMark, SeriesSample, SeriesStop, StopReason } from '../model/series.js';
+import type {
+  ChildSample,
+  HeapCoverage,
+  ProcessLogRecord,
+  SeriesHeader,
+  SeriesMark,
+  SeriesSample,
+  SeriesStop,
+  StopReason,
+} from '../model/series.js';
 import type { ProcessMemory } from './linux-proc.js';
 import type { MemorySource } from './memory-source.js';
 
@@ -129,11 +138,14 @@ export class Sampler {
       next = due;
     }
     this.tick = next;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      this.sampleNow();
-      this.schedule();
-    }, Math.max(0, next * this.intervalMs - now));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.sampleNow();
+        this.schedule();
+      },
+      Math.max(0, next * this.intervalMs - now),
+    );
     if (this.options.ref === false) this.timer.unref();
   }
 

@@ -78,10 +78,15 @@ export async function readMiniDebugInfo(elf: ElfFile, xz = 'xz'): Promise<ElfFil
 
 function decompressXz(input: Buffer, xz: string): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = execFile(xz, ['--decompress', '--stdout'], { encoding: 'buffer', maxBuffer: MAX_MINI_DEBUG_EXPANDED }, (error, stdout) => {
-      if (error) reject(error);
-      else resolve(stdout);
-    });
+    const child = execFile(
+      xz,
+      ['--decompress', '--stdout'],
+      { encoding: 'buffer', maxBuffer: MAX_MINI_DEBUG_EXPANDED },
+      (error, stdout) => {
+        if (error) reject(error);
+        else resolve(stdout);
+      },
+    );
     child.stdin?.on('error', () => {}); // xz that died early: its exit code says so
     child.stdin?.end(input);
   });

@@ -61,7 +61,11 @@ function runFilter(command: string, lines: string[]): Promise<string[]> {
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', (error: NodeJS.ErrnoException) => {
-      reject(new Error(error.code === 'ENOENT' ? `${command} not found (install binutils to demangle C++ names)` : `${command}: ${error.message}`));
+      reject(
+        new Error(
+          error.code === 'ENOENT' ? `${command} not found (install binutils to demangle C++ names)` : `${command}: ${error.message}`,
+        ),
+      );
     });
     // EPIPE when the child died early is reported by 'close' below with its exit status.
     child.stdin.on('error', () => {});

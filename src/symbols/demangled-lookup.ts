@@ -24,7 +24,9 @@ export async function findByDemangledName(
   identifiers: readonly string[],
   options: { demangleCommand?: string } = {},
 ): Promise<{ found: Map<string, DemangledMatch>; demanglerMissing: boolean }> {
-  const candidates = elf.functions.filter((fn) => fn.name.startsWith('_Z') && identifiers.some((identifier) => fn.name.includes(identifier)));
+  const candidates = elf.functions.filter(
+    (fn) => fn.name.startsWith('_Z') && identifiers.some((identifier) => fn.name.includes(identifier)),
+  );
   const names = await demangle(
     candidates.map((fn) => fn.name),
     options.demangleCommand === undefined ? {} : { command: options.demangleCommand },
@@ -33,7 +35,8 @@ export async function findByDemangledName(
   const found = new Map<string, DemangledMatch>();
   for (const fn of candidates) {
     const demangled = names.get(fn.name);
-    if (demangled !== undefined && wantedSet.has(demangled) && !found.has(demangled)) found.set(demangled, { symbol: fn.name, function: fn });
+    if (demangled !== undefined && wantedSet.has(demangled) && !found.has(demangled))
+      found.set(demangled, { symbol: fn.name, function: fn });
   }
   return { found, demanglerMissing: names.demanglerMissing };
 }

@@ -152,7 +152,10 @@ interface PlannedSymbol {
 
 function planAliases(elf: ElfFile, aliases: readonly ElfAlias[]): PlannedSymbol[] {
   if (elf.sections.some((s) => s.type === SHT_SYMTAB)) {
-    throw new ElfError(elf.path, 'already has a .symtab; appending a second one is not safe (tools read only the first), so no aliased copy was made');
+    throw new ElfError(
+      elf.path,
+      'already has a .symtab; appending a second one is not safe (tools read only the first), so no aliased copy was made',
+    );
   }
   if (elf.header.extendedNumbering || elf.sections.length === 0 || elf.sections.length + 3 >= 0xff00) {
     throw new ElfError(elf.path, 'has no section headers or uses extended section numbering; cannot add aliases');
@@ -166,7 +169,9 @@ function planAliases(elf: ElfFile, aliases: readonly ElfAlias[]): PlannedSymbol[
     if (alias.size <= 0n) throw new Error(`alias ${alias.name}: size must be positive (bpftrace refuses size-0 symbols)`);
     const section = codeSectionHolding(elf.sections, alias.address, alias.size);
     if (!section) {
-      throw new Error(`alias ${alias.name}: 0x${alias.address.toString(16)}..+${alias.size} is not inside one executable section of ${elf.path}`);
+      throw new Error(
+        `alias ${alias.name}: 0x${alias.address.toString(16)}..+${alias.size} is not inside one executable section of ${elf.path}`,
+      );
     }
     return { name: alias.name, address: alias.address, size: alias.size, sectionIndex: section.index };
   });
@@ -223,9 +228,36 @@ async function appendSymbols(handle: FileHandle, fileSize: number, elf: ElfFile,
   const symtabOffset = layout.place(symtab, 8);
   const shstrtabOffset = layout.place(shstrtab.bytes(), 1);
   const newHeaders = Buffer.alloc(3 * SECTION_HEADER_SIZE);
-  writeSectionHeader(newHeaders, 0, { name: strtabName, type: SHT_STRTAB, offset: strtabOffset, size: strtab.length, link: 0, info: 0, align: 1n, entsize: 0n });
-  writeSectionHeader(newHeaders, 1, { name: symtabName, type: SHT_SYMTAB, offset: symtabOffset, size: symtab.length, link: strtabIndex, info: 1, align: 8n, entsize: BigInt(SYMBOL_SIZE) });
-  writeSectionHeader(newHeaders, 2, { name: shstrtabName, type: SHT_STRTAB, offset: shstrtabOffset, size: shstrtab.length, link: 0, info: 0, align: 1n, entsize: 0n });
+  writeSectionHeader(newHeaders, 0, {
+    name: strtabName,
+    type: SHT_STRTAB,
+    offset: strtabOffset,
+    size: strtab.length,
+    link: 0,
+    info: 0,
+    align: 1n,
+    entsize: 0n,
+  });
+  writeSectionHeader(newHeaders, 1, {
+    name: symtabName,
+    type: SHT_SYMTAB,
+    offset: symtabOffset,
+    size: symtab.length,
+    link: strtabIndex,
+    info: 1,
+    align: 8n,
+    entsize: BigInt(SYMBOL_SIZE),
+  });
+  writeSectionHeader(newHeaders, 2, {
+    name: shstrtabName,
+    type: SHT_STRTAB,
+    offset: shstrtabOffset,
+    size: shstrtab.length,
+    link: 0,
+    info: 0,
+    align: 1n,
+    entsize: 0n,
+  });
   const headerTableOffset = layout.place(Buffer.concat([oldHeaders, newHeaders]), 8);
 
   await writeFully(handle, layout.bytes(), fileSize);

@@ -239,7 +239,10 @@ async function readLoadSegments(reader: PositionedReader, phoff: bigint, phnum: 
     };
     // A library cut short would still parse, and then symbolize with garbage: refuse it here.
     if (!debugSymbols && segment.offset + segment.filesz > BigInt(reader.size)) {
-      throw new ElfError(reader.path, `truncated: PT_LOAD segment ${i} ends at byte ${segment.offset + segment.filesz} but the file has ${reader.size}`);
+      throw new ElfError(
+        reader.path,
+        `truncated: PT_LOAD segment ${i} ends at byte ${segment.offset + segment.filesz} but the file has ${reader.size}`,
+      );
     }
     segments.push(segment);
   }
@@ -440,7 +443,9 @@ class LoadedElf implements ElfFile {
 
   sectionAt(vaddr: bigint): ElfSection | undefined {
     // TLS sections (.tbss) carry template addresses that overlap the real sections after them.
-    return this.sections.find((s) => (s.flags & SHF_ALLOC) !== 0n && (s.flags & SHF_TLS) === 0n && s.size > 0n && vaddr >= s.addr && vaddr < s.addr + s.size);
+    return this.sections.find(
+      (s) => (s.flags & SHF_ALLOC) !== 0n && (s.flags & SHF_TLS) === 0n && s.size > 0n && vaddr >= s.addr && vaddr < s.addr + s.size,
+    );
   }
 }
 

@@ -153,9 +153,18 @@ export async function locatePerfMap(pid: number, procRoot = '/proc'): Promise<st
   const status = await readFile(`${procRoot}/${pid}/status`, 'utf8').catch(() => null);
   const nsPids = status === null ? null : parseNsPid(status);
   const innermost = nsPids?.at(-1) ?? pid;
-  const candidates = innermost === pid ? [`/tmp/perf-${pid}.map`, `${procRoot}/${pid}/root/tmp/perf-${pid}.map`] : [`${procRoot}/${pid}/root/tmp/perf-${innermost}.map`];
+  const candidates =
+    innermost === pid
+      ? [`/tmp/perf-${pid}.map`, `${procRoot}/${pid}/root/tmp/perf-${pid}.map`]
+      : [`${procRoot}/${pid}/root/tmp/perf-${innermost}.map`];
   for (const candidate of candidates) {
-    if (await access(candidate).then(() => true, () => false)) return candidate;
+    if (
+      await access(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   return null;
 }

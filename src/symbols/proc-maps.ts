@@ -6,7 +6,7 @@
 //
 //   55ea84f0d000-55ea84f13000 r-xp 00002000 fe:00 260386                     /usr/bin/head
 //   55eabfadd000-55eabfafe000 rw-p 00000000 00:00 0                          [heap]
-//   7fd075b22000-7fd075b25000 rw-p 00000000 00:00 0 
+//   7fd075b22000-7fd075b25000 rw-p 00000000 00:00 0
 //   7fd075b4b000-7fd075ca1000 r-xp 00026000 fe:00 339380                     /usr/lib/x86_64-linux-gnu/libc.so.6
 //   7f0000001000-7f0000002000 r-xp 00001000 fe:00 4242                       /tmp/my lib.so (deleted)
 //
@@ -136,9 +136,7 @@ export class MappingHistory {
 
   /** Records one snapshot. A snapshot identical to the previous one is not stored twice. */
   add(mappings: readonly Mapping[]): void {
-    const indexes = [...mappings]
-      .sort((a, b) => compareBigint(a.start, b.start))
-      .map((mapping) => this.#intern(mapping));
+    const indexes = [...mappings].sort((a, b) => compareBigint(a.start, b.start)).map((mapping) => this.#intern(mapping));
     const previous = this.#snapshots.at(-1);
     if (previous && previous.length === indexes.length && previous.every((value, i) => value === indexes[i])) return;
     this.#snapshots.push(indexes);
@@ -208,7 +206,9 @@ export class MappingHistory {
   }
 
   #intern(mapping: Mapping): number {
-    const key = [mapping.start, mapping.end, mapping.offset, mapping.perms, mapping.dev, mapping.inode, mapping.deleted, mapping.path].join('\u0000');
+    const key = [mapping.start, mapping.end, mapping.offset, mapping.perms, mapping.dev, mapping.inode, mapping.deleted, mapping.path].join(
+      '\u0000',
+    );
     let index = this.#indexByKey.get(key);
     if (index === undefined) {
       index = this.#mappings.push({ ...mapping }) - 1;
@@ -235,14 +235,29 @@ function mappingFromJson(entry: unknown, index: number, fail: (what: string) => 
   const m = entry as Partial<MappingJson> | null;
   const isHex = (value: unknown): value is string => typeof value === 'string' && /^0x[0-9a-f]+$/.test(value);
   if (
-    typeof m !== 'object' || m === null ||
-    !isHex(m.start) || !isHex(m.end) || !isHex(m.offset) ||
-    typeof m.perms !== 'string' || typeof m.dev !== 'string' || typeof m.path !== 'string' ||
-    typeof m.inode !== 'number' || typeof m.deleted !== 'boolean'
+    typeof m !== 'object' ||
+    m === null ||
+    !isHex(m.start) ||
+    !isHex(m.end) ||
+    !isHex(m.offset) ||
+    typeof m.perms !== 'string' ||
+    typeof m.dev !== 'string' ||
+    typeof m.path !== 'string' ||
+    typeof m.inode !== 'number' ||
+    typeof m.deleted !== 'boolean'
   ) {
     return fail(`mapping ${index} lacks start/end/offset (0x… strings), perms, dev, inode, path or deleted`);
   }
-  return { start: BigInt(m.start), end: BigInt(m.end), offset: BigInt(m.offset), perms: m.perms, dev: m.dev, inode: m.inode, path: m.path, deleted: m.deleted };
+  return {
+    start: BigInt(m.start),
+    end: BigInt(m.end),
+    offset: BigInt(m.offset),
+    perms: m.perms,
+    dev: m.dev,
+    inode: m.inode,
+    path: m.path,
+    deleted: m.deleted,
+  };
 }
 
 function hex(value: bigint): string {

@@ -147,7 +147,12 @@ export class Symbolizer {
     const code = mapping.perms[2] === 'x';
     // Anonymous memory (JIT code) has no file; pseudo-files ([vdso], [heap]) are named by the offset in them.
     if (!mapping.path.startsWith('/')) {
-      return { name: module === null ? hex : `${module}+0x${(address - mapping.start + mapping.offset).toString(16)}`, module, resolved: false, code };
+      return {
+        name: module === null ? hex : `${module}+0x${(address - mapping.start + mapping.offset).toString(16)}`,
+        module,
+        resolved: false,
+        code,
+      };
     }
     if (mapping.deleted) {
       // The path now names another file, or nothing: its symbols would be wrong, not just missing.
@@ -172,7 +177,14 @@ export class Symbolizer {
     if (vaddr === undefined) return frame;
     const recordedVaddr = vaddr + (address - lookup);
     if (!found) frame.name = `${module}+0x${recordedVaddr.toString(16)}`;
-    frame.place = { path: this.#displayPath(mapping.path), vaddr: recordedVaddr, start: mapping.start, end: mapping.end, offset: mapping.offset, buildId: await this.#buildId(mapping.path, elf) };
+    frame.place = {
+      path: this.#displayPath(mapping.path),
+      vaddr: recordedVaddr,
+      start: mapping.start,
+      end: mapping.end,
+      offset: mapping.offset,
+      buildId: await this.#buildId(mapping.path, elf),
+    };
     if (returnAddress && code && elf.machine === EM_X86_64) frame.afterCall = await followsCall(elf, recordedVaddr);
     return frame;
   }
@@ -228,7 +240,8 @@ export class Symbolizer {
     const options = this.#options.demangleCommand === undefined ? {} : { command: this.#options.demangleCommand };
     const demangled = await demangle(names, options);
     if (demangled.demanglerMissing) this.problems.demanglerMissing = true;
-    for (const frame of frames.values()) if (frame.resolved && frame.kind === undefined) frame.name = demangled.get(frame.name) ?? frame.name;
+    for (const frame of frames.values())
+      if (frame.resolved && frame.kind === undefined) frame.name = demangled.get(frame.name) ?? frame.name;
   }
 }
 

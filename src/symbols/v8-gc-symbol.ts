@@ -29,7 +29,10 @@ export type GcProbePoint = ({ kind: 'symbol' } & V8GcSymbol) | { kind: 'usdt'; p
 export async function findV8GcSymbol(elf: ElfFile, options: { demangler?: string } = {}): Promise<V8GcSymbol | null> {
   const candidates = elf.functions.filter((fn) => fn.name.startsWith('_Z') && fn.name.includes(MANGLED_FRAGMENT));
   if (candidates.length === 0) return null;
-  const names = await demangle(candidates.map((fn) => fn.name), options.demangler === undefined ? {} : { command: options.demangler });
+  const names = await demangle(
+    candidates.map((fn) => fn.name),
+    options.demangler === undefined ? {} : { command: options.demangler },
+  );
   for (const fn of candidates) {
     const demangled = names.get(fn.name) ?? fn.name;
     if (demangled.startsWith(`${V8_GC_FUNCTION}(`)) return { symbol: fn.name, demangled, address: fn.address };
@@ -37,14 +40,17 @@ export async function findV8GcSymbol(elf: ElfFile, options: { demangler?: string
   if (names.demanglerMissing) {
     // Without c++filt, the prefix of the mangled name itself says namespace, class and function.
     const fn = candidates.find((candidate) => candidate.name.startsWith('_ZN2v88internal4Heap24PerformGarbageCollectionE'));
-    if (fn !== undefined) return { symbol: fn.name, demangled: `${V8_GC_FUNCTION}(…) (not demangled: ${names.problem})`, address: fn.address };
+    if (fn !== undefined)
+      return { symbol: fn.name, demangled: `${V8_GC_FUNCTION}(…) (not demangled: ${names.problem})`, address: fn.address };
   }
   return null;
 }
 
 /** Node's gc__start and gc__done probes, when the binary has both. */
 export async function findNodeGcUsdt(elf: ElfFile): Promise<StapsdtProbe[] | null> {
-  const probes = (await readStapsdtNotes(elf)).filter((probe) => probe.provider === 'node' && (probe.name === 'gc__start' || probe.name === 'gc__done'));
+  const probes = (await readStapsdtNotes(elf)).filter(
+    (probe) => probe.provider === 'node' && (probe.name === 'gc__start' || probe.name === 'gc__done'),
+  );
   const names = new Set(probes.map((probe) => probe.name));
   return names.has('gc__start') && names.has('gc__done') ? probes : null;
 }
@@ -55,7 +61,10 @@ export async function findNodeGcUsdt(elf: ElfFile): Promise<StapsdtProbe[] | nul
  * probes through the traced PID's memory maps, and a held command is still memtrace's shell shim
  * when bpftrace attaches. Null when the binary has neither.
  */
-export async function findGcProbePoint(elf: ElfFile, options: { demangler?: string; preferSymbol?: boolean } = {}): Promise<GcProbePoint | null> {
+export async function findGcProbePoint(
+  elf: ElfFile,
+  options: { demangler?: string; preferSymbol?: boolean } = {},
+): Promise<GcProbePoint | null> {
   const usdt = await findNodeGcUsdt(elf);
   if (usdt !== null && options.preferSymbol !== true) return { kind: 'usdt', probes: usdt };
   const symbol = await findV8GcSymbol(elf, options);

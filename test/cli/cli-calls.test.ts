@@ -16,7 +16,10 @@ const PYTHON = DEBIAN_PYTHON;
 const pythonTest = needing([PYTHON_NEED], liveTest);
 const PYENV_311 = '/root/.pyenv/versions/3.11.7/bin/python3.11';
 const PYENV_312 = '/root/.pyenv/versions/3.12.1/bin/python3.12';
-const pyenvTest = needing([PYENV_311, PYENV_312].map((path) => ({ what: path, present: existsSync(path), install: { command: 'pyenv install 3.11.7 3.12.1' } })), liveTest);
+const pyenvTest = needing(
+  [PYENV_311, PYENV_312].map((path) => ({ what: path, present: existsSync(path), install: { command: 'pyenv install 3.11.7 3.12.1' } })),
+  liveTest,
+);
 const GROW = `${ROOT}test/workloads/python/grow.py`;
 const PAGE = 4096;
 const MIB = 1024 * 1024;
@@ -54,7 +57,10 @@ pythonTest('launched: hold_out_grow grows RSS by 23 MiB and hold_out_release giv
   const output = temporary('calls.json');
   const result = await memtrace(['calls', '-o', output, '--', PYTHON, GROW]);
   t.is(result.exitCode, 0, `${result.stderr}`);
-  t.regex(`${result.stderr}`, /memtrace: CPython 3\.11 \(\/usr\/bin\/python3\.11\): calls and returns of Python functions, seen while the line probe is enabled too/);
+  t.regex(
+    `${result.stderr}`,
+    /memtrace: CPython 3\.11 \(\/usr\/bin\/python3\.11\): calls and returns of Python functions, seen while the line probe is enabled too/,
+  );
   t.regex(`${result.stderr}`, /memtrace: not seen: builtin C functions/);
   const report = readReport(output);
   t.false(report.partial);
@@ -66,7 +72,10 @@ pythonTest('launched: hold_out_grow grows RSS by 23 MiB and hold_out_release giv
   t.true(within(release.shrink, -GROWN, TOLERANCE), `shrink ${release.shrink} vs ${-GROWN}`);
   // The move is logged at the return, with the call before it kept as context.
   const index = report.events.findIndex((event) => event.function === 'hold_out_grow' && event.event === 'RETURN');
-  t.deepEqual([report.events[index - 1]!.event, report.events[index - 1]!.role, report.events[index - 1]!.function], ['CALL', 'prev', 'hold_out_grow']);
+  t.deepEqual(
+    [report.events[index - 1]!.event, report.events[index - 1]!.role, report.events[index - 1]!.function],
+    ['CALL', 'prev', 'hold_out_grow'],
+  );
   t.true(report.events.every((event) => event.rss % PAGE === 0));
   t.true((report.tracer?.seenEvents ?? 0) > report.events.length);
   t.true((report.tracer?.lineEvents ?? 0) > 0);
@@ -98,7 +107,8 @@ pythonTest('attached with --trigger 0: every call and return of the workload is 
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   t.is(`${finished.stdout}`, 'python calls made: 25');
   const report = readReport(output);
-  const count = (name: string, kind: string) => report.events.filter((event: CallEvent) => event.function === name && event.file === GROW && event.event === kind).length;
+  const count = (name: string, kind: string) =>
+    report.events.filter((event: CallEvent) => event.function === name && event.file === GROW && event.event === kind).length;
   t.is(count('tiny', 'CALL'), 23);
   t.is(count('tiny', 'RETURN'), 23);
   t.is(count('hold_out_grow', 'CALL'), 1);
@@ -116,7 +126,7 @@ pythonTest('attached with --trigger 0: every call and return of the workload is 
   t.deepEqual((JSON.parse(`${again.stdout}`) as CallsReport).events, report.events);
 });
 
-liveTest('--func on a C program: RSS either side of touch_pages and drop_pages, to the counters\' batch', async (t) => {
+liveTest("--func on a C program: RSS either side of touch_pages and drop_pages, to the counters' batch", async (t) => {
   const binary = buildWorkload('func-pages');
   const output = temporary('calls.json');
   const result = await memtrace(['calls', '--func', `${binary}:*_pages`, '-o', output, '--', binary, '2311', '3']);
@@ -126,8 +136,10 @@ liveTest('--func on a C program: RSS either side of touch_pages and drop_pages, 
   const returns = (name: string) => report.events.filter((event) => event.function === name && event.event === 'RETURN');
   t.is(returns('touch_pages').length, 3);
   t.is(returns('drop_pages').length, 3);
-  for (const event of returns('touch_pages')) t.true(within(event.drss, 2311 * PAGE, TOLERANCE) && event.drss % PAGE === 0, `touch_pages ΔRSS ${event.drss}`);
-  for (const event of returns('drop_pages')) t.true(within(event.drss, -2311 * PAGE, TOLERANCE) && event.drss % PAGE === 0, `drop_pages ΔRSS ${event.drss}`);
+  for (const event of returns('touch_pages'))
+    t.true(within(event.drss, 2311 * PAGE, TOLERANCE) && event.drss % PAGE === 0, `touch_pages ΔRSS ${event.drss}`);
+  for (const event of returns('drop_pages'))
+    t.true(within(event.drss, -2311 * PAGE, TOLERANCE) && event.drss % PAGE === 0, `drop_pages ΔRSS ${event.drss}`);
   // Each return's ΔRSS is measured from its own entry, logged just before it.
   for (const event of returns('touch_pages')) {
     const before = report.events[report.events.indexOf(event) - 1]!;
@@ -172,14 +184,20 @@ liveTest('an attached non-Python process without --func: not a Python interprete
   target.kill('SIGKILL');
   await target;
   t.is(result.exitCode, 5);
-  t.is(`${result.stderr}`, 'memtrace-bpf: nothing to trace: /usr/bin/sleep is not a Python interpreter: no Python events (--func probes native functions)');
+  t.is(
+    `${result.stderr}`,
+    'memtrace-bpf: nothing to trace: /usr/bin/sleep is not a Python interpreter: no Python events (--func probes native functions)',
+  );
 });
 
 pyenvTest('a Python built without probes, and 3.12 which removed them: each says why and what to use', async (t) => {
   const script = temporary('wait.py');
   writeFileSync(script, 'import sys\nsys.stdin.readline()\n');
   for (const [python, why] of [
-    [PYENV_311, /CPython 3\.11 \(\/root\/\.pyenv\/versions\/3\.11\.7\/bin\/python3\.11\) was built without USDT probes \(configure --with-dtrace\): no Python events; use --func/],
+    [
+      PYENV_311,
+      /CPython 3\.11 \(\/root\/\.pyenv\/versions\/3\.11\.7\/bin\/python3\.11\) was built without USDT probes \(configure --with-dtrace\): no Python events; use --func/,
+    ],
     [PYENV_312, /CPython 3\.12 \(.*\) has no function probes: CPython 3\.12 to 3\.14 removed them; use --func, or CPython 3\.15/],
   ] as const) {
     const target = execa(python, [script], { reject: false, stdin: 'pipe' });
@@ -198,8 +216,18 @@ const badFunc = test.macro(async (t, args: string[], message: RegExp) => {
   t.regex(`${result.stderr}`, message);
 });
 liveTest('a --func outside the grammar', badFunc, ['--func', 'libc.so.6:free;system'], /--func: expected LIB:GLOB/);
-liveTest('a --func library that matches nothing', badFunc, ['--func', 'libnothing.so*:f'], /--func libnothing\.so\*:f: no library matches libnothing\.so\*/);
-liveTest('a --func symbol that matches nothing', badFunc, ['--func', `${ROOT}test/workloads/bin/func-pages:no_such_*`], /no function symbol matches no_such_\* in /);
+liveTest(
+  'a --func library that matches nothing',
+  badFunc,
+  ['--func', 'libnothing.so*:f'],
+  /--func libnothing\.so\*:f: no library matches libnothing\.so\*/,
+);
+liveTest(
+  'a --func symbol that matches nothing',
+  badFunc,
+  ['--func', `${ROOT}test/workloads/bin/func-pages:no_such_*`],
+  /no function symbol matches no_such_\* in /,
+);
 
 pyenvTest('a launched Python without probes is refused before the program runs a line', async (t) => {
   const script = temporary('say.py');

@@ -21,20 +21,31 @@ function checkKnownFigures(t: import('ava').ExecutionContext, profile: MallocPro
     { name: 'free', calls: 28, bytes: 0, failed: 0 },
   ]);
   t.deepEqual(
-    profile.stacks.map((stack) => [stack.frames.map((frame) => frame.name).join(';'), stack.allocs, stack.allocBytes, stack.outstanding, stack.outstandingBytes]),
+    profile.stacks.map((stack) => [
+      stack.frames.map((frame) => frame.name).join(';'),
+      stack.allocs,
+      stack.allocBytes,
+      stack.outstanding,
+      stack.outstandingBytes,
+    ]),
     [
       ['start;main;make_block;malloc', 23, 23552, 3, 3072],
       ['start;main;make_table;calloc', 2, 1280, 2, 1280],
     ],
   );
-  t.deepEqual(profile.stacks[0]!.frames.map((frame) => frame.module), ['dyld', 'known-allocs', 'known-allocs', 'libsystem_malloc.dylib']);
+  t.deepEqual(
+    profile.stacks[0]!.frames.map((frame) => frame.module),
+    ['dyld', 'known-allocs', 'known-allocs', 'libsystem_malloc.dylib'],
+  );
   t.deepEqual(profile.tracer, { name: 'dtrace', version: 'Sun D 1.13' });
   t.is(profile.losses.untrackedLiveBlocks, 0);
 }
 
 test('attach with --duration: dtrace -Z -q -s PROGRAM -p PID, the program ends itself, exact figures', async (t) => {
   const argsFile = join(directory(), 'args.json');
-  const result = await memtraceDtrace(['malloc', '-p', String(process.pid), '-d', '300ms', '-f', 'json'], 'replay', { env: { FAKE_DTRACE_ARGS: argsFile } });
+  const result = await memtraceDtrace(['malloc', '-p', String(process.pid), '-d', '300ms', '-f', 'json'], 'replay', {
+    env: { FAKE_DTRACE_ARGS: argsFile },
+  });
   t.is(result.exitCode, 0, `${result.stderr}`);
   const args = JSON.parse(readFileSync(argsFile, 'utf8')) as string[];
   t.deepEqual([...args.slice(0, 3), ...args.slice(4)], ['-Z', '-q', '-s', '-p', String(process.pid)]);
@@ -43,12 +54,17 @@ test('attach with --duration: dtrace -Z -q -s PROGRAM -p PID, the program ends i
   checkKnownFigures(t, profile);
   t.false(profile.partial);
   t.deepEqual(profile.target, { pid: process.pid, command: null });
-  t.regex(`${result.stderr}`, /memtrace: tracing malloc, calloc, realloc, posix_memalign, aligned_alloc, valloc, free in PID \d+ with DTrace for 0\.3 s/);
+  t.regex(
+    `${result.stderr}`,
+    /memtrace: tracing malloc, calloc, realloc, posix_memalign, aligned_alloc, valloc, free in PID \d+ with DTrace for 0\.3 s/,
+  );
 });
 
 test('launch: the command goes to dtrace -c, the program traces $target', async (t) => {
   const argsFile = join(directory(), 'args.json');
-  const result = await memtraceDtrace(['malloc', '-f', 'json', '--', './known-allocs', '--blocks=23'], 'replay', { env: { FAKE_DTRACE_ARGS: argsFile } });
+  const result = await memtraceDtrace(['malloc', '-f', 'json', '--', './known-allocs', '--blocks=23'], 'replay', {
+    env: { FAKE_DTRACE_ARGS: argsFile },
+  });
   t.is(result.exitCode, 0, `${result.stderr}`);
   const args = JSON.parse(readFileSync(argsFile, 'utf8')) as string[];
   t.deepEqual(args.slice(4, 6), ['-c', './known-allocs --blocks=23']);
@@ -84,7 +100,7 @@ test('SIGTERM is forwarded as SIGINT too, so END prints', async (t) => {
   t.is(profile.partialReason, 'interrupted by SIGTERM');
 });
 
-test('--duration holds even when the program\'s own timer does not fire: memtrace stops dtrace 2 s later', async (t) => {
+test("--duration holds even when the program's own timer does not fire: memtrace stops dtrace 2 s later", async (t) => {
   const child = memtraceDtrace(['malloc', '-p', String(process.pid), '-d', '300ms', '-f', 'json'], 'no-tick');
   await waitForLine(child.stderr!, /memtrace: tracing/);
   // From the start of tracing: the machine's load (tests run side by side) is not the program's.
@@ -150,33 +166,102 @@ test('dtrace killed in the middle of a line: the records before it are reported,
   const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
   t.true(profile.partial);
   t.is(profile.partialReason, 'dtrace was killed by SIGKILL');
-  t.true(profile.notes.some((note) => note.startsWith(`dtrace's output ended in the middle of a line, so that record is lost: "A\\t5644547984"`)), profile.notes.join('\n'));
-  t.true(profile.stacks.some((stack) => stack.outstanding > 0), 'the streamed records before the cut are kept');
+  t.true(
+    profile.notes.some((note) =>
+      note.startsWith(`dtrace's output ended in the middle of a line, so that record is lost: "A\\t5644547984"`),
+    ),
+    profile.notes.join('\n'),
+  );
+  t.true(
+    profile.stacks.some((stack) => stack.outstanding > 0),
+    'the streamed records before the cut are kept',
+  );
 });
 
-test('a line that is none of the program\'s records is counted in the report, never dropped silently', async (t) => {
+test("a line that is none of the program's records is counted in the report, never dropped silently", async (t) => {
   const result = await memtraceDtrace(['malloc', '-f', 'json', '--', './known-allocs'], 'garbled');
   t.is(result.exitCode, 0, `${result.stderr}`);
   const profile = JSON.parse(`${result.stdout}`.replace('fake command output\n', '')) as MallocProfile;
-  t.deepEqual(profile.notes, ["1 line of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)"]);
+  t.deepEqual(profile.notes, [
+    "1 line of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)",
+  ]);
   t.is(profile.totals.allocs, 25);
 });
 
-const refused = test.macro(async (t, scenario: string, args: string[], exitCode: number, message: RegExp, env: Record<string, string> = {}) => {
-  const result = await memtraceDtrace(args, scenario, { env });
-  t.is(result.exitCode, exitCode, `${result.stderr}`);
-  t.regex(`${result.stderr}`, message);
-  t.is(`${result.stdout}`, '');
-});
+const refused = test.macro(
+  async (t, scenario: string, args: string[], exitCode: number, message: RegExp, env: Record<string, string> = {}) => {
+    const result = await memtraceDtrace(args, scenario, { env });
+    t.is(result.exitCode, exitCode, `${result.stderr}`);
+    t.regex(`${result.stderr}`, message);
+    t.is(`${result.stdout}`, '');
+  },
+);
 
-test('missing privileges', refused, 'privilege', ['malloc', '-p', String(process.pid)], 77, /^memtrace-dtrace: DTrace requires additional privileges: re-run with sudo$/m);
-test('SIP blocking the attach: what to run to allow DTrace', refused, 'sip', ['malloc', '-p', String(process.pid)], 77, /csrutil enable --without dtrace/);
-test('dtrace finding no process', refused, 'no-such-pid', ['malloc', '-p', String(process.pid)], 5, /no process with PID \d+ \(it may have exited\)/);
-test('a PID that does not exist, caught before dtrace runs', refused, 'replay', ['malloc', '-p', '4194303'], 5, /no process with PID 4194303/);
-test('dtrace missing from PATH', refused, 'replay', ['malloc', '-p', String(process.pid)], 4, /dtrace not found in PATH or at \/usr\/sbin\/dtrace/, { PATH: directory() });
-test('a command argument with a space cannot go through dtrace -c', refused, 'replay', ['malloc', '--', './prog', 'two words'], 2, /dtrace -c splits the command on white space, so "two words" cannot be passed as one argument/);
-test('bpftrace-only options are refused by name', refused, 'replay', ['malloc', '--events', '/tmp/e.log', '--mmap', '-p', String(process.pid)], 2, /--events \(the per-call log\), --mmap: not available with DTrace/);
-test('a --lib module with a colon never reaches the program', refused, 'replay', ['malloc', '--lib', 'libsystem_malloc.dylib:free', '-p', String(process.pid)], 2, /--lib: expected an absolute path or a library name/);
+test(
+  'missing privileges',
+  refused,
+  'privilege',
+  ['malloc', '-p', String(process.pid)],
+  77,
+  /^memtrace-dtrace: DTrace requires additional privileges: re-run with sudo$/m,
+);
+test(
+  'SIP blocking the attach: what to run to allow DTrace',
+  refused,
+  'sip',
+  ['malloc', '-p', String(process.pid)],
+  77,
+  /csrutil enable --without dtrace/,
+);
+test(
+  'dtrace finding no process',
+  refused,
+  'no-such-pid',
+  ['malloc', '-p', String(process.pid)],
+  5,
+  /no process with PID \d+ \(it may have exited\)/,
+);
+test(
+  'a PID that does not exist, caught before dtrace runs',
+  refused,
+  'replay',
+  ['malloc', '-p', '4194303'],
+  5,
+  /no process with PID 4194303/,
+);
+test(
+  'dtrace missing from PATH',
+  refused,
+  'replay',
+  ['malloc', '-p', String(process.pid)],
+  4,
+  /dtrace not found in PATH or at \/usr\/sbin\/dtrace/,
+  { PATH: directory() },
+);
+test(
+  'a command argument with a space cannot go through dtrace -c',
+  refused,
+  'replay',
+  ['malloc', '--', './prog', 'two words'],
+  2,
+  /dtrace -c splits the command on white space, so "two words" cannot be passed as one argument/,
+);
+test(
+  'bpftrace-only options are refused by name',
+  refused,
+  'replay',
+  ['malloc', '--events', '/tmp/e.log', '--mmap', '-p', String(process.pid)],
+  2,
+  /--events \(the per-call log\), --mmap: not available with DTrace/,
+);
+test(
+  'a --lib module with a colon never reaches the program',
+  refused,
+  'replay',
+  ['malloc', '--lib', 'libsystem_malloc.dylib:free', '-p', String(process.pid)],
+  2,
+  /--lib: expected an absolute path or a library name/,
+);
 
 test('--print-script prints the D program for the PID and runs nothing', async (t) => {
   const result = await memtraceDtrace(['malloc', '--print-script', '--sample', '3', '-p', '4242'], 'privilege');
@@ -188,6 +273,9 @@ test('--print-script prints the D program for the PID and runs nothing', async (
 test('--help names memtrace-dtrace and its DTrace notes', async (t) => {
   const result = await memtraceDtrace(['malloc', '--help']);
   t.is(result.exitCode, 0);
-  t.regex(`${result.stdout}`, /^Usage: memtrace-dtrace malloc \[options\] -p PID\n {7}memtrace-dtrace malloc \[options\] -- COMMAND \[ARGS\.\.\.\]$/m);
+  t.regex(
+    `${result.stdout}`,
+    /^Usage: memtrace-dtrace malloc \[options\] -p PID\n {7}memtrace-dtrace malloc \[options\] -- COMMAND \[ARGS\.\.\.\]$/m,
+  );
   t.regex(`${result.stdout}`, /memtrace-dtrace malloc \(macOS\) runs the same session with DTrace's pid/);
 });

@@ -19,22 +19,41 @@ function temporary(name: string): string {
 }
 
 /** The stacks through makeDistinctBuffers (any V8 tier: ~ interpreted, ^ baseline, …), summed. */
-function madeByWorkload(profile: MallocProfile): { stacks: MallocStack[]; allocs: number; allocBytes: number; outstanding: number; outstandingBytes: number } {
-  const stacks = profile.stacks.filter((stack) => stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)));
+function madeByWorkload(profile: MallocProfile): {
+  stacks: MallocStack[];
+  allocs: number;
+  allocBytes: number;
+  outstanding: number;
+  outstandingBytes: number;
+} {
+  const stacks = profile.stacks.filter((stack) =>
+    stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)),
+  );
   const sum = (key: 'allocs' | 'allocBytes' | 'outstanding' | 'outstandingBytes') => stacks.reduce((total, stack) => total + stack[key], 0);
-  return { stacks, allocs: sum('allocs'), allocBytes: sum('allocBytes'), outstanding: sum('outstanding'), outstandingBytes: sum('outstandingBytes') };
+  return {
+    stacks,
+    allocs: sum('allocs'),
+    allocBytes: sum('allocBytes'),
+    outstanding: sum('outstanding'),
+    outstandingBytes: sum('outstandingBytes'),
+  };
 }
 
 liveTest('launched: the 23 Buffers of makeDistinctBuffers, by JS stack, 13 outstanding at the end of the trace', async (t) => {
   const output = temporary('external.json');
   // The trace ends at its duration while node still holds its buffers (at exit node frees them all).
-  const traced = await memtrace(['external', '--duration', '5s', '-o', output, '--', 'node', '--expose-gc', BUFFERS, '23', '10', '9000'], { timeout: 180_000 });
+  const traced = await memtrace(['external', '--duration', '5s', '-o', output, '--', 'node', '--expose-gc', BUFFERS, '23', '10', '9000'], {
+    timeout: 180_000,
+  });
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
   t.is(profile.tool, 'external');
   t.false(profile.partial, profile.partialReason ?? '');
   const mine = madeByWorkload(profile);
-  t.deepEqual({ ...mine, stacks: undefined }, { stacks: undefined, allocs: 23, allocBytes: 23 * SIZE, outstanding: 13, outstandingBytes: 13 * SIZE });
+  t.deepEqual(
+    { ...mine, stacks: undefined },
+    { stacks: undefined, allocs: 23, allocBytes: 23 * SIZE, outstanding: 13, outstandingBytes: 13 * SIZE },
+  );
   // The JS caller of makeDistinctBuffers is in the stacks too, and no perf map is left behind.
   t.true(mine.stacks.every((stack) => stack.frames.some((frame) => /^JS:.run .*buffers\.js:\d+$/.test(frame.name))));
   const pid = profile.target.pid!;
@@ -55,12 +74,18 @@ liveTest('attached by PID to a node writing a perf map: the function name and th
     t.true(existsSync(`/proc/${pid}/stat`), 'the target runs on after the trace');
     const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
     const mine = madeByWorkload(profile);
-    t.deepEqual({ ...mine, stacks: undefined }, { stacks: undefined, allocs: 23, allocBytes: 23 * SIZE, outstanding: 13, outstandingBytes: 13 * SIZE });
+    t.deepEqual(
+      { ...mine, stacks: undefined },
+      { stacks: undefined, allocs: 23, allocBytes: 23 * SIZE, outstanding: 13, outstandingBytes: 13 * SIZE },
+    );
     t.is(profile.totals.allocs, 23, 'nothing else of node allocated a backing store in the traced seconds');
     t.true(profile.totals.frees >= 10);
     t.deepEqual(
       profile.functions.map((fn) => [fn.name, fn.calls]).filter(([name]) => name !== 'Free'),
-      [['AllocateUninitialized', 22], ['Allocate', 1]],
+      [
+        ['AllocateUninitialized', 22],
+        ['Allocate', 1],
+      ],
     );
     // The raw log re-renders into the same profile, JS names included (they travel in the log).
     const again = await memtraceAuto(['report', rawOut, '-f', 'json']);
@@ -79,7 +104,12 @@ liveTest('bad input: a target that is not node, attached or launched, and a PID 
   try {
     const attached = await memtrace(['external', '-p', String(sleeper.pid), '--duration', '1s']);
     t.is(attached.exitCode, 5);
-    t.regex(`${attached.stderr}`, new RegExp(`^memtrace-bpf: PID ${sleeper.pid} runs /usr/bin/sleep, which is not node \\(it has none of the symbols of Node's ArrayBuffer allocator\\): external traces Node processes only$`));
+    t.regex(
+      `${attached.stderr}`,
+      new RegExp(
+        `^memtrace-bpf: PID ${sleeper.pid} runs /usr/bin/sleep, which is not node \\(it has none of the symbols of Node's ArrayBuffer allocator\\): external traces Node processes only$`,
+      ),
+    );
   } finally {
     sleeper.kill();
     await sleeper;

@@ -40,7 +40,9 @@ function temporary(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), name);
 }
 
-function byWorkloadFunction(profile: FaultsProfile): Record<string, { faults: number; residentBytes: number; brkBytes: number; mmapBytes: number }> {
+function byWorkloadFunction(
+  profile: FaultsProfile,
+): Record<string, { faults: number; residentBytes: number; brkBytes: number; mmapBytes: number }> {
   const sums: Record<string, { faults: number; residentBytes: number; brkBytes: number; mmapBytes: number }> = {};
   const leafOnly = profile.tracer.stacks === 'dwarf'; // see expectedFor
   for (const stack of profile.stacks) {
@@ -56,7 +58,7 @@ function byWorkloadFunction(profile: FaultsProfile): Record<string, { faults: nu
   return sums;
 }
 
-liveTest('launched: each function\'s pages counted exactly at its stacks; the raw log re-renders the same', async (t) => {
+liveTest("launched: each function's pages counted exactly at its stacks; the raw log re-renders the same", async (t) => {
   const output = temporary('faults.json');
   const rawOut = temporary('faults.ndjson');
   const result = await memtrace(['faults', '-o', output, '--raw-out', rawOut, '--', buildWorkload('touch-pages')]);
@@ -67,7 +69,10 @@ liveTest('launched: each function\'s pages counted exactly at its stacks; the ra
   t.is(profile.losses.registerMismatches, 0);
   t.is(profile.target.command?.at(-1), buildWorkload('touch-pages'));
   const stack = profile.stacks.find((candidate) => candidate.faults === 37)!;
-  t.deepEqual(stack.frames.slice(-3).map((frame) => frame.name), ['__libc_start_call_main', 'main', 'touch_mmap']);
+  t.deepEqual(
+    stack.frames.slice(-3).map((frame) => frame.name),
+    ['__libc_start_call_main', 'main', 'touch_mmap'],
+  );
   t.is(stack.frames.at(-1)?.module, 'touch-pages');
 
   const replayed = await memtraceAuto(['report', rawOut, '-f', 'json']);

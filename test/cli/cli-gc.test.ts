@@ -25,7 +25,12 @@ function traceGcKinds(output: string): Record<string, number> {
   for (const line of output.split('\n')) {
     const match = /^\[\d+:0x[0-9a-f]+\]\s+\d+ ms: (Scavenge|Mark-Compact|Minor Mark-Compact|Minor Mark-Sweep)\b/.exec(line);
     if (!match) continue;
-    const kind = { Scavenge: 'scavenge', 'Mark-Compact': 'mark-compact', 'Minor Mark-Compact': 'minor-mark-compact', 'Minor Mark-Sweep': 'minor-mark-compact' }[match[1]!]!;
+    const kind = {
+      Scavenge: 'scavenge',
+      'Mark-Compact': 'mark-compact',
+      'Minor Mark-Compact': 'minor-mark-compact',
+      'Minor Mark-Sweep': 'minor-mark-compact',
+    }[match[1]!]!;
     kinds[kind] = (kinds[kind] ?? 0) + 1;
   }
   return kinds;
@@ -43,7 +48,20 @@ async function startWaitingNode(extra: string[] = []) {
 
 liveTest(`launched: ${FORCED} forced mark-compacts, and exactly the collections --trace-gc prints`, async (t) => {
   const output = temporary('gc.json');
-  const result = await memtrace(['gc', '--quiet', '-o', output, '-o', temporary('gc.svg'), '--', 'node', '--expose-gc', '--trace-gc', WORKLOAD, String(FORCED)]);
+  const result = await memtrace([
+    'gc',
+    '--quiet',
+    '-o',
+    output,
+    '-o',
+    temporary('gc.svg'),
+    '--',
+    'node',
+    '--expose-gc',
+    '--trace-gc',
+    WORKLOAD,
+    String(FORCED),
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
   const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
   const traceGc = traceGcKinds(`${result.stdout}`);
@@ -58,7 +76,19 @@ liveTest(`launched: ${FORCED} forced mark-compacts, and exactly the collections 
 
 liveTest(`a worker thread's isolate: its ${FORCED} collections on its own thread, beside the main thread's ${FORCED}`, async (t) => {
   const output = temporary('gc.json');
-  const result = await memtrace(['gc', '--quiet', '-o', output, '--', 'node', '--expose-gc', '--trace-gc', WORKLOAD, String(FORCED), '--worker']);
+  const result = await memtrace([
+    'gc',
+    '--quiet',
+    '-o',
+    output,
+    '--',
+    'node',
+    '--expose-gc',
+    '--trace-gc',
+    WORKLOAD,
+    String(FORCED),
+    '--worker',
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
   const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
   t.deepEqual(kindsOf(log), traceGcKinds(`${result.stdout}`), `${result.stdout}`);
@@ -70,7 +100,18 @@ liveTest(`a worker thread's isolate: its ${FORCED} collections on its own thread
 
 liveTest('node --minor-mc: collector 2 is the minor mark-compact, as --trace-gc names it', async (t) => {
   const output = temporary('gc.json');
-  const result = await memtrace(['gc', '--quiet', '-o', output, '--', 'node', '--minor-mc', '--trace-gc', `${ROOT}test/workloads/node/alloc-loop.js`, '3000000']);
+  const result = await memtrace([
+    'gc',
+    '--quiet',
+    '-o',
+    output,
+    '--',
+    'node',
+    '--minor-mc',
+    '--trace-gc',
+    `${ROOT}test/workloads/node/alloc-loop.js`,
+    '3000000',
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
   const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
   const traceGc = traceGcKinds(`${result.stdout}`);
@@ -167,7 +208,10 @@ liveTest('a running process that is not node: which binary, what was looked for'
   sleeper.kill();
   await sleeper;
   t.is(result.exitCode, 5);
-  t.regex(`${result.stderr}`, /\/usr\/bin\/sleep has neither V8's v8::internal::Heap::PerformGarbageCollection\(…\) in its symbol table nor Node's node:gc__start\/gc__done USDT probes: is it node\?/);
+  t.regex(
+    `${result.stderr}`,
+    /\/usr\/bin\/sleep has neither V8's v8::internal::Heap::PerformGarbageCollection\(…\) in its symbol table nor Node's node:gc__start\/gc__done USDT probes: is it node\?/,
+  );
 });
 
 liveTest('a launched command that is not node, and a script', async (t) => {
@@ -179,7 +223,7 @@ liveTest('a launched command that is not node, and a script', async (t) => {
   t.regex(`${script.stderr}`, /record-gc\.sh: not an ELF file .*; for a script, launch its interpreter: memtrace gc -- node /);
 });
 
-liveTest('the launched command\'s exit code is memtrace\'s', async (t) => {
+liveTest("the launched command's exit code is memtrace's", async (t) => {
   const result = await memtrace(['gc', '--quiet', '-o', temporary('gc.json'), '--', 'node', '-e', 'process.exitCode = 3']);
   t.is(result.exitCode, 3, `${result.stderr}`);
 });
@@ -210,5 +254,8 @@ test('memtrace scripts gc prints scripts/bpf/gc.bt', async (t) => {
 liveTest('--print-script: the program for this node, with the PID and the symbol found in it', async (t) => {
   const result = await memtrace(['gc', '--print-script', '-p', String(process.pid)]);
   t.is(result.exitCode, 0, `${result.stderr}`);
-  t.regex(`${result.stdout}`, new RegExp(`uprobe:/[^:]+/node:_ZN2v88internal4Heap24PerformGarbageCollection\\w+\\n/pid == ${process.pid}/`));
+  t.regex(
+    `${result.stdout}`,
+    new RegExp(`uprobe:/[^:]+/node:_ZN2v88internal4Heap24PerformGarbageCollection\\w+\\n/pid == ${process.pid}/`),
+  );
 });

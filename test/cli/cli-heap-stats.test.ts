@@ -20,18 +20,33 @@ test('a Node run holding 67 MiB of arrays: old space grew by that, in table, jso
   t.regex(result.stderr, /holding 65536 arrays/, "the program's output goes to stderr when the report is on stdout");
   t.regex(result.stdout, /^memtrace heap-stats: PID \d+ \(node .*hold-arrays\.js\), Node v\d+/);
   t.regex(result.stdout, /^space\.old_space\.used .* \+6\d\.\d MiB/m);
-  const report = JSON.parse(readFileSync(json, 'utf8')) as { differences: Array<{ name: string; adjusted: number }>; header: { tool: string } };
+  const report = JSON.parse(readFileSync(json, 'utf8')) as {
+    differences: Array<{ name: string; adjusted: number }>;
+    header: { tool: string };
+  };
   t.is(report.header.tool, 'heap-stats');
   const used = report.differences.find((difference) => difference.name === 'space.old_space.used')!;
   t.true(Math.abs(used.adjusted - EXPECTED_OLD_SPACE) < EXPECTED_OLD_SPACE * 0.03, `${used.adjusted} vs ${EXPECTED_OLD_SPACE}`);
   const rows = tsvParse(readFileSync(tsv, 'utf8'));
   t.deepEqual(rows.columns, ['name', 'unit', 'before', 'after', 'delta', 'noise', 'adjusted', 'relative']);
   t.true(rows.some((row) => row.name === 'space.old_space.used'));
-  t.deepEqual(csvParse(readFileSync(csv, 'utf8')).map((row) => ({ ...row })), rows.map((row) => ({ ...row })), 'the csv holds the rows of the tsv');
+  t.deepEqual(
+    csvParse(readFileSync(csv, 'utf8')).map((row) => ({ ...row })),
+    rows.map((row) => ({ ...row })),
+    'the csv holds the rows of the tsv',
+  );
 });
 
 test('released before exit: old space does not show as grown; the exit code is passed on', async (t) => {
-  const result = await memtraceAuto(['heap-stats', '-f', 'json', '--', 'node', '-e', `require(${JSON.stringify(workload)}); globalThis.held = null; process.exitCode = 3`]);
+  const result = await memtraceAuto([
+    'heap-stats',
+    '-f',
+    'json',
+    '--',
+    'node',
+    '-e',
+    `require(${JSON.stringify(workload)}); globalThis.held = null; process.exitCode = 3`,
+  ]);
   t.is(result.exitCode, 3, result.stderr);
   const report = JSON.parse(result.stdout) as { differences: Array<{ name: string; adjusted: number }> };
   const used = report.differences.find((difference) => difference.name === 'space.old_space.used');
@@ -39,7 +54,13 @@ test('released before exit: old space does not show as grown; the exit code is p
 });
 
 test('Ctrl-C: the report of the run so far is still written, and memtrace ends as the program did', async (t) => {
-  const run = memtraceAuto(['heap-stats', '--', 'node', '-e', 'globalThis.x = Array.from({ length: 200000 }, (_, i) => ({ i })); console.error("ready"); setInterval(() => {}, 1000)']);
+  const run = memtraceAuto([
+    'heap-stats',
+    '--',
+    'node',
+    '-e',
+    'globalThis.x = Array.from({ length: 200000 }, (_, i) => ({ i })); console.error("ready"); setInterval(() => {}, 1000)',
+  ]);
   await waitForLine(run.stderr!, /ready/);
   run.kill('SIGINT');
   const result = await run;
@@ -70,11 +91,20 @@ test('bad input: a non-Node command, an unwritable output, bad thresholds, no co
   t.is(none.exitCode, 2);
   const killed = await memtraceAuto(['heap-stats', '--', 'node', '-e', 'process.kill(process.pid, "SIGKILL")']);
   t.is(killed.exitCode, 137);
-  t.regex(killed.stderr, /ended \(SIGKILL\) without reporting: it did not start Node.js with memtrace.s preload, or it was killed with SIGKILL/);
+  t.regex(
+    killed.stderr,
+    /ended \(SIGKILL\) without reporting: it did not start Node.js with memtrace.s preload, or it was killed with SIGKILL/,
+  );
 });
 
 test('preload output: empty, cut or garbled files are errors naming the file', (t) => {
-  t.throws(() => parsePreloadRecord('', 'heap-stats-1.json'), { message: /heap-stats-1\.json:1: not valid heap-stats preload output: expected a JSON object; the file is empty/ });
-  t.throws(() => parsePreloadRecord('{"pid": 1, "bef', 'heap-stats-1.json'), { message: /expected a JSON object \(the file is cut short\?\)/ });
-  t.throws(() => parsePreloadRecord('{"pid": 1, "before": {"a": "x"}}', 'heap-stats-1.json'), { message: /expected pid, before and after snapshots of numbers, and noise, a list of them/ });
+  t.throws(() => parsePreloadRecord('', 'heap-stats-1.json'), {
+    message: /heap-stats-1\.json:1: not valid heap-stats preload output: expected a JSON object; the file is empty/,
+  });
+  t.throws(() => parsePreloadRecord('{"pid": 1, "bef', 'heap-stats-1.json'), {
+    message: /expected a JSON object \(the file is cut short\?\)/,
+  });
+  t.throws(() => parsePreloadRecord('{"pid": 1, "before": {"a": "x"}}', 'heap-stats-1.json'), {
+    message: /expected pid, before and after snapshots of numbers, and noise, a list of them/,
+  });
 });

@@ -119,7 +119,20 @@ liveTest('memtrace killed by SIGKILL: the attached target runs on unharmed and n
 
 liveTest('memtrace killed by SIGKILL: a launched command runs to its end with unchanged output', async (t) => {
   const outputFile = temporary('command-output.txt');
-  const session = execa(process.execPath, [`${process.cwd()}/bin/memtrace-bpf.js`, 'malloc', '-o', temporary('r.json'), '--', '/bin/sh', '-c', `${buildWorkload('known-allocs')} --linger 2 > ${outputFile}; echo "exit $?" >> ${outputFile}`], { reject: false });
+  const session = execa(
+    process.execPath,
+    [
+      `${process.cwd()}/bin/memtrace-bpf.js`,
+      'malloc',
+      '-o',
+      temporary('r.json'),
+      '--',
+      '/bin/sh',
+      '-c',
+      `${buildWorkload('known-allocs')} --linger 2 > ${outputFile}; echo "exit $?" >> ${outputFile}`,
+    ],
+    { reject: false },
+  );
   const started = await waitForLine(session.stderr!, /memtrace: tracing .* in PID \d+/);
   const pid = Number(/in PID (\d+)/.exec(started)![1]);
   session.kill('SIGKILL');

@@ -27,12 +27,32 @@ test('a pid that is not a number', usage, ['-p', '12abc'], /--pid: expected a wh
 test('an unknown option', usage, ['--frobnicate', '-p', '1'], /Unknown option '--frobnicate'/);
 test('a sample of zero', usage, ['--sample', '0', '-p', '1'], /--sample: expected a whole number from 1/);
 test('a stack depth too deep', usage, ['--stack-depth', '65', '-p', '1'], /--stack-depth: expected a whole number from 1 to 64/);
-test('an output in a directory that does not exist', usage, ['-o', '/nonexistent/dir/report.json', '-p', '1'], /cannot write \/nonexistent\/dir\/report.json/);
+test(
+  'an output in a directory that does not exist',
+  usage,
+  ['-o', '/nonexistent/dir/report.json', '-p', '1'],
+  /cannot write \/nonexistent\/dir\/report.json/,
+);
 test('an output with an unknown extension', usage, ['-o', 'report.xyz', '-p', '1'], /report\.xyz/);
 test('a library path with a colon', usage, ['--lib', '/lib/libc.so.6:malloc', '-p', '1'], /--lib: expected an absolute path/);
-test('an unknown allocator', usage, ['--allocator', 'hoard', '-p', '1'], /--allocator: expected one of glibc, jemalloc, tcmalloc, mimalloc/);
-test('an unknown --value', usage, ['--value', 'bogus', '-p', '1'], /--value: expected one of allocs, allocBytes, outstanding, outstandingBytes, got "bogus"/);
-test('min-size above max-size', usage, ['--min-size', '10', '--max-size', '5', '--print-script', '-p', String(process.pid)], /--min-size \(10\) is larger than --max-size \(5\)/);
+test(
+  'an unknown allocator',
+  usage,
+  ['--allocator', 'hoard', '-p', '1'],
+  /--allocator: expected one of glibc, jemalloc, tcmalloc, mimalloc/,
+);
+test(
+  'an unknown --value',
+  usage,
+  ['--value', 'bogus', '-p', '1'],
+  /--value: expected one of allocs, allocBytes, outstanding, outstandingBytes, got "bogus"/,
+);
+test(
+  'min-size above max-size',
+  usage,
+  ['--min-size', '10', '--max-size', '5', '--print-script', '-p', String(process.pid)],
+  /--min-size \(10\) is larger than --max-size \(5\)/,
+);
 
 test('--help prints the usage and exits 0', async (t) => {
   const result = await memtrace(['malloc', '--help']);
@@ -41,7 +61,11 @@ test('--help prints the usage and exits 0', async (t) => {
 });
 
 liveTest('not root: a clear message, exit 77', async (t) => {
-  const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MEMTRACE_BPF, 'malloc', '-p', '1'], { reject: false });
+  const result = await execa(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MEMTRACE_BPF, 'malloc', '-p', '1'],
+    { reject: false },
+  );
   t.is(result.exitCode, 77, `${result.stderr}`);
   t.regex(`${result.stderr}`, /needs root: re-run with sudo/);
 });
@@ -60,7 +84,14 @@ liveTest('bpftrace too old', async (t) => {
 
 liveTest('bpftrace failing at start: its error is shown, and the command never ran', async (t) => {
   const marker = join(directory(), 'ran');
-  const result = await memtrace(['malloc', '--tracer-path', fakeBpftrace({ mode: 'fail', error: 'ERROR: something broke' }), '--', '/usr/bin/touch', marker]);
+  const result = await memtrace([
+    'malloc',
+    '--tracer-path',
+    fakeBpftrace({ mode: 'fail', error: 'ERROR: something broke' }),
+    '--',
+    '/usr/bin/touch',
+    marker,
+  ]);
   t.is(result.exitCode, 4, `${result.stderr}`);
   t.regex(`${result.stderr}`, /bpftrace \(.*\) exited with code 1 before tracing started:\nERROR: something broke/);
   t.false(existsSync(marker));
@@ -94,6 +125,11 @@ liveTest('--print-script prints the program with the pid literal and exits', asy
   t.regex(`${result.stdout}`, new RegExp(`^uprobe:/usr/lib/x86_64-linux-gnu/libc\\.so\\.6:malloc\\n/pid == ${pid}/`, 'm'));
   // What memtrace chose for this bpftrace heads the program: where free is probed, where uprobes trap.
   const offsets = /^\/\/ {3}offset uprobes: yes$/m.test(`${result.stdout}`);
-  t.regex(`${result.stdout}`, offsets ? /^\/\/ memtrace: free probed at free\+9, past its NULL test/m : /^\/\/ memtrace: free probed at its entry \(this bpftrace has no offset uprobes\)/m);
+  t.regex(
+    `${result.stdout}`,
+    offsets
+      ? /^\/\/ memtrace: free probed at free\+9, past its NULL test/m
+      : /^\/\/ memtrace: free probed at its entry \(this bpftrace has no offset uprobes\)/m,
+  );
   t.regex(`${result.stdout}`, offsets ? /^uprobe:[^\n]*:free\+9$/m : /^uprobe:[^\n]*:free$/m);
 });

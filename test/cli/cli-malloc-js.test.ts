@@ -15,15 +15,23 @@ function temporary(name: string): string {
   return join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), name);
 }
 
-liveTest('launched with --js: the Buffers\' mallocs carry makeDistinctBuffers and its caller as JS frames', async (t) => {
+liveTest("launched with --js: the Buffers' mallocs carry makeDistinctBuffers and its caller as JS frames", async (t) => {
   const output = temporary('malloc.json');
   // V8's allocator takes the Buffers' 98,760 bytes from calloc (Buffer.alloc(n, 0)) or malloc: the size filter keeps only them.
-  const traced = await memtrace(['malloc', '--js', '--min-size', '98760', '--max-size', '98760', '-o', output, '--', 'node', '--expose-gc', BUFFERS], { timeout: 180_000 });
+  const traced = await memtrace(
+    ['malloc', '--js', '--min-size', '98760', '--max-size', '98760', '-o', output, '--', 'node', '--expose-gc', BUFFERS],
+    { timeout: 180_000 },
+  );
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
   t.is(profile.totals.allocs, 23);
-  const named = profile.stacks.filter((stack) => stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)));
-  t.is(named.reduce((sum, stack) => sum + stack.allocs, 0), 23);
+  const named = profile.stacks.filter((stack) =>
+    stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)),
+  );
+  t.is(
+    named.reduce((sum, stack) => sum + stack.allocs, 0),
+    23,
+  );
   t.true(named.every((stack) => stack.frames.some((frame) => /^JS:.run .*buffers\.js:\d+$/.test(frame.name))));
   t.false(existsSync(`/tmp/perf-${profile.target.pid}.map`), 'the perf map memtrace asked for is removed');
 });
@@ -39,7 +47,10 @@ liveTest('attached to a node without a perf map: the report says how to enable o
   const pid = Number((await waitForLine(target.stdout!, /^waiting \d+$/)).split(' ')[1]);
   try {
     const output = temporary('malloc.json');
-    const session = memtrace(['malloc', '-p', String(pid), '--min-size', '98760', '--max-size', '98760', '--duration', '3s', '-o', output], { timeout: 180_000 });
+    const session = memtrace(
+      ['malloc', '-p', String(pid), '--min-size', '98760', '--max-size', '98760', '--duration', '3s', '-o', output],
+      { timeout: 180_000 },
+    );
     await waitForLine(session.stderr!, /memtrace: tracing/);
     process.kill(pid, 'SIGUSR2');
     const traced = await session;

@@ -42,7 +42,13 @@ liveTest('launched: exact per-stack allocations and outstanding blocks, named af
     t.deepEqual(sums, expected, name);
     for (const stack of stacks) {
       // The caller of the allocator is the leaf, its caller (main) is next: no frame is skipped.
-      t.deepEqual(stack.frames.slice(-2).map(({ name: frameName, module }) => ({ name: frameName, module })), [{ name: 'main', module: 'known-allocs' }, { name, module: 'known-allocs' }]);
+      t.deepEqual(
+        stack.frames.slice(-2).map(({ name: frameName, module }) => ({ name: frameName, module })),
+        [
+          { name: 'main', module: 'known-allocs' },
+          { name, module: 'known-allocs' },
+        ],
+      );
     }
   }
   const leaked = profile.stacks.filter((stack) => stack.outstanding > 0);
@@ -63,7 +69,19 @@ liveTest('launched: a node process allocating Buffers', async (t) => {
   const output = temporary('node.json');
   const size = 1_048_576 + 8;
   const script = `const kept = []; for (let i = 0; i < 37; i++) kept.push(Buffer.allocUnsafeSlow(${size})); console.log(kept.length);`;
-  const result = await memtrace(['malloc', '--min-size', String(size), '--max-size', String(size), '-o', output, '--', process.execPath, '-e', script]);
+  const result = await memtrace([
+    'malloc',
+    '--min-size',
+    String(size),
+    '--max-size',
+    String(size),
+    '-o',
+    output,
+    '--',
+    process.execPath,
+    '-e',
+    script,
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
   const profile = readProfile(output);
   t.is(profile.totals.allocs, 37);
@@ -88,7 +106,10 @@ liveTest('--sample 3 keeps 1 allocation in 3 in stacks; totals stay exact', asyn
   t.is(profile.sampleEvery, 3);
   t.is(profile.totals.allocs, KNOWN_TOTALS.allocs);
   // Allocations 1, 4, 7, … 106 of the single thread.
-  t.is(profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0), 36);
+  t.is(
+    profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0),
+    36,
+  );
 });
 
 liveTest('--min-size/--max-size select allocations by size', async (t) => {
@@ -107,11 +128,24 @@ liveTest('--events writes one line per call', async (t) => {
   const lines = readFileSync(events, 'utf8').split('\n');
   t.is(lines.filter((line) => line.startsWith('A ')).length, KNOWN_TOTALS.allocs);
   t.is(lines.filter((line) => line.startsWith('F ')).length, KNOWN_TOTALS.frees);
-  t.regex(lines.find((line) => line.startsWith('A calloc'))!, /^A calloc \d+ \d+ \d+ 700$/);
+  t.regex(
+    lines.find((line) => line.startsWith('A calloc'))!,
+    /^A calloc \d+ \d+ \d+ 700$/,
+  );
 });
 
 liveTest('--interval prints a live status line on stderr', async (t) => {
-  const result = await memtrace(['malloc', '--interval', '200ms', '-o', temporary('r.json'), '--', buildWorkload('known-allocs'), '--linger', '1']);
+  const result = await memtrace([
+    'malloc',
+    '--interval',
+    '200ms',
+    '-o',
+    temporary('r.json'),
+    '--',
+    buildWorkload('known-allocs'),
+    '--linger',
+    '1',
+  ]);
   t.regex(`${result.stderr}`, /memtrace: [\d,]+ calls\/s, [\d,]+ calls, [\d,]+ B outstanding, 0 lost events/);
 });
 
@@ -151,6 +185,9 @@ liveTest('--mmap adds mmap and munmap, exactly', async (t) => {
   const functions = functionsByName(profile);
   t.deepEqual(functions.mmap, { calls: 11, bytes: 11 * 65_536, failed: 0 });
   t.deepEqual(functions.munmap, { calls: 4, bytes: 0, failed: 0 });
-  t.deepEqual({ ...stacksOf(profile, 'map_regions'), stacks: undefined }, { allocs: 11, allocBytes: 11 * 65_536, outstanding: 7, outstandingBytes: 7 * 65_536, stacks: undefined });
+  t.deepEqual(
+    { ...stacksOf(profile, 'map_regions'), stacks: undefined },
+    { allocs: 11, allocBytes: 11 * 65_536, outstanding: 7, outstandingBytes: 7 * 65_536, stacks: undefined },
+  );
   t.deepEqual(profile.notes, []);
 });

@@ -45,53 +45,78 @@ function alive(pid: number): boolean {
   }
 }
 
-const OPENED = /memtrace: opened the inspector of PID (\d+) on 127\.0\.0\.1:(\d+) for this trace \(any local user can connect to it until memtrace closes it at the end\)/;
+const OPENED =
+  /memtrace: opened the inspector of PID (\d+) on 127\.0\.0\.1:(\d+) for this trace \(any local user can connect to it until memtrace closes it at the end\)/;
 
-test.serial('a busy Node program: heap figures in every sample, rising with what it keeps; the inspector is closed again and the program runs on to its end', async (t) => {
-  // Two busy phases of 3 s with an idle second between: memtrace samples 2 s of the first.
-  const { target } = await startNode(t, [BUSY_HEAP, '3000', '2', '1000']);
-  const log = logPath('busy');
-  const result = await memtraceAuto(['process', '-p', String(target.pid), '--attach-inspector', '--heap', '-i', '100ms', '-d', '2s', '-o', log]);
-  t.is(result.exitCode, 0, result.stderr);
-  const opened = OPENED.exec(result.stderr);
-  t.truthy(opened, result.stderr);
-  const port = Number(opened![2]);
-  t.regex(result.stderr, new RegExp(`memtrace: closed the inspector of PID ${target.pid} again \\(127\\.0\\.0\\.1:${port}\\)`));
-  t.false(listeningSockets(target.pid!).some((socket) => socket.port === port), 'the port is closed while the program still works');
+test.serial(
+  'a busy Node program: heap figures in every sample, rising with what it keeps; the inspector is closed again and the program runs on to its end',
+  async (t) => {
+    // Two busy phases of 3 s with an idle second between: memtrace samples 2 s of the first.
+    const { target } = await startNode(t, [BUSY_HEAP, '3000', '2', '1000']);
+    const log = logPath('busy');
+    const result = await memtraceAuto([
+      'process',
+      '-p',
+      String(target.pid),
+      '--attach-inspector',
+      '--heap',
+      '-i',
+      '100ms',
+      '-d',
+      '2s',
+      '-o',
+      log,
+    ]);
+    t.is(result.exitCode, 0, result.stderr);
+    const opened = OPENED.exec(result.stderr);
+    t.truthy(opened, result.stderr);
+    const port = Number(opened![2]);
+    t.regex(result.stderr, new RegExp(`memtrace: closed the inspector of PID ${target.pid} again \\(127\\.0\\.0\\.1:${port}\\)`));
+    t.false(
+      listeningSockets(target.pid!).some((socket) => socket.port === port),
+      'the port is closed while the program still works',
+    );
 
-  const { header, samples, stop } = readLogRecords(log);
-  t.true(header.heap);
-  const { withHeap, slope } = heapFigures(samples);
-  t.is(withHeap.length, samples.length, 'every sample has heap figures: memtrace waited for the first answer before the first sample');
-  t.true(samples.length >= 15, `${samples.length} samples in 2 s at 100 ms`);
-  t.true(slope >= 0.7 * 16 * MIB && slope <= 1.5 * 16 * MIB, `heapUsed rose ${(slope / MIB).toFixed(1)} MiB/s; the loop keeps 16 MiB/s`);
-  for (const sample of withHeap) {
-    t.true(sample.heapUsed! <= sample.heapTotal! && sample.heapTotal! <= sample.rss, 'used ≤ total ≤ RSS');
-    t.true(sample.external! > 0 && sample.arrayBuffers! >= 0, 'external and arrayBuffers come with each answer');
-  }
-  t.like(stop, { reason: 'duration', heap: { samples: samples.length, beforeFirst: 0, late: 0, via: 'inspector' } });
+    const { header, samples, stop } = readLogRecords(log);
+    t.true(header.heap);
+    const { withHeap, slope } = heapFigures(samples);
+    t.is(withHeap.length, samples.length, 'every sample has heap figures: memtrace waited for the first answer before the first sample');
+    t.true(samples.length >= 15, `${samples.length} samples in 2 s at 100 ms`);
+    t.true(slope >= 0.7 * 16 * MIB && slope <= 1.5 * 16 * MIB, `heapUsed rose ${(slope / MIB).toFixed(1)} MiB/s; the loop keeps 16 MiB/s`);
+    for (const sample of withHeap) {
+      t.true(sample.heapUsed! <= sample.heapTotal! && sample.heapTotal! <= sample.rss, 'used ≤ total ≤ RSS');
+      t.true(sample.external! > 0 && sample.arrayBuffers! >= 0, 'external and arrayBuffers come with each answer');
+    }
+    t.like(stop, { reason: 'duration', heap: { samples: samples.length, beforeFirst: 0, late: 0, via: 'inspector' } });
 
-  // The program finishes its work as if memtrace had never been there, and its inspector stays
-  // closed once its event loop has turned (the second start that SIGUSR1 queued lands then).
-  const ended = await target;
-  t.is(ended.exitCode, 0, ended.stderr);
-  t.regex(ended.stdout, /phase 2: kept \d+ bytes/);
-});
+    // The program finishes its work as if memtrace had never been there, and its inspector stays
+    // closed once its event loop has turned (the second start that SIGUSR1 queued lands then).
+    const ended = await target;
+    t.is(ended.exitCode, 0, ended.stderr);
+    t.regex(ended.stdout, /phase 2: kept \d+ bytes/);
+  },
+);
 
-test.serial('a Node program that exits while attached exits at once (memtrace lets go when Node waits for it), and the trace ends with it', async (t) => {
-  const { target } = await startNode(t, [BUSY_HEAP, '1500']);
-  const log = logPath('exits');
-  const started = performance.now();
-  const result = await memtraceAuto(['process', '-p', String(target.pid), '--attach-inspector', '-i', '100ms', '-o', log]);
-  const ended = await target;
-  t.is(result.exitCode, 0, result.stderr);
-  t.is(ended.exitCode, 0);
-  t.true(performance.now() - started < 10_000, `took ${Math.round(performance.now() - started)} ms: the program did not wait for memtrace`);
-  const { samples, stop } = readLogRecords(log);
-  t.like(stop, { reason: 'target-exited' });
-  t.true(heapFigures(samples).share >= 0.9);
-  t.notRegex(result.stderr, /still listens/);
-});
+test.serial(
+  'a Node program that exits while attached exits at once (memtrace lets go when Node waits for it), and the trace ends with it',
+  async (t) => {
+    const { target } = await startNode(t, [BUSY_HEAP, '1500']);
+    const log = logPath('exits');
+    const started = performance.now();
+    const result = await memtraceAuto(['process', '-p', String(target.pid), '--attach-inspector', '-i', '100ms', '-o', log]);
+    const ended = await target;
+    t.is(result.exitCode, 0, result.stderr);
+    t.is(ended.exitCode, 0);
+    t.true(
+      performance.now() - started < 10_000,
+      `took ${Math.round(performance.now() - started)} ms: the program did not wait for memtrace`,
+    );
+    const { samples, stop } = readLogRecords(log);
+    t.like(stop, { reason: 'target-exited' });
+    t.true(heapFigures(samples).share >= 0.9);
+    t.notRegex(result.stderr, /still listens/);
+  },
+);
 
 test('an inspector the program opened itself (--inspect) is used and left open', async (t) => {
   const target = execa('node', ['--inspect=127.0.0.1:0', ...IDLE], { reject: false });
@@ -99,10 +124,28 @@ test('an inspector the program opened itself (--inspect) is used and left open',
   const line = await waitForLine(target.stderr!, /Debugger listening on ws:\/\/127\.0\.0\.1:\d+\//);
   const port = Number(/:(\d+)\//.exec(line)![1]);
   const log = logPath('inspect');
-  const result = await memtraceAuto(['process', '-p', String(target.pid), '--attach-inspector', '--heap', '-i', '100ms', '-d', '1s', '-o', log]);
+  const result = await memtraceAuto([
+    'process',
+    '-p',
+    String(target.pid),
+    '--attach-inspector',
+    '--heap',
+    '-i',
+    '100ms',
+    '-d',
+    '1s',
+    '-o',
+    log,
+  ]);
   t.is(result.exitCode, 0, result.stderr);
-  t.regex(result.stderr, new RegExp(`PID ${target.pid}'s inspector was already open on 127\\.0\\.0\\.1:${port}: memtrace asks it, and leaves it open`));
-  t.true(listeningSockets(target.pid!).some((socket) => socket.port === port), 'still listening');
+  t.regex(
+    result.stderr,
+    new RegExp(`PID ${target.pid}'s inspector was already open on 127\\.0\\.0\\.1:${port}: memtrace asks it, and leaves it open`),
+  );
+  t.true(
+    listeningSockets(target.pid!).some((socket) => socket.port === port),
+    'still listening',
+  );
   t.is(heapFigures(readLogRecords(log).samples).share, 1);
 });
 
@@ -128,12 +171,15 @@ test('Ctrl-C: the log is complete, the inspector closed, the program alive; a No
   t.deepEqual(listeningSockets(target.pid!), [], 'without the option, the inspector is not opened');
 });
 
-test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, another user\'s Node, a stopped Node; and the usage errors', async (t) => {
+test("refused, and the process unharmed: not Node, Node with --disable-sigusr1, another user's Node, a stopped Node; and the usage errors", async (t) => {
   const sleep = execa('sleep', ['60'], { reject: false });
   t.teardown(() => void sleep.kill('SIGKILL'));
   const notNode = await memtraceAuto(['process', '-p', String(sleep.pid), '--attach-inspector', '-d', '1s']);
   t.is(notNode.exitCode, 2);
-  t.is(notNode.stderr.split('\n')[0], `memtrace: --attach-inspector opens a Node.js program's inspector, and PID ${sleep.pid} runs /usr/bin/sleep`);
+  t.is(
+    notNode.stderr.split('\n')[0],
+    `memtrace: --attach-inspector opens a Node.js program's inspector, and PID ${sleep.pid} runs /usr/bin/sleep`,
+  );
 
   // A program called node that has no SIGUSR1 handler, as a Node run with --disable-sigusr1 (Node
   // 22.14 and later) or one still starting: the signal would end it.
@@ -143,13 +189,29 @@ test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, 
   t.teardown(() => void deaf.kill('SIGKILL'));
   const noSignal = await memtraceAuto(['process', '-p', String(deaf.pid), '--attach-inspector', '-d', '1s']);
   t.is(noSignal.exitCode, 5);
-  t.regex(noSignal.stderr, new RegExp(`PID ${deaf.pid} does not handle SIGUSR1 \\(a Node started with --disable-sigusr1 or still starting, or not Node at all\\): memtrace does not send it`));
+  t.regex(
+    noSignal.stderr,
+    new RegExp(
+      `PID ${deaf.pid} does not handle SIGUSR1 \\(a Node started with --disable-sigusr1 or still starting, or not Node at all\\): memtrace does not send it`,
+    ),
+  );
 
   if (process.getuid?.() === 0) {
-    const [command, args] = asUnprivileged(process.execPath, [MEMTRACE, 'process', '-p', String(deaf.pid), '--attach-inspector', '-d', '1s']);
+    const [command, args] = asUnprivileged(process.execPath, [
+      MEMTRACE,
+      'process',
+      '-p',
+      String(deaf.pid),
+      '--attach-inspector',
+      '-d',
+      '1s',
+    ]);
     const other = await execa(command, args, { reject: false });
     t.is(other.exitCode, 5);
-    t.regex(other.stderr, new RegExp(`memtrace: cannot read /proc/${deaf.pid} \\(EACCES\\): run memtrace as the process's user or as root`));
+    t.regex(
+      other.stderr,
+      new RegExp(`memtrace: cannot read /proc/${deaf.pid} \\(EACCES\\): run memtrace as the process's user or as root`),
+    );
   }
   // A stopped Node would open its port only when resumed, with memtrace long gone: refused, and not
   // signalled (resumed, it opens no port).
@@ -158,7 +220,10 @@ test('refused, and the process unharmed: not Node, Node with --disable-sigusr1, 
   const stoppedResult = await memtraceAuto(['process', '-p', String(stopped.pid), '--attach-inspector', '-d', '1s']);
   process.kill(stopped.pid!, 'SIGCONT');
   t.is(stoppedResult.exitCode, 5);
-  t.is(stoppedResult.stderr.trim(), `memtrace: PID ${stopped.pid} is stopped (by a signal): it cannot open its inspector; resume it first (kill -CONT ${stopped.pid})`);
+  t.is(
+    stoppedResult.stderr.trim(),
+    `memtrace: PID ${stopped.pid} is stopped (by a signal): it cannot open its inspector; resume it first (kill -CONT ${stopped.pid})`,
+  );
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.deepEqual(listeningSockets(stopped.pid!), []);
 

@@ -18,14 +18,30 @@ writeFileSync(esm, `${WORK}\nawait new Promise((resolve) => setTimeout(resolve, 
 const ENDINGS: Array<{ name: string; node: string[]; code: number; output?: RegExp }> = [
   { name: 'the event loop runs dry', node: ['-e', `${WORK} setTimeout(() => console.log('dry'), 300)`], code: 0, output: /^dry$/m },
   { name: 'process.exit(3)', node: ['-e', `${WORK} setTimeout(() => process.exit(3), 300)`], code: 3 },
-  { name: 'process.exit(4) in the middle of a busy loop', node: ['-e', `${WORK} const end = Date.now() + 500; while (true) if (Date.now() > end) process.exit(4)`], code: 4 },
-  { name: 'an uncaught exception', node: ['-e', `${WORK} setTimeout(() => { throw new Error('boom') }, 300)`], code: 1, output: /Error: boom/ },
+  {
+    name: 'process.exit(4) in the middle of a busy loop',
+    node: ['-e', `${WORK} const end = Date.now() + 500; while (true) if (Date.now() > end) process.exit(4)`],
+    code: 4,
+  },
+  {
+    name: 'an uncaught exception',
+    node: ['-e', `${WORK} setTimeout(() => { throw new Error('boom') }, 300)`],
+    code: 1,
+    output: /Error: boom/,
+  },
   { name: 'process.exitCode = 5 and a dry loop', node: ['-e', `${WORK} process.exitCode = 5; setTimeout(() => {}, 300)`], code: 5 },
   { name: 'an ES module with top-level await', node: [esm], code: 0, output: /^esm done$/m },
-  { name: 'a program run with --inspect (no client)', node: ['--inspect=127.0.0.1:0', '-e', `${WORK} setTimeout(() => process.exit(0), 300)`], code: 0 },
+  {
+    name: 'a program run with --inspect (no client)',
+    node: ['--inspect=127.0.0.1:0', '-e', `${WORK} setTimeout(() => process.exit(0), 300)`],
+    code: 0,
+  },
   {
     name: 'a program with its own inspector session, left open',
-    node: ['-e', `${WORK} const s = new (require('node:inspector').Session)(); s.connect(); s.post('Runtime.getHeapUsage', () => {}); setTimeout(() => console.log('own'), 300)`],
+    node: [
+      '-e',
+      `${WORK} const s = new (require('node:inspector').Session)(); s.connect(); s.post('Runtime.getHeapUsage', () => {}); setTimeout(() => console.log('own'), 300)`,
+    ],
     code: 0,
     output: /^own$/m,
   },
@@ -43,6 +59,9 @@ for (const ending of ENDINGS) {
     t.true(took < 15_000, `took ${Math.round(took)} ms`);
     const { samples, stop } = readLogRecords(log);
     t.like(stop, { reason: 'target-exited', exitCode: ending.code });
-    t.true(samples.some((sample) => typeof sample.heapUsed === 'number'), 'heap figures came');
+    t.true(
+      samples.some((sample) => typeof sample.heapUsed === 'number'),
+      'heap figures came',
+    );
   });
 }

@@ -59,8 +59,33 @@ prometheusTest(`a real Prometheus scrapes memtrace process and stores its series
   );
   // The C workload holds 64 MiB for 20 s after 0.5 s: a value Prometheus must see as it is.
   const log = join(directory, 'mem.jsonl');
-  const sampler = memtraceAuto(['process', '-i', '100ms', '-o', log, '--status', '200ms', '--prometheus', `127.0.0.1:${exporterPort}`, '--', buildWorkload('rss-steps'), '20000', '500'], { timeout: 90_000 });
-  const server = execa('prometheus', [`--config.file=${join(directory, 'prometheus.yml')}`, `--storage.tsdb.path=${join(directory, 'data')}`, `--web.listen-address=127.0.0.1:${serverPort}`], { reject: false, all: true });
+  const sampler = memtraceAuto(
+    [
+      'process',
+      '-i',
+      '100ms',
+      '-o',
+      log,
+      '--status',
+      '200ms',
+      '--prometheus',
+      `127.0.0.1:${exporterPort}`,
+      '--',
+      buildWorkload('rss-steps'),
+      '20000',
+      '500',
+    ],
+    { timeout: 90_000 },
+  );
+  const server = execa(
+    'prometheus',
+    [
+      `--config.file=${join(directory, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(directory, 'data')}`,
+      `--web.listen-address=127.0.0.1:${serverPort}`,
+    ],
+    { reject: false, all: true },
+  );
   try {
     await waitForLine(sampler.stderr!, /samples [1-9]/);
     const up = await poll('the scrape target to be up', async () => {

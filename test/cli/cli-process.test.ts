@@ -44,7 +44,19 @@ test('a launched C program: RSS rises by exactly the 64 MiB it touches and falls
 
 test('a launched Node program: heap figures with every sample, the 64 MiB Buffer seen in RSS and external', async (t) => {
   const log = logPath('node');
-  const result = await memtraceAuto(['process', '-i', '100ms', '-o', log, '--', 'node', '--expose-gc', `${ROOT}test/workloads/node/rss-steps.js`, '1500', '1000']);
+  const result = await memtraceAuto([
+    'process',
+    '-i',
+    '100ms',
+    '-o',
+    log,
+    '--',
+    'node',
+    '--expose-gc',
+    `${ROOT}test/workloads/node/rss-steps.js`,
+    '1500',
+    '1000',
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stdout, /holding 67108864 bytes\nreleased\ndone/);
   const { samples, stop } = readLogRecords(log);
@@ -54,9 +66,15 @@ test('a launched Node program: heap figures with every sample, the 64 MiB Buffer
   // program's own timeline: figures before the 64 MiB, which come after a 1 s sleep.
   const first = samples.findIndex((sample) => typeof sample.heapUsed === 'number');
   const rise = samples.findIndex((sample) => sample.rss - samples[0]!.rss >= 64 * MIB);
-  t.true(first !== -1 && rise !== -1 && first < rise, `first heap figures at ${samples[first]?.elapsed} s, the 64 MiB at ${samples[rise]?.elapsed} s`);
+  t.true(
+    first !== -1 && rise !== -1 && first < rise,
+    `first heap figures at ${samples[first]?.elapsed} s, the 64 MiB at ${samples[rise]?.elapsed} s`,
+  );
   const withHeap = samples.slice(first);
-  t.true(withHeap.every((sample) => typeof sample.heapUsed === 'number'), 'every sample after the first has heap figures');
+  t.true(
+    withHeap.every((sample) => typeof sample.heapUsed === 'number'),
+    'every sample after the first has heap figures',
+  );
   for (const sample of withHeap) {
     t.true(sample.heapTotal! >= sample.heapUsed! && sample.heapUsed! > 0 && (sample.arrayBuffers ?? 0) >= 0);
   }
@@ -89,69 +107,101 @@ const BUSY_HEAP = `${ROOT}test/workloads/node/busy-heap.js`;
 /** What busy-heap.js keeps a second of its busy phases. */
 const BUSY_BYTES_PER_SECOND = 16 * MIB;
 
-test.serial('a Node program busy in one synchronous loop for 5 s: heap figures in 90% of the samples, rising with what it keeps; a mark lands meanwhile', async (t) => {
-  const log = logPath('busy');
-  const sampler = memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '5000']);
-  // The program is busy from its first line: the mark lands in the middle of its loop.
-  const { target } = await headerOf(log);
-  await new Promise((resolve) => setTimeout(resolve, 2000));
-  const marked = await memtraceAuto(['mark', String(target.pid), 'in the loop']);
-  t.is(marked.exitCode, 0, marked.stderr);
-  const result = await sampler;
-  t.is(result.exitCode, 0, result.stderr);
-  t.regex(result.stdout, /phase 1: kept \d+ bytes/);
-  const { samples, marks, stop } = readLogRecords(log);
-  const { withHeap, share, slope } = heapFigures(samples);
-  t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
-  // Everything is kept: heapUsed rises at the rate the loop keeps, and by what it kept.
-  t.true(slope >= 0.7 * BUSY_BYTES_PER_SECOND && slope <= 1.5 * BUSY_BYTES_PER_SECOND, `heapUsed rose ${(slope / MIB).toFixed(1)} MiB/s; the loop keeps 16 MiB/s`);
-  const first = withHeap[0]!;
-  const last = withHeap.at(-1)!;
-  const expected = (last.elapsed - first.elapsed) * BUSY_BYTES_PER_SECOND;
-  const rise = last.heapUsed! - first.heapUsed!;
-  t.true(rise >= 0.7 * expected && rise <= 1.5 * expected, `heapUsed rose ${(rise / MIB).toFixed(1)} MiB over ${(last.elapsed - first.elapsed).toFixed(2)} s; kept ${(expected / MIB).toFixed(1)} MiB`);
-  t.deepEqual(marks.map((mark) => [mark.text, mark.source]), [['in the loop', 'cli']]);
-  const afterMark = samples.find((sample) => sample.elapsed >= marks[0]!.elapsed)!;
-  t.is(typeof afterMark.heapUsed, 'number', 'the sample taken with the mark has heap figures');
-  t.like(stop?.heap, { via: 'inspector', samples: withHeap.length });
-  t.is(stop!.heap!.samples + stop!.heap!.beforeFirst + stop!.heap!.late, samples.length, 'every sample is counted once');
-});
+test.serial(
+  'a Node program busy in one synchronous loop for 5 s: heap figures in 90% of the samples, rising with what it keeps; a mark lands meanwhile',
+  async (t) => {
+    const log = logPath('busy');
+    const sampler = memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '5000']);
+    // The program is busy from its first line: the mark lands in the middle of its loop.
+    const { target } = await headerOf(log);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const marked = await memtraceAuto(['mark', String(target.pid), 'in the loop']);
+    t.is(marked.exitCode, 0, marked.stderr);
+    const result = await sampler;
+    t.is(result.exitCode, 0, result.stderr);
+    t.regex(result.stdout, /phase 1: kept \d+ bytes/);
+    const { samples, marks, stop } = readLogRecords(log);
+    const { withHeap, share, slope } = heapFigures(samples);
+    t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
+    // Everything is kept: heapUsed rises at the rate the loop keeps, and by what it kept.
+    t.true(
+      slope >= 0.7 * BUSY_BYTES_PER_SECOND && slope <= 1.5 * BUSY_BYTES_PER_SECOND,
+      `heapUsed rose ${(slope / MIB).toFixed(1)} MiB/s; the loop keeps 16 MiB/s`,
+    );
+    const first = withHeap[0]!;
+    const last = withHeap.at(-1)!;
+    const expected = (last.elapsed - first.elapsed) * BUSY_BYTES_PER_SECOND;
+    const rise = last.heapUsed! - first.heapUsed!;
+    t.true(
+      rise >= 0.7 * expected && rise <= 1.5 * expected,
+      `heapUsed rose ${(rise / MIB).toFixed(1)} MiB over ${(last.elapsed - first.elapsed).toFixed(2)} s; kept ${(expected / MIB).toFixed(1)} MiB`,
+    );
+    t.deepEqual(
+      marks.map((mark) => [mark.text, mark.source]),
+      [['in the loop', 'cli']],
+    );
+    const afterMark = samples.find((sample) => sample.elapsed >= marks[0]!.elapsed)!;
+    t.is(typeof afterMark.heapUsed, 'number', 'the sample taken with the mark has heap figures');
+    t.like(stop?.heap, { via: 'inspector', samples: withHeap.length });
+    t.is(stop!.heap!.samples + stop!.heap!.beforeFirst + stop!.heap!.late, samples.length, 'every sample is counted once');
+  },
+);
 
-test.serial('a Node program that alternates busy and idle phases: heap figures in 90% of the samples and in each busy phase, rising by what it keeps', async (t) => {
-  const log = logPath('busy-idle');
-  const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '1000', '4', '500']);
-  t.is(result.exitCode, 0, result.stderr);
-  t.regex(result.stdout, /phase 4: kept/);
-  const { samples, stop } = readLogRecords(log);
-  const { withHeap, share } = heapFigures(samples);
-  t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
-  // Each busy phase keeps 16 MiB; idle phases keep nothing. Compared at the ends, past the garbage.
-  const rise = withHeap.at(-1)!.heapUsed! - withHeap[0]!.heapUsed!;
-  t.true(rise >= 0.7 * 4 * BUSY_BYTES_PER_SECOND && rise <= 1.5 * 4 * BUSY_BYTES_PER_SECOND, `heapUsed rose ${(rise / MIB).toFixed(1)} MiB; the four phases kept 64 MiB`);
-  for (let phase = 1; phase <= 4; phase++) {
-    // The middle of busy phase N (the program starts its first about when the first heap figures come).
-    const middle = withHeap[0]!.elapsed + (phase - 1) * 1.5 + 0.5;
-    const during = withHeap.filter((sample) => Math.abs(sample.elapsed - middle) <= 0.45);
-    t.true(during.length >= 6, `phase ${phase}: ${during.length} samples with heap figures in its busy second`);
-  }
-  // While idle, the main thread's timer reports too: external and arrayBuffers are there.
-  t.true(withHeap.some((sample) => typeof sample.external === 'number'));
-  t.like(stop?.heap, { via: 'inspector' });
-});
+test.serial(
+  'a Node program that alternates busy and idle phases: heap figures in 90% of the samples and in each busy phase, rising by what it keeps',
+  async (t) => {
+    const log = logPath('busy-idle');
+    const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', 'node', BUSY_HEAP, '1000', '4', '500']);
+    t.is(result.exitCode, 0, result.stderr);
+    t.regex(result.stdout, /phase 4: kept/);
+    const { samples, stop } = readLogRecords(log);
+    const { withHeap, share } = heapFigures(samples);
+    t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
+    // Each busy phase keeps 16 MiB; idle phases keep nothing. Compared at the ends, past the garbage.
+    const rise = withHeap.at(-1)!.heapUsed! - withHeap[0]!.heapUsed!;
+    t.true(
+      rise >= 0.7 * 4 * BUSY_BYTES_PER_SECOND && rise <= 1.5 * 4 * BUSY_BYTES_PER_SECOND,
+      `heapUsed rose ${(rise / MIB).toFixed(1)} MiB; the four phases kept 64 MiB`,
+    );
+    for (let phase = 1; phase <= 4; phase++) {
+      // The middle of busy phase N (the program starts its first about when the first heap figures come).
+      const middle = withHeap[0]!.elapsed + (phase - 1) * 1.5 + 0.5;
+      const during = withHeap.filter((sample) => Math.abs(sample.elapsed - middle) <= 0.45);
+      t.true(during.length >= 6, `phase ${phase}: ${during.length} samples with heap figures in its busy second`);
+    }
+    // While idle, the main thread's timer reports too: external and arrayBuffers are there.
+    t.true(withHeap.some((sample) => typeof sample.external === 'number'));
+    t.like(stop?.heap, { via: 'inspector' });
+  },
+);
 
 test.serial('tsc compiling this project: heap figures in 90% of the samples, plausible against heap-stats on the same run', async (t) => {
   const log = logPath('tsc');
   const stats = mkdtempSync(join(tmpdir(), 'memtrace-process-tsc-'));
   // heap-stats's preload rides along: V8's figures at the start and, after a full GC, at the end.
   // On the command line, it loads after memtrace's (from NODE_OPTIONS), so its start-up GCs are sampled.
-  const tsc = ['node', '--require', `${ROOT}dist/node/preload/heap-stats.cjs`, `${ROOT}node_modules/typescript/lib/tsc.js`, '-p', `${ROOT}tsconfig.json`, '--noEmit'];
-  const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', ...tsc], { env: { MEMTRACE_HEAP_STATS_DIR: stats }, cwd: ROOT });
+  const tsc = [
+    'node',
+    '--require',
+    `${ROOT}dist/node/preload/heap-stats.cjs`,
+    `${ROOT}node_modules/typescript/lib/tsc.js`,
+    '-p',
+    `${ROOT}tsconfig.json`,
+    '--noEmit',
+  ];
+  const result = await memtraceAuto(['process', '-i', '100ms', '--heap', '-o', log, '--', ...tsc], {
+    env: { MEMTRACE_HEAP_STATS_DIR: stats },
+    cwd: ROOT,
+  });
   t.is(result.exitCode, 0, result.stderr);
   const { header, samples, stop } = readLogRecords(log);
   const { withHeap, share } = heapFigures(samples);
   t.true(samples.length >= 20, `${samples.length} samples: tsc ran for ${stop?.elapsed} s`);
   t.true(share >= 0.9, `${withHeap.length} of ${samples.length} samples have heap figures`);
-  const heapStats = JSON.parse(readFileSync(join(stats, `heap-stats-${header.target.pid}.json`), 'utf8')) as { before: Record<string, number>; after: Record<string, number> };
+  const heapStats = JSON.parse(readFileSync(join(stats, `heap-stats-${header.target.pid}.json`), 'utf8')) as {
+    before: Record<string, number>;
+    after: Record<string, number>;
+  };
   const peakUsed = Math.max(...withHeap.map((sample) => sample.heapUsed!));
   const peakTotal = Math.max(...withHeap.map((sample) => sample.heapTotal!));
   const after = { used: heapStats.after['process.heapUsed']!, total: heapStats.after['process.heapTotal']! };
@@ -160,7 +210,10 @@ test.serial('tsc compiling this project: heap figures in 90% of the samples, pla
   t.true(peakUsed >= 0.9 * after.used, `peak heapUsed ${mib(peakUsed)}, after the final GC ${mib(after.used)}`);
   t.true(peakTotal >= 0.9 * after.total, `peak heapTotal ${mib(peakTotal)}, after the final GC ${mib(after.total)}`);
   t.true(peakUsed <= peakTotal && peakTotal <= Math.max(...samples.map((sample) => sample.rss)), 'used within total, total within RSS');
-  t.true(peakUsed >= 2 * withHeap[0]!.heapUsed!, `tsc's heap grows as it works: ${mib(withHeap[0]!.heapUsed!)} at first, ${mib(peakUsed)} at the peak`);
+  t.true(
+    peakUsed >= 2 * withHeap[0]!.heapUsed!,
+    `tsc's heap grows as it works: ${mib(withHeap[0]!.heapUsed!)} at first, ${mib(peakUsed)} at the peak`,
+  );
   t.like(stop?.heap, { via: 'inspector' });
 });
 
@@ -193,17 +246,30 @@ test('attached: marks from memtrace mark and SIGUSR2, the process tree with --ch
   t.is(marked.exitCode, 0, marked.stderr);
   t.regex(marked.stderr, new RegExp(`memtrace: marked PID ${tree.pid} at \\d+`));
   sampler.kill('SIGUSR2');
-  for (let waited = 0; waited < 5000 && !readFileSync(log, 'utf8').includes('"SIGUSR2"'); waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let waited = 0; waited < 5000 && !readFileSync(log, 'utf8').includes('"SIGUSR2"'); waited += 50)
+    await new Promise((resolve) => setTimeout(resolve, 50));
   await tree;
   const result = await sampler;
   t.is(result.exitCode, 0, result.stderr);
   const { header, samples, marks, stop } = readLogRecords(log);
   t.deepEqual(header.target, { pid: tree.pid });
-  t.deepEqual(marks.map((mark) => [mark.text, mark.source]), [['loaded 1M rows', 'cli'], ['SIGUSR2', 'signal']]);
+  t.deepEqual(
+    marks.map((mark) => [mark.text, mark.source]),
+    [
+      ['loaded 1M rows', 'cli'],
+      ['SIGUSR2', 'signal'],
+    ],
+  );
   const full = samples.filter((sample) => sample.children?.length === 2);
   t.true(full.length > 10, `${full.length} samples saw both children`);
   for (const sample of full) {
-    t.deepEqual(sample.children!.map((child) => [child.ppid, child.name]), [[tree.pid, 'sleep'], [tree.pid, 'sleep']]);
+    t.deepEqual(
+      sample.children!.map((child) => [child.ppid, child.name]),
+      [
+        [tree.pid, 'sleep'],
+        [tree.pid, 'sleep'],
+      ],
+    );
     t.is(sample.totalRss, sample.rss + sample.children![0]!.rss + sample.children![1]!.rss);
   }
   // A tick comes due every 50 ms; on a loaded machine the event loop can be later than that, and
@@ -281,7 +347,8 @@ test('--prometheus on a port in use fails before the command runs', async (t) =>
 test('help lists the options; mark without a sampler says so', async (t) => {
   const help = await memtraceAuto(['process', '--help']);
   t.is(help.exitCode, 0);
-  for (const option of ['--interval', '--children', '--prometheus', '--heap', 'memtrace mark PID TEXT']) t.true(help.stdout.includes(option), option);
+  for (const option of ['--interval', '--children', '--prometheus', '--heap', 'memtrace mark PID TEXT'])
+    t.true(help.stdout.includes(option), option);
   const mark = await memtraceAuto(['mark', '4194300', 'x']);
   t.is(mark.exitCode, 5);
   t.regex(mark.stderr, /no memtrace process is sampling PID 4194300/);
@@ -290,11 +357,27 @@ test('help lists the options; mark without a sampler says so', async (t) => {
   t.true(readFileSync(`${ROOT}docs/tools/process.md`, 'utf8').length > 0);
 });
 
-gated(ROOT_PROBLEM, { base: test })('needs no root: an unprivileged user samples a command and another user\'s process', async (t) => {
+gated(ROOT_PROBLEM, { base: test })("needs no root: an unprivileged user samples a command and another user's process", async (t) => {
   const other = execa('sleep', ['10']);
   try {
-    const asNobody = ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, `${ROOT}bin/memtrace.js`, 'process', '-i', '50ms', '-d', '300ms', '-f', 'jsonl'];
-    for (const target of [['--', 'sleep', '1'], ['-p', String(other.pid)]]) {
+    const asNobody = [
+      '--reuid=nobody',
+      '--regid=nogroup',
+      '--clear-groups',
+      process.execPath,
+      `${ROOT}bin/memtrace.js`,
+      'process',
+      '-i',
+      '50ms',
+      '-d',
+      '300ms',
+      '-f',
+      'jsonl',
+    ];
+    for (const target of [
+      ['--', 'sleep', '1'],
+      ['-p', String(other.pid)],
+    ]) {
       const result = await execa('setpriv', [...asNobody, ...target], { reject: false });
       t.is(result.exitCode, 0, result.stderr);
       const stop = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { type: string; reason: string; samples: number };

@@ -39,12 +39,31 @@ test('a text dump: the table of the first stack map, the other maps and the hist
 
 test('a -f json dump, --map bytes: folded, svg, pprof and json of the one map', async (t) => {
   const out = (name: string) => join(directory, name);
-  const result = await memtraceAuto(['report', recorded('maps-malloc.json.ndjson'), '--map', 'bytes', '-o', out('b.folded'), '-o', out('b.svg'), '-o', out('b.pb.gz'), '-o', out('b.json')]);
+  const result = await memtraceAuto([
+    'report',
+    recorded('maps-malloc.json.ndjson'),
+    '--map',
+    'bytes',
+    '-o',
+    out('b.folded'),
+    '-o',
+    out('b.svg'),
+    '-o',
+    out('b.pb.gz'),
+    '-o',
+    out('b.json'),
+  ]);
   t.is(result.exitCode, 0, result.stderr);
-  t.is(readFileSync(out('b.folded'), 'utf8'), `${MALLOC_ROOT};make_alpha;__GI___libc_malloc 1104\n${MALLOC_ROOT};make_beta;__GI___libc_malloc 2200\n`);
+  t.is(
+    readFileSync(out('b.folded'), 'utf8'),
+    `${MALLOC_ROOT};make_alpha;__GI___libc_malloc 1104\n${MALLOC_ROOT};make_beta;__GI___libc_malloc 2200\n`,
+  );
   t.true(readFileSync(out('b.svg'), 'utf8').includes('make_beta'));
   const pprof = Profile.decode(gunzipSync(readFileSync(out('b.pb.gz'))));
-  t.deepEqual(pprof.sample.map((sample) => Number(sample.value[0])).sort((a, b) => a - b), [1104, 2200]);
+  t.deepEqual(
+    pprof.sample.map((sample) => Number(sample.value[0])).sort((a, b) => a - b),
+    [1104, 2200],
+  );
   const json = JSON.parse(readFileSync(out('b.json'), 'utf8'));
   t.deepEqual(json.valueTypes, [{ name: 'bytes', unit: 'bytes' }]);
   t.deepEqual(json.notes, ['other stack maps (--map NAME): @ (2 entries)', 'values: @calls = 34']);
@@ -55,7 +74,10 @@ test('a -f json dump, --map bytes: folded, svg, pprof and json of the one map', 
 test('lost events are shown in the table and the json', async (t) => {
   const table = await memtraceAuto(['report', recorded('maps-lost-events.text.txt')]);
   t.is(table.exitCode, 0, table.stderr);
-  t.regex(table.stdout, /^bpftrace lost 16,110 events in 13 "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected$/m);
+  t.regex(
+    table.stdout,
+    /^bpftrace lost 16,110 events in 13 "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected$/m,
+  );
   t.regex(table.stdout, /^3,892 lines of other output \(printf, the target's own\)$/m);
   const json = await memtraceAuto(['report', recorded('maps-lost-events.text.txt'), '-f', 'json']);
   t.regex(JSON.parse(json.stdout).notes[0], /^bpftrace lost 16,110 events/);
@@ -97,7 +119,14 @@ test("memtrace's own malloc logs still go to the malloc input; --input-format bp
   const malloc = await memtraceAuto(['report', recorded('malloc-known-allocs-symbolized.text.txt')]);
   t.is(malloc.exitCode, 0, malloc.stderr);
   t.regex(malloc.stdout, /^memtrace malloc/);
-  const asMaps = await memtraceAuto(['report', '--input-format', 'bpftrace', recorded('malloc-known-allocs-symbolized.text.txt'), '-f', 'json']);
+  const asMaps = await memtraceAuto([
+    'report',
+    '--input-format',
+    'bpftrace',
+    recorded('malloc-known-allocs-symbolized.text.txt'),
+    '-f',
+    'json',
+  ]);
   t.is(asMaps.exitCode, 0, asMaps.stderr);
   t.true(JSON.parse(asMaps.stdout).samples.length > 0);
 });

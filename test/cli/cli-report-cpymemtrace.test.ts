@@ -12,28 +12,62 @@ const out = (name: string) => join(directory, name);
 test('a Trace log: the table on stdout, events with RSS and ΔRSS, new_str first by RSS growth', async (t) => {
   const result = await memtraceAuto(['report', fixture('pymemtrace/trace_default.log')]);
   t.is(result.exitCode, 0, result.stderr);
-  t.regex(result.stdout, /^cPyMemTrace trace log: trace_default\.log\n12 PREV lines repeated the event logged before them \(each kept once\)\n15 events \(numbers 0 to 64\)/);
+  t.regex(
+    result.stdout,
+    /^cPyMemTrace trace log: trace_default\.log\n12 PREV lines repeated the event logged before them \(each kept once\)\n15 events \(numbers 0 to 64\)/,
+  );
   t.regex(result.stdout, /^Peak RSS: 17\.2 MiB at event 43 \(new_str\)$/m);
   t.regex(result.stdout, /^Functions by RSS growth .*\n.*\n7\.88 MiB {8}0 B {7}8 {2}new_str {12}…\/cPyMemTrace\/run_cpymemtrace\.py$/m);
   t.is(result.stderr, '');
 });
 
 test('-o json, svg, tsv and csv of a Profile log: 20 events in order, new_str grew RSS by 8,486,912 bytes', async (t) => {
-  const result = await memtraceAuto(['report', fixture('pymemtrace/profile_default.log'), '-o', out('calls.json'), '-o', out('calls.svg'), '-o', out('calls.tsv'), '-o', out('calls.csv')]);
+  const result = await memtraceAuto([
+    'report',
+    fixture('pymemtrace/profile_default.log'),
+    '-o',
+    out('calls.json'),
+    '-o',
+    out('calls.svg'),
+    '-o',
+    out('calls.tsv'),
+    '-o',
+    out('calls.csv'),
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.is(result.stdout, '');
-  for (const [name, format] of [['calls.json', 'json'], ['calls.svg', 'svg'], ['calls.tsv', 'tsv'], ['calls.csv', 'csv']]) {
+  for (const [name, format] of [
+    ['calls.json', 'json'],
+    ['calls.svg', 'svg'],
+    ['calls.tsv', 'tsv'],
+    ['calls.csv', 'csv'],
+  ]) {
     t.true(result.stderr.split('\n').includes(`memtrace: wrote ${out(name!)} (${format})`), name);
   }
-  const json = JSON.parse(readFileSync(out('calls.json'), 'utf8')) as { header: { mode: string }; events: Array<{ event: string; function: string; rss: number; drss: number }>; functions: Array<{ function: string; growth: number }> };
+  const json = JSON.parse(readFileSync(out('calls.json'), 'utf8')) as {
+    header: { mode: string };
+    events: Array<{ event: string; function: string; rss: number; drss: number }>;
+    functions: Array<{ function: string; growth: number }>;
+  };
   t.is(json.header.mode, 'profile');
   t.is(json.events.length, 20);
-  t.deepEqual(json.events.slice(0, 3).map((event) => [event.event, event.function, event.rss, event.drss]), [
-    ['LINE', 'main', 9_392_128, 9_392_128],
-    ['C_CALL', 'log_file_path', 9_531_392, 9_531_392],
-    ['C_RETURN', 'log_file_path', 9_555_968, 24_576],
-  ]);
-  t.deepEqual(json.functions.map((entry) => [entry.function, entry.growth]), [['new_str', 8_486_912], ['log_file_path', 24_576], ['len', 0], ['main', 0]]);
+  t.deepEqual(
+    json.events.slice(0, 3).map((event) => [event.event, event.function, event.rss, event.drss]),
+    [
+      ['LINE', 'main', 9_392_128, 9_392_128],
+      ['C_CALL', 'log_file_path', 9_531_392, 9_531_392],
+      ['C_RETURN', 'log_file_path', 9_555_968, 24_576],
+    ],
+  );
+  t.deepEqual(
+    json.functions.map((entry) => [entry.function, entry.growth]),
+    [
+      ['new_str', 8_486_912],
+      ['log_file_path', 24_576],
+      ['len', 0],
+      ['main', 0],
+    ],
+  );
   t.is(tsvParse(readFileSync(out('calls.tsv'), 'utf8')).length, 20);
   t.is(csvParse(readFileSync(out('calls.csv'), 'utf8'))[19]!.number, '78');
   t.is(readFileSync(out('calls.svg'), 'utf8').match(/<circle class="event"/g)?.length, 20);
@@ -60,7 +94,10 @@ test('a cut log is reported as partial; a garbled line is an error, counted with
   writeFileSync(garbled, lines.join('\n'));
   const strict = await memtraceAuto(['report', garbled]);
   t.is(strict.exitCode, 3);
-  t.regex(strict.stderr, /garbled\.log:6: not valid cPyMemTrace log: expected an event: number, \+dEvent, clock \(seconds\), what, file, line, function, RSS, dRSS: "NEXT: 8 garbled"/);
+  t.regex(
+    strict.stderr,
+    /garbled\.log:6: not valid cPyMemTrace log: expected an event: number, \+dEvent, clock \(seconds\), what, file, line, function, RSS, dRSS: "NEXT: 8 garbled"/,
+  );
   const lenient = await memtraceAuto(['report', '--lenient', garbled]);
   t.is(lenient.exitCode, 0, lenient.stderr);
   t.regex(lenient.stdout, /^1 unreadable lines were skipped \(--lenient\)$/m);

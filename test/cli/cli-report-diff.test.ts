@@ -71,7 +71,10 @@ test('bad input: one file, a garbled report, a process log, --fail-above without
   t.is(threshold.exitCode, 2);
   const other = join(directory, 'other.json');
   writeFileSync(other, '{\n  "tool": "process"\n}\n');
-  t.regex((await memtraceAuto(['report', '--diff', before, other])).stderr, /other\.json:1: not valid memtrace malloc json report: expected a report with "tool": "malloc", "schema": 1/);
+  t.regex(
+    (await memtraceAuto(['report', '--diff', before, other])).stderr,
+    /other\.json:1: not valid memtrace malloc json report: expected a report with "tool": "malloc", "schema": 1/,
+  );
 });
 
 test('a json report is itself a report input: re-rendered as it was', async (t) => {

@@ -16,7 +16,10 @@ test('the D malloc output is the malloc report: exact totals and the outstanding
   const profile = JSON.parse(`${result.stdout}`) as MallocProfile;
   t.deepEqual(profile.totals, { allocs: 25, frees: 25, allocBytes: 24832, failed: 1, freeNull: 3, outstanding: 5, outstandingBytes: 4352 });
   t.deepEqual(profile.tracer, { name: 'dtrace', version: null });
-  t.deepEqual(profile.stacks.map((stack) => stack.oldestAgeSeconds), [0.172528, 0.172448]);
+  t.deepEqual(
+    profile.stacks.map((stack) => stack.oldestAgeSeconds),
+    [0.172528, 0.172448],
+  );
   t.false(profile.partial);
 });
 
@@ -54,7 +57,10 @@ test('the table shows keyed values and distributions', async (t) => {
   t.is(result.exitCode, 0, `${result.stderr}`);
   const text = `${result.stdout}`;
   t.regex(text, /^Values, by key\n {2}23,552 {2}malloc\n {2} 1,280 {2}calloc$/m);
-  t.regex(text, /^Distribution \(25 values\)\n {2} {2}256 \| {40} 0\n {2} {2}512 \|@@@ {37} 2\n {3}1024 \|@{37} {3} 23\n {3}2048 \| {40} 0$/m);
+  t.regex(
+    text,
+    /^Distribution \(25 values\)\n {2} {2}256 \| {40} 0\n {2} {2}512 \|@@@ {37} 2\n {3}1024 \|@{37} {3} 23\n {3}2048 \| {40} 0$/m,
+  );
   t.regex(text, /^Distribution of malloc \(4 values\)$/m);
 });
 
@@ -100,15 +106,33 @@ test('the Python flow script output: allocations by Python file and function', a
 
 test("printed stacks with Python's ustack helper annotations: folded, table and svg show the Python functions with file and line", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = await memtraceAuto(['report', dtrace('aggregation-python-annotations.txt'), '-o', join(dir, 'x.folded'), '-o', join(dir, 'x.svg'), '-o', join(dir, 'x.txt')]);
+  const result = await memtraceAuto([
+    'report',
+    dtrace('aggregation-python-annotations.txt'),
+    '-o',
+    join(dir, 'x.folded'),
+    '-o',
+    join(dir, 'x.svg'),
+    '-o',
+    join(dir, 'x.txt'),
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
-  t.regex(readFileSync(join(dir, 'x.folded'), 'utf8'), /;iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\);libpython3\.9\.so\.1\.0`_PyEval_EvalFrameDefault;/);
+  t.regex(
+    readFileSync(join(dir, 'x.folded'), 'utf8'),
+    /;iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\);libpython3\.9\.so\.1\.0`_PyEval_EvalFrameDefault;/,
+  );
   t.regex(readFileSync(join(dir, 'x.svg'), 'utf8'), /data-name="iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\)"/);
-  t.regex(readFileSync(join(dir, 'x.txt'), 'utf8'), /23 +92\.0% +libc\.so\.1`malloc ← libpython3\.9\.so\.1\.0`PyUnicode_New ← .* ← iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\)/);
+  t.regex(
+    readFileSync(join(dir, 'x.txt'), 'utf8'),
+    /23 +92\.0% +libc\.so\.1`malloc ← libpython3\.9\.so\.1\.0`PyUnicode_New ← .* ← iterencode \(\/usr\/lib\/python3\.9\/json\/encoder\.py:257\)/,
+  );
 });
 
 test('an annotation before any frame: the error names the file and line 1', async (t) => {
   const result = await memtraceAuto(['report', dtrace('aggregation-annotation-orphan.txt')]);
   t.is(result.exitCode, 3);
-  t.regex(`${result.stderr}`, /aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation/);
+  t.regex(
+    `${result.stderr}`,
+    /aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation/,
+  );
 });

@@ -20,13 +20,27 @@ test.before(async () => {
 
 test('folded stacks read back: the same totals, the same folded output, pprof and svg from them', async (t) => {
   const out = (name: string) => join(directory, name);
-  const result = await memtraceAuto(['report', folded, '-o', out('again.folded'), '-o', out('again.pb.gz'), '-o', out('again.svg'), '-o', '-']);
+  const result = await memtraceAuto([
+    'report',
+    folded,
+    '-o',
+    out('again.folded'),
+    '-o',
+    out('again.pb.gz'),
+    '-o',
+    out('again.svg'),
+    '-o',
+    '-',
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stdout, new RegExp(`^Total: ${KNOWN_TOTALS.allocBytes.toLocaleString('en-US')} samples in \\d+ stacks$`, 'm'));
   t.regex(result.stdout, new RegExp(`^ +${KNOWN_STACKS.make_pages!.allocBytes.toLocaleString('en-US')} +75\\.3% +make_pages$`, 'm'));
   t.is(readFileSync(out('again.folded'), 'utf8'), readFileSync(folded, 'utf8'));
   const pprof = Profile.decode(gunzipSync(readFileSync(out('again.pb.gz'))));
-  t.is(pprof.sample.reduce((sum, sample) => sum + Number(sample.value[0]), 0), KNOWN_TOTALS.allocBytes);
+  t.is(
+    pprof.sample.reduce((sum, sample) => sum + Number(sample.value[0]), 0),
+    KNOWN_TOTALS.allocBytes,
+  );
   t.true(readFileSync(out('again.svg'), 'utf8').includes('make_pages'));
 });
 
@@ -43,7 +57,10 @@ test('broken folded input: file and line, or counted with --lenient; an empty fi
   writeFileSync(path, 'main;a 5\nmain;b no-count\nmain;c 2\n');
   const strict = await memtraceAuto(['report', path]);
   t.is(strict.exitCode, 3);
-  t.regex(strict.stderr, /broken\.folded:2: not valid folded stacks: expected frames separated by ";", a space, then a count: "main;b no-count"/);
+  t.regex(
+    strict.stderr,
+    /broken\.folded:2: not valid folded stacks: expected frames separated by ";", a space, then a count: "main;b no-count"/,
+  );
   const lenient = await memtraceAuto(['report', '--lenient', path]);
   t.is(lenient.exitCode, 0);
   t.regex(lenient.stdout, /Total: 7 samples in 2 stacks\n1 unreadable lines skipped \(--lenient\)/);

@@ -9,7 +9,22 @@ const directory = mkdtempSync(join(tmpdir(), 'memtrace-report-process-'));
 
 test('a pymemtrace log: the table on stdout, and svg, html, tsv, gnuplot and memtrace jsonl files', async (t) => {
   const out = (name: string) => join(directory, name);
-  const result = await memtraceAuto(['report', fixture('process/pymemtrace-linux.log'), '-o', out('mem.svg'), '-o', out('mem.html'), '-o', out('mem.tsv'), '-o', out('mem.plt'), '-o', out('mem.jsonl'), '-o', '-']);
+  const result = await memtraceAuto([
+    'report',
+    fixture('process/pymemtrace-linux.log'),
+    '-o',
+    out('mem.svg'),
+    '-o',
+    out('mem.html'),
+    '-o',
+    out('mem.tsv'),
+    '-o',
+    out('mem.plt'),
+    '-o',
+    out('mem.jsonl'),
+    '-o',
+    '-',
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stdout, /^memtrace process: PID 9007/);
   t.regex(result.stdout, /step 3: allocate 32 MiB \(peak\)/);

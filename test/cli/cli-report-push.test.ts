@@ -27,20 +27,29 @@ async function pyroscopeReceiver(): Promise<{ server: Server; url: string; inges
   const server = createServer(async (request, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': request.headers['content-type'] ?? '' } }).formData();
+    const form = await new Response(Buffer.concat(chunks), {
+      headers: { 'content-type': request.headers['content-type'] ?? '' },
+    }).formData();
     const url = new URL(request.url!, 'http://receiver');
     const profile = Profile.decode(gunzipSync(Buffer.from(await (form.get('profile') as File).arrayBuffer())));
-    ingests.push({ path: url.pathname, query: url.searchParams, profile, config: JSON.parse(await (form.get('sample_type_config') as File).text()) });
+    ingests.push({
+      path: url.pathname,
+      query: url.searchParams,
+      profile,
+      config: JSON.parse(await (form.get('sample_type_config') as File).text()),
+    });
     response.writeHead(200).end();
   });
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ingests };
 }
 
-const sampleTypes = (profile: Profile) => profile.sampleType.map((type) => `${profile.stringTable.strings[Number(type.type)]}/${profile.stringTable.strings[Number(type.unit)]}`);
-const totals = (profile: Profile) => profile.sampleType.map((_, index) => profile.sample.reduce((sum, sample) => sum + Number(sample.value[index]), 0));
+const sampleTypes = (profile: Profile) =>
+  profile.sampleType.map((type) => `${profile.stringTable.strings[Number(type.type)]}/${profile.stringTable.strings[Number(type.unit)]}`);
+const totals = (profile: Profile) =>
+  profile.sampleType.map((_, index) => profile.sample.reduce((sum, sample) => sum + Number(sample.value[index]), 0));
 
-test('a malloc trace pushed: Go heap sample types, exact totals, the trace\'s own time, labels in the name', async (t) => {
+test("a malloc trace pushed: Go heap sample types, exact totals, the trace's own time, labels in the name", async (t) => {
   const { server, url, ingests } = await pyroscopeReceiver();
   try {
     const result = await memtraceAuto(['report', '--push', url, '--app', 'myservice', '--label', 'env=ci', '--label', 'host=box1', trace]);
@@ -58,7 +67,12 @@ test('a malloc trace pushed: Go heap sample types, exact totals, the trace\'s ow
     t.is(ingest!.query.get('from'), '1795479110');
     t.is(ingest!.query.get('until'), '1795479118');
     t.deepEqual(sampleTypes(ingest!.profile), ['alloc_objects/count', 'alloc_space/bytes', 'inuse_objects/count', 'inuse_space/bytes']);
-    t.deepEqual(totals(ingest!.profile), [KNOWN_TOTALS.allocs, KNOWN_TOTALS.allocBytes, KNOWN_TOTALS.outstanding, KNOWN_TOTALS.outstandingBytes]);
+    t.deepEqual(totals(ingest!.profile), [
+      KNOWN_TOTALS.allocs,
+      KNOWN_TOTALS.allocBytes,
+      KNOWN_TOTALS.outstanding,
+      KNOWN_TOTALS.outstandingBytes,
+    ]);
     t.deepEqual(Object.fromEntries(Object.entries(ingest!.config).map(([name, type]) => [name, `${type.units}/${type.aggregation}`])), {
       alloc_objects: 'objects/sum',
       alloc_space: 'bytes/sum',
@@ -74,7 +88,18 @@ test('pushed and written at once: -o files as usual, --value is the default samp
   const { server, url, ingests } = await pyroscopeReceiver();
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-push-'));
   try {
-    const result = await memtraceAuto(['report', trace, '--push', `${url}/`, '--app', 'a.b-c_d', '--value', 'outstandingBytes', '-o', join(directory, 'r.csv')]);
+    const result = await memtraceAuto([
+      'report',
+      trace,
+      '--push',
+      `${url}/`,
+      '--app',
+      'a.b-c_d',
+      '--value',
+      'outstandingBytes',
+      '-o',
+      join(directory, 'r.csv'),
+    ]);
     t.is(result.exitCode, 0, result.stderr);
     t.regex(result.stderr, /wrote .*r\.csv \(csv\)/);
     const profile = ingests[0]!.profile;
@@ -128,10 +153,30 @@ const usage = test.macro(async (t, args: string[], message: RegExp) => {
   t.is(result.exitCode, 2, result.stderr);
   t.regex(result.stderr, message);
 });
-test('--push ftp://', usage, [trace, '--push', 'ftp://127.0.0.1/', '--app', 'x'], /--push: expected an http:\/\/ or https:\/\/ URL, got ftp:/);
+test(
+  '--push ftp://',
+  usage,
+  [trace, '--push', 'ftp://127.0.0.1/', '--app', 'x'],
+  /--push: expected an http:\/\/ or https:\/\/ URL, got ftp:/,
+);
 test('--push without --app', usage, [trace, '--push', 'http://127.0.0.1:4040'], /--push needs --app NAME/);
 test('--label without --push', usage, [trace, '--label', 'env=ci'], /--label goes with --push URL/);
 test('a bad label', usage, [trace, '--push', 'http://127.0.0.1:4040', '--app', 'x', '--label', 'env=a b'], /--label: expected KEY=VALUE/);
-test('--push of a process log', usage, [fixture('process/pymemtrace-linux.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends stack profiles to Pyroscope; .* is a process log/);
-test('--push of a cPyMemTrace log', usage, [fixture('pymemtrace/trace_default.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends stack profiles to Pyroscope; .* is a cpymemtrace log/);
-test('--push with --diff', usage, ['--diff', trace, trace, '--push', 'http://127.0.0.1:4040', '--app', 'x'], /--push sends one profile; it does not go with --diff/);
+test(
+  '--push of a process log',
+  usage,
+  [fixture('process/pymemtrace-linux.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'],
+  /--push sends stack profiles to Pyroscope; .* is a process log/,
+);
+test(
+  '--push of a cPyMemTrace log',
+  usage,
+  [fixture('pymemtrace/trace_default.log'), '--push', 'http://127.0.0.1:4040', '--app', 'x'],
+  /--push sends stack profiles to Pyroscope; .* is a cpymemtrace log/,
+);
+test(
+  '--push with --diff',
+  usage,
+  ['--diff', trace, trace, '--push', 'http://127.0.0.1:4040', '--app', 'x'],
+  /--push sends one profile; it does not go with --diff/,
+);

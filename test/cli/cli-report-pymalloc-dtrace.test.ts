@@ -13,14 +13,21 @@ test('a recording with no Python frame says the python provider never fired', as
 });
 
 test('the attached recording folds to the allocating lines, exactly', async (t) => {
-  const result = await memtraceAuto(['report', fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'), '-f', 'folded', ]);
+  const result = await memtraceAuto(['report', fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'), '-f', 'folded']);
   t.is(result.exitCode, 0, `${result.stderr}`);
   t.is(`${result.stdout}`, '/work/wt-dt-py/test/workloads/python/grow.py;hold_out_grow (line 23) 72354021\n[outside Python frames] 6564');
   t.notRegex(`${result.stdout}`, /python provider never fired/);
 });
 
 test('--value picks allocBytes, allocs or frees; another name is refused', async (t) => {
-  const frees = await memtraceAuto(['report', fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'), '-f', 'folded', '--value', 'frees']);
+  const frees = await memtraceAuto([
+    'report',
+    fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'),
+    '-f',
+    'folded',
+    '--value',
+    'frees',
+  ]);
   t.is(`${frees.stdout}`, '/work/wt-dt-py/test/workloads/python/grow.py;hold_out_release (line 28) 69\n[outside Python frames] 326');
   const odd = await memtraceAuto(['report', fixture('dtrace/linux-2.0.7/pymalloc-grow-attached.txt'), '--value', 'outstanding']);
   t.is(odd.exitCode, 2);

@@ -19,12 +19,29 @@ test('report: a table of a hand-run script output on stdout', async (t) => {
 
 test('report: several outputs at once, by extension', async (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = await run(['report', recorded('malloc-raw-launch.ndjson'), '-o', join(directory, 'a.folded'), '-o', join(directory, 'a.svg'), '-o', join(directory, 'a.tsv'), '--value', 'outstandingBytes']);
+  const result = await run([
+    'report',
+    recorded('malloc-raw-launch.ndjson'),
+    '-o',
+    join(directory, 'a.folded'),
+    '-o',
+    join(directory, 'a.svg'),
+    '-o',
+    join(directory, 'a.tsv'),
+    '--value',
+    'outstandingBytes',
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
   const folded = readFileSync(join(directory, 'a.folded'), 'utf8').trim().split('\n');
-  t.deepEqual(folded.map((line) => line.replace(/^[^;]*;/, '')), ['main;grow_chain 1024', 'main;make_aligned 10240', 'main;make_arrays 4900', 'main;make_pages 53248']);
+  t.deepEqual(
+    folded.map((line) => line.replace(/^[^;]*;/, '')),
+    ['main;grow_chain 1024', 'main;make_aligned 10240', 'main;make_arrays 4900', 'main;make_pages 53248'],
+  );
   t.true(readFileSync(join(directory, 'a.svg'), 'utf8').includes('bytes outstanding at the end'));
-  t.is(readFileSync(join(directory, 'a.tsv'), 'utf8').split('\n')[0], 'stack\tleaf\tleafModule\tallocs\tallocBytes\toutstanding\toutstandingBytes\toldestAgeSeconds');
+  t.is(
+    readFileSync(join(directory, 'a.tsv'), 'utf8').split('\n')[0],
+    'stack\tleaf\tleafModule\tallocs\tallocBytes\toutstanding\toutstandingBytes\toldestAgeSeconds',
+  );
   t.is(`${result.stdout}`, '');
 });
 
@@ -40,14 +57,33 @@ test('report: a garbled log fails with file and line; --lenient reports it', asy
 test('report: speedscope, html and csv of a recorded trace in one command', async (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const out = (name: string) => join(directory, name);
-  const result = await run(['report', recorded('malloc-raw-launch.ndjson'), '-o', out('profile.speedscope.json'), '-o', out('report.html'), '-o', out('stacks.csv')]);
+  const result = await run([
+    'report',
+    recorded('malloc-raw-launch.ndjson'),
+    '-o',
+    out('profile.speedscope.json'),
+    '-o',
+    out('report.html'),
+    '-o',
+    out('stacks.csv'),
+  ]);
   t.is(result.exitCode, 0, `${result.stderr}`);
-  t.deepEqual(`${result.stderr}`.split('\n'), [`memtrace: wrote ${out('profile.speedscope.json')} (speedscope)`, `memtrace: wrote ${out('report.html')} (html)`, `memtrace: wrote ${out('stacks.csv')} (csv)`]);
-  const speedscope = JSON.parse(readFileSync(out('profile.speedscope.json'), 'utf8')) as { $schema: string; profiles: Array<{ endValue: number }> };
+  t.deepEqual(`${result.stderr}`.split('\n'), [
+    `memtrace: wrote ${out('profile.speedscope.json')} (speedscope)`,
+    `memtrace: wrote ${out('report.html')} (html)`,
+    `memtrace: wrote ${out('stacks.csv')} (csv)`,
+  ]);
+  const speedscope = JSON.parse(readFileSync(out('profile.speedscope.json'), 'utf8')) as {
+    $schema: string;
+    profiles: Array<{ endValue: number }>;
+  };
   t.is(speedscope.$schema, 'https://www.speedscope.app/file-format-schema.json');
   t.is(speedscope.profiles[0]!.endValue, 157_716);
   t.regex(readFileSync(out('report.html'), 'utf8'), /^<!DOCTYPE html>[^]*data-name="make_pages"[^]*<\/html>\n$/);
-  t.is(readFileSync(out('stacks.csv'), 'utf8').split('\n')[1], '__libc_start_call_main;main;make_pages,make_pages,known-allocs,29,118784,13,53248,2.17975');
+  t.is(
+    readFileSync(out('stacks.csv'), 'utf8').split('\n')[1],
+    '__libc_start_call_main;main;make_pages,make_pages,known-allocs,29,118784,13,53248,2.17975',
+  );
   t.is(`${result.stdout}`, '');
 });
 
@@ -74,7 +110,10 @@ test('report: a log of no known kind lists the inputs; an unknown --input-format
   writeFileSync(path, 'hello world\nthis is no trace\n');
   const unknown = await run(['report', path]);
   t.is(unknown.exitCode, 2);
-  t.regex(`${unknown.stderr}`, /notes\.txt: not a log memtrace report reads \(its first line is "hello world"\); give --input-format, one of: .*folded.*process.*malloc/);
+  t.regex(
+    `${unknown.stderr}`,
+    /notes\.txt: not a log memtrace report reads \(its first line is "hello world"\); give --input-format, one of: .*folded.*process.*malloc/,
+  );
   const badFormat = await run(['report', '--input-format', 'nonsense', path]);
   t.is(badFormat.exitCode, 2);
   t.regex(`${badFormat.stderr}`, /--input-format: expected one of .*malloc-json, malloc.*got "nonsense"/);
@@ -98,5 +137,8 @@ test('no command: usage on stdout, exit 2', async (t) => {
 test('an unknown command', async (t) => {
   const result = await run(['frobnicate']);
   t.is(result.exitCode, 2);
-  t.regex(`${result.stderr}`, /unknown command "frobnicate"; commands: malloc, external, gc, faults, calls, process, mark, trace-malloc, heap-stats, report, scripts/);
+  t.regex(
+    `${result.stderr}`,
+    /unknown command "frobnicate"; commands: malloc, external, gc, faults, calls, process, mark, trace-malloc, heap-stats, report, scripts/,
+  );
 });

@@ -47,7 +47,11 @@ test('usage errors: a stray argument, a bad suite or mirror', async (t) => {
 });
 
 rootTest('not root: exit 77 and sudo', async (t) => {
-  const result = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MEMTRACE_BPF, 'setup-bpftrace', '--dir', fresh()], { reject: false, env });
+  const result = await execa(
+    'setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, MEMTRACE_BPF, 'setup-bpftrace', '--dir', fresh()],
+    { reject: false, env },
+  );
   t.is(result.exitCode, 77, result.stderr);
   t.regex(result.stderr, /installs a Debian root in .* with debootstrap, which needs root: re-run with sudo/);
 });
@@ -74,7 +78,11 @@ rootTest('a DIR memtrace did not make is refused, and left as it was', async (t)
   const someoneElses = fresh('etc');
   mkdirSync(someoneElses);
   writeFileSync(join(someoneElses, 'passwd'), 'mine\n');
-  await refuses(t, someoneElses, /was not made by memtrace setup-bpftrace \(no \.memtrace-bpftrace-root in it\): remove it or choose another directory/);
+  await refuses(
+    t,
+    someoneElses,
+    /was not made by memtrace setup-bpftrace \(no \.memtrace-bpftrace-root in it\): remove it or choose another directory/,
+  );
   t.is(readFileSync(join(someoneElses, 'passwd'), 'utf8'), 'mine\n');
 
   const open = fresh('open');
@@ -120,14 +128,21 @@ rootTest('a root of another suite or without dtrace is rebuilt only with --rebui
   mkdirSync(dir, { mode: 0o755 });
   makeFakeRoot(dir, { suite: 'trixie' });
   await refuses(t, dir, /holds bpftrace from Debian trixie, not bpftrace from forky: add --rebuild/);
-  await refuses(t, dir, /holds bpftrace from Debian trixie, not bpftrace, dtrace from trixie: add --rebuild/, ['--suite', 'trixie', '--include-dtrace']);
+  await refuses(t, dir, /holds bpftrace from Debian trixie, not bpftrace, dtrace from trixie: add --rebuild/, [
+    '--suite',
+    'trixie',
+    '--include-dtrace',
+  ]);
 });
 
 rootTest('no network (a mirror nothing listens on): what failed, the end of the log and its path', async (t) => {
   const dir = fresh();
   const result = await memtrace(['setup-bpftrace', '--dir', dir, '--mirror', 'http://127.0.0.1:9/debian'], { env });
   t.is(result.exitCode, 4, result.stderr);
-  t.regex(result.stderr, /debootstrap could not download Debian forky from http:\/\/127\.0\.0\.1:9\/debian: is this machine offline, or is the mirror wrong\?/);
+  t.regex(
+    result.stderr,
+    /debootstrap could not download Debian forky from http:\/\/127\.0\.0\.1:9\/debian: is this machine offline, or is the mirror wrong\?/,
+  );
   t.regex(result.stderr, new RegExp(`the whole log: ${dir}/\\.memtrace-debootstrap\\.log`));
   // The unfinished root is memtrace's: the next run starts it over instead of refusing it.
   const again = await memtrace(['setup-bpftrace', '--dir', dir, '--mirror', 'http://127.0.0.1:9/debian'], { env });
@@ -135,7 +150,10 @@ rootTest('no network (a mirror nothing listens on): what failed, the end of the 
   t.regex(again.stderr, /holds an unfinished set-up: starting over/);
 });
 
-const liveSetup = gated(ROOT_PROBLEM ?? (process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? null : 'set MEMTRACE_TEST_SETUP_ROOT=1; ~45 s, ~570 MB'), { optional: true });
+const liveSetup = gated(
+  ROOT_PROBLEM ?? (process.env.MEMTRACE_TEST_SETUP_ROOT === '1' ? null : 'set MEMTRACE_TEST_SETUP_ROOT=1; ~45 s, ~570 MB'),
+  { optional: true },
+);
 liveSetup('a real set-up with debootstrap: bpftrace 0.26 or later that unwinds with DWARF, then reused', async (t) => {
   t.timeout(600_000);
   const dir = fresh('real-root');

@@ -17,18 +17,42 @@ const ALLOCATED = 65_536 * 1072;
 
 test('a Node run: the function that allocated 67 MiB leads, in table, json, folded, svg and heapprofile', async (t) => {
   const out = (name: string) => join(directory, name);
-  const result = await memtraceAuto(['trace-malloc', '-o', out('a.json'), '-o', out('a.folded'), '-o', out('a.svg'), '-o', out('a.heapprofile'), '-o', out('a.pb.gz'), '-o', '-', '--', 'node', workload]);
+  const result = await memtraceAuto([
+    'trace-malloc',
+    '-o',
+    out('a.json'),
+    '-o',
+    out('a.folded'),
+    '-o',
+    out('a.svg'),
+    '-o',
+    out('a.heapprofile'),
+    '-o',
+    out('a.pb.gz'),
+    '-o',
+    '-',
+    '--',
+    'node',
+    workload,
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stderr, /holding 65536 arrays/);
   t.regex(result.stdout, /^memtrace trace-malloc: PID \d+ \(node .*hold-arrays\.js\)/);
   // The estimate varies run to run (about ±2% here): its tolerance is checked on the json below.
   t.regex(result.stdout, /^ *\d+\.\d MiB +9\d\.\d% +[\d,]+ +holdSixtyFourMiB {2}file:\/\/.*hold-arrays\.js:9$/m);
-  const report = JSON.parse(readFileSync(out('a.json'), 'utf8')) as { sites: Array<{ function: string; file: string; line: number; bytes: number; count: number }>; stacks: Array<{ frames: string[]; bytes: number }>; totals: { bytes: number } };
+  const report = JSON.parse(readFileSync(out('a.json'), 'utf8')) as {
+    sites: Array<{ function: string; file: string; line: number; bytes: number; count: number }>;
+    stacks: Array<{ frames: string[]; bytes: number }>;
+    totals: { bytes: number };
+  };
   const top = report.sites[0]!;
   t.like(top, { function: 'holdSixtyFourMiB', line: 9 });
   t.true(top.bytes / report.totals.bytes > 0.95);
   t.true(Math.abs(top.bytes - ALLOCATED) < ALLOCATED * 0.09, `${top.bytes} estimated vs ${ALLOCATED}`);
-  t.true(report.sites.every((site, index) => index === 0 || site.bytes <= report.sites[index - 1]!.bytes), 'largest first');
+  t.true(
+    report.sites.every((site, index) => index === 0 || site.bytes <= report.sites[index - 1]!.bytes),
+    'largest first',
+  );
   t.true(report.stacks.some((stack) => stack.frames.at(-1) === 'holdSixtyFourMiB (hold-arrays.js:9)'));
   t.regex(readFileSync(out('a.folded'), 'utf8'), /;holdSixtyFourMiB \(hold-arrays\.js:9\) \d+$/m);
   t.true(readFileSync(out('a.svg'), 'utf8').includes('holdSixtyFourMiB (hold-arrays.js:9)'));
@@ -36,7 +60,10 @@ test('a Node run: the function that allocated 67 MiB leads, in table, json, fold
   t.deepEqual(Object.keys(profile).sort(), ['head', 'samples']);
   const pprof = Profile.decode(gunzipSync(readFileSync(out('a.pb.gz'))));
   const strings = pprof.stringTable.strings;
-  t.deepEqual(pprof.sampleType.map((type) => strings[Number(type.type)]), ['alloc_space', 'samples']);
+  t.deepEqual(
+    pprof.sampleType.map((type) => strings[Number(type.type)]),
+    ['alloc_space', 'samples'],
+  );
   t.true(strings.includes('holdSixtyFourMiB (hold-arrays.js:9)'));
 });
 
@@ -50,7 +77,13 @@ test("node --heap-prof's own file reads the same way: the format DevTools saves 
 });
 
 test('Ctrl-C: the report of what was allocated so far is written; memtrace ends as the program did', async (t) => {
-  const run = memtraceAuto(['trace-malloc', '--', 'node', '-e', 'function grow() { globalThis.x = Array.from({ length: 300000 }, (_, i) => ({ i })); } grow(); console.error("ready"); setInterval(() => {}, 1000)']);
+  const run = memtraceAuto([
+    'trace-malloc',
+    '--',
+    'node',
+    '-e',
+    'function grow() { globalThis.x = Array.from({ length: 300000 }, (_, i) => ({ i })); } grow(); console.error("ready"); setInterval(() => {}, 1000)',
+  ]);
   await waitForLine(run.stderr!, /ready/);
   run.kill('SIGINT');
   const result = await run;
@@ -60,9 +93,24 @@ test('Ctrl-C: the report of what was allocated so far is written; memtrace ends 
 });
 
 test('--group-by, --retained and --interval reach the profiler', async (t) => {
-  const result = await memtraceAuto(['trace-malloc', '--group-by', 'file', '--retained', '--interval', '8k', '-f', 'json', '--', 'node', workload]);
+  const result = await memtraceAuto([
+    'trace-malloc',
+    '--group-by',
+    'file',
+    '--retained',
+    '--interval',
+    '8k',
+    '-f',
+    'json',
+    '--',
+    'node',
+    workload,
+  ]);
   t.is(result.exitCode, 0, result.stderr);
-  const report = JSON.parse(result.stdout) as { header: { groupBy: string; mode: string; samplingInterval: number }; sites: Array<{ file: string; function: string; bytes: number }> };
+  const report = JSON.parse(result.stdout) as {
+    header: { groupBy: string; mode: string; samplingInterval: number };
+    sites: Array<{ file: string; function: string; bytes: number }>;
+  };
   t.like(report.header, { groupBy: 'file', mode: 'retained', samplingInterval: 8192 });
   t.regex(report.sites[0]!.file, /hold-arrays\.js$/);
   t.true(report.sites[0]!.bytes > 60 * 1024 * 1024, 'the arrays are kept to the end by the workload');
@@ -92,7 +140,11 @@ test('bad input: a non-Node command, an unwritable output, bad options, no comma
 });
 
 test('preload output: empty, cut or garbled files are errors naming the file', (t) => {
-  t.throws(() => parseTraceMallocRecord('', 'trace-malloc-7.json'), { message: /trace-malloc-7\.json:1: not valid trace-malloc preload output: expected a JSON object; the file is empty/ });
+  t.throws(() => parseTraceMallocRecord('', 'trace-malloc-7.json'), {
+    message: /trace-malloc-7\.json:1: not valid trace-malloc preload output: expected a JSON object; the file is empty/,
+  });
   t.throws(() => parseTraceMallocRecord('{"pid": 7, "prof', 'trace-malloc-7.json'), { message: /the file is cut short/ });
-  t.throws(() => parseTraceMallocRecord('{"pid": 7, "samplingInterval": 1, "profile": {}}', 'trace-malloc-7.json'), { message: /expected pid, samplingInterval and a V8 sampling heap profile \{head, samples\}/ });
+  t.throws(() => parseTraceMallocRecord('{"pid": 7, "samplingInterval": 1, "profile": {}}', 'trace-malloc-7.json'), {
+    message: /expected pid, samplingInterval and a V8 sampling heap profile \{head, samples\}/,
+  });
 });

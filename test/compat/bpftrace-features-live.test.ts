@@ -53,7 +53,11 @@ liveTest('per-PID uprobes: a -p trace of one process sees other processes callin
     const run = spawnSync(LIVE_BPFTRACE, ['-p', String(sleeper.pid), '-e', script], { encoding: 'utf8', timeout: 120_000 });
     t.is(run.status, 0, run.stderr);
     const others = [...run.stdout.matchAll(/^@\[(\d+)\]: (\d+)$/gm)].filter((m) => Number(m[1]) !== sleeper.pid);
-    if (features.pidScopedUprobes) t.deepEqual(others.map((m) => m[0]), []);
+    if (features.pidScopedUprobes)
+      t.deepEqual(
+        others.map((m) => m[0]),
+        [],
+      );
     else t.true(others.length > 0, run.stdout);
   } finally {
     neighbour.kill('SIGKILL');

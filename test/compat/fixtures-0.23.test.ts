@@ -30,7 +30,11 @@ const exactFigures = test.macro(async (t, name: string) => {
 
 test('0.23 text output of scripts/bpf/malloc.bt', exactFigures, 'malloc-known-allocs-symbolized.text.txt');
 test('0.23 -f json output, whose stack keys are escaped twice', exactFigures, 'malloc-known-allocs-symbolized.json.ndjson');
-test('memtrace raw log through 0.23 (free at its offsets, the shared libc, counted from the exec)', exactFigures, 'malloc-raw-launch.ndjson');
+test(
+  'memtrace raw log through 0.23 (free at its offsets, the shared libc, counted from the exec)',
+  exactFigures,
+  'malloc-raw-launch.ndjson',
+);
 
 test('0.23 text and json of the same run give the same stacks', async (t) => {
   const text = await readMallocLog(recorded('malloc-known-allocs-symbolized.text.txt'), { lenient: false });

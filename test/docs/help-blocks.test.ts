@@ -62,7 +62,8 @@ function helpBlocks(page: string, text: string): HelpBlock[] {
 /** null when the block quotes the help exactly; else what a reader needs to fix the page. */
 function compareHelp(block: HelpBlock, help: string): string | null {
   const where = `${block.page}:${block.markerLine}`;
-  if (block.lines === null) return `${where}: <!-- help: ${block.program} ${block.command} --> is not followed by a fenced block (\`\`\` on the next line)`;
+  if (block.lines === null)
+    return `${where}: <!-- help: ${block.program} ${block.command} --> is not followed by a fenced block (\`\`\` on the next line)`;
   const expected = help.replace(/\n$/, '').split('\n');
   const count = Math.max(expected.length, block.lines.length);
   for (let i = 0; i < count; i++) {
@@ -83,7 +84,12 @@ async function helpText(program: string, command: string): Promise<string> {
   if (loaded === undefined) throw new Error(`no command ${command}`);
   let out = '';
   const sink = { write: (chunk: string | Uint8Array) => ((out += String(chunk)), true) } as unknown as NodeJS.WriteStream;
-  const code = await loaded.run(['--help'], { program, backend: program === 'memtrace-dtrace' ? 'dtrace' : 'bpf', stdout: sink, stderr: sink });
+  const code = await loaded.run(['--help'], {
+    program,
+    backend: program === 'memtrace-dtrace' ? 'dtrace' : 'bpf',
+    stdout: sink,
+    stderr: sink,
+  });
   if (code !== 0) throw new Error(`${program} ${command} --help exited ${code}`);
   return out;
 }
@@ -96,7 +102,9 @@ test('every help block quoted in docs/ is its command’s current --help, line f
   const problems: string[] = [];
   for (const block of blocks) {
     if (!(PROGRAMS as readonly string[]).includes(block.program) || !COMMAND_NAMES.includes(block.command)) {
-      problems.push(`${block.page}:${block.markerLine}: <!-- help: ${block.program} ${block.command} --> names no command (programs: ${PROGRAMS.join(', ')}; commands: ${COMMAND_NAMES.join(', ')})`);
+      problems.push(
+        `${block.page}:${block.markerLine}: <!-- help: ${block.program} ${block.command} --> names no command (programs: ${PROGRAMS.join(', ')}; commands: ${COMMAND_NAMES.join(', ')})`,
+      );
       continue;
     }
     const problem = compareHelp(block, await helpText(block.program, block.command));
@@ -118,7 +126,8 @@ test('no page under docs/ quotes a usage text without its help marker', (t) => {
     const lines = readFileSync(path, 'utf8').split('\n');
     lines.forEach((line, index) => {
       if (!/^Usage: memtrace(-bpf|-dtrace)? /.test(line) || lines[index - 1] !== '```') return;
-      if (!MARKER.test((lines[index - 2] ?? '').trim())) unmarked.push(`${relative(ROOT, path)}:${index + 1}: a usage text with no <!-- help: PROGRAM COMMAND --> line before its block`);
+      if (!MARKER.test((lines[index - 2] ?? '').trim()))
+        unmarked.push(`${relative(ROOT, path)}:${index + 1}: a usage text with no <!-- help: PROGRAM COMMAND --> line before its block`);
     });
   }
   t.deepEqual(unmarked, []);
@@ -132,8 +141,14 @@ test('a drifted quote is reported with its page and the first line that differs'
     compareHelp(block!, 'Usage: memtrace mark PID\nnew line\n'),
     'docs/tools/x.md:5: the quoted help of "memtrace mark" differs from its --help at help line 2: the page has "old line", --help prints "new line"',
   );
-  t.regex(compareHelp(block!, 'Usage: memtrace mark PID\nold line\nmore\n')!, /help line 3: the page has \(nothing: the block ends\), --help prints "more"/);
-  t.deepEqual(helpBlocks('docs/README.md', ['````', '<!-- help: memtrace mark -->', '```', 'an example', '```', '````', ''].join('\n')), []);
+  t.regex(
+    compareHelp(block!, 'Usage: memtrace mark PID\nold line\nmore\n')!,
+    /help line 3: the page has \(nothing: the block ends\), --help prints "more"/,
+  );
+  t.deepEqual(
+    helpBlocks('docs/README.md', ['````', '<!-- help: memtrace mark -->', '```', 'an example', '```', '````', ''].join('\n')),
+    [],
+  );
   const [bare] = helpBlocks('docs/tools/y.md', '<!-- help: memtrace mark -->\ntext\n');
   t.regex(compareHelp(bare!, 'x\n')!, /^docs\/tools\/y\.md:1: .* is not followed by a fenced block/);
 });

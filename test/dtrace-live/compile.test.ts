@@ -56,15 +56,18 @@ for (const set of GOLDEN_SETS) {
   });
 }
 
-liveDtraceTest('scripts/dtrace/malloc.d compiles as checked in (-Z: libsystem_malloc.dylib is not here) and with libc.so.6 (every probe found)', async (t) => {
-  const pid = await heldProcess();
-  const script = readFileSync(join(ROOT, 'scripts/dtrace/malloc.d'), 'utf8');
-  const asIs = await compile(script, pid, ['-Z']);
-  t.is(asIs.exitCode, 0, asIs.said);
-  const glibc = await compile(script.replaceAll(`:${DARWIN_MALLOC_MODULE}:`, ':libc.so.6:'), pid);
-  t.is(glibc.exitCode, 0, glibc.said);
-  t.is(glibc.said, '');
-});
+liveDtraceTest(
+  'scripts/dtrace/malloc.d compiles as checked in (-Z: libsystem_malloc.dylib is not here) and with libc.so.6 (every probe found)',
+  async (t) => {
+    const pid = await heldProcess();
+    const script = readFileSync(join(ROOT, 'scripts/dtrace/malloc.d'), 'utf8');
+    const asIs = await compile(script, pid, ['-Z']);
+    t.is(asIs.exitCode, 0, asIs.said);
+    const glibc = await compile(script.replaceAll(`:${DARWIN_MALLOC_MODULE}:`, ':libc.so.6:'), pid);
+    t.is(glibc.exitCode, 0, glibc.said);
+    t.is(glibc.said, '');
+  },
+);
 
 liveDtraceTest('a program with a D error is refused by the real compiler (the test can fail)', async (t) => {
   const pid = await heldProcess();

@@ -23,7 +23,11 @@ function uprobeEntriesOf(pid: number): string[] {
 
 /** memtrace-dtrace malloc attached to `pid`, with the live dtrace, its stderr gathered as it comes. */
 function startDtraceMemtrace(pid: number, report: string) {
-  const session = execa(process.execPath, [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, '-o', report, '-p', String(pid)], { reject: false, timeout: 150_000 });
+  const session = execa(
+    process.execPath,
+    [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, '-o', report, '-p', String(pid)],
+    { reject: false, timeout: 150_000 },
+  );
   let stderr = '';
   session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   return { session, stderr: () => stderr, tracing: () => /memtrace: tracing/.test(stderr) };
@@ -79,7 +83,7 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
       const result = await run.session;
       t.log(`killed ${delayMs} ms into ${phase}; BEGIN seen: ${afterBegin}; exit ${result.exitCode}`);
       assertTargetRuns(t, pid);
-      t.deepEqual(uprobeEntriesOf(dtrace.pid), [], 'the killed dtrace\'s uprobe_events entries are removed');
+      t.deepEqual(uprobeEntriesOf(dtrace.pid), [], "the killed dtrace's uprobe_events entries are removed");
       const profile = readReport<MallocProfile>(report);
       if (!afterBegin) {
         t.is(result.exitCode, 4, run.stderr());
@@ -100,24 +104,27 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
   });
 }
 
-liveDtraceTest('memtrace SIGKILLed while tracing: its guard kills dtrace and removes its uprobe_events entries; the target runs on', async (t) => {
-  const { target, pid } = await startWaitingWorkload(['--linger', '30']);
-  const run = startDtraceMemtrace(pid, temporary('report.json'));
-  try {
-    const dtrace = await dtraceOf(run.session.pid!);
-    t.true(await until(run.tracing, 60_000), run.stderr());
-    process.kill(pid, 'SIGUSR1');
-    await sleep(random.next(100, 800));
-    t.not(uprobeEntriesOf(dtrace.pid), [], 'a tracing dtrace has its BEGIN and END entries');
-    run.session.kill('SIGKILL');
-    await run.session;
-    t.true(await until(() => processInfo(dtrace.pid) === null, 5_000), 'dtrace must be gone within 5 s');
-    t.true(await until(() => uprobeEntriesOf(dtrace.pid).length === 0, 12_000), uprobeEntriesOf(dtrace.pid).join('\n'));
-    assertTargetRuns(t, pid);
-  } finally {
-    target.kill('SIGKILL');
-  }
-});
+liveDtraceTest(
+  'memtrace SIGKILLed while tracing: its guard kills dtrace and removes its uprobe_events entries; the target runs on',
+  async (t) => {
+    const { target, pid } = await startWaitingWorkload(['--linger', '30']);
+    const run = startDtraceMemtrace(pid, temporary('report.json'));
+    try {
+      const dtrace = await dtraceOf(run.session.pid!);
+      t.true(await until(run.tracing, 60_000), run.stderr());
+      process.kill(pid, 'SIGUSR1');
+      await sleep(random.next(100, 800));
+      t.not(uprobeEntriesOf(dtrace.pid), [], 'a tracing dtrace has its BEGIN and END entries');
+      run.session.kill('SIGKILL');
+      await run.session;
+      t.true(await until(() => processInfo(dtrace.pid) === null, 5_000), 'dtrace must be gone within 5 s');
+      t.true(await until(() => uprobeEntriesOf(dtrace.pid).length === 0, 12_000), uprobeEntriesOf(dtrace.pid).join('\n'));
+      assertTargetRuns(t, pid);
+    } finally {
+      target.kill('SIGKILL');
+    }
+  },
+);
 
 // Launched (dtrace -c), the command lives on after dtrace is killed; the program's records come
 // through a FIFO that the command does not hold, so memtrace writes its report at once rather than
@@ -125,14 +132,34 @@ liveDtraceTest('memtrace SIGKILLed while tracing: its guard kills dtrace and rem
 liveDtraceTest('malloc, launched: dtrace killed while tracing; the report is written at once, and the command runs on', async (t) => {
   const report = temporary('report.json');
   const began = Date.now();
-  const session = execa(process.execPath, [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, '-o', report, '--', buildWorkload('known-allocs'), '--linger', '30'], { reject: false, timeout: 150_000 });
+  const session = execa(
+    process.execPath,
+    [
+      MEMTRACE_DTRACE,
+      'malloc',
+      '--lib',
+      'libc.so.6',
+      '--tracer-path',
+      liveDtrace()!,
+      '-o',
+      report,
+      '--',
+      buildWorkload('known-allocs'),
+      '--linger',
+      '30',
+    ],
+    { reject: false, timeout: 150_000 },
+  );
   let stderr = '';
   session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let command: ProcessInfo | undefined;
   try {
     const dtrace = await dtraceOf(session.pid!);
     t.true(await until(() => /memtrace: tracing/.test(stderr), 60_000), stderr);
-    t.true(await until(() => (command = descendantsOf(dtrace.pid).find((info) => info.cmdline.includes('known-allocs'))) !== undefined, 10_000), 'the command under dtrace');
+    t.true(
+      await until(() => (command = descendantsOf(dtrace.pid).find((info) => info.cmdline.includes('known-allocs'))) !== undefined, 10_000),
+      'the command under dtrace',
+    );
     await sleep(random.next(300, 1_000));
     process.kill(dtrace.pid, 'SIGKILL');
     // memtrace's exit, not the end of its output: the command holds the pipe memtrace's stdout is.

@@ -18,7 +18,10 @@ function temporary(name: string): string {
 }
 
 function memtraceDtrace(args: string[]) {
-  return execa(process.execPath, [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, ...args], { reject: false, timeout: 120_000 });
+  return execa(process.execPath, [MEMTRACE_DTRACE, 'malloc', '--lib', 'libc.so.6', '--tracer-path', liveDtrace()!, ...args], {
+    reject: false,
+    timeout: 120_000,
+  });
 }
 
 /** What every run of known-allocs must show, whoever printed which frame. */
@@ -56,24 +59,27 @@ async function assertReportAgrees(t: ExecutionContext, raw: string, live: Malloc
   t.deepEqual(replayed.stacks, live.stacks);
 }
 
-liveDtraceTest('launched (-- CMD): exact figures, every stack named by memtrace from the maps read while dtrace held the command', async (t) => {
-  const output = temporary('report.json');
-  const raw = temporary('raw.txt');
-  const traced = await memtraceDtrace(['-o', output, '--raw-out', raw, '--', buildWorkload('known-allocs')]);
-  t.is(traced.exitCode, 0, `${traced.stderr}`);
-  const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
-  assertKnownProfile(t, profile);
-  t.is(profile.tracer.name, 'dtrace');
-  // free past its NULL test (offset probes), and still every free and free(NULL) counted exactly.
-  t.regex(profile.tracer.choices?.[0] ?? '', /^free probed at free:[0-9a-f]+, past its NULL test .*; free\(NULL\) at free:[0-9a-f]+$/);
-  t.true(Number.isInteger(profile.target.pid), 'the PID the program printed');
-  // The program asked DTrace not to name frames: what it printed is module:0xOFFSET while the
-  // command lived and 0xADDR after; no frame in the log is named by DTrace.
-  const log = readFileSync(raw, 'utf8');
-  t.regex(log, /^memtrace:pid \d+$/m);
-  t.notRegex(log, /^\s*known-allocs`/m);
-  await assertReportAgrees(t, raw, profile);
-});
+liveDtraceTest(
+  'launched (-- CMD): exact figures, every stack named by memtrace from the maps read while dtrace held the command',
+  async (t) => {
+    const output = temporary('report.json');
+    const raw = temporary('raw.txt');
+    const traced = await memtraceDtrace(['-o', output, '--raw-out', raw, '--', buildWorkload('known-allocs')]);
+    t.is(traced.exitCode, 0, `${traced.stderr}`);
+    const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
+    assertKnownProfile(t, profile);
+    t.is(profile.tracer.name, 'dtrace');
+    // free past its NULL test (offset probes), and still every free and free(NULL) counted exactly.
+    t.regex(profile.tracer.choices?.[0] ?? '', /^free probed at free:[0-9a-f]+, past its NULL test .*; free\(NULL\) at free:[0-9a-f]+$/);
+    t.true(Number.isInteger(profile.target.pid), 'the PID the program printed');
+    // The program asked DTrace not to name frames: what it printed is module:0xOFFSET while the
+    // command lived and 0xADDR after; no frame in the log is named by DTrace.
+    const log = readFileSync(raw, 'utf8');
+    t.regex(log, /^memtrace:pid \d+$/m);
+    t.notRegex(log, /^\s*known-allocs`/m);
+    await assertReportAgrees(t, raw, profile);
+  },
+);
 
 liveDtraceTest('attached (-p PID): exact figures and named stacks; the target runs to its end', async (t) => {
   const target = execa(buildWorkload('known-allocs'), ['--wait', '--linger', '1'], { reject: false });

@@ -97,31 +97,37 @@ pythonDtraceTest('attached (-p): frames entered after the attach are attributed 
   t.deepEqual(leftBehind(dtrace.pid!), []);
 });
 
-pythonDtraceTest('pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)', async (t) => {
-  const python = execa(PYTHON, [GROW, '--wait-stdin'], { reject: false, stdin: 'pipe' });
-  try {
-    // The python provider of a process exists once its executable is mapped: wait for the interpreter.
-    await waitForInterpreter(python.pid!);
-    const compile = async (program: string, extra: string[] = []) => {
-      const path = temporary('pymalloc.d');
-      writeFileSync(path, program);
-      const dtrace = execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
-      const result = await dtrace;
-      t.deepEqual(leftBehind(dtrace.pid!), []);
-      return { exitCode: result.exitCode, said: `${result.stderr}${result.stdout}`.trim() };
-    };
-    const forPid = await compile(renderPyMallocD({ pid: python.pid!, library: 'libc.so.6', minSize: 1024, durationMs: 2500 }));
-    t.deepEqual(forPid, { exitCode: 0, said: '' });
-    const asIs = await compile(readFileSync(join(ROOT, 'scripts/dtrace/pymalloc.d'), 'utf8'), ['-Z']);
-    t.deepEqual(asIs, { exitCode: 0, said: '' });
-    // Without -Z a description that matches nothing fails: python:::line and every allocator function exist here.
-    const glibc = await compile(renderStandalonePyMallocD('libc.so.6'));
-    t.deepEqual(glibc, { exitCode: 0, said: '' });
-  } finally {
-    python.stdin!.end('\n');
-    await python;
-  }
-});
+pythonDtraceTest(
+  'pymalloc compiles (dtrace -e): for a PID with --min-size and --duration, and scripts/dtrace/pymalloc.d as checked in (-Z) and for glibc (every probe found)',
+  async (t) => {
+    const python = execa(PYTHON, [GROW, '--wait-stdin'], { reject: false, stdin: 'pipe' });
+    try {
+      // The python provider of a process exists once its executable is mapped: wait for the interpreter.
+      await waitForInterpreter(python.pid!);
+      const compile = async (program: string, extra: string[] = []) => {
+        const path = temporary('pymalloc.d');
+        writeFileSync(path, program);
+        const dtrace = execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], {
+          reject: false,
+          timeout: 120_000,
+        });
+        const result = await dtrace;
+        t.deepEqual(leftBehind(dtrace.pid!), []);
+        return { exitCode: result.exitCode, said: `${result.stderr}${result.stdout}`.trim() };
+      };
+      const forPid = await compile(renderPyMallocD({ pid: python.pid!, library: 'libc.so.6', minSize: 1024, durationMs: 2500 }));
+      t.deepEqual(forPid, { exitCode: 0, said: '' });
+      const asIs = await compile(readFileSync(join(ROOT, 'scripts/dtrace/pymalloc.d'), 'utf8'), ['-Z']);
+      t.deepEqual(asIs, { exitCode: 0, said: '' });
+      // Without -Z a description that matches nothing fails: python:::line and every allocator function exist here.
+      const glibc = await compile(renderStandalonePyMallocD('libc.so.6'));
+      t.deepEqual(glibc, { exitCode: 0, said: '' });
+    } finally {
+      python.stdin!.end('\n');
+      await python;
+    }
+  },
+);
 
 async function waitForInterpreter(pid: number): Promise<void> {
   for (let tries = 0; tries < 100; tries += 1) {

@@ -7,7 +7,16 @@
 import type { ExecutionContext } from 'ava';
 import type { FaultsProfile } from '../../src/model/faults-profile.js';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
-import { leftoversAfter, readReport, startMemtrace, startWaitingWorkload, temporary, untilTracing, type FaultRun, type Phase } from '../helpers/faults.js';
+import {
+  leftoversAfter,
+  readReport,
+  startMemtrace,
+  startWaitingWorkload,
+  temporary,
+  untilTracing,
+  type FaultRun,
+  type Phase,
+} from '../helpers/faults.js';
 import { KNOWN_TOTALS } from '../helpers/known-allocs.js';
 import { liveTest } from '../helpers/live.js';
 import { processInfo, seededRandom, sleep } from '../helpers/processes.js';
@@ -48,7 +57,11 @@ function assertPartialAfterKill(t: ExecutionContext, partialReason: string | nul
     // Either bpftrace had printed everything before the kill (the report is the interrupted one,
     // with every figure), or it died while printing and the report must say its maps were lost.
     if (partialReason === 'interrupted by SIGINT') t.true(complete, 'a report that claims to be only interrupted must be complete');
-    else t.regex(partialReason ?? '', /^interrupted by SIGINT; then bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost/);
+    else
+      t.regex(
+        partialReason ?? '',
+        /^interrupted by SIGINT; then bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost/,
+      );
   } else {
     t.is(partialReason, 'bpftrace was killed by SIGKILL: what it had not printed is lost');
   }
@@ -58,7 +71,17 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
   {
     liveTest(`malloc, launched: bpftrace killed during ${phase}`, async (t) => {
       const output = temporary('report.json');
-      const run = startMemtrace(['malloc', '-o', output, '--', buildWorkload('known-allocs'), '--rounds', ROUNDS, '--linger', phase === 'printing' ? '3' : '1']);
+      const run = startMemtrace([
+        'malloc',
+        '-o',
+        output,
+        '--',
+        buildWorkload('known-allocs'),
+        '--rounds',
+        ROUNDS,
+        '--linger',
+        phase === 'printing' ? '3' : '1',
+      ]);
       const { delayMs, afterBegin } = await killBpftrace(run, phase, () => run.session.kill('SIGINT'));
       const result = await run.session;
       t.log(`killed ${delayMs} ms into ${phase}; BEGIN seen before the kill: ${afterBegin}`);
@@ -88,7 +111,10 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
     const { target, pid } = await startWaitingWorkload(['--rounds', ROUNDS, '--linger', '6']);
     const output = temporary('report.json');
     const run = startMemtrace(['malloc', '-p', String(pid), '-o', output]);
-    void untilTracing(run).then(() => process.kill(pid, 'SIGUSR1'), () => {});
+    void untilTracing(run).then(
+      () => process.kill(pid, 'SIGUSR1'),
+      () => {},
+    );
     const { delayMs, afterBegin } = await killBpftrace(run, phase, () => run.session.kill('SIGINT'));
     const result = await run.session;
     t.log(`killed ${delayMs} ms into ${phase}; BEGIN seen before the kill: ${afterBegin}`);

@@ -45,14 +45,23 @@ async function before(t: ExecutionContext, mode: string, message: RegExp): Promi
   t.regex(run.state ?? '', /^[SR]$/);
 }
 
-liveTest('prints nothing, exits 0: a clear error before tracing started', (t) => before(t, 'silent-0', /bpftrace \(.*bpftrace\.cjs\) exited with code 0 before tracing started without a message/));
-liveTest('prints nothing, exits 1: a clear error before tracing started', (t) => before(t, 'silent-1', /bpftrace \(.*bpftrace\.cjs\) exited with code 1 before tracing started without a message/));
-liveTest('random bytes and no BEGIN marker: a clear error before tracing started', (t) => before(t, 'garbage-before', /exited with code 0 before tracing started without a message/));
+liveTest('prints nothing, exits 0: a clear error before tracing started', (t) =>
+  before(t, 'silent-0', /bpftrace \(.*bpftrace\.cjs\) exited with code 0 before tracing started without a message/),
+);
+liveTest('prints nothing, exits 1: a clear error before tracing started', (t) =>
+  before(t, 'silent-1', /bpftrace \(.*bpftrace\.cjs\) exited with code 1 before tracing started without a message/),
+);
+liveTest('random bytes and no BEGIN marker: a clear error before tracing started', (t) =>
+  before(t, 'garbage-before', /exited with code 0 before tracing started without a message/),
+);
 
 liveTest('a line of random bytes opened by "{" before any BEGIN marker: a ParseError naming the line, exit 3, no report', async (t) => {
   const run = await traceWithFake('json-garbage-before');
   t.is(run.result.exitCode, 3, run.stderr);
-  t.regex(run.stderr, /memtrace-bpf: bpftrace:1: not valid memtrace malloc output: expected a complete JSON object \(bpftrace -f json output\): "\{/);
+  t.regex(
+    run.stderr,
+    /memtrace-bpf: bpftrace:1: not valid memtrace malloc output: expected a complete JSON object \(bpftrace -f json output\): "\{/,
+  );
   t.is(run.profile, null);
   t.deepEqual(run.leftovers, []);
   t.regex(run.state ?? '', /^[SR]$/);
@@ -72,7 +81,10 @@ liveTest('BEGIN, then random bytes, then exit 0: a partial report that says the 
 liveTest('half of a real run, cut mid-line: a ParseError naming the line, exit 3, no report', async (t) => {
   const run = await traceWithFake('truncated');
   t.is(run.result.exitCode, 3, run.stderr);
-  t.regex(run.stderr, /memtrace-bpf: bpftrace:15: not valid memtrace malloc output: expected a complete JSON object \(bpftrace -f json output\): "\{\\"type\\": \\"map\\", \\"dat"/);
+  t.regex(
+    run.stderr,
+    /memtrace-bpf: bpftrace:15: not valid memtrace malloc output: expected a complete JSON object \(bpftrace -f json output\): "\{\\"type\\": \\"map\\", \\"dat"/,
+  );
   t.is(run.profile, null);
   t.deepEqual(run.leftovers, []);
   t.regex(run.state ?? '', /^[SR]$/);

@@ -42,9 +42,14 @@ async function tracerGone(run: FaultRun, except: number[]): Promise<string[]> {
   const started = Date.now();
   const ours = () => run.watch.leftovers(except).filter((line) => /bpftrace|setpriv|while read/.test(line));
   while (Date.now() - started < 1000 && ours().length > 0) await sleep(20);
-  const undying = run.watch.all().filter((info) => !except.includes(info.pid) && stillThere(info) && (info.comm !== 'bpftrace' || !killPending(info.pid)));
-  const notKilled = undying.filter((info) => /bpftrace|setpriv|sh/.test(info.comm) && ours().some((line) => line.startsWith(`${info.pid} `)));
-  if (notKilled.length > 0) return notKilled.map((info) => `${info.pid} ${info.comm}: still running, no SIGKILL pending, 1 s after memtrace died`);
+  const undying = run.watch
+    .all()
+    .filter((info) => !except.includes(info.pid) && stillThere(info) && (info.comm !== 'bpftrace' || !killPending(info.pid)));
+  const notKilled = undying.filter(
+    (info) => /bpftrace|setpriv|sh/.test(info.comm) && ours().some((line) => line.startsWith(`${info.pid} `)),
+  );
+  if (notKilled.length > 0)
+    return notKilled.map((info) => `${info.pid} ${info.comm}: still running, no SIGKILL pending, 1 s after memtrace died`);
   while (Date.now() - started < 5000 && ours().length > 0) await sleep(20);
   console.log(`memtrace's processes dead ${Date.now() - started} ms after memtrace was reaped`);
   return ours();
@@ -54,7 +59,17 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
   liveTest(`launched: memtrace killed during ${phase}; the command runs to its end, bpftrace and the guard leave`, async (t) => {
     const outputFile = temporary('command-output.txt');
     const rawOut = temporary('raw.ndjson');
-    const run = startMemtrace(['malloc', '-o', temporary('r.json'), '--raw-out', rawOut, '--', '/bin/sh', '-c', `${buildWorkload('known-allocs')} --linger 2 > ${outputFile}; echo "exit $?" >> ${outputFile}`]);
+    const run = startMemtrace([
+      'malloc',
+      '-o',
+      temporary('r.json'),
+      '--raw-out',
+      rawOut,
+      '--',
+      '/bin/sh',
+      '-c',
+      `${buildWorkload('known-allocs')} --linger 2 > ${outputFile}; echo "exit $?" >> ${outputFile}`,
+    ]);
     const delayMs = await killMemtrace(run, phase);
     t.log(`memtrace killed ${delayMs} ms into ${phase}; tracing had started: ${run.tracing()}`);
     const memtracePid = run.session.pid!;
@@ -78,7 +93,10 @@ for (const phase of ['attach', 'tracing', 'printing'] as const) {
       t.is(replayed.exitCode, 0, `${replayed.stderr}`);
       const profile = JSON.parse(`${replayed.stdout}`) as MallocProfile;
       t.true(profile.partial);
-      t.is(profile.partialReason, `${rawOut} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`);
+      t.is(
+        profile.partialReason,
+        `${rawOut} has memtrace's header but not its trailer: the log was cut short (disk full, or memtrace was killed)`,
+      );
     }
   });
 }
@@ -87,7 +105,10 @@ for (const phase of ['attach', 'tracing'] as const) {
   liveTest(`-p PID: memtrace killed during ${phase}; the target is never left stopped`, async (t) => {
     const { target, pid } = await startWaitingWorkload(['--linger', '4']);
     const run = startMemtrace(['malloc', '-p', String(pid), '-o', temporary('r.json')]);
-    void untilTracing(run).then(() => process.kill(pid, 'SIGUSR1'), () => {});
+    void untilTracing(run).then(
+      () => process.kill(pid, 'SIGUSR1'),
+      () => {},
+    );
     const delayMs = await killMemtrace(run, phase);
     t.log(`memtrace killed ${delayMs} ms into ${phase}`);
     await run.session;

@@ -54,7 +54,9 @@ liveTest('launched, the command execs another program: both programs of the PID 
   t.is(result.exitCode, 5, run.stderr());
   t.is(run.stdout(), 'allocated 19\nallocated 23\n');
   const profile = readReport<MallocProfile>(output)!;
-  t.log(`after exec: ${profile.totals.allocs} allocations of 333 B; partial: ${profile.partialReason}; notes: ${profile.notes.join(' | ')}`);
+  t.log(
+    `after exec: ${profile.totals.allocs} allocations of 333 B; partial: ${profile.partialReason}; notes: ${profile.notes.join(' | ')}`,
+  );
   t.is(profile.totals.allocs, 19 + 23);
   t.is(profile.totals.outstanding, 19 + 23);
   t.false(profile.partial, profile.partialReason ?? '');

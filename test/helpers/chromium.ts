@@ -67,7 +67,10 @@ export async function loadInChromium(htmlPath: string, afterLoad: string): Promi
     const svg = htmlPath.endsWith('.svg');
     // First in the document, so that it sees the page's own scripts fail.
     const page = svg
-      ? readFileSync(htmlPath, 'utf8').replace(/<svg [^>]*>/, (root) => `${root}\n<script type="text/ecmascript"><![CDATA[${probe}]]></script>`)
+      ? readFileSync(htmlPath, 'utf8').replace(
+          /<svg [^>]*>/,
+          (root) => `${root}\n<script type="text/ecmascript"><![CDATA[${probe}]]></script>`,
+        )
       : readFileSync(htmlPath, 'utf8').replace(/<head>/i, (head) => `${head}\n<script>${probe}</script>`);
     const pagePath = join(directory, svg ? 'page.svg' : 'page.html');
     writeFileSync(pagePath, page);
@@ -85,7 +88,9 @@ export async function loadInChromium(htmlPath: string, afterLoad: string): Promi
       pathToFileURL(pagePath).href,
     ];
     const dom = await new Promise<string>((resolve, reject) => {
-      execFile(CHROMIUM!, args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(new Error(`chromium failed: ${error.message}\n${stderr.slice(-2000)}`)) : resolve(stdout)));
+      execFile(CHROMIUM!, args, { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+        error ? reject(new Error(`chromium failed: ${error.message}\n${stderr.slice(-2000)}`)) : resolve(stdout),
+      );
     });
     const field = (id: string) => {
       const match = new RegExp(`<pre[^>]* id="${id}"[^>]*>([^<]*)</pre>`).exec(dom);

@@ -13,7 +13,10 @@ export const FAKE_DTRACE_DIRECTORY = `${ROOT}test/fixtures/dtrace/fake`;
  * plain `Options` (with `encoding`, `lines`, `stdout`, `buffer`...) would widen `stdout` and
  * `stderr` to `string | string[] | Uint8Array | undefined` in every caller.
  */
-export type CliOptions = Pick<Options, 'env' | 'extendEnv' | 'cwd' | 'timeout' | 'stdin' | 'input' | 'uid' | 'gid' | 'stripFinalNewline' | 'killSignal' | 'cancelSignal'>;
+export type CliOptions = Pick<
+  Options,
+  'env' | 'extendEnv' | 'cwd' | 'timeout' | 'stdin' | 'input' | 'uid' | 'gid' | 'stripFinalNewline' | 'killSignal' | 'cancelSignal'
+>;
 
 export function memtrace(args: string[], options: CliOptions = {}) {
   return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
@@ -34,7 +37,12 @@ export function memtraceDtrace(args: string[], scenario = 'replay', options: Cli
     all: false,
     timeout: 120_000,
     ...options,
-    env: { PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`, MEMTRACE_BPFTRACE_ROOT: '', FAKE_DTRACE_SCENARIO: scenario, ...(options.env ?? {}) },
+    env: {
+      PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`,
+      MEMTRACE_BPFTRACE_ROOT: '',
+      FAKE_DTRACE_SCENARIO: scenario,
+      ...(options.env ?? {}),
+    },
   });
 }
 

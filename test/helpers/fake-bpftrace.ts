@@ -27,7 +27,11 @@ export function fakeBpftrace(settings: FakeBpftraceSettings = {}): string {
     ...(settings.error === undefined ? {} : { FAKE_BPFTRACE_ERROR: settings.error }),
   };
   const assignments = Object.entries(env).map(([name, value]) => `${name}=${shellQuote(value)}`);
-  writeFileSync(path, `#!/bin/sh\nexport ${assignments.join(' ')}\nexec ${shellQuote(process.execPath)} ${shellQuote(FAKE_BPFTRACE)} "$@"\n`, { mode: 0o755 });
+  writeFileSync(
+    path,
+    `#!/bin/sh\nexport ${assignments.join(' ')}\nexec ${shellQuote(process.execPath)} ${shellQuote(FAKE_BPFTRACE)} "$@"\n`,
+    { mode: 0o755 },
+  );
   return path;
 }
 

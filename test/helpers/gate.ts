@@ -20,9 +20,11 @@ export function gated(problem: string | null, options: GateOptions = {}): TestFu
   if (problem === null) return base;
   if (process.env.MEMTRACE_REQUIRE_LIVE === '1' && options.optional !== true) {
     // Called as the test would be, (title, implementation): the implementation is not run.
-    return ((title: string, ..._implementation: unknown[]) => base(title, (t) => t.fail(`${problem}; MEMTRACE_REQUIRE_LIVE=1 needs it`))) as TestFunction;
+    return ((title: string, ..._implementation: unknown[]) =>
+      base(title, (t) => t.fail(`${problem}; MEMTRACE_REQUIRE_LIVE=1 needs it`))) as TestFunction;
   }
-  return ((title: string, ...rest: unknown[]) => (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${problem})`, ...rest)) as TestFunction;
+  return ((title: string, ...rest: unknown[]) =>
+    (test.skip as (...args: unknown[]) => void)(`${title} (skipped: ${problem})`, ...rest)) as TestFunction;
 }
 
 /** Root, or why not. */

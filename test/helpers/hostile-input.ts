@@ -44,8 +44,17 @@ export const mutationArbitrary: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('duplicate' as const), line: position }),
   fc.record({ kind: fc.constant('swap' as const), a: position, b: position }),
   fc.record({ kind: fc.constant('flip' as const), at: position, xor: fc.integer({ min: 1, max: 255 }) }),
-  fc.record({ kind: fc.constant('insert' as const), line: position, text: fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), junkLineArbitrary()) }),
-  fc.record({ kind: fc.constant('huge' as const), line: position, length: fc.integer({ min: 70_000, max: 300_000 }), char: fc.constantFrom('a', '9', ' ', '{', '"', ';', '\t', 'é') }),
+  fc.record({
+    kind: fc.constant('insert' as const),
+    line: position,
+    text: fc.oneof(fc.string({ unit: 'binary', maxLength: 80 }), junkLineArbitrary()),
+  }),
+  fc.record({
+    kind: fc.constant('huge' as const),
+    line: position,
+    length: fc.integer({ min: 70_000, max: 300_000 }),
+    char: fc.constantFrom('a', '9', ' ', '{', '"', ';', '\t', 'é'),
+  }),
   fc.record({ kind: fc.constant('crlf' as const) }),
 );
 
@@ -56,7 +65,22 @@ export function junkLineArbitrary(): fc.Arbitrary<string> {
     number.map((n) => `@bytes[${n}]: ${n}`),
     number.map((n) => `{"type": "map", "data": {"@x": ${n}}}`),
     number.map((n) => `{"type": "hist", "data": {"@h": [{"min": ${n}, "max": ${n}, "count": ${n}}]}}`),
-    fc.constantFrom('{', '}', '[', ']', '{"type": "printf"}', '{"type": "attached_probes", "data": {}}', 'null', '"x"', '@', '@x[', ']: 3', '[4, 8)', '    ', '\t\t'),
+    fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      '{"type": "printf"}',
+      '{"type": "attached_probes", "data": {}}',
+      'null',
+      '"x"',
+      '@',
+      '@x[',
+      ']: 3',
+      '[4, 8)',
+      '    ',
+      '\t\t',
+    ),
     fc.tuple(number, number).map(([a, b]) => `memtrace:begin ${a} ${b}`),
     fc.tuple(number, number).map(([a, b]) => `A\t${a}\t${b}\t0x${b}`),
     number.map((n) => `        0x${n}`),
@@ -151,7 +175,8 @@ export function sink(): Writable {
  * else, or null when the error is acceptable.
  */
 export function unexpectedFailure(error: unknown, path: string): string | null {
-  if (!(error instanceof ParseError)) return `not a ParseError: ${error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error)}`;
+  if (!(error instanceof ParseError))
+    return `not a ParseError: ${error instanceof Error ? `${error.name}: ${error.message}\n${error.stack}` : String(error)}`;
   if (!error.message.startsWith(`${path}:${error.lineNumber}: `)) return `ParseError does not begin with ${path}:LINE: ${error.message}`;
   if (!Number.isInteger(error.lineNumber) || error.lineNumber < 1) return `ParseError line number ${error.lineNumber}`;
   return null;

@@ -32,10 +32,19 @@ export const KNOWN_STACKS: Record<string, { allocs: number; allocBytes: number; 
 };
 
 /** Sums the stacks whose leaf frame is `name` (a function may allocate from several call sites). */
-export function stacksOf(profile: MallocProfile, name: string): { allocs: number; allocBytes: number; outstanding: number; outstandingBytes: number; stacks: MallocStack[] } {
+export function stacksOf(
+  profile: MallocProfile,
+  name: string,
+): { allocs: number; allocBytes: number; outstanding: number; outstandingBytes: number; stacks: MallocStack[] } {
   const stacks = profile.stacks.filter((stack) => stack.frames.at(-1)?.name === name);
   const sum = (key: 'allocs' | 'allocBytes' | 'outstanding' | 'outstandingBytes') => stacks.reduce((total, stack) => total + stack[key], 0);
-  return { allocs: sum('allocs'), allocBytes: sum('allocBytes'), outstanding: sum('outstanding'), outstandingBytes: sum('outstandingBytes'), stacks };
+  return {
+    allocs: sum('allocs'),
+    allocBytes: sum('allocBytes'),
+    outstanding: sum('outstanding'),
+    outstandingBytes: sum('outstandingBytes'),
+    stacks,
+  };
 }
 
 /** The function summary keyed by name; aliases joined by "/" (aligned_alloc/memalign) count under each name. */

@@ -51,7 +51,8 @@ export function tracerWarnings(stderr: string): string[] {
 }
 
 // --help exits 1 on some versions: the text is what counts.
-const LIVE_HELP = LIVE_PROBLEM === null ? (({ stdout, stderr }) => `${stdout}${stderr}`)(spawnSync(LIVE_BPFTRACE, ['--help'], { encoding: 'utf8' })) : '';
+const LIVE_HELP =
+  LIVE_PROBLEM === null ? (({ stdout, stderr }) => `${stdout}${stderr}`)(spawnSync(LIVE_BPFTRACE, ['--help'], { encoding: 'utf8' })) : '';
 
 /**
  * Arguments that make the bpftrace under test compile a program and stop: `--emit-elf FILE` is a dry
@@ -65,4 +66,5 @@ export function compileOnlyArgs(objectPath: string, pid: number | null = null): 
 }
 
 /** The bpftrace under test unwinds stacks with DWARF (dw_ustack: `dwunwind: yes` in --info; 0.26 and later). */
-export const LIVE_DWARF = LIVE_PROBLEM === null && /dwunwind[^:\n]*:\s*yes/.test(spawnSync(LIVE_BPFTRACE, ['--info'], { encoding: 'utf8' }).stdout ?? '');
+export const LIVE_DWARF =
+  LIVE_PROBLEM === null && /dwunwind[^:\n]*:\s*yes/.test(spawnSync(LIVE_BPFTRACE, ['--info'], { encoding: 'utf8' }).stdout ?? '');

@@ -18,7 +18,11 @@ const before = peakKiB();
 const started = Date.now();
 let outcome = 'ok';
 try {
-  await input.report(path, { outputs: [], format: 'json', lenient: true, value: null, top: null, push: null, map: null }, { stdout: sink(), stderr: sink() });
+  await input.report(
+    path,
+    { outputs: [], format: 'json', lenient: true, value: null, top: null, push: null, map: null },
+    { stdout: sink(), stderr: sink() },
+  );
 } catch (error) {
   outcome = error instanceof Error ? `${error.name}: ${error.message.slice(0, 200)}` : String(error);
 }

@@ -24,6 +24,12 @@ export function makeFakeRoot(dir: string, marker: { complete?: boolean; suite?: 
   }
   mkdirSync(join(dir, 'usr/bin'), { recursive: true, mode: 0o755 });
   writeFileSync(join(dir, 'usr/bin/bpftrace'), '');
-  const content = { madeBy: 'memtrace setup-bpftrace', suite: marker.suite ?? 'forky', packages: marker.packages ?? ['bpftrace'], mirror: 'http://deb.debian.org/debian', complete: marker.complete ?? true };
+  const content = {
+    madeBy: 'memtrace setup-bpftrace',
+    suite: marker.suite ?? 'forky',
+    packages: marker.packages ?? ['bpftrace'],
+    mirror: 'http://deb.debian.org/debian',
+    complete: marker.complete ?? true,
+  };
   writeFileSync(join(dir, MARKER_NAME), JSON.stringify(content), { mode: 0o644 });
 }

@@ -11,7 +11,10 @@ export interface LogRecords {
 }
 
 export function readLogRecords(path: string): LogRecords {
-  const records = readFileSync(path, 'utf8').trimEnd().split('\n').map((line) => JSON.parse(line) as ProcessLogRecord);
+  const records = readFileSync(path, 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as ProcessLogRecord);
   return {
     header: records[0] as LogRecords['header'],
     samples: records.filter((record) => record.type === 'sample') as LogRecords['samples'],

@@ -21,7 +21,14 @@ export function processInfo(pid: number): ProcessInfo | null {
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-    return { pid, ppid: Number(fields[1]), comm: stat.slice(stat.indexOf('(') + 1, close), state: fields[0]!, startTicks: fields[19]!, cmdline };
+    return {
+      pid,
+      ppid: Number(fields[1]),
+      comm: stat.slice(stat.indexOf('(') + 1, close),
+      state: fields[0]!,
+      startTicks: fields[19]!,
+      cmdline,
+    };
   } catch {
     return null;
   }
@@ -160,7 +167,9 @@ export function seededRandom(label: string): { seed: number; next: (low: number,
 export function killPending(pid: number): boolean {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return [/^SigPnd:\s*([0-9a-f]+)/m, /^ShdPnd:\s*([0-9a-f]+)/m].some((pattern) => (BigInt(`0x${pattern.exec(status)?.[1] ?? '0'}`) & 0x100n) !== 0n);
+    return [/^SigPnd:\s*([0-9a-f]+)/m, /^ShdPnd:\s*([0-9a-f]+)/m].some(
+      (pattern) => (BigInt(`0x${pattern.exec(status)?.[1] ?? '0'}`) & 0x100n) !== 0n,
+    );
   } catch {
     return false;
   }

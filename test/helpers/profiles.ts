@@ -20,10 +20,19 @@ export function sampleProfile(overrides: Partial<MallocProfile> = {}): MallocPro
       { name: 'malloc', calls: 31, bytes: 23 * 4096 + 7 * 24, failed: 1 },
       { name: 'free', calls: 25, bytes: 0, failed: 0 },
     ],
-    histogram: { unit: 'bytes', buckets: [{ low: 16, high: 32, count: 7 }, { low: 4096, high: 8192, count: 23 }] },
+    histogram: {
+      unit: 'bytes',
+      buckets: [
+        { low: 16, high: 32, count: 7 },
+        { low: 4096, high: 8192, count: 23 },
+      ],
+    },
     stacks: [
       {
-        frames: [{ name: 'main', module: 'myprog' }, { name: 'load<std::vector<int>&>', module: 'myprog' }],
+        frames: [
+          { name: 'main', module: 'myprog' },
+          { name: 'load<std::vector<int>&>', module: 'myprog' },
+        ],
         allocs: 23,
         allocBytes: 23 * 4096,
         outstanding: 7,
@@ -31,7 +40,10 @@ export function sampleProfile(overrides: Partial<MallocProfile> = {}): MallocPro
         oldestAgeSeconds: 1.25,
       },
       {
-        frames: [{ name: 'main', module: 'myprog' }, { name: 'parse;args', module: 'myprog' }],
+        frames: [
+          { name: 'main', module: 'myprog' },
+          { name: 'parse;args', module: 'myprog' },
+        ],
         allocs: 7,
         allocBytes: 7 * 24,
         outstanding: 0,

@@ -22,7 +22,11 @@ function importsOf(file: string): string[] {
   const text = readFileSync(join(SRC, file), 'utf8');
   const found: string[] = [];
   for (const match of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
-    found.push(normalize(join(dirname(file), match[1]!)).replace(/\.js$/, '.ts').replace(/\.cjs$/, '.cts'));
+    found.push(
+      normalize(join(dirname(file), match[1]!))
+        .replace(/\.js$/, '.ts')
+        .replace(/\.cjs$/, '.cts'),
+    );
   }
   return found;
 }
@@ -39,7 +43,10 @@ test('every folder of src/ imports only what src/README.md says it may', (t) => 
   const allowed = new Map<string, Set<string>>();
   for (const [, folder, mayImport] of readme.matchAll(/^\| `(\w[\w-]*)\/` \|[^|]*\| ([^|]*) \|$/gm)) {
     const text = mayImport!.trim();
-    allowed.set(folder!, new Set(text === 'everything' ? names : text === 'nothing' ? [] : names.filter((name) => new RegExp(`\\b${name}\\b`).test(text))));
+    allowed.set(
+      folder!,
+      new Set(text === 'everything' ? names : text === 'nothing' ? [] : names.filter((name) => new RegExp(`\\b${name}\\b`).test(text))),
+    );
   }
   t.deepEqual([...allowed.keys()].sort(), folders.sort(), 'src/README.md has a row for each folder, and no other');
   const breaches: string[] = [];
@@ -49,16 +56,21 @@ test('every folder of src/ imports only what src/README.md says it may', (t) => 
     if (may === undefined) continue; // a top-level file (index.ts, errors.ts)
     for (const target of imports) {
       const to = topOf(target);
-      if (to !== from && !may.has(to)) breaches.push(`${file} imports ${target} (${from}/ may import: ${[...may].join(', ') || 'nothing'})`);
+      if (to !== from && !may.has(to))
+        breaches.push(`${file} imports ${target} (${from}/ may import: ${[...may].join(', ') || 'nothing'})`);
     }
   }
   t.deepEqual(breaches, []);
 });
 
-test('a tool folder never imports another tool\'s folder; common/ imports none; only report/ reads the others (their report inputs and writers)', (t) => {
+test("a tool folder never imports another tool's folder; common/ imports none; only report/ reads the others (their report inputs and writers)", (t) => {
   const toolsReadme = readFileSync(join(SRC, 'tools/README.md'), 'utf8');
   const tools = readdirSync(join(SRC, 'tools')).filter((name) => statSync(join(SRC, 'tools', name)).isDirectory());
-  t.deepEqual(readdirSync(join(SRC, 'tools')).filter((name) => !tools.includes(name)), ['README.md'], 'src/tools/ holds folders only');
+  t.deepEqual(
+    readdirSync(join(SRC, 'tools')).filter((name) => !tools.includes(name)),
+    ['README.md'],
+    'src/tools/ holds folders only',
+  );
   for (const tool of tools) t.regex(toolsReadme, new RegExp(`^\\| \`${tool}/\` \\|`, 'm'), `src/tools/README.md describes ${tool}/`);
   const breaches: string[] = [];
   for (const [file, imports] of IMPORTS) {

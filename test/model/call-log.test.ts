@@ -1,5 +1,13 @@
 import test from 'ava';
-import { callLogDecimationNote, CallEventKeeper, isBaseline, rankFunctionsByGrowth, summarizeCallLog, type CallEvent, type CallLog } from '../../src/model/call-log.js';
+import {
+  callLogDecimationNote,
+  CallEventKeeper,
+  isBaseline,
+  rankFunctionsByGrowth,
+  summarizeCallLog,
+  type CallEvent,
+  type CallLog,
+} from '../../src/model/call-log.js';
 
 let number = 0;
 function event(fields: Partial<CallEvent> & Pick<CallEvent, 'function' | 'rss' | 'drss'>): CallEvent {
@@ -8,7 +16,18 @@ function event(fields: Partial<CallEvent> & Pick<CallEvent, 'function' | 'rss' |
 
 function log(events: CallEvent[]): CallLog {
   return {
-    header: { tool: 'calls', source: 'memtrace', mode: null, target: null, start: null, host: null, clock: null, message: null, trigger: null, lostEvents: null },
+    header: {
+      tool: 'calls',
+      source: 'memtrace',
+      mode: null,
+      target: null,
+      start: null,
+      host: null,
+      clock: null,
+      message: null,
+      trigger: null,
+      lostEvents: null,
+    },
     events,
     partial: false,
     partialReason: null,
@@ -94,7 +113,17 @@ test('CallEventKeeper past its bound: first, last and peak kept in order, each r
   for (let index = 0; index < 1009; index += 1) {
     const drss = index === 0 ? rss : index === 613 ? 500 * page : (((index * 37) % 101) - 50) * page;
     rss = index === 0 ? rss : rss + drss;
-    events.push({ event: index % 2 === 0 ? 'CALL' : 'RETURN', file: 'f.py', line: index, function: `fn${index % 7}`, rss, drss, number: index, clock: null, role: index === 0 ? 'first' : 'next' });
+    events.push({
+      event: index % 2 === 0 ? 'CALL' : 'RETURN',
+      file: 'f.py',
+      line: index,
+      function: `fn${index % 7}`,
+      rss,
+      drss,
+      number: index,
+      clock: null,
+      role: index === 0 ? 'first' : 'next',
+    });
   }
   // when
   const keeper = new CallEventKeeper(16);
@@ -107,24 +136,61 @@ test('CallEventKeeper past its bound: first, last and peak kept in order, each r
   const peak = events.reduce((best, event) => (event.rss > best.rss ? event : best));
   t.true(kept.events.includes(peak));
   const numbers = kept.events.map((event) => event.number);
-  t.deepEqual(numbers, [...numbers].sort((a, b) => a - b), 'kept in log order');
+  t.deepEqual(
+    numbers,
+    [...numbers].sort((a, b) => a - b),
+    'kept in log order',
+  );
   t.deepEqual(kept.decimation, { read: 1009, every: 64 });
   // (the peak and the last are added in their place whatever their run kept)
   for (const event of kept.events.slice(1, -1).filter((candidate) => candidate !== peak)) {
     const start = 1 + Math.floor((event.number - 1) / 64) * 64;
     const run = events.slice(start, Math.min(start + 64, 1009));
-    t.is(Math.abs(event.drss), Math.max(...run.map((candidate) => Math.abs(candidate.drss))), `event ${event.number} is its run's largest move`);
+    t.is(
+      Math.abs(event.drss),
+      Math.max(...run.map((candidate) => Math.abs(candidate.drss))),
+      `event ${event.number} is its run's largest move`,
+    );
   }
   t.deepEqual(kept.functions, rankFunctionsByGrowth(events), 'the ranking counts every event');
   t.is(kept.summary?.events, 1009);
   t.is(kept.summary?.peak, peak);
-  const log: CallLog = { header: { tool: 'calls', source: 'memtrace', mode: null, target: null, start: null, host: null, clock: null, message: null, trigger: null, lostEvents: null }, messages: [], partial: false, partialReason: null, repeatedContext: 0, badLines: 0, ...kept };
+  const log: CallLog = {
+    header: {
+      tool: 'calls',
+      source: 'memtrace',
+      mode: null,
+      target: null,
+      start: null,
+      host: null,
+      clock: null,
+      message: null,
+      trigger: null,
+      lostEvents: null,
+    },
+    messages: [],
+    partial: false,
+    partialReason: null,
+    repeatedContext: 0,
+    badLines: 0,
+    ...kept,
+  };
   t.regex(callLogDecimationNote(log)!, /^memory bounded: 1,009 events read, \d+ kept \(the largest RSS move of each 64 in a row/);
 });
 
 test('CallEventKeeper under its bound keeps every event and adds nothing', (t) => {
   const keeper = new CallEventKeeper(23);
-  const events: CallEvent[] = Array.from({ length: 23 }, (_, index) => ({ event: 'CALL', file: '', line: 0, function: 'f', rss: 4096 * (index + 1), drss: 4096, number: index, clock: null, role: 'next' }));
+  const events: CallEvent[] = Array.from({ length: 23 }, (_, index) => ({
+    event: 'CALL',
+    file: '',
+    line: 0,
+    function: 'f',
+    rss: 4096 * (index + 1),
+    drss: 4096,
+    number: index,
+    clock: null,
+    role: 'next',
+  }));
   for (const event of events) keeper.push(event);
   t.deepEqual(keeper.finish(), { events });
 });

@@ -4,7 +4,10 @@ import test from 'ava';
 import { FrameTable, ROOT, StackTrie } from '../../src/model/stack-trie.js';
 
 function stackOf(trie: StackTrie, frames: FrameTable, names: string[]): number {
-  return trie.path(Int32Array.from(names, (name) => frames.intern(name)), names.length);
+  return trie.path(
+    Int32Array.from(names, (name) => frames.intern(name)),
+    names.length,
+  );
 }
 
 test('equal frames are one id; a module makes another frame', (t) => {
@@ -28,7 +31,12 @@ test('stacks sharing their roots share nodes; values sum where a stack ends', (t
   t.is(trie.size, 6);
   t.deepEqual(
     trie.samples('n').map((sample) => [sample.frames.map((frame) => frame.name).join(';'), sample.values.n]),
-    [['', 1], ['main', 2], ['main;a;leaf', 28], ['main;b;leaf', 7]],
+    [
+      ['', 1],
+      ['main', 2],
+      ['main;a;leaf', 28],
+      ['main;b;leaf', 7],
+    ],
   );
 });
 

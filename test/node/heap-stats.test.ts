@@ -17,7 +17,11 @@ test.serial('an empty block: no used figure moves; at most V8 resizes a space on
   // What was used does not change. V8 may still resize a space between two GCs with nothing
   // allocated (seen once in CI: old_space.available), a capacity decision that is no noise of ours.
   const moved = report.differences.map((difference) => difference.name);
-  t.deepEqual(moved.filter((name) => !/\.(size|available|physical)$|^heap\.total_|^process\.(heapTotal|rss)$/.test(name)), [], moved.join(', '));
+  t.deepEqual(
+    moved.filter((name) => !/\.(size|available|physical)$|^heap\.total_|^process\.(heapTotal|rss)$/.test(name)),
+    [],
+    moved.join(', '),
+  );
   // One space resized moves its size and physical figures and the heap's totals with them (seen in
   // CI: old_space.size, old_space.physical, heap.total_physical_size): count the spaces, not the figures.
   const spaces = new Set(moved.filter((name) => name.startsWith('space.')).map((name) => name.split('.')[1]));
@@ -35,7 +39,10 @@ test.serial('a block that keeps 67 MiB of arrays alive: old space grew by that, 
   t.is(result, 65_536);
   const used = report.differences.find((difference) => difference.name === 'space.old_space.used');
   t.truthy(used, report.table());
-  t.true(Math.abs(used!.adjusted - EXPECTED_OLD_SPACE) < EXPECTED_OLD_SPACE * 0.02, `old space grew by ${used!.adjusted / MIB} MiB, expected ${EXPECTED_OLD_SPACE / MIB}`);
+  t.true(
+    Math.abs(used!.adjusted - EXPECTED_OLD_SPACE) < EXPECTED_OLD_SPACE * 0.02,
+    `old space grew by ${used!.adjusted / MIB} MiB, expected ${EXPECTED_OLD_SPACE / MIB}`,
+  );
   const topSpace = report.differences.find((difference) => /^space\..*\.used$/.test(difference.name));
   t.is(topSpace?.name, 'space.old_space.used', 'the space that grew most is old space');
   t.regex(report.table(), /^space\.old_space\.used +[\d.]+ [KM]iB +[\d.]+ MiB +\+6\d\.\d MiB/m);
@@ -54,7 +61,9 @@ test.serial('a block that throws: the report is still made, attached to the erro
   const report = (error as Error & { memtraceReport?: HeapStatsReport }).memtraceReport;
   t.truthy(report);
   t.is(report!.error, 'boom');
-  t.true(report!.differences.some((difference) => difference.name === 'space.old_space.used' || difference.name === 'space.new_space.used'));
+  t.true(
+    report!.differences.some((difference) => difference.name === 'space.old_space.used' || difference.name === 'space.new_space.used'),
+  );
   t.regex(report!.table(), /THE BLOCK THREW: boom/);
   held.value = null;
 });
@@ -63,8 +72,14 @@ test('--all keeps every value; thresholds are checked', async (t) => {
   const { report } = await heapStats(() => {}, { all: true, gc: false });
   t.is(report.differences.length, report.compared);
   t.false(report.header.gc);
-  await t.throwsAsync(heapStats(() => {}, { minBytes: -1 }), { instanceOf: UsageError });
-  await t.throwsAsync(heapStats(() => {}, { minRelative: Number.NaN }), { instanceOf: UsageError });
+  await t.throwsAsync(
+    heapStats(() => {}, { minBytes: -1 }),
+    { instanceOf: UsageError },
+  );
+  await t.throwsAsync(
+    heapStats(() => {}, { minRelative: Number.NaN }),
+    { instanceOf: UsageError },
+  );
   await t.throwsAsync(heapStats('nope' as unknown as () => void), { instanceOf: UsageError });
 });
 
@@ -78,11 +93,14 @@ test('diff: noise is taken off towards zero; both thresholds must be passed; cou
     all: false,
   });
   t.is(compared, 5);
-  t.deepEqual(differences.map((difference) => [difference.name, difference.adjusted, difference.unit]), [
-    ['a', 150_000, 'bytes'],
-    ['d', 70_000, 'bytes'],
-    ['heap.number_of_native_contexts', 1, 'count'],
-  ]);
+  t.deepEqual(
+    differences.map((difference) => [difference.name, difference.adjusted, difference.unit]),
+    [
+      ['a', 150_000, 'bytes'],
+      ['d', 70_000, 'bytes'],
+      ['heap.number_of_native_contexts', 1, 'count'],
+    ],
+  );
   t.is(differences.find((difference) => difference.name === 'd')!.relative, Infinity);
   t.is(belowThreshold, 2, 'b: under 64 KiB; c: under 1%');
 });

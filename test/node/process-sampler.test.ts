@@ -24,7 +24,10 @@ test.serial('sampling this process: heap figures, a mark with its own sample, th
   t.like(series.header, { tool: 'process', source: 'memtrace-api', interval: 0.02, target: { pid: process.pid } });
   t.true(series.samples.length >= 6, `${series.samples.length} samples`);
   t.true(series.samples.every((sample) => sample.heapUsed! > 0 && sample.rss > 0 && sample.vsz! > sample.rss));
-  t.deepEqual(series.marks.map((mark) => [mark.text, mark.source]), [['made 500k objects', 'api']]);
+  t.deepEqual(
+    series.marks.map((mark) => [mark.text, mark.source]),
+    [['made 500k objects', 'api']],
+  );
   const markAt = series.marks[0]!.elapsed;
   const atMark = series.samples.find((sample) => sample.elapsed >= markAt)!;
   t.true(atMark.elapsed - markAt < 0.005, 'a sample is taken with the mark');
@@ -33,7 +36,10 @@ test.serial('sampling this process: heap figures, a mark with its own sample, th
   t.true(atMark.heapUsed! - beforeMark.heapUsed! > 500_000 * 16, `heapUsed ${beforeMark.heapUsed} → ${atMark.heapUsed}`);
   t.like(series.stop, { reason: 'stopped', samples: series.samples.length });
   const log = readLogRecords(output);
-  t.deepEqual(log.samples.map(({ type: _type, ...sample }) => sample), series.samples);
+  t.deepEqual(
+    log.samples.map(({ type: _type, ...sample }) => sample),
+    series.samples,
+  );
   t.is(log.records.at(-1)?.type, 'stop');
 });
 
@@ -46,7 +52,10 @@ test.serial('a program that exits without stop() still ends its log with a stop 
   const result = await execa(process.execPath, ['--input-type=module', '-e', program], { reject: false });
   t.is(result.exitCode, 4, result.stderr);
   const log = readLogRecords(output);
-  t.deepEqual(log.marks.map((mark) => mark.text), ['about to exit']);
+  t.deepEqual(
+    log.marks.map((mark) => mark.text),
+    ['about to exit'],
+  );
   t.like(log.stop, { reason: 'target-exited' });
   t.is(log.records.at(-1)?.type, 'stop');
 });

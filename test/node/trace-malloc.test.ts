@@ -43,30 +43,42 @@ test.serial('retained: what the block allocated and dropped is gone; what it kee
 });
 
 test.serial('a block that throws: the report is still made, attached to the error, and the error re-thrown', async (t) => {
-  const error = await t.throwsAsync(traceMalloc(() => {
-    holdSixtyFourMiB();
-    throw new Error('boom');
-  }), { message: 'boom' });
+  const error = await t.throwsAsync(
+    traceMalloc(() => {
+      holdSixtyFourMiB();
+      throw new Error('boom');
+    }),
+    { message: 'boom' },
+  );
   const report = (error as Error & { memtraceReport?: TraceMallocReport }).memtraceReport!;
   t.is(report.error, 'boom');
   t.is(report.sites[0]!.function, 'holdSixtyFourMiB');
   t.regex(report.top(), /THE BLOCK THREW: boom/);
 });
 
-test.serial('an empty block: nothing (or next to nothing) sampled, the profiler\'s own share counted apart', async (t) => {
+test.serial("an empty block: nothing (or next to nothing) sampled, the profiler's own share counted apart", async (t) => {
   const { report } = await traceMalloc(() => {});
   t.true(report.totals.bytes <= 2 * 32 * 1024, `${report.totals.bytes} B sampled in an empty block`);
   t.true(report.overhead.bytes >= 0);
 });
 
 test('bad options are usage errors', async (t) => {
-  await t.throwsAsync(traceMalloc(() => {}, { samplingInterval: 0 }), { instanceOf: UsageError });
-  await t.throwsAsync(traceMalloc(() => {}, { mode: 'live' as 'retained' }), { instanceOf: UsageError });
-  await t.throwsAsync(traceMalloc(() => {}, { groupBy: 'module' as 'line' }), { instanceOf: UsageError });
+  await t.throwsAsync(
+    traceMalloc(() => {}, { samplingInterval: 0 }),
+    { instanceOf: UsageError },
+  );
+  await t.throwsAsync(
+    traceMalloc(() => {}, { mode: 'live' as 'retained' }),
+    { instanceOf: UsageError },
+  );
+  await t.throwsAsync(
+    traceMalloc(() => {}, { groupBy: 'module' as 'line' }),
+    { instanceOf: UsageError },
+  );
   await t.throwsAsync(traceMalloc(42 as unknown as () => void), { instanceOf: UsageError });
 });
 
-test('a recorded profile: sites by line, function, file and stack; memtrace\'s own frames are overhead', (t) => {
+test("a recorded profile: sites by line, function, file and stack; memtrace's own frames are overhead", (t) => {
   const profile = JSON.parse(readFileSync(fixture('v8/hold-arrays.heapprofile'), 'utf8')) as V8HeapProfile;
   const byLine = reduceHeapProfile(profile, { groupBy: 'line', samplingInterval: 32768, isOwnFrame });
   t.like(byLine.sites[0], { function: 'holdSixtyFourMiB', line: 9 });

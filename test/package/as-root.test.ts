@@ -58,7 +58,7 @@ rootTest('root on a machine without sudo: runs the command', async (t) => {
   t.is(result.stderr, '');
 });
 
-test('another user with sudo: the command goes through sudo with the caller\'s PATH, exit status kept', async (t) => {
+test("another user with sudo: the command goes through sudo with the caller's PATH, exit status kept", async (t) => {
   const log = sudoLog();
   const result = await asRoot(PROBE, { PATH: PATH_WITH_SUDO, FAKE_SUDO_LOG: log }, true);
   t.is(result.exitCode, 5, result.stderr);
@@ -86,7 +86,7 @@ function readmeSetUpCommands(): string[] {
   return [...section.matchAll(/^```\n(.*)\n```$/gm)].map((match) => match[1]!);
 }
 
-test('the README\'s two set-up commands reach root only through scripts/as-root', (t) => {
+test("the README's two set-up commands reach root only through scripts/as-root", (t) => {
   const commands = readmeSetUpCommands();
   t.is(commands.length, 2, 'expected two commands in the README\'s "Set up"');
   for (const command of commands) t.notRegex(command, /\bsudo\b/, command);
@@ -98,9 +98,11 @@ test('the README\'s two set-up commands reach root only through scripts/as-root'
   );
 });
 
-test('.ci/run runs the README\'s test command as written', (t) => {
+test(".ci/run runs the README's test command as written", (t) => {
   const testCommand = readmeSetUpCommands()[1]!;
   // Environment assignments before the command are CI's own settings (MEMTRACE_COMPAT_EXPECT=).
-  const lines = readFileSync(`${ROOT}.ci/run`, 'utf8').split('\n').map((line) => line.replace(/^(\w+=\S* )+/, ''));
+  const lines = readFileSync(`${ROOT}.ci/run`, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/^(\w+=\S* )+/, ''));
   t.true(lines.includes(testCommand), `.ci/run has no line running "${testCommand}"`);
 });

@@ -32,7 +32,9 @@ let tarball = '';
 
 /** The files a fresh clone of the sources has (tracked ones, and new ones not ignored), copied to `to`. */
 function copySources(to: string) {
-  const files = execFileSync('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }).split('\0');
+  const files = execFileSync('git', ['-C', ROOT, 'ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    encoding: 'utf8',
+  }).split('\0');
   for (const file of files) {
     if (file === '' || !existsSync(join(ROOT, file))) continue;
     mkdirSync(dirname(join(to, file)), { recursive: true });
@@ -46,7 +48,10 @@ test.before(async () => {
   const sources = join(scratch, 'sources');
   copySources(sources);
   await execa('npm', ['pack', '--pack-destination', scratch], { cwd: sources });
-  tarball = join(scratch, readdirSync(scratch).find((name) => name.endsWith('.tgz'))!);
+  tarball = join(
+    scratch,
+    readdirSync(scratch).find((name) => name.endsWith('.tgz'))!,
+  );
 
   mkdirSync(NODE_BIN, { recursive: true });
   symlinkSync(process.execPath, join(NODE_BIN, 'node'));
@@ -56,9 +61,13 @@ test.before(async () => {
   }
   // The npm cache that npm ci filled serves the dependencies; the registry only what it lacks.
   // node-pty (the terminal launch) builds with node-gyp: its install script runs only when allowed.
-  await execa('npm', ['install', '--global', '--prefix', NODE_HOME, '--prefer-offline', '--no-audit', '--no-fund', '--allow-scripts=node-pty', tarball], {
-    env: { PATH: `${NODE_BIN}:${process.env.PATH ?? ''}` },
-  });
+  await execa(
+    'npm',
+    ['install', '--global', '--prefix', NODE_HOME, '--prefer-offline', '--no-audit', '--no-fund', '--allow-scripts=node-pty', tarball],
+    {
+      env: { PATH: `${NODE_BIN}:${process.env.PATH ?? ''}` },
+    },
+  );
 });
 
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
@@ -68,8 +77,23 @@ function run(command: string, args: string[], options: { cwd?: string } = {}) {
 }
 
 test('the tarball holds the built program, the bins and the scripts/ programs, and no tests, fixtures, benchmarks or sources', (t) => {
-  const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n').map((entry) => entry.replace(/^package\//, ''));
-  for (const expected of ['package.json', 'README.md', 'LICENSE', 'dist/cli/main.js', 'dist/index.js', 'dist/index.d.ts', 'dist/node/preload/heap-stats.cjs', 'scripts/bpf/malloc.bt', 'scripts/dtrace/malloc.d', 'docs/install.md', ...BINS.map((bin) => `bin/${bin}.js`)]) {
+  const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+    .trim()
+    .split('\n')
+    .map((entry) => entry.replace(/^package\//, ''));
+  for (const expected of [
+    'package.json',
+    'README.md',
+    'LICENSE',
+    'dist/cli/main.js',
+    'dist/index.js',
+    'dist/index.d.ts',
+    'dist/node/preload/heap-stats.cjs',
+    'scripts/bpf/malloc.bt',
+    'scripts/dtrace/malloc.d',
+    'docs/install.md',
+    ...BINS.map((bin) => `bin/${bin}.js`),
+  ]) {
     t.true(files.includes(expected), `${expected} is missing from the tarball`);
   }
   const unwanted = files.filter((file) => /^(test|bench|src|\.ci)\/|fixtures|\.map$|^scripts\/(demo\.js|as-root)$|^tsconfig/.test(file));
@@ -88,7 +112,11 @@ for (const bin of BINS) {
 
 test('memtrace-bpf scripts and memtrace-dtrace scripts print the programs packaged under scripts/', async (t) => {
   const packaged = join(NODE_HOME, 'lib/node_modules/memtrace/scripts');
-  for (const [bin, tool, file] of [['memtrace-bpf', 'malloc', 'bpf/malloc.bt'], ['memtrace-bpf', 'gc', 'bpf/gc.bt'], ['memtrace-dtrace', 'malloc', 'dtrace/malloc.d']] as const) {
+  for (const [bin, tool, file] of [
+    ['memtrace-bpf', 'malloc', 'bpf/malloc.bt'],
+    ['memtrace-bpf', 'gc', 'bpf/gc.bt'],
+    ['memtrace-dtrace', 'malloc', 'dtrace/malloc.d'],
+  ] as const) {
     const result = await run(bin, ['scripts', tool]);
     t.is(result.exitCode, 0, result.stderr);
     t.is(`${result.stdout}\n`, readFileSync(join(packaged, file), 'utf8'), file);
@@ -105,13 +133,22 @@ test('memtrace report renders a folded-stacks file', async (t) => {
 });
 
 test('memtrace heap-stats runs a node program with its packaged preload module', async (t) => {
-  const result = await run('memtrace', ['heap-stats', '-f', 'json', '--', 'node', '-e', 'globalThis.kept = Array.from({ length: 200000 }, (_, i) => ({ i }))']);
+  const result = await run('memtrace', [
+    'heap-stats',
+    '-f',
+    'json',
+    '--',
+    'node',
+    '-e',
+    'globalThis.kept = Array.from({ length: 200000 }, (_, i) => ({ i }))',
+  ]);
   t.is(result.exitCode, 0, result.stderr);
   t.truthy((JSON.parse(result.stdout) as { differences?: unknown[] }).differences, result.stdout);
 });
 
 test('the library imports by its package name, and node-pty (the terminal launch) loads', async (t) => {
-  const script = "import { createRequire } from 'node:module'; const m = await import('memtrace'); createRequire(import.meta.resolve('memtrace'))('node-pty'); console.log(Object.keys(m).sort().join(' '))";
+  const script =
+    "import { createRequire } from 'node:module'; const m = await import('memtrace'); createRequire(import.meta.resolve('memtrace'))('node-pty'); console.log(Object.keys(m).sort().join(' '))";
   const result = await run('node', ['--input-type=module', '-e', script], { cwd: join(NODE_HOME, 'lib') });
   t.is(result.exitCode, 0, result.stderr);
   t.is(result.stdout, 'ProcessSampler gcLogToSeries gcMarks heapStats traceMalloc');

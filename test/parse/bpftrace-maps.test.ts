@@ -8,7 +8,8 @@ import { renderFolded, renderFoldedTrie } from '../../src/report/folded.js';
 import { fixture } from '../helpers/workloads.js';
 
 const recorded = (name: string) => fixture(`bpftrace/debian12-0.17/${name}`);
-const read = (name: string, options: { lenient?: boolean; chunkBytes?: number } = {}) => readBpftraceMaps(recorded(name), { lenient: options.lenient ?? false, chunkBytes: options.chunkBytes });
+const read = (name: string, options: { lenient?: boolean; chunkBytes?: number } = {}) =>
+  readBpftraceMaps(recorded(name), { lenient: options.lenient ?? false, chunkBytes: options.chunkBytes });
 
 function folded(maps: BpftraceMaps, name: string): string {
   const map = maps.stackMaps.find((candidate) => candidate.name === name);
@@ -28,9 +29,15 @@ test('maps-malloc.text.txt: @[ustack] counts, @bytes[ustack(perf)] sums, hist, l
     ],
   );
   t.is(folded(maps, '@'), `${MALLOC_ROOT};make_alpha;__GI___libc_malloc 23\n${MALLOC_ROOT};make_beta;__GI___libc_malloc 11\n`);
-  t.is(folded(maps, '@bytes'), `${MALLOC_ROOT};make_alpha;__GI___libc_malloc ${23 * 48}\n${MALLOC_ROOT};make_beta;__GI___libc_malloc ${11 * 200}\n`);
+  t.is(
+    folded(maps, '@bytes'),
+    `${MALLOC_ROOT};make_alpha;__GI___libc_malloc ${23 * 48}\n${MALLOC_ROOT};make_beta;__GI___libc_malloc ${11 * 200}\n`,
+  );
   // ustack(perf) names the module of each frame: kept in the profile (pprof shows it).
-  t.deepEqual(maps.stackMaps[1]!.profile.samples[0]!.frames.map((frame) => frame.module), ['libc.so.6', 'stack-allocs', 'stack-allocs', 'libc.so.6']);
+  t.deepEqual(
+    maps.stackMaps[1]!.profile.samples[0]!.frames.map((frame) => frame.module),
+    ['libc.so.6', 'stack-allocs', 'stack-allocs', 'libc.so.6'],
+  );
   t.deepEqual(maps.histograms, [
     {
       name: '@lsizes',
@@ -58,7 +65,10 @@ test('maps-malloc.text.txt: @[ustack] counts, @bytes[ustack(perf)] sums, hist, l
 
 test('maps-malloc-keys.text.txt: plain key parts become root frames, in key order', async (t) => {
   const maps = await read('maps-malloc-keys.text.txt');
-  t.is(folded(maps, '@'), `stack-allocs;${MALLOC_ROOT};make_alpha;__GI___libc_malloc 23\nstack-allocs;${MALLOC_ROOT};make_beta;__GI___libc_malloc 11\n`);
+  t.is(
+    folded(maps, '@'),
+    `stack-allocs;${MALLOC_ROOT};make_alpha;__GI___libc_malloc 23\nstack-allocs;${MALLOC_ROOT};make_beta;__GI___libc_malloc 11\n`,
+  );
   // @bytes[tid, ustack, arg0]: the thread id, then the size asked for, then the stack.
   const lines = folded(maps, '@bytes').trimEnd().split('\n');
   t.is(lines.length, 2);
@@ -68,10 +78,14 @@ test('maps-malloc-keys.text.txt: plain key parts become root frames, in key orde
 
 test('maps-faults.text.txt: @[pid, kstack, ustack] puts the kernel frames above the user frames', async (t) => {
   const maps = await read('maps-faults.text.txt');
-  const touch = folded(maps, '@').split('\n').filter((line) => line.includes('touch_pages'));
+  const touch = folded(maps, '@')
+    .split('\n')
+    .filter((line) => line.includes('touch_pages'));
   t.is(touch.length, 1);
   t.regex(touch[0]!, new RegExp(`^\\d+;${MALLOC_ROOT};touch_pages;asm_exc_page_fault;exc_page_fault 37$`));
-  const byComm = folded(maps, '@by_comm').split('\n').filter((line) => line.includes('touch_pages'));
+  const byComm = folded(maps, '@by_comm')
+    .split('\n')
+    .filter((line) => line.includes('touch_pages'));
   t.deepEqual(byComm, [`stack-allocs;${MALLOC_ROOT};touch_pages;asm_exc_page_fault;exc_page_fault 37`]);
   t.deepEqual(
     maps.stackMaps.map((map) => [map.name, map.entries]),
@@ -85,7 +99,10 @@ test('maps-faults.text.txt: @[pid, kstack, ustack] puts the kernel frames above 
 test('maps-malloc-unsymbolized.text.txt: frames bpftrace could not name keep their addresses', async (t) => {
   const maps = await read('maps-malloc-unsymbolized.text.txt');
   const samples = maps.stackMaps[0]!.profile.samples;
-  t.deepEqual(samples.map((sample) => sample.values.count).sort((a, b) => a! - b!), [11, 23]);
+  t.deepEqual(
+    samples.map((sample) => sample.values.count).sort((a, b) => a! - b!),
+    [11, 23],
+  );
   for (const sample of samples) {
     t.is(sample.frames.length, 4);
     for (const frame of sample.frames) t.regex(frame.name, /^0x[0-9a-f]+$/);
@@ -108,7 +125,10 @@ test('maps-lost-events.text.txt: Lost N events notices are summed, printf lines 
   t.is(maps.lostNotices, 13);
   // 3,891 printf lines made it (20,001 mallocs less the 16,110 lost), and the loop's own output line.
   t.is(maps.textLines, 3_892);
-  t.deepEqual(maps.stackMaps[0]!.profile.samples.map((sample) => sample.values.count).sort((a, b) => a! - b!), [1, 20_000]);
+  t.deepEqual(
+    maps.stackMaps[0]!.profile.samples.map((sample) => sample.values.count).sort((a, b) => a! - b!),
+    [1, 20_000],
+  );
 });
 
 const sameRun = test.macro(async (t, scenario: string) => {
@@ -133,7 +153,10 @@ for (const name of ['maps-malloc.text.txt', 'maps-faults.text.txt', 'maps-malloc
 
 test('maps-malloc-truncated.text.txt: cut inside a stack key is an error naming the last line; --lenient marks it', async (t) => {
   const error = await t.throwsAsync(read('maps-malloc-truncated.text.txt'), { instanceOf: ParseError });
-  t.regex(error!.message, /maps-malloc-truncated\.text\.txt:6: not valid bpftrace map output: expected the end of the stack key of @ \("\]: value"\), but the input ended \(a run cut while bpftrace printed\? --lenient reports the rest\)/);
+  t.regex(
+    error!.message,
+    /maps-malloc-truncated\.text\.txt:6: not valid bpftrace map output: expected the end of the stack key of @ \("\]: value"\), but the input ended \(a run cut while bpftrace printed\? --lenient reports the rest\)/,
+  );
   const maps = await read('maps-malloc-truncated.text.txt', { lenient: true });
   t.true(maps.truncated);
   t.deepEqual(maps.stackMaps, []);
@@ -141,7 +164,10 @@ test('maps-malloc-truncated.text.txt: cut inside a stack key is an error naming 
 
 test('maps-malloc-garbled.text.txt: a line that is no frame, by file and line; --lenient skips it', async (t) => {
   const error = await t.throwsAsync(read('maps-malloc-garbled.text.txt'), { instanceOf: ParseError });
-  t.regex(error!.message, /maps-malloc-garbled\.text\.txt:5: not valid bpftrace map output: expected a stack frame line .*: "%%garbage%%"$/);
+  t.regex(
+    error!.message,
+    /maps-malloc-garbled\.text\.txt:5: not valid bpftrace map output: expected a stack frame line .*: "%%garbage%%"$/,
+  );
   const maps = await read('maps-malloc-garbled.text.txt', { lenient: true });
   t.is(maps.badLines, 1);
   // The garbled line was make_beta's stack's leaf (malloc): the count stays, the frame is gone.
@@ -176,6 +202,14 @@ const foldedFromTrie = test.macro(async (t, name: string) => {
   t.true(maps.stackMaps.length > 0);
   for (const map of maps.stackMaps) t.is([...renderFoldedTrie(map.stacks)].join(''), renderFolded(map.profile), map.name);
 });
-for (const name of ['maps-malloc.text.txt', 'maps-malloc.json.ndjson', 'maps-malloc-keys.text.txt', 'maps-faults.text.txt', 'maps-malloc-unsymbolized.text.txt', 'maps-spread.text.txt', 'maps-malloc-garbled.text.txt']) {
+for (const name of [
+  'maps-malloc.text.txt',
+  'maps-malloc.json.ndjson',
+  'maps-malloc-keys.text.txt',
+  'maps-faults.text.txt',
+  'maps-malloc-unsymbolized.text.txt',
+  'maps-spread.text.txt',
+  'maps-malloc-garbled.text.txt',
+]) {
   test(`${name}: folded from the trie is renderFolded's text`, foldedFromTrie, name);
 }

@@ -4,7 +4,14 @@
 // - `<unwindfailure>` where DWARF unwinding stopped (a command traced from a shim it exec'd from);
 // - integers above 2^53 printed as strings of digits (a frame-pointer walk that read text).
 import test from 'ava';
-import { BpftraceOutputReader, UNWIND_FAILURE_SYMBOL, addressValue, integerValue, parseFrame, type BpftraceRecord } from '../../src/parse/bpftrace-output.js';
+import {
+  BpftraceOutputReader,
+  UNWIND_FAILURE_SYMBOL,
+  addressValue,
+  integerValue,
+  parseFrame,
+  type BpftraceRecord,
+} from '../../src/parse/bpftrace-output.js';
 import { MallocLogParser } from '../../src/parse/malloc-log.js';
 
 function read(lines: string[]): BpftraceRecord[] {
@@ -13,33 +20,61 @@ function read(lines: string[]): BpftraceRecord[] {
 }
 
 test('json: a dw_ustack(raw) key is a stack of addresses; <unwindfailure> ends it as a marker frame', (t) => {
-  const [record] = read(['{"type": "map", "data": {"@stack_allocs": {"\\n564eede1211e\\n<unwindfailure>\\n": 1, "\\n564eede3e2d4\\n<unwindfailure>\\n": 1}}}']);
+  const [record] = read([
+    '{"type": "map", "data": {"@stack_allocs": {"\\n564eede1211e\\n<unwindfailure>\\n": 1, "\\n564eede3e2d4\\n<unwindfailure>\\n": 1}}}',
+  ]);
   t.deepEqual(record, {
     type: 'map',
     name: '@stack_allocs',
     entries: [
-      { key: { kind: 'stack', frames: [{ address: 0x564eede1211en, symbol: null, module: null }, { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null }] }, value: 1 },
-      { key: { kind: 'stack', frames: [{ address: 0x564eede3e2d4n, symbol: null, module: null }, { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null }] }, value: 1 },
+      {
+        key: {
+          kind: 'stack',
+          frames: [
+            { address: 0x564eede1211en, symbol: null, module: null },
+            { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null },
+          ],
+        },
+        value: 1,
+      },
+      {
+        key: {
+          kind: 'stack',
+          frames: [
+            { address: 0x564eede3e2d4n, symbol: null, module: null },
+            { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null },
+          ],
+        },
+        value: 1,
+      },
     ],
   });
 });
 
 test('json: a stack in a tuple value (@live[addr] = (size, ns, dw_ustack))', (t) => {
-  const [record] = read(['{"type": "map", "data": {"@live": {"94502097805984": [1,296380442512,"\\n55f2cdafb1cc\\n55f2cdafb1f3\\n55f2cdafb223\\n55f2cdafb0b1\\n"]}}}']);
+  const [record] = read([
+    '{"type": "map", "data": {"@live": {"94502097805984": [1,296380442512,"\\n55f2cdafb1cc\\n55f2cdafb1f3\\n55f2cdafb223\\n55f2cdafb0b1\\n"]}}}',
+  ]);
   t.deepEqual(record, {
     type: 'map',
     name: '@live',
     entries: [
       {
         key: { kind: 'values', parts: ['94502097805984'] },
-        value: [1, 296380442512, [0x55f2cdafb1ccn, 0x55f2cdafb1f3n, 0x55f2cdafb223n, 0x55f2cdafb0b1n].map((address) => ({ address, symbol: null, module: null }))],
+        value: [
+          1,
+          296380442512,
+          [0x55f2cdafb1ccn, 0x55f2cdafb1f3n, 0x55f2cdafb223n, 0x55f2cdafb0b1n].map((address) => ({ address, symbol: null, module: null })),
+        ],
       },
     ],
   });
 });
 
 test('json: an integer above 2^53 comes as a string of digits and reads back exactly as an address', (t) => {
-  const [record] = read(['{"type": "map", "data": {"@stack_frames": {"94811979043102,0": 94811979043102, "3167430071296897,1": "5116217172983623168"}}}']);
+  const [record] = read([
+    '{"type": "map", "data": {"@stack_frames": {"94811979043102,0": 94811979043102, "3167430071296897,1": "5116217172983623168"}}}',
+  ]);
   if (record?.type !== 'map') return t.fail('not a map');
   t.is(addressValue(record.entries[1]!.value, '@stack_frames'), 5116217172983623168n);
   t.is(integerValue(record.entries[0]!.value, '@stack_frames'), 94811979043102);
@@ -52,7 +87,18 @@ test('text: raw frames and the unwind failure marker, as bpftrace 0.27 prints th
   t.deepEqual(record, {
     type: 'map',
     name: '@s',
-    entries: [{ key: { kind: 'stack', frames: [{ address: 0x556036e761ccn, symbol: null, module: null }, { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null }] }, value: 17 }],
+    entries: [
+      {
+        key: {
+          kind: 'stack',
+          frames: [
+            { address: 0x556036e761ccn, symbol: null, module: null },
+            { address: null, symbol: UNWIND_FAILURE_SYMBOL, module: null },
+          ],
+        },
+        value: 17,
+      },
+    ],
   });
 });
 

@@ -3,7 +3,20 @@
 import test from 'ava';
 import { ByteTable, hashWords, LINE_HASH, scanLine } from '../../src/parse/byte-table.js';
 
-const lines = ['', 'a', 'ab', 'abc', 'abcd', 'abcde', '    main+27', '    main+28', '\tx\u00e9', '    0x7f5c9926d930', 'abcdefgh', 'abcdefg'];
+const lines = [
+  '',
+  'a',
+  'ab',
+  'abc',
+  'abcd',
+  'abcde',
+  '    main+27',
+  '    main+28',
+  '\tx\u00e9',
+  '    0x7f5c9926d930',
+  'abcdefgh',
+  'abcdefg',
+];
 
 test('scanLine finds each newline and hashes as hashWords does', (t) => {
   const buffer = Buffer.from(`${lines.join('\n')}\n`);

@@ -31,7 +31,13 @@ test('empty, truncated and garbled reports are ParseErrors', async (t) => {
   const log = await readCallsLog(fixture('bpftrace/debian12-0.17/calls-grow.text.txt'), { lenient: false });
   const text = renderCallLogJson(log, rankFunctionsByGrowth(log.events));
   await t.throwsAsync(readCallLogJson(write('empty.json', '')), { instanceOf: ParseError, message: /expected valid JSON/ });
-  await t.throwsAsync(readCallLogJson(write('cut.json', text.slice(0, 400))), { instanceOf: ParseError, message: /expected valid JSON \(is the file cut short\?\)/ });
+  await t.throwsAsync(readCallLogJson(write('cut.json', text.slice(0, 400))), {
+    instanceOf: ParseError,
+    message: /expected valid JSON \(is the file cut short\?\)/,
+  });
   const garbled = text.replace('"rss": 8445952', '"rss": "8445952"');
-  await t.throwsAsync(readCallLogJson(write('garbled.json', garbled)), { instanceOf: ParseError, message: /expected events\[0\] with event, file, line, function, rss, drss and number/ });
+  await t.throwsAsync(readCallLogJson(write('garbled.json', garbled)), {
+    instanceOf: ParseError,
+    message: /expected events\[0\] with event, file, line, function, rss, drss and number/,
+  });
 });

@@ -37,7 +37,10 @@ test('calls-grow.text.txt: the events in order, the context kept, ΔRSS from the
 
 test('calls-grow.json.ndjson: the json form reads into the same kind of log', async (t) => {
   const log = await readCallsLog(fixture('bpftrace/debian12-0.17/calls-grow.json.ndjson'), { lenient: false });
-  t.deepEqual(log.events.map((event) => event.number), [1, 3, 4, 5, 6, 8]);
+  t.deepEqual(
+    log.events.map((event) => event.number),
+    [1, 3, 4, 5, 6, 8],
+  );
   t.is(log.events[2]!.drss, 32587776 - 8339456);
   t.deepEqual(log.tracer, { seenEvents: 8, lineEvents: 62, notes: [] });
 });
@@ -66,9 +69,24 @@ test('calls-touch-pages.raw.ndjson: native events named from the function table,
 
 test('records that arrive out of order (per-CPU buffers) are put back in sequence order', (t) => {
   const parser = new CallsLogParser({ file: 'x', lenient: false });
-  for (const line of ['memtrace:begin calls', 'memtrace:calls 0 4096 0', 'E\t2\t2\t300\t5\tf.py\tg', 'E\t1\t1\t100\t4\tf.py\tg', 'E\t3\t1\t250\t9\tf.py\th', 'memtrace:end 3 3 0']) parser.push(line);
+  for (const line of [
+    'memtrace:begin calls',
+    'memtrace:calls 0 4096 0',
+    'E\t2\t2\t300\t5\tf.py\tg',
+    'E\t1\t1\t100\t4\tf.py\tg',
+    'E\t3\t1\t250\t9\tf.py\th',
+    'memtrace:end 3 3 0',
+  ])
+    parser.push(line);
   const log = parser.finish();
-  t.deepEqual(log.events.map((event) => [event.number, event.role, event.drss]), [[1, 'first', 100], [2, 'next', 200], [3, 'next', -50]]);
+  t.deepEqual(
+    log.events.map((event) => [event.number, event.role, event.drss]),
+    [
+      [1, 'first', 100],
+      [2, 'next', 200],
+      [3, 'next', -50],
+    ],
+  );
 });
 
 test('empty input: no events, partial, says the tracer never started', async (t) => {
@@ -84,7 +102,10 @@ test('truncated input (cut before the end marker): what was read, marked partial
   const log = await readCallsLog(write('cut.txt', text), { lenient: false });
   t.true(log.partial);
   t.is(log.partialReason, 'the trace was cut before its end marker (memtrace:end)');
-  t.deepEqual(log.events.map((event) => event.number), [1, 3, 4]);
+  t.deepEqual(
+    log.events.map((event) => event.number),
+    [1, 3, 4],
+  );
   t.is(log.tracer?.seenEvents, null);
 });
 
@@ -108,7 +129,14 @@ test('a native record naming an undeclared function is malformed', (t) => {
 
 test('lost-event notices are counted into the header', (t) => {
   const parser = new CallsLogParser({ file: 'x', lenient: false });
-  for (const line of ['memtrace:begin calls', 'E\t1\t1\t100\t4\tf.py\tg', 'Lost 17 events', '{"type": "lost_events", "data": {"events": 6}}', 'memtrace:end 40 1 0']) parser.push(line);
+  for (const line of [
+    'memtrace:begin calls',
+    'E\t1\t1\t100\t4\tf.py\tg',
+    'Lost 17 events',
+    '{"type": "lost_events", "data": {"events": 6}}',
+    'memtrace:end 40 1 0',
+  ])
+    parser.push(line);
   t.is(parser.finish().header.lostEvents, 23);
 });
 

@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { ParseError } from '../../src/errors.js';
-import { DtraceAggregationReader, dtraceFrameName, looksLikeDtraceAggregations, type DtraceAggregations } from '../../src/parse/dtrace-aggregation.js';
+import {
+  DtraceAggregationReader,
+  dtraceFrameName,
+  looksLikeDtraceAggregations,
+  type DtraceAggregations,
+} from '../../src/parse/dtrace-aggregation.js';
 import { renderFolded } from '../../src/report/folded.js';
 import { fixture } from '../helpers/workloads.js';
 
@@ -44,8 +49,19 @@ test('aggregation-keyed-quantize.txt', (t) => {
     { key: 'malloc', value: 23552 },
   ]);
   t.deepEqual(result.distributions, [
-    { key: '', rows: [{ label: '256', count: 0 }, { label: '512', count: 2 }, { label: '1024', count: 23 }, { label: '2048', count: 0 }] },
-    { key: 'malloc', rows: ['< 2', '2', '4', '6', '8', '>= 10'].map((label) => ({ label, count: label === '< 2' ? 1 : label === '>= 10' ? 3 : 0 })) },
+    {
+      key: '',
+      rows: [
+        { label: '256', count: 0 },
+        { label: '512', count: 2 },
+        { label: '1024', count: 23 },
+        { label: '2048', count: 0 },
+      ],
+    },
+    {
+      key: 'malloc',
+      rows: ['< 2', '2', '4', '6', '8', '>= 10'].map((label) => ({ label, count: label === '< 2' ? 1 : label === '>= 10' ? 3 : 0 })),
+    },
   ]);
   t.is(result.stacks.length, 0);
 });
@@ -66,14 +82,20 @@ test('aggregation-garbled.txt: the line, its number and what was expected', (t) 
   const error = t.throws(() => read('aggregation-garbled.txt'), { instanceOf: ParseError });
   // The stray frame after the script's text opens a stack that gets no count.
   t.is(error!.lineNumber, 19);
-  t.regex(error!.message, /^aggregation-garbled\.txt:19: not valid DTrace aggregation output: expected a count or a distribution after the stack: " +libsystem_malloc\.dylib`malloc"$/);
+  t.regex(
+    error!.message,
+    /^aggregation-garbled\.txt:19: not valid DTrace aggregation output: expected a count or a distribution after the stack: " +libsystem_malloc\.dylib`malloc"$/,
+  );
 });
 
 test('aggregation-garbled.txt, lenient: the bad line is counted, the rest read', (t) => {
   const result = read('aggregation-garbled.txt', { lenient: true });
   t.is(result.skippedLines, 1);
   t.is(result.textLines, 1);
-  t.is(result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0), 26);
+  t.is(
+    result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0),
+    26,
+  );
 });
 
 test('empty.txt: nothing read', (t) => {
@@ -83,13 +105,31 @@ test('empty.txt: nothing read', (t) => {
 
 test('the same stack twice is summed, and an extra key field is the root frame', (t) => {
   const reader = new DtraceAggregationReader({ source: 'x' });
-  for (const line of ['  prog', '              a.out`f+0x1', '              a.out`main+0x2', '                5', '', '  prog', '              a.out`f+0x9', '              a.out`main+0x2', '                7']) reader.push(line);
+  for (const line of [
+    '  prog',
+    '              a.out`f+0x1',
+    '              a.out`main+0x2',
+    '                5',
+    '',
+    '  prog',
+    '              a.out`f+0x9',
+    '              a.out`main+0x2',
+    '                7',
+  ])
+    reader.push(line);
   t.is(renderFolded({ valueTypes: [], defaultValue: 'value', samples: reader.finish().stacks }), 'prog;a.out`main;a.out`f 12\n');
 });
 
 test('drop notices mixed into a saved log are counted', (t) => {
   const reader = new DtraceAggregationReader({ source: 'x' });
-  for (const line of ['dtrace: 5 drops on CPU 0', 'dtrace: 2 aggregation drops on CPU 1', 'dtrace: 1 dynamic variable drop', '              a.out`main', '                1']) reader.push(line);
+  for (const line of [
+    'dtrace: 5 drops on CPU 0',
+    'dtrace: 2 aggregation drops on CPU 1',
+    'dtrace: 1 dynamic variable drop',
+    '              a.out`main',
+    '                1',
+  ])
+    reader.push(line);
   const { notices } = reader.finish();
   t.deepEqual([notices.drops, notices.aggregationDrops, notices.dynamicVariableDrops], [5, 2, 1]);
 });
@@ -112,7 +152,10 @@ test('detection: stacks with counts, or a distribution; not memtrace logs', (t) 
 // `dtrace -n 'pid$target:libc.so.6:malloc:return { @[ustack()] = count(); }'` on known-allocs.
 test('linux-2.0.7/ustack-count-named.txt: the target alive at exit, frames named by DTrace', (t) => {
   const result = read('linux-2.0.7/ustack-count-named.txt');
-  const lines = folded(result).trim().split('\n').map((line) => line.replace(/0x[0-9a-f]+/, 'ADDR'));
+  const lines = folded(result)
+    .trim()
+    .split('\n')
+    .map((line) => line.replace(/0x[0-9a-f]+/, 'ADDR'));
   t.deepEqual(lines, [
     // glibc's __libc_start_call_main is local: DTrace prints module and address.
     'libc.so.6`ADDR;known-allocs`main;known-allocs`fail_twice 2',
@@ -127,7 +170,10 @@ test('linux-2.0.7/ustack-count-named.txt: the target alive at exit, frames named
 
 test('linux-2.0.7/ustack-count-exited.txt: the command exited before the print, frames are addresses', (t) => {
   const result = read('linux-2.0.7/ustack-count-exited.txt');
-  t.deepEqual(result.stacks.map((stack) => stack.values.value).sort((a, b) => a! - b!), [1, 2, 29, 41]);
+  t.deepEqual(
+    result.stacks.map((stack) => stack.values.value).sort((a, b) => a! - b!),
+    [1, 2, 29, 41],
+  );
   t.true(result.stacks.every((stack) => stack.frames.length === 3 && stack.frames.every((frame) => /^0x[0-9a-f]+$/.test(frame.name))));
   // known-allocs' own "allocated" line, in dtrace's standard output with -c.
   t.is(result.textLines, 1);
@@ -157,9 +203,18 @@ test('aggregation-node-jstack.txt: Node helper strings in place of frames are JS
   t.is(result.stacks.length, 1);
   const frames = result.stacks[0]!.frames;
   t.is(result.stacks[0]!.values.value, 7);
-  t.deepEqual(frames.find((frame) => frame.name === 'writeResponse'), { name: 'writeResponse', kind: 'js', source: { file: '/srv/app/server.js', line: 41 } });
-  t.deepEqual(frames.find((frame) => frame.name === '(anon) as Server.emit'), { name: '(anon) as Server.emit', kind: 'js', source: { file: 'events.js', position: 4021 } });
-  t.deepEqual(frames.find((frame) => frame.name === '<< internal code >>'), { name: '<< internal code >>', kind: 'js' });
+  t.deepEqual(
+    frames.find((frame) => frame.name === 'writeResponse'),
+    { name: 'writeResponse', kind: 'js', source: { file: '/srv/app/server.js', line: 41 } },
+  );
+  t.deepEqual(
+    frames.find((frame) => frame.name === '(anon) as Server.emit'),
+    { name: '(anon) as Server.emit', kind: 'js', source: { file: 'events.js', position: 4021 } },
+  );
+  t.deepEqual(
+    frames.find((frame) => frame.name === '<< internal code >>'),
+    { name: '<< internal code >>', kind: 'js' },
+  );
   t.is(
     folded(result),
     'node`main;node`uv_run;node`_ZN2v88internalL6InvokeEbNS0_6HandleINS0_10JSFunctionEEENS0_6HandleINS0_6ObjectEEEiPS5_Pb;<< entry >>;<< internal code >>;<< adaptor >>;(anon) as Server.emit (events.js pos 4021);writeResponse (/srv/app/server.js:41);<< constructor >>;Buffer (buffer.js:206);<< exit >>;node`_ZN4node6Buffer3NewEm;libc.so.1`malloc 7\n',
@@ -175,25 +230,37 @@ test('aggregation-python-truncated.txt: a run cut inside an annotation is partia
 test('aggregation-annotation-garbled.txt: a [ without its ] names the file, its line and what was expected', (t) => {
   const error = t.throws(() => read('aggregation-annotation-garbled.txt'), { instanceOf: ParseError });
   t.is(error!.lineNumber, 5);
-  t.regex(error!.message, /^aggregation-annotation-garbled\.txt:5: not valid DTrace aggregation output: expected a ustack helper's annotation whole on its line, \[ FILE:LINE \(FUNCTION\) \] \(this one has no closing ' \]' and is not the last line\): " +\[ \/usr\/lib\/python3\.9\/json\/encoder\.py:257 \(iterenc"$/);
+  t.regex(
+    error!.message,
+    /^aggregation-annotation-garbled\.txt:5: not valid DTrace aggregation output: expected a ustack helper's annotation whole on its line, \[ FILE:LINE \(FUNCTION\) \] \(this one has no closing ' \]' and is not the last line\): " +\[ \/usr\/lib\/python3\.9\/json\/encoder\.py:257 \(iterenc"$/,
+  );
 });
 
 test('aggregation-annotation-garbled.txt, lenient: the bad annotation is counted, the lines after it read', (t) => {
   const result = read('aggregation-annotation-garbled.txt', { lenient: true });
   t.is(result.skippedLines, 1);
   // The first stack's frames after the bad line form a stack of their own; nothing is dropped unseen.
-  t.is(result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0), 25);
+  t.is(
+    result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0),
+    25,
+  );
 });
 
 test('aggregation-annotation-orphan.txt: an annotation before any frame names the file, line 1 and what was expected', (t) => {
   const error = t.throws(() => read('aggregation-annotation-orphan.txt'), { instanceOf: ParseError });
   t.is(error!.lineNumber, 1);
-  t.regex(error!.message, /^aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation \(\[ … \]\): an annotation is printed under the frame it annotates: /);
+  t.regex(
+    error!.message,
+    /^aggregation-annotation-orphan\.txt:1: not valid DTrace aggregation output: expected a stack frame before the annotation \(\[ … \]\): an annotation is printed under the frame it annotates: /,
+  );
 });
 
 test("a line inside a stack at another indent than the frames is no helper's string: an error", (t) => {
   const reader = new DtraceAggregationReader({ source: 'x' });
   reader.push('              a.out`f+0x1');
   const error = t.throws(() => reader.push('      stray text'), { instanceOf: ParseError });
-  t.regex(error!.message, /^x:2: .*expected a stack frame \(module`function\+0xoffset, or a ustack helper's string at the frames' indent\)/);
+  t.regex(
+    error!.message,
+    /^x:2: .*expected a stack frame \(module`function\+0xoffset, or a ustack helper's string at the frames' indent\)/,
+  );
 });

@@ -27,7 +27,7 @@ test('probe errors keep the first message; SIP and informational lines are told 
     'dtrace: error on enabled probe ID 7 (ID 70: pid42:libsystem_malloc.dylib:posix_memalign:return): invalid address (0x0) in action #1 at DIF offset 12',
     'dtrace: error on enabled probe ID 9 (ID 71: pid42:libsystem_malloc.dylib:free:entry): invalid address (0x8) in action #2',
     'dtrace: system integrity protection is on, some features will not be available',
-    'dtrace: description \'pid$target::malloc:entry\' matched 1 probe',
+    "dtrace: description 'pid$target::malloc:entry' matched 1 probe",
     'dtrace: pid 42 has exited',
   ]);
   t.is(notices.probeErrors, 2);

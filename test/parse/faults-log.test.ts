@@ -24,7 +24,10 @@ function summary(name: string) {
     kinds: Object.fromEntries(raw.faultKinds),
     faults: [...raw.stacks.values()].map((stack) => stack.faults).sort((a, b) => a - b),
     brk: [...raw.stacks.values()].map((stack) => stack.brkBytes).filter((bytes) => bytes > 0),
-    mmap: [...raw.stacks.values()].map((stack) => stack.mmapBytes).filter((bytes) => bytes > 0).sort((a, b) => a - b),
+    mmap: [...raw.stacks.values()]
+      .map((stack) => stack.mmapBytes)
+      .filter((bytes) => bytes > 0)
+      .sort((a, b) => a - b),
     framesPerStack: [...raw.stacks.values()].map((stack) => (stack.frames.leaf === null ? 0 : 1) + stack.frames.callers.length),
   };
 }

@@ -24,22 +24,38 @@ test('malloc-known.txt', (t) => {
   t.deepEqual(Object.fromEntries(raw.calls), { malloc: 24, calloc: 2, free: 28 });
   t.deepEqual(Object.fromEntries(raw.bytes), { malloc: 23552, calloc: 1280 });
   t.deepEqual(Object.fromEntries(raw.failed), { malloc: 1 });
-  t.deepEqual([raw.freeNull, raw.okAllocs, raw.okBytes, raw.frees, raw.liveAllocs, raw.liveFrees, raw.liveFreedBytes], [3, 25, 24832, 25, 25, 20, 20480]);
   t.deepEqual(
-    [...raw.stacks.values()].map((stack) => [stack.allocs, stack.bytes, stack.frames.map((frame) => `${frame.module}\`${frame.symbol}`).join(' < ')]),
+    [raw.freeNull, raw.okAllocs, raw.okBytes, raw.frees, raw.liveAllocs, raw.liveFrees, raw.liveFreedBytes],
+    [3, 25, 24832, 25, 25, 20, 20480],
+  );
+  t.deepEqual(
+    [...raw.stacks.values()].map((stack) => [
+      stack.allocs,
+      stack.bytes,
+      stack.frames.map((frame) => `${frame.module}\`${frame.symbol}`).join(' < '),
+    ]),
     [
       [23, 23552, 'libsystem_malloc.dylib`malloc < known-allocs`make_block < known-allocs`main < dyld`start'],
       [2, 1280, 'libsystem_malloc.dylib`calloc < known-allocs`make_table < known-allocs`main < dyld`start'],
     ],
   );
   t.is(raw.live.length, 5);
-  t.is(raw.live.reduce((sum, block) => sum + block.size, 0), 3 * 1024 + 2 * 640);
-  t.deepEqual(raw.live.map((block) => block.address.toString(16)), ['600000c09000', '600000c09400', '600000c09800', '600000d08000', '600000d08400']);
-  t.deepEqual(raw.histogram.filter((bucket) => bucket.count > 0), [
-    { low: 512, high: 1024, count: 2 },
-    { low: 1024, high: 2048, count: 23 },
-    { low: 2 ** 40, high: 2 ** 41, count: 1 },
-  ]);
+  t.is(
+    raw.live.reduce((sum, block) => sum + block.size, 0),
+    3 * 1024 + 2 * 640,
+  );
+  t.deepEqual(
+    raw.live.map((block) => block.address.toString(16)),
+    ['600000c09000', '600000c09400', '600000c09800', '600000d08000', '600000d08400'],
+  );
+  t.deepEqual(
+    raw.histogram.filter((bucket) => bucket.count > 0),
+    [
+      { low: 512, high: 1024, count: 2 },
+      { low: 1024, high: 2048, count: 23 },
+      { low: 2 ** 40, high: 2 ** 41, count: 1 },
+    ],
+  );
   t.is(parser.unmatchedFrees, 0);
   t.is(raw.lostEvents, 0);
 });
@@ -50,14 +66,20 @@ test('malloc-known-truncated.txt: cut inside the results, the report is partial'
   t.true(raw.ended);
   t.is(raw.okAllocs, 25);
   // The first stack line of the results was cut: no stack counts, the live blocks keep their stacks.
-  t.deepEqual([...raw.stacks.values()].map((stack) => stack.allocs), [0, 0]);
+  t.deepEqual(
+    [...raw.stacks.values()].map((stack) => stack.allocs),
+    [0, 0],
+  );
   t.is(raw.live.length, 5);
 });
 
 test('malloc-known-garbled.txt: names the line and what was expected', (t) => {
   const error = t.throws(() => parse('malloc-known-garbled.txt'), { instanceOf: ParseError });
   t.is(error!.lineNumber, 23);
-  t.is(error!.message, `malloc-known-garbled.txt:23: not valid memtrace's DTrace malloc output: expected A<TAB>HEX ADDRESS<TAB>SIZE<TAB>NS, then the stack: "A\\tzz-not-hex\\t1024\\t88812930007417"`);
+  t.is(
+    error!.message,
+    `malloc-known-garbled.txt:23: not valid memtrace's DTrace malloc output: expected A<TAB>HEX ADDRESS<TAB>SIZE<TAB>NS, then the stack: "A\\tzz-not-hex\\t1024\\t88812930007417"`,
+  );
 });
 
 test('malloc-known-garbled.txt, lenient: one line skipped, its frames refused as stray, the rest read', (t) => {
@@ -76,13 +98,17 @@ test('empty input: nothing began, nothing ended', (t) => {
 
 test('result lines outside memtrace:end … memtrace:done are malformed', (t) => {
   const parser = new MallocDtraceParser({ source: 'x' });
-  t.throws(() => parser.push('calls\tmalloc\t3'), { instanceOf: ParseError, message: /"calls" lines only between memtrace:end and memtrace:done/ });
+  t.throws(() => parser.push('calls\tmalloc\t3'), {
+    instanceOf: ParseError,
+    message: /"calls" lines only between memtrace:end and memtrace:done/,
+  });
 });
 
 test('drop notices count as lost events; a free whose birth was dropped is counted apart', (t) => {
   const parser = new MallocDtraceParser({ source: 'x' });
   for (const line of ['memtrace:begin malloc', 'F\tdeadbeef']) parser.push(line);
-  for (const line of ['dtrace: 3 drops on CPU 0', 'dtrace: [DTRACEDROP_PRINCIPAL] 1 drop on CPU 1', 'dtrace: 2 dynamic variable drops']) parser.pushNotice(line);
+  for (const line of ['dtrace: 3 drops on CPU 0', 'dtrace: [DTRACEDROP_PRINCIPAL] 1 drop on CPU 1', 'dtrace: 2 dynamic variable drops'])
+    parser.pushNotice(line);
   const { raw } = parser.finish();
   t.is(raw.lostEvents, 6);
   t.is(parser.unmatchedFrees, 1);
@@ -90,16 +116,34 @@ test('drop notices count as lost events; a free whose birth was dropped is count
 
 test('frames: symbol, module address, bare address, noresolve module offset', (t) => {
   t.deepEqual(parseDtraceFrame('prog`main+0x4a'), { address: null, symbol: 'main', module: 'prog', printed: 'prog`main+0x4a' });
-  t.deepEqual(parseDtraceFrame('libfoo.dylib`0x10a3f'), { address: 0x10a3fn, symbol: null, module: 'libfoo.dylib', printed: 'libfoo.dylib`0x10a3f' });
-  t.deepEqual(parseDtraceFrame('              0x7ff80a1b2c3d'), { address: 0x7ff80a1b2c3dn, symbol: null, module: null, printed: '0x7ff80a1b2c3d' });
-  // DTrace for Linux's noresolve: the offset in the mapping; placed by the caller's maps, else kept as printed.
-  t.deepEqual(parseDtraceFrame('known-allocs:0x2b4', (module, offset) => (module === 'known-allocs' ? 0x5600_0000_1000n + offset : null)), {
-    address: 0x5600_0000_12b4n,
+  t.deepEqual(parseDtraceFrame('libfoo.dylib`0x10a3f'), {
+    address: 0x10a3fn,
     symbol: null,
-    module: 'known-allocs',
-    printed: 'known-allocs:0x2b4',
+    module: 'libfoo.dylib',
+    printed: 'libfoo.dylib`0x10a3f',
   });
-  t.deepEqual(parseDtraceFrame('libc.so.6:0x124a'), { address: null, symbol: 'libc.so.6:0x124a', module: 'libc.so.6', printed: 'libc.so.6:0x124a' });
+  t.deepEqual(parseDtraceFrame('              0x7ff80a1b2c3d'), {
+    address: 0x7ff80a1b2c3dn,
+    symbol: null,
+    module: null,
+    printed: '0x7ff80a1b2c3d',
+  });
+  // DTrace for Linux's noresolve: the offset in the mapping; placed by the caller's maps, else kept as printed.
+  t.deepEqual(
+    parseDtraceFrame('known-allocs:0x2b4', (module, offset) => (module === 'known-allocs' ? 0x5600_0000_1000n + offset : null)),
+    {
+      address: 0x5600_0000_12b4n,
+      symbol: null,
+      module: 'known-allocs',
+      printed: 'known-allocs:0x2b4',
+    },
+  );
+  t.deepEqual(parseDtraceFrame('libc.so.6:0x124a'), {
+    address: null,
+    symbol: 'libc.so.6:0x124a',
+    module: 'libc.so.6',
+    printed: 'libc.so.6:0x124a',
+  });
 });
 
 test('detection tells the D output from the bpftrace output', (t) => {
@@ -142,14 +186,20 @@ test('linux-2.0.7/malloc-known-allocs-named.txt: frames named by DTrace, %k unin
   // grow_chain's two call sites stay two stacks: the key keeps the offset.
   t.is(raw.stacks.size, 7);
   const small = [...raw.stacks.values()].find((stack) => stack.frames[0]?.symbol === 'make_small')!;
-  t.deepEqual(small.frames.map((frame) => [frame.module, frame.symbol, frame.address === null]), [
-    ['known-allocs', 'make_small', true],
-    ['known-allocs', 'main', true],
-    // glibc's __libc_start_call_main is a local symbol DTrace does not see: module and address.
-    ['libc.so.6', null, false],
-  ]);
+  t.deepEqual(
+    small.frames.map((frame) => [frame.module, frame.symbol, frame.address === null]),
+    [
+      ['known-allocs', 'make_small', true],
+      ['known-allocs', 'main', true],
+      // glibc's __libc_start_call_main is a local symbol DTrace does not see: module and address.
+      ['libc.so.6', null, false],
+    ],
+  );
   t.is(raw.live.length, 26);
-  t.is(raw.live.reduce((sum, block) => sum + block.size, 0), 69_412);
+  t.is(
+    raw.live.reduce((sum, block) => sum + block.size, 0),
+    69_412,
+  );
   // Each outstanding block's stack is one of the counted stacks (the A records and printa agree).
   t.true(raw.live.every((block) => (raw.stacks.get(block.stackKey)?.allocs ?? 0) > 0));
 });
@@ -177,9 +227,14 @@ test('linux-2.0.7/malloc-known-allocs.raw.txt: module:0xOFF frames (noresolve) p
   const { raw } = parser.finish(place);
   // The one record printed while the command lived (make_small's first block) and make_small's
   // stack printed after it exited: the same three addresses.
-  const printedAlive = ['known-allocs:0x2b4', 'known-allocs:0x8b6', 'libc.so.6:0x124a'].map((frame) => parseDtraceFrame(frame, place).address);
+  const printedAlive = ['known-allocs:0x2b4', 'known-allocs:0x8b6', 'libc.so.6:0x124a'].map(
+    (frame) => parseDtraceFrame(frame, place).address,
+  );
   const small = [...raw.stacks.values()].find((stack) => stack.allocs === 41)!;
-  t.deepEqual(small.frames.map((frame) => frame.address), printedAlive);
+  t.deepEqual(
+    small.frames.map((frame) => frame.address),
+    printedAlive,
+  );
   t.is(raw.stacks.size, 7);
   t.deepEqual([raw.okAllocs, raw.frees, raw.live.length], [106, 80, 26]);
   // Without the maps such a frame cannot be placed: it stays as printed.

@@ -15,10 +15,25 @@ function write(name: string, text: string): string {
 
 test('pymemtrace on Linux: every JSON record a sample, labels as marks, START and STOP', async (t) => {
   const series = await readProcessLog(fixture('process/pymemtrace-linux.log'), { lenient: false });
-  t.like(series.header, { tool: 'process', source: 'pymemtrace', target: { pid: 9007 }, interval: 0.251, start: '2026-11-23T21:36:40.742' });
+  t.like(series.header, {
+    tool: 'process',
+    source: 'pymemtrace',
+    target: { pid: 9007 },
+    interval: 0.251,
+    start: '2026-11-23T21:36:40.742',
+  });
   t.is(series.samples.length, 10);
-  t.deepEqual(series.samples[0], { t: '2026-11-23T21:36:41.478378', elapsed: 0.7359094619750977, pid: 9007, rss: 49201152, vsz: 128937984 });
-  t.deepEqual(series.marks.map((mark) => mark.text), ['step 0: allocate 32 MiB', 'step 1: allocate 32 MiB', 'step 2: allocate 32 MiB', 'step 3: allocate 32 MiB', 'free all']);
+  t.deepEqual(series.samples[0], {
+    t: '2026-11-23T21:36:41.478378',
+    elapsed: 0.7359094619750977,
+    pid: 9007,
+    rss: 49201152,
+    vsz: 128937984,
+  });
+  t.deepEqual(
+    series.marks.map((mark) => mark.text),
+    ['step 0: allocate 32 MiB', 'step 1: allocate 32 MiB', 'step 2: allocate 32 MiB', 'step 3: allocate 32 MiB', 'free all'],
+  );
   t.true(series.marks.every((mark) => mark.source === 'log'));
   t.is(Math.max(...series.samples.map((sample) => sample.rss)), 149901312);
   t.like(series.stop, { reason: 'stopped', samples: 10, elapsed: 2.9624178409576416 });
@@ -41,12 +56,25 @@ test('memtrace logs: header, samples with heap figures or children, marks, stop'
   t.like(node.stop, { reason: 'target-exited', exitCode: 0, samples: 15 });
   // Heap counts in the stop record (memtrace since issue 14) are read as written.
   const heap = { samples: 14, beforeFirst: 1, late: 0, via: 'inspector' };
-  const header = '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z","heap":true}\n';
-  const counted = await readProcessLog(write('heap-counts.jsonl', `${header}{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":15,"missed":0,"heap":${JSON.stringify(heap)}}\n`), { lenient: false });
+  const header =
+    '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z","heap":true}\n';
+  const counted = await readProcessLog(
+    write(
+      'heap-counts.jsonl',
+      `${header}{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":15,"missed":0,"heap":${JSON.stringify(heap)}}\n`,
+    ),
+    { lenient: false },
+  );
   t.deepEqual(counted.stop?.heap, heap);
   t.true(counted.header.heap);
   const tree = await readProcessLog(fixture('process/children-marks.jsonl'), { lenient: false });
-  t.deepEqual(tree.marks.map((mark) => [mark.text, mark.source]), [['halfway: 64 MiB held by the child', 'cli'], ['SIGUSR2', 'signal']]);
+  t.deepEqual(
+    tree.marks.map((mark) => [mark.text, mark.source]),
+    [
+      ['halfway: 64 MiB held by the child', 'cli'],
+      ['SIGUSR2', 'signal'],
+    ],
+  );
   t.true(tree.samples.some((sample) => sample.children?.length === 2 && sample.totalRss! > 64 * 1024 * 1024));
 });
 
@@ -60,11 +88,20 @@ test('a cut log (sampler killed mid-write): an error naming the last line, or re
 });
 
 test('garbled, empty and foreign input: file, line and what was expected', async (t) => {
-  await t.throwsAsync(readProcessLog(write('empty.jsonl', ''), { lenient: false }), { message: /empty\.jsonl:1: not valid process log: expected a header record; the file is empty/ });
+  await t.throwsAsync(readProcessLog(write('empty.jsonl', ''), { lenient: false }), {
+    message: /empty\.jsonl:1: not valid process log: expected a header record; the file is empty/,
+  });
   await t.throwsAsync(readProcessLog(write('blank.jsonl', '\n\n'), { lenient: true }), { message: /the file is empty/ });
-  await t.throwsAsync(readProcessLog(write('other.txt', 'hello world\n'), { lenient: true }), { message: /other\.txt:1: not valid process log: expected a header record \{"type":"header","tool":"process",…\} or a pymemtrace log line: "hello world"/ });
-  await t.throwsAsync(readProcessLog(fixture('process/cpymemtrace-trace.log'), { lenient: false }), { message: /cpymemtrace-trace\.log:1: .*this is a cPyMemTrace trace or profile log \(per-call RSS\): memtrace report reads it as --input-format cpymemtrace/ });
-  const header = '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z"}\n';
+  await t.throwsAsync(readProcessLog(write('other.txt', 'hello world\n'), { lenient: true }), {
+    message:
+      /other\.txt:1: not valid process log: expected a header record \{"type":"header","tool":"process",…\} or a pymemtrace log line: "hello world"/,
+  });
+  await t.throwsAsync(readProcessLog(fixture('process/cpymemtrace-trace.log'), { lenient: false }), {
+    message:
+      /cpymemtrace-trace\.log:1: .*this is a cPyMemTrace trace or profile log \(per-call RSS\): memtrace report reads it as --input-format cpymemtrace/,
+  });
+  const header =
+    '{"type":"header","tool":"process","version":1,"source":"memtrace","target":{"pid":5},"interval":1,"host":"h","platform":"linux","start":"2026-11-24T00:00:00.000Z"}\n';
   const sample = (extra: string) => `{"type":"sample","t":"2026-11-24T00:00:01.000Z","elapsed":1,"pid":5,"rss":4096${extra}}\n`;
   const cases: Array<[string, RegExp]> = [
     [sample(',"heapUsed":-1'), /:2: .*expected "heapUsed" as a number of bytes/],
@@ -72,7 +109,10 @@ test('garbled, empty and foreign input: file, line and what was expected', async
     ['{"type":"sample","elapsed":1,"pid":5,"rss":1}\n', /:2: .*expected a sample record with "t" \(ISO 8601\) and "elapsed"/],
     ['{"type":"bogus","t":"x","elapsed":1}\n', /:2: .*expected a record of type header, sample, mark or stop/],
     ['[1,2]\n', /:2: .*expected a JSON object/],
-    ['{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":0,"missed":0,"heap":{"samples":"all"}}\n', /:2: .*expected "heap" as \{"samples", "beforeFirst", "late": counts/],
+    [
+      '{"type":"stop","t":"2026-11-24T00:00:02.000Z","elapsed":2,"reason":"target-exited","samples":0,"missed":0,"heap":{"samples":"all"}}\n',
+      /:2: .*expected "heap" as \{"samples", "beforeFirst", "late": counts/,
+    ],
     [header, /:2: .*expected one header record, at the top/],
   ];
   for (const [line, message] of cases) {
@@ -81,8 +121,16 @@ test('garbled, empty and foreign input: file, line and what was expected', async
   const lenient = await readProcessLog(write('mixed.jsonl', header + sample('') + 'garbage\n' + sample('')), { lenient: true });
   t.is(lenient.samples.length, 2);
   t.is(lenient.badLines, 1);
-  await t.throwsAsync(readProcessLog(write('noheader.jsonl', '{"type":"header","tool":"process"}\n' + sample('')), { lenient: true }), { message: /:1: .*expected a header with tool "process", target.pid, interval and start/ });
-  await t.throwsAsync(readProcessLog(write('py-bad.log', '2026-11-23 21:36:41,496 - p.py#1 - 1 - (M) - INFO - ProcessLoggingThread-JSON {"timestamp": "x"\n'), { lenient: false }), { message: /py-bad\.log:1: not valid pymemtrace process log: expected a JSON object after ProcessLoggingThread-JSON/ });
+  await t.throwsAsync(readProcessLog(write('noheader.jsonl', '{"type":"header","tool":"process"}\n' + sample('')), { lenient: true }), {
+    message: /:1: .*expected a header with tool "process", target.pid, interval and start/,
+  });
+  await t.throwsAsync(
+    readProcessLog(
+      write('py-bad.log', '2026-11-23 21:36:41,496 - p.py#1 - 1 - (M) - INFO - ProcessLoggingThread-JSON {"timestamp": "x"\n'),
+      { lenient: false },
+    ),
+    { message: /py-bad\.log:1: not valid pymemtrace process log: expected a JSON object after ProcessLoggingThread-JSON/ },
+  );
 });
 
 test('detection from the first line', (t) => {

@@ -46,7 +46,11 @@ test('linux-2.0.7/pymalloc-grow-launched.txt', (t) => {
   t.deepEqual(rows, GROW_ROWS);
   t.is(result.samples.length, 126);
   t.is(result.otherLines, 1);
-  t.deepEqual(result.samples.find((sample) => sample.frames[0]!.name === '[outside Python frames]')!.values, { allocs: 352, allocBytes: 883662, frees: 494 });
+  t.deepEqual(result.samples.find((sample) => sample.frames[0]!.name === '[outside Python frames]')!.values, {
+    allocs: 352,
+    allocBytes: 883662,
+    frees: 494,
+  });
 });
 
 test('linux-2.0.7/pymalloc-grow-attached.txt', (t) => {
@@ -60,13 +64,15 @@ test('linux-2.0.7/pymalloc-grow-attached.txt', (t) => {
 test('linux-2.0.7/pymalloc-grow-no-provider.txt: a CPython without the provider, everything outside Python frames, and the note says why', (t) => {
   const result = parse(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-no-provider.txt'), 'utf8'));
   t.true(result.began && result.ended);
-  t.deepEqual(result.samples.map((sample) => [sample.frames.map((frame) => frame.name), sample.values]), [
-    [['[outside Python frames]'], { allocs: 3397, allocBytes: 26123593, frees: 3270 }],
-  ]);
+  t.deepEqual(
+    result.samples.map((sample) => [sample.frames.map((frame) => frame.name), sample.values]),
+    [[['[outside Python frames]'], { allocs: 3397, allocBytes: 26123593, frees: 3270 }]],
+  );
   const notes = pyMallocDtraceNotes(result);
   t.is(notes.length, 1);
   t.regex(notes[0]!, /^no allocation or free was seen inside a Python function: the python provider never fired/);
-  for (const name of ['launched', 'attached']) t.deepEqual(pyMallocDtraceNotes(parse(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8'))), []);
+  for (const name of ['launched', 'attached'])
+    t.deepEqual(pyMallocDtraceNotes(parse(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8'))), []);
   t.deepEqual(pyMallocDtraceNotes(parse('memtrace:begin pymalloc\n')), [], 'not ended: the partial note speaks');
 });
 
@@ -80,7 +86,8 @@ test('linux-2.0.7/pymalloc-grow-no-allocator.txt: the program as checked in (mac
 });
 
 test('both recordings are detected as the Python flow output', (t) => {
-  for (const name of ['launched', 'attached']) t.true(looksLikePyMallocDtrace(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8')));
+  for (const name of ['launched', 'attached'])
+    t.true(looksLikePyMallocDtrace(readFileSync(fixture(`dtrace/linux-2.0.7/pymalloc-grow-${name}.txt`), 'utf8')));
 });
 
 test('a truncated output has not ended; a garbled record names the line', (t) => {

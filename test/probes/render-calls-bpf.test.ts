@@ -11,7 +11,8 @@ import { ROOT } from '../helpers/workloads.js';
 import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 
 const PYTHON = { binary: DEBIAN_PYTHON, lines: true };
-const render = (options: Partial<CallsSpecOptions>) => renderCallsBpf(buildCallsSpec({ pid: 4242, python: PYTHON, triggerBytes: 4096, ...options }));
+const render = (options: Partial<CallsSpecOptions>) =>
+  renderCallsBpf(buildCallsSpec({ pid: 4242, python: PYTHON, triggerBytes: 4096, ...options }));
 
 test('the checked-in scripts/bpf/calls.bt is the generator output for python3.11 and the default trigger', (t) => {
   t.is(readFileSync(join(ROOT, 'scripts/bpf/calls.bt'), 'utf8'), renderStandaloneCallsScript());
@@ -22,7 +23,9 @@ test('Python probes: entry and return on the interpreter, the line probe counted
   t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:function__entry\n/pid == 4242/'));
   t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:function__return\n/pid == 4242/'));
   t.true(program.includes('usdt:/proc/4242/root/usr/bin/python3.11:python:line\n/pid == 4242/\n{\n  @lines = @lines + 1;\n}'));
-  t.true(program.includes('$rss = (curtask->mm->rss_stat[0].count + curtask->mm->rss_stat[1].count + curtask->mm->rss_stat[3].count) * 4096;'));
+  t.true(
+    program.includes('$rss = (curtask->mm->rss_stat[0].count + curtask->mm->rss_stat[1].count + curtask->mm->rss_stat[3].count) * 4096;'),
+  );
   t.true(program.includes('if (@logged_seq == 0 || $rss - @logged_rss >= 4096 || @logged_rss - $rss >= 4096) {'));
   t.true(program.includes('printf("memtrace:end %d %d %d\\n", @seq, @printed, @lines);'));
   t.false(program.includes('uprobe:'));
@@ -59,7 +62,10 @@ test('a standalone program takes the PID as $1; --duration ends it from inside',
 for (const [title, options] of [
   ['Python with the line probe', {}],
   ['Python and native functions', { functions: [{ library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'malloc_trim' }] }],
-  ['native only, every event', { python: null, triggerBytes: 0, functions: [{ library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'malloc_trim' }] }],
+  [
+    'native only, every event',
+    { python: null, triggerBytes: 0, functions: [{ library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'malloc_trim' }] },
+  ],
 ] as const) {
   // The USDT probes are read from Debian's python3.11: without it only the native program compiles.
   const compileTest = (options as Partial<CallsSpecOptions>).python === null ? liveTest : needing([PYTHON_NEED], liveTest);
@@ -69,7 +75,10 @@ for (const [title, options] of [
     // For this test's own PID: the USDT probes name the binary through /proc/PID/root, which bpftrace
     // 0.27's --dry-run resolves (a PID that does not exist has no such path).
     writeFileSync(program, render({ ...(options as Partial<CallsSpecOptions>), pid: process.pid }));
-    const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8', env: { ...process.env, BPFTRACE_STRLEN: '120' } });
+    const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'program.o')), program], {
+      encoding: 'utf8',
+      env: { ...process.env, BPFTRACE_STRLEN: '120' },
+    });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
   });

@@ -20,7 +20,9 @@ test('the checked-in scripts/bpf/external.bt is the generator output for /usr/bi
 });
 
 test('the program probes both allocators at entry and return, the frees at V8 Free, and prints the malloc maps', (t) => {
-  const script = renderExternalBpf(buildExternalSpec({ binary: '/usr/bin/node', pid: 4242, symbols: SYMBOLS, stackMode: 'frames', durationMs: 1500 }));
+  const script = renderExternalBpf(
+    buildExternalSpec({ binary: '/usr/bin/node', pid: 4242, symbols: SYMBOLS, stackMode: 'frames', durationMs: 1500 }),
+  );
   t.deepEqual(
     script.split('\n').filter((line) => /^(uprobe|uretprobe|interval|BEGIN|END)/.test(line)),
     [
@@ -42,9 +44,18 @@ test('the program probes both allocators at entry and return, the frees at V8 Fr
 
 test('a launched target holds itself in libc exit()', (t) => {
   const script = renderExternalBpf(
-    buildExternalSpec({ binary: '/usr/bin/node', pid: 7, symbols: SYMBOLS, holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } }),
+    buildExternalSpec({
+      binary: '/usr/bin/node',
+      pid: 7,
+      symbols: SYMBOLS,
+      holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
+    }),
   );
-  t.true(script.includes('uprobe:/lib/x86_64-linux-gnu/libc.so.6:exit\n/pid == 7/\n{\n  printf("memtrace:hold %d\\n", pid);\n  signal("SIGSTOP");\n}'));
+  t.true(
+    script.includes(
+      'uprobe:/lib/x86_64-linux-gnu/libc.so.6:exit\n/pid == 7/\n{\n  printf("memtrace:hold %d\\n", pid);\n  signal("SIGSTOP");\n}',
+    ),
+  );
 });
 
 test('a symbol or path outside the grammar never reaches the script', (t) => {
@@ -54,14 +65,19 @@ test('a symbol or path outside the grammar never reaches the script', (t) => {
     t.throws(() => buildExternalSpec({ binary: '/usr/bin/node', pid: 1, symbols: bad }))!.message,
     'symbol of v8::(anonymous namespace)::ArrayBufferAllocator::Free(void*, unsigned long): expected a symbol name of letters, digits, _ and . (starting with a letter or _), got "_ZN2v8Free\\"); system(\\"id"',
   );
-  t.regex(t.throws(() => buildExternalSpec({ binary: '/usr/bin/no:de', pid: 1, symbols: SYMBOLS }))!.message, /^node binary: expected an absolute path/);
+  t.regex(
+    t.throws(() => buildExternalSpec({ binary: '/usr/bin/no:de', pid: 1, symbols: SYMBOLS }))!.message,
+    /^node binary: expected an absolute path/,
+  );
   const missing = new Map(SYMBOLS);
   missing.delete('AllocateUninitialized');
   t.is(
     t.throws(() => buildExternalSpec({ binary: '/usr/bin/node', pid: 1, symbols: missing }))!.message,
     '/usr/bin/node: no symbol for node::NodeArrayBufferAllocator::AllocateUninitialized(unsigned long)',
   );
-  t.throws(() => buildExternalSpec({ binary: '/usr/bin/node', pid: 0, symbols: SYMBOLS }), { message: /^--pid: expected a whole number from 1/ });
+  t.throws(() => buildExternalSpec({ binary: '/usr/bin/node', pid: 0, symbols: SYMBOLS }), {
+    message: /^--pid: expected a whole number from 1/,
+  });
 });
 
 liveTest('bpftrace compiles the memtrace program and the standalone script', (t) => {
@@ -69,11 +85,21 @@ liveTest('bpftrace compiles the memtrace program and the standalone script', (t)
   const program = join(directory, 'program.bt');
   writeFileSync(
     program,
-    renderExternalBpf(buildExternalSpec({ binary: '/usr/bin/node', pid: 1, symbols: SYMBOLS, stackMode: 'frames', holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })),
+    renderExternalBpf(
+      buildExternalSpec({
+        binary: '/usr/bin/node',
+        pid: 1,
+        symbols: SYMBOLS,
+        stackMode: 'frames',
+        holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
+      }),
+    ),
   );
   const generated = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
   t.is(generated.status, 0, generated.stderr);
   t.deepEqual(tracerWarnings(generated.stderr), []);
-  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/external.bt'), '1'], { encoding: 'utf8' });
+  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/external.bt'), '1'], {
+    encoding: 'utf8',
+  });
   t.is(standalone.status, 0, standalone.stderr);
 });

@@ -24,15 +24,24 @@ test('the standalone script takes the pid as $1 and has no exit hold', (t) => {
 });
 
 test('a traced PID is written into every predicate; the hold stops the target in exit', (t) => {
-  const program = renderFaultsBpf(buildFaultsSpec({ pid: 4242, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } }));
+  const program = renderFaultsBpf(
+    buildFaultsSpec({ pid: 4242, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } }),
+  );
   t.is(program.match(/\/pid == 4242/g)?.length, 8);
-  t.true(program.includes('uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:exit\n/pid == 4242/\n{\n  printf("memtrace:hold %d\\n", pid);\n  signal("SIGSTOP");\n}'));
+  t.true(
+    program.includes(
+      'uprobe:/usr/lib/x86_64-linux-gnu/libc.so.6:exit\n/pid == 4242/\n{\n  printf("memtrace:hold %d\\n", pid);\n  signal("SIGSTOP");\n}',
+    ),
+  );
 });
 
 test('END prints every result map once between the markers, then clears them and the scratch maps', (t) => {
   const program = renderFaultsBpf(buildFaultsSpec({ pid: 1 }));
   const end = program.slice(program.indexOf('END\n'));
-  t.deepEqual([...end.matchAll(/print\((@\w+)\)/g)].map((match) => match[1]), [...FAULTS_RESULT_MAPS]);
+  t.deepEqual(
+    [...end.matchAll(/print\((@\w+)\)/g)].map((match) => match[1]),
+    [...FAULTS_RESULT_MAPS],
+  );
   t.is([...end.matchAll(/clear\(/g)].length, FAULTS_RESULT_MAPS.length + 3);
   t.true(end.indexOf('memtrace:end') < end.indexOf('print(') && end.lastIndexOf('print(') < end.indexOf('memtrace:done'));
 });
@@ -50,14 +59,32 @@ const invalid = test.macro((t, options: Parameters<typeof buildFaultsSpec>[0], m
 test('a PID of 0 is refused', invalid, { pid: 0 }, /--pid: expected a whole number from 1/);
 test('a PID with shell text is refused', invalid, { pid: '1; rm' as unknown as number }, /--pid/);
 test('a page size that is not a power of two is refused', invalid, { pid: 1, pageSize: 5000 }, /power of two/);
-test('a stack depth of 1 is refused (the leaf and its caller at least)', invalid, { pid: 1, stackDepth: 1 }, /--stack-depth: expected a whole number from 2 to 64/);
-test('an exit-hold library path with a colon is refused', invalid, { pid: 1, holdAtExit: { library: '/lib/x:y.so', symbol: 'exit' } }, /exit hold: expected an absolute path/);
-test('an exit-hold symbol with punctuation is refused', invalid, { pid: 1, holdAtExit: { library: '/lib/libc.so.6', symbol: 'exit(){' } }, /exit hold: expected a symbol name/);
+test(
+  'a stack depth of 1 is refused (the leaf and its caller at least)',
+  invalid,
+  { pid: 1, stackDepth: 1 },
+  /--stack-depth: expected a whole number from 2 to 64/,
+);
+test(
+  'an exit-hold library path with a colon is refused',
+  invalid,
+  { pid: 1, holdAtExit: { library: '/lib/x:y.so', symbol: 'exit' } },
+  /exit hold: expected an absolute path/,
+);
+test(
+  'an exit-hold symbol with punctuation is refused',
+  invalid,
+  { pid: 1, holdAtExit: { library: '/lib/libc.so.6', symbol: 'exit(){' } },
+  /exit hold: expected a symbol name/,
+);
 
 liveTest('bpftrace compiles the program, with the exit hold, without a warning', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const program = join(directory, 'program.bt');
-  writeFileSync(program, renderFaultsBpf(buildFaultsSpec({ pid: 1, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })));
+  writeFileSync(
+    program,
+    renderFaultsBpf(buildFaultsSpec({ pid: 1, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })),
+  );
   const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
   t.deepEqual(tracerWarnings(result.stderr), []);
@@ -65,7 +92,9 @@ liveTest('bpftrace compiles the program, with the exit hold, without a warning',
 
 liveTest('bpftrace compiles the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/faults.bt'), '1'], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/faults.bt'), '1'], {
+    encoding: 'utf8',
+  });
   t.is(result.status, 0, result.stderr);
   t.deepEqual(tracerWarnings(result.stderr), []);
 });

@@ -28,7 +28,7 @@ test('usdt probes: gc__start and gc__done, the GCType from arg0 and no reason', 
   t.true(script.includes('@gc[tid] = (nsecs, (int64)(int32)arg0, (int64)-1, $rss);'));
 });
 
-test('a duration ends the program from inside; the page size is the machine\'s', (t) => {
+test("a duration ends the program from inside; the page size is the machine's", (t) => {
   const script = renderGcBpf(buildGcSpec({ ...SYMBOL_OPTIONS, durationMs: 1500, pageSize: 16384 }));
   t.true(script.includes('interval:ms:1500\n{\n  exit();\n}'));
   t.true(script.includes('* 16384;'));
@@ -37,8 +37,18 @@ test('a duration ends the program from inside; the page size is the machine\'s',
 const refused = test.macro((t, options: Partial<GcSpecOptions>, message: RegExp) => {
   t.throws(() => buildGcSpec({ ...SYMBOL_OPTIONS, ...options }), { message });
 });
-test('a symbol that would leave the probe specifier', refused, { probe: { kind: 'symbol', symbol: 'foo/ { system("id") } uprobe:x:y' } }, /gc symbol: expected a symbol name/);
-test('a demangled name instead of a symbol', refused, { probe: { kind: 'symbol', symbol: 'v8::internal::Heap::PerformGarbageCollection' } }, /gc symbol: expected a symbol name/);
+test(
+  'a symbol that would leave the probe specifier',
+  refused,
+  { probe: { kind: 'symbol', symbol: 'foo/ { system("id") } uprobe:x:y' } },
+  /gc symbol: expected a symbol name/,
+);
+test(
+  'a demangled name instead of a symbol',
+  refused,
+  { probe: { kind: 'symbol', symbol: 'v8::internal::Heap::PerformGarbageCollection' } },
+  /gc symbol: expected a symbol name/,
+);
 test('a binary path with a colon', refused, { binary: '/usr/bin/node:x' }, /node binary: expected an absolute path/);
 test('a relative binary path', refused, { binary: 'node' }, /node binary: expected an absolute path/);
 test('a pid of zero', refused, { pid: 0 }, /--pid: expected a whole number from 1/);
@@ -53,7 +63,9 @@ test('the standalone script takes the pid as $1', (t) => {
 
 liveTest('bpftrace compiles the standalone script and the usdt variant', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/gc.bt'), '1'], { encoding: 'utf8' });
+  const standalone = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/gc.bt'), '1'], {
+    encoding: 'utf8',
+  });
   t.is(standalone.status, 0, standalone.stderr);
   t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(standalone.stderr), standalone.stderr);
   const program = join(directory, 'symbol.bt');

@@ -33,7 +33,11 @@ test('the interpreter of an executable, of a #! script, and none for a static on
   writeFileSync(join(directory, 'script'), `#!${node}\nconsole.log(1)\n`);
   t.is(await readCommandInterpreter(join(directory, 'script')), loader);
   writeFileSync(join(directory, 'env-script'), '#!/usr/bin/env node\n');
-  t.is(await readCommandInterpreter(join(directory, 'env-script')), await readInterpreter('/usr/bin/env'), "env's loader: env execs again later");
+  t.is(
+    await readCommandInterpreter(join(directory, 'env-script')),
+    await readInterpreter('/usr/bin/env'),
+    "env's loader: env execs again later",
+  );
   writeFileSync(join(directory, 'text'), 'hello\n');
   t.is(await readInterpreter(join(directory, 'text')), null);
   writeFileSync(join(directory, 'empty'), '');

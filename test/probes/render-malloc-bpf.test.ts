@@ -28,10 +28,22 @@ const GLIBC_ADDRESSES = new Map<string, bigint>([
 
 const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
   'frames default': {},
-  'frames, sampled, sized, events, status, duration, mmap': { sampleEvery: 7, minSize: 64, maxSize: 65_536, events: true, statusIntervalMs: 500, durationMs: 1500, mmap: true },
+  'frames, sampled, sized, events, status, duration, mmap': {
+    sampleEvery: 7,
+    minSize: 64,
+    maxSize: 65_536,
+    events: true,
+    statusIntervalMs: 500,
+    durationMs: 1500,
+    mmap: true,
+  },
   'frames, free body probes, exit hold': { free: { mode: 'body', bodySymbol: 'free', nullSymbol: null }, holdAtExitSymbol: 'exit' },
-  'frames, free at offsets, counted from the exec, exit hold': { free: { mode: 'offset', bodyOffset: 9, nullOffset: 200 }, fromExec: true, holdAtExitSymbol: 'exit' },
-  'ustack': { stackMode: 'ustack' },
+  'frames, free at offsets, counted from the exec, exit hold': {
+    free: { mode: 'offset', bodyOffset: 9, nullOffset: 200 },
+    fromExec: true,
+    holdAtExitSymbol: 'exit',
+  },
+  ustack: { stackMode: 'ustack' },
   'ustack, depth 3, sampled': { stackMode: 'ustack', stackDepth: 3, sampleEvery: 2 },
 };
 
@@ -73,8 +85,14 @@ test('every probe filters on the pid, as a literal', (t) => {
 
 test('offset uprobes: free is probed past its NULL test and at its NULL return, counted apart', (t) => {
   const script = render({ free: { mode: 'offset', bodyOffset: 9, nullOffset: 200 } });
-  t.deepEqual(script.match(/^uprobe:.*:free.*$/gm), ['uprobe:/lib/x86_64-linux-gnu/libc.so.6:free+9', 'uprobe:/lib/x86_64-linux-gnu/libc.so.6:free+200']);
-  t.regex(script, /:free\+200\n\/pid == 4242\/\n\{\n {2}if \(@in\[tid\]\.0 == 0\) \{\n {4}@calls\["free"\] = count\(\);\n {4}@free_null = count\(\);/);
+  t.deepEqual(script.match(/^uprobe:.*:free.*$/gm), [
+    'uprobe:/lib/x86_64-linux-gnu/libc.so.6:free+9',
+    'uprobe:/lib/x86_64-linux-gnu/libc.so.6:free+200',
+  ]);
+  t.regex(
+    script,
+    /:free\+200\n\/pid == 4242\/\n\{\n {2}if \(@in\[tid\]\.0 == 0\) \{\n {4}@calls\["free"\] = count\(\);\n {4}@free_null = count\(\);/,
+  );
   t.true(script.includes('print(@free_null);'));
   const noNull = render({ free: { mode: 'offset', bodyOffset: 9, nullOffset: null } });
   t.false(noNull.includes('@free_null'), 'free(NULL) unseen: the map is neither kept nor printed');
@@ -82,7 +100,11 @@ test('offset uprobes: free is probed past its NULL test and at its NULL return, 
 
 test('offsets outside the NULL test region are refused before any script is written', (t) => {
   for (const bodyOffset of [0, -1, 4097, 1.5, Number.NaN]) {
-    t.throws(() => render({ free: { mode: 'offset', bodyOffset, nullOffset: null } }), { message: /free probe offset/ }, String(bodyOffset));
+    t.throws(
+      () => render({ free: { mode: 'offset', bodyOffset, nullOffset: null } }),
+      { message: /free probe offset/ },
+      String(bodyOffset),
+    );
   }
 });
 
@@ -110,12 +132,23 @@ test('mmap is probed only when asked', (t) => {
 });
 
 test('functions the library lacks are not probed', (t) => {
-  const script = renderMallocBpf(buildMallocSpec({ library: LIBC, pid: 1, symbolAddresses: new Map([['malloc', 1n], ['free', 2n]]) }));
+  const script = renderMallocBpf(
+    buildMallocSpec({
+      library: LIBC,
+      pid: 1,
+      symbolAddresses: new Map([
+        ['malloc', 1n],
+        ['free', 2n],
+      ]),
+    }),
+  );
   t.deepEqual(script.match(/^u(?:ret)?probe:[^\n]*$/gm), [`uprobe:${LIBC}:malloc`, `uretprobe:${LIBC}:malloc`, `uprobe:${LIBC}:free`]);
 });
 
 test('a library defining no allocation function is refused', (t) => {
-  t.throws(() => buildMallocSpec({ library: LIBC, pid: 1, symbolAddresses: new Map([['free', 2n]]) }), { message: /defines none of the allocator functions/ });
+  t.throws(() => buildMallocSpec({ library: LIBC, pid: 1, symbolAddresses: new Map([['free', 2n]]) }), {
+    message: /defines none of the allocator functions/,
+  });
 });
 
 test('min-size larger than max-size is refused', (t) => {
@@ -150,7 +183,9 @@ for (const [name, options] of Object.entries(LIVE_DWARF ? DWARF_VARIANTS : {})) 
     const program = join(directory, 'program.bt');
     writeFileSync(program, render(options));
     // dw_ustack needs a target process to build unwind tables for: this test's own.
-    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o'), process.pid), program], { encoding: 'utf8' });
+    const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o'), process.pid), program], {
+      encoding: 'utf8',
+    });
     t.is(result.status, 0, result.stderr);
     t.deepEqual(tracerWarnings(result.stderr), []);
   });
@@ -162,7 +197,7 @@ test('dwarf mode: one dw_ustack per allocation, as the key of the stack maps and
   t.is(script.match(/dw_ustack\(raw, 16\)/g)?.length, script.match(/^uretprobe:/gm)?.length);
   t.true(script.includes('@stack_allocs[$stack] = count();'));
   t.true(script.includes('@live[$addr] = ($size, nsecs, $stack);'));
-  t.true(script.includes("if (len($stack) == 16) {\n      @truncated = count();"), script);
+  t.true(script.includes('if (len($stack) == 16) {\n      @truncated = count();'), script);
   t.false(script.includes('@stack_frames'));
   t.false(script.includes('while'));
   t.false(script.includes('@live_stack'));
@@ -170,6 +205,8 @@ test('dwarf mode: one dw_ustack per allocation, as the key of the stack maps and
 
 liveTest('bpftrace compiles the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
-  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], { encoding: 'utf8' });
+  const result = spawnSync(LIVE_BPFTRACE, [...compileOnlyArgs(join(directory, 'x.o')), join(ROOT, 'scripts/bpf/malloc.bt'), '1'], {
+    encoding: 'utf8',
+  });
   t.is(result.status, 0, result.stderr);
 });

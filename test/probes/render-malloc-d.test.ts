@@ -18,7 +18,6 @@ function render(options: Partial<MallocSpecOptions>, dOptions: MallocDOptions = 
   return renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 4242, stackMode: 'ustack', ...options }), dOptions);
 }
 
-
 const golden = test.macro((t, name: string, options: Partial<MallocSpecOptions>, dOptions?: MallocDOptions) => {
   const path = fixture(`dtrace/golden/${name}.d`);
   const script = render(options, dOptions);
@@ -39,7 +38,10 @@ test('frames named by memtrace: noresolve, and BEGIN prints the traced PID; not 
   const linux = render({}, { ...DEFAULT_MALLOC_D_OPTIONS, frames: 'addresses' });
   t.true(linux.includes('#pragma D option noresolve\n'));
   t.true(linux.includes('printf("memtrace:pid %d\\n", 4242);'));
-  const launched = renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: null, stackMode: 'ustack' }), { ...DEFAULT_MALLOC_D_OPTIONS, frames: 'addresses' });
+  const launched = renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: null, stackMode: 'ustack' }), {
+    ...DEFAULT_MALLOC_D_OPTIONS,
+    frames: 'addresses',
+  });
   t.true(launched.includes('printf("memtrace:pid %d\\n", $target);'));
   const mac = render({});
   t.false(mac.includes('noresolve'));
@@ -50,7 +52,8 @@ test('every probe is a pid-provider probe on the process, in libsystem_malloc', 
   const probes = render({}).match(/^pid[^\n]*$/gm) ?? [];
   // 6 allocation functions of 1 entry and 5 return clauses, realloc 2 more (its old block); free 3.
   t.is(probes.length, 6 * 6 + 2 + 3);
-  for (const probe of probes) t.regex(probe, /^pid4242:libsystem_malloc\.dylib:(malloc|calloc|realloc|valloc|posix_memalign|aligned_alloc|free):(entry|return)$/);
+  for (const probe of probes)
+    t.regex(probe, /^pid4242:libsystem_malloc\.dylib:(malloc|calloc|realloc|valloc|posix_memalign|aligned_alloc|free):(entry|return)$/);
 });
 
 test('the stack depth bounds every ustack()', (t) => {
@@ -100,13 +103,42 @@ const refused = test.macro((t, make: () => unknown, message: RegExp) => {
   t.regex(error!.message, message);
 });
 
-test('a prefix with a quote and D code never reaches a script', refused, () => render({ prefix: 'x"); system("id' }), /--prefix: expected a symbol prefix/);
+test(
+  'a prefix with a quote and D code never reaches a script',
+  refused,
+  () => render({ prefix: 'x"); system("id' }),
+  /--prefix: expected a symbol prefix/,
+);
 test('a prefix with a newline never reaches a script', refused, () => render({ prefix: 'je_\nBEGIN' }), /--prefix/);
-test('a module with a colon never reaches a probe description', refused, () => render({ library: 'libsystem_malloc.dylib:malloc' }), /--lib/);
-test('a module path whose name starts with a dash is refused', refused, () => pidProviderModule('/tmp/-x'), /--lib: expected a module name/);
+test(
+  'a module with a colon never reaches a probe description',
+  refused,
+  () => render({ library: 'libsystem_malloc.dylib:malloc' }),
+  /--lib/,
+);
+test(
+  'a module path whose name starts with a dash is refused',
+  refused,
+  () => pidProviderModule('/tmp/-x'),
+  /--lib: expected a module name/,
+);
 test('a negative --min-size is refused', refused, () => render({ minSize: -1 }), /--min-size: expected a whole number/);
 test('a pid with D code is refused', refused, () => render({ pid: '1:::entry { system("id") }' as unknown as number }), /--pid/);
 test('a fractional sample is refused', refused, () => render({ sampleEvery: 1.5 }), /--sample/);
-test('a buffer size with D code is refused', refused, () => renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 1 }), { bufferSize: '4m\n#pragma D option destructive', dynamicVariableSize: '4m' }), /DTrace buffer size/);
-test('--mmap is refused for DTrace', refused, () => renderMallocD(buildMallocSpec({ library: 'libsystem_malloc.dylib', pid: 1, mmap: true })), /--mmap is not available with DTrace/);
+test(
+  'a buffer size with D code is refused',
+  refused,
+  () =>
+    renderMallocD(buildMallocSpec({ ...darwinMallocSpecOptions(), pid: 1 }), {
+      bufferSize: '4m\n#pragma D option destructive',
+      dynamicVariableSize: '4m',
+    }),
+  /DTrace buffer size/,
+);
+test(
+  '--mmap is refused for DTrace',
+  refused,
+  () => renderMallocD(buildMallocSpec({ library: 'libsystem_malloc.dylib', pid: 1, mmap: true })),
+  /--mmap is not available with DTrace/,
+);
 test('--events is refused for DTrace', refused, () => render({ events: true }), /--events is not available with DTrace/);

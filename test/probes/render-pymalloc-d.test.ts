@@ -6,7 +6,7 @@ import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
 import { renderStandalonePyMallocD } from '../../src/tools/malloc/pymalloc-d-script.js';
 import { memtraceAuto } from '../helpers/cli.js';
 
-test('the line probe keeps the running frame\'s line (and turns 3.11\'s entry/return probes on)', (t) => {
+test("the line probe keeps the running frame's line (and turns 3.11's entry/return probes on)", (t) => {
   const script = renderPyMallocD({ pid: 77, library: 'libc.so.6', minSize: null, durationMs: null });
   t.true(script.includes('python77:::line\n/self->depth > 0/\n{\n  pyline[tid, self->depth] = arg2;\n}'));
 });
@@ -31,7 +31,12 @@ test('scripts --lib: pymalloc takes it (and on Linux, says so when it is not giv
   t.is(`${py.stdout}\n`, renderStandalonePyMallocD('libc.so.6'));
   t.is(`${py.stderr}`, '');
   const macos = await memtraceAuto(['scripts', '--backend', 'dtrace', 'pymalloc']);
-  t.is(`${macos.stderr}`, process.platform === 'linux' ? 'memtrace: this program probes libsystem_malloc.dylib (macOS); for DTrace for Linux add --lib libc.so.6' : '');
+  t.is(
+    `${macos.stderr}`,
+    process.platform === 'linux'
+      ? 'memtrace: this program probes libsystem_malloc.dylib (macOS); for DTrace for Linux add --lib libc.so.6'
+      : '',
+  );
   const malloc = await memtraceAuto(['scripts', '--backend', 'dtrace', '--lib', 'libc.so.6', 'malloc']);
   t.is(malloc.exitCode, 2);
   t.regex(`${malloc.stderr}`, /--lib: only pymalloc takes a module here/);

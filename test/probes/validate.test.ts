@@ -23,7 +23,12 @@ test('pid 0 is refused', rejects, () => validatePid('0'), /--pid: expected a who
 test('a negative pid is refused', rejects, () => validatePid('-1'), /--pid/);
 test('a pid with script text is refused', rejects, () => validatePid('1/ { system("id") } //'), /--pid/);
 test('a pid in hex is refused', rejects, () => validatePid('0x10'), /--pid/);
-test('an integer out of range is refused', rejects, () => validateInteger('--sample', '0', 1, 10), /--sample: expected a whole number from 1 to 10, got "0"/);
+test(
+  'an integer out of range is refused',
+  rejects,
+  () => validateInteger('--sample', '0', 1, 10),
+  /--sample: expected a whole number from 1 to 10, got "0"/,
+);
 
 test('byte sizes take binary units', (t) => {
   t.is(validateByteSize('--min-size', '4096'), 4096);
@@ -44,7 +49,12 @@ test('probe paths are absolute and plain', (t) => {
   t.is(validateProbePath('--lib', '/usr/lib/x86_64-linux-gnu/libc.so.6'), '/usr/lib/x86_64-linux-gnu/libc.so.6');
   t.is(validateProbePath('--lib', '/opt/app/lib/libjemalloc.so.2'), '/opt/app/lib/libjemalloc.so.2');
 });
-test('a path with a colon is refused (it would end the probe path)', rejects, () => validateProbePath('--lib', '/lib/libc.so.6:malloc { system("id") }'), /--lib: expected an absolute path/);
+test(
+  'a path with a colon is refused (it would end the probe path)',
+  rejects,
+  () => validateProbePath('--lib', '/lib/libc.so.6:malloc { system("id") }'),
+  /--lib: expected an absolute path/,
+);
 test('a path with a newline is refused', rejects, () => validateProbePath('--lib', '/lib/libc.so.6\nBEGIN { }'), /--lib/);
 test('a path with a space is refused', rejects, () => validateProbePath('--lib', '/my libs/libc.so.6'), /--lib/);
 test('a relative path is refused', rejects, () => validateProbePath('--lib', 'lib/libc.so.6'), /absolute path/);

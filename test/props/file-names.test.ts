@@ -21,7 +21,18 @@ const FIXTURE = `${ROOT}test/fixtures/bpftrace/debian12-0.17/malloc-known-allocs
 const directory = mkdtempSync(`${tmpdir()}/memtrace-props-names-`);
 test.after.always(() => rmSync(directory, { recursive: true, force: true }));
 
-const NAMES = ['a b.txt', 'line\nbreak.txt', 'tab\there.txt', '-dash.txt', '--double.txt', 'ünïcödé 日本語 🧠.txt', `quote'"$(id)\`x\`;&|.txt`, ' leading and trailing space ', 'back\\slash.txt', 'esc\u001b[31mred.txt'];
+const NAMES = [
+  'a b.txt',
+  'line\nbreak.txt',
+  'tab\there.txt',
+  '-dash.txt',
+  '--double.txt',
+  'ünïcödé 日本語 🧠.txt',
+  `quote'"$(id)\`x\`;&|.txt`,
+  ' leading and trailing space ',
+  'back\\slash.txt',
+  'esc\u001b[31mred.txt',
+];
 
 /** The folded report under a plain name: what every other name must give. */
 let plainFolded = '';
@@ -42,7 +53,7 @@ async function reportUnder(name: string): Promise<string | null> {
   const result = await memtraceAuto(['report', `--output=${name}.folded`, `--output=${name}.svg`, '--', name], { cwd: folder });
   if (result.exitCode !== 0) return `exit ${result.exitCode}: ${String(result.stderr)}`;
   if (!existsSync(`${folder}/${name}.folded`) || !existsSync(`${folder}/${name}.svg`)) return 'an output is missing';
-  if (readFileSync(`${folder}/${name}.folded`, 'utf8') !== plainFolded) return 'the folded report differs from the plain name\'s';
+  if (readFileSync(`${folder}/${name}.folded`, 'utf8') !== plainFolded) return "the folded report differs from the plain name's";
   return null;
 }
 
@@ -54,7 +65,9 @@ for (const name of NAMES) {
 
 test('arbitrary file names: the same report, under the exact names', async (t) => {
   // Any bytes a Linux file name may hold: not "/", not NUL, not "." or "..", at most 200 bytes with the suffixes.
-  const fileName = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).filter((name) => !name.includes('/') && !name.includes('\0') && name !== '.' && name !== '..' && Buffer.byteLength(name) < 200);
+  const fileName = fc
+    .string({ unit: 'grapheme', minLength: 1, maxLength: 30 })
+    .filter((name) => !name.includes('/') && !name.includes('\0') && name !== '.' && name !== '..' && Buffer.byteLength(name) < 200);
   await t.notThrowsAsync(() =>
     fc.assert(
       fc.asyncProperty(fileName, async (name) => {
@@ -71,15 +84,25 @@ test('a broken log named with a newline: the ParseError names it JSON-quoted, on
   writeFileSync(path, '{\n  "tool": "malloc",\n');
   const result = await memtraceAuto(['report', '-i', 'malloc-json', path]);
   t.is(result.exitCode, 3);
-  t.is(String(result.stderr).split('\n')[0], `memtrace: ${JSON.stringify(path)}:3: not valid memtrace malloc json report: expected valid JSON (is the file cut short?)`);
+  t.is(
+    String(result.stderr).split('\n')[0],
+    `memtrace: ${JSON.stringify(path)}:3: not valid memtrace malloc json report: expected valid JSON (is the file cut short?)`,
+  );
 });
 
 test('an unreadable and an unrecognised log named with a newline are named JSON-quoted', async (t) => {
   const missing = `${directory}/no\nsuch.log`;
-  t.is(String((await memtraceAuto(['report', missing])).stderr).split('\n')[0], `memtrace: cannot read ${JSON.stringify(missing)}: no such file, or not readable`);
+  t.is(
+    String((await memtraceAuto(['report', missing])).stderr).split('\n')[0],
+    `memtrace: cannot read ${JSON.stringify(missing)}: no such file, or not readable`,
+  );
   const garbage = `${directory}/not\ta log.log`;
   writeFileSync(garbage, 'garbage\n');
-  t.true(String((await memtraceAuto(['report', garbage])).stderr).startsWith(`memtrace: ${readablePath(garbage)}: not a log memtrace report reads`));
+  t.true(
+    String((await memtraceAuto(['report', garbage])).stderr).startsWith(
+      `memtrace: ${readablePath(garbage)}: not a log memtrace report reads`,
+    ),
+  );
   t.is(readablePath(garbage), JSON.stringify(garbage));
   t.is(readablePath(`${directory}/a b ü.log`), `${directory}/a b ü.log`);
 });

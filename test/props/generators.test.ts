@@ -65,9 +65,13 @@ export function checkScript(script: string): string[] {
     }
     const opens = (code.match(/\(/g) ?? []).length;
     const closes = (code.match(/\)/g) ?? []).length;
-    if (opens !== closes && !code.trimEnd().endsWith('||') && !code.trimEnd().endsWith('&&')) problems.push(`line ${index + 1}: unbalanced parentheses: ${rawLine}`);
+    if (opens !== closes && !code.trimEnd().endsWith('||') && !code.trimEnd().endsWith('&&'))
+      problems.push(`line ${index + 1}: unbalanced parentheses: ${rawLine}`);
     // A probe header starts a line at column 0 with a probe type, and is followed by { or a /filter/.
-    if (/^(?:BEGIN|END|u(?:ret)?probe|usdt|tracepoint|kprobe|kretprobe|interval|software|profile)\b/.test(code) && !PROBE_LINE.test(code.trim())) {
+    if (
+      /^(?:BEGIN|END|u(?:ret)?probe|usdt|tracepoint|kprobe|kretprobe|interval|software|profile)\b/.test(code) &&
+      !PROBE_LINE.test(code.trim())
+    ) {
       problems.push(`line ${index + 1}: not a probe of the grammar: ${rawLine}`);
     }
   }
@@ -77,7 +81,26 @@ export function checkScript(script: string): string[] {
 
 /** An arbitrary string, biased towards near-misses of the grammars: digits, units, paths, injections. */
 function hostileValue(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
-  const injection = fc.constantFrom('\n}', '"', '/', ':', ' ', ';', '$(id)', '\0', '*', ',', '{', '..', '\\', '-1', '1e3', '0x10', '٣', '\u202e');
+  const injection = fc.constantFrom(
+    '\n}',
+    '"',
+    '/',
+    ':',
+    ' ',
+    ';',
+    '$(id)',
+    '\0',
+    '*',
+    ',',
+    '{',
+    '..',
+    '\\',
+    '-1',
+    '1e3',
+    '0x10',
+    '٣',
+    '\u202e',
+  );
   return fc.oneof(
     valid,
     fc.tuple(valid, injection, fc.string({ maxLength: 8 })).map(([a, b, c]) => a + b + c),
@@ -88,8 +111,17 @@ function hostileValue(valid: fc.Arbitrary<string>): fc.Arbitrary<string> {
 }
 
 const digits = fc.integer({ min: 0, max: 5_000_000 }).map(String);
-const size = fc.tuple(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom('', 'k', 'K', 'KiB', 'm', 'MB', 'g', 'b', '.5k', ' k')).map(([n, unit]) => `${n}${unit}`);
-const path = fc.constantFrom(LIBC, '/usr/bin/env', '/lib/x86_64-linux-gnu/libc.so.6', '/nonexistent/libfoo.so', '/tmp', '/usr/lib/x86_64-linux-gnu/libstdc++.so.6');
+const size = fc
+  .tuple(fc.integer({ min: 0, max: 100_000 }), fc.constantFrom('', 'k', 'K', 'KiB', 'm', 'MB', 'g', 'b', '.5k', ' k'))
+  .map(([n, unit]) => `${n}${unit}`);
+const path = fc.constantFrom(
+  LIBC,
+  '/usr/bin/env',
+  '/lib/x86_64-linux-gnu/libc.so.6',
+  '/nonexistent/libfoo.so',
+  '/tmp',
+  '/usr/lib/x86_64-linux-gnu/libstdc++.so.6',
+);
 const identifier = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,10}$/);
 
 interface OptionCase {
@@ -103,20 +135,54 @@ interface OptionCase {
 }
 
 const CASES: OptionCase[] = [
-  { command: mallocCommand, option: '--pid', value: hostileValue(digits), readBack: (script, value) => (script.includes(`pid == ${Number(value)}`) ? null : `no "pid == ${Number(value)}"`) },
-  { command: mallocCommand, option: '--min-size', value: hostileValue(size), with: ['-p', PID], readBack: (script, value) => sizeReadBack(script, '>=', value) },
-  { command: mallocCommand, option: '--max-size', value: hostileValue(size), with: ['-p', PID], readBack: (script, value) => sizeReadBack(script, '<=', value) },
-  { command: mallocCommand, option: '--stack-depth', value: hostileValue(digits), with: ['-p', PID], readBack: (script, value) => (script.includes(`$depth < ${Number(value)}`) ? null : `no "$depth < ${Number(value)}"`) },
+  {
+    command: mallocCommand,
+    option: '--pid',
+    value: hostileValue(digits),
+    readBack: (script, value) => (script.includes(`pid == ${Number(value)}`) ? null : `no "pid == ${Number(value)}"`),
+  },
+  {
+    command: mallocCommand,
+    option: '--min-size',
+    value: hostileValue(size),
+    with: ['-p', PID],
+    readBack: (script, value) => sizeReadBack(script, '>=', value),
+  },
+  {
+    command: mallocCommand,
+    option: '--max-size',
+    value: hostileValue(size),
+    with: ['-p', PID],
+    readBack: (script, value) => sizeReadBack(script, '<=', value),
+  },
+  {
+    command: mallocCommand,
+    option: '--stack-depth',
+    value: hostileValue(digits),
+    with: ['-p', PID],
+    readBack: (script, value) => (script.includes(`$depth < ${Number(value)}`) ? null : `no "$depth < ${Number(value)}"`),
+  },
   { command: mallocCommand, option: '--sample', value: hostileValue(digits), with: ['-p', PID] },
   { command: mallocCommand, option: '--map-entries', value: hostileValue(digits), with: ['-p', PID] },
-  { command: mallocCommand, option: '--duration', value: hostileValue(fc.tuple(digits, fc.constantFrom('', 's', 'ms', 'm', 'h', '.5')).map(([n, unit]) => n + unit)), with: ['-p', PID] },
-  { command: mallocCommand, option: '--allocator', value: hostileValue(fc.constantFrom('glibc', 'jemalloc', 'tcmalloc', 'mimalloc')), with: ['-p', PID] },
+  {
+    command: mallocCommand,
+    option: '--duration',
+    value: hostileValue(fc.tuple(digits, fc.constantFrom('', 's', 'ms', 'm', 'h', '.5')).map(([n, unit]) => n + unit)),
+    with: ['-p', PID],
+  },
+  {
+    command: mallocCommand,
+    option: '--allocator',
+    value: hostileValue(fc.constantFrom('glibc', 'jemalloc', 'tcmalloc', 'mimalloc')),
+    with: ['-p', PID],
+  },
   {
     command: mallocCommand,
     option: '--lib',
     value: hostileValue(path),
     with: ['-p', PID],
-    readBack: (script, value) => (script.split('\n').some((line) => line.startsWith(`uprobe:${value}:`)) ? null : `no "uprobe:${value}:" line`),
+    readBack: (script, value) =>
+      script.split('\n').some((line) => line.startsWith(`uprobe:${value}:`)) ? null : `no "uprobe:${value}:" line`,
   },
   {
     command: mallocCommand,
@@ -132,7 +198,9 @@ const CASES: OptionCase[] = [
   {
     command: callsCommand,
     option: '--func',
-    value: hostileValue(fc.tuple(path, fc.constantFrom('malloc', 'mall*', '*', 'str?cpy', '[ab]c', 'pthread_*')).map(([lib, glob]) => `${lib}:${glob}`)),
+    value: hostileValue(
+      fc.tuple(path, fc.constantFrom('malloc', 'mall*', '*', 'str?cpy', '[ab]c', 'pthread_*')).map(([lib, glob]) => `${lib}:${glob}`),
+    ),
     with: ['-p', PID],
   },
 ];

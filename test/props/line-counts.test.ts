@@ -40,13 +40,37 @@ function set(lines: LineCounts | undefined): LineCounts {
   return lines;
 }
 const READERS: Array<[string, string[], Read]> = [
-  ['malloc', ['bpftrace/debian12-0.17/malloc-known-allocs.text.txt', 'bpftrace/debian12-0.17/malloc-raw-launch.ndjson'], pushed(() => new MallocLogParser(source), (parser) => parser.finish().raw.lines)],
-  ['faults', ['bpftrace/debian12-0.17/faults-touch-pages.text.txt', 'bpftrace/debian12-0.17/faults-raw-attach.ndjson'], pushed(() => new FaultsLogParser(source), (parser) => parser.finish().raw.lines)],
-  ['gc', ['bpftrace/debian12-0.17/gc-forced-23.text.txt', 'bpftrace/debian12-0.17/gc-raw-launch.ndjson'], pushed(() => new GcLogParser({ file: 'log', lenient: true }), (parser) => set(parser.finish().lines))],
+  [
+    'malloc',
+    ['bpftrace/debian12-0.17/malloc-known-allocs.text.txt', 'bpftrace/debian12-0.17/malloc-raw-launch.ndjson'],
+    pushed(
+      () => new MallocLogParser(source),
+      (parser) => parser.finish().raw.lines,
+    ),
+  ],
+  [
+    'faults',
+    ['bpftrace/debian12-0.17/faults-touch-pages.text.txt', 'bpftrace/debian12-0.17/faults-raw-attach.ndjson'],
+    pushed(
+      () => new FaultsLogParser(source),
+      (parser) => parser.finish().raw.lines,
+    ),
+  ],
+  [
+    'gc',
+    ['bpftrace/debian12-0.17/gc-forced-23.text.txt', 'bpftrace/debian12-0.17/gc-raw-launch.ndjson'],
+    pushed(
+      () => new GcLogParser({ file: 'log', lenient: true }),
+      (parser) => set(parser.finish().lines),
+    ),
+  ],
   [
     'calls',
     ['bpftrace/debian12-0.17/calls-grow.text.txt', 'bpftrace/debian12-0.17/calls-touch-pages.raw.ndjson'],
-    pushed(() => new CallsLogParser({ file: 'log', lenient: true }), (parser) => parser.finish().lines ?? { malformed: 0, foreign: 0 }),
+    pushed(
+      () => new CallsLogParser({ file: 'log', lenient: true }),
+      (parser) => parser.finish().lines ?? { malformed: 0, foreign: 0 },
+    ),
   ],
   [
     'bpftrace maps',
@@ -57,9 +81,30 @@ const READERS: Array<[string, string[], Read]> = [
       return set((await readBpftraceMaps(path, { lenient: true })).lines);
     },
   ],
-  ['dtrace aggregations', ['dtrace/aggregation-ustack-count.txt', 'dtrace/aggregation-stack-quantize.txt'], pushed(() => new DtraceAggregationReader(source), (parser) => parser.finish().lines)],
-  ['malloc-dtrace', ['dtrace/malloc-known.txt', 'dtrace/linux-2.0.7/malloc-known-allocs.raw.txt'], pushed(() => new MallocDtraceParser(source), (parser) => parser.finish().raw.lines)],
-  ['pymalloc-dtrace', ['dtrace/pymalloc-grow.txt'], pushed(() => new PyMallocDtraceParser(source), (parser) => parser.finish().lines)],
+  [
+    'dtrace aggregations',
+    ['dtrace/aggregation-ustack-count.txt', 'dtrace/aggregation-stack-quantize.txt'],
+    pushed(
+      () => new DtraceAggregationReader(source),
+      (parser) => parser.finish().lines,
+    ),
+  ],
+  [
+    'malloc-dtrace',
+    ['dtrace/malloc-known.txt', 'dtrace/linux-2.0.7/malloc-known-allocs.raw.txt'],
+    pushed(
+      () => new MallocDtraceParser(source),
+      (parser) => parser.finish().raw.lines,
+    ),
+  ],
+  [
+    'pymalloc-dtrace',
+    ['dtrace/pymalloc-grow.txt'],
+    pushed(
+      () => new PyMallocDtraceParser(source),
+      (parser) => parser.finish().lines,
+    ),
+  ],
 ];
 
 const skipped = (counts: LineCounts) => counts.malformed + counts.foreign;
@@ -72,12 +117,20 @@ for (const [name, fixtures, read] of READERS) {
       const before = skipped(await read(original));
       await t.notThrowsAsync(() =>
         fc.assert(
-          fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (count, at) => {
-            const lines = [...original];
-            lines.splice(2 + Math.floor(at * (lines.length - 2)), 0, ...Array.from({ length: count }, (_, index) => `%%% not a record ${index} %%%`));
-            const after = skipped(await read(lines));
-            if (after < before + count) throw new Error(`${path}: ${count} foreign lines inserted, ${after - before} counted`);
-          }),
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 30 }),
+            fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+            async (count, at) => {
+              const lines = [...original];
+              lines.splice(
+                2 + Math.floor(at * (lines.length - 2)),
+                0,
+                ...Array.from({ length: count }, (_, index) => `%%% not a record ${index} %%%`),
+              );
+              const after = skipped(await read(lines));
+              if (after < before + count) throw new Error(`${path}: ${count} foreign lines inserted, ${after - before} counted`);
+            },
+          ),
           { seed: 0x6c696e, numRuns: 25, includeErrorInReport: true },
         ),
       );

@@ -49,7 +49,11 @@ function measure(name: string): Promise<{ beforeKiB: number; peakKiB: number; ms
   if (result === undefined) {
     const start = running.then(() => undefined);
     result = start.then(async () => {
-      const { stdout } = await run(process.execPath, ['--max-old-space-size=32', '--import=tsx', `${ROOT}test/helpers/parse-rss-child.ts`, name, garbage], { cwd: ROOT, timeout: 60_000 });
+      const { stdout } = await run(
+        process.execPath,
+        ['--max-old-space-size=32', '--import=tsx', `${ROOT}test/helpers/parse-rss-child.ts`, name, garbage],
+        { cwd: ROOT, timeout: 60_000 },
+      );
       return JSON.parse(stdout) as { beforeKiB: number; peakKiB: number; ms: number; outcome: string };
     });
     results.set(name, result);

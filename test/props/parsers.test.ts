@@ -11,7 +11,16 @@ import { basename } from 'node:path';
 import test from 'ava';
 import fc from 'fast-check';
 import { REPORT_INPUTS, type ReportInputOptions } from '../../src/tools/report/inputs.js';
-import { fixtureLogs, junkLineArbitrary, mutate, mutationArbitrary, readFixture, sink, unexpectedFailure, within } from '../helpers/hostile-input.js';
+import {
+  fixtureLogs,
+  junkLineArbitrary,
+  mutate,
+  mutationArbitrary,
+  readFixture,
+  sink,
+  unexpectedFailure,
+  within,
+} from '../helpers/hostile-input.js';
 
 const directory = mkdtempSync(`${tmpdir()}/memtrace-props-parsers-`);
 test.after.always(() => rmSync(directory, { recursive: true, force: true }));
@@ -29,7 +38,11 @@ async function attempt(inputName: string, bytes: Buffer | Uint8Array, lenient: b
   const path = `${directory}/log-${counter++}.txt`;
   writeFileSync(path, bytes);
   try {
-    await within(15_000, `${inputName} on ${bytes.length} bytes`, input.report(path, options(lenient, format), { stdout: sink(), stderr: sink() }));
+    await within(
+      15_000,
+      `${inputName} on ${bytes.length} bytes`,
+      input.report(path, options(lenient, format), { stdout: sink(), stderr: sink() }),
+    );
     return null;
   } catch (error) {
     return unexpectedFailure(error, path);
@@ -50,7 +63,11 @@ test.before(async () => {
   for (const [name, fixture] of made) {
     const output = `${directory}/${name}-report.json`;
     const input = REPORT_INPUTS.find((candidate) => candidate.name === name)!;
-    await input.report(FIXTURES.find((path) => path.endsWith(fixture))!, options(false, null, [output]), { stdout: sink(), stderr: sink() });
+    await input.report(
+      FIXTURES.find((path) => path.endsWith(fixture))!,
+      options(false, null, [output]),
+      { stdout: sink(), stderr: sink() },
+    );
     jsonReports.push(output);
   }
 });
@@ -60,37 +77,41 @@ const SEEDS: Record<string, number> = Object.fromEntries(REPORT_INPUTS.map((inpu
 for (const input of REPORT_INPUTS) {
   test(`${input.name}: a mutated real log gives a report or a ParseError naming file and line, within 15 s`, async (t) => {
     const logs = [...FIXTURES, ...jsonReports];
-    await t.notThrowsAsync(() => fc.assert(
-      fc.asyncProperty(
-        fc.constantFrom(...logs),
-        fc.array(mutationArbitrary, { minLength: 1, maxLength: 4 }),
-        fc.boolean(),
-        fc.constantFrom(null, 'json'),
-        async (fixture, mutations, lenient, format) => {
-          const failure = await attempt(input.name, mutate(readFixture(fixture), mutations), lenient, format);
-          if (failure !== null) throw new Error(`${basename(fixture)} ${JSON.stringify(mutations).slice(0, 300)}: ${failure}`);
-        },
+    await t.notThrowsAsync(() =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(...logs),
+          fc.array(mutationArbitrary, { minLength: 1, maxLength: 4 }),
+          fc.boolean(),
+          fc.constantFrom(null, 'json'),
+          async (fixture, mutations, lenient, format) => {
+            const failure = await attempt(input.name, mutate(readFixture(fixture), mutations), lenient, format);
+            if (failure !== null) throw new Error(`${basename(fixture)} ${JSON.stringify(mutations).slice(0, 300)}: ${failure}`);
+          },
+        ),
+        { seed: SEEDS[input.name]!, numRuns: 60, includeErrorInReport: true },
       ),
-      { seed: SEEDS[input.name]!, numRuns: 60, includeErrorInReport: true },
-    ));
+    );
   });
 
   test(`${input.name}: random bytes and junk lines give a report or a ParseError naming file and line`, async (t) => {
-    await t.notThrowsAsync(() => fc.assert(
-      fc.asyncProperty(
-        fc.oneof(
-          fc.uint8Array({ maxLength: 2000 }),
-          fc.array(junkLineArbitrary(), { maxLength: 30 }).map((lines) => Buffer.from(lines.join('\n'))),
-          fc.string({ unit: 'grapheme', maxLength: 500 }).map((text) => Buffer.from(text)),
+    await t.notThrowsAsync(() =>
+      fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            fc.uint8Array({ maxLength: 2000 }),
+            fc.array(junkLineArbitrary(), { maxLength: 30 }).map((lines) => Buffer.from(lines.join('\n'))),
+            fc.string({ unit: 'grapheme', maxLength: 500 }).map((text) => Buffer.from(text)),
+          ),
+          fc.boolean(),
+          async (bytes, lenient) => {
+            const failure = await attempt(input.name, bytes, lenient, null);
+            if (failure !== null) throw new Error(`${JSON.stringify(Buffer.from(bytes).toString('latin1').slice(0, 200))}: ${failure}`);
+          },
         ),
-        fc.boolean(),
-        async (bytes, lenient) => {
-          const failure = await attempt(input.name, bytes, lenient, null);
-          if (failure !== null) throw new Error(`${JSON.stringify(Buffer.from(bytes).toString('latin1').slice(0, 200))}: ${failure}`);
-        },
+        { seed: SEEDS[input.name]! + 1000, numRuns: 40, includeErrorInReport: true },
       ),
-      { seed: SEEDS[input.name]! + 1000, numRuns: 40, includeErrorInReport: true },
-    ));
+    );
   });
 }
 
@@ -111,26 +132,40 @@ const COUNTING: Array<[string, string]> = [
 ];
 for (const [name, fixture] of COUNTING) {
   test(`${name} --lenient: N foreign lines after the header are counted, and the report says N`, async (t) => {
-    const original = readFixture(FIXTURES.find((path) => path.endsWith(fixture))!).toString('utf8').split('\n');
+    const original = readFixture(FIXTURES.find((path) => path.endsWith(fixture))!)
+      .toString('utf8')
+      .split('\n');
     const input = REPORT_INPUTS.find((candidate) => candidate.name === name)!;
     await t.notThrowsAsync(() =>
       fc.assert(
-        fc.asyncProperty(fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), async (count, at) => {
-          const lines = [...original];
-          lines.splice(2 + Math.floor(at * (lines.length - 3)), 0, ...Array.from({ length: count }, (_, index) => `%%% not a record ${index} %%%`));
-          const path = `${directory}/lenient-${counter++}.log`;
-          writeFileSync(path, lines.join('\n'));
-          let report = '';
-          const capture = new (await import('node:stream')).Writable({
-            write(chunk, _encoding, done) {
-              report += String(chunk);
-              done();
-            },
-          });
-          await input.report(path, options(true, null), { stdout: capture, stderr: capture });
-          const said = [...report.matchAll(/\b(\d+) (?:unreadable|malformed|foreign) lines?\b/g)].reduce((sum, match) => sum + Number(match[1]), 0);
-          if (said !== count && !new RegExp(`\\b${count} lines?\\b`).test(report)) throw new Error(`the report does not say ${count} lines (it says ${said}):\n${report.slice(0, 600)}`);
-        }),
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 60 }),
+          fc.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }),
+          async (count, at) => {
+            const lines = [...original];
+            lines.splice(
+              2 + Math.floor(at * (lines.length - 3)),
+              0,
+              ...Array.from({ length: count }, (_, index) => `%%% not a record ${index} %%%`),
+            );
+            const path = `${directory}/lenient-${counter++}.log`;
+            writeFileSync(path, lines.join('\n'));
+            let report = '';
+            const capture = new (await import('node:stream')).Writable({
+              write(chunk, _encoding, done) {
+                report += String(chunk);
+                done();
+              },
+            });
+            await input.report(path, options(true, null), { stdout: capture, stderr: capture });
+            const said = [...report.matchAll(/\b(\d+) (?:unreadable|malformed|foreign) lines?\b/g)].reduce(
+              (sum, match) => sum + Number(match[1]),
+              0,
+            );
+            if (said !== count && !new RegExp(`\\b${count} lines?\\b`).test(report))
+              throw new Error(`the report does not say ${count} lines (it says ${said}):\n${report.slice(0, 600)}`);
+          },
+        ),
         { seed: 0x6c656e, numRuns: 30, includeErrorInReport: true },
       ),
     );

@@ -29,11 +29,35 @@ const entryArbitrary: fc.Arbitrary<Entry> = fc.record({
   // Starts in a small window so that ranges overlap often.
   start: fc.bigInt({ min: 0x1000n, max: 0x1400n }),
   size: fc.oneof(fc.bigInt({ min: 0n, max: 0x200n }), fc.constant(0xffffffffffffffffn)),
-  name: fc.oneof(fc.constantFrom('JS:~f file:///a b/c.js:1:2', 'JS:*$ file:///x.js:3:4', 'Builtin:ArgumentsAdaptorTrampoline', 'py::main:/srv/app.py', 'JS:^ñandú <anonymous>:1:1'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map((name) => `x${name.replace(/[\r\n]/g, '')}`)),
+  name: fc.oneof(
+    fc.constantFrom(
+      'JS:~f file:///a b/c.js:1:2',
+      'JS:*$ file:///x.js:3:4',
+      'Builtin:ArgumentsAdaptorTrampoline',
+      'py::main:/srv/app.py',
+      'JS:^ñandú <anonymous>:1:1',
+    ),
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 20 }).map((name) => `x${name.replace(/[\r\n]/g, '')}`),
+  ),
 });
 
 const malformedArbitrary: fc.Arbitrary<string> = fc.oneof(
-  fc.constantFrom('7f00', '7f00 10', '7f00  10 name', 'zz 10 name', '7f00 -10 name', '-7f00 10 name', '0x7f00 10 name', '7f00 0x10 name', '12345678901234567 10 name', '7f00 12345678901234567 name', ' 7f00 10 name', '7f00\t10\tname', '7f00 10 ', '7f00 10  '),
+  fc.constantFrom(
+    '7f00',
+    '7f00 10',
+    '7f00  10 name',
+    'zz 10 name',
+    '7f00 -10 name',
+    '-7f00 10 name',
+    '0x7f00 10 name',
+    '7f00 0x10 name',
+    '12345678901234567 10 name',
+    '7f00 12345678901234567 name',
+    ' 7f00 10 name',
+    '7f00\t10\tname',
+    '7f00 10 ',
+    '7f00 10  ',
+  ),
   fc.tuple(fc.bigInt({ min: 0n, max: 0xffffn }), fc.bigInt({ min: 0n, max: 0xffffn })).map(([start, size]) => `${hex(start)} ${hex(size)}`),
 );
 
@@ -43,12 +67,19 @@ const lineArbitrary: fc.Arbitrary<Line> = fc.oneof(
   { weight: 2, arbitrary: malformedArbitrary.map((text) => ({ kind: 'malformed' as const, text })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'blank' as const }) },
 );
-const render = (line: Line): string => (line.kind === 'entry' ? `${hex(line.entry.start)} ${hex(line.entry.size)} ${line.entry.name}` : line.kind === 'malformed' ? line.text : '');
+const render = (line: Line): string =>
+  line.kind === 'entry'
+    ? `${hex(line.entry.start)} ${hex(line.entry.size)} ${line.entry.name}`
+    : line.kind === 'malformed'
+      ? line.text
+      : '';
 
 /** The entry a lookup must return: the last written whose [start, start + size) holds the address. */
 function expected(lines: readonly Line[], address: bigint): Entry | undefined {
   let found: Entry | undefined;
-  for (const line of lines) if (line.kind === 'entry' && line.entry.size > 0n && line.entry.start <= address && address < line.entry.start + line.entry.size) found = line.entry;
+  for (const line of lines)
+    if (line.kind === 'entry' && line.entry.size > 0n && line.entry.start <= address && address < line.entry.start + line.entry.size)
+      found = line.entry;
   return found;
 }
 
@@ -77,11 +108,13 @@ test('a perf map with malformed lines, CRLF or a cut last line: counted, skipped
           for (const address of addresses) {
             const want = expected(lines, address);
             const got = map.find(address);
-            if (got?.name !== want?.name || got?.start !== want?.start) throw new Error(`find(0x${hex(address)}): ${got?.name} at ${got?.start}, expected ${want?.name} at ${want?.start}`);
+            if (got?.name !== want?.name || got?.start !== want?.start)
+              throw new Error(`find(0x${hex(address)}): ${got?.name} at ${got?.start}, expected ${want?.name} at ${want?.start}`);
           }
           const symbols = await loadJsSymbols(4_194_304, new MappingHistory(), { located: path, launchedWithFlags: true });
           const note = symbols.notes.find((text) => text.includes('malformed lines'));
-          if (malformed > 0 ? note !== `${malformed} malformed lines of the perf map ${path} were skipped` : note !== undefined) throw new Error(`notes: ${JSON.stringify(symbols.notes)}`);
+          if (malformed > 0 ? note !== `${malformed} malformed lines of the perf map ${path} were skipped` : note !== undefined)
+            throw new Error(`notes: ${JSON.stringify(symbols.notes)}`);
         },
       ),
       { seed: 0x706d61, numRuns: 300, includeErrorInReport: true },
@@ -92,14 +125,18 @@ test('a perf map with malformed lines, CRLF or a cut last line: counted, skipped
 test('arbitrary bytes as a perf map: push never throws, and every non-blank line is an entry or counted', (t) => {
   t.notThrows(() =>
     fc.assert(
-      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 60 }), { maxLength: 30 }), fc.bigInt({ min: 0n, max: 2n ** 64n }), (lines, address) => {
-        const map = new PerfMap();
-        for (const line of lines) map.push(line);
-        const blank = lines.filter((line) => line.trim() === '').length;
-        if (map.lines !== lines.length) throw new Error('lines miscounted');
-        if (map.size + map.malformedLines > lines.length - blank) throw new Error('more entries than lines');
-        map.find(address);
-      }),
+      fc.property(
+        fc.array(fc.string({ unit: 'binary', maxLength: 60 }), { maxLength: 30 }),
+        fc.bigInt({ min: 0n, max: 2n ** 64n }),
+        (lines, address) => {
+          const map = new PerfMap();
+          for (const line of lines) map.push(line);
+          const blank = lines.filter((line) => line.trim() === '').length;
+          if (map.lines !== lines.length) throw new Error('lines miscounted');
+          if (map.size + map.malformedLines > lines.length - blank) throw new Error('more entries than lines');
+          map.find(address);
+        },
+      ),
       { seed: 0x706d62, numRuns: 500, includeErrorInReport: true },
     ),
   );

@@ -49,19 +49,23 @@ test('malloc: model → json → model → json is the identity', async (t) => {
   const base = await readMallocLog(`${FIXTURES}/bpftrace/debian12-0.17/malloc-known-allocs-symbolized.text.txt`, { lenient: false });
   await t.notThrowsAsync(() =>
     fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(text, count, count), { minLength: 1, maxLength: 30 }), fc.array(text, { maxLength: 3 }), async (changes, notes) => {
-        const profile: MallocProfile = structuredClone(base);
-        profile.notes = notes;
-        profile.stacks.forEach((stack, index) => {
-          const [name, bytes, allocs] = changes[index % changes.length]!;
-          stack.frames[0] = { ...stack.frames[0]!, name };
-          stack.allocBytes = bytes;
-          stack.allocs = allocs;
-        });
-        const json = renderJson(profile);
-        const again = renderJson(await readMallocJson(written(json, 'json')));
-        if (again !== json) throw new Error('the json changed on the way back');
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(text, count, count), { minLength: 1, maxLength: 30 }),
+        fc.array(text, { maxLength: 3 }),
+        async (changes, notes) => {
+          const profile: MallocProfile = structuredClone(base);
+          profile.notes = notes;
+          profile.stacks.forEach((stack, index) => {
+            const [name, bytes, allocs] = changes[index % changes.length]!;
+            stack.frames[0] = { ...stack.frames[0]!, name };
+            stack.allocBytes = bytes;
+            stack.allocs = allocs;
+          });
+          const json = renderJson(profile);
+          const again = renderJson(await readMallocJson(written(json, 'json')));
+          if (again !== json) throw new Error('the json changed on the way back');
+        },
+      ),
       { seed: 0x72656e, numRuns: 100, includeErrorInReport: true },
     ),
   );
@@ -71,20 +75,23 @@ test('gc: model → json → model → json is the identity', async (t) => {
   const base = await readGcLog(`${FIXTURES}/bpftrace/debian12-0.17/gc-forced-23.text.txt`, { lenient: false });
   await t.notThrowsAsync(() =>
     fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.double({ min: 0, max: 1e6, noNaN: true }), count, fc.option(text)), { minLength: 1, maxLength: 30 }), async (changes) => {
-        const log: GcLog = structuredClone(base);
-        log.collections.forEach((collection, index) => {
-          const [pauseMs, rss, reason] = changes[index % changes.length]!;
-          collection.pauseMs = pauseMs;
-          collection.rssAfterBytes = rss;
-          collection.reason = reason;
-        });
-        // The summary is a function of the collections (readGcReport recomputes it): kept consistent.
-        log.summary = summarizeGcCollections(log.collections);
-        const json = renderGc(log, 'json');
-        const again = renderGc(await readGcReport(written(json, 'json')), 'json');
-        if (again !== json) throw new Error('the json changed on the way back');
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 1e6, noNaN: true }), count, fc.option(text)), { minLength: 1, maxLength: 30 }),
+        async (changes) => {
+          const log: GcLog = structuredClone(base);
+          log.collections.forEach((collection, index) => {
+            const [pauseMs, rss, reason] = changes[index % changes.length]!;
+            collection.pauseMs = pauseMs;
+            collection.rssAfterBytes = rss;
+            collection.reason = reason;
+          });
+          // The summary is a function of the collections (readGcReport recomputes it): kept consistent.
+          log.summary = summarizeGcCollections(log.collections);
+          const json = renderGc(log, 'json');
+          const again = renderGc(await readGcReport(written(json, 'json')), 'json');
+          if (again !== json) throw new Error('the json changed on the way back');
+        },
+      ),
       { seed: 0x72656f, numRuns: 100, includeErrorInReport: true },
     ),
   );
@@ -133,9 +140,15 @@ test('process: series → memtrace process log (jsonl) → series → jsonl is t
   );
 });
 
-const frameName = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 12 }), fc.constantFrom(';', ' ', 'a;b', 'a b', ' a ', '\n', 'x\ty', 'std::map<int, int>', ''));
+const frameName = fc.oneof(
+  fc.string({ unit: 'grapheme', maxLength: 12 }),
+  fc.constantFrom(';', ' ', 'a;b', 'a b', ' a ', '\n', 'x\ty', 'std::map<int, int>', ''),
+);
 const stackProfile: fc.Arbitrary<StackProfile> = fc
-  .array(fc.tuple(fc.array(frameName, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 2 ** 40 })), { minLength: 1, maxLength: 20 })
+  .array(fc.tuple(fc.array(frameName, { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 2 ** 40 })), {
+    minLength: 1,
+    maxLength: 20,
+  })
   .map((stacks) => ({
     valueTypes: [{ name: 'samples', unit: 'count' as const }],
     defaultValue: 'samples',
@@ -150,7 +163,9 @@ test('folded → model → folded is the identity on what memtrace writes', asyn
         const { profile: read } = await readFolded(written(folded, 'folded'), { lenient: false });
         if (renderFolded(read) !== folded) throw new Error(`changed: ${JSON.stringify(folded)} → ${JSON.stringify(renderFolded(read))}`);
         // Each frame reads back as its folded form: no `;`, no whitespace but single inner spaces, never empty.
-        for (const sample of read.samples) for (const frame of sample.frames) if (foldedName(frame) !== frame.name) throw new Error(`read back ${JSON.stringify(frame.name)}`);
+        for (const sample of read.samples)
+          for (const frame of sample.frames)
+            if (foldedName(frame) !== frame.name) throw new Error(`read back ${JSON.stringify(frame.name)}`);
       }),
       { seed: 0x726572, numRuns: 300, includeErrorInReport: true },
     ),
@@ -158,7 +173,14 @@ test('folded → model → folded is the identity on what memtrace writes', asyn
 });
 
 test('folded text from elsewhere reaches a fixed point after one read and write', async (t) => {
-  const line = fc.tuple(fc.array(fc.string({ unit: 'grapheme', maxLength: 8 }).map((name) => name.replace(/[\n\r]/g, '')), { minLength: 1, maxLength: 5 }), fc.integer({ min: 1, max: 99999 }), fc.constantFrom(' ', '  '));
+  const line = fc.tuple(
+    fc.array(
+      fc.string({ unit: 'grapheme', maxLength: 8 }).map((name) => name.replace(/[\n\r]/g, '')),
+      { minLength: 1, maxLength: 5 },
+    ),
+    fc.integer({ min: 1, max: 99999 }),
+    fc.constantFrom(' ', '  '),
+  );
   await t.notThrowsAsync(() =>
     fc.assert(
       fc.asyncProperty(fc.array(line, { minLength: 1, maxLength: 20 }), async (lines) => {
@@ -176,7 +198,14 @@ test('folded text from elsewhere reaches a fixed point after one read and write'
 });
 
 test("folded's rule: `;` becomes `:`, whitespace runs one space, an empty name `?`", (t) => {
-  t.is(renderFolded({ valueTypes: [{ name: 'samples', unit: 'count' }], defaultValue: 'samples', samples: [{ frames: [{ name: 'a;b' }, { name: ' x \n y ' }, { name: '' }], values: { samples: 3 } }] }), 'a:b;x y;? 3\n');
+  t.is(
+    renderFolded({
+      valueTypes: [{ name: 'samples', unit: 'count' }],
+      defaultValue: 'samples',
+      samples: [{ frames: [{ name: 'a;b' }, { name: ' x \n y ' }, { name: '' }], values: { samples: 3 } }],
+    }),
+    'a:b;x y;? 3\n',
+  );
 });
 
 test('a folded frame holding U+2028 reads (regression: `.` did not match it)', async (t) => {

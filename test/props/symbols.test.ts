@@ -59,11 +59,19 @@ const frameName = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...CPP_NAMES, ...JS_NAMES) },
   { weight: 2, arbitrary: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 30 }) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...CPP_NAMES), fc.constantFrom(';', ' ', '\n', '\t', '  ', ']]>', '</script>', '<!--', '&amp;', '\u2028')).map(([name, junk]) => `${junk}${name}${junk}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(fc.constantFrom(...CPP_NAMES), fc.constantFrom(';', ' ', '\n', '\t', '  ', ']]>', '</script>', '<!--', '&amp;', '\u2028'))
+      .map(([name, junk]) => `${junk}${name}${junk}`),
+  },
 );
 
 const profileArbitrary: fc.Arbitrary<StackProfile> = fc
-  .array(fc.tuple(fc.array(frameName, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 1_000_000 })), { minLength: 1, maxLength: 12 })
+  .array(fc.tuple(fc.array(frameName, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 1_000_000 })), {
+    minLength: 1,
+    maxLength: 12,
+  })
   .map((stacks) => ({
     valueTypes: [{ name: 'samples', unit: 'count' as const }],
     defaultValue: 'samples',
@@ -71,7 +79,8 @@ const profileArbitrary: fc.Arbitrary<StackProfile> = fc
   }));
 
 const OPTIONS = { title: 'hostile symbols', top: 100 };
-const names = (profile: StackProfile): Set<string> => new Set(profile.samples.flatMap((sample) => sample.frames.map((frame) => frame.name)));
+const names = (profile: StackProfile): Set<string> =>
+  new Set(profile.samples.flatMap((sample) => sample.frames.map((frame) => frame.name)));
 
 // XML 1.0 text: tags, entity references and characters of its Char production, nothing else.
 const XML_CHAR = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
@@ -89,7 +98,8 @@ function markupProblems(markup: string): string[] {
   const bareAmpersand = /&(?!(?:amp|lt|gt|quot|apos|#\d+|#x[0-9a-fA-F]+);)/.exec(outside);
   if (bareAmpersand) problems.push(`a bare & at ${outside.slice(bareAmpersand.index, bareAmpersand.index + 20)}`);
   const text = outside.replace(/<(?:[A-Za-z][^<>]*|\/[A-Za-z][A-Za-z0-9]*\s*|!DOCTYPE [^<>]*|\?xml [^<>]*\?|!--[^<>]*--)>/g, '');
-  if (/[<>]/.test(text)) problems.push(`a raw < or > in text: ${text.slice(Math.max(0, text.search(/[<>]/) - 20), text.search(/[<>]/) + 20)}`);
+  if (/[<>]/.test(text))
+    problems.push(`a raw < or > in text: ${text.slice(Math.max(0, text.search(/[<>]/) - 20), text.search(/[<>]/) + 20)}`);
   return problems;
 }
 
@@ -97,10 +107,14 @@ test('json and speedscope parse back with every name intact', (t) => {
   t.notThrows(() =>
     fc.assert(
       fc.property(profileArbitrary, (profile) => {
-        const json = JSON.parse(renderStackProfile(profile, 'json', OPTIONS) as string) as { samples?: Array<{ frames: Array<{ name: string }> }> };
+        const json = JSON.parse(renderStackProfile(profile, 'json', OPTIONS) as string) as {
+          samples?: Array<{ frames: Array<{ name: string }> }>;
+        };
         const jsonNames = new Set(JSON.stringify(json).length > 0 ? collectNames(json) : []);
         for (const name of names(profile)) if (!jsonNames.has(name)) throw new Error(`json lost ${JSON.stringify(name)}`);
-        const speedscope = JSON.parse(renderStackProfile(profile, 'speedscope', OPTIONS) as string) as { shared: { frames: Array<{ name: string }> } };
+        const speedscope = JSON.parse(renderStackProfile(profile, 'speedscope', OPTIONS) as string) as {
+          shared: { frames: Array<{ name: string }> };
+        };
         const speedscopeNames = new Set(speedscope.shared.frames.map((frame) => frame.name));
         for (const name of names(profile)) if (!speedscopeNames.has(name)) throw new Error(`speedscope lost ${JSON.stringify(name)}`);
       }),
@@ -123,7 +137,8 @@ test('folded output is one stack a line and reads back as the names in their fol
     fc.assert(
       fc.asyncProperty(profileArbitrary, async (profile) => {
         const folded = renderStackProfile(profile, 'folded', OPTIONS) as string;
-        for (const line of folded.split('\n').slice(0, -1)) if (!/^[^\n]*\S \d+$/.test(line)) throw new Error(`not a folded line: ${JSON.stringify(line)}`);
+        for (const line of folded.split('\n').slice(0, -1))
+          if (!/^[^\n]*\S \d+$/.test(line)) throw new Error(`not a folded line: ${JSON.stringify(line)}`);
         const path = `${directory}/symbols-${counter++}.folded`;
         writeFileSync(path, folded);
         const { profile: read, badLines } = await readFolded(path, { lenient: false });
@@ -174,7 +189,13 @@ test('the table has as many lines whatever the names hold', (t) => {
         // The same profile with plain names, one per distinct shown (folded) name: same rows, same lines.
         const shown = [...new Set([...names(profile)].map((name) => foldedName({ name })))];
         const plain = new Map(shown.map((name, index) => [name, `f${index}`]));
-        const tame: StackProfile = { ...profile, samples: profile.samples.map((sample) => ({ ...sample, frames: sample.frames.map((frame) => ({ name: plain.get(foldedName(frame))! })) })) };
+        const tame: StackProfile = {
+          ...profile,
+          samples: profile.samples.map((sample) => ({
+            ...sample,
+            frames: sample.frames.map((frame) => ({ name: plain.get(foldedName(frame))! })),
+          })),
+        };
         const lines = (renderStackProfile(profile, 'table', OPTIONS) as string).split('\n').length;
         const tameLines = (renderStackProfile(tame, 'table', OPTIONS) as string).split('\n').length;
         if (lines !== tameLines) throw new Error(`${lines} lines, ${tameLines} with plain names`);

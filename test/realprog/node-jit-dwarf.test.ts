@@ -17,12 +17,14 @@ const ONLY_BUFFERS = ['--min-size', '98760', '--max-size', '98760'];
 
 async function traceBuffers(stacks: string[]) {
   const output = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'node.json');
-  const traced = await memtrace(['malloc', '--js', ...stacks, ...ONLY_BUFFERS, '-o', output, '--', 'node', '--expose-gc', BUFFERS], { timeout: 180_000 });
+  const traced = await memtrace(['malloc', '--js', ...stacks, ...ONLY_BUFFERS, '-o', output, '--', 'node', '--expose-gc', BUFFERS], {
+    timeout: 180_000,
+  });
   return { traced, profile: JSON.parse(readFileSync(output, 'utf8')) as MallocProfile };
 }
 
 if (LIVE_DWARF) {
-  liveTest('--stacks dwarf: stacks stop at V8\'s CEntry builtin, marked and explained; no JS frame', async (t) => {
+  liveTest("--stacks dwarf: stacks stop at V8's CEntry builtin, marked and explained; no JS frame", async (t) => {
     const { traced, profile } = await traceBuffers(['--stacks', 'dwarf']);
     t.is(traced.exitCode, 0, `${traced.stderr}`);
     t.is(profile.tracer.stacks, 'dwarf');
@@ -35,7 +37,9 @@ if (LIVE_DWARF) {
       t.false(stack.frames.some((frame) => frame.kind === 'js'));
     }
     t.true(
-      profile.notes.some((note) => / ends? where DWARF unwinding stopped, after node: no call-frame information for the next frame \(JIT code/.test(note)),
+      profile.notes.some((note) =>
+        / ends? where DWARF unwinding stopped, after node: no call-frame information for the next frame \(JIT code/.test(note),
+      ),
       profile.notes.join('\n'),
     );
   });
@@ -46,8 +50,17 @@ liveTest('by default --js walks frame pointers: JS frames from the perf map abov
   const { traced, profile } = await traceBuffers([]);
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   t.is(profile.tracer.stacks, 'fp');
-  if (LIVE_DWARF) t.regex((profile.tracer.choices ?? [])[0] ?? '', /^user stacks walk frame pointers: the target is node, whose JIT code has no DWARF call-frame information/);
+  if (LIVE_DWARF)
+    t.regex(
+      (profile.tracer.choices ?? [])[0] ?? '',
+      /^user stacks walk frame pointers: the target is node, whose JIT code has no DWARF call-frame information/,
+    );
   t.is(profile.totals.allocs, 23);
-  const named = profile.stacks.filter((stack) => stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)));
-  t.is(named.reduce((sum, stack) => sum + stack.allocs, 0), 23);
+  const named = profile.stacks.filter((stack) =>
+    stack.frames.some((frame) => frame.kind === 'js' && /^JS:.makeDistinctBuffers .*buffers\.js:\d+$/.test(frame.name)),
+  );
+  t.is(
+    named.reduce((sum, stack) => sum + stack.allocs, 0),
+    23,
+  );
 });

@@ -10,7 +10,15 @@ import { LIVE_DWARF, liveTest } from '../helpers/live.js';
 import { memtrace, waitForLine } from '../helpers/cli.js';
 import { buildWorkloadWithoutFramePointers } from '../helpers/workloads.js';
 
-const TOTALS = { allocs: 48, frees: 37, allocBytes: 37 * 48 + 11 * 4096, failed: 0, freeNull: 0, outstanding: 11, outstandingBytes: 11 * 4096 };
+const TOTALS = {
+  allocs: 48,
+  frees: 37,
+  allocBytes: 37 * 48 + 11 * 4096,
+  failed: 0,
+  freeNull: 0,
+  outstanding: 11,
+  outstandingBytes: 11 * 4096,
+};
 // Root first, as memtrace stores stacks: _start (the entry of the executable), glibc's start-up, then the chain.
 const ROOT_FRAMES = ['_start', '__libc_start_main', '__libc_start_call_main', 'main', 'outer'];
 const CHAINS = [
@@ -24,7 +32,12 @@ function temporary(name: string): string {
 
 function stacksByNames(profile: MallocProfile) {
   return profile.stacks
-    .map((stack) => ({ frames: stack.frames.map((frame) => frame.name), allocs: stack.allocs, allocBytes: stack.allocBytes, outstanding: stack.outstanding }))
+    .map((stack) => ({
+      frames: stack.frames.map((frame) => frame.name),
+      allocs: stack.allocs,
+      allocBytes: stack.allocBytes,
+      outstanding: stack.outstanding,
+    }))
     .sort((a, b) => b.allocs - a.allocs);
 }
 
@@ -63,7 +76,12 @@ liveTest('--stacks fp: the same totals, every stack stopped at leaf_alloc, and t
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   const profile = JSON.parse(readFileSync(output, 'utf8')) as MallocProfile;
   t.is(profile.tracer.stacks, 'fp');
-  t.true((profile.tracer.choices ?? []).some((choice) => /^user stacks walk frame pointers.*cut short in code built without (them|frame pointers)$/.test(choice)), (profile.tracer.choices ?? []).join('\n'));
+  t.true(
+    (profile.tracer.choices ?? []).some((choice) =>
+      /^user stacks walk frame pointers.*cut short in code built without (them|frame pointers)$/.test(choice),
+    ),
+    (profile.tracer.choices ?? []).join('\n'),
+  );
   t.deepEqual(profile.totals, TOTALS);
   // leaf_alloc, compiled without a frame, leaves the register holding something else: the walk
   // ends there (or after one bogus address), never reaching the callers that tell the chains apart.

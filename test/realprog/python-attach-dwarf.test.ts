@@ -47,7 +47,11 @@ if (LIVE_DWARF) {
     t.is(profile.tracer.stacks, 'dwarf');
     for (const stack of profile.stacks) {
       const names = stack.frames.map((frame) => frame.name);
-      t.deepEqual(names.slice(0, 5), ['_start', '__libc_start_main', '__libc_start_call_main', 'Py_BytesMain', 'Py_RunMain'], names.join(' > '));
+      t.deepEqual(
+        names.slice(0, 5),
+        ['_start', '__libc_start_main', '__libc_start_call_main', 'Py_BytesMain', 'Py_RunMain'],
+        names.join(' > '),
+      );
       t.true(names.includes('_PyEval_EvalFrameDefault'), names.join(' > '));
     }
     const byCalls = [...profile.stacks].sort((a, b) => b.allocs - a.allocs)[0]!;

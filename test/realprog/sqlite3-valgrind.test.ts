@@ -28,12 +28,22 @@ function temporary(name: string): string {
 
 /** valgrind's own summary of the script's run: `total heap usage` and `in use at exit`. */
 function valgrindCounts() {
-  const run = spawnSync('valgrind', ['--run-libc-freeres=no', ...COMMAND], { cwd: SCRIPT_DIRECTORY, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = spawnSync('valgrind', ['--run-libc-freeres=no', ...COMMAND], {
+    cwd: SCRIPT_DIRECTORY,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const number = (text: string) => Number(text.replaceAll(',', ''));
   const usage = /total heap usage: ([\d,]+) allocs, ([\d,]+) frees, ([\d,]+) bytes allocated/.exec(run.stderr);
   const inUse = /in use at exit: ([\d,]+) bytes in ([\d,]+) blocks/.exec(run.stderr);
   if (usage === null || inUse === null) throw new Error(`valgrind printed no heap summary:\n${run.stderr}`);
-  return { allocs: number(usage[1]!), frees: number(usage[2]!), allocBytes: number(usage[3]!), outstanding: number(inUse[2]!), outstandingBytes: number(inUse[1]!) };
+  return {
+    allocs: number(usage[1]!),
+    frees: number(usage[2]!),
+    allocBytes: number(usage[3]!),
+    outstanding: number(inUse[2]!),
+    outstandingBytes: number(inUse[1]!),
+  };
 }
 
 async function traceSqlite(output: string) {
@@ -41,7 +51,7 @@ async function traceSqlite(output: string) {
   return { traced, profile: JSON.parse(readFileSync(output, 'utf8')) as MallocProfile };
 }
 
-peerTest('totals, frees and blocks in use at exit equal valgrind\'s on the same script', async (t) => {
+peerTest("totals, frees and blocks in use at exit equal valgrind's on the same script", async (t) => {
   const expected = valgrindCounts();
   // A real workload, not a toy: over 100,000 allocations.
   t.true(expected.allocs > 100_000, JSON.stringify(expected));
@@ -56,7 +66,7 @@ peerTest('totals, frees and blocks in use at exit equal valgrind\'s on the same 
 
 if (LIVE_DWARF) {
   peerTest('DWARF: the stack with the most bytes runs whole from the entry through sqlite3_step into sqlite3VdbeExec', async (t) => {
-      const { traced, profile } = await traceSqlite(temporary('sqlite3.json'));
+    const { traced, profile } = await traceSqlite(temporary('sqlite3.json'));
     t.is(traced.exitCode, 0, `${traced.stderr}`);
     t.is(profile.tracer.stacks, 'dwarf');
     const largest = [...profile.stacks].sort((a, b) => b.allocBytes - a.allocBytes)[0]!;

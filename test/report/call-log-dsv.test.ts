@@ -17,8 +17,21 @@ test('tsv: one row per event, figures as logged, file names with spaces kept', a
 
 test('csv: the same rows, quoted where a field holds a comma or a quote', (t) => {
   const log: CallLog = {
-    header: { tool: 'calls', source: 'memtrace', mode: null, target: null, start: null, host: null, clock: null, message: null, trigger: null, lostEvents: null },
-    events: [{ event: 'CALL', file: '/srv/a, "b".py', line: 3, function: 'f', rss: 8192, drss: 4096, number: 7, clock: null, role: 'event' }],
+    header: {
+      tool: 'calls',
+      source: 'memtrace',
+      mode: null,
+      target: null,
+      start: null,
+      host: null,
+      clock: null,
+      message: null,
+      trigger: null,
+      lostEvents: null,
+    },
+    events: [
+      { event: 'CALL', file: '/srv/a, "b".py', line: 3, function: 'f', rss: 8192, drss: 4096, number: 7, clock: null, role: 'event' },
+    ],
     partial: false,
     partialReason: null,
     messages: [],

@@ -17,7 +17,10 @@ test('svg: RSS over the CPU clock, a dot per event with its tooltip, red where R
   t.is(count(svg, /<circle class="event"/g), 15);
   t.is(count(svg, /<circle class="event"[^>]*fill="#c92a2a"/g), 8);
   t.is(count(svg, /<circle class="event"[^>]*fill="#2f9e44"/g), 4);
-  t.regex(svg, /<title>event 43 RETURN new_str \/home\/u\/examples\/cPyMemTrace\/run_cpymemtrace\.py:11: RSS 17\.2 MiB, ΔRSS \+1\.00 MiB<\/title>/);
+  t.regex(
+    svg,
+    /<title>event 43 RETURN new_str \/home\/u\/examples\/cPyMemTrace\/run_cpymemtrace\.py:11: RSS 17\.2 MiB, ΔRSS \+1\.00 MiB<\/title>/,
+  );
   t.regex(svg, /<title>event 0 LINE main [^<]*: RSS 9\.29 MiB, first reading<\/title>/);
   const points = /<polyline class="series" data-name="RSS" points="([^"]+)"/.exec(svg)![1]!.split(' ');
   t.is(points.length, 15);
@@ -29,7 +32,9 @@ test('svg: RSS over the CPU clock, a dot per event with its tooltip, red where R
 
 test('svg of a log without clock plots against the event number; a partial log says so in red', async (t) => {
   const log = await readCPyMemTraceLog(fixture('pymemtrace/message-no-clock.log'), { lenient: false });
-  const svg = renderCallLogSvg({ ...log, partial: true, partialReason: 'no EOF line: the log is cut' }, rankFunctionsByGrowth(log.events), { title: 'demo' });
+  const svg = renderCallLogSvg({ ...log, partial: true, partialReason: 'no EOF line: the log is cut' }, rankFunctionsByGrowth(log.events), {
+    title: 'demo',
+  });
   t.regex(svg, />event number</);
   t.regex(svg, /fill="#c92a2a">PARTIAL: no EOF line: the log is cut</);
   t.is(count(svg, /<circle class="event"/g), 4);

@@ -11,7 +11,16 @@ test('values largest first, then each distribution with its bar and count', (t) 
         { key: 'malloc', value: 23 },
         { key: '', value: 2 },
       ],
-      distributions: [{ key: 'malloc', rows: [{ label: '< 2', count: 1 }, { label: '2', count: 0 }, { label: '>= 10', count: 3 }] }],
+      distributions: [
+        {
+          key: 'malloc',
+          rows: [
+            { label: '< 2', count: 1 },
+            { label: '2', count: 0 },
+            { label: '>= 10', count: 3 },
+          ],
+        },
+      ],
     },
     noStacks,
     { title: 'T', top: 10, notes: ['a note'] },

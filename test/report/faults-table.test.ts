@@ -40,7 +40,12 @@ Stacks by mmap length (leaf ← callers)
 
 test('no brk or mmap: their sections are left out; a partial profile says so first', async (t) => {
   const profile = await readFaultsLog(fixture('bpftrace/debian12-0.17/faults-raw-attach.ndjson'), { lenient: false });
-  const table = renderFaultsTable({ ...profile, partial: true, partialReason: 'interrupted by SIGINT', stacks: profile.stacks.map((stack) => ({ ...stack, brkBytes: 0, mmapBytes: 0 })) });
+  const table = renderFaultsTable({
+    ...profile,
+    partial: true,
+    partialReason: 'interrupted by SIGINT',
+    stacks: profile.stacks.map((stack) => ({ ...stack, brkBytes: 0, mmapBytes: 0 })),
+  });
   t.false(table.includes('Stacks by brk growth'));
   t.false(table.includes('Stacks by mmap length'));
   t.is(table.split('\n')[2], 'PARTIAL: interrupted by SIGINT');

@@ -22,7 +22,8 @@ function assertWellFormed(xml: string): void {
     }
   }
   if (stack.length > 0) throw new Error(`unclosed <${stack.join('>, <')}>`);
-  for (const entity of body.matchAll(/&([a-z]+);/g)) if (!['lt', 'gt', 'amp', 'quot', 'apos'].includes(entity[1]!)) throw new Error(`entity &${entity[1]};`);
+  for (const entity of body.matchAll(/&([a-z]+);/g))
+    if (!['lt', 'gt', 'amp', 'quot', 'apos'].includes(entity[1]!)) throw new Error(`entity &${entity[1]};`);
   if (/<(?![\/a-zA-Z!?])/.test(body)) throw new Error('raw < in text');
 }
 
@@ -38,10 +39,14 @@ test('well-formed, names escaped, widths proportional to bytes', (t) => {
 });
 
 test('frames under 0.1% are not drawn, but count in their parent', (t) => {
-  const profile = { valueTypes: [{ name: 'n', unit: 'count' as const }], defaultValue: 'n', samples: [
-    { frames: [{ name: 'root' }, { name: 'big' }], values: { n: 9999 } },
-    { frames: [{ name: 'root' }, { name: 'tiny' }], values: { n: 1 } },
-  ] };
+  const profile = {
+    valueTypes: [{ name: 'n', unit: 'count' as const }],
+    defaultValue: 'n',
+    samples: [
+      { frames: [{ name: 'root' }, { name: 'big' }], values: { n: 9999 } },
+      { frames: [{ name: 'root' }, { name: 'tiny' }], values: { n: 1 } },
+    ],
+  };
   const svg = renderFlamegraphSvg(profile);
   t.true(svg.includes('data-name="big"'));
   t.false(svg.includes('data-name="tiny"'));
@@ -58,11 +63,14 @@ const chromiumTest = needing([CHROMIUM_NEED], test);
 chromiumTest(`the .svg file alone in headless Chromium: its script runs, a click zooms`, async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-svg-')), 'flame.svg');
   writeFileSync(path, renderFlamegraphSvg(mallocStackProfile(sampleProfile()), { title: 'malloc: bytes' }));
-  const page = await loadInChromium(path, `
+  const page = await loadInChromium(
+    path,
+    `
     var load = document.querySelector('g.frame[data-depth="2"]');
     load.dispatchEvent(new MouseEvent('click', { bubbles: true }));
     return { name: load.getAttribute('data-name'), width: load.querySelector('rect').getAttribute('width'), reset: document.querySelector('.reset').getAttribute('visibility') };
-  `);
+  `,
+  );
   t.deepEqual(page.errors, []);
   t.deepEqual(page.probe, { name: 'load<std::vector<int>&>', width: '1180.00', reset: 'visible' });
 });

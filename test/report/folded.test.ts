@@ -18,7 +18,14 @@ test('zero values are left out', (t) => {
 test('equal stacks merge and whitespace in names collapses', (t) => {
   const frames = [{ name: 'a\nb  c' }, { name: 'leaf' }];
   t.is(
-    renderFolded({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: [{ frames, values: { n: 2 } }, { frames, values: { n: 3 } }] }),
+    renderFolded({
+      valueTypes: [{ name: 'n', unit: 'count' }],
+      defaultValue: 'n',
+      samples: [
+        { frames, values: { n: 2 } },
+        { frames, values: { n: 3 } },
+      ],
+    }),
     'a b c;leaf 5\n',
   );
 });
@@ -73,11 +80,20 @@ test('trie: random stacks give renderFolded text', (t) => {
   const names = fc.constantFrom('a', 'b', 'c', 'c2', 'c;', 'c ', 'ab', 'a b', '', 'é', 'Z');
   t.notThrows(() =>
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.array(fc.oneof(names, fc.tuple(names, fc.constantFrom('m1', 'm2'))), { maxLength: 6 }), fc.integer({ min: -3, max: 3 })), { maxLength: 40 }), (stacks) => {
-        const trie = trieOf(stacks);
-        const expected = renderFolded({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: trie.samples('n') });
-        return [...renderFoldedTrie(trie)].join('') === expected;
-      }),
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.array(fc.oneof(names, fc.tuple(names, fc.constantFrom('m1', 'm2'))), { maxLength: 6 }),
+            fc.integer({ min: -3, max: 3 }),
+          ),
+          { maxLength: 40 },
+        ),
+        (stacks) => {
+          const trie = trieOf(stacks);
+          const expected = renderFolded({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: trie.samples('n') });
+          return [...renderFoldedTrie(trie)].join('') === expected;
+        },
+      ),
     ),
   );
 });

@@ -9,9 +9,16 @@ const load = () => readGcLog(fixture('bpftrace/debian12-0.17/gc-alloc-loop.text.
 test('80 columns; the summary by kind, then every collection in time order', async (t) => {
   const table = renderGcTable(await load());
   const lines = table.trimEnd().split('\n');
-  t.true(lines.every((line) => line.length <= 80), lines.find((line) => line.length > 80));
+  t.true(
+    lines.every((line) => line.length <= 80),
+    lines.find((line) => line.length > 80),
+  );
   t.true(table.includes('58 collections\n'));
-  t.true(table.includes(`${'scavenge'.padEnd(20)}${'57'.padStart(8)}${'384.38'.padStart(12)}${'5.73'.padStart(10)}${'69.36'.padStart(10)}${'69.36'.padStart(10)}`));
+  t.true(
+    table.includes(
+      `${'scavenge'.padEnd(20)}${'57'.padStart(8)}${'384.38'.padStart(12)}${'5.73'.padStart(10)}${'69.36'.padStart(10)}${'69.36'.padStart(10)}`,
+    ),
+  );
   t.true(table.includes(`${'mark-compact'.padEnd(20)}${'1'.padStart(8)}${'16.43'.padStart(12)}`));
   t.is(lines.filter((line) => / scavenge {11}allocation failure/.test(line)).length, 57);
   t.regex(table, /mark-compact {7}finalize incremental mark… +16\.43 +86\.4 MiB/);
@@ -24,7 +31,7 @@ test('partial, lost and skipped are said at the top, in 80 columns', async (t) =
   t.is(lines[3], 'Losses: 3 lost events, 2 unreadable lines skipped; tracer notices: 1');
 });
 
-test('no losses is said too, with the tracer notices read (bpftrace\'s banner)', async (t) => {
+test("no losses is said too, with the tracer notices read (bpftrace's banner)", async (t) => {
   t.is(renderGcTable(await load()).split('\n')[2], 'Losses: none; tracer notices: 1');
 });
 
@@ -40,6 +47,19 @@ test(`past ${MAX_ROWS} rows the table says how many more the json and tsv have`,
 
 test("the tracer's choices are in the header", async (t) => {
   const log = await load();
-  const table = renderGcTable({ ...log, header: { ...log.header, tracer: { name: 'bpftrace', version: '0.23.2', choices: ['uprobes attached for the traced process only (per-PID uprobes): other processes using node do not trap'] } } });
-  t.regex(table, /^Tracer: uprobes attached for the traced process only \(per-PID uprobes\): other\n {2}processes using node do not trap$/m);
+  const table = renderGcTable({
+    ...log,
+    header: {
+      ...log.header,
+      tracer: {
+        name: 'bpftrace',
+        version: '0.23.2',
+        choices: ['uprobes attached for the traced process only (per-PID uprobes): other processes using node do not trap'],
+      },
+    },
+  });
+  t.regex(
+    table,
+    /^Tracer: uprobes attached for the traced process only \(per-PID uprobes\): other\n {2}processes using node do not trap$/m,
+  );
 });

@@ -13,7 +13,10 @@ test('functions, totals, histogram, stacks and leak report, within 80 columns', 
   t.regex(table, /^Total: 30 allocations \(92\.2 KiB\), 23 frees, 1 failed; 7 outstanding \(28\.0 KiB\)$/m);
   t.regex(table, /^\[16, 32\)\s+7 \|@+ *\|$/m);
   t.regex(table, /^\[4K, 8K\)\s+23 \|@+\|$/m);
-  t.regex(table, /^#1 {2}92\.0 KiB in 23 allocations, 7 outstanding \(28\.0 KiB\)\n {6}load<std::vector<int>&> \(myprog\)\n {6}main \(myprog\)$/m);
+  t.regex(
+    table,
+    /^#1 {2}92\.0 KiB in 23 allocations, 7 outstanding \(28\.0 KiB\)\n {6}load<std::vector<int>&> \(myprog\)\n {6}main \(myprog\)$/m,
+  );
   t.regex(table, /Outstanding at the end \(leak report\), by bytes\n#1 {2}28\.0 KiB in 7 blocks, oldest 1\.25 s/);
   t.regex(table, /^Losses: none$/m);
   t.notRegex(table, /PARTIAL/);
@@ -29,11 +32,19 @@ test('a partial trace and every loss are shown', (t) => {
   );
   t.regex(table, /^PARTIAL: interrupted by SIGINT$/m);
   // Wrapped at 80 columns, never cut.
-  t.true(table.split('\n').join(' ').includes('Losses: 17 lost events, 3 stacks cut at --stack-depth, 2 live blocks not tracked (live map full)'));
+  t.true(
+    table
+      .split('\n')
+      .join(' ')
+      .includes('Losses: 17 lost events, 3 stacks cut at --stack-depth, 2 live blocks not tracked (live map full)'),
+  );
 });
 
 test('sampling is stated', (t) => {
-  t.regex(renderMallocTable(sampleProfile({ sampleEvery: 7 })), /^Sampled: stacks and outstanding blocks are 1 allocation in 7; totals are exact\.$/m);
+  t.regex(
+    renderMallocTable(sampleProfile({ sampleEvery: 7 })),
+    /^Sampled: stacks and outstanding blocks are 1 allocation in 7; totals are exact\.$/m,
+  );
 });
 
 test('no calls says so', (t) => {

@@ -33,15 +33,32 @@ test('malloc: one page with both byte flame graphs and the summary table, nothin
 
 test('--value comes first and is not drawn twice', async (t) => {
   const html = renderMalloc(await recorded(), 'html', { value: 'outstandingBytes' }) as string;
-  t.deepEqual([...html.matchAll(/<h2>(malloc: [^<]*)<\/h2>/g)].map((match) => match[1]), ['malloc: bytes outstanding at the end, by stack', 'malloc: bytes allocated, by stack']);
+  t.deepEqual(
+    [...html.matchAll(/<h2>(malloc: [^<]*)<\/h2>/g)].map((match) => match[1]),
+    ['malloc: bytes outstanding at the end, by stack', 'malloc: bytes allocated, by stack'],
+  );
 });
 
 test('a cut trace and skipped lines are said under the title; names from the trace are escaped', async (t) => {
-  const cut = renderMalloc(await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-truncated.text.txt'), { lenient: false }), 'html') as string;
+  const cut = renderMalloc(
+    await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-truncated.text.txt'), { lenient: false }),
+    'html',
+  ) as string;
   t.regex(cut, /<\/h1>\n<p>PARTIAL: .*malloc-known-allocs-truncated\.text\.txt ends [^<]*<\/p>\n<h2>/);
-  const garbled = renderMalloc(await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-garbled.text.txt'), { lenient: true }), 'html') as string;
+  const garbled = renderMalloc(
+    await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-known-allocs-garbled.text.txt'), { lenient: true }),
+    'html',
+  ) as string;
   t.regex(garbled, /<p>1 malformed lines skipped \(--lenient\)<\/p>/);
-  const hostile = renderStackProfile({ valueTypes: [{ name: 'n', unit: 'count' }], defaultValue: 'n', samples: [{ frames: [{ name: '</script><script>alert(1)</script>' }], values: { n: 1 } }] }, 'html', { title: '<b>x</b>', top: 5 }) as string;
+  const hostile = renderStackProfile(
+    {
+      valueTypes: [{ name: 'n', unit: 'count' }],
+      defaultValue: 'n',
+      samples: [{ frames: [{ name: '</script><script>alert(1)</script>' }], values: { n: 1 } }],
+    },
+    'html',
+    { title: '<b>x</b>', top: 5 },
+  ) as string;
   t.false(hostile.includes('<script>alert'));
   t.false(hostile.includes('<b>x</b>'));
   t.true(hostile.includes('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;'));
@@ -71,9 +88,17 @@ chromiumTest(`in headless Chromium: no errors, make_pages shown, a click zooms o
   writeFileSync(path, renderMalloc(await recorded(), 'html'));
   const page = await loadInChromium(path, CLICK_MAKE_PAGES);
   t.deepEqual(page.errors, []);
-  const probe = page.probe as { graphs: number; labels: string[]; zoomedWidth: string; reset: string; otherReset: string; smallShown: boolean };
+  const probe = page.probe as {
+    graphs: number;
+    labels: string[];
+    zoomedWidth: string;
+    reset: string;
+    otherReset: string;
+    smallShown: boolean;
+  };
   t.is(probe.graphs, 2);
-  for (const name of ['all', '__libc_start_call_main', 'main', 'make_pages', 'make_aligned', 'make_arrays']) t.true(probe.labels.includes(name), `${name} in ${probe.labels.join(', ')}`);
+  for (const name of ['all', '__libc_start_call_main', 'main', 'make_pages', 'make_aligned', 'make_arrays'])
+    t.true(probe.labels.includes(name), `${name} in ${probe.labels.join(', ')}`);
   // Zoomed, make_pages spans the whole chart (1200 px less two 10 px margins); its siblings are hidden.
   t.is(probe.zoomedWidth, '1180.00');
   t.is(probe.reset, 'visible');
@@ -101,7 +126,10 @@ chromiumTest(`folded stacks as HTML in headless Chromium`, async (t) => {
 chromiumTest(`the probe sees errors: a page with a broken script fails`, async (t) => {
   // A check that cannot fail is no check: the same probe on a page that throws and fetches.
   const path = join(directory, 'broken.html');
-  writeFileSync(path, '<!DOCTYPE html><html><head><title>x</title></head><body><img src="missing.png"><script>undefinedFunction();</script></body></html>');
+  writeFileSync(
+    path,
+    '<!DOCTYPE html><html><head><title>x</title></head><body><img src="missing.png"><script>undefinedFunction();</script></body></html>',
+  );
   const page = await loadInChromium(path, 'return 1;');
   t.is(page.errors.length, 2, page.errors.join('\n'));
   t.regex(page.errors.join('\n'), /failed to load file:.*missing\.png/);

@@ -1,5 +1,13 @@
 import test from 'ava';
-import { niceByteStep, niceCountStep, niceSecondStep, plotAxes, plotLegend, plotPolyline, plotScale } from '../../src/report/time-plot-svg.js';
+import {
+  niceByteStep,
+  niceCountStep,
+  niceSecondStep,
+  plotAxes,
+  plotLegend,
+  plotPolyline,
+  plotScale,
+} from '../../src/report/time-plot-svg.js';
 
 test('scales: 1-2-5 steps in bytes, seconds and counts; x and y map onto the plot area', (t) => {
   t.is(niceByteStep(3.5 * 1024 * 1024), 5 * 1024 * 1024);
@@ -20,6 +28,12 @@ test('axes, a line and a legend: grid lines with labels, points to one decimal, 
   const axes = plotAxes(scale, String, 'event number');
   t.is(axes.filter((line) => line.includes('text-anchor="end"')).length, 6);
   t.true(axes.at(-1)!.endsWith('>event number</text>'));
-  t.is(plotPolyline({ name: 'a<b', color: '#000' }, [[1.26, 2.04], [3, 4]]), '<polyline class="series" data-name="a&lt;b" points="1.3,2 3,4" fill="none" stroke="#000" stroke-width="1.8"><title>a&lt;b</title></polyline>');
+  t.is(
+    plotPolyline({ name: 'a<b', color: '#000' }, [
+      [1.26, 2.04],
+      [3, 4],
+    ]),
+    '<polyline class="series" data-name="a&lt;b" points="1.3,2 3,4" fill="none" stroke="#000" stroke-width="1.8"><title>a&lt;b</title></polyline>',
+  );
   t.is(plotLegend(480, 84, [{ name: 'RSS', color: '#111' }], [{ name: 'mark', color: '#222', dash: '4 3' }]).length, 4);
 });

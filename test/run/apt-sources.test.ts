@@ -56,7 +56,13 @@ deb http://deb.debian.org/debian bookworm main
 });
 
 test('no Debian archive at all (Ubuntu, nodesource only): null, so the default serves', (t) => {
-  t.is(debianMirrorFromSources([{ path: '/etc/apt/sources.list', text: 'deb http://archive.ubuntu.com/ubuntu noble main\n' }, { path: 'n.sources', text: 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\n' }]), null);
+  t.is(
+    debianMirrorFromSources([
+      { path: '/etc/apt/sources.list', text: 'deb http://archive.ubuntu.com/ubuntu noble main\n' },
+      { path: 'n.sources', text: 'Types: deb\nURIs: https://deb.nodesource.com/node_20.x\n' },
+    ]),
+    null,
+  );
   t.is(debianMirrorFromSources([]), null);
 });
 

@@ -2,7 +2,13 @@
 // 0.23 (test/fixtures/bpftrace/*/info.txt, help.txt, recorded by record-0.23.sh and by hand for 0.17).
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { BASELINE_FEATURES, describeFeatures, parseBpftraceFeatures, probeBpftraceFeatures, settingsFor } from '../../src/run/bpftrace-features.js';
+import {
+  BASELINE_FEATURES,
+  describeFeatures,
+  parseBpftraceFeatures,
+  probeBpftraceFeatures,
+  settingsFor,
+} from '../../src/run/bpftrace-features.js';
 import { tracerComment } from '../../src/run/bpftrace.js';
 import { uprobeScopeChoice } from '../../src/run/uprobe-scope.js';
 import { fakeBpftrace } from '../helpers/fake-bpftrace.js';
@@ -15,7 +21,10 @@ const features027 = parseBpftraceFeatures(recorded('debian-testing-0.27', 'info.
 
 test('bpftrace 0.17 (Debian 12): none of the newer mechanisms, the old setting names', (t) => {
   t.deepEqual(features017, BASELINE_FEATURES);
-  t.deepEqual(settingsFor(features017, { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' }), { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' });
+  t.deepEqual(settingsFor(features017, { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' }), {
+    BPFTRACE_MAP_KEYS_MAX: '8',
+    BPFTRACE_PERF_RB_PAGES: '64',
+  });
 });
 
 test('bpftrace 0.23 (Debian 13): offset and per-PID uprobes, renamed settings, raw stacks', (t) => {
@@ -29,7 +38,7 @@ test('bpftrace 0.23 (Debian 13): offset and per-PID uprobes, renamed settings, r
   });
 });
 
-test('bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23\'s mechanisms; 0.17 and 0.23 have none', (t) => {
+test("bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23's mechanisms; 0.17 and 0.23 have none", (t) => {
   t.true(features027.dwarfStacks);
   t.true(features027.offsetUprobes);
   t.true(features027.pidScopedUprobes);
@@ -38,7 +47,10 @@ test('bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23\'s mechanisms; 0
   t.false(parseBpftraceFeatures('  dwunwind (DWARF stack unwinding): no\n', '').dwarfStacks);
   // 0.27's --help lists no BPFTRACE_ setting (they became config options) and it reads only the new
   // names: the old BPFTRACE_MAP_KEYS_MAX was ignored (a map of 5 keys took 7).
-  t.deepEqual(settingsFor(features027, { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' }), { BPFTRACE_MAX_MAP_KEYS: '8', BPFTRACE_PERF_RB_PAGES: '64' });
+  t.deepEqual(settingsFor(features027, { BPFTRACE_MAP_KEYS_MAX: '8', BPFTRACE_PERF_RB_PAGES: '64' }), {
+    BPFTRACE_MAX_MAP_KEYS: '8',
+    BPFTRACE_PERF_RB_PAGES: '64',
+  });
   t.deepEqual(features027.stackModes, ['bpftrace', 'perf', 'raw']);
 });
 
@@ -65,10 +77,19 @@ test('the program comment says which bpftrace, what it can do and what memtrace 
   const bpftrace = { path: '/opt/b\npftrace\n}; uprobe:x:y {', version: '0.23.2', features: features023 };
   const comment = tracerComment(bpftrace, [uprobeScopeChoice(bpftrace, 'libc.so.6')]);
   const lines = comment.trimEnd().split('\n');
-  t.true(lines.every((line) => line.startsWith('// ')), comment);
+  t.true(
+    lines.every((line) => line.startsWith('// ')),
+    comment,
+  );
   t.is(lines[0], '// memtrace: written for bpftrace 0.23.2 (/opt/b pftrace }; uprobe:x:y {)');
-  t.deepEqual(lines.slice(1, 6), describeFeatures(features023).map((line) => `//   ${line}`));
-  t.is(lines[6], '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap');
+  t.deepEqual(
+    lines.slice(1, 6),
+    describeFeatures(features023).map((line) => `//   ${line}`),
+  );
+  t.is(
+    lines[6],
+    '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap',
+  );
   const none = tracerComment({ path: 'bpftrace', version: null, features: BASELINE_FEATURES }, []);
   t.regex(none, /^\/\/ memtrace: no bpftrace found: written for bpftrace 0\.17\n/);
 });

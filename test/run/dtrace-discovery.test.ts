@@ -50,7 +50,10 @@ test('not found: on Linux the error says how to install DTrace for Linux', async
     instanceOf: TracerError,
     message: `dtrace not found in PATH or at /usr/sbin/dtrace or in memtrace's private root ${join(temporary.dir, 'no root')}: on Linux, run "sudo memtrace setup-bpftrace --include-dtrace" to install DTrace for Linux for memtrace (or use memtrace-bpf), or pass --tracer-path`,
   });
-  await t.throwsAsync(findDtrace({ env, platform: 'darwin' }), { message: 'dtrace not found in PATH or at /usr/sbin/dtrace: memtrace-dtrace needs macOS (or another system with DTrace), or pass --tracer-path' });
+  await t.throwsAsync(findDtrace({ env, platform: 'darwin' }), {
+    message:
+      'dtrace not found in PATH or at /usr/sbin/dtrace: memtrace-dtrace needs macOS (or another system with DTrace), or pass --tracer-path',
+  });
 });
 
 function lstatOrNull(path: string) {
@@ -70,9 +73,11 @@ test('dtrace -V: DTrace for Linux says "D 2.0.7", macOS "Sun D 1.13"', (t) => {
   t.is(dtraceKind(null), null);
 });
 
-test('the dtrace wrapper passes -x libdir= before the caller\'s arguments', (t) => {
+test("the dtrace wrapper passes -x libdir= before the caller's arguments", (t) => {
   t.is(
-    renderDtraceWrapper('/var/lib/memtrace/bpftrace-root', '/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir', 'x64').split('\n').at(-2),
+    renderDtraceWrapper('/var/lib/memtrace/bpftrace-root', '/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir', 'x64')
+      .split('\n')
+      .at(-2),
     "exec '/var/lib/memtrace/bpftrace-root/lib64/ld-linux-x86-64.so.2' --library-path '/var/lib/memtrace/bpftrace-root/lib/x86_64-linux-gnu:/var/lib/memtrace/bpftrace-root/usr/lib/x86_64-linux-gnu' '/var/lib/memtrace/bpftrace-root/usr/sbin/dtrace' '-x' 'libdir=/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir' \"$@\"",
   );
 });
@@ -81,7 +86,7 @@ test('the dtrace wrapper passes -x libdir= before the caller\'s arguments', (t) 
 const MAJOR_NAMES = (libdir: string) =>
   `dtrace: invalid probe specifier BEGIN { exit(0); }: "${libdir}/6.10/io.d", line 134: failed to resolve vmlinux\`major_names: Unknown symbol name`;
 
-test('the failing library file is read from dtrace\'s message, under either libdir, and nothing else', (t) => {
+test("the failing library file is read from dtrace's message, under either libdir, and nothing else", (t) => {
   t.is(failingLibraryFile(MAJOR_NAMES('/r/usr/lib/x86_64-linux-gnu/dtrace'), ['/m', '/r/usr/lib/x86_64-linux-gnu/dtrace']), '6.10/io.d');
   t.is(failingLibraryFile(MAJOR_NAMES('/m'), ['/m', '/r/usr/lib/x86_64-linux-gnu/dtrace']), '6.10/io.d');
   // A file outside both (a user's -s script) is never one to leave out.
@@ -100,7 +105,7 @@ function rootLibdir(name: string): string {
   return dir;
 }
 
-test('the libdir is the root\'s, as links, less each file that fails, found one run at a time', async (t) => {
+test("the libdir is the root's, as links, less each file that fails, found one run at a time", async (t) => {
   const from = rootLibdir('libdir-a');
   const libdir = join(temporary.dir, 'prepared-a');
   const failing = ['6.10/io.d', '6.1/io.d'];
@@ -119,32 +124,63 @@ test('the libdir is the root\'s, as links, less each file that fails, found one 
   t.deepEqual(readdirSync(join(libdir, '6.10')), ['sched.d']);
   t.is(readlinkSync(join(libdir, '6.10/sched.d')), join(from, '6.10/sched.d'));
   t.is(readlinkSync(join(libdir, 'include/sys/sdt.h')), join(from, 'include/sys/sdt.h'));
-  t.true(lstatSync(join(from, '6.10/io.d')).isFile(), 'the root\'s own files stay');
+  t.true(lstatSync(join(from, '6.10/io.d')).isFile(), "the root's own files stay");
 });
 
-test('a failure that is not a library file, the same file again, or too many: an error with dtrace\'s words', async (t) => {
+test("a failure that is not a library file, the same file again, or too many: an error with dtrace's words", async (t) => {
   const from = rootLibdir('libdir-b');
   const libdir = join(temporary.dir, 'prepared-b');
-  await t.throwsAsync(prepareDtraceLibdir({ rootLibdir: from, libdir, trial: async () => ({ ok: false, output: 'dtrace: could not enable tracing: Failed to enable dtrace:::BEGIN: No such file or directory' }) }), {
-    instanceOf: TracerError,
-    message: /^the dtrace of the private root does not run "BEGIN \{ exit\(0\); \}":\n {2}dtrace: could not enable tracing/,
-  });
+  await t.throwsAsync(
+    prepareDtraceLibdir({
+      rootLibdir: from,
+      libdir,
+      trial: async () => ({
+        ok: false,
+        output: 'dtrace: could not enable tracing: Failed to enable dtrace:::BEGIN: No such file or directory',
+      }),
+    }),
+    {
+      instanceOf: TracerError,
+      message: /^the dtrace of the private root does not run "BEGIN \{ exit\(0\); \}":\n {2}dtrace: could not enable tracing/,
+    },
+  );
   let runs = 0;
-  await t.throwsAsync(prepareDtraceLibdir({ rootLibdir: from, libdir, trial: async () => ({ ok: false, output: runs++ === 0 ? MAJOR_NAMES(libdir) : MAJOR_NAMES(from) }) }), {
-    message: /does not run "BEGIN \{ exit\(0\); \}" \(even without 6\.10\/io\.d\)/,
-  });
+  await t.throwsAsync(
+    prepareDtraceLibdir({
+      rootLibdir: from,
+      libdir,
+      trial: async () => ({ ok: false, output: runs++ === 0 ? MAJOR_NAMES(libdir) : MAJOR_NAMES(from) }),
+    }),
+    {
+      message: /does not run "BEGIN \{ exit\(0\); \}" \(even without 6\.10\/io\.d\)/,
+    },
+  );
   // A file dtrace names that the libdir does not hold is not one leaving out can help.
-  await t.throwsAsync(prepareDtraceLibdir({ rootLibdir: from, libdir, trial: async () => ({ ok: false, output: MAJOR_NAMES(libdir).replace('6.10/io.d', '7.0/io.d') }) }), {
-    message: /does not run "BEGIN \{ exit\(0\); \}":\n.*7\.0\/io\.d/,
-  });
+  await t.throwsAsync(
+    prepareDtraceLibdir({
+      rootLibdir: from,
+      libdir,
+      trial: async () => ({ ok: false, output: MAJOR_NAMES(libdir).replace('6.10/io.d', '7.0/io.d') }),
+    }),
+    {
+      message: /does not run "BEGIN \{ exit\(0\); \}":\n.*7\.0\/io\.d/,
+    },
+  );
   for (let i = 0; i <= MAX_LEFT_OUT; i++) writeFileSync(join(from, `${i}.d`), '');
   let n = 0;
-  await t.throwsAsync(prepareDtraceLibdir({ rootLibdir: from, libdir, trial: async () => ({ ok: false, output: MAJOR_NAMES(libdir).replace('6.10/io.d', `${n++}.d`) }) }), {
-    message: new RegExp(`fails on more than ${MAX_LEFT_OUT} of its D library files`),
-  });
+  await t.throwsAsync(
+    prepareDtraceLibdir({
+      rootLibdir: from,
+      libdir,
+      trial: async () => ({ ok: false, output: MAJOR_NAMES(libdir).replace('6.10/io.d', `${n++}.d`) }),
+    }),
+    {
+      message: new RegExp(`fails on more than ${MAX_LEFT_OUT} of its D library files`),
+    },
+  );
 });
 
-test('the uprobe_events entries of one dtrace, by the pid in their group, and no one else\'s', (t) => {
+test("the uprobe_events entries of one dtrace, by the pid in their group, and no one else's", (t) => {
   const events = [
     'p:dt_14439_dtrace/BEGIN /r/usr/lib/x86_64-linux-gnu/libdtrace.so.2.0.0:0x00000000000ded20',
     'p:dt_14439_dtrace/END /r/usr/lib/x86_64-linux-gnu/libdtrace.so.2.0.0:0x00000000000ded30',

@@ -28,5 +28,7 @@ test.serial('a command that is no Python exits before the hold: a TargetError th
 });
 
 pythonTest('python -I skips the site module: refused, not traced blind', async (t) => {
-  await t.throwsAsync(launchPythonHeld({ command: [PYTHON, '-I', '-c', 'pass'], env: process.env, stdout: 'inherit' }), { message: /exited before its interpreter reached start-up/ });
+  await t.throwsAsync(launchPythonHeld({ command: [PYTHON, '-I', '-c', 'pass'], env: process.env, stdout: 'inherit' }), {
+    message: /exited before its interpreter reached start-up/,
+  });
 });

@@ -15,11 +15,15 @@ test('15 s to SIGTERM and 30 s to SIGKILL by default; MEMTRACE_STOP_GRACE sets t
 
 test('anything but seconds from 0.1 to 3600 is a usage error naming the variable and the value', (t) => {
   for (const text of ['0', '0.05', '3601', '-1', '1e3', '15s', 'abc', ' ', 'Infinity', 'NaN']) {
-    t.throws(() => stopGraceMs({ MEMTRACE_STOP_GRACE: text }), { instanceOf: UsageError, message: `MEMTRACE_STOP_GRACE: expected seconds from 0.1 to 3600, got ${JSON.stringify(text)}` }, text);
+    t.throws(
+      () => stopGraceMs({ MEMTRACE_STOP_GRACE: text }),
+      { instanceOf: UsageError, message: `MEMTRACE_STOP_GRACE: expected seconds from 0.1 to 3600, got ${JSON.stringify(text)}` },
+      text,
+    );
   }
 });
 
-test('the reason: a stop asked for, then a failed tracer, then the target gone, then the duration or the tracer\'s own end', (t) => {
+test("the reason: a stop asked for, then a failed tracer, then the target gone, then the duration or the tracer's own end", (t) => {
   const clean: TracerExit = { code: 0, signal: null };
   const killed: TracerExit = { code: null, signal: 'SIGKILL' };
   t.is(endReasonOf({ reason: 'signal', signal: 'SIGINT' }, killed, true, 1000), 'signal');
@@ -44,7 +48,11 @@ test('the backstop sees the end marker once, and then never fires', async (t) =>
 
 /** A child that writes the name of each signal it gets and ignores it; SIGKILL ends it. */
 function deafChild() {
-  const child = execa(process.execPath, ['-e', "for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => console.log(s)); console.log('ready'); setInterval(() => {}, 1000)"], { reject: false });
+  const child = execa(
+    process.execPath,
+    ['-e', "for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => console.log(s)); console.log('ready'); setInterval(() => {}, 1000)"],
+    { reject: false },
+  );
   const seen: string[] = [];
   const ready = new Promise<void>((resolve) => {
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -74,24 +82,27 @@ test.serial('a stop asked before the tracer runs is sent when it starts; then SI
   }
 });
 
-test.serial('the first signal is the session\'s for the reason; a second Ctrl-C is SIGTERM at once; standDown cancels the escalation', async (t) => {
-  process.env.MEMTRACE_STOP_GRACE = '0.5';
-  try {
-    const stopper = new TracerStopper((reason) => (reason === 'duration' ? 'SIGTERM' : 'SIGINT'));
-    const { child, seen, ready } = deafChild();
-    await ready;
-    stopper.tracerStarted(child.pid!);
-    stopper.stop('duration');
-    // Two signals sent at once may reach the child as one.
-    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
-    stopper.stop('signal', 'SIGINT');
-    stopper.standDown();
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    t.deepEqual(seen, ['SIGTERM', 'SIGTERM']);
-    t.deepEqual(stopper.request, { reason: 'duration', signal: null });
-    child.kill('SIGKILL');
-    await child;
-  } finally {
-    delete process.env.MEMTRACE_STOP_GRACE;
-  }
-});
+test.serial(
+  "the first signal is the session's for the reason; a second Ctrl-C is SIGTERM at once; standDown cancels the escalation",
+  async (t) => {
+    process.env.MEMTRACE_STOP_GRACE = '0.5';
+    try {
+      const stopper = new TracerStopper((reason) => (reason === 'duration' ? 'SIGTERM' : 'SIGINT'));
+      const { child, seen, ready } = deafChild();
+      await ready;
+      stopper.tracerStarted(child.pid!);
+      stopper.stop('duration');
+      // Two signals sent at once may reach the child as one.
+      while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      stopper.stop('signal', 'SIGINT');
+      stopper.standDown();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      t.deepEqual(seen, ['SIGTERM', 'SIGTERM']);
+      t.deepEqual(stopper.request, { reason: 'duration', signal: null });
+      child.kill('SIGKILL');
+      await child;
+    } finally {
+      delete process.env.MEMTRACE_STOP_GRACE;
+    }
+  },
+);

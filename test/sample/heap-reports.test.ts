@@ -23,7 +23,11 @@ test('samples before the first report count as such; from then on, the fresher f
   const both = reports.read();
   // then
   t.is(first, null);
-  t.deepEqual(both, { heapUsed: 11, heapTotal: 21, external: 1, arrayBuffers: 2 }, 'heapUsed from the newer worker report, external from the timer');
+  t.deepEqual(
+    both,
+    { heapUsed: 11, heapTotal: 21, external: 1, arrayBuffers: 2 },
+    'heapUsed from the newer worker report, external from the timer',
+  );
   t.deepEqual(reports.summary(), { samples: 1, beforeFirst: 1, late: 0, via: 'inspector' });
 });
 
@@ -59,7 +63,11 @@ test('without a worker, a busy event loop sends nothing: the preload said why', 
   reports.preload(PID, 'timer', 'no inspector in this Node');
   clock.ms = 1000;
   t.is(reports.read(), null);
-  t.like(reports.summary(), { late: 1, via: 'timer', why: "the program's event loop was busy, and only its timer reports then (no inspector in this Node)" });
+  t.like(reports.summary(), {
+    late: 1,
+    via: 'timer',
+    why: "the program's event loop was busy, and only its timer reports then (no inspector in this Node)",
+  });
 });
 
 test('a program that never reports: every sample is before the first report, and the summary says what to check', (t) => {
@@ -80,7 +88,7 @@ test('a worker that said hello but never got an answer: the main thread ran no J
   t.regex(summary.why!, /the main thread never answered: it ran no JavaScript while sampled/);
 });
 
-test('attached through the inspector: all four figures from each answer; a late answer and one that never came say why in the inspector\'s terms', (t) => {
+test("attached through the inspector: all four figures from each answer; a late answer and one that never came say why in the inspector's terms", (t) => {
   const clock = { ms: 0 };
   const reports = new HeapReports(PID, 100, 'attached', () => clock.ms);
   reports.heap(PID, { heapUsed: 10, heapTotal: 20, external: 3, arrayBuffers: 4 }, 'inspector');
@@ -92,5 +100,11 @@ test('attached through the inspector: all four figures from each answer; a late 
 
   const silent = new HeapReports(PID, 100, 'attached', () => clock.ms);
   t.is(silent.read(), null);
-  t.deepEqual(silent.summary(), { samples: 0, beforeFirst: 1, late: 0, via: 'none', why: "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)" });
+  t.deepEqual(silent.summary(), {
+    samples: 0,
+    beforeFirst: 1,
+    late: 0,
+    via: 'none',
+    why: "the program's inspector never answered (a long native call or garbage collection, or the process is stopped?)",
+  });
 });

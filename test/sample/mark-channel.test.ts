@@ -27,7 +27,7 @@ function exchange(path: string, line: string): Promise<string> {
   });
 }
 
-test.serial('a mark, heap figures and the preload\'s hello reach the sampler; bad lines are answered, not fatal', async (t) => {
+test.serial("a mark, heap figures and the preload's hello reach the sampler; bad lines are answered, not fatal", async (t) => {
   const path = markSocketPath(FAKE_PID);
   const marks: string[] = [];
   const heaps: Array<[number, HeapValues, string]> = [];
@@ -44,14 +44,24 @@ test.serial('a mark, heap figures and the preload\'s hello reach the sampler; ba
     t.is(await exchange(path, '{"mark":""}\n'), '{"ok":false,"error":"a mark needs a text"}');
     t.is(await exchange(path, '{"what":1}\n'), '{"ok":false,"error":"expected {\\"mark\\": TEXT}"}');
     const heap = { pid: 7, heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 4 };
-    t.is(await exchange(path, `${JSON.stringify({ heap })}\n${JSON.stringify({ heap: { ...heap, heapUsed: -1 } })}\n{"mark":"after"}\n`), '{"ok":true,"elapsed":1.25}');
+    t.is(
+      await exchange(path, `${JSON.stringify({ heap })}\n${JSON.stringify({ heap: { ...heap, heapUsed: -1 } })}\n{"mark":"after"}\n`),
+      '{"ok":true,"elapsed":1.25}',
+    );
     t.deepEqual(heaps, [[7, { heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 4 }, 'timer']], 'a negative figure is refused');
     // The worker thread sends heapUsed and heapTotal alone, and says hello; a hello without a known way is dropped.
-    const lines = [{ heap: { pid: 7, heapUsed: 5, heapTotal: 6, via: 'inspector' } }, { preload: { pid: 7, via: 'timer', why: 'no\ninspector' } }, { preload: { pid: 7, via: 'carrier pigeon' } }];
+    const lines = [
+      { heap: { pid: 7, heapUsed: 5, heapTotal: 6, via: 'inspector' } },
+      { preload: { pid: 7, via: 'timer', why: 'no\ninspector' } },
+      { preload: { pid: 7, via: 'carrier pigeon' } },
+    ];
     t.is(await exchange(path, `${lines.map((line) => JSON.stringify(line)).join('\n')}\n{"mark":"after"}\n`), '{"ok":true,"elapsed":1.25}');
     t.deepEqual(heaps.at(-1), [7, { heapUsed: 5, heapTotal: 6 }, 'inspector']);
     t.deepEqual(hellos, [[7, 'timer', 'no inspector']]);
-    await t.throwsAsync(listenChannel(path, { mark: () => null, heap: () => {}, preload: () => {} }), { instanceOf: TargetError, message: /already sampling/ });
+    await t.throwsAsync(listenChannel(path, { mark: () => null, heap: () => {}, preload: () => {} }), {
+      instanceOf: TargetError,
+      message: /already sampling/,
+    });
   } finally {
     await closeChannel(server, path);
   }
@@ -69,7 +79,10 @@ test.serial('a stale socket file left by a killed sampler is replaced', async (t
 });
 
 test.serial('marking a PID that nobody samples says so; a stopped sampler refuses', async (t) => {
-  await t.throwsAsync(sendMark(FAKE_PID, 'x'), { instanceOf: TargetError, message: `no memtrace process is sampling PID ${FAKE_PID} (no socket answers at ${markSocketPath(FAKE_PID)})` });
+  await t.throwsAsync(sendMark(FAKE_PID, 'x'), {
+    instanceOf: TargetError,
+    message: `no memtrace process is sampling PID ${FAKE_PID} (no socket answers at ${markSocketPath(FAKE_PID)})`,
+  });
   const path = markSocketPath(FAKE_PID);
   const server = await listenChannel(path, { mark: () => null, heap: () => {}, preload: () => {} });
   try {
@@ -108,7 +121,7 @@ test.serial('the socket directory is XDG_RUNTIME_DIR/memtrace when that is priva
   });
 });
 
-test.serial("an XDG_RUNTIME_DIR of another user (sudo -E) or a relative one is passed over for /tmp/memtrace-UID", (t) => {
+test.serial('an XDG_RUNTIME_DIR of another user (sudo -E) or a relative one is passed over for /tmp/memtrace-UID', (t) => {
   withTmpdir((base) => {
     const runtime = join(base, 'run-user-1000');
     mkdirSync(runtime, { mode: 0o700 });

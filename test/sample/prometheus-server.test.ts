@@ -35,10 +35,13 @@ test('a port in use is a usage error naming the address', async (t) => {
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
   const { port } = holder.address() as { port: number };
   try {
-    await t.throwsAsync(servePrometheus({ host: '127.0.0.1', port }, () => ''), {
-      instanceOf: UsageError,
-      message: `--prometheus 127.0.0.1:${port}: the address is already in use`,
-    });
+    await t.throwsAsync(
+      servePrometheus({ host: '127.0.0.1', port }, () => ''),
+      {
+        instanceOf: UsageError,
+        message: `--prometheus 127.0.0.1:${port}: the address is already in use`,
+      },
+    );
   } finally {
     holder.close();
   }

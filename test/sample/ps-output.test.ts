@@ -14,12 +14,18 @@ test('a tree: descendants of the target only, parents first, names with spaces k
   const all = parsePsOutput(readFileSync(fixture('ps/macos-ps-tree.txt'), 'utf8'), 'ps -A');
   t.is(all.length, 8);
   const tree = descendants(all, 25676);
-  t.deepEqual(tree.map((entry) => [entry.pid, entry.ppid, entry.name]), [
-    [25680, 25676, 'python3'],
-    [25681, 25676, 'My Tool'],
-    [25690, 25680, 'sleep'],
-  ]);
-  t.is(tree.reduce((sum, entry) => sum + entry.rss, 0), (20480 + 8192 + 4096) * 1024);
+  t.deepEqual(
+    tree.map((entry) => [entry.pid, entry.ppid, entry.name]),
+    [
+      [25680, 25676, 'python3'],
+      [25681, 25676, 'My Tool'],
+      [25690, 25680, 'sleep'],
+    ],
+  );
+  t.is(
+    tree.reduce((sum, entry) => sum + entry.rss, 0),
+    (20480 + 8192 + 4096) * 1024,
+  );
 });
 
 test('empty output (the process has gone) is no process, not an error', (t) => {
@@ -41,6 +47,9 @@ test('descendants: a cycle or a process that is its own parent does not loop', (
     { pid: 11, ppid: 10, name: 'b' },
     { pid: 10, ppid: 11, name: 'a-again' },
   ];
-  t.deepEqual(descendants(entries, 1).map((entry) => entry.pid), [10, 11]);
+  t.deepEqual(
+    descendants(entries, 1).map((entry) => entry.pid),
+    [10, 11],
+  );
   t.deepEqual(descendants(entries, 99), []);
 });

@@ -56,7 +56,10 @@ test('no debug file installed: null, no error', async (t) => {
 function buildMiniDebugInfoBinary(directory: string): string {
   const source = join(directory, 'prog.c');
   const binary = join(directory, 'prog');
-  writeFileSync(source, 'static __attribute__((noinline)) int local_helper(int x) { return x * 3 + 1; }\nint main(int argc, char **argv) { (void)argv; return local_helper(argc); }\n');
+  writeFileSync(
+    source,
+    'static __attribute__((noinline)) int local_helper(int x) { return x * 3 + 1; }\nint main(int argc, char **argv) { (void)argv; return local_helper(argc); }\n',
+  );
   execFileSync('gcc', ['-O2', '-o', binary, source]);
   const functions = execFileSync('nm', ['--format=posix', '--defined-only', binary], { encoding: 'utf8' })
     .split('\n')
@@ -65,7 +68,16 @@ function buildMiniDebugInfoBinary(directory: string): string {
     .join('\n');
   writeFileSync(join(directory, 'funcs'), `${functions}\n`);
   execFileSync('objcopy', ['--only-keep-debug', binary, join(directory, 'debug')]);
-  execFileSync('objcopy', ['-S', '--remove-section', '.gdb_index', '--remove-section', '.comment', `--keep-symbols=${join(directory, 'funcs')}`, join(directory, 'debug'), join(directory, 'mini')]);
+  execFileSync('objcopy', [
+    '-S',
+    '--remove-section',
+    '.gdb_index',
+    '--remove-section',
+    '.comment',
+    `--keep-symbols=${join(directory, 'funcs')}`,
+    join(directory, 'debug'),
+    join(directory, 'mini'),
+  ]);
   execFileSync('xz', ['--keep', join(directory, 'mini')]);
   execFileSync('strip', ['--strip-all', binary]);
   execFileSync('objcopy', ['--add-section', `.gnu_debugdata=${join(directory, 'mini.xz')}`, binary]);
@@ -75,7 +87,7 @@ function buildMiniDebugInfoBinary(directory: string): string {
 test('MiniDebugInfo (.gnu_debugdata) names the local functions a stripped binary lost', async (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-minidebug-test-'));
   const binary = await readElf(buildMiniDebugInfoBinary(directory));
-  t.is(binary.findFunction('local_helper'), undefined, 'stripped: not in the binary\'s own tables');
+  t.is(binary.findFunction('local_helper'), undefined, "stripped: not in the binary's own tables");
   const mini = await readMiniDebugInfo(binary);
   t.not(mini, null);
   const local = mini!.findFunction('local_helper');

@@ -2,7 +2,14 @@ import test from 'ava';
 import { demangle } from '../../src/symbols/demangle.js';
 
 test('mangled names are demangled, everything else passes through untouched', async (t) => {
-  const names = ['_ZN2ns6Widget4growEm', 'malloc', 'memtrace_free_body', '0x7f0012345678', '_ZNSt6vectorIiSaIiEE9push_backERKi', '_Z3foov.cold'];
+  const names = [
+    '_ZN2ns6Widget4growEm',
+    'malloc',
+    'memtrace_free_body',
+    '0x7f0012345678',
+    '_ZNSt6vectorIiSaIiEE9push_backERKi',
+    '_Z3foov.cold',
+  ];
   const result = await demangle(names);
   t.false(result.demanglerMissing);
   t.deepEqual(Object.fromEntries(result), {

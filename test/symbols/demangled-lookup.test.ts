@@ -19,7 +19,11 @@ test('the stock node binary: Node ArrayBuffer allocator functions found by their
   t.false(demanglerMissing);
   t.deepEqual(
     ALLOCATOR.map((name) => found.get(name)?.symbol),
-    ['_ZN4node24NodeArrayBufferAllocator8AllocateEm', '_ZN4node24NodeArrayBufferAllocator21AllocateUninitializedEm', '_ZN2v812_GLOBAL__N_120ArrayBufferAllocator4FreeEPvm'],
+    [
+      '_ZN4node24NodeArrayBufferAllocator8AllocateEm',
+      '_ZN4node24NodeArrayBufferAllocator21AllocateUninitializedEm',
+      '_ZN2v812_GLOBAL__N_120ArrayBufferAllocator4FreeEPvm',
+    ],
   );
   t.is(found.get(ALLOCATOR[0]!)?.function.address, elf.findFunction('_ZN4node24NodeArrayBufferAllocator8AllocateEm')?.address);
 });
@@ -27,7 +31,9 @@ test('the stock node binary: Node ArrayBuffer allocator functions found by their
 test('a C++ program without those functions: nothing found; a missing c++filt is said', async (t) => {
   const elf = await readElf(compileFixture('widget.cpp', join(temporary.dir, 'widget')));
   t.is((await findByDemangledName(elf, ALLOCATOR, ['ArrayBufferAllocator'])).found.size, 0);
-  const { found, demanglerMissing } = await findByDemangledName(elf, ['ns::Widget::grow(unsigned long)'], ['Widget'], { demangleCommand: '/nonexistent/c++filt' });
+  const { found, demanglerMissing } = await findByDemangledName(elf, ['ns::Widget::grow(unsigned long)'], ['Widget'], {
+    demangleCommand: '/nonexistent/c++filt',
+  });
   t.true(demanglerMissing);
   t.is(found.size, 0);
 });

@@ -46,10 +46,22 @@ const recognised = test.macro(async (t, code: number[], expected: { bodyOffset: 
 // glibc 2.36: test rdi,rdi; je rel32 (+0xbf from the push, to a ret); push rbp.
 const glibc236 = [0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x55, ...padding(0xbf - 1), 0xc3, ...padding(8)];
 test('je rel32 then push %rbp, je to a ret (glibc 2.36)', recognised, glibc236, { bodyOffset: 9, nullReturnOffset: 0xc8 });
-test('je rel8 then push %rbx', recognised, [0x48, 0x85, 0xff, 0x74, 0x03, 0x53, 0x90, 0x90, 0xc3, ...padding(4)], { bodyOffset: 5, nullReturnOffset: 8 });
-test('je rel8 then push %r12', recognised, [0x48, 0x85, 0xff, 0x74, 0x04, 0x41, 0x54, 0x90, 0x90, 0xc3, ...padding(4)], { bodyOffset: 5, nullReturnOffset: 9 });
-test('je target that is not a ret', recognised, [0x48, 0x85, 0xff, 0x74, 0x03, 0x55, 0x90, 0x90, 0x31, 0xc0, 0xc3, ...padding(2)], { bodyOffset: 5, nullReturnOffset: null });
-test('je target outside the function', recognised, [0x48, 0x85, 0xff, 0x74, 0x7f, 0x55, ...padding(8)], { bodyOffset: 5, nullReturnOffset: null });
+test('je rel8 then push %rbx', recognised, [0x48, 0x85, 0xff, 0x74, 0x03, 0x53, 0x90, 0x90, 0xc3, ...padding(4)], {
+  bodyOffset: 5,
+  nullReturnOffset: 8,
+});
+test('je rel8 then push %r12', recognised, [0x48, 0x85, 0xff, 0x74, 0x04, 0x41, 0x54, 0x90, 0x90, 0xc3, ...padding(4)], {
+  bodyOffset: 5,
+  nullReturnOffset: 9,
+});
+test('je target that is not a ret', recognised, [0x48, 0x85, 0xff, 0x74, 0x03, 0x55, 0x90, 0x90, 0x31, 0xc0, 0xc3, ...padding(2)], {
+  bodyOffset: 5,
+  nullReturnOffset: null,
+});
+test('je target outside the function', recognised, [0x48, 0x85, 0xff, 0x74, 0x7f, 0x55, ...padding(8)], {
+  bodyOffset: 5,
+  nullReturnOffset: null,
+});
 test('41 58 is pop %r8, not a push', recognised, [0x48, 0x85, 0xff, 0x74, 0x03, 0x41, 0x58, ...padding(8)], null);
 test('jne instead of je', recognised, [0x48, 0x85, 0xff, 0x75, 0x03, 0x55, ...padding(8)], null);
 test('no NULL check (endbr64 first)', recognised, [0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff, 0x74, 0x03, 0x55, ...padding(4)], null);
@@ -65,7 +77,13 @@ test('findFreeBody on the system libc agrees with objdump', async (t) => {
   const free = elf.findFunction('free')!;
   const disassembly = execFileSync(
     'objdump',
-    ['-d', '--no-show-raw-insn', `--start-address=0x${free.address.toString(16)}`, `--stop-address=0x${(free.address + free.size).toString(16)}`, SYSTEM_LIBC],
+    [
+      '-d',
+      '--no-show-raw-insn',
+      `--start-address=0x${free.address.toString(16)}`,
+      `--stop-address=0x${(free.address + free.size).toString(16)}`,
+      SYSTEM_LIBC,
+    ],
     { encoding: 'utf8' },
   );
   const instructions = [...disassembly.matchAll(/^\s+([0-9a-f]+):\s+(\S+)\s*(\S*)/gm)].map((m) => ({
@@ -91,7 +109,8 @@ async function freeAliases(): Promise<ElfAlias[]> {
   const aliases: ElfAlias[] = [
     { name: 'memtrace_free_body', address: free.address + BigInt(body.bodyOffset), size: free.size - BigInt(body.bodyOffset) },
   ];
-  if (body.nullReturnOffset !== null) aliases.push({ name: 'memtrace_free_null', address: free.address + BigInt(body.nullReturnOffset), size: 1n });
+  if (body.nullReturnOffset !== null)
+    aliases.push({ name: 'memtrace_free_null', address: free.address + BigInt(body.nullReturnOffset), size: 1n });
   return aliases;
 }
 
@@ -115,7 +134,10 @@ test('the copy keeps every byte of the original except e_shoff, e_shnum and e_sh
   t.true(copy.length > original.length);
   const changed: number[] = [];
   for (let i = 0; i < original.length; i++) if (original[i] !== copy[i]) changed.push(i);
-  t.true(changed.every((i) => PATCHED_HEADER_BYTES.has(i)), `unexpected changed bytes at ${changed.filter((i) => !PATCHED_HEADER_BYTES.has(i))}`);
+  t.true(
+    changed.every((i) => PATCHED_HEADER_BYTES.has(i)),
+    `unexpected changed bytes at ${changed.filter((i) => !PATCHED_HEADER_BYTES.has(i))}`,
+  );
   // So every PT_LOAD's bytes are identical once the ELF header is set aside.
   const elf = await readElf(SYSTEM_LIBC);
   for (const segment of elf.segments) {
@@ -148,7 +170,10 @@ test('the aliases read back through readElf, nm and readelf', async (t) => {
   const hex = (value: bigint) => value.toString(16).padStart(16, '0');
   t.is(execFileSync('nm', [copyPath], { encoding: 'utf8' }), aliases.map((a) => `${hex(a.address)} T ${a.name}\n`).join(''));
   const symtab = execFileSync('readelf', ['-sW', copyPath], { encoding: 'utf8' }).split("Symbol table '.symtab'")[1]!;
-  t.regex(symtab, new RegExp(`1: ${hex(aliases[0]!.address)}\\s+${aliases[0]!.size} FUNC\\s+GLOBAL DEFAULT\\s+${text.index} memtrace_free_body`));
+  t.regex(
+    symtab,
+    new RegExp(`1: ${hex(aliases[0]!.address)}\\s+${aliases[0]!.size} FUNC\\s+GLOBAL DEFAULT\\s+${text.index} memtrace_free_body`),
+  );
   t.regex(symtab, new RegExp(`2: ${hex(aliases[1]!.address)}\\s+1 FUNC\\s+GLOBAL DEFAULT\\s+${text.index} memtrace_free_null`));
 });
 
@@ -165,7 +190,9 @@ test('a program runs with the copy as its libc', async (t) => {
 test('refuses a source that already has a .symtab', async (t) => {
   const program = compileFixture('frees-23.c', join(temporary.dir, 'with-symtab'));
   const destination = join(temporary.dir, 'never-written');
-  const error = await t.throwsAsync(writeAliasedCopy(program, destination, [{ name: 'memtrace_x', address: 0x1000n, size: 1n }]), { instanceOf: ElfError });
+  const error = await t.throwsAsync(writeAliasedCopy(program, destination, [{ name: 'memtrace_x', address: 0x1000n, size: 1n }]), {
+    instanceOf: ElfError,
+  });
   t.regex(error!.message, /already has a \.symtab; appending a second one is not safe/);
   t.false(existsSync(destination));
 });
@@ -175,17 +202,42 @@ const badAliases = test.macro(async (t, alias: ElfAlias, expected: RegExp) => {
   const destination = join(temporary.dir, `bad-${alias.name.replace(/\W/g, '_')}`);
   await t.throwsAsync(writeAliasedCopy(SYSTEM_LIBC, destination, [good!, alias]), { message: expected });
   t.false(existsSync(destination));
-  t.deepEqual(readdirSync(temporary.dir).filter((name) => name.endsWith('.tmp')), []);
+  t.deepEqual(
+    readdirSync(temporary.dir).filter((name) => name.endsWith('.tmp')),
+    [],
+  );
 });
 
-test('an alias name that is not an identifier', badAliases, { name: 'free+9', address: 0x98ef9n, size: 1n }, /alias name "free\+9" must match/);
-test('an alias of size 0', badAliases, { name: 'memtrace_zero', address: 0x98ef9n, size: 0n }, /size must be positive \(bpftrace refuses size-0 symbols\)/);
-test('an alias outside executable code', badAliases, { name: 'memtrace_data', address: 0x10n, size: 1n }, /is not inside one executable section/);
-test('a duplicate alias name', badAliases, { name: 'memtrace_free_body', address: 0x98ef9n, size: 1n }, /alias memtrace_free_body is given twice/);
+test(
+  'an alias name that is not an identifier',
+  badAliases,
+  { name: 'free+9', address: 0x98ef9n, size: 1n },
+  /alias name "free\+9" must match/,
+);
+test(
+  'an alias of size 0',
+  badAliases,
+  { name: 'memtrace_zero', address: 0x98ef9n, size: 0n },
+  /size must be positive \(bpftrace refuses size-0 symbols\)/,
+);
+test(
+  'an alias outside executable code',
+  badAliases,
+  { name: 'memtrace_data', address: 0x10n, size: 1n },
+  /is not inside one executable section/,
+);
+test(
+  'a duplicate alias name',
+  badAliases,
+  { name: 'memtrace_free_body', address: 0x98ef9n, size: 1n },
+  /alias memtrace_free_body is given twice/,
+);
 
 // ---- the point of it all: bpftrace probes the aliases ---------------------------------------------
 
-const TRACEFS_PROBLEM = existsSync('/sys/kernel/tracing/uprobe_events') ? null : 'no tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)';
+const TRACEFS_PROBLEM = existsSync('/sys/kernel/tracing/uprobe_events')
+  ? null
+  : 'no tracefs at /sys/kernel/tracing (mount -t tracefs nodev /sys/kernel/tracing)';
 const liveTest = gated(LIVE_PROBLEM ?? TRACEFS_PROBLEM, { base: test });
 
 liveTest('bpftrace counts exactly the 23 non-NULL frees on memtrace_free_body and the 5 NULL ones on memtrace_free_null', async (t) => {
@@ -198,7 +250,10 @@ liveTest('bpftrace counts exactly the 23 non-NULL frees on memtrace_free_body an
   ].join('\n');
   // env(1) sets LD_LIBRARY_PATH for the target only (bpftrace itself keeps the system libc); bpftrace
   // wants a full path, since on a merged-/usr system "env" matches both /bin/env and /usr/bin/env.
-  const run = spawnSync(LIVE_BPFTRACE, ['-e', script, '-c', `/usr/bin/env LD_LIBRARY_PATH=${copyDir} ${program}`], { encoding: 'utf8', timeout: 120_000 });
+  const run = spawnSync(LIVE_BPFTRACE, ['-e', script, '-c', `/usr/bin/env LD_LIBRARY_PATH=${copyDir} ${program}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   t.is(run.status, 0, run.stderr);
   const counts = Object.fromEntries([...run.stdout.matchAll(/^@(\w+): (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
   t.deepEqual(counts, { body: 23, entry: 28, null: 5 });

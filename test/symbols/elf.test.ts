@@ -49,7 +49,10 @@ test('a non-PIE program: kind exec, file offsets and addresses translate through
   t.is(elf.fileOffsetToVaddr(text.offset + 0x10n), text.vaddr + 0x10n);
   t.is(elf.vaddrToFileOffset(text.vaddr + 0x10n), text.offset + 0x10n);
   // The page padding after .text is mapped but is not file content of any segment.
-  const nextOffset = elf.segments.map((s) => s.offset).filter((o) => o > text.offset).reduce((a, b) => (a < b ? a : b));
+  const nextOffset = elf.segments
+    .map((s) => s.offset)
+    .filter((o) => o > text.offset)
+    .reduce((a, b) => (a < b ? a : b));
   t.true(nextOffset > text.offset + text.filesz);
   t.is(elf.fileOffsetToVaddr(text.offset + text.filesz), undefined);
   t.is(elf.vaddrToFileOffset(0x10n), undefined);
@@ -68,7 +71,12 @@ test('libc.so.6 (.dynsym only): functions match nm -D, versions and aliases reso
     return { address: BigInt(`0x${match[1]}`), size: BigInt(`0x${match[2]}`) };
   };
   const free = nmSymbol(/^([0-9a-f]+) ([0-9a-f]+) T free@@GLIBC_2\.2\.5$/m);
-  t.deepEqual(elf.findFunction('free'), { name: 'free', address: free.address, size: free.size, sectionIndex: elf.sectionAt(free.address)!.index });
+  t.deepEqual(elf.findFunction('free'), {
+    name: 'free',
+    address: free.address,
+    size: free.size,
+    sectionIndex: elf.sectionAt(free.address)!.index,
+  });
   // free, __libc_free and cfree share an address: the table shows the public name.
   t.is(elf.functions.find((f) => f.address === free.address)?.name, 'free');
   t.is(elf.findFunction('__libc_free')?.address, free.address);
@@ -101,10 +109,16 @@ test('a truncated copy is reported as truncated', async (t) => {
   const whole = readFileSync(pieProgram);
   const headersOnly = join(temporary.dir, 'truncated-4k');
   writeFileSync(headersOnly, whole.subarray(0, 4096));
-  await t.throwsAsync(readElf(headersOnly), { instanceOf: ElfError, message: /: truncated: PT_LOAD segment \d+ ends at byte \d+ but the file has 4096$/ });
+  await t.throwsAsync(readElf(headersOnly), {
+    instanceOf: ElfError,
+    message: /: truncated: PT_LOAD segment \d+ ends at byte \d+ but the file has 4096$/,
+  });
   const tiny = join(temporary.dir, 'truncated-40');
   writeFileSync(tiny, whole.subarray(0, 40));
-  await t.throwsAsync(readElf(tiny), { instanceOf: ElfError, message: /: truncated: the ELF header needs bytes 0\.\.64 but the file has 40$/ });
+  await t.throwsAsync(readElf(tiny), {
+    instanceOf: ElfError,
+    message: /: truncated: the ELF header needs bytes 0\.\.64 but the file has 40$/,
+  });
   // Cut in the middle of the section header table, the last thing in the file.
   const noTail = join(temporary.dir, 'truncated-tail');
   writeFileSync(noTail, whole.subarray(0, whole.length - 100));

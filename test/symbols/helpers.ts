@@ -72,7 +72,9 @@ export function nmFunctions(path: string, dynamic: boolean): Map<bigint, string[
 /** The PT_LOAD rows of `readelf -lW`: offset, vaddr, filesz, memsz and the flags letters. */
 export function readelfLoadSegments(path: string): { offset: bigint; vaddr: bigint; filesz: bigint; memsz: bigint; flags: string }[] {
   const output = execFileSync('readelf', ['-lW', path], { encoding: 'utf8' });
-  return [...output.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+([RWE ]+?)\s+0x/gm)].map((m) => ({
+  return [
+    ...output.matchAll(/^\s*LOAD\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+0x[0-9a-f]+\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+([RWE ]+?)\s+0x/gm),
+  ].map((m) => ({
     offset: BigInt(m[1]!),
     vaddr: BigInt(m[2]!),
     filesz: BigInt(m[3]!),

@@ -73,7 +73,10 @@ test('a garbled file on disk is read to its end with its bad lines counted', asy
 });
 
 test('jitFrame: V8 names lose file:// and the column; CPython names are python frames', (t) => {
-  t.deepEqual(jitFrame('JS:~makeDistinctBuffers file:///srv/app/buffers.js:15:29'), { name: 'JS:~makeDistinctBuffers /srv/app/buffers.js:15', kind: 'js' });
+  t.deepEqual(jitFrame('JS:~makeDistinctBuffers file:///srv/app/buffers.js:15:29'), {
+    name: 'JS:~makeDistinctBuffers /srv/app/buffers.js:15',
+    kind: 'js',
+  });
   t.deepEqual(jitFrame('JS:^alloc node:buffer:391:30'), { name: 'JS:^alloc node:buffer:391', kind: 'js' });
   t.deepEqual(jitFrame('JS:~ node:internal/main/run_main_module:1:1'), { name: 'JS:~ node:internal/main/run_main_module:1', kind: 'js' });
   t.deepEqual(jitFrame('Builtin:ArrayPrototypePush'), { name: 'Builtin:ArrayPrototypePush', kind: 'js' });

@@ -61,7 +61,12 @@ const malformed = test.macro((t, text: string, expected: RegExp) => {
 });
 
 const GOOD = '7f0000000000-7f0000001000 r-xp 00000000 fe:00 12 /lib/a.so\n';
-test('malformed range names line 2', malformed, `${GOOD}zz-7f r-xp 0 fe:00 1 /x\n`, /^\/proc\/42\/maps:2: not valid proc maps: expected an address range/);
+test(
+  'malformed range names line 2',
+  malformed,
+  `${GOOD}zz-7f r-xp 0 fe:00 1 /x\n`,
+  /^\/proc\/42\/maps:2: not valid proc maps: expected an address range/,
+);
 test('malformed perms names line 3', malformed, `${GOOD}${GOOD}7f00-7f01 rxp 0 fe:00 1 /x\n`, /:3: .*expected permissions such as r-xp/);
 test('missing inode', malformed, '7f00-7f01 r-xp 00000000 fe:00\n', /:1: .*expected a decimal inode number/);
 test('bad device', malformed, '7f00-7f01 r-xp 00000000 fe00 1 /x\n', /:1: .*expected a device such as fe:00/);
@@ -141,9 +146,7 @@ test('MappingHistory: round trip through JSON text', (t) => {
 });
 
 test('MappingHistory.fromJSON rejects a snapshot pointing nowhere', (t) => {
-  const error = t.throws(() =>
-    MappingHistory.fromJSON({ format: 'memtrace-mapping-history', version: 1, mappings: [], snapshots: [[0]] }),
-  );
+  const error = t.throws(() => MappingHistory.fromJSON({ format: 'memtrace-mapping-history', version: 1, mappings: [], snapshots: [[0]] }));
   t.is(error!.message, 'not a memtrace mapping history: snapshot 0 refers to mapping 0, which does not exist');
   t.throws(() => MappingHistory.fromJSON({ format: 'other' }), { message: /format is "other"/ });
 });

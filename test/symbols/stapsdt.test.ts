@@ -17,6 +17,8 @@ test('a stapsdt note is read; notes of other owners, and a note cut short, are s
   desc.writeBigUInt64LE(0x1234n, 0);
   const gnu = note('GNU', 3, Buffer.alloc(20));
   const sdt = note('stapsdt', 3, desc);
-  t.deepEqual(parseStapsdtNotes(Buffer.concat([gnu, sdt])), [{ provider: 'node', name: 'gc__start', args: '-4@%edi', pc: 0x1234n, semaphore: 0n }]);
+  t.deepEqual(parseStapsdtNotes(Buffer.concat([gnu, sdt])), [
+    { provider: 'node', name: 'gc__start', args: '-4@%edi', pc: 0x1234n, semaphore: 0n },
+  ]);
   t.deepEqual(parseStapsdtNotes(Buffer.concat([gnu, sdt.subarray(0, sdt.length - 8)])), []);
 });

@@ -91,7 +91,9 @@ test('demangling can be turned off, and a missing c++filt is reported', async (t
 test('displayPath renames the module (a private copy shown as the original)', async (t) => {
   const { target, history } = await snapshotOf(program);
   const atoi = target.addresses.get('atoi')!;
-  const symbolizer = new Symbolizer(history, { displayPath: (path) => (path.endsWith('/libc.so.6') ? '/opt/original/libc-2.36.so' : path) });
+  const symbolizer = new Symbolizer(history, {
+    displayPath: (path) => (path.endsWith('/libc.so.6') ? '/opt/original/libc-2.36.so' : path),
+  });
   t.deepEqual(named((await symbolizer.resolve([atoi], { returnAddresses: false })).get(atoi)), {
     name: 'atoi',
     module: 'libc-2.36.so',
@@ -171,7 +173,16 @@ test('findFunctionAt: sized symbols end at their size; size-0 symbols end with t
 });
 
 test('addresses of JIT code (anonymous executable memory, or mapped after the last snapshot) are named from the perf map', async (t) => {
-  const anonymous = (start: bigint, end: bigint, perms: string): Mapping => ({ start, end, offset: 0n, perms, dev: '00:00', inode: 0, path: '', deleted: false });
+  const anonymous = (start: bigint, end: bigint, perms: string): Mapping => ({
+    start,
+    end,
+    offset: 0n,
+    perms,
+    dev: '00:00',
+    inode: 0,
+    path: '',
+    deleted: false,
+  });
   const history = new MappingHistory();
   history.add([anonymous(0x7f0000000000n, 0x7f0000040000n, 'r-xp'), anonymous(0x7f0000100000n, 0x7f0000110000n, 'rw-p')]);
   const perfMap = new PerfMap();
@@ -179,7 +190,13 @@ test('addresses of JIT code (anonymous executable memory, or mapped after the la
   perfMap.push('7f0000200000 40 JS:*hot file:///srv/hot.js:3:1'); // beyond the recorded mappings
   const symbolizer = new Symbolizer(history, { perfMap });
   const frames = await symbolizer.resolve([0x7f0000001011n, 0x7f0000200010n, 0x7f0000030000n, 0x7f0000100010n], { returnAddresses: true });
-  t.deepEqual(frames.get(0x7f0000001011n), { name: 'JS:~makeDistinctBuffers /srv/buffers.js:15', kind: 'js', module: null, resolved: true, code: true });
+  t.deepEqual(frames.get(0x7f0000001011n), {
+    name: 'JS:~makeDistinctBuffers /srv/buffers.js:15',
+    kind: 'js',
+    module: null,
+    resolved: true,
+    code: true,
+  });
   t.deepEqual(frames.get(0x7f0000200010n), { name: 'JS:*hot /srv/hot.js:3', kind: 'js', module: null, resolved: true, code: true });
   // In executable anonymous memory but in no perf-map entry: hex, counted as a JIT address unnamed;
   // still code (a JIT's), unlike the writable anonymous memory.

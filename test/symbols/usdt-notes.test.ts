@@ -19,7 +19,10 @@ function note(provider: string, name: string, args: string, semaphore: bigint): 
 }
 
 test('parses stapsdt notes: provider, name, semaphore, arguments', (t) => {
-  const bytes = Buffer.concat([note('python', 'function__entry', '8@%rbp 8@%r12 -4@%eax', 0xa84260n), note('libc', 'memory_sbrk_more', '8@%rax', 0n)]);
+  const bytes = Buffer.concat([
+    note('python', 'function__entry', '8@%rbp 8@%r12 -4@%eax', 0xa84260n),
+    note('libc', 'memory_sbrk_more', '8@%rax', 0n),
+  ]);
   t.deepEqual(parseStapsdtNotes(bytes, 'x'), [
     { provider: 'python', name: 'function__entry', address: 0x4f20a1n, semaphore: 0xa84260n, args: ['8@%rbp', '8@%r12', '-4@%eax'] },
     { provider: 'libc', name: 'memory_sbrk_more', address: 0x4f20a1n, semaphore: 0n, args: ['8@%rax'] },
@@ -38,7 +41,16 @@ test('an empty section has no probes', (t) => {
 // Debian's python3.11 (installed on the project's machines): 8 python probes, all with semaphores.
 needing([PYTHON_NEED], test)(`${DEBIAN_PYTHON}: the 8 python USDT probes, each with a semaphore`, async (t) => {
   const probes = await readUsdtProbes(DEBIAN_PYTHON);
-  t.deepEqual(probes.map((probe) => probe.name).sort(), ['audit', 'function__entry', 'function__return', 'gc__done', 'gc__start', 'import__find__load__done', 'import__find__load__start', 'line']);
+  t.deepEqual(probes.map((probe) => probe.name).sort(), [
+    'audit',
+    'function__entry',
+    'function__return',
+    'gc__done',
+    'gc__start',
+    'import__find__load__done',
+    'import__find__load__start',
+    'line',
+  ]);
   t.true(probes.every((probe) => probe.provider === 'python' && probe.semaphore !== 0n));
   t.deepEqual(probes.find((probe) => probe.name === 'function__entry')?.args, ['8@%rbp', '8@%r12', '-4@%eax']);
 });

@@ -18,7 +18,10 @@ test(`node's own binary (${NODE}) has the V8 symbol, found by its demangled name
   const elf = await readElf(NODE);
   const symbol = await findV8GcSymbol(elf);
   t.is(symbol?.symbol, MANGLED);
-  t.is(symbol?.demangled, 'v8::internal::Heap::PerformGarbageCollection(v8::internal::GarbageCollector, v8::internal::GarbageCollectionReason, char const*)');
+  t.is(
+    symbol?.demangled,
+    'v8::internal::Heap::PerformGarbageCollection(v8::internal::GarbageCollector, v8::internal::GarbageCollectionReason, char const*)',
+  );
   // Cross-checked against binutils: nm lists the same name at the same address.
   const nm = execFileSync('sh', ['-c', `nm ${NODE} | grep ' T ${MANGLED}$'`], { encoding: 'utf8' });
   t.is(BigInt(`0x${nm.split(' ')[0]}`), symbol!.address);
@@ -53,7 +56,10 @@ test('the usdt-gc workload: both probes read from .note.stapsdt, as readelf -n l
   const path = buildWorkload('usdt-gc');
   const elf = await readElf(path);
   const probes = await readStapsdtNotes(elf);
-  t.deepEqual(probes.map((probe) => `${probe.provider}:${probe.name}`), ['node:gc__start', 'node:gc__done']);
+  t.deepEqual(
+    probes.map((probe) => `${probe.provider}:${probe.name}`),
+    ['node:gc__start', 'node:gc__done'],
+  );
   const readelf = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
   for (const probe of probes) {
     t.true(readelf.includes(`Location: 0x${probe.pc.toString(16).padStart(16, '0')}`), readelf);

@@ -33,7 +33,7 @@ See docs/tools/heap-stats.md.
 
 export const heapStatsCommand: Command = {
   name: 'heap-stats',
-  summary: "V8 heap spaces of a Node program, start vs end, significant changes only",
+  summary: 'V8 heap spaces of a Node program, start vs end, significant changes only',
   needsBackend: false,
   async run(argv, io) {
     const { values, positionals, command } = parseCommandLine(argv, {
@@ -76,6 +76,7 @@ export const heapStatsCommand: Command = {
 export function parseFraction(option: string, text: string): number {
   const match = /^(\d{1,6}(?:\.\d{1,6})?)(%?)$/.exec(text);
   const value = match === null ? NaN : Number(match[1]) / (match[2] === '%' ? 100 : 1);
-  if (!(value >= 0 && value <= 1000)) throw new UsageError(`${option}: expected a percentage such as 1% or a fraction such as 0.01, got "${text}"`);
+  if (!(value >= 0 && value <= 1000))
+    throw new UsageError(`${option}: expected a percentage such as 1% or a fraction such as 0.01, got "${text}"`);
   return value;
 }

@@ -24,7 +24,10 @@ export const markCommand: Command = {
       io.stdout.write(MARK_HELP);
       return 0;
     }
-    if (positionals.length !== 2) throw new UsageError(`expected PID and TEXT, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'} (quote a TEXT with spaces)`);
+    if (positionals.length !== 2)
+      throw new UsageError(
+        `expected PID and TEXT, got ${positionals.length} argument${positionals.length === 1 ? '' : 's'} (quote a TEXT with spaces)`,
+      );
     const pid = validatePid(positionals[0]);
     const { elapsed } = await sendMark(pid, validateMarkText(positionals[1]!));
     io.stderr.write(`memtrace: marked PID ${pid} at ${formatDuration(elapsed)}\n`);

@@ -81,14 +81,21 @@ export const processCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}" (a command to launch goes after --)`);
     const pidText = stringOption(values, 'pid');
     if (pidText !== null && command !== null) throw new UsageError('give either -p PID or -- COMMAND, not both');
-    if (pidText === null && (command === null || command.length === 0)) throw new UsageError('nothing to sample: give -p PID or -- COMMAND [ARGS...]');
+    if (pidText === null && (command === null || command.length === 0))
+      throw new UsageError('nothing to sample: give -p PID or -- COMMAND [ARGS...]');
     if (values.heap === true && values['no-heap'] === true) throw new UsageError('give --heap or --no-heap, not both');
     const attachInspector = values['attach-inspector'] === true;
-    if (attachInspector && pidText === null) throw new UsageError('--attach-inspector is for -p PID: a Node program memtrace launches reports its heap through memtrace\'s preload');
+    if (attachInspector && pidText === null)
+      throw new UsageError(
+        "--attach-inspector is for -p PID: a Node program memtrace launches reports its heap through memtrace's preload",
+      );
     if (attachInspector && values['no-heap'] === true) throw new UsageError('give --attach-inspector or --no-heap, not both');
     const intervalMs = validateDurationMs('--interval', stringOption(values, 'interval') ?? '1');
-    if (intervalMs < INTERVAL_RANGE_MS.min || intervalMs > INTERVAL_RANGE_MS.max) throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
-    const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { liveLog: true });
+    if (intervalMs < INTERVAL_RANGE_MS.min || intervalMs > INTERVAL_RANGE_MS.max)
+      throw new UsageError(`--interval: expected from 10ms to 1h, got ${stringOption(values, 'interval')}`);
+    const { log, reports } = seriesReportRequests((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), {
+      liveLog: true,
+    });
     await checkReportPaths([log === '-' ? null : log, ...reports.map((report) => report.path)]);
     const duration = stringOption(values, 'duration');
     const status = stringOption(values, 'status');

@@ -58,7 +58,11 @@ export const reportCommand: Command = {
   summary: 'render a saved log (malloc, process, folded, cPyMemTrace…) in any report format; --push to Pyroscope',
   needsBackend: false,
   async run(argv, io) {
-    const { values, positionals: named, command: afterSeparator } = parseCommandLine(argv, {
+    const {
+      values,
+      positionals: named,
+      command: afterSeparator,
+    } = parseCommandLine(argv, {
       output: { type: 'string', short: 'o', multiple: true },
       format: { type: 'string', short: 'f' },
       'input-format': { type: 'string', short: 'i' },
@@ -81,18 +85,30 @@ export const reportCommand: Command = {
       io.stdout.write(REPORT_HELP);
       return 0;
     }
-    const push = parsePushOptions({ url: stringOption(values, 'push'), app: stringOption(values, 'app'), labels: (values.label as string[] | undefined) ?? [], timeout: stringOption(values, 'push-timeout') });
+    const push = parsePushOptions({
+      url: stringOption(values, 'push'),
+      app: stringOption(values, 'app'),
+      labels: (values.label as string[] | undefined) ?? [],
+      timeout: stringOption(values, 'push-timeout'),
+    });
     if (values.diff === true) {
       if (push !== null) throw new UsageError('--push sends one profile; it does not go with --diff');
       return diffReports(positionals, values, io);
     }
     if (stringOption(values, 'fail-above') !== null) throw new UsageError('--fail-above goes with --diff BEFORE AFTER');
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'no log file given' : `one log file at a time, got ${positionals.length} (to compare two, use --diff)`);
+    if (positionals.length !== 1)
+      throw new UsageError(
+        positionals.length === 0 ? 'no log file given' : `one log file at a time, got ${positionals.length} (to compare two, use --diff)`,
+      );
     const path = positionals[0]!;
     await requireReadable(path);
     const input = chooseReportInput(path, await readLogHead(path), stringOption(values, 'input-format'));
-    if (push !== null && !input.stacks) throw new UsageError(`--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`);
-    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace') throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is a ${input.name} log (${input.summary})`);
+    if (push !== null && !input.stacks)
+      throw new UsageError(
+        `--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`,
+      );
+    if (stringOption(values, 'map') !== null && input.name !== 'bpftrace')
+      throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is a ${input.name} log (${input.summary})`);
     return input.report(
       path,
       {
@@ -118,12 +134,25 @@ async function requireReadable(path: string): Promise<void> {
 }
 
 /** `--diff BEFORE AFTER [--fail-above N]`: what grew; exit 1 when the total grew by more than N. */
-async function diffReports(positionals: string[], values: Record<string, unknown>, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number> {
-  if (positionals.length !== 2) throw new UsageError(`--diff compares two malloc reports or logs, BEFORE and AFTER; got ${positionals.length}`);
+async function diffReports(
+  positionals: string[],
+  values: Record<string, unknown>,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): Promise<number> {
+  if (positionals.length !== 2)
+    throw new UsageError(`--diff compares two malloc reports or logs, BEFORE and AFTER; got ${positionals.length}`);
   const value = parseValueName(stringOption(values, 'value'));
   const failText = stringOption(values, 'fail-above');
-  const failAbove = failText === null ? null : value.endsWith('Bytes') ? validateByteSize('--fail-above', failText) : validateInteger('--fail-above', failText, 0, Number.MAX_SAFE_INTEGER);
-  const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), { extensions: { '.txt': 'table', '.table': 'table', '.json': 'json' }, formats: ['table', 'json'] as const });
+  const failAbove =
+    failText === null
+      ? null
+      : value.endsWith('Bytes')
+        ? validateByteSize('--fail-above', failText)
+        : validateInteger('--fail-above', failText, 0, Number.MAX_SAFE_INTEGER);
+  const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), {
+    extensions: { '.txt': 'table', '.table': 'table', '.json': 'json' },
+    formats: ['table', 'json'] as const,
+  });
   await checkReportPaths(reports.map((report) => report.path));
   const inputFormat = stringOption(values, 'input-format');
   const profiles = [];
@@ -131,7 +160,8 @@ async function diffReports(positionals: string[], values: Record<string, unknown
     await requireReadable(path);
     const head = await readLogHead(path);
     const input = chooseReportInput(path, head, inputFormat, REPORT_INPUTS);
-    if (!MALLOC_INPUTS.includes(input)) throw new UsageError(`--diff compares malloc reports or logs; ${path} is a ${input.name} log (${input.summary})`);
+    if (!MALLOC_INPUTS.includes(input))
+      throw new UsageError(`--diff compares malloc reports or logs; ${path} is a ${input.name} log (${input.summary})`);
     profiles.push(await readMallocProfile(path, head, values.lenient === true));
   }
   const diff = diffMallocProfiles(profiles[0]!, profiles[1]!, { value, beforeSource: positionals[0]!, afterSource: positionals[1]! });
@@ -141,7 +171,9 @@ async function diffReports(positionals: string[], values: Record<string, unknown
     await writeReport(text, report.path, report.format, io);
   }
   if (failAbove !== null && diff.total.delta > failAbove) {
-    io.stderr.write(`memtrace: ${value} grew by ${value.endsWith('Bytes') ? formatBytes(diff.total.delta) : diff.total.delta}, more than --fail-above ${failText}\n`);
+    io.stderr.write(
+      `memtrace: ${value} grew by ${value.endsWith('Bytes') ? formatBytes(diff.total.delta) : diff.total.delta}, more than --fail-above ${failText}\n`,
+    );
     return 1;
   }
   return 0;

@@ -35,7 +35,13 @@ const TAKES_LIB = new Set(['pymalloc']);
 
 /** The standalone programs, by backend and tool. */
 const SCRIPTS: Record<Backend, Record<string, (lib?: string) => string>> = {
-  bpf: { malloc: renderStandaloneMallocScript, external: renderStandaloneExternalScript, gc: renderStandaloneGcScript, faults: renderStandaloneFaultsScript, calls: renderStandaloneCallsScript },
+  bpf: {
+    malloc: renderStandaloneMallocScript,
+    external: renderStandaloneExternalScript,
+    gc: renderStandaloneGcScript,
+    faults: renderStandaloneFaultsScript,
+    calls: renderStandaloneCallsScript,
+  },
   dtrace: { malloc: renderStandaloneMallocD, pymalloc: renderStandalonePyMallocD },
 };
 
@@ -60,7 +66,10 @@ export const scriptsCommand: Command = {
     const render = positionals.length === 1 && Object.hasOwn(tools, positionals[0]!) ? tools[positionals[0]!] : undefined;
     if (render === undefined) throw new UsageError(`expected a tool name: ${Object.keys(tools).join(', ')} (${backendName})`);
     const lib = stringOption(values, 'lib');
-    if (lib !== null && !TAKES_LIB.has(positionals[0]!)) throw new UsageError(`--lib: only ${[...TAKES_LIB].join(', ')} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`);
+    if (lib !== null && !TAKES_LIB.has(positionals[0]!))
+      throw new UsageError(
+        `--lib: only ${[...TAKES_LIB].join(', ')} takes a module here (to trace malloc in another module, run memtrace-dtrace malloc --lib MODULE)`,
+      );
     // The checked-in program names macOS's allocator; on Linux it compiles only with -Z and then
     // counts nothing, silently (DTrace for Linux: the module is libc.so.6).
     if (lib === null && TAKES_LIB.has(positionals[0]!) && process.platform === 'linux') {

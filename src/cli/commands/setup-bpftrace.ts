@@ -40,7 +40,7 @@ which memtrace mounts when it is missing.
 
 export const setupBpftraceCommand: Command = {
   name: 'setup-bpftrace',
-  summary: "install a newer bpftrace (DWARF stacks) in a private Debian root memtrace uses",
+  summary: 'install a newer bpftrace (DWARF stacks) in a private Debian root memtrace uses',
   needsBackend: false,
   async run(argv, io) {
     const { values, positionals } = parseCommandLine(argv, {
@@ -57,11 +57,14 @@ export const setupBpftraceCommand: Command = {
       return 0;
     }
     if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    if (process.platform !== 'linux') throw new UsageError(`setup-bpftrace installs a Debian root for bpftrace on Linux, not on ${process.platform}`);
+    if (process.platform !== 'linux')
+      throw new UsageError(`setup-bpftrace installs a Debian root for bpftrace on Linux, not on ${process.platform}`);
     const suite = stringOption(values, 'suite') ?? DEFAULT_SUITE;
-    if (!/^[a-z][a-z0-9.-]*$/.test(suite)) throw new UsageError(`--suite: expected a Debian suite name such as forky or sid, got "${suite}"`);
+    if (!/^[a-z][a-z0-9.-]*$/.test(suite))
+      throw new UsageError(`--suite: expected a Debian suite name such as forky or sid, got "${suite}"`);
     const mirrorOption = stringOption(values, 'mirror');
-    if (mirrorOption !== null && !/^(https?|ftp|file):\/\/\S+$/.test(mirrorOption)) throw new UsageError(`--mirror: expected a URL such as http://deb.debian.org/debian, got "${mirrorOption}"`);
+    if (mirrorOption !== null && !/^(https?|ftp|file):\/\/\S+$/.test(mirrorOption))
+      throw new UsageError(`--mirror: expected a URL such as http://deb.debian.org/debian, got "${mirrorOption}"`);
     const defaultDir = privateRootDirectory() ?? DEFAULT_PRIVATE_ROOT;
     const dir = resolve(stringOption(values, 'dir') ?? defaultDir);
     const mirror = mirrorOption ?? (await hostDebianMirror());
@@ -151,7 +154,9 @@ function statusLine(io: CommandIo, started: number) {
       if (['Retrieving', 'Extracting', 'Unpacking', 'Configuring', 'Base'].includes(phase) && phase !== lastPhase) {
         lastPhase = phase;
         line.shown = true;
-        io.stderr.write(`memtrace: debootstrap ${formatDuration((Date.now() - started) / 1000)}: ${progress.retrieved} packages retrieved, ${progress.unpacked} unpacked, ${progress.configured} configured (${progress.latest})\n`);
+        io.stderr.write(
+          `memtrace: debootstrap ${formatDuration((Date.now() - started) / 1000)}: ${progress.retrieved} packages retrieved, ${progress.unpacked} unpacked, ${progress.configured} configured (${progress.latest})\n`,
+        );
       }
     },
     clear() {

@@ -58,10 +58,12 @@ export const traceMallocCommand: Command = {
     const reports = reportRequestsFor((values.output as string[] | undefined) ?? [], stringOption(values, 'format'), JS_HEAP_REPORTS);
     await checkReportPaths(reports.map((report) => report.path));
     const groupBy = stringOption(values, 'group-by') ?? 'line';
-    if (!GROUP_BY.includes(groupBy as GroupBy)) throw new UsageError(`--group-by: expected one of ${GROUP_BY.join(', ')}, got "${groupBy}"`);
+    if (!GROUP_BY.includes(groupBy as GroupBy))
+      throw new UsageError(`--group-by: expected one of ${GROUP_BY.join(', ')}, got "${groupBy}"`);
     const interval = stringOption(values, 'interval');
     const samplingInterval = interval === null ? 32 * 1024 : validateByteSize('--interval', interval);
-    if (samplingInterval < 1 || samplingInterval > 2 ** 30) throw new UsageError(`--interval: expected from 1 byte to 1 GiB, got ${interval}`);
+    if (samplingInterval < 1 || samplingInterval > 2 ** 30)
+      throw new UsageError(`--interval: expected from 1 byte to 1 GiB, got ${interval}`);
     const top = stringOption(values, 'top');
     return runTraceMalloc(
       {

@@ -42,7 +42,15 @@ export interface ToolIo {
 }
 
 /** Library directories searched for a --func library given by file name, for a command not yet running. */
-const LIBRARY_DIRECTORIES = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/lib', '/usr/local/lib'];
+const LIBRARY_DIRECTORIES = [
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+  '/usr/lib',
+  '/lib',
+  '/usr/local/lib',
+];
 /** bpftrace 0.17 sometimes fails to read a process's USDT notes on the first try ("Error initializing context"). */
 const START_ATTEMPTS = 3;
 const RETRYABLE_START = /Error initializing context|cannot attach uprobe|Error attaching probe/;
@@ -68,8 +76,13 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
   } else {
     const path = await resolveCommand(options.target.command[0]!, process.env.PATH ?? '');
     if (await isPythonCommand(path)) {
-      if (options.printScript) throw new UsageError('--print-script needs -p PID for a Python command (the interpreter is known once it runs)');
-      held = await launchPythonHeld({ command: [path, ...options.target.command.slice(1)], env: process.env, stdout: reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit' });
+      if (options.printScript)
+        throw new UsageError('--print-script needs -p PID for a Python command (the interpreter is known once it runs)');
+      held = await launchPythonHeld({
+        command: [path, ...options.target.command.slice(1)],
+        env: process.env,
+        stdout: reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
+      });
       pid = held.pid;
     } else {
       nativeLaunchPath = path;
@@ -92,7 +105,14 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
     if (python === null && functions.length === 0) {
       throw new TargetError(`nothing to trace: ${notes.join('; ')}`, { exitCode: 5 });
     }
-    const spec = buildCallsSpec({ pid, python, functions, triggerBytes: options.triggerBytes, pageSize: pageSize(), durationMs: options.durationMs });
+    const spec = buildCallsSpec({
+      pid,
+      python,
+      functions,
+      triggerBytes: options.triggerBytes,
+      pageSize: pageSize(),
+      durationMs: options.durationMs,
+    });
     const probedFiles = [...new Set([...(python === null ? [] : [python.binary]), ...functions.map((fn) => fn.library)])];
     const choices = probedFiles.map((file) => uprobeScopeChoice(bpftrace, basename(file)));
     if (options.printScript) {
@@ -100,7 +120,12 @@ export async function runCalls(options: CallsOptions, io: ToolIo): Promise<numbe
       return 0;
     }
     // A launched Python is held by its PID before it runs a line: the warning names that PID.
-    warnSharedUprobes(io.stderr, { bpftrace, files: probedFiles, target: pid === null ? { kind: 'launch' } : { kind: 'attach', pid }, calls: 'every probed call' });
+    warnSharedUprobes(io.stderr, {
+      bpftrace,
+      files: probedFiles,
+      target: pid === null ? { kind: 'launch' } : { kind: 'attach', pid },
+      calls: 'every probed call',
+    });
     for (const note of notes) say(note);
     if (functions.length > 0) say(`native functions: ${functions.map((fn) => `${basename(fn.library)}:${fn.symbol}`).join(', ')}`);
     return await traceAndReport({ options, io, bpftrace, choices, spec, held, nativeLaunchPath, notes, reports, say });
@@ -147,7 +172,13 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     parser = new CallsLogParser({ file: 'bpftrace output', lenient: true });
     const target: SessionTarget =
       context.nativeLaunchPath !== null && options.target.kind === 'launch'
-        ? { kind: 'launch', command: [context.nativeLaunchPath, ...options.target.command.slice(1)], env: process.env, stdout: context.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit', terminal: false }
+        ? {
+            kind: 'launch',
+            command: [context.nativeLaunchPath, ...options.target.command.slice(1)],
+            env: process.env,
+            stdout: context.reports.some((report) => report.path === null) && !io.stdout.isTTY ? 'stderr' : 'inherit',
+            terminal: false,
+          }
         : { kind: 'attach', pid: spec.pid! };
     const current = new TraceSession({
       bpftrace: context.bpftrace,
@@ -159,9 +190,16 @@ async function traceAndReport(context: TraceContext): Promise<number> {
       onStarted: (pid) => {
         tracedPid = pid;
         held?.resume();
-        const header: CallsRawHeader = { target: targetOf(pid, command), start: startedAt.toISOString(), host: hostname(), notes: context.notes };
+        const header: CallsRawHeader = {
+          target: targetOf(pid, command),
+          start: startedAt.toISOString(),
+          host: hostname(),
+          notes: context.notes,
+        };
         raw?.write(`${JSON.stringify({ type: CALLS_RAW_HEADER_TYPE, data: header })}\n`);
-        say(`tracing PID ${pid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}, logging events when RSS moved by ${spec.triggerBytes === 0 ? 'any amount (--trigger 0: every event)' : `at least ${spec.triggerBytes} bytes`}; Ctrl-C to stop`);
+        say(
+          `tracing PID ${pid}${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}, logging events when RSS moved by ${spec.triggerBytes === 0 ? 'any amount (--trigger 0: every event)' : `at least ${spec.triggerBytes} bytes`}; Ctrl-C to stop`,
+        );
       },
       onLine: (line) => {
         raw?.write(`${line}\n`);
@@ -174,7 +212,12 @@ async function traceAndReport(context: TraceContext): Promise<number> {
     } catch (error) {
       const retry = error instanceof TracerError && RETRYABLE_START.test(error.message) && attempt < START_ATTEMPTS;
       if (!retry) throw error;
-      say(`bpftrace could not attach (${error.message.split('\n').find((line) => RETRYABLE_START.test(line))?.trim()}); trying again`);
+      say(
+        `bpftrace could not attach (${error.message
+          .split('\n')
+          .find((line) => RETRYABLE_START.test(line))
+          ?.trim()}); trying again`,
+      );
       await delay(300);
     }
   }
@@ -182,7 +225,14 @@ async function traceAndReport(context: TraceContext): Promise<number> {
 
   const log = parser.finish({
     header: { target: targetOf(tracedPid, command), start: startedAt.toISOString(), host: hostname() },
-    notes: [...context.notes, ...whyEmpty(parser, spec), ...end.tracerErrors.filter((line) => !KNOWN_WARNING.test(line)).slice(0, 5).map((line) => `bpftrace: ${line}`)],
+    notes: [
+      ...context.notes,
+      ...whyEmpty(parser, spec),
+      ...end.tracerErrors
+        .filter((line) => !KNOWN_WARNING.test(line))
+        .slice(0, 5)
+        .map((line) => `bpftrace: ${line}`),
+    ],
     partialReason: describeSessionLoss(end),
   });
   const title = `memtrace calls: PID ${tracedPid}${command === undefined ? '' : ` (${command.join(' ')})`}`;
@@ -204,8 +254,13 @@ function whyEmpty(parser: CallsLogParser, spec: CallsSpec): string[] {
   if (log.events.length > 0 || !parser.started) return [];
   const seen = log.tracer?.seenEvents ?? 0;
   if (seen > 0) return [`the probes saw ${seen} events but none reached the log`];
-  const what = [spec.python === null ? null : 'no Python function was called or returned', spec.functions.length === 0 ? null : 'no --func function ran'].filter(Boolean);
-  return [`no events: ${what.join(' and ')} while tracing (frames already running when tracing starts have no call, and builtin C functions are never seen)`];
+  const what = [
+    spec.python === null ? null : 'no Python function was called or returned',
+    spec.functions.length === 0 ? null : 'no --func function ran',
+  ].filter(Boolean);
+  return [
+    `no events: ${what.join(' and ')} while tracing (frames already running when tracing starts have no call, and builtin C functions are never seen)`,
+  ];
 }
 
 function targetOf(pid: number | null, command: string[] | undefined): CallLog['header']['target'] {
@@ -217,7 +272,9 @@ function targetOf(pid: number | null, command: string[] | undefined): CallLog['h
 async function isPythonCommand(path: string): Promise<boolean> {
   const real = await realpath(path).catch(() => path);
   if (/^python/.test(basename(real)) || /^python/.test(basename(path))) return true;
-  const head = await readFile(real).then((bytes) => bytes.subarray(0, 256).toString('latin1')).catch(() => '');
+  const head = await readFile(real)
+    .then((bytes) => bytes.subarray(0, 256).toString('latin1'))
+    .catch(() => '');
   return head.startsWith('#!') && /python/.test(head.split('\n', 1)[0]!);
 }
 
@@ -226,11 +283,18 @@ async function isPythonCommand(path: string): Promise<boolean> {
  * process maps (or, for a command not yet running, its executable and the system's library
  * directories), the symbol glob against the library's ELF function symbols.
  */
-async function expandFunctions(patterns: FunctionPattern[], maps: Mapping[], launchPath: string | null): Promise<Array<{ library: string; symbol: string }>> {
+async function expandFunctions(
+  patterns: FunctionPattern[],
+  maps: Mapping[],
+  launchPath: string | null,
+): Promise<Array<{ library: string; symbol: string }>> {
   const found: Array<{ library: string; symbol: string }> = [];
   for (const pattern of patterns) {
     const libraries = await findLibraries(pattern.library, maps, launchPath);
-    if (libraries.length === 0) throw new UsageError(`--func ${pattern.library}:${pattern.symbol}: no library matches ${pattern.library}${maps.length > 0 ? ' among the files the process maps' : ''}`);
+    if (libraries.length === 0)
+      throw new UsageError(
+        `--func ${pattern.library}:${pattern.symbol}: no library matches ${pattern.library}${maps.length > 0 ? ' among the files the process maps' : ''}`,
+      );
     const symbolPattern = globToRegExp(pattern.symbol);
     let matched = 0;
     for (const library of libraries) {
@@ -241,7 +305,10 @@ async function expandFunctions(patterns: FunctionPattern[], maps: Mapping[], lau
         matched += 1;
       }
     }
-    if (matched === 0) throw new UsageError(`--func ${pattern.library}:${pattern.symbol}: no function symbol matches ${pattern.symbol} in ${libraries.join(', ')}`);
+    if (matched === 0)
+      throw new UsageError(
+        `--func ${pattern.library}:${pattern.symbol}: no function symbol matches ${pattern.symbol} in ${libraries.join(', ')}`,
+      );
   }
   return found;
 }

@@ -73,7 +73,10 @@ export function planPythonProbes(interpreter: PythonInterpreter): PythonPlan {
   const name = interpreter.version === null ? 'this Python' : `CPython ${interpreter.version.join('.')}`;
   const where = interpreter.binary === '' ? 'an unknown executable' : interpreter.binary;
   if (!interpreter.isPython && interpreter.probes.length === 0) {
-    return { probes: null, notes: [`${interpreter.executable || 'the target'} is not a Python interpreter: no Python events (--func probes native functions)`] };
+    return {
+      probes: null,
+      notes: [`${interpreter.executable || 'the target'} is not a Python interpreter: no Python events (--func probes native functions)`],
+    };
   }
   const hasCalls = interpreter.probes.includes('function__entry') && interpreter.probes.includes('function__return');
   if (!hasCalls) {

@@ -75,8 +75,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
       allocBytes,
       outstanding: outstanding?.count ?? 0,
       outstandingBytes: outstanding?.bytes ?? 0,
-      oldestAgeSeconds:
-        outstanding === undefined || raw.endNs === null ? null : round((raw.endNs - outstanding.oldestNs) / 1e9, 6),
+      oldestAgeSeconds: outstanding === undefined || raw.endNs === null ? null : round((raw.endNs - outstanding.oldestNs) / 1e9, 6),
     });
   };
   // The parser gave every live block a stack entry, even when the stack map had no room for its counts.
@@ -134,10 +133,10 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
 /** Every distinct frame address the raw output needs named. */
 export function frameAddresses(raw: MallocRaw): bigint[] {
   const addresses = new Set<bigint>();
-  for (const stack of raw.stacks.values()) for (const frame of stack.frames) if (frame.symbol === null && frame.address !== null) addresses.add(frame.address);
+  for (const stack of raw.stacks.values())
+    for (const frame of stack.frames) if (frame.symbol === null && frame.address !== null) addresses.add(frame.address);
   return [...addresses];
 }
-
 
 function noteOf(cuts: StackCuts): string[] {
   const note = cuts.note();
@@ -146,7 +145,8 @@ function noteOf(cuts: StackCuts): string[] {
 
 function stackNotes(raw: MallocRaw): string[] {
   const notes: string[] = [];
-  if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} allocations hashed to the stack of another call site: their stacks were merged`);
+  if (raw.stackCollisions > 0)
+    notes.push(`${raw.stackCollisions} allocations hashed to the stack of another call site: their stacks were merged`);
   const frameless = [...raw.stacks.values()].filter((stack) => stack.frames.length === 0).length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
   return notes;

@@ -24,8 +24,6 @@ import { writeFamilyReports, type ReportRequest } from './write-reports.js';
 import { MALLOC_REPORTS } from '../../report/index.js';
 import type { Target } from '../../run/target.js';
 
-
-
 export interface AllocationTraceOptions {
   tool: MallocProfile['tool'];
   target: Target;
@@ -81,10 +79,16 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const status = new StatusLine(io.stderr);
   let perfMapPath: string | null = null;
   // Located while the process lives: a container's map is reachable only through /proc/PID/root.
-  const watch = new TargetWatch({ history, launched: options.target.kind === 'launch', notes, alsoRead: async (pid: number) => void (perfMapPath ??= await locatePerfMap(pid)) });
+  const watch = new TargetWatch({
+    history,
+    launched: options.target.kind === 'launch',
+    notes,
+    alsoRead: async (pid: number) => void (perfMapPath ??= await locatePerfMap(pid)),
+  });
 
   events?.write(`# memtrace ${options.tool} per-call log: A function tid ns address size | F tid ns address\n`);
-  const targetDescription = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
+  const targetDescription =
+    options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
 
   const { end, pid } = await runWatchedTrace({
     session: {
@@ -94,7 +98,11 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
       tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: options.eventsOut === null ? '64' : '4096' },
       target: sessionTarget(
         options.target,
-        { path: context.launchPath!, env: context.launchEnv, ...(context.commandLibraryPath === undefined ? {} : { commandLibraryPath: context.commandLibraryPath }) },
+        {
+          path: context.launchPath!,
+          env: context.launchEnv,
+          ...(context.commandLibraryPath === undefined ? {} : { commandLibraryPath: context.commandLibraryPath }),
+        },
         options.reports.some((report) => report.path === null),
         io,
       ),
@@ -133,15 +141,22 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const js = pid === null ? null : await loadJsSymbols(pid, history, { located: perfMapPath, launchedWithFlags: context.perfMapRequested });
   if (js !== null) notes.push(...js.notes);
   if (context.perfMapRequested) await removePerfMap(js?.path ?? null);
-  const symbolizer = new Symbolizer(history, { displayPath: (path: string) => (path === copyPath ? context.library : path), perfMap: js?.perfMap ?? null });
+  const symbolizer = new Symbolizer(history, {
+    displayPath: (path: string) => (path === copyPath ? context.library : path),
+    perfMap: js?.perfMap ?? null,
+  });
   const resolved = await symbolizer.resolve(frameAddresses(rawResult), { returnAddresses: true });
   const names = new Map<bigint, ResolvedName>([...resolved].map(([address, frame]) => [address, resolvedName(address, frame)]));
   if (js?.perfMap && symbolizer.problems.jitAddressesUnnamed > 0) {
-    notes.push(`${symbolizer.problems.jitAddressesUnnamed} frames in JIT code are not in the perf map (code compiled before the map was enabled, or not a JS function)`);
+    notes.push(
+      `${symbolizer.problems.jitAddressesUnnamed} frames in JIT code are not in the perf map (code compiled before the map was enabled, or not a JS function)`,
+    );
   }
 
   if (pid !== null && context.probedLibrary !== context.library && !history.all().some((mapping) => mapping.path === copyPath)) {
-    notes.push(`the command did not load memtrace's private copy of ${context.library} (setuid, statically linked or DT_RPATH): its allocations were not seen; re-run with --shared-libc`);
+    notes.push(
+      `the command did not load memtrace's private copy of ${context.library} (setuid, statically linked or DT_RPATH): its allocations were not seen; re-run with --shared-libc`,
+    );
   }
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
 
@@ -187,7 +202,6 @@ function header(context: AllocationTraceContext, pid: number, startedAt: Date): 
     stackDepth: options.stackDepth,
   };
 }
-
 
 /** The live status line on stderr: calls per second, outstanding bytes, lost events. */
 class StatusLine {

@@ -17,7 +17,9 @@ export const ALLOCATOR_LIBRARIES: Record<AllocatorName, RegExp> = {
 
 export function parseAllocatorName(value: string): AllocatorName {
   if (value in ALLOCATOR_LIBRARIES) return value as AllocatorName;
-  throw new UsageError(`--allocator: expected one of ${Object.keys(ALLOCATOR_LIBRARIES).join(', ')}, got ${JSON.stringify(value)} (use --lib PATH --prefix PFX for others)`);
+  throw new UsageError(
+    `--allocator: expected one of ${Object.keys(ALLOCATOR_LIBRARIES).join(', ')}, got ${JSON.stringify(value)} (use --lib PATH --prefix PFX for others)`,
+  );
 }
 
 /** Files mapped executable, in address order, without duplicates or pseudo-files. */
@@ -35,7 +37,10 @@ export async function findAllocatorInMaps(mappings: readonly Mapping[], allocato
   const files = mappedFiles(mappings);
   if (allocator !== null) {
     const found = files.find((file) => ALLOCATOR_LIBRARIES[allocator].test(file));
-    if (found === undefined) throw new UsageError(`process ${pid} does not map a ${allocator} library (looked for ${ALLOCATOR_LIBRARIES[allocator].source}); pass --lib PATH`);
+    if (found === undefined)
+      throw new UsageError(
+        `process ${pid} does not map a ${allocator} library (looked for ${ALLOCATOR_LIBRARIES[allocator].source}); pass --lib PATH`,
+      );
     return found;
   }
   const definers: string[] = [];
@@ -49,7 +54,8 @@ export async function findAllocatorInMaps(mappings: readonly Mapping[], allocato
     }
   }
   const preferred = definers.find((file) => !ALLOCATOR_LIBRARIES.glibc.test(file)) ?? definers[0];
-  if (preferred === undefined) throw new UsageError(`no file mapped by process ${pid} defines malloc (is it statically linked and stripped?); pass --lib PATH`);
+  if (preferred === undefined)
+    throw new UsageError(`no file mapped by process ${pid} defines malloc (is it statically linked and stripped?); pass --lib PATH`);
   return preferred;
 }
 

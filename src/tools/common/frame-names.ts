@@ -27,7 +27,14 @@ export function resolvedName(address: bigint, frame: ResolvedFrame): ResolvedNam
   if (frame.afterCall !== undefined) name.afterCall = frame.afterCall;
   if (frame.place !== undefined) {
     const { path, start, end, offset, buildId } = frame.place;
-    name.place = { path, address: hex(address), start: hex(start), end: hex(end), offset: hex(offset), ...(buildId === null ? {} : { buildId }) };
+    name.place = {
+      path,
+      address: hex(address),
+      start: hex(start),
+      end: hex(end),
+      offset: hex(offset),
+      ...(buildId === null ? {} : { buildId }),
+    };
   }
   return name;
 }
@@ -50,7 +57,8 @@ export async function completeRecordedNames(
 ): Promise<Map<bigint, ResolvedName>> {
   const names = new Map<bigint, ResolvedName>();
   const missing = addresses.filter((address) => recorded.get(address)?.code === undefined);
-  const fresh = history === null || missing.length === 0 ? new Map<bigint, ResolvedFrame>() : await new Symbolizer(history).resolve(missing, options);
+  const fresh =
+    history === null || missing.length === 0 ? new Map<bigint, ResolvedFrame>() : await new Symbolizer(history).resolve(missing, options);
   for (const address of addresses) {
     const kept = recorded.get(address);
     const found = fresh.get(address);
@@ -60,7 +68,12 @@ export async function completeRecordedNames(
     }
     const computed = resolvedName(address, found);
     // A name recorded as a bare address gains its module+offset form; a recorded symbol stays.
-    names.set(address, kept === undefined ? computed : { ...computed, ...kept, ...(isNamed(kept) ? { resolved: true } : { name: computed.name, resolved: computed.resolved }) });
+    names.set(
+      address,
+      kept === undefined
+        ? computed
+        : { ...computed, ...kept, ...(isNamed(kept) ? { resolved: true } : { name: computed.name, resolved: computed.resolved }) },
+    );
   }
   return names;
 }

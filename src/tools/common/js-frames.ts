@@ -43,12 +43,18 @@ export interface JsSymbols {
  * or a node process without a map (how to enable one). `located` is where the map was found while
  * the process lived (a container's map is reachable only through /proc/PID/root).
  */
-export async function loadJsSymbols(pid: number, history: MappingHistory, options: { located: string | null; launchedWithFlags: boolean }): Promise<JsSymbols> {
+export async function loadJsSymbols(
+  pid: number,
+  history: MappingHistory,
+  options: { located: string | null; launchedWithFlags: boolean },
+): Promise<JsSymbols> {
   const path = options.located ?? (await locatePerfMap(pid));
   const notes: string[] = [];
   if (path === null) {
     if (options.launchedWithFlags) {
-      notes.push(`PID ${pid} wrote no perf map although memtrace asked for one (${PERF_MAP_NODE_FLAGS.join(' ')} in NODE_OPTIONS): is the command a node older than 8, or one that clears NODE_OPTIONS?`);
+      notes.push(
+        `PID ${pid} wrote no perf map although memtrace asked for one (${PERF_MAP_NODE_FLAGS.join(' ')} in NODE_OPTIONS): is the command a node older than 8, or one that clears NODE_OPTIONS?`,
+      );
     } else if (mapsShowNode(history)) {
       notes.push(
         `PID ${pid} is node without a perf map (/tmp/perf-${pid}.map): its JS frames are hex addresses. ` +

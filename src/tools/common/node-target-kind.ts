@@ -5,7 +5,8 @@ import { isNodeBinaryName, isNodeCommand } from '../../node/node-target.js';
 import type { Target } from '../../run/target.js';
 
 export async function targetRunsNode(target: Target): Promise<boolean> {
-  if (target.kind === 'launch') return (await isNodeCommand(target.command[0]!, process.env.PATH ?? '').catch(() => ({ node: false }))).node;
+  if (target.kind === 'launch')
+    return (await isNodeCommand(target.command[0]!, process.env.PATH ?? '').catch(() => ({ node: false }))).node;
   const executable = await readlink(`/proc/${target.pid}/exe`).catch(() => null);
   return executable !== null && isNodeBinaryName(executable.replace(/ \(deleted\)$/, ''));
 }

@@ -13,7 +13,17 @@
 // complete, so a report on disk is either whole or absent: a full disk never leaves half a JSON.
 // Streams (raw logs, written as tracing goes) are opened in place: what was written stays a valid
 // prefix, line by line, which `memtrace report` reads as a truncated (partial) log.
-import { closeSync, constants, createWriteStream, fchownSync, fstatSync, ftruncateSync, openSync, readSync, type WriteStream } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchownSync,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  type WriteStream,
+} from 'node:fs';
 import { access, lstat, open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -39,9 +49,14 @@ export function invokingOwner(env: NodeJS.ProcessEnv = process.env, euid: number
   const uid = env.SUDO_UID;
   const gid = env.SUDO_GID;
   if (uid === undefined && gid === undefined) return null;
-  const parsed = [['SUDO_UID', uid], ['SUDO_GID', gid]].map(([name, value]) => {
+  const parsed = [
+    ['SUDO_UID', uid],
+    ['SUDO_GID', gid],
+  ].map(([name, value]) => {
     if (value === undefined || !ID.test(value) || Number(value) > MAX_ID) {
-      throw new UsageError(`${name} is ${value === undefined ? 'not set' : JSON.stringify(value)}: expected a numeric id (with SUDO_UID and SUDO_GID both set, memtrace gives its files to that user)`);
+      throw new UsageError(
+        `${name} is ${value === undefined ? 'not set' : JSON.stringify(value)}: expected a numeric id (with SUDO_UID and SUDO_GID both set, memtrace gives its files to that user)`,
+      );
     }
     return Number(value);
   });
@@ -54,11 +69,15 @@ function mayOverwrite(uid: number, owner: Owner | null): boolean {
 }
 
 function refusedOwner(path: string, uid: number): UsageError {
-  return new UsageError(`${path} belongs to user ${uid}: memtrace does not overwrite another user's file; remove it or choose another path`);
+  return new UsageError(
+    `${path} belongs to user ${uid}: memtrace does not overwrite another user's file; remove it or choose another path`,
+  );
 }
 
 function refusedSymlink(path: string): UsageError {
-  return new UsageError(`${path} is a symbolic link: memtrace does not write through a link at its output path; remove it or choose another path`);
+  return new UsageError(
+    `${path} is a symbolic link: memtrace does not write through a link at its output path; remove it or choose another path`,
+  );
 }
 
 /** The cause of a failed write, in words a user acts on. */
@@ -156,7 +175,10 @@ export function openOutputStream(path: string, owner: Owner | null = invokingOwn
   let written = 0;
   // The first failure is kept whichever way it arrives (a write's callback, end's, or 'error').
   const fail = (error: unknown): OutputError => {
-    failure ??= new OutputError(`could not write ${path}: ${describeOutputCause(error)}; it keeps the whole lines written until then (${written} bytes confirmed), a truncated log that memtrace report reads`, { path, cause: error });
+    failure ??= new OutputError(
+      `could not write ${path}: ${describeOutputCause(error)}; it keeps the whole lines written until then (${written} bytes confirmed), a truncated log that memtrace report reads`,
+      { path, cause: error },
+    );
     return failure;
   };
   // Once a write failed the file ends where the disk did; later writes would only fail again.
@@ -197,7 +219,7 @@ export function openOutputStream(path: string, owner: Owner | null = invokingOwn
 /** Where the file's last whole line ends: read backwards a page at a time (memory stays bounded). */
 function lastLineEnd(fd: number): number {
   const page = Buffer.alloc(4096);
-  for (let end = fstatSync(fd).size; end > 0; ) {
+  for (let end = fstatSync(fd).size; end > 0;) {
     const start = Math.max(0, end - page.length);
     const count = readSync(fd, page, 0, end - start, start);
     const newline = page.subarray(0, count).lastIndexOf(0x0a);
@@ -213,7 +235,11 @@ function lastLineEnd(fd: number): number {
  * `path` is refused first; the rename itself replaces a directory entry and never follows a link.
  * Data given as chunks (a large folded report) is written as they come, never joined in memory.
  */
-export async function writeOutputFile(path: string, data: string | Uint8Array | Iterable<string>, owner: Owner | null = invokingOwner()): Promise<void> {
+export async function writeOutputFile(
+  path: string,
+  data: string | Uint8Array | Iterable<string>,
+  owner: Owner | null = invokingOwner(),
+): Promise<void> {
   const existing = await lstat(path).catch(() => null);
   if (existing !== null) {
     if (existing.isSymbolicLink()) throw refusedSymlink(path);
@@ -233,7 +259,7 @@ export async function writeOutputFile(path: string, data: string | Uint8Array | 
     else {
       for (const chunk of data) {
         const bytes = Buffer.from(chunk);
-        for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done)).bytesWritten;
+        for (let done = 0; done < bytes.length;) done += (await handle.write(bytes, done)).bytesWritten;
       }
     }
     await handle.close();

@@ -31,7 +31,12 @@ export async function runWithPreload(options: {
   try {
     const target = await launchCommand({
       command: options.command,
-      env: { ...process.env, ...options.env, [options.directoryVariable]: directory, NODE_OPTIONS: nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath(options.tool)) },
+      env: {
+        ...process.env,
+        ...options.env,
+        [options.directoryVariable]: directory,
+        NODE_OPTIONS: nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath(options.tool)),
+      },
       stdout: options.stdout,
     });
     // Ctrl-C reaches the command through the terminal; a signal sent to memtrace alone is passed on.

@@ -82,13 +82,19 @@ export class StackCuts {
         return walked.map((step) => step.frame);
       }
       const known = walked.every((step) => step.code !== undefined) && walked[0]?.code === true;
-      if (last === undefined || !known || options.depthLimited || ENTRY_FUNCTIONS.has(last.frame.name)) return walked.map((step) => step.frame);
+      if (last === undefined || !known || options.depthLimited || ENTRY_FUNCTIONS.has(last.frame.name))
+        return walked.map((step) => step.frame);
       kept = walked.length;
     }
     const frames = walked.slice(0, kept).map((step) => step.frame);
     const module = frames.at(-1)?.module ?? null;
     this.#record(module, options.weight);
-    return [...frames, this.unwinder === 'dwarf' ? { name: `${STACK_CUT_PREFIX}${module === null ? '' : ` in ${module}`}: unwinding left the code]` } : stackCutFrame(module)];
+    return [
+      ...frames,
+      this.unwinder === 'dwarf'
+        ? { name: `${STACK_CUT_PREFIX}${module === null ? '' : ` in ${module}`}: unwinding left the code]` }
+        : stackCutFrame(module),
+    ];
   }
 
   #record(module: string | null, weight: number): void {
@@ -101,7 +107,8 @@ export class StackCuts {
   note(): string | null {
     if (this.count === 0) return null;
     const modules = [...this.#byModule].sort((a, b) => b[1].weight - a[1].weight || b[1].stacks - a[1].stacks || a[0].localeCompare(b[0]));
-    const where = modules.length === 1 ? modules[0]![0] : modules.map(([module, { stacks }]) => `${module} (${formatCount(stacks)})`).join(', ');
+    const where =
+      modules.length === 1 ? modules[0]![0] : modules.map(([module, { stacks }]) => `${module} (${formatCount(stacks)})`).join(', ');
     if (this.unwinder === 'dwarf') {
       return (
         `${formatCount(this.count)} ${this.count === 1 ? 'stack ends' : 'stacks end'} where DWARF unwinding stopped, after ${where}: ` +

@@ -79,7 +79,8 @@ export class TargetWatch {
     this.stoppedPolls = state === 'T' || state === 't' ? this.stoppedPolls + 1 : 0;
     if (this.stoppedPolls >= 2) {
       this.stoppedPolls = 0;
-      if (this.holdsSeen === 0) this.options.notes.push(`PID ${this.pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
+      if (this.holdsSeen === 0)
+        this.options.notes.push(`PID ${this.pid} was found stopped without memtrace's exit-hold marker; memtrace continued it`);
       session.releaseHeld(this.pid);
     }
   }

@@ -35,7 +35,11 @@ export function reportRequests(paths: string[], stdoutFormat: string | null): Re
  * stdout in the -f format); stdout gets a report too when nothing else was asked for, or when -f
  * was given without "-". Unknown extensions and formats are usage errors naming the choices.
  */
-export function reportRequestsFor<F extends string>(paths: string[], stdoutFormat: string | null, table: { extensions: Readonly<Record<string, F>>; formats: readonly F[] }): Array<ReportRequestOf<F>> {
+export function reportRequestsFor<F extends string>(
+  paths: string[],
+  stdoutFormat: string | null,
+  table: { extensions: Readonly<Record<string, F>>; formats: readonly F[] },
+): Array<ReportRequestOf<F>> {
   if (stdoutFormat !== null && !table.formats.includes(stdoutFormat as F)) {
     throw new UsageError(`--format: expected one of ${table.formats.join(', ')}, got "${stdoutFormat}"`);
   }
@@ -43,7 +47,10 @@ export function reportRequestsFor<F extends string>(paths: string[], stdoutForma
   const requests = paths.map((path) => {
     if (path === '-') return { path: null, format };
     const byExtension = formatByExtension(path, table.extensions);
-    if (byExtension === undefined) throw new UsageError(`${path}: cannot tell the report format from the extension; use one of ${Object.keys(table.extensions).join(' ')}`);
+    if (byExtension === undefined)
+      throw new UsageError(
+        `${path}: cannot tell the report format from the extension; use one of ${Object.keys(table.extensions).join(' ')}`,
+      );
     return { path, format: byExtension };
   });
   if (requests.length === 0 || (stdoutFormat !== null && !paths.includes('-'))) requests.push({ path: null, format });
@@ -76,7 +83,12 @@ export async function writeFamilyReports<Model, Format extends string, Options>(
  * stdout early (`memtrace report big.log | head`) took what it wanted: EPIPE ends that report quietly
  * and the other outputs are still written.
  */
-export async function writeReport(text: string | Buffer | Iterable<string>, path: string | null, format: string, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+export async function writeReport(
+  text: string | Buffer | Iterable<string>,
+  path: string | null,
+  format: string,
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<void> {
   if (path === null) {
     try {
       // A report made in chunks (folded stacks of a large dump) is written chunk by chunk, never whole.
@@ -85,7 +97,10 @@ export async function writeReport(text: string | Buffer | Iterable<string>, path
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EPIPE') return;
-      throw new OutputError(`cannot write the ${format} report to standard output: ${describeOutputCause(error)}`, { path: '-', cause: error });
+      throw new OutputError(`cannot write the ${format} report to standard output: ${describeOutputCause(error)}`, {
+        path: '-',
+        cause: error,
+      });
     }
     return;
   }

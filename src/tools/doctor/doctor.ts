@@ -17,9 +17,7 @@ export interface DoctorReport {
   root: boolean;
   tracefs: boolean;
   debugfs: boolean;
-  bpftrace:
-    | { found: true; path: string; foundBy: string; version: string; features: BpftraceFeatures }
-    | { found: false; problem: string };
+  bpftrace: { found: true; path: string; foundBy: string; version: string; features: BpftraceFeatures } | { found: false; problem: string };
   dtrace: { found: true; path: string; version: string | null } | { found: false; problem: string };
   /** What is missing, what having it gives, and how to get it. */
   missing: Array<{ what: string; gain: string; remedy: string }>;
@@ -30,7 +28,7 @@ export interface DoctorReport {
 const WHY_FOUND: Record<LocatedBpftrace['source'], string> = {
   option: 'given with --tracer-path',
   env: 'named by $MEMTRACE_BPFTRACE',
-  'private-root': "the private root of memtrace setup-bpftrace (it comes before PATH)",
+  'private-root': 'the private root of memtrace setup-bpftrace (it comes before PATH)',
   path: 'the first bpftrace on PATH (no --tracer-path, no $MEMTRACE_BPFTRACE, no private root)',
 };
 
@@ -38,9 +36,16 @@ const WHY_FOUND: Record<LocatedBpftrace['source'], string> = {
 async function bpftraceHere(tracerPath: string | null, env: NodeJS.ProcessEnv): Promise<DoctorReport['bpftrace']> {
   try {
     const located = await locateBpftrace({ path: tracerPath ?? undefined, env });
-    if (located === null) return { found: false, problem: 'no bpftrace: not given with --tracer-path or $MEMTRACE_BPFTRACE, no private root, none on PATH' };
+    if (located === null)
+      return { found: false, problem: 'no bpftrace: not given with --tracer-path or $MEMTRACE_BPFTRACE, no private root, none on PATH' };
     const bpftrace = await findBpftrace({ path: located.path, env });
-    return { found: true, path: bpftrace.path, foundBy: WHY_FOUND[located.source], version: bpftrace.version ?? '?', features: bpftrace.features };
+    return {
+      found: true,
+      path: bpftrace.path,
+      foundBy: WHY_FOUND[located.source],
+      version: bpftrace.version ?? '?',
+      features: bpftrace.features,
+    };
   } catch (error) {
     if (!(error instanceof MemtraceError)) throw error;
     return { found: false, problem: error.message };
@@ -48,9 +53,14 @@ async function bpftraceHere(tracerPath: string | null, env: NodeJS.ProcessEnv): 
 }
 
 /** What macOS users do when DTrace is missing or refused: it ships with the system, behind SIP. */
-const MACOS_DTRACE_REMEDY = 'DTrace ships with macOS at /usr/sbin/dtrace; where System Integrity Protection blocks it, allow it from Recovery: csrutil enable --without dtrace';
+const MACOS_DTRACE_REMEDY =
+  'DTrace ships with macOS at /usr/sbin/dtrace; where System Integrity Protection blocks it, allow it from Recovery: csrutil enable --without dtrace';
 
-export async function examineMachine(options: { tracerPath: string | null; env?: NodeJS.ProcessEnv; platform?: NodeJS.Platform }): Promise<DoctorReport> {
+export async function examineMachine(options: {
+  tracerPath: string | null;
+  env?: NodeJS.ProcessEnv;
+  platform?: NodeJS.Platform;
+}): Promise<DoctorReport> {
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const linux = platform !== 'darwin';
@@ -63,7 +73,11 @@ export async function examineMachine(options: { tracerPath: string | null; env?:
     debugfs: await exists('/sys/kernel/debug/tracing'),
     bpftrace: linux
       ? await bpftraceHere(options.tracerPath, env)
-      : { found: false, problem: 'bpftrace runs on Linux only; on macOS memtrace traces with DTrace (memtrace-dtrace, or memtrace, which chooses DTrace there)' },
+      : {
+          found: false,
+          problem:
+            'bpftrace runs on Linux only; on macOS memtrace traces with DTrace (memtrace-dtrace, or memtrace, which chooses DTrace there)',
+        },
     dtrace: { found: false, problem: '' },
     missing: [],
     ready: false,
@@ -80,7 +94,11 @@ export async function examineMachine(options: { tracerPath: string | null; env?:
   if (!linux) {
     // No bpftrace features to miss: the tracer there is DTrace alone.
   } else if (!report.bpftrace.found) {
-    report.missing.push({ what: 'bpftrace', gain: 'every tracing tool of memtrace-bpf (malloc, external, gc, faults, calls)', remedy: `sudo apt-get install bpftrace, or ${setup} for a newer one` });
+    report.missing.push({
+      what: 'bpftrace',
+      gain: 'every tracing tool of memtrace-bpf (malloc, external, gc, faults, calls)',
+      remedy: `sudo apt-get install bpftrace, or ${setup} for a newer one`,
+    });
   } else {
     const features = report.bpftrace.features;
     if (!features.pidScopedUprobes) {
@@ -91,16 +109,28 @@ export async function examineMachine(options: { tracerPath: string | null; env?:
       });
     }
     if (!features.offsetUprobes) {
-      report.missing.push({ what: 'offset uprobes', gain: "free probed past its NULL test in the shared libc (free+9): 1.7 µs a call instead of 7.3 at its entry (docs/compat.md), for attached processes too", remedy: setup });
+      report.missing.push({
+        what: 'offset uprobes',
+        gain: 'free probed past its NULL test in the shared libc (free+9): 1.7 µs a call instead of 7.3 at its entry (docs/compat.md), for attached processes too',
+        remedy: setup,
+      });
     }
     if (!features.dwarfStacks) {
-      report.missing.push({ what: 'DWARF stacks (dw_ustack)', gain: 'whole stacks through code built without frame pointers (most of a distribution\'s libraries); frame-pointer stacks stop there', remedy: `${setup} (Debian testing's bpftrace, 0.26 or later)` });
+      report.missing.push({
+        what: 'DWARF stacks (dw_ustack)',
+        gain: "whole stacks through code built without frame pointers (most of a distribution's libraries); frame-pointer stacks stop there",
+        remedy: `${setup} (Debian testing's bpftrace, 0.26 or later)`,
+      });
     }
   }
   if (!report.dtrace.found) {
     report.missing.push(
       linux
-        ? { what: 'DTrace', gain: 'memtrace-dtrace: malloc and Python tracing through DTrace for Linux (the pid provider), a second tracer to check the first', remedy: `${setup} --include-dtrace` }
+        ? {
+            what: 'DTrace',
+            gain: 'memtrace-dtrace: malloc and Python tracing through DTrace for Linux (the pid provider), a second tracer to check the first',
+            remedy: `${setup} --include-dtrace`,
+          }
         : { what: 'DTrace', gain: 'every tracing tool on macOS (memtrace-dtrace malloc, pymalloc)', remedy: MACOS_DTRACE_REMEDY },
     );
   }
@@ -113,7 +143,9 @@ export function renderDoctorReport(report: DoctorReport): string {
   lines.push(report.root ? 'root: yes' : 'root: no — tracing needs root: run the tracing commands with sudo (this report runs without it)');
   if (report.platform !== 'darwin') {
     lines.push(`tracefs: ${report.tracefs ? 'mounted' : 'not mounted (memtrace mounts it at /sys/kernel/tracing when it traces as root)'}`);
-    lines.push(`debugfs: ${report.debugfs ? 'mounted' : 'not mounted (DTrace for Linux needs it at /sys/kernel/debug; memtrace-dtrace mounts it as root)'}`);
+    lines.push(
+      `debugfs: ${report.debugfs ? 'mounted' : 'not mounted (DTrace for Linux needs it at /sys/kernel/debug; memtrace-dtrace mounts it as root)'}`,
+    );
   }
   lines.push('');
   if (report.bpftrace.found) {
@@ -122,7 +154,11 @@ export function renderDoctorReport(report: DoctorReport): string {
   } else {
     lines.push(`bpftrace: not found — ${report.bpftrace.problem}`);
   }
-  lines.push(report.dtrace.found ? `dtrace ${report.dtrace.version ?? '(version unknown)'}: ${report.dtrace.path}` : `dtrace: not found — ${report.dtrace.problem}`);
+  lines.push(
+    report.dtrace.found
+      ? `dtrace ${report.dtrace.version ?? '(version unknown)'}: ${report.dtrace.path}`
+      : `dtrace: not found — ${report.dtrace.problem}`,
+  );
   lines.push('');
   if (report.missing.length === 0) {
     lines.push('Nothing missing: per-PID uprobes, offset uprobes, DWARF stacks and DTrace are all here.');
@@ -130,6 +166,11 @@ export function renderDoctorReport(report: DoctorReport): string {
     lines.push('What a newer tracer would give:');
     for (const item of report.missing) lines.push(`- ${item.what}: ${item.gain}.`, `    to get it: ${item.remedy}`);
   }
-  lines.push('', report.ready ? 'Ready to trace.' : `Not ready to trace: ${[report.platform === 'darwin' ? (report.dtrace.found ? null : 'no dtrace') : report.bpftrace.found ? null : 'no bpftrace', report.root ? null : 'not root'].filter(Boolean).join(', ')}.`);
+  lines.push(
+    '',
+    report.ready
+      ? 'Ready to trace.'
+      : `Not ready to trace: ${[report.platform === 'darwin' ? (report.dtrace.found ? null : 'no dtrace') : report.bpftrace.found ? null : 'no bpftrace', report.root ? null : 'not root'].filter(Boolean).join(', ')}.`,
+  );
   return `${lines.join('\n')}\n`;
 }

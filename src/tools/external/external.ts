@@ -97,10 +97,16 @@ async function findAllocatorSymbols(binary: string, target: ExternalOptions['tar
   const elf = await readElf(binary).catch((error: unknown) => {
     throw new TargetError(`${what} cannot be read as an ELF executable: ${error instanceof Error ? error.message : String(error)}`);
   });
-  const { found, demanglerMissing } = await findByDemangledName(elf, EXTERNAL_FUNCTIONS.map((fn) => fn.demangled), ['ArrayBufferAllocator']);
+  const { found, demanglerMissing } = await findByDemangledName(
+    elf,
+    EXTERNAL_FUNCTIONS.map((fn) => fn.demangled),
+    ['ArrayBufferAllocator'],
+  );
   const missing = EXTERNAL_FUNCTIONS.filter((fn) => !found.has(fn.demangled));
   if (missing.length === EXTERNAL_FUNCTIONS.length && !demanglerMissing && !isNodeBinaryName(binary)) {
-    throw new TargetError(`${what} is not node (it has none of the symbols of Node's ArrayBuffer allocator): external traces Node processes only`);
+    throw new TargetError(
+      `${what} is not node (it has none of the symbols of Node's ArrayBuffer allocator): external traces Node processes only`,
+    );
   }
   if (missing.length > 0) {
     const reason = demanglerMissing

@@ -72,7 +72,14 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
   return traceAndReport(options, io, spec, bpftrace, launchPath, unwinder);
 }
 
-async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSpec, bpftrace: Bpftrace, launchPath: string | null, unwinder: UnwinderChoice): Promise<number> {
+async function traceAndReport(
+  options: FaultsOptions,
+  io: ToolIo,
+  spec: FaultsSpec,
+  bpftrace: Bpftrace,
+  launchPath: string | null,
+  unwinder: UnwinderChoice,
+): Promise<number> {
   const notes: string[] = [];
   const history = new MappingHistory();
   const parser = new FaultsLogParser({ source: 'bpftrace', dwarfStacks: unwinder.unwinder === 'dwarf' });
@@ -88,7 +95,12 @@ async function traceAndReport(options: FaultsOptions, io: ToolIo, spec: FaultsSp
       program: (tracedPid: number) => tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf({ ...spec, pid: tracedPid }),
       unsafe: spec.holdAtExit !== null,
       tracerEnv: { BPFTRACE_MAP_KEYS_MAX: String(options.mapEntries), BPFTRACE_PERF_RB_PAGES: '64' },
-      target: sessionTarget(options.target, { path: launchPath!, env: process.env }, options.reports.some((report) => report.path === null), io),
+      target: sessionTarget(
+        options.target,
+        { path: launchPath!, env: process.env },
+        options.reports.some((report) => report.path === null),
+        io,
+      ),
       durationMs: options.durationMs,
       ...(unwinder.unwinder === 'dwarf' && launchPath !== null ? { loaderGate: await loaderGateFor(launchPath) } : {}),
     },

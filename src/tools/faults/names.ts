@@ -7,10 +7,15 @@ import { resolvedName } from '../common/frame-names.js';
 import type { FaultsNames, FrameName } from './reduce.js';
 
 /** Names every address through the symbolizer: leaves as instructions, callers as return addresses. */
-export async function resolveFaultsNames(history: MappingHistory, addresses: { leaves: bigint[]; callers: bigint[] }): Promise<FaultsNames> {
+export async function resolveFaultsNames(
+  history: MappingHistory,
+  addresses: { leaves: bigint[]; callers: bigint[] },
+): Promise<FaultsNames> {
   const symbolizer = new Symbolizer(history);
   const named = (resolved: Map<bigint, ResolvedFrame>) =>
-    new Map<bigint, FrameName>([...resolved].map(([address, frame]) => [address, { ...resolvedName(address, frame), resolved: frame.resolved }]));
+    new Map<bigint, FrameName>(
+      [...resolved].map(([address, frame]) => [address, { ...resolvedName(address, frame), resolved: frame.resolved }]),
+    );
   return {
     leaves: named(await symbolizer.resolve(addresses.leaves, { returnAddresses: false })),
     callers: named(await symbolizer.resolve(addresses.callers, { returnAddresses: true })),

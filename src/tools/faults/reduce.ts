@@ -43,7 +43,9 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
   };
   const framesOf = (frames: FaultsRawFrames, weight: number): Frame[] => {
     if (frames.leaf === null) return [{ name: '[frames not recorded]' }];
-    const leafFirst: Array<{ address: bigint; name: FrameName | undefined }> = [{ address: frames.leaf, name: options.names.leaves.get(frames.leaf) }];
+    const leafFirst: Array<{ address: bigint; name: FrameName | undefined }> = [
+      { address: frames.leaf, name: options.names.leaves.get(frames.leaf) },
+    ];
     const candidate = frames.candidate === null ? undefined : options.names.callers.get(frames.candidate);
     // The word at the stack pointer is the caller of a frameless leaf only if it is a code address
     // (a function covers it) that the frame-pointer chain does not already show.
@@ -53,10 +55,14 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
     for (const caller of frames.callers) leafFirst.push({ address: caller, name: options.names.callers.get(caller) });
     const walkedFrames = leafFirst.map(({ address, name }) => walked(address, name));
     if (frames.unwindStopped === true) walkedFrames.push({ frame: { name: UNWIND_FAILURE_SYMBOL } });
-    const shown = cuts.cut(walkedFrames, { depthLimited: options.stackDepth !== undefined && frames.callers.length + 1 >= options.stackDepth, weight });
+    const shown = cuts.cut(walkedFrames, {
+      depthLimited: options.stackDepth !== undefined && frames.callers.length + 1 >= options.stackDepth,
+      weight,
+    });
     const kept = shown.at(-1)?.name.startsWith(STACK_CUT_PREFIX) ? shown.length - 1 : shown.length;
     // Frames past a cut are not shown, so they are not counted as unnamed either.
-    for (const { name } of leafFirst.slice(0, kept)) if (name === undefined || !name.resolved || name.name.startsWith('0x')) unsymbolizedFrames += 1;
+    for (const { name } of leafFirst.slice(0, kept))
+      if (name === undefined || !name.resolved || name.name.startsWith('0x')) unsymbolizedFrames += 1;
     return shown.reverse();
   };
 
@@ -75,16 +81,29 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
     mmapBytes: values.mmapBytes ?? 0,
   }));
   stacks.sort(
-    (a, b) => b.residentBytes - a.residentBytes || b.faults - a.faults || b.brkBytes + b.mmapBytes - (a.brkBytes + a.mmapBytes) || compareFrames(a.frames, b.frames),
+    (a, b) =>
+      b.residentBytes - a.residentBytes ||
+      b.faults - a.faults ||
+      b.brkBytes + b.mmapBytes - (a.brkBytes + a.mmapBytes) ||
+      compareFrames(a.frames, b.frames),
   );
 
-  const kinds = (mask: number, bits: number) => [...raw.faultKinds].filter(([code]) => (code & mask) === bits).reduce((sum, [, count]) => sum + count, 0);
+  const kinds = (mask: number, bits: number) =>
+    [...raw.faultKinds].filter(([code]) => (code & mask) === bits).reduce((sum, [, count]) => sum + count, 0);
   const partialReason =
     options.partialReason ??
-    (!raw.ended ? 'the trace ended before the tracer printed its results' : raw.complete ? null : 'the output ends before the tracer had printed all its results');
+    (!raw.ended
+      ? 'the trace ended before the tracer printed its results'
+      : raw.complete
+        ? null
+        : 'the output ends before the tracer had printed all its results');
   const notes = [...(options.notes ?? [])];
-  if (raw.stackCollisions > 0) notes.push(`${raw.stackCollisions} events hashed to the stack of another call site: their stacks were merged`);
-  if (raw.registerMismatches > 0) notes.push(`${raw.registerMismatches} faults found saved user registers that were not the faulting thread's: stacks are unreliable on this kernel (kernel stack size?)`);
+  if (raw.stackCollisions > 0)
+    notes.push(`${raw.stackCollisions} events hashed to the stack of another call site: their stacks were merged`);
+  if (raw.registerMismatches > 0)
+    notes.push(
+      `${raw.registerMismatches} faults found saved user registers that were not the faulting thread's: stacks are unreliable on this kernel (kernel stack size?)`,
+    );
   const frameless = stacks.filter((stack) => stack.frames[0]?.name === '[frames not recorded]').length;
   if (frameless > 0) notes.push(`${frameless} stacks have no frames: the frame map was full (raise --map-entries)`);
   const cutNote = cuts.note();

@@ -30,7 +30,14 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
     ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
-    partialReason: savedLogPartialReason(path, { trailer, truncated, memtrace: raw.memtrace, ended: raw.ended, tracerWords: 'the tracer', complete: raw.complete }),
+    partialReason: savedLogPartialReason(path, {
+      trailer,
+      truncated,
+      memtrace: raw.memtrace,
+      ended: raw.ended,
+      tracerWords: 'the tracer',
+      complete: raw.complete,
+    }),
     pageSize: typeof header.pageSize === 'number' ? header.pageSize : DEFAULT_PAGE_SIZE,
     names: await namesFor(raw),
     notes,
@@ -41,7 +48,8 @@ export async function readFaultsLog(path: string, options: { lenient: boolean })
 async function namesFor(raw: FaultsRaw): Promise<FaultsNames> {
   const symbols = raw.memtrace.symbols as unknown as { leaves?: Record<string, FrameName>; callers?: Record<string, FrameName> } | null;
   if (symbols !== null) {
-    const read = (record: Record<string, FrameName> | undefined) => new Map(Object.entries(record ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]));
+    const read = (record: Record<string, FrameName> | undefined) =>
+      new Map(Object.entries(record ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]));
     return { leaves: read(symbols.leaves), callers: read(symbols.callers) };
   }
   const recorded = raw.memtrace.maps.at(-1);

@@ -69,9 +69,12 @@ async function targetBinary(target: GcOptions['target']): Promise<string> {
   try {
     exe = await readlink(`/proc/${target.pid}/exe`);
   } catch (error) {
-    throw new TargetError(`cannot read /proc/${target.pid}/exe (a kernel thread, or the process exited): ${(error as Error).message}`, { cause: error });
+    throw new TargetError(`cannot read /proc/${target.pid}/exe (a kernel thread, or the process exited): ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  if (exe.endsWith(' (deleted)')) throw new TargetError(`PID ${target.pid} runs ${exe}: its binary was replaced or removed since it started, so it cannot be probed`);
+  if (exe.endsWith(' (deleted)'))
+    throw new TargetError(`PID ${target.pid} runs ${exe}: its binary was replaced or removed since it started, so it cannot be probed`);
   // A process in another mount namespace (a container) names its binary in its own root.
   const root = await readlink(`/proc/${target.pid}/root`).catch(() => '/');
   return root === '/' ? exe : `/proc/${target.pid}/root${exe}`;
@@ -109,7 +112,14 @@ async function isScript(path: string): Promise<boolean> {
   }
 }
 
-async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, point: GcProbePoint, bpftrace: Bpftrace, choices: string[]): Promise<number> {
+async function traceAndReport(
+  options: GcOptions,
+  io: ToolIo,
+  spec: GcSpec,
+  point: GcProbePoint,
+  bpftrace: Bpftrace,
+  choices: string[],
+): Promise<number> {
   // Lenient live: one odd line from bpftrace is counted in the report, it does not lose the trace.
   const parser = new GcLogParser({ file: 'bpftrace output', lenient: true });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
@@ -128,7 +138,9 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     if (!options.live || parser.raw.beginNs === null) return;
     const kind = gcKindOf(spec.probe.kind, collection.collector);
     const at = ((collection.startNs - parser.raw.beginNs) / 1e9).toFixed(3);
-    io.stderr.write(`memtrace: ${at} s ${kind}${collection.reason === null ? '' : ` (${reasonName(collection.reason)})`} ${(collection.pauseNs / 1e6).toFixed(2)} ms, RSS after ${formatBytes(collection.rssAfterBytes)}\n`);
+    io.stderr.write(
+      `memtrace: ${at} s ${kind}${collection.reason === null ? '' : ` (${reasonName(collection.reason)})`} ${(collection.pauseNs / 1e6).toFixed(2)} ms, RSS after ${formatBytes(collection.rssAfterBytes)}\n`,
+    );
   };
 
   const session = new TraceSession({
@@ -137,7 +149,12 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
     program: (tracedPid: number) => tracerComment(bpftrace, choices) + renderGcBpf({ ...spec, pid: tracedPid }),
     unsafe: false,
     tracerEnv: {},
-    target: sessionTarget(options.target, { path: spec.binary, env: process.env }, options.reports.some((report) => report.path === null), io),
+    target: sessionTarget(
+      options.target,
+      { path: spec.binary, env: process.env },
+      options.reports.some((report) => report.path === null),
+      io,
+    ),
     durationMs: options.durationMs,
     onStarted: (tracedPid) => {
       pid = tracedPid;
@@ -155,8 +172,13 @@ async function traceAndReport(options: GcOptions, io: ToolIo, spec: GcSpec, poin
   session.finish();
   const notes: string[] = [];
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `bpftrace: ${line}`));
-  if (end.reason === 'target-exited' && options.target.kind === 'attach') notes.push(`PID ${pid} exited during the trace: its collections until then`);
-  const log: GcLog = reduceGc(parser.finish(), { header: header(pid), partialReason: describeSessionLoss(end, false, ': the collections until then'), notes });
+  if (end.reason === 'target-exited' && options.target.kind === 'attach')
+    notes.push(`PID ${pid} exited during the trace: its collections until then`);
+  const log: GcLog = reduceGc(parser.finish(), {
+    header: header(pid),
+    partialReason: describeSessionLoss(end, false, ': the collections until then'),
+    notes,
+  });
 
   return endTrace({
     io,

@@ -32,13 +32,21 @@ export function reduceGc(raw: GcRaw, context: GcReduceContext): GcLog {
     : raw.endNs === null
       ? 'the trace ends before memtrace:end (bpftrace was killed, or the log was cut)'
       : null;
-  const notes = [...context.notes, ...(Array.isArray(trailer.notes) ? trailer.notes.filter((note): note is string => typeof note === 'string') : [])];
+  const notes = [
+    ...context.notes,
+    ...(Array.isArray(trailer.notes) ? trailer.notes.filter((note): note is string => typeof note === 'string') : []),
+  ];
   if (raw.otherLines > 0) notes.push(`${raw.otherLines} lines of other output (the target's own, in a hand-run log) were not gc records`);
   return {
     header,
     collections,
     summary: summarizeGcCollections(collections),
-    durationSeconds: raw.endNs === null ? (typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null) : Math.round((raw.endNs - begin) / 1e6) / 1e3,
+    durationSeconds:
+      raw.endNs === null
+        ? typeof trailer.durationSeconds === 'number'
+          ? trailer.durationSeconds
+          : null
+        : Math.round((raw.endNs - begin) / 1e6) / 1e3,
     partialReason: context.partialReason ?? savedPartial ?? cut,
     lostEvents: raw.lostEvents,
     badLines: raw.badLines,
@@ -50,7 +58,8 @@ export function reduceGc(raw: GcRaw, context: GcReduceContext): GcLog {
 /** The live header, completed by a raw log's saved one (whose fields win: they were known then). */
 function mergeHeader(live: GcLogHeader, saved: Record<string, unknown> | null): GcLogHeader {
   if (saved === null) return live;
-  const pick = <K extends keyof GcLogHeader>(key: K): GcLogHeader[K] => (saved[key] === undefined ? live[key] : (saved[key] as GcLogHeader[K]));
+  const pick = <K extends keyof GcLogHeader>(key: K): GcLogHeader[K] =>
+    saved[key] === undefined ? live[key] : (saved[key] as GcLogHeader[K]);
   return {
     tool: 'gc',
     target: pick('target'),

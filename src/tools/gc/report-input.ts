@@ -10,7 +10,15 @@ export async function readGcLog(path: string, options: { lenient: boolean }): Pr
   const raw = await parseGcLogFile(path, { lenient: options.lenient });
   return reduceGc(raw, {
     // A hand-run script probes V8's symbol; a raw log's own header says what memtrace probed.
-    header: { tool: 'gc', target: { pid: null, command: null }, binary: null, probe: null, host: null, startedAt: null, tracer: { name: 'bpftrace', version: null } },
+    header: {
+      tool: 'gc',
+      target: { pid: null, command: null },
+      binary: null,
+      probe: null,
+      host: null,
+      startedAt: null,
+      tracer: { name: 'bpftrace', version: null },
+    },
     partialReason: null,
     notes: [],
   });
@@ -19,7 +27,10 @@ export async function readGcLog(path: string, options: { lenient: boolean }): Pr
 /** A gc json report, read back; the summary is recomputed from the collections (they are the data). */
 export async function readGcReport(path: string): Promise<GcLog> {
   const report = (await readGcJson(path)) as unknown as GcLog;
-  const collections = report.collections.map((collection) => ({ ...collection, kind: GC_KINDS.includes(collection.kind) ? collection.kind : ('unknown' as GcKind) }));
+  const collections = report.collections.map((collection) => ({
+    ...collection,
+    kind: GC_KINDS.includes(collection.kind) ? collection.kind : ('unknown' as GcKind),
+  }));
   return {
     ...report,
     collections,

@@ -32,7 +32,10 @@ interface PreloadRecord {
   noise: Array<Record<string, number>>;
 }
 
-export async function runHeapStats(options: HeapStatsRunOptions, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number> {
+export async function runHeapStats(
+  options: HeapStatsRunOptions,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): Promise<number> {
   const run = await runWithPreload({
     tool: 'heap-stats',
     command: options.command,
@@ -43,27 +46,51 @@ export async function runHeapStats(options: HeapStatsRunOptions, io: { stdout: N
   const main = parsePreloadRecord(run.main.text, run.main.file);
   const noise = snapshotNoise(main.noise);
   const diff: HeapSpaceDiff = {
-    header: { tool: 'heap-stats', target: { pid: main.pid, command: options.command }, start: main.start, host: hostname(), node: main.node, gc: main.gc, durationSeconds: main.durationSeconds },
+    header: {
+      tool: 'heap-stats',
+      target: { pid: main.pid, command: options.command },
+      start: main.start,
+      host: hostname(),
+      node: main.node,
+      gc: main.gc,
+      durationSeconds: main.durationSeconds,
+    },
     thresholds: options.thresholds,
     before: main.before,
     after: main.after,
     noise,
-    ...diffSnapshots({ before: main.before, after: main.after, noise, thresholds: options.thresholds, countFields: COUNT_FIELDS, all: options.all }),
+    ...diffSnapshots({
+      before: main.before,
+      after: main.after,
+      noise,
+      thresholds: options.thresholds,
+      countFields: COUNT_FIELDS,
+      all: options.all,
+    }),
     ...(main.ending === 'exit' ? {} : { error: `the program was ended by ${main.ending}: figures at that moment` }),
   };
-  if (run.others.length > 0) io.stderr.write(`memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${main.pid}\n`);
+  if (run.others.length > 0)
+    io.stderr.write(
+      `memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${main.pid}\n`,
+    );
   await writeFamilyReports(HEAP_STATS_REPORTS, diff, options.reports, {}, io);
   return exitCodeOf(run.exit);
 }
 
 /** Checks a preload file; `name` is used in errors (file, line 1, what was expected). */
 export function parsePreloadRecord(text: string, name: string): PreloadRecord {
-  const isSnapshot = (value: unknown) => typeof value === 'object' && value !== null && Object.values(value).every((number) => typeof number === 'number');
+  const isSnapshot = (value: unknown) =>
+    typeof value === 'object' && value !== null && Object.values(value).every((number) => typeof number === 'number');
   return parsePreloadJson<PreloadRecord>(
     text,
     name,
     'heap-stats',
-    (record) => Number.isInteger(record.pid) && isSnapshot(record.before) && isSnapshot(record.after) && Array.isArray(record.noise) && record.noise.every(isSnapshot),
+    (record) =>
+      Number.isInteger(record.pid) &&
+      isSnapshot(record.before) &&
+      isSnapshot(record.after) &&
+      Array.isArray(record.noise) &&
+      record.noise.every(isSnapshot),
     'pid, before and after snapshots of numbers, and noise, a list of them',
   );
 }

@@ -23,7 +23,11 @@ const AT_ENTRY: DtraceFreeChoice = { free: { mode: 'entry' }, choice: null };
  * one the target maps under that name (attached), or the one memtrace itself maps (launched: the
  * command runs on the same C library, as memtrace-bpf assumes for a launch too).
  */
-export async function chooseDtraceFreeProbe(module: string, target: Target, platform: NodeJS.Platform = process.platform): Promise<DtraceFreeChoice> {
+export async function chooseDtraceFreeProbe(
+  module: string,
+  target: Target,
+  platform: NodeJS.Platform = process.platform,
+): Promise<DtraceFreeChoice> {
   if (platform !== 'linux') return AT_ENTRY;
   const file = await moduleFile(module, target.kind === 'attach' ? target.pid : process.pid);
   if (file === null) return AT_ENTRY;
@@ -44,7 +48,9 @@ export async function chooseDtraceFreeProbe(module: string, target: Target, plat
 /** The file a process maps executable under the module name, or null. */
 async function moduleFile(module: string, pid: number): Promise<string | null> {
   try {
-    const mapping = (await readProcMaps(pid)).find((entry) => entry.perms.includes('x') && entry.path.startsWith('/') && basename(entry.path) === module);
+    const mapping = (await readProcMaps(pid)).find(
+      (entry) => entry.perms.includes('x') && entry.path.startsWith('/') && basename(entry.path) === module,
+    );
     return mapping?.path ?? null;
   } catch {
     return null; // the process is gone: dtrace will say so

@@ -20,7 +20,15 @@ export async function readMallocDtraceLog(path: string, options: { lenient: bool
   const maps = parser.recordedMaps;
   const history = maps === undefined ? null : MappingHistory.fromJSON(maps as Parameters<typeof MappingHistory.fromJSON>[0]);
   const { raw, truncated } = parser.finish(history === null ? undefined : framePlacer(history));
-  return reduceRecordedMalloc(raw, { path, truncated, names: await namesFor(raw), tracer: 'dtrace', program: "memtrace's D malloc program", tracerWords: 'dtrace', notes: describeMallocDtraceNotes(parser) });
+  return reduceRecordedMalloc(raw, {
+    path,
+    truncated,
+    names: await namesFor(raw),
+    tracer: 'dtrace',
+    program: "memtrace's D malloc program",
+    tracerWords: 'dtrace',
+    notes: describeMallocDtraceNotes(parser),
+  });
 }
 
 /**
@@ -30,7 +38,9 @@ export async function readMallocDtraceLog(path: string, options: { lenient: bool
  */
 export function placeFrame(history: MappingHistory | null, module: string, offset: bigint): bigint | null {
   if (history === null) return null;
-  const mapping = history.all().find((candidate) => candidate.perms[2] === 'x' && basename(candidate.path) === module && offset < candidate.end - candidate.start);
+  const mapping = history
+    .all()
+    .find((candidate) => candidate.perms[2] === 'x' && basename(candidate.path) === module && offset < candidate.end - candidate.start);
   return mapping === undefined ? null : mapping.start + offset;
 }
 
@@ -45,6 +55,9 @@ export function describeMallocDtraceNotes(parser: MallocDtraceParser): string[] 
   if (parser.unmatchedFrees > 0) notes.push(`${parser.unmatchedFrees} frees of blocks whose birth record was dropped`);
   // Never dropped silently: memtrace's own runs keep a launched command's output out of the records
   // (dtrace -o), so there such a line is something else.
-  if (parser.otherLines > 0) notes.push(`${parser.otherLines} ${parser.otherLines === 1 ? 'line' : 'lines'} of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)`);
+  if (parser.otherLines > 0)
+    notes.push(
+      `${parser.otherLines} ${parser.otherLines === 1 ? 'line' : 'lines'} of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)`,
+    );
   return notes;
 }

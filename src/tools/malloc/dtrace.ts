@@ -11,7 +11,14 @@ import { openOutputStream } from '../common/output-file.js';
 import { buildMallocSpec } from '../../probes/malloc-spec.js';
 import { DARWIN_MALLOC_MODULE, DEFAULT_MALLOC_D_OPTIONS, renderMallocD } from '../../probes/render-malloc-d.js';
 import { MallocDtraceParser } from '../../parse/malloc-dtrace.js';
-import { DtraceSession, dtraceCommandString, findDtrace, processAlive, requireDtracePrivileges, type DtraceSessionEnd } from '../../run/dtrace.js';
+import {
+  DtraceSession,
+  dtraceCommandString,
+  findDtrace,
+  processAlive,
+  requireDtracePrivileges,
+  type DtraceSessionEnd,
+} from '../../run/dtrace.js';
 import { chooseDtraceFreeProbe } from './dtrace-free-probe.js';
 import { darwinMallocSpecOptions } from './d-script.js';
 import { describeMallocDtraceNotes, framePlacer } from './dtrace-report-input.js';
@@ -65,14 +72,16 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   }
   requireDtracePrivileges('malloc');
   const dtrace = await findDtrace({ path: options.tracerPath ?? undefined });
-  if (options.target.kind === 'attach' && !processAlive(options.target.pid)) throw new TargetError(`no process with PID ${options.target.pid}`);
+  if (options.target.kind === 'attach' && !processAlive(options.target.pid))
+    throw new TargetError(`no process with PID ${options.target.pid}`);
 
   // The header of the raw log and of the report: a log rendered later shows the same choices.
   const tracer = { name: 'dtrace', version: dtrace.version, ...(choices.length > 0 ? { choices } : {}) };
   const parser = new MallocDtraceParser({ source: 'dtrace' });
   const raw = options.rawOut === null ? null : openOutputStream(options.rawOut);
   const startedAt = new Date();
-  const target = options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
+  const target =
+    options.target.kind === 'attach' ? { pid: options.target.pid, command: null } : { pid: null, command: options.target.command };
   const functions = spec.functions.map((fn) => fn.name);
   raw?.write(
     `${JSON.stringify({ type: 'memtrace_header', data: { tool: 'malloc', target, host: hostname(), startedAt: startedAt.toISOString(), tracer, allocator: { library: spec.library, functions }, sampleEvery: options.sampleEvery } })}\n`,
@@ -91,7 +100,9 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
     },
     onStarted: () => {
       const what = options.target.kind === 'attach' ? `PID ${options.target.pid}` : options.target.command.join(' ');
-      io.stderr.write(`memtrace: tracing ${functions.join(', ')} in ${what} with DTrace${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`);
+      io.stderr.write(
+        `memtrace: tracing ${functions.join(', ')} in ${what} with DTrace${options.durationMs === null ? '' : ` for ${options.durationMs / 1000} s`}; Ctrl-C to stop\n`,
+      );
     },
     onLine: (line) => {
       raw?.write(`${line}\n`);
@@ -113,7 +124,8 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   await maps?.read();
   const { raw: rawResult, truncated } = parser.finish(maps === null ? undefined : framePlacer(maps.history));
   const notes = describeMallocDtraceNotes(parser);
-  if (end.cutLine !== null) notes.push(`dtrace's output ended in the middle of a line, so that record is lost: ${JSON.stringify(end.cutLine.slice(0, 60))}`);
+  if (end.cutLine !== null)
+    notes.push(`dtrace's output ended in the middle of a line, so that record is lost: ${JSON.stringify(end.cutLine.slice(0, 60))}`);
   const names = maps === null ? new Map<bigint, ResolvedName>() : await nameFrames(maps, frameAddresses(rawResult), notes);
   if (end.tracerErrors.length > 0) notes.push(...end.tracerErrors.slice(0, 5).map((line) => `dtrace: ${line.replace(/^dtrace: /, '')}`));
   const profile = reduceMalloc(rawResult, {
@@ -132,9 +144,13 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
   if (raw !== null) {
     if (maps !== null) {
       raw.write(`${JSON.stringify({ type: 'memtrace_maps', data: maps.history.toJSON() })}\n`);
-      raw.write(`${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`);
+      raw.write(
+        `${JSON.stringify({ type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) })}\n`,
+      );
     }
-    raw.write(`${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`);
+    raw.write(
+      `${JSON.stringify({ type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } })}\n`,
+    );
     rawFailure = await raw.close();
   }
   await writeFamilyReports(MALLOC_REPORTS, profile, options.reports, { value: options.value, top: options.top }, io);
@@ -148,7 +164,9 @@ export async function runMallocDtrace(options: MallocOptions, io: ToolIo): Promi
 async function nameFrames(maps: DtraceTargetMaps, addresses: bigint[], notes: string[]): Promise<Map<bigint, ResolvedName>> {
   if (addresses.length === 0) return new Map();
   if (maps.history.snapshotCount === 0) {
-    notes.push(`memtrace could not read the maps of ${maps.tracedPid === null ? 'the traced process' : `PID ${maps.tracedPid}`} while it lived: its frames stay addresses`);
+    notes.push(
+      `memtrace could not read the maps of ${maps.tracedPid === null ? 'the traced process' : `PID ${maps.tracedPid}`} while it lived: its frames stay addresses`,
+    );
     return new Map();
   }
   const resolved = await new Symbolizer(maps.history).resolve(addresses, { returnAddresses: true });

@@ -43,9 +43,11 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
     throw new TargetError(`no process with PID ${options.target.pid}`);
   }
 
-  const library = options.lib ?? (options.target.kind === 'attach'
-    ? await findAllocatorInMaps(await readProcMaps(options.target.pid), options.allocator, options.target.pid)
-    : await findAllocatorForLaunch(options.allocator));
+  const library =
+    options.lib ??
+    (options.target.kind === 'attach'
+      ? await findAllocatorInMaps(await readProcMaps(options.target.pid), options.allocator, options.target.pid)
+      : await findAllocatorForLaunch(options.allocator));
   const elf = await readElf(library);
   // Looked up by name: glibc's calloc is a weak alias of __libc_calloc, and the function table keeps one name an address.
   const symbolAddresses = new Map<string, bigint>();
@@ -73,15 +75,23 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
     let free: FreeProbe = { mode: 'entry' };
     let commandLibraryPath: string | undefined;
     const launched = options.target.kind === 'launch';
-    const usePrivateCopy = launched && !features.pidScopedUprobes && !options.sharedLibc && options.lib === null && /\/libc\.so\.6$/.test(library);
+    const usePrivateCopy =
+      launched && !features.pidScopedUprobes && !options.sharedLibc && options.lib === null && /\/libc\.so\.6$/.test(library);
     if (usePrivateCopy) {
       const freeSymbol = elf.findFunction(freeName);
       const aliases = [];
       if (freeBody !== null && freeSymbol !== undefined) {
-        aliases.push({ name: PRIVATE_FREE_BODY, address: freeSymbol.address + BigInt(freeBody.bodyOffset), size: maxBig(1n, freeSymbol.size - BigInt(freeBody.bodyOffset)) });
-        if (freeBody.nullReturnOffset !== null) aliases.push({ name: PRIVATE_FREE_NULL, address: freeSymbol.address + BigInt(freeBody.nullReturnOffset), size: 1n });
+        aliases.push({
+          name: PRIVATE_FREE_BODY,
+          address: freeSymbol.address + BigInt(freeBody.bodyOffset),
+          size: maxBig(1n, freeSymbol.size - BigInt(freeBody.bodyOffset)),
+        });
+        if (freeBody.nullReturnOffset !== null)
+          aliases.push({ name: PRIVATE_FREE_NULL, address: freeSymbol.address + BigInt(freeBody.nullReturnOffset), size: 1n });
         free = { mode: 'body', bodySymbol: PRIVATE_FREE_BODY, nullSymbol: freeBody.nullReturnOffset === null ? null : PRIVATE_FREE_NULL };
-        choices.push(`${freeName} probed past its NULL test through a symbol added to a private copy of ${basename(library)} (no offset uprobes needed)`);
+        choices.push(
+          `${freeName} probed past its NULL test through a symbol added to a private copy of ${basename(library)} (no offset uprobes needed)`,
+        );
       } else {
         notes.push(`free is probed at its entry: its first instructions in ${library} are not the recognised NULL test`);
       }
@@ -90,16 +100,23 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       await mkdir(copyDirectory, { mode: 0o755 });
       await writeAliasedCopy(library, probedLibrary, aliases);
       commandLibraryPath = [copyDirectory, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
-      choices.push(`the command runs on a private copy of ${basename(library)}: this bpftrace's uprobes trap in every process using a file, and no other process uses the copy`);
+      choices.push(
+        `the command runs on a private copy of ${basename(library)}: this bpftrace's uprobes trap in every process using a file, and no other process uses the copy`,
+      );
     } else {
       if (freeBody !== null && features.offsetUprobes) {
         free = { mode: 'offset', bodyOffset: freeBody.bodyOffset, nullOffset: freeBody.nullReturnOffset };
-        choices.push(`${freeName} probed at ${freeName}+${freeBody.bodyOffset}, past its NULL test (offset uprobe: the kernel emulates the instruction there)${freeBody.nullReturnOffset === null ? '' : `; free(NULL) at ${freeName}+${freeBody.nullReturnOffset}`}`);
+        choices.push(
+          `${freeName} probed at ${freeName}+${freeBody.bodyOffset}, past its NULL test (offset uprobe: the kernel emulates the instruction there)${freeBody.nullReturnOffset === null ? '' : `; free(NULL) at ${freeName}+${freeBody.nullReturnOffset}`}`,
+        );
       } else {
-        choices.push(`${freeName} probed at its entry (${features.offsetUprobes ? 'its first instructions are not the recognised NULL test' : 'this bpftrace has no offset uprobes'}): about 12 µs a call`);
+        choices.push(
+          `${freeName} probed at its entry (${features.offsetUprobes ? 'its first instructions are not the recognised NULL test' : 'this bpftrace has no offset uprobes'}): about 12 µs a call`,
+        );
       }
       choices.push(uprobeScopeChoice(bpftrace, basename(library)));
-      if (launched && !features.pidScopedUprobes) notes.push('free is probed on the shared library: every process using it pays a trap per free while memtrace runs');
+      if (launched && !features.pidScopedUprobes)
+        notes.push('free is probed on the shared library: every process using it pays a trap per free while memtrace runs');
     }
     // A DWARF trace of a launched command starts once its loader has mapped its libraries: the
     // exec has happened by then, so the program counts from its start, not from an exec it never sees.
@@ -139,7 +156,9 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
         otherRemedies: !launchable
           ? []
           : options.target.kind === 'attach'
-            ? ['launch the program under memtrace instead of attaching to it ("memtrace malloc -- CMD" runs it on a private copy of libc that no other process uses)']
+            ? [
+                'launch the program under memtrace instead of attaching to it ("memtrace malloc -- CMD" runs it on a private copy of libc that no other process uses)',
+              ]
             : ['drop --shared-libc (a launched command then runs on a private copy of libc that no other process uses)'],
       });
     }

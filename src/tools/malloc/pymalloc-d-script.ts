@@ -6,7 +6,10 @@ import { DARWIN_MALLOC_MODULE, pidProviderModule } from '../../probes/render-mal
 import { renderPyMallocD } from '../../probes/render-pymalloc-d.js';
 
 function pymallocHeader(module: string): string {
-  const generatedBy = module === DARWIN_MALLOC_MODULE ? '"memtrace scripts pymalloc --backend dtrace"' : `"memtrace scripts pymalloc --backend dtrace --lib ${module}"`;
+  const generatedBy =
+    module === DARWIN_MALLOC_MODULE
+      ? '"memtrace scripts pymalloc --backend dtrace"'
+      : `"memtrace scripts pymalloc --backend dtrace --lib ${module}"`;
   return `#!/usr/sbin/dtrace -Zs
 /*
  * pymalloc.d - malloc and free calls of a Python process, attributed to the

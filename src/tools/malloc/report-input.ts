@@ -15,7 +15,15 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
   const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Number.POSITIVE_INFINITY });
   for await (const line of lines) parser.push(line);
   const { raw, truncated } = parser.finish();
-  return reduceRecordedMalloc(raw, { path, truncated, names: await namesFor(raw), tracer: 'bpftrace', program: "memtrace's malloc program", tracerWords: 'the tracer', notes: [] });
+  return reduceRecordedMalloc(raw, {
+    path,
+    truncated,
+    names: await namesFor(raw),
+    tracer: 'bpftrace',
+    program: "memtrace's malloc program",
+    tracerWords: 'the tracer',
+    notes: [],
+  });
 }
 
 /**
@@ -25,7 +33,15 @@ export async function readMallocLog(path: string, options: { lenient: boolean })
  */
 export function reduceRecordedMalloc(
   raw: MallocRaw,
-  options: { path: string; truncated: boolean; names: Map<bigint, ResolvedName>; tracer: string; program: string; tracerWords: string; notes: string[] },
+  options: {
+    path: string;
+    truncated: boolean;
+    names: Map<bigint, ResolvedName>;
+    tracer: string;
+    program: string;
+    tracerWords: string;
+    notes: string[];
+  },
 ): MallocProfile {
   const { path } = options;
   const header = raw.memtrace.header ?? {};
@@ -38,13 +54,19 @@ export function reduceRecordedMalloc(
     target: { pid: target.pid ?? null, command: target.command ?? null },
     tracer: (header.tracer as MallocProfile['tracer']) ?? { name: options.tracer, version: null },
     allocator: {
-      library: ((header.allocator as { library?: string } | undefined)?.library) ?? null,
-      functions: ((header.allocator as { functions?: string[] } | undefined)?.functions) ?? [...raw.calls.keys()],
+      library: (header.allocator as { library?: string } | undefined)?.library ?? null,
+      functions: (header.allocator as { functions?: string[] } | undefined)?.functions ?? [...raw.calls.keys()],
     },
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
     ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
-    partialReason: savedLogPartialReason(path, { trailer, truncated: options.truncated, memtrace: raw.memtrace, ended: raw.ended, tracerWords: options.tracerWords }),
+    partialReason: savedLogPartialReason(path, {
+      trailer,
+      truncated: options.truncated,
+      memtrace: raw.memtrace,
+      ended: raw.ended,
+      tracerWords: options.tracerWords,
+    }),
     sampleEvery: typeof header.sampleEvery === 'number' ? header.sampleEvery : 1,
     names: options.names,
     notes,
@@ -53,7 +75,9 @@ export function reduceRecordedMalloc(
 
 /** Names recorded in the log win; otherwise the recorded maps are resolved against the files on this machine. */
 export async function namesFor(raw: MallocRaw): Promise<Map<bigint, ResolvedName>> {
-  const recorded = new Map<bigint, ResolvedName>(Object.entries(raw.memtrace.symbols ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]));
+  const recorded = new Map<bigint, ResolvedName>(
+    Object.entries(raw.memtrace.symbols ?? {}).map(([hex, name]) => [BigInt(`0x${hex}`), name]),
+  );
   const maps = raw.memtrace.maps.at(-1);
   const history = maps === undefined ? null : MappingHistory.fromJSON(maps as Parameters<typeof MappingHistory.fromJSON>[0]);
   // The perf map of the traced process is gone (or another process's now): JIT frames not recorded stay hex.

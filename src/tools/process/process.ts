@@ -7,7 +7,15 @@ import type { Server as HttpServer } from 'node:http';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OutputError, TargetError, UsageError } from '../../errors.js';
-import { heapCoverageNote, SeriesBuilder, type HeapCoverage, type ProcessLogRecord, type Series, type SeriesHeader, type StopReason } from '../../model/series.js';
+import {
+  heapCoverageNote,
+  SeriesBuilder,
+  type HeapCoverage,
+  type ProcessLogRecord,
+  type Series,
+  type SeriesHeader,
+  type StopReason,
+} from '../../model/series.js';
 import { attachInspector, type AttachedInspector, type InspectorEnd } from '../../node/inspector-attach.js';
 import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../../node/node-target.js';
 import { renderPrometheus } from '../../report/prometheus.js';
@@ -113,20 +121,30 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       env.MEMTRACE_PROCESS_PARENT = String(process.pid);
       env.NODE_OPTIONS = nodeOptionsWithPreload(process.env.NODE_OPTIONS, preloadPath('process'));
     }
-    target = await launchCommand({ command, env, stdout: options.log === '-' || options.reports.some((report) => report.path === null) ? 'stderr' : 'inherit' });
+    target = await launchCommand({
+      command,
+      env,
+      stdout: options.log === '-' || options.reports.some((report) => report.path === null) ? 'stderr' : 'inherit',
+    });
     pid = target.pid;
     // Created once the PID is known, before the program can report: its children report too, under their own PIDs.
     if (heapExpected) heapReports = new HeapReports(pid, options.intervalMs);
   } else {
     pid = options.target.pid;
     if (options.heap === 'on' && !options.attachInspector) {
-      throw new UsageError('--heap on -p PID needs --attach-inspector (memtrace then opens the program\'s inspector for the trace: see docs/tools/process.md)');
+      throw new UsageError(
+        "--heap on -p PID needs --attach-inspector (memtrace then opens the program's inspector for the trace: see docs/tools/process.md)",
+      );
     }
     if (!(await processExists(pid))) throw new TargetError(`no process with PID ${pid}`);
     if (options.attachInspector) {
       const reports = new HeapReports(pid, options.intervalMs, 'attached');
       heapReports = reports;
-      inspector = await attachInspector({ pid, intervalMs: options.intervalMs, onHeap: (values) => reports.heap(pid, values, 'inspector') });
+      inspector = await attachInspector({
+        pid,
+        intervalMs: options.intervalMs,
+        onHeap: (values) => reports.heap(pid, values, 'inspector'),
+      });
       const opened = inspector;
       cleanups.push(async () => void (await opened.stop()));
       const where = `${inspector.socket.host}:${inspector.socket.port}`;
@@ -136,7 +154,9 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
           : `memtrace: PID ${pid}'s inspector was already open on ${where}: memtrace asks it, and leaves it open\n`,
       );
     } else if (options.heap !== 'off' && (await targetRunsNode(options.target))) {
-      io.stderr.write(`memtrace: PID ${pid} runs Node.js: --attach-inspector adds V8's heap figures (memtrace opens the program's inspector for the trace: see docs/tools/process.md)\n`);
+      io.stderr.write(
+        `memtrace: PID ${pid} runs Node.js: --attach-inspector adds V8's heap figures (memtrace opens the program's inspector for the trace: see docs/tools/process.md)\n`,
+      );
     }
   }
 
@@ -171,20 +191,41 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   if (heapReports !== null) header.heap = true;
   const builder = new SeriesBuilder();
   let logFailure: OutputError | null = null;
-  const log: LogSink | null = options.log === null ? null : options.log === '-' ? streamLogSink(io.stdout) : descriptorLogSink(openOutputFileSync(options.log), (error) => {
-    logFailure = new OutputError(`could not write ${options.log}: ${describeOutputCause(error)}; the log keeps the samples written until then, readable by memtrace report`, { path: options.log!, cause: error });
-    io.stderr.write(`memtrace: ${logFailure.message}; sampling goes on for the reports\n`);
-  });
+  const log: LogSink | null =
+    options.log === null
+      ? null
+      : options.log === '-'
+        ? streamLogSink(io.stdout)
+        : descriptorLogSink(openOutputFileSync(options.log), (error) => {
+            logFailure = new OutputError(
+              `could not write ${options.log}: ${describeOutputCause(error)}; the log keeps the samples written until then, readable by memtrace report`,
+              { path: options.log!, cause: error },
+            );
+            io.stderr.write(`memtrace: ${logFailure.message}; sampling goes on for the reports\n`);
+          });
   if (log !== null) cleanups.push(() => log.close());
   const sink = (record: ProcessLogRecord): void => {
     builder.add(record);
     log?.write(record);
   };
   const reports = heapReports;
-  sampler = new Sampler({ header, source, sink, ...(reports === null ? {} : { heap: () => reports.read(), heapCoverage: () => reports.summary() }) });
+  sampler = new Sampler({
+    header,
+    source,
+    sink,
+    ...(reports === null ? {} : { heap: () => reports.read(), heapCoverage: () => reports.summary() }),
+  });
   const name = processName(pid) ?? command?.[0] ?? String(pid);
   renderMetrics = () =>
-    renderPrometheus({ pid, name, latest: sampler!.latest, up: !stopped, samples: sampler!.samples, missed: sampler!.missed, marks: sampler!.marks });
+    renderPrometheus({
+      pid,
+      name,
+      latest: sampler!.latest,
+      up: !stopped,
+      samples: sampler!.samples,
+      missed: sampler!.missed,
+      marks: sampler!.marks,
+    });
 
   let stopped = false;
   const ended = new Promise<{ reason: StopReason; exit?: TargetExit }>((resolve) => {
@@ -230,7 +271,8 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   // The one or two samples taken while Node starts are in the log and the reports; stderr speaks up
   // only when figures went missing later, or never came.
   const heapNote = heapCoverageNote(series);
-  if (heapNote !== null && stop.heap !== undefined && (stop.heap.late > 0 || stop.heap.samples === 0)) io.stderr.write(`memtrace: ${heapNote}\n`);
+  if (heapNote !== null && stop.heap !== undefined && (stop.heap.late > 0 || stop.heap.samples === 0))
+    io.stderr.write(`memtrace: ${heapNote}\n`);
   await writeSeriesReports(series, options.reports, io);
   if (logFailure !== null) throw logFailure;
   if (options.heap === 'on' && stop.heap !== undefined) checkHeapRequired(stop.heap, exit);
@@ -252,12 +294,19 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
  */
 function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined): void {
   const after = coverage.samples + coverage.late;
-  const exited = exit === undefined || (exit.code === 0 && exit.signal === null) ? '' : ` (the command itself ${exit.signal === null ? `exited with code ${exit.code}` : `died of ${exit.signal}`})`;
+  const exited =
+    exit === undefined || (exit.code === 0 && exit.signal === null)
+      ? ''
+      : ` (the command itself ${exit.signal === null ? `exited with code ${exit.code}` : `died of ${exit.signal}`})`;
   if (coverage.samples === 0) {
-    throw new TargetError(`--heap: no sample has heap figures: ${coverage.why ?? 'the program never answered (a native call or a garbage collection that lasted the whole run?)'}${exited}`);
+    throw new TargetError(
+      `--heap: no sample has heap figures: ${coverage.why ?? 'the program never answered (a native call or a garbage collection that lasted the whole run?)'}${exited}`,
+    );
   }
   if (coverage.late * 10 > after) {
-    throw new TargetError(`--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`);
+    throw new TargetError(
+      `--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`,
+    );
   }
 }
 
@@ -280,7 +329,8 @@ function startStatusLine(options: ProcessOptions, io: ProcessIo, sampler: Sample
     const latest = sampler.latest;
     if (latest === null) return;
     const heap = typeof latest.heapUsed === 'number' ? `  heap ${formatBytes(latest.heapUsed)}` : '';
-    const tree = typeof latest.totalRss === 'number' ? `  tree ${formatBytes(latest.totalRss)} (${latest.children?.length ?? 0} children)` : '';
+    const tree =
+      typeof latest.totalRss === 'number' ? `  tree ${formatBytes(latest.totalRss)} (${latest.children?.length ?? 0} children)` : '';
     const line = `[memtrace process] ${formatDuration(latest.elapsed)}  RSS ${formatBytes(latest.rss)}${heap}${tree}  samples ${sampler.samples}  missed ${sampler.missed}  marks ${sampler.marks}`;
     io.stderr.write(terminal ? `\r\u001b[2K${line}` : `${line}\n`);
   }, everyMs);

@@ -14,19 +14,31 @@ export type SeriesReportRequest = ReportRequestOf<SeriesFormat>;
  * -f jsonl on stdout) is the log written as samples are taken, returned apart; otherwise it is a
  * report like the others.
  */
-export function seriesReportRequests(paths: string[], stdoutFormat: string | null, options: { liveLog: boolean }): { log: string | null; reports: SeriesReportRequest[] } {
+export function seriesReportRequests(
+  paths: string[],
+  stdoutFormat: string | null,
+  options: { liveLog: boolean },
+): { log: string | null; reports: SeriesReportRequest[] } {
   if (stdoutFormat === 'gnuplot') throw new UsageError('--format gnuplot: gnuplot is two files; write them with -o FILE.plt');
-  const requests = reportRequestsFor<SeriesFormat>(paths, stdoutFormat, { extensions: SERIES_EXTENSIONS, formats: SERIES_FORMATS.filter((format) => format !== 'gnuplot') });
+  const requests = reportRequestsFor<SeriesFormat>(paths, stdoutFormat, {
+    extensions: SERIES_EXTENSIONS,
+    formats: SERIES_FORMATS.filter((format) => format !== 'gnuplot'),
+  });
   if (!options.liveLog) return { log: null, reports: requests };
   const logs = requests.filter((request) => request.format === 'jsonl');
   if (logs.length > 1) throw new UsageError(`one live log at a time: ${logs.map((log) => log.path ?? '-').join(' and ')}`);
-  return { log: logs.length === 0 ? null : logs[0]!.path ?? '-', reports: requests.filter((request) => request.format !== 'jsonl') };
+  return { log: logs.length === 0 ? null : (logs[0]!.path ?? '-'), reports: requests.filter((request) => request.format !== 'jsonl') };
 }
 
-export async function writeSeriesReports(series: Series, requests: SeriesReportRequest[], io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }): Promise<void> {
+export async function writeSeriesReports(
+  series: Series,
+  requests: SeriesReportRequest[],
+  io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream },
+): Promise<void> {
   // The table and the svg say so themselves; the data formats (tsv, json, jsonl, gnuplot) cannot.
   const decimated = decimationNote(series);
-  if (decimated !== null && requests.some((request) => request.format !== 'table' && request.format !== 'svg')) io.stderr.write(`memtrace: ${decimated}\n`);
+  if (decimated !== null && requests.some((request) => request.format !== 'table' && request.format !== 'svg'))
+    io.stderr.write(`memtrace: ${decimated}\n`);
   for (const request of requests) {
     if (request.format === 'gnuplot') {
       const stem = request.path!.replace(/\.(plt|dat)$/i, '');

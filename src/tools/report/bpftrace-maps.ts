@@ -23,7 +23,8 @@ export async function reportBpftraceMaps(path: string, options: ReportInputOptio
   const chosen = chooseStackMap(path, maps, options.map);
   const notes = bpftraceMapsNotes(path, maps, chosen);
   // The profile (an object per stack) is made only for the reports that need one.
-  const profileOf = (): StackProfile => chosen?.profile ?? { valueTypes: [{ name: 'count', unit: 'count' }], defaultValue: 'count', samples: [] };
+  const profileOf = (): StackProfile =>
+    chosen?.profile ?? { valueTypes: [{ name: 'count', unit: 'count' }], defaultValue: 'count', samples: [] };
   const title = `bpftrace ${chosen?.name ?? '(no stack map)'}: ${basename(path)}`;
   for (const report of reports) {
     if (report.format === 'folded' && notes.length > 0) for (const note of notes) io.stderr.write(`memtrace: ${note}\n`);
@@ -36,7 +37,8 @@ export async function reportBpftraceMaps(path: string, options: ReportInputOptio
     if (report.format === 'table' && maps.histograms.length > 0) text += histogramSection(maps);
     await writeReport(text, report.path, report.format, io);
   }
-  if (options.push !== null) await pushStackProfile(profileOf(), renderStackProfile(profileOf(), 'pprof', { title, top, notes }) as Buffer, options.push, io);
+  if (options.push !== null)
+    await pushStackProfile(profileOf(), renderStackProfile(profileOf(), 'pprof', { title, top, notes }) as Buffer, options.push, io);
   return 0;
 }
 
@@ -47,7 +49,9 @@ export function chooseStackMap(path: string, maps: BpftraceMaps, name: string | 
   const found = maps.stackMaps.find((map) => map.name === wanted);
   if (found === undefined) {
     const names = maps.stackMaps.map((map) => map.name);
-    throw new UsageError(`--map ${name}: ${path} has no stack map of that name; ${names.length === 0 ? 'it has none' : `it has ${names.join(', ')}`}`);
+    throw new UsageError(
+      `--map ${name}: ${path} has no stack map of that name; ${names.length === 0 ? 'it has none' : `it has ${names.join(', ')}`}`,
+    );
   }
   return found;
 }
@@ -55,23 +59,29 @@ export function chooseStackMap(path: string, maps: BpftraceMaps, name: string | 
 /** What a reader of any report must know: losses, damage, and the maps not shown. */
 export function bpftraceMapsNotes(path: string, maps: BpftraceMaps, chosen: BpftraceStackMap | null): string[] {
   const notes: string[] = [];
-  if (maps.lostEvents > 0 || maps.lostNotices > 0) notes.push(`bpftrace lost ${formatCount(maps.lostEvents)} events in ${maps.lostNotices} "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected`);
+  if (maps.lostEvents > 0 || maps.lostNotices > 0)
+    notes.push(
+      `bpftrace lost ${formatCount(maps.lostEvents)} events in ${maps.lostNotices} "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected`,
+    );
   if (maps.truncated) notes.push(`${path} ends inside a stack key (cut while bpftrace printed): the last entry is missing`);
   if (maps.badLines > 0) notes.push(`${formatCount(maps.badLines)} malformed lines skipped (--lenient)`);
   if (chosen === null) notes.push(`no map keyed by a stack in ${path}`);
   const others = maps.stackMaps.filter((map) => map !== chosen);
-  if (others.length > 0) notes.push(`other stack maps (--map NAME): ${others.map((map) => `${map.name} (${formatCount(map.entries)} entries)`).join(', ')}`);
+  if (others.length > 0)
+    notes.push(`other stack maps (--map NAME): ${others.map((map) => `${map.name} (${formatCount(map.entries)} entries)`).join(', ')}`);
   if (maps.unprofiledMaps.length > 0) notes.push(`stack maps with non-integer values, not profiled: ${maps.unprofiledMaps.join(', ')}`);
   const scalars = maps.otherMaps.filter((map) => map.text !== null);
   if (scalars.length > 0) notes.push(`values: ${scalars.map((map) => `${map.name} = ${map.text}`).join(', ')}`);
   const keyed = maps.otherMaps.filter((map) => map.text === null);
-  if (keyed.length > 0) notes.push(`maps without stacks: ${keyed.map((map) => `${map.name} (${formatCount(map.entries)} entries)`).join(', ')}`);
+  if (keyed.length > 0)
+    notes.push(`maps without stacks: ${keyed.map((map) => `${map.name} (${formatCount(map.entries)} entries)`).join(', ')}`);
   if (maps.textLines > 0) notes.push(`${formatCount(maps.textLines)} lines of other output (printf, the target's own)`);
   return notes;
 }
 
 function histogramSection(maps: BpftraceMaps): string {
   const lines: string[] = [];
-  for (const histogram of maps.histograms) lines.push('', ...renderHistogramLines(`${histogram.name} (${histogram.kind})`, histogram.buckets));
+  for (const histogram of maps.histograms)
+    lines.push('', ...renderHistogramLines(`${histogram.name} (${histogram.kind})`, histogram.buckets));
   return `${lines.join('\n')}\n`;
 }

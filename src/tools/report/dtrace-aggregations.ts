@@ -27,7 +27,15 @@ export async function readDtraceAggregations(path: string, options: { lenient: b
   }
   const result = reader.finish();
   if (result.stacks.length === 0 && result.values.length === 0 && result.distributions.length === 0 && result.skippedLines === 0) {
-    throw new ParseError({ file: path, lineNumber: Math.max(1, lines), format: DTRACE_AGGREGATION_FORMAT, expected: lines === 0 ? 'printed aggregations; the file is empty' : 'printed aggregations (a stack and its count, KEY VALUE, or a distribution)' });
+    throw new ParseError({
+      file: path,
+      lineNumber: Math.max(1, lines),
+      format: DTRACE_AGGREGATION_FORMAT,
+      expected:
+        lines === 0
+          ? 'printed aggregations; the file is empty'
+          : 'printed aggregations (a stack and its count, KEY VALUE, or a distribution)',
+    });
   }
   return result;
 }
@@ -52,7 +60,10 @@ export async function reportDtraceAggregations(path: string, options: ReportInpu
   const aggregations = await readDtraceAggregations(path, { lenient: options.lenient });
   const render = { title: `DTrace aggregations: ${basename(path)}`, top, notes: dtraceAggregationNotes(aggregations) };
   for (const report of reports) {
-    const text = report.format === 'table' ? renderDtraceAggregationTable(aggregations, dtraceStackProfile(aggregations), render) : renderStackProfile(dtraceStackProfile(aggregations), report.format, render);
+    const text =
+      report.format === 'table'
+        ? renderDtraceAggregationTable(aggregations, dtraceStackProfile(aggregations), render)
+        : renderStackProfile(dtraceStackProfile(aggregations), report.format, render);
     await writeReport(text, report.path, report.format, io);
   }
   if (options.push !== null) {
@@ -68,7 +79,8 @@ const PYMALLOC_VALUES = ['allocBytes', 'allocs', 'frees'] as const;
 /** `memtrace report` for scripts/dtrace/pymalloc.d output: allocations by Python function. */
 export async function reportPyMallocDtrace(path: string, options: ReportInputOptions, io: ReportIo): Promise<number> {
   const value = options.value ?? 'allocBytes';
-  if (!(PYMALLOC_VALUES as readonly string[]).includes(value)) throw new UsageError(`--value: expected ${PYMALLOC_VALUES.join(', ')} for pymalloc.d output, got ${JSON.stringify(value)}`);
+  if (!(PYMALLOC_VALUES as readonly string[]).includes(value))
+    throw new UsageError(`--value: expected ${PYMALLOC_VALUES.join(', ')} for pymalloc.d output, got ${JSON.stringify(value)}`);
   const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));

@@ -116,14 +116,20 @@ export const GC_INPUTS: ReportInput[] = [
 ];
 
 /** A call log, read by `read` once the outputs are checked, rendered in every format asked for. */
-async function reportCallLog(read: () => Promise<CallLog>, title: (log: CallLog) => string, options: ReportInputOptions, io: ReportIo): Promise<number> {
+async function reportCallLog(
+  read: () => Promise<CallLog>,
+  title: (log: CallLog) => string,
+  options: ReportInputOptions,
+  io: ReportIo,
+): Promise<number> {
   const reports = reportRequestsFor(options.outputs, options.format, CALL_LOG_REPORTS);
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const log = await read();
   // The table, the svg and the json say so themselves; tsv and csv have no room for it.
   const decimated = callLogDecimationNote(log);
-  if (decimated !== null && reports.some((report) => report.format === 'tsv' || report.format === 'csv')) io.stderr.write(`memtrace: ${decimated}\n`);
+  if (decimated !== null && reports.some((report) => report.format === 'tsv' || report.format === 'csv'))
+    io.stderr.write(`memtrace: ${decimated}\n`);
   await writeFamilyReports(CALL_LOG_REPORTS, log, reports, { title: title(log), top }, io);
   return 0;
 }
@@ -135,14 +141,26 @@ export const REPORT_INPUTS: ReportInput[] = [
     summary: "memtrace calls' json report (RSS per call)",
     stacks: false,
     detect: (head) => looksLikeCallLogJson(head.firstLine, head.text),
-    report: (path, options, io) => reportCallLog(() => readCallLogJson(path), () => `memtrace calls report: ${basename(path)}`, options, io),
+    report: (path, options, io) =>
+      reportCallLog(
+        () => readCallLogJson(path),
+        () => `memtrace calls report: ${basename(path)}`,
+        options,
+        io,
+      ),
   },
   {
     name: 'calls',
     summary: 'memtrace calls --raw-out log, scripts/bpf/calls.bt output',
     stacks: false,
     detect: (head) => looksLikeCallsLog(head.text),
-    report: (path, options, io) => reportCallLog(() => readCallsLog(path, { lenient: options.lenient }), () => `memtrace calls log: ${basename(path)}`, options, io),
+    report: (path, options, io) =>
+      reportCallLog(
+        () => readCallsLog(path, { lenient: options.lenient }),
+        () => `memtrace calls log: ${basename(path)}`,
+        options,
+        io,
+      ),
   },
   {
     name: 'cpymemtrace',
@@ -150,7 +168,12 @@ export const REPORT_INPUTS: ReportInput[] = [
     stacks: false,
     detect: (head) => looksLikeCPyMemTraceLog(head.text),
     report: (path, options, io) =>
-      reportCallLog(() => readCPyMemTraceLog(path, { lenient: options.lenient }), (log) => `cPyMemTrace ${log.header.mode ?? 'trace or profile'} log: ${basename(path)}`, options, io),
+      reportCallLog(
+        () => readCPyMemTraceLog(path, { lenient: options.lenient }),
+        (log) => `cPyMemTrace ${log.header.mode ?? 'trace or profile'} log: ${basename(path)}`,
+        options,
+        io,
+      ),
   },
   {
     name: 'folded',
@@ -163,7 +186,11 @@ export const REPORT_INPUTS: ReportInput[] = [
       const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
       const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
-      const render = { title: `folded stacks: ${basename(path)}`, top, notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [] };
+      const render = {
+        title: `folded stacks: ${basename(path)}`,
+        top,
+        notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [],
+      };
       await writeFamilyReports(STACK_REPORTS, profile, reports, render, io);
       if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', render) as Buffer, options.push, io);
       return 0;
@@ -201,7 +228,13 @@ export const REPORT_INPUTS: ReportInput[] = [
       await checkReportPaths(reports.map((report) => report.path));
       const profile = await readFaultsLog(path, { lenient: options.lenient });
       await writeFamilyReports(FAULTS_REPORTS, profile, reports, { value, top }, io);
-      if (options.push !== null) await pushStackProfile(faultsStackProfile(profile, value), renderFaults(profile, 'pprof', { value, top }) as Buffer, options.push, io);
+      if (options.push !== null)
+        await pushStackProfile(
+          faultsStackProfile(profile, value),
+          renderFaults(profile, 'pprof', { value, top }) as Buffer,
+          options.push,
+          io,
+        );
       return 0;
     },
   },
@@ -229,16 +262,24 @@ export const REPORT_INPUTS: ReportInput[] = [
  * The input a log is: the one --input-format names, else the first whose file-name pattern
  * matches, else the first that recognises the head of the content.
  */
-export function chooseReportInput(path: string, head: LogHead, inputFormat: string | null, inputs: ReportInput[] = REPORT_INPUTS): ReportInput {
+export function chooseReportInput(
+  path: string,
+  head: LogHead,
+  inputFormat: string | null,
+  inputs: ReportInput[] = REPORT_INPUTS,
+): ReportInput {
   if (inputFormat !== null) {
     const named = inputs.find((input) => input.name === inputFormat);
-    if (named === undefined) throw new UsageError(`--input-format: expected one of ${inputs.map((input) => input.name).join(', ')}, got "${inputFormat}"`);
+    if (named === undefined)
+      throw new UsageError(`--input-format: expected one of ${inputs.map((input) => input.name).join(', ')}, got "${inputFormat}"`);
     return named;
   }
   const chosen = inputs.find((input) => input.fileName?.test(basename(path))) ?? inputs.find((input) => input.detect(head));
   if (chosen !== undefined) return chosen;
   if (head.text.trim() === '') {
-    throw new UsageError(`${readablePath(path)} is empty: nothing to report (a trace cut before the tracer printed? --input-format malloc reports it as such)`);
+    throw new UsageError(
+      `${readablePath(path)} is empty: nothing to report (a trace cut before the tracer printed? --input-format malloc reports it as such)`,
+    );
   }
   throw new UsageError(
     `${readablePath(path)}: not a log memtrace report reads (its first line is ${JSON.stringify(head.firstLine.slice(0, 80))}); ` +

@@ -24,13 +24,22 @@ export async function pushMalloc(profile: MallocProfile, push: PyroscopePush, va
   const seconds = profile.durationSeconds ?? 0;
   // A log that does not say when it was taken is filed as ending now.
   const from = profile.startedAt === null ? new Date(Date.now() - seconds * 1000) : new Date(profile.startedAt);
-  const url = await pushToPyroscope(push, { pprof: renderMalloc(profile, 'pprof', { value }) as Buffer, types: MALLOC_PYROSCOPE_TYPES, from, until: new Date(from.getTime() + seconds * 1000) });
+  const url = await pushToPyroscope(push, {
+    pprof: renderMalloc(profile, 'pprof', { value }) as Buffer,
+    types: MALLOC_PYROSCOPE_TYPES,
+    from,
+    until: new Date(from.getTime() + seconds * 1000),
+  });
   io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);
 }
 
 /** A folded profile has no time of its own: it is filed as the second before now. */
 export async function pushStackProfile(profile: StackProfile, pprof: Buffer, push: PyroscopePush, io: ReportIo): Promise<void> {
-  const types = profile.valueTypes.map((type): PyroscopeSampleType => ({ name: type.name, units: type.unit === 'bytes' ? 'bytes' : 'samples', aggregation: 'sum' }));
+  const types = profile.valueTypes.map((type): PyroscopeSampleType => ({
+    name: type.name,
+    units: type.unit === 'bytes' ? 'bytes' : 'samples',
+    aggregation: 'sum',
+  }));
   const until = new Date();
   const url = await pushToPyroscope(push, { pprof, types, from: new Date(until.getTime() - 1000), until });
   io.stderr.write(`memtrace: pushed the profile to ${url.origin} as ${url.searchParams.get('name')}\n`);

@@ -40,21 +40,30 @@ const LABEL_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,99}$/;
 const LABEL_VALUE = /^[A-Za-z0-9_.:/@+-]{1,200}$/;
 
 /** --push, --app, --label and --push-timeout checked together; null when --push was not given. */
-export function parsePushOptions(options: { url: string | null; app: string | null; labels: string[]; timeout: string | null }): PyroscopePush | null {
+export function parsePushOptions(options: {
+  url: string | null;
+  app: string | null;
+  labels: string[];
+  timeout: string | null;
+}): PyroscopePush | null {
   if (options.url === null) {
-    const stray = options.app !== null ? '--app' : options.labels.length > 0 ? '--label' : options.timeout !== null ? '--push-timeout' : null;
+    const stray =
+      options.app !== null ? '--app' : options.labels.length > 0 ? '--label' : options.timeout !== null ? '--push-timeout' : null;
     if (stray !== null) throw new UsageError(`${stray} goes with --push URL`);
     return null;
   }
   if (options.app === null) throw new UsageError('--push needs --app NAME: the application name the profile is filed under in Pyroscope');
-  if (!APP_NAME.test(options.app)) throw new UsageError(`--app: expected letters, digits, "_", "." and "-" (at most 200), got ${JSON.stringify(options.app)}`);
+  if (!APP_NAME.test(options.app))
+    throw new UsageError(`--app: expected letters, digits, "_", "." and "-" (at most 200), got ${JSON.stringify(options.app)}`);
   const labels: Array<[string, string]> = [];
   for (const text of options.labels) {
     const equals = text.indexOf('=');
     const key = equals === -1 ? text : text.slice(0, equals);
     const value = equals === -1 ? '' : text.slice(equals + 1);
     if (equals === -1 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
-      throw new UsageError(`--label: expected KEY=VALUE, KEY a letter or "_" then letters, digits and "_", VALUE letters, digits and _ . : / @ + -; got ${JSON.stringify(text)}`);
+      throw new UsageError(
+        `--label: expected KEY=VALUE, KEY a letter or "_" then letters, digits and "_", VALUE letters, digits and _ . : / @ + -; got ${JSON.stringify(text)}`,
+      );
     }
     if (key.startsWith('__')) throw new UsageError(`--label ${key}: keys starting with "__" are reserved by Pyroscope`);
     if (labels.some(([seen]) => seen === key)) throw new UsageError(`--label ${key}: given twice`);
@@ -71,9 +80,12 @@ function ingestEndpoint(text: string): URL {
   } catch {
     throw new UsageError(`--push: not a URL: ${JSON.stringify(text)} (expected http://HOST:PORT, e.g. http://127.0.0.1:4040)`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--push: expected an http:// or https:// URL, got ${url.protocol}`);
-  if (url.username !== '' || url.password !== '') throw new UsageError('--push: credentials in the URL are not sent; put an authenticating proxy in front of Pyroscope');
-  if (url.search !== '' || url.hash !== '') throw new UsageError('--push: the URL takes no query or fragment; memtrace sets the ingest parameters');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--push: expected an http:// or https:// URL, got ${url.protocol}`);
+  if (url.username !== '' || url.password !== '')
+    throw new UsageError('--push: credentials in the URL are not sent; put an authenticating proxy in front of Pyroscope');
+  if (url.search !== '' || url.hash !== '')
+    throw new UsageError('--push: the URL takes no query or fragment; memtrace sets the ingest parameters');
   if (!url.pathname.endsWith('/ingest')) url.pathname = `${url.pathname.replace(/\/+$/, '')}/ingest`;
   return url;
 }
@@ -95,12 +107,16 @@ export function ingestUrl(push: PyroscopePush, window: { from: Date; until: Date
 /** Pyroscope's sample type configuration (JSON) for the types of the profile. */
 export function sampleTypeConfig(types: PyroscopeSampleType[]): string {
   const config: Record<string, { units: string; aggregation: string; 'display-name': string; sampled: boolean }> = {};
-  for (const type of types) config[type.name] = { units: type.units, aggregation: type.aggregation, 'display-name': type.name, sampled: false };
+  for (const type of types)
+    config[type.name] = { units: type.units, aggregation: type.aggregation, 'display-name': type.name, sampled: false };
   return JSON.stringify(config);
 }
 
 /** Sends one gzip pprof; a refused connection, a non-2xx answer and a timeout are errors that say so. */
-export async function pushToPyroscope(push: PyroscopePush, profile: { pprof: Buffer; types: PyroscopeSampleType[]; from: Date; until: Date }): Promise<URL> {
+export async function pushToPyroscope(
+  push: PyroscopePush,
+  profile: { pprof: Buffer; types: PyroscopeSampleType[]; from: Date; until: Date },
+): Promise<URL> {
   const url = ingestUrl(push, profile);
   const form = new FormData();
   form.append('profile', new Blob([new Uint8Array(profile.pprof)], { type: 'application/octet-stream' }), 'profile.pb.gz');

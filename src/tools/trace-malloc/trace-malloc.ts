@@ -28,7 +28,10 @@ interface PreloadRecord {
   profile: V8HeapProfile;
 }
 
-export async function runTraceMalloc(options: TraceMallocRunOptions, io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream }): Promise<number> {
+export async function runTraceMalloc(
+  options: TraceMallocRunOptions,
+  io: { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream },
+): Promise<number> {
   const run = await runWithPreload({
     tool: 'trace-malloc',
     command: options.command,
@@ -39,14 +42,27 @@ export async function runTraceMalloc(options: TraceMallocRunOptions, io: { stdou
   const record = parseTraceMallocRecord(run.main.text, run.main.file);
   const reduced = reduceHeapProfile(record.profile, { groupBy: options.groupBy, samplingInterval: record.samplingInterval, isOwnFrame });
   const report: JsHeapReport = {
-    header: { tool: 'trace-malloc', target: { pid: record.pid, command: options.command }, start: record.start, host: hostname(), node: record.node, durationSeconds: record.durationSeconds, samplingInterval: record.samplingInterval, mode: record.mode, groupBy: options.groupBy },
+    header: {
+      tool: 'trace-malloc',
+      target: { pid: record.pid, command: options.command },
+      start: record.start,
+      host: hostname(),
+      node: record.node,
+      durationSeconds: record.durationSeconds,
+      samplingInterval: record.samplingInterval,
+      mode: record.mode,
+      groupBy: options.groupBy,
+    },
     sites: reduced.sites,
     stacks: reduced.stacks,
     totals: reduced.totals,
     overhead: { ...reduced.overhead, how: 'samples whose allocating frame is the inspector or memtrace' },
     ...(record.ending === 'exit' ? {} : { error: `the program was ended by ${record.ending}: allocations up to then` }),
   };
-  if (run.others.length > 0) io.stderr.write(`memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${record.pid}\n`);
+  if (run.others.length > 0)
+    io.stderr.write(
+      `memtrace: ${run.others.length} child Node process(es) also reported (PIDs ${run.others.map((other) => other.pid).join(', ')}); the report is of PID ${record.pid}\n`,
+    );
   await writeFamilyReports(JS_HEAP_REPORTS, { report, profile: record.profile }, options.reports, { top: options.top }, io);
   return exitCodeOf(run.exit);
 }
@@ -57,7 +73,11 @@ export function parseTraceMallocRecord(text: string, name: string): PreloadRecor
     text,
     name,
     'trace-malloc',
-    (record) => Number.isInteger(record.pid) && typeof record.samplingInterval === 'number' && typeof record.profile?.head?.callFrame === 'object' && Array.isArray(record.profile?.samples),
+    (record) =>
+      Number.isInteger(record.pid) &&
+      typeof record.samplingInterval === 'number' &&
+      typeof record.profile?.head?.callFrame === 'object' &&
+      Array.isArray(record.profile?.samples),
     'pid, samplingInterval and a V8 sampling heap profile {head, samples}',
   );
 }

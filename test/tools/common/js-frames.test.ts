@@ -5,18 +5,36 @@ import { join } from 'node:path';
 import { MappingHistory, type Mapping } from '../../../src/symbols/proc-maps.js';
 import { loadJsSymbols, mapsShowNode, nodeOptionsWithPerfMap } from '../../../src/tools/common/js-frames.js';
 
-const file = (path: string): Mapping => ({ start: 0x400000n, end: 0x500000n, offset: 0n, perms: 'r-xp', dev: 'fe:00', inode: 7, path, deleted: false });
+const file = (path: string): Mapping => ({
+  start: 0x400000n,
+  end: 0x500000n,
+  offset: 0n,
+  perms: 'r-xp',
+  dev: 'fe:00',
+  inode: 7,
+  path,
+  deleted: false,
+});
 const historyOf = (...paths: string[]) => {
   const history = new MappingHistory();
-  history.add(paths.map((path, index) => ({ ...file(path), start: 0x400000n + BigInt(index) * 0x100000n, end: 0x4fffffn + BigInt(index) * 0x100000n })));
+  history.add(
+    paths.map((path, index) => ({
+      ...file(path),
+      start: 0x400000n + BigInt(index) * 0x100000n,
+      end: 0x4fffffn + BigInt(index) * 0x100000n,
+    })),
+  );
   return history;
 };
 // Above the kernel's largest PID: no /proc entry and no /tmp/perf-4194304.map.
 const NO_SUCH_PID = 4_194_304;
 
-test('NODE_OPTIONS: the perf-map flags are appended to the user\'s options, never repeated', (t) => {
+test("NODE_OPTIONS: the perf-map flags are appended to the user's options, never repeated", (t) => {
   t.is(nodeOptionsWithPerfMap(undefined), '--perf-basic-prof-only-functions --interpreted-frames-native-stack');
-  t.is(nodeOptionsWithPerfMap('  --max-old-space-size=512 '), '--max-old-space-size=512 --perf-basic-prof-only-functions --interpreted-frames-native-stack');
+  t.is(
+    nodeOptionsWithPerfMap('  --max-old-space-size=512 '),
+    '--max-old-space-size=512 --perf-basic-prof-only-functions --interpreted-frames-native-stack',
+  );
   t.is(nodeOptionsWithPerfMap('--interpreted-frames-native-stack'), '--interpreted-frames-native-stack --perf-basic-prof-only-functions');
 });
 

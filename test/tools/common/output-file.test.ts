@@ -2,12 +2,30 @@
 // given to the sudo user, reports whole or absent, write failures named. Runs as root (CI is root):
 // chown and the small tmpfs need it.
 import { execFileSync } from 'node:child_process';
-import { chownSync, closeSync, lstatSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { OutputError, UsageError } from '../../../src/errors.js';
-import { checkOutputPath, describeOutputCause, invokingOwner, openOutputFileSync, openOutputStream, writeOutputFile } from '../../../src/tools/common/output-file.js';
+import {
+  checkOutputPath,
+  describeOutputCause,
+  invokingOwner,
+  openOutputFileSync,
+  openOutputStream,
+  writeOutputFile,
+} from '../../../src/tools/common/output-file.js';
 
 const NOBODY = { uid: 65534, gid: 65534 };
 
@@ -34,10 +52,25 @@ test('invokingOwner: SUDO_UID/SUDO_GID as root, nothing otherwise', (t) => {
 const malformed = test.macro((t, env: NodeJS.ProcessEnv, message: RegExp) => {
   t.throws(() => invokingOwner(env, 0), { instanceOf: UsageError, message });
 });
-test('invokingOwner refuses a negative SUDO_UID', malformed, { SUDO_UID: '-1', SUDO_GID: '100' }, /^SUDO_UID is "-1": expected a numeric id/);
-test('invokingOwner refuses a SUDO_UID with text after the number', malformed, { SUDO_UID: '1000 ', SUDO_GID: '100' }, /^SUDO_UID is "1000 "/);
+test(
+  'invokingOwner refuses a negative SUDO_UID',
+  malformed,
+  { SUDO_UID: '-1', SUDO_GID: '100' },
+  /^SUDO_UID is "-1": expected a numeric id/,
+);
+test(
+  'invokingOwner refuses a SUDO_UID with text after the number',
+  malformed,
+  { SUDO_UID: '1000 ', SUDO_GID: '100' },
+  /^SUDO_UID is "1000 "/,
+);
 test('invokingOwner refuses a leading-zero SUDO_GID', malformed, { SUDO_UID: '1000', SUDO_GID: '0100' }, /^SUDO_GID is "0100"/);
-test('invokingOwner refuses (uid_t)-1, chown\'s "no change"', malformed, { SUDO_UID: '4294967295', SUDO_GID: '100' }, /^SUDO_UID is "4294967295"/);
+test(
+  'invokingOwner refuses (uid_t)-1, chown\'s "no change"',
+  malformed,
+  { SUDO_UID: '4294967295', SUDO_GID: '100' },
+  /^SUDO_UID is "4294967295"/,
+);
 test('invokingOwner refuses SUDO_UID without SUDO_GID', malformed, { SUDO_UID: '1000' }, /^SUDO_GID is not set/);
 
 test('openOutputFileSync creates 0644, chowned to the invoking user before anything is written', (t) => {
@@ -72,7 +105,7 @@ test('openOutputFileSync refuses a symlink at the path and leaves its target unc
   t.is(readFileSync(join(base, 'somefile'), 'utf8'), 'precious\n');
 });
 
-test('openOutputFileSync refuses another user\'s file, untouched (a hard link to it included)', (t) => {
+test("openOutputFileSync refuses another user's file, untouched (a hard link to it included)", (t) => {
   const base = directory();
   const theirs = join(base, 'theirs');
   writeFileSync(theirs, 'not yours\n');
@@ -97,7 +130,10 @@ test('writeOutputFile refuses a symlink to a file elsewhere, which keeps its con
   const base = directory();
   writeFileSync(join(base, 'etc-file'), 'root:x:0:0\n');
   symlinkSync(join(base, 'etc-file'), join(base, 'out.json'));
-  await t.throwsAsync(writeOutputFile(join(base, 'out.json'), '{}', null), { instanceOf: UsageError, message: /out\.json is a symbolic link/ });
+  await t.throwsAsync(writeOutputFile(join(base, 'out.json'), '{}', null), {
+    instanceOf: UsageError,
+    message: /out\.json is a symbolic link/,
+  });
   t.is(readFileSync(join(base, 'etc-file'), 'utf8'), 'root:x:0:0\n');
   t.true(lstatSync(join(base, 'out.json')).isSymbolicLink());
   t.deepEqual(readdirSync(base).sort(), ['etc-file', 'out.json']);
@@ -106,7 +142,10 @@ test('writeOutputFile refuses a symlink to a file elsewhere, which keeps its con
 test('writeOutputFile on a full disk: "disk full", no file and no sibling left', async (t) => {
   const disk = smallDisk(t);
   const path = join(disk, 'big.json');
-  await t.throwsAsync(writeOutputFile(path, 'x'.repeat(200_000), null), { instanceOf: OutputError, message: `cannot write ${path}: disk full (ENOSPC); no file was left there` });
+  await t.throwsAsync(writeOutputFile(path, 'x'.repeat(200_000), null), {
+    instanceOf: OutputError,
+    message: `cannot write ${path}: disk full (ENOSPC); no file was left there`,
+  });
   t.deepEqual(readdirSync(disk), []);
 });
 
@@ -133,7 +172,12 @@ test('openOutputStream on a full disk: writing stops, close names the cause, the
   }
   const failure = await stream.close();
   t.true(failure instanceof OutputError);
-  t.regex(failure!.message, new RegExp(`^could not write ${path}: disk full \\(ENOSPC\\); it keeps the whole lines written until then \\(\\d+ bytes confirmed\\), a truncated log that memtrace report reads$`));
+  t.regex(
+    failure!.message,
+    new RegExp(
+      `^could not write ${path}: disk full \\(ENOSPC\\); it keeps the whole lines written until then \\(\\d+ bytes confirmed\\), a truncated log that memtrace report reads$`,
+    ),
+  );
   // As many whole lines as 64 KiB hold (the writes went out in one batch that failed part way).
   const written = readFileSync(path, 'utf8');
   t.is(written.length, Math.floor((64 * 1024) / line.length) * line.length);
@@ -152,9 +196,15 @@ test('openOutputStream: a stream that succeeds closes with no failure', async (t
 
 test('checkOutputPath: a missing directory, a read-only one, a directory and a symlink are refused', async (t) => {
   const base = directory();
-  await t.throwsAsync(checkOutputPath(join(base, 'nowhere', 'a.json'), null), { instanceOf: UsageError, message: `cannot write ${join(base, 'nowhere', 'a.json')}: directory ${join(base, 'nowhere')} does not exist` });
+  await t.throwsAsync(checkOutputPath(join(base, 'nowhere', 'a.json'), null), {
+    instanceOf: UsageError,
+    message: `cannot write ${join(base, 'nowhere', 'a.json')}: directory ${join(base, 'nowhere')} does not exist`,
+  });
   const readOnly = smallDisk(t, '64k', ',ro');
-  await t.throwsAsync(checkOutputPath(join(readOnly, 'a.json'), null), { instanceOf: UsageError, message: `cannot write ${join(readOnly, 'a.json')}: directory ${readOnly} is on a read-only file system` });
+  await t.throwsAsync(checkOutputPath(join(readOnly, 'a.json'), null), {
+    instanceOf: UsageError,
+    message: `cannot write ${join(readOnly, 'a.json')}: directory ${readOnly} is on a read-only file system`,
+  });
   await t.throwsAsync(checkOutputPath(base, null), { instanceOf: UsageError, message: `cannot write ${base}: it is a directory` });
   symlinkSync('/etc/hostname', join(base, 'out.json'));
   await t.throwsAsync(checkOutputPath(join(base, 'out.json'), null), { instanceOf: UsageError, message: /out\.json is a symbolic link/ });

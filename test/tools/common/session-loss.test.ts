@@ -18,24 +18,39 @@ test('a trace that ended as planned is not partial', (t) => {
 
 test('an interruption whose maps were printed', (t) => {
   t.is(describeSessionLoss(end('signal', CLEAN)), 'interrupted by SIGINT');
-  t.is(describeSessionLoss(end('signal', CLEAN), false, ': the collections until then'), 'interrupted by SIGINT: the collections until then');
+  t.is(
+    describeSessionLoss(end('signal', CLEAN), false, ': the collections until then'),
+    'interrupted by SIGINT: the collections until then',
+  );
   t.false(tracerFailed(end('signal', CLEAN)));
 });
 
 test('bpftrace killed while printing after an interruption: the loss is said, and it is a tracer failure', (t) => {
-  t.is(describeSessionLoss(end('signal', KILLED)), 'interrupted by SIGINT; then bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost');
+  t.is(
+    describeSessionLoss(end('signal', KILLED)),
+    'interrupted by SIGINT; then bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost',
+  );
   t.true(tracerFailed(end('signal', KILLED)));
 });
 
 test('bpftrace killed after the duration or the target exit: partial, never complete', (t) => {
-  t.is(describeSessionLoss(end('duration', KILLED)), 'bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost');
-  t.is(describeSessionLoss(end('target-exited', { code: 1, signal: null })), 'bpftrace exited with code 1 while printing its maps: what it had not printed is lost');
+  t.is(
+    describeSessionLoss(end('duration', KILLED)),
+    'bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost',
+  );
+  t.is(
+    describeSessionLoss(end('target-exited', { code: 1, signal: null })),
+    'bpftrace exited with code 1 while printing its maps: what it had not printed is lost',
+  );
   t.true(tracerFailed(end('duration', KILLED)));
 });
 
 test('bpftrace dying mid-trace, with its first error', (t) => {
   t.is(describeSessionLoss(end('tracer-died', KILLED)), 'bpftrace was killed by SIGKILL: what it had not printed is lost');
-  t.is(describeSessionLoss(end('tracer-died', { code: 1, signal: null }, { tracerErrors: ['ERROR: out of memory', 'more'] })), 'bpftrace exited with code 1 (ERROR: out of memory): what it had not printed is lost');
+  t.is(
+    describeSessionLoss(end('tracer-died', { code: 1, signal: null }, { tracerErrors: ['ERROR: out of memory', 'more'] })),
+    'bpftrace exited with code 1 (ERROR: out of memory): what it had not printed is lost',
+  );
   t.true(tracerFailed(end('tracer-died', KILLED)));
 });
 

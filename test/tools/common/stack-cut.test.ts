@@ -29,19 +29,26 @@ test('a return address no call precedes is garbage too; the leaf is never cut', 
 test('a walk that stops short of a thread entry is marked; one reaching it, or filling --stack-depth, is whole', (t) => {
   const cuts = new StackCuts();
   const whole = [code('make_pages', 'known-allocs'), code('main', 'known-allocs'), code('__libc_start_call_main', 'libc.so.6')];
-  t.deepEqual(cuts.cut(whole, { depthLimited: false, weight: 5 }), whole.map((step) => step.frame));
+  t.deepEqual(
+    cuts.cut(whole, { depthLimited: false, weight: 5 }),
+    whole.map((step) => step.frame),
+  );
   const thread = [code('worker', 'prog'), code('start_thread', 'libc.so.6')];
   t.is(cuts.cut(thread, { depthLimited: false, weight: 5 }).length, 2);
   const deep = [code('a', 'prog'), code('b', 'prog')];
   t.is(cuts.cut(deep, { depthLimited: true, weight: 5 }).length, 2);
   t.is(cuts.count, 0);
   t.is(cuts.note(), null);
-  t.deepEqual(cuts.cut([code('sqlite3VdbeExec', 'libsqlite3.so.0.8.6')], { depthLimited: false, weight: 5 }).at(-1), { name: '[stack cut in libsqlite3.so.0.8.6: no frame pointers]' });
+  t.deepEqual(cuts.cut([code('sqlite3VdbeExec', 'libsqlite3.so.0.8.6')], { depthLimited: false, weight: 5 }).at(-1), {
+    name: '[stack cut in libsqlite3.so.0.8.6: no frame pointers]',
+  });
 });
 
 test('a stack whose leaf is outside code is not judged by where its walk stopped', (t) => {
   const cuts = new StackCuts();
-  t.deepEqual(cuts.cut([{ frame: { name: '0x56016491dc8e' }, code: false }], { depthLimited: false, weight: 1 }), [{ name: '0x56016491dc8e' }]);
+  t.deepEqual(cuts.cut([{ frame: { name: '0x56016491dc8e' }, code: false }], { depthLimited: false, weight: 1 }), [
+    { name: '0x56016491dc8e' },
+  ]);
   t.is(cuts.count, 0);
 });
 

@@ -3,7 +3,15 @@ import type { GcLogHeader } from '../../../src/model/gc-log.js';
 import type { GcRaw } from '../../../src/parse/gc-log.js';
 import { reduceGc } from '../../../src/tools/gc/reduce.js';
 
-const HEADER: GcLogHeader = { tool: 'gc', target: { pid: 7, command: null }, binary: '/usr/bin/node', probe: { kind: 'usdt' }, host: 'h', startedAt: '2026-01-01T00:00:00.000Z', tracer: { name: 'bpftrace', version: '0.17.0' } };
+const HEADER: GcLogHeader = {
+  tool: 'gc',
+  target: { pid: 7, command: null },
+  binary: '/usr/bin/node',
+  probe: { kind: 'usdt' },
+  host: 'h',
+  startedAt: '2026-01-01T00:00:00.000Z',
+  tracer: { name: 'bpftrace', version: '0.17.0' },
+};
 
 function raw(overrides: Partial<GcRaw> = {}): GcRaw {
   return {
@@ -29,29 +37,44 @@ test('numbers become kinds by the probe that wrote them, nanoseconds millisecond
   // when
   const log = reduceGc(raw(), { header: HEADER, partialReason: null, notes: [] });
   // then
-  t.deepEqual(log.collections.map((c) => [c.kind, c.pauseMs, c.startSeconds, c.reason]), [['mark-compact', 2.345678, 0.5, null], ['scavenge', 0.001, 1, null]]);
+  t.deepEqual(
+    log.collections.map((c) => [c.kind, c.pauseMs, c.startSeconds, c.reason]),
+    [
+      ['mark-compact', 2.345678, 0.5, null],
+      ['scavenge', 0.001, 1, null],
+    ],
+  );
   t.is(log.durationSeconds, 3);
   t.is(log.partialReason, null);
 });
 
-test('the live session\'s reason wins, then the raw log\'s trailer, then what the log itself shows', (t) => {
+test("the live session's reason wins, then the raw log's trailer, then what the log itself shows", (t) => {
   const trailer = { partialReason: 'interrupted by SIGINT: the collections until then', durationSeconds: 9, notes: ['saved note'] };
-  t.is(reduceGc(raw({ endNs: null }), { header: HEADER, partialReason: 'bpftrace was killed by SIGKILL', notes: [] }).partialReason, 'bpftrace was killed by SIGKILL');
+  t.is(
+    reduceGc(raw({ endNs: null }), { header: HEADER, partialReason: 'bpftrace was killed by SIGKILL', notes: [] }).partialReason,
+    'bpftrace was killed by SIGKILL',
+  );
   const fromTrailer = reduceGc(raw({ trailer }), { header: HEADER, partialReason: null, notes: ['live note'] });
   t.is(fromTrailer.partialReason, trailer.partialReason);
   t.deepEqual(fromTrailer.notes, ['live note', 'saved note']);
   const cut = reduceGc(raw({ endNs: null, trailer: { durationSeconds: 9 } }), { header: HEADER, partialReason: null, notes: [] });
   t.is(cut.partialReason, 'the trace ends before memtrace:end (bpftrace was killed, or the log was cut)');
   t.is(cut.durationSeconds, 9);
-  t.is(reduceGc(raw({ endNs: null, truncated: true }), { header: HEADER, partialReason: null, notes: [] }).partialReason, 'the trace ends in the middle of a record (the log was cut)');
+  t.is(
+    reduceGc(raw({ endNs: null, truncated: true }), { header: HEADER, partialReason: null, notes: [] }).partialReason,
+    'the trace ends in the middle of a record (the log was cut)',
+  );
 });
 
-test('a raw log\'s saved header fills the header; other output is noted', (t) => {
+test("a raw log's saved header fills the header; other output is noted", (t) => {
   const saved = { target: { pid: 99, command: ['node', 'x.js'] }, probe: { kind: 'symbol', symbol: '_Z1f', demangled: 'f()' } };
   const log = reduceGc(raw({ header: saved, otherLines: 3 }), { header: HEADER, partialReason: null, notes: [] });
   t.deepEqual(log.header.target, saved.target);
   t.is(log.header.binary, '/usr/bin/node');
   // Read as the symbol probe's numbers now: 4 is no GarbageCollector.
-  t.deepEqual(log.collections.map((c) => c.kind), ['unknown', 'mark-compact']);
+  t.deepEqual(
+    log.collections.map((c) => c.kind),
+    ['unknown', 'mark-compact'],
+  );
   t.deepEqual(log.notes, ["3 lines of other output (the target's own, in a hand-run log) were not gc records"]);
 });

@@ -14,8 +14,18 @@ const FIXTURES = 'bpftrace/debian12-0.17';
 
 test('gc-forced-23.text.txt: 23 mark-compacts, reason testing, with their summary (sums of the records, to the ns)', async (t) => {
   const log = await readGcLog(fixture(`${FIXTURES}/gc-forced-23.text.txt`), { lenient: false });
-  t.deepEqual(log.summary, [{ kind: 'mark-compact', count: 23, totalPauseMs: 140.056627, p50PauseMs: 6.008168, p99PauseMs: 8.105662, maxPauseMs: 8.105662 }]);
-  t.deepEqual(log.collections[0], { kind: 'mark-compact', reason: 'testing', pauseMs: 6.911001, rssAfterBytes: 44654592, rssBeforeBytes: 44261376, startSeconds: 1.273901, tid: 5388 });
+  t.deepEqual(log.summary, [
+    { kind: 'mark-compact', count: 23, totalPauseMs: 140.056627, p50PauseMs: 6.008168, p99PauseMs: 8.105662, maxPauseMs: 8.105662 },
+  ]);
+  t.deepEqual(log.collections[0], {
+    kind: 'mark-compact',
+    reason: 'testing',
+    pauseMs: 6.911001,
+    rssAfterBytes: 44654592,
+    rssBeforeBytes: 44261376,
+    startSeconds: 1.273901,
+    tid: 5388,
+  });
   t.is(log.durationSeconds, 1.922);
   t.is(log.partialReason, null);
   t.is(log.header.probe, null);
@@ -32,7 +42,7 @@ test('gc-alloc-loop.text.txt: 57 scavenges and 1 mark-compact, in start order', 
   t.true(log.collections.every((c, i) => i === 0 || c.startSeconds >= log.collections[i - 1]!.startSeconds));
 });
 
-test('gc-raw-launch.ndjson: the header of memtrace\'s raw log names target, binary and symbol', async (t) => {
+test("gc-raw-launch.ndjson: the header of memtrace's raw log names target, binary and symbol", async (t) => {
   const log = await readGcLog(fixture(`${FIXTURES}/gc-raw-launch.ndjson`), { lenient: false });
   t.is(log.collections.length, 23);
   t.deepEqual(log.header.target.command, ['node', '--expose-gc', 'test/workloads/node/gc-forced.js', '23']);
@@ -58,7 +68,9 @@ test('a json report reads back to the same log', async (t) => {
 test('a json report that is not a gc one is refused with what was expected', async (t) => {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'gc.json');
   writeFileSync(path, '{\n  "header": {\n    "tool": "gc"\n  },\n  "collections": [{"kind": "scavenge"}],\n  "summary": []\n}\n');
-  await t.throwsAsync(readGcReport(path), { message: /gc\.json:1: not valid memtrace gc json report: expected collections\[0\] with kind, reason, pauseMs/ });
+  await t.throwsAsync(readGcReport(path), {
+    message: /gc\.json:1: not valid memtrace gc json report: expected collections\[0\] with kind, reason, pauseMs/,
+  });
 });
 
 const chosen = test.macro(async (t, file: string, input: string) => {

@@ -9,10 +9,13 @@ import { readProcMaps } from '../../../src/symbols/proc-maps.js';
 test('Linux, libc.so.6 mapped by the target: free past its NULL test, free(NULL) at its ret, offsets in hex in the choice', async (t) => {
   const libc = (await readProcMaps(process.pid)).find((mapping) => mapping.path.endsWith('/libc.so.6'))!.path;
   const body = (await findFreeBody(await readElf(libc), 'free'))!;
-  t.not(body, null, 'this machine\'s glibc begins free with the NULL test');
+  t.not(body, null, "this machine's glibc begins free with the NULL test");
   const chosen = await chooseDtraceFreeProbe('libc.so.6', { kind: 'attach', pid: process.pid }, 'linux');
   t.deepEqual(chosen.free, { mode: 'offset', bodyOffset: body.bodyOffset, nullOffset: body.nullReturnOffset });
-  t.is(chosen.choice, `free probed at free:${body.bodyOffset.toString(16)}, past its NULL test (an offset probe: the instruction there is emulated, not single-stepped); free(NULL) at free:${body.nullReturnOffset!.toString(16)}`);
+  t.is(
+    chosen.choice,
+    `free probed at free:${body.bodyOffset.toString(16)}, past its NULL test (an offset probe: the instruction there is emulated, not single-stepped); free(NULL) at free:${body.nullReturnOffset!.toString(16)}`,
+  );
   // Launched: the C library memtrace itself runs on.
   t.deepEqual((await chooseDtraceFreeProbe('libc.so.6', { kind: 'launch', command: ['true'] }, 'linux')).free, chosen.free);
 });

@@ -13,7 +13,11 @@ test('linux-2.0.7/malloc-known-allocs.raw.txt: exact figures, every stack named 
   for (const [name, expected] of Object.entries(KNOWN_STACKS)) {
     const { stacks, ...sums } = stacksOf(profile, name);
     t.deepEqual(sums, expected, name);
-    for (const stack of stacks) t.deepEqual(stack.frames.map((frame) => frame.name), ['__libc_start_call_main', 'main', name]);
+    for (const stack of stacks)
+      t.deepEqual(
+        stack.frames.map((frame) => frame.name),
+        ['__libc_start_call_main', 'main', name],
+      );
   }
   t.is(profile.stacks.length, 7);
   t.is(profile.losses.unsymbolizedFrames, 0);

@@ -16,8 +16,14 @@ const exactFigures = test.macro(async (t, name: string, named: boolean) => {
   t.deepEqual({ ...profile.totals }, KNOWN_TOTALS);
   const functions = functionsByName(profile);
   for (const [fn, expected] of Object.entries(KNOWN_FUNCTIONS)) t.deepEqual(functions[fn], expected, fn);
-  t.is(profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0), KNOWN_TOTALS.allocs);
-  t.deepEqual(profile.histogram.buckets.find((bucket) => bucket.low === 4096), { low: 4096, high: 8192, count: 29 });
+  t.is(
+    profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0),
+    KNOWN_TOTALS.allocs,
+  );
+  t.deepEqual(
+    profile.histogram.buckets.find((bucket) => bucket.low === 4096),
+    { low: 4096, high: 8192, count: 29 },
+  );
   if (named) {
     for (const [leaf, expected] of Object.entries(KNOWN_STACKS)) {
       const { stacks: _stacks, ...sums } = stacksOf(profile, leaf);
@@ -25,13 +31,21 @@ const exactFigures = test.macro(async (t, name: string, named: boolean) => {
     }
   } else {
     t.true(profile.stacks.every((stack) => stack.frames.every((frame) => frame.name.startsWith('0x'))));
-    t.is(profile.losses.unsymbolizedFrames, profile.stacks.reduce((sum, stack) => sum + stack.frames.length, 0));
+    t.is(
+      profile.losses.unsymbolizedFrames,
+      profile.stacks.reduce((sum, stack) => sum + stack.frames.length, 0),
+    );
   }
 });
 
 test('malloc-known-allocs-symbolized.text.txt', exactFigures, 'malloc-known-allocs-symbolized.text.txt', true);
 test('malloc-known-allocs-symbolized.json.ndjson', exactFigures, 'malloc-known-allocs-symbolized.json.ndjson', true);
-test('malloc-known-allocs.text.txt (target gone before bpftrace printed: hex frames, counted)', exactFigures, 'malloc-known-allocs.text.txt', false);
+test(
+  'malloc-known-allocs.text.txt (target gone before bpftrace printed: hex frames, counted)',
+  exactFigures,
+  'malloc-known-allocs.text.txt',
+  false,
+);
 test('malloc-raw-launch.ndjson (frames named from the symbols memtrace recorded)', exactFigures, 'malloc-raw-launch.ndjson', true);
 
 test('text and json output of the same run give the same profile', async (t) => {
@@ -39,7 +53,10 @@ test('text and json output of the same run give the same profile', async (t) => 
   const json = await readMallocLog(recorded('malloc-known-allocs-symbolized.json.ndjson'), { lenient: false });
   t.is(renderFolded(mallocStackProfile(text)), renderFolded(mallocStackProfile(json)));
   t.deepEqual(text.functions, json.functions);
-  t.deepEqual(text.stacks.map((stack) => stack.outstanding), json.stacks.map((stack) => stack.outstanding));
+  t.deepEqual(
+    text.stacks.map((stack) => stack.outstanding),
+    json.stacks.map((stack) => stack.outstanding),
+  );
 });
 
 test('the raw log keeps the target and tracer it was recorded with', async (t) => {
@@ -59,13 +76,20 @@ test('truncated inside a stack: a report of what came before, marked partial', a
 });
 
 test('a raw log cut in the middle of a JSON line is an error naming file and line', async (t) => {
-  const error = await t.throwsAsync(readMallocLog(recorded('malloc-raw-launch-truncated.ndjson'), { lenient: false }), { instanceOf: ParseError });
+  const error = await t.throwsAsync(readMallocLog(recorded('malloc-raw-launch-truncated.ndjson'), { lenient: false }), {
+    instanceOf: ParseError,
+  });
   t.regex(error!.message, /malloc-raw-launch-truncated\.ndjson:\d+: not valid memtrace malloc output: expected a complete JSON object/);
 });
 
 test('a garbled line is an error naming file, line and what was expected', async (t) => {
-  const error = await t.throwsAsync(readMallocLog(recorded('malloc-known-allocs-garbled.text.txt'), { lenient: false }), { instanceOf: ParseError });
-  t.regex(error!.message, /malloc-known-allocs-garbled\.text\.txt:\d+: not valid memtrace malloc output: expected a stack frame line .*: "%%garbage%%"/);
+  const error = await t.throwsAsync(readMallocLog(recorded('malloc-known-allocs-garbled.text.txt'), { lenient: false }), {
+    instanceOf: ParseError,
+  });
+  t.regex(
+    error!.message,
+    /malloc-known-allocs-garbled\.text\.txt:\d+: not valid memtrace malloc output: expected a stack frame line .*: "%%garbage%%"/,
+  );
 });
 
 test('--lenient counts the garbled line and reports the rest', async (t) => {
@@ -101,14 +125,26 @@ test('external-buffers.text.txt (scripts/bpf/external.bt by hand): the 23 Buffer
   const profile = await readMallocLog(recorded('external-buffers.text.txt'), { lenient: false });
   t.is(profile.tool, 'external');
   t.false(profile.partial, profile.partialReason ?? '');
-  t.deepEqual({ ...profile.totals }, { allocs: 23, frees: 18, allocBytes: 23 * 98_760, failed: 0, freeNull: 0, outstanding: 13, outstandingBytes: 13 * 98_760 });
+  t.deepEqual(
+    { ...profile.totals },
+    { allocs: 23, frees: 18, allocBytes: 23 * 98_760, failed: 0, freeNull: 0, outstanding: 13, outstandingBytes: 13 * 98_760 },
+  );
   t.deepEqual(functionsByName(profile), {
     Allocate: { calls: 1, bytes: 98_760, failed: 0 },
     AllocateUninitialized: { calls: 22, bytes: 22 * 98_760, failed: 0 },
     Free: { calls: 18, bytes: 0, failed: 0 },
   });
-  t.is(profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0), 23);
-  t.is(profile.stacks.reduce((sum, stack) => sum + stack.outstanding, 0), 13);
+  t.is(
+    profile.stacks.reduce((sum, stack) => sum + stack.allocs, 0),
+    23,
+  );
+  t.is(
+    profile.stacks.reduce((sum, stack) => sum + stack.outstanding, 0),
+    13,
+  );
   // bpftrace named the first stack's frames while node lived; the rest are hex, and counted.
-  t.is(profile.stacks.filter((stack) => stack.frames.some((frame) => frame.name.startsWith('v8::internal::BackingStore::Allocate('))).length, 1);
+  t.is(
+    profile.stacks.filter((stack) => stack.frames.some((frame) => frame.name.startsWith('v8::internal::BackingStore::Allocate('))).length,
+    1,
+  );
 });

@@ -36,8 +36,13 @@ test('the first stack map by default; --map with or without its "@"', (t) => {
 });
 
 test('an unknown --map lists the maps there are, or says there are none', (t) => {
-  t.throws(() => chooseStackMap('x.txt', maps(), 'sizes'), { instanceOf: UsageError, message: '--map sizes: x.txt has no stack map of that name; it has @, @bytes' });
-  t.throws(() => chooseStackMap('x.txt', maps({ stackMaps: [] }), 'sizes'), { message: '--map sizes: x.txt has no stack map of that name; it has none' });
+  t.throws(() => chooseStackMap('x.txt', maps(), 'sizes'), {
+    instanceOf: UsageError,
+    message: '--map sizes: x.txt has no stack map of that name; it has @, @bytes',
+  });
+  t.throws(() => chooseStackMap('x.txt', maps({ stackMaps: [] }), 'sizes'), {
+    message: '--map sizes: x.txt has no stack map of that name; it has none',
+  });
 });
 
 test('notes: nothing to say about a clean dump of one map', (t) => {
@@ -66,6 +71,6 @@ test('notes: losses, damage and every map not shown, in that order', (t) => {
     'stack maps with non-integer values, not profiled: @avg',
     'values: @calls = 34',
     'maps without stacks: @by_size (7 entries)',
-    '3 lines of other output (printf, the target\'s own)',
+    "3 lines of other output (printf, the target's own)",
   ]);
 });

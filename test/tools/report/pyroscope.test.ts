@@ -21,7 +21,10 @@ test('the ingest endpoint: /ingest under the URL given, kept when already there'
 });
 
 test('the ingest URL: name with labels, from and until in UNIX seconds, format pprof', (t) => {
-  const url = ingestUrl(push({ labels: ['env=ci', 'host=box-1.example'] })!, { from: new Date('2026-11-23T10:00:00.400Z'), until: new Date('2026-11-23T10:00:02.600Z') });
+  const url = ingestUrl(push({ labels: ['env=ci', 'host=box-1.example'] })!, {
+    from: new Date('2026-11-23T10:00:00.400Z'),
+    until: new Date('2026-11-23T10:00:02.600Z'),
+  });
   t.is(url.searchParams.get('name'), 'myservice{env=ci,host=box-1.example}');
   t.is(url.searchParams.get('from'), String(Date.UTC(2026, 10, 23, 10, 0, 0) / 1000));
   t.is(url.searchParams.get('until'), String(Date.UTC(2026, 10, 23, 10, 0, 3) / 1000));
@@ -29,7 +32,10 @@ test('the ingest URL: name with labels, from and until in UNIX seconds, format p
   t.is(url.searchParams.get('spyName'), 'memtrace');
   t.is(url.search, '?name=myservice%7Benv%3Dci%2Chost%3Dbox-1.example%7D&from=1795428000&until=1795428003&format=pprof&spyName=memtrace');
   const instant = ingestUrl(push()!, { from: new Date(5000), until: new Date(5000) });
-  t.deepEqual([instant.searchParams.get('name'), instant.searchParams.get('from'), instant.searchParams.get('until')], ['myservice{}', '5', '6']);
+  t.deepEqual(
+    [instant.searchParams.get('name'), instant.searchParams.get('from'), instant.searchParams.get('until')],
+    ['myservice{}', '5', '6'],
+  );
 });
 
 const refused = test.macro((t, options: Parameters<typeof push>[0], message: RegExp) => {
@@ -56,7 +62,9 @@ test('a timeout of 0', refused, { timeout: '0' }, /--push-timeout/);
 test('--app without --push', refused, { url: null }, /--app goes with --push URL/);
 
 test('the sample type configuration Pyroscope reads', (t) => {
-  t.deepEqual(JSON.parse(sampleTypeConfig([{ name: 'inuse_space', units: 'bytes', aggregation: 'average' }])), { inuse_space: { units: 'bytes', aggregation: 'average', 'display-name': 'inuse_space', sampled: false } });
+  t.deepEqual(JSON.parse(sampleTypeConfig([{ name: 'inuse_space', units: 'bytes', aggregation: 'average' }])), {
+    inuse_space: { units: 'bytes', aggregation: 'average', 'display-name': 'inuse_space', sampled: false },
+  });
 });
 
 interface Received {
@@ -71,7 +79,9 @@ async function receiver(answer: { status: number; body: string } | null): Promis
   const server = createServer(async (request: IncomingMessage, response) => {
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);
-    const form = await new Response(Buffer.concat(chunks), { headers: { 'content-type': request.headers['content-type'] ?? '' } }).formData();
+    const form = await new Response(Buffer.concat(chunks), {
+      headers: { 'content-type': request.headers['content-type'] ?? '' },
+    }).formData();
     received.push({ method: request.method!, url: request.url!, form });
     if (answer === null) return;
     response.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body);
@@ -81,12 +91,21 @@ async function receiver(answer: { status: number; body: string } | null): Promis
 }
 
 // A real pprof of 23 bytes in main;grow, as the renderer writes it (gzip).
-const PPROF = renderPprof({ valueTypes: [{ name: 'alloc_space', unit: 'bytes' }], defaultValue: 'alloc_space', samples: [{ frames: [{ name: 'main' }, { name: 'grow' }], values: { alloc_space: 23 } }] });
+const PPROF = renderPprof({
+  valueTypes: [{ name: 'alloc_space', unit: 'bytes' }],
+  defaultValue: 'alloc_space',
+  samples: [{ frames: [{ name: 'main' }, { name: 'grow' }], values: { alloc_space: 23 } }],
+});
 
 test('a 2xx answer: the multipart body holds the profile and the sample type config', async (t) => {
   const { server, url, received } = await receiver({ status: 200, body: '' });
   try {
-    const sent = await pushToPyroscope(push({ url: `${url}/pyro` })!, { pprof: PPROF, types: [{ name: 'alloc_space', units: 'bytes', aggregation: 'sum' }], from: new Date(1000_000), until: new Date(1002_000) });
+    const sent = await pushToPyroscope(push({ url: `${url}/pyro` })!, {
+      pprof: PPROF,
+      types: [{ name: 'alloc_space', units: 'bytes', aggregation: 'sum' }],
+      from: new Date(1000_000),
+      until: new Date(1002_000),
+    });
     t.is(sent.pathname, '/pyro/ingest');
     t.is(received.length, 1);
     t.is(received[0]!.method, 'POST');
@@ -95,14 +114,19 @@ test('a 2xx answer: the multipart body holds the profile and the sample type con
     const bytes = Buffer.from(await profile.arrayBuffer());
     t.deepEqual(bytes, PPROF);
     const decoded = Profile.decode(gunzipSync(bytes));
-    t.deepEqual(decoded.sample.map((sample) => sample.value.map(Number)), [[23]]);
-    t.deepEqual(JSON.parse(await (received[0]!.form.get('sample_type_config') as File).text()), { alloc_space: { units: 'bytes', aggregation: 'sum', 'display-name': 'alloc_space', sampled: false } });
+    t.deepEqual(
+      decoded.sample.map((sample) => sample.value.map(Number)),
+      [[23]],
+    );
+    t.deepEqual(JSON.parse(await (received[0]!.form.get('sample_type_config') as File).text()), {
+      alloc_space: { units: 'bytes', aggregation: 'sum', 'display-name': 'alloc_space', sampled: false },
+    });
   } finally {
     server.close();
   }
 });
 
-test('a non-2xx answer is an error with the status and the server\'s words', async (t) => {
+test("a non-2xx answer is an error with the status and the server's words", async (t) => {
   const { server, url } = await receiver({ status: 422, body: 'invalid\nprofile type' });
   try {
     const error = await t.throwsAsync(pushToPyroscope(push({ url })!, { pprof: PPROF, types: [], from: new Date(0), until: new Date(0) }));
@@ -124,7 +148,9 @@ test('a server that never answers: a timeout, after --push-timeout', async (t) =
   const { server, url } = await receiver(null);
   try {
     const started = Date.now();
-    const error = await t.throwsAsync(pushToPyroscope(push({ url, timeout: '1' })!, { pprof: PPROF, types: [], from: new Date(0), until: new Date(0) }));
+    const error = await t.throwsAsync(
+      pushToPyroscope(push({ url, timeout: '1' })!, { pprof: PPROF, types: [], from: new Date(0), until: new Date(0) }),
+    );
     t.is(error!.message, `--push: ${url}/ingest: no answer within 1 s (--push-timeout)`);
     t.true(Date.now() - started < 5000);
   } finally {
