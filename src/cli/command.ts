@@ -100,6 +100,21 @@ export const STACKS_HELP = `      --stacks fp|dwarf   how user stacks are unwoun
                           JS frames) or fp (frame pointers: cheaper,
                           cut short in code built without them)`;
 
+/** --timeline, for the tools whose programs keep live blocks by stack (malloc, external). */
+export const TIMELINE_OPTIONS = { timeline: { type: 'string' } } as const;
+
+/** Its line in those tools' help. */
+export const TIMELINE_HELP = `      --timeline TIME     every TIME (at least 100ms), every stack's bytes
+                          still outstanding, kept in the kernel; at the end the
+                          stacks that keep growing, ranked by how steadily,
+                          with their rate (json: timeline and growth; table
+                          and html: the ranking)`;
+
+/** --timeline's interval in milliseconds, or null without it. */
+export function timelineOption(line: TracingCommandLine): number | null {
+  return line.optional('timeline', (text) => validateDurationMs('--timeline', text));
+}
+
 /** --stacks as given, or null: the tool then chooses (src/run/stack-unwinder.ts). */
 export function stackUnwinderOption(values: Record<string, unknown>): StackUnwinder | null {
   const text = stringOption(values, 'stacks');

@@ -3,6 +3,8 @@
 import type { TracerInfo } from './tracer-info.js';
 import type { Frame, StackProfile } from './stack-profile.js';
 import type { Log2Histogram } from './histogram.js';
+import type { Timeline } from './timeline.js';
+import type { StackGrowth } from './growth.js';
 
 export interface TraceTarget {
   pid: number | null;
@@ -83,6 +85,14 @@ export interface MallocProfile {
   functions: FunctionSummary[];
   histogram: Log2Histogram;
   stacks: MallocStack[];
+  /** --timeline: every stack's outstanding bytes at each point of the trace (model/timeline.ts). */
+  timeline?: Timeline;
+  /** --timeline: the stacks that grew to the end, steadiest first (model/growth.ts). */
+  growth?: StackGrowth[];
+  /** --timeline: every other stack that allocated while traced, with how it behaved. */
+  notGrowing?: StackGrowth[];
+  /** --timeline: why no stack could be ranked, when so. */
+  growthNote?: string | null;
   notes: string[];
 }
 

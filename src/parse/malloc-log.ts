@@ -21,7 +21,15 @@ import {
   returnAddressesOfUnwound,
 } from './bpftrace-output.js';
 import { Malformed } from './line-shell.js';
-import { MALLOC_DONE_MARKER, MALLOC_END_MARKER, MALLOC_HOLD_MARKER, MALLOC_STATUS_MARKER } from '../probes/render-malloc-bpf.js';
+import {
+  MALLOC_DONE_MARKER,
+  MALLOC_END_MARKER,
+  MALLOC_HOLD_MARKER,
+  MALLOC_STATUS_MARKER,
+  TIMELINE_TICK_END_MARKER,
+  TIMELINE_TICK_MARKER,
+} from '../probes/render-malloc-bpf.js';
+import { TimelineRecorder, type RecordedSeries } from '../model/timeline.js';
 
 export interface MallocRawStack {
   /** Leaf first, as walked; empty when the frame map was full. */
@@ -68,6 +76,19 @@ export interface MallocRaw extends MemtraceProgramRaw {
   liveFreedBytes: number;
   stacks: Map<string, MallocRawStack>;
   live: MallocRawLiveBlock[];
+  /** --timeline: the snapshots, thinned to bounded memory, by stack key; null without --timeline. */
+  timeline: MallocRawTimeline | null;
+}
+
+export interface MallocRawTimeline {
+  requestedIntervalSeconds: number;
+  intervalSeconds: number;
+  downsampleFactor: number;
+  maxPoints: number;
+  /** Snapshots printed, the end's included; a snapshot the log cut short is not among them. */
+  snapshots: number;
+  times: number[];
+  series: RecordedSeries[];
 }
 
 export type MallocLogEvent =
@@ -94,6 +115,12 @@ export class MallocLogParser {
   /** True between `memtrace:end` and `memtrace:done`: the only maps that are results. */
   private resultsOpen = false;
   private readonly liveStacks = new Map<bigint, PrintedFrame[]>();
+  private timeline: TimelineRecorder | null = null;
+  /** The snapshot being printed (between its tick marker and its end marker, or in the results). */
+  private snapshot: { ns: number; allocated: Map<string, number>; freed: Map<string, number> } | null = null;
+  /** The moment the trace began, in the program's clock: one interval before the first tick. */
+  private originNs = 0;
+  private endedBeforeFirstTick = false;
 
   constructor(private readonly options: MallocLogParserOptions) {
     const cases = {
@@ -120,6 +147,7 @@ export class MallocLogParser {
   finish(): { raw: MallocRaw; truncated: boolean } {
     const truncated = this.shell.end();
     this.resolveStacks();
+    this.raw.timeline = this.finishTimeline();
     if (this.options.dwarfStacks === true || headerSaysDwarf(this.raw.memtrace.header)) {
       for (const stack of this.raw.stacks.values()) stack.frames = returnAddressesOfUnwound(stack.frames);
     }
@@ -142,6 +170,24 @@ export class MallocLogParser {
     }
     if (text === MALLOC_DONE_MARKER) {
       this.resultsOpen = false;
+      // The results' timeline maps are the last snapshot, at the end's moment.
+      if (this.snapshot !== null) this.keepSnapshot();
+      return [];
+    }
+    const tick = new RegExp(`^${TIMELINE_TICK_MARKER} (\\d+) (\\d+)$`).exec(text);
+    if (tick) {
+      const ns = Number(tick[1]);
+      if (this.timeline === null) {
+        const intervalMs = Number(tick[2]);
+        this.timeline = new TimelineRecorder(intervalMs / 1000);
+        this.originNs = ns - intervalMs * 1e6;
+      }
+      this.snapshot = { ns, allocated: new Map(), freed: new Map() };
+      return [];
+    }
+    if (text === TIMELINE_TICK_END_MARKER) {
+      if (this.snapshot === null) throw new Malformed(`${TIMELINE_TICK_MARKER} NS MS before ${TIMELINE_TICK_END_MARKER}`);
+      this.keepSnapshot();
       return [];
     }
     if (text === MALLOC_STATUS_MARKER) {
@@ -156,6 +202,10 @@ export class MallocLogParser {
   }
 
   private handleMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
+    if (name === '@timeline_alloc' || name === '@timeline_freed') {
+      this.addTimelineMap(name, entries);
+      return [];
+    }
     if (!this.raw.ended) return this.handleStatusMap(name, entries);
     if (!this.resultsOpen) return [];
     const raw = this.raw;
@@ -216,6 +266,54 @@ export class MallocLogParser {
       }
     }
     return [];
+  }
+
+  /** A snapshot's map; in the results, the end's snapshot, once (bpftrace prints cleared maps again at exit). */
+  private addTimelineMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): void {
+    if (this.raw.ended) {
+      if (!this.resultsOpen) return;
+      this.snapshot ??= { ns: this.raw.endNs ?? this.originNs, allocated: new Map(), freed: new Map() };
+    }
+    if (this.snapshot === null) throw new Malformed(`${name} inside a snapshot (after ${TIMELINE_TICK_MARKER} NS MS)`);
+    const target = name === '@timeline_alloc' ? this.snapshot.allocated : this.snapshot.freed;
+    for (const { key, value } of entries) {
+      const stackKey = stackKeyFromMapKey(key, name);
+      target.set(stackKey, (target.get(stackKey) ?? 0) + numberValue(value, name));
+      if (key.kind === 'stack') {
+        // A DWARF stack is its own key: the stack map may have lost it, the timeline has not.
+        const stack = this.stackFor(stackKey);
+        if (stack.frames.length === 0) stack.frames = key.frames;
+      }
+    }
+  }
+
+  private keepSnapshot(): void {
+    const snapshot = this.snapshot!;
+    this.snapshot = null;
+    if (this.timeline === null) {
+      // The end's snapshot without a tick before it (a trace shorter than one interval): no moment
+      // to place it at, so the timeline has its start alone.
+      this.endedBeforeFirstTick = true;
+      return;
+    }
+    this.timeline.add({ seconds: (snapshot.ns - this.originNs) / 1e9, allocated: snapshot.allocated, freed: snapshot.freed });
+  }
+
+  private finishTimeline(): MallocRawTimeline | null {
+    if (this.timeline === null) {
+      if (!this.endedBeforeFirstTick) return null;
+      return { requestedIntervalSeconds: 0, intervalSeconds: 0, downsampleFactor: 1, maxPoints: 0, snapshots: 1, times: [0], series: [] };
+    }
+    const recorded = this.timeline.finish();
+    return {
+      requestedIntervalSeconds: this.timeline.requestedIntervalSeconds,
+      intervalSeconds: recorded.intervalSeconds,
+      downsampleFactor: recorded.downsampleFactor,
+      maxPoints: this.timeline.maxPoints,
+      snapshots: this.timeline.snapshotCount,
+      times: recorded.times,
+      series: recorded.series,
+    };
   }
 
   private handleStatusMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): MallocLogEvent[] {
@@ -379,6 +477,7 @@ export function emptyMallocRaw(): MallocRaw {
     liveFreedBytes: 0,
     stacks: new Map(),
     live: [],
+    timeline: null,
     ...emptyProgramRaw(),
   };
 }

@@ -14,7 +14,7 @@
 // a block of another V8 default allocator in the process, but only blocks the Allocate probes saw
 // are matched; the others count as frees of blocks allocated before the trace.
 import { UsageError } from '../errors.js';
-import { MAX_STACK_DEPTH, type StackMode } from './malloc-spec.js';
+import { MAX_STACK_DEPTH, validateTimeline, type StackMode } from './malloc-spec.js';
 
 /**
  * Deeper than malloc's 24: between the allocator and the JS function that made a Buffer lie some
@@ -51,6 +51,8 @@ export interface ExternalSpec {
   stackMode: StackMode;
   stackDepth: number;
   durationMs: number | null;
+  /** --timeline: every stack's bytes allocated and freed so far, every so many milliseconds. */
+  timelineIntervalMs: number | null;
   /** libc's exit(), where a launched target stops itself until memtrace has read its maps (--unsafe). */
   holdAtExit: { library: string; symbol: string } | null;
 }
@@ -63,6 +65,7 @@ export interface ExternalSpecOptions {
   stackMode?: ExternalSpec['stackMode'];
   stackDepth?: number;
   durationMs?: number | null;
+  timelineIntervalMs?: number | null;
   holdAtExit?: { library: string; symbol: string } | null;
 }
 
@@ -74,12 +77,14 @@ export function buildExternalSpec(options: ExternalSpecOptions): ExternalSpec {
     return { id: index + 1, name, role, symbol: validateSymbol(`symbol of ${demangled}`, symbol) };
   });
   const hold = options.holdAtExit ?? null;
+  const stackMode = options.stackMode ?? 'ustack';
   return {
     binary,
     pid: options.pid === null ? null : validatePid(options.pid),
     functions,
-    stackMode: options.stackMode ?? 'ustack',
+    stackMode,
     stackDepth: validateInteger('--stack-depth', options.stackDepth ?? DEFAULT_EXTERNAL_STACK_DEPTH, 1, MAX_STACK_DEPTH),
+    timelineIntervalMs: validateTimeline(options.timelineIntervalMs ?? null, stackMode),
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     holdAtExit:
       hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },

@@ -74,6 +74,8 @@ export interface MallocSpec {
   statusIntervalMs: number | null;
   /** End the trace after so many milliseconds, from inside the script (reliable even when signals are not). */
   durationMs: number | null;
+  /** Print every stack's bytes allocated and freed so far every so many milliseconds (--timeline). */
+  timelineIntervalMs: number | null;
   /**
    * Symbol of the library's exit(): the target stops itself there so that memtrace can read its memory
    * maps before it is gone (needs bpftrace --unsafe for signal()). Only for targets memtrace launched.
@@ -85,6 +87,18 @@ export interface MallocSpec {
    * library the shell uses too (the shared libc, rather than memtrace's private copy).
    */
   fromExec: boolean;
+}
+
+/** The shortest --timeline interval: each snapshot prints every stack's two sums. */
+export const MIN_TIMELINE_MS = 100;
+
+/** A --timeline interval (malloc's and external's programs), or null for none. */
+export function validateTimeline(intervalMs: number | null, stackMode: StackMode): number | null {
+  if (intervalMs === null) return null;
+  // The stack of a freed block would be bpftrace's ustack key, symbolized anew at every snapshot.
+  if (stackMode === 'ustack')
+    throw new UsageError('--timeline needs stacks walked by memtrace or unwound with DWARF, not bpftrace ustack keys');
+  return validateInteger('--timeline', intervalMs, MIN_TIMELINE_MS, 3_600_000);
 }
 
 export const MAX_STACK_DEPTH = 64;
@@ -129,6 +143,7 @@ export interface MallocSpecOptions {
   events?: boolean;
   statusIntervalMs?: number | null;
   durationMs?: number | null;
+  timelineIntervalMs?: number | null;
   holdAtExitSymbol?: string | null;
   fromExec?: boolean;
 }
@@ -157,12 +172,13 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
   if (minSize !== null && maxSize !== null && minSize > maxSize) {
     throw new UsageError(`--min-size (${minSize}) is larger than --max-size (${maxSize})`);
   }
+  const stackMode = options.stackMode ?? 'ustack';
   return {
     library,
     pid: options.pid === null ? null : validatePid(options.pid),
     functions: functions.map((fn, index) => ({ ...fn, id: index + 1 })),
     free,
-    stackMode: options.stackMode ?? 'ustack',
+    stackMode,
     stackDepth: validateInteger('--stack-depth', options.stackDepth ?? DEFAULT_STACK_DEPTH, 1, MAX_STACK_DEPTH),
     minSize: minSize === null ? null : validateInteger('--min-size', minSize, 0, Number.MAX_SAFE_INTEGER),
     maxSize: maxSize === null ? null : validateInteger('--max-size', maxSize, 0, Number.MAX_SAFE_INTEGER),
@@ -170,6 +186,7 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
     events: options.events ?? false,
     statusIntervalMs: options.statusIntervalMs == null ? null : validateInteger('--interval', options.statusIntervalMs, 10, 86_400_000),
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
+    timelineIntervalMs: validateTimeline(options.timelineIntervalMs ?? null, stackMode),
     holdAtExitSymbol: options.holdAtExitSymbol == null ? null : validateSymbol('exit hold', options.holdAtExitSymbol),
     fromExec: options.fromExec ?? false,
   };

@@ -18,12 +18,13 @@ import {
   MALLOC_END_MARKER,
   MALLOC_HOLD_MARKER,
   indent,
-  liveInsert,
   probe,
   programConfig,
-  stackKey,
-  stackLines,
+  recordLive,
+  releaseLive,
   stackResultMaps,
+  timelineMapsOf,
+  timelineTick,
 } from './render-malloc-bpf.js';
 
 const IN_FLIGHT = '@in[tid]';
@@ -61,8 +62,11 @@ export function renderExternalBpf(spec: ExternalSpec): string {
       ]),
     );
   }
+  // Free is always probed: the timeline has its freed sums.
+  const timeline = timelineMapsOf(spec.timelineIntervalMs, true);
+  if (spec.timelineIntervalMs !== null) blocks.push(timelineTick(spec.timelineIntervalMs, timeline));
   if (spec.durationMs !== null) blocks.push(`interval:ms:${spec.durationMs}\n{\n  exit();\n}`);
-  const results = [...RESULT_MAPS, ...(spec.stackMode === 'ustack' ? [] : ['@truncated']), ...stackResultMaps(spec.stackMode)];
+  const results = [...RESULT_MAPS, ...(spec.stackMode === 'ustack' ? [] : ['@truncated']), ...stackResultMaps(spec.stackMode), ...timeline];
   blocks.push(
     'END\n{\n' +
       indent([
@@ -92,17 +96,7 @@ function renderReturn(spec: ExternalSpec, fn: ExternalProbe, pidFilter: string):
     'if ($addr == 0) {',
     `  @failed["${fn.name}"] = count();`,
     '} else {',
-    ...indent([
-      '@ok_allocs = count();',
-      '@ok_bytes = sum($size);',
-      `@bytes["${fn.name}"] = sum($size);`,
-      ...stackLines(spec),
-      `@stack_allocs[${stackKey(spec)}] = count();`,
-      `@stack_bytes[${stackKey(spec)}] = sum($size);`,
-      ...liveInsert(spec),
-      '@live_allocs = count();',
-      '@live_bytes = sum($size);',
-    ]),
+    ...indent(['@ok_allocs = count();', '@ok_bytes = sum($size);', `@bytes["${fn.name}"] = sum($size);`, ...recordLive(spec)]),
     '}',
     `delete(${IN_FLIGHT});`,
   ]);
@@ -113,13 +107,6 @@ function renderFree(spec: ExternalSpec, fn: ExternalProbe, pidFilter: string): s
   return probe(`uprobe:${spec.binary}:${fn.symbol}`, `${pidFilter} && arg1 != 0`, [
     `@calls["${fn.name}"] = count();`,
     '@frees = count();',
-    '$live = @live[arg1];',
-    // A tracked block has a non-zero birth time; untracked ones were allocated before the trace.
-    'if ($live.1 != 0) {',
-    '  @live_frees = count();',
-    '  @live_freed_bytes = sum($live.0);',
-    '  delete(@live[arg1]);',
-    ...(spec.stackMode === 'ustack' ? ['  delete(@live_stack[arg1]);'] : []),
-    '}',
+    ...releaseLive(spec, 'arg1'),
   ]);
 }

@@ -10,6 +10,10 @@
 //   @live[address]                         blocks still allocated: (size, birth ns, stack)
 //   @live_allocs/@live_bytes, @live_frees/@live_freed_bytes   to detect blocks the full map dropped
 //   @truncated                             stacks cut at the depth limit
+//   @timeline_alloc[stack], @timeline_freed[stack]   bytes allocated, and of those bytes freed, by
+//                                          stack since the trace began (--timeline): printed at
+//                                          each interval between `memtrace:tick NS MS` and
+//                                          `memtrace:tick-end`, and with the results at the end
 // Stacks are taken at the function's return, where the frame-pointer chain already includes the
 // caller (at the entry the immediate caller is missing: its frame is not set up yet). In `dwarf`
 // mode dw_ustack(raw) unwinds with .eh_frame instead and the stack itself is the key of the stack
@@ -23,6 +27,8 @@ export const MALLOC_STATUS_MARKER = 'memtrace:status';
 export const MALLOC_END_MARKER = 'memtrace:end';
 export const MALLOC_HOLD_MARKER = 'memtrace:hold';
 export const MALLOC_DONE_MARKER = 'memtrace:done';
+export const TIMELINE_TICK_MARKER = 'memtrace:tick';
+export const TIMELINE_TICK_END_MARKER = 'memtrace:tick-end';
 
 /** The calling thread's in-flight allocator call: (function id, size, pointer argument, kept). */
 const IN_FLIGHT = '@in[tid]';
@@ -92,6 +98,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
         '\n}',
     );
   }
+  if (spec.timelineIntervalMs !== null) blocks.push(timelineTick(spec.timelineIntervalMs, timelineMaps(spec)));
   if (spec.durationMs !== null) {
     blocks.push(`interval:ms:${spec.durationMs}\n{\n  exit();\n}`);
   }
@@ -120,7 +127,24 @@ export function resultMaps(spec: MallocSpec): string[] {
   if (!roles.has('free') || !seesFreeNull(spec.free)) omitted.add('@free_null');
   if (spec.stackMode === 'ustack') omitted.add('@truncated');
   const maps: string[] = MALLOC_RESULT_MAPS.filter((name) => !omitted.has(name));
-  return [...maps, ...stackResultMaps(spec.stackMode)];
+  return [...maps, ...stackResultMaps(spec.stackMode), ...timelineMaps(spec)];
+}
+
+/**
+ * The timeline's maps the program defines: @timeline_freed only where it frees (bpftrace refuses
+ * to print a map nothing writes).
+ */
+function timelineMaps(spec: MallocSpec): string[] {
+  const frees = spec.functions.some(
+    (fn) => fn.role === 'free' || fn.role === 'munmap' || fn.role === 'realloc' || fn.role === 'reallocarray',
+  );
+  return timelineMapsOf(spec.timelineIntervalMs, frees);
+}
+
+/** The timeline's maps of a program, with or without release sites (bpftrace refuses to print a map nothing writes). */
+export function timelineMapsOf(intervalMs: number | null, frees: boolean): string[] {
+  if (intervalMs === null) return [];
+  return frees ? ['@timeline_alloc', '@timeline_freed'] : ['@timeline_alloc'];
 }
 
 /** The maps that hold or account for stacks, beyond @stack_allocs/@stack_bytes, in each mode. */
@@ -217,14 +241,7 @@ function recordBlock(spec: MallocSpec, fn: ProbedFunction): string[] {
   // Bytes count at success only: a failed request of SIZE_MAX / 2 would wrap the sum around.
   const lines = ['@ok_allocs = count();', '@ok_bytes = sum($size);', `@bytes["${fn.name}"] = sum($size);`];
   if (spec.events) lines.push(`printf("A ${fn.name} %d %lu %lu %lu\\n", tid, nsecs, $addr, $size);`);
-  const sampled = [
-    ...stackLines(spec),
-    `@stack_allocs[${stackKey(spec)}] = count();`,
-    `@stack_bytes[${stackKey(spec)}] = sum($size);`,
-    ...liveInsert(spec),
-    '@live_allocs = count();',
-    '@live_bytes = sum($size);',
-  ];
+  const sampled = recordLive(spec);
   if (spec.sampleEvery === 1) return [...lines, ...sampled];
   return [
     ...lines,
@@ -240,15 +257,52 @@ function releaseBlock(spec: MallocSpec, pointer: string): string[] {
   return [
     '@frees = count();',
     ...(spec.events ? [`printf("F %d %lu %lu\\n", tid, nsecs, ${pointer});`] : []),
+    ...releaseLive(spec, pointer),
+  ];
+}
+
+/** What a program keeps of each block it tracks (its stack, its live record, the counts); malloc's and external's. */
+export type LiveTracking = Pick<MallocSpec, 'stackMode' | 'stackDepth' | 'timelineIntervalMs'>;
+
+/** A new block of $size bytes at $addr: its stack counted, its live record, and the timeline's sum. */
+export function recordLive(spec: LiveTracking): string[] {
+  return [
+    ...stackLines(spec),
+    `@stack_allocs[${stackKey(spec)}] = count();`,
+    `@stack_bytes[${stackKey(spec)}] = sum($size);`,
+    ...(spec.timelineIntervalMs === null ? [] : ['@timeline_alloc[$stack] = sum($size);']),
+    ...liveInsert(spec),
+    '@live_allocs = count();',
+    '@live_bytes = sum($size);',
+  ];
+}
+
+/** The block at `pointer` released: if tracked, counted freed (in the timeline too) and forgotten. */
+export function releaseLive(spec: LiveTracking, pointer: string): string[] {
+  return [
     `$live = @live[${pointer}];`,
     // A tracked block has a non-zero birth time; untracked ones were allocated before the trace.
     'if ($live.1 != 0) {',
     '  @live_frees = count();',
     '  @live_freed_bytes = sum($live.0);',
+    ...(spec.timelineIntervalMs === null ? [] : ['  @timeline_freed[$live.2] = sum($live.0);']),
     `  delete(@live[${pointer}]);`,
     ...(spec.stackMode === 'ustack' ? [`  delete(@live_stack[${pointer}]);`] : []),
     '}',
   ];
+}
+
+/** --timeline's snapshot: every `intervalMs`, the timeline's maps between the tick markers. */
+export function timelineTick(intervalMs: number, maps: string[]): string {
+  return (
+    `interval:ms:${intervalMs}\n{\n` +
+    indent([
+      `printf("${TIMELINE_TICK_MARKER} %lu ${intervalMs}\\n", nsecs);`,
+      ...maps.map((name) => `print(${name});`),
+      `printf("${TIMELINE_TICK_END_MARKER}\\n");`,
+    ]).join('\n') +
+    '\n}'
+  );
 }
 
 function renderFree(spec: MallocSpec, fn: ProbedFunction, pidFilter: string): string[] {

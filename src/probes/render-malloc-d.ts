@@ -91,6 +91,7 @@ export function renderMallocD(spec: MallocSpec, options: MallocDOptions = DEFAUL
   }
   if (spec.events) throw new UsageError('--events is not available with DTrace: the per-call log needs the bpftrace backend');
   if (spec.statusIntervalMs !== null) throw new UsageError('--interval is not available with DTrace');
+  if (spec.timelineIntervalMs !== null) throw new UsageError('--timeline is not available with DTrace');
   if (spec.holdAtExitSymbol !== null || spec.free.mode === 'body')
     throw new UsageError('the DTrace program probes free at its entry or at offsets, and holds no target');
   const provider = `pid${spec.pid === null ? '$target' : String(spec.pid)}`;

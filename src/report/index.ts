@@ -10,6 +10,8 @@ import { STACK_EXTENSIONS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
+import { renderGrowthHtml, renderGrowthSvg } from './growth-svg.js';
+import { inlineSvg } from './html-page.js';
 import type { ReportFamily } from './family.js';
 
 export const REPORT_FORMATS = ['table', 'json', 'folded', 'svg', 'tsv', 'csv', 'pprof', 'speedscope', 'html'] as const;
@@ -96,6 +98,7 @@ export function renderMalloc(
           title: SVG_TITLES[name],
         })),
         summary: renderMallocTable(profile, { top: options.top }),
+        ...(profile.timeline === undefined ? {} : { before: renderGrowthHtml(profile, inlineSvg(renderGrowthSvg(profile))) }),
       });
     case 'pprof':
       return renderPprof(mallocStackProfile(profile, value), {

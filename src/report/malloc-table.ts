@@ -3,6 +3,7 @@
 // the stacks still holding memory at the end (the leak report), then notes.
 import type { MallocProfile, MallocStack, TraceLosses } from '../model/malloc-profile.js';
 import type { Frame } from '../model/stack-profile.js';
+import type { GrowthKind } from '../model/growth.js';
 import { renderHistogramLines } from './histogram-table.js';
 import { tracerChoiceLines, truncate, wrap } from './text.js';
 import { formatBytes, formatCount, formatDuration } from './units.js';
@@ -73,6 +74,7 @@ export function renderMallocTable(profile: MallocProfile, options: MallocTableOp
       );
     }
   }
+  if (profile.timeline !== undefined) lines.push(...growthSection(profile, width, top));
   if (profile.notes.length > 0) {
     lines.push('Notes:');
     for (const note of profile.notes)
@@ -141,7 +143,53 @@ function rank(stacks: MallocStack[], key: 'allocBytes' | 'outstandingBytes', top
     .slice(0, top);
 }
 
-function stackSection(title: string, stacks: MallocStack[], width: number, describe: (stack: MallocStack) => string): string[] {
+const GROWTH_WORDS: Record<GrowthKind, string> = {
+  'steady-growth': 'steady growth',
+  growth: 'growth',
+  plateau: 'plateau',
+  released: 'released',
+  churn: 'churn',
+  flat: 'flat',
+};
+
+/** --timeline: the stacks growing to the end, ranked, then one line for each of the others. */
+function growthSection(profile: MallocProfile, width: number, top: number): string[] {
+  const timeline = profile.timeline!;
+  const points =
+    `${plural(timeline.times.length, 'point')} ${formatDuration(timeline.intervalSeconds)} apart` +
+    (timeline.downsampleFactor > 1 ? ` (thinned ${timeline.downsampleFactor}×)` : '');
+  const lines = wrapCut(`Growth over time (--timeline: ${points}; blocks allocated before the trace began are not seen)`, width);
+  if (profile.growthNote) return [...lines, ...wrapCut(profile.growthNote, width), ''];
+  const growth = profile.growth ?? [];
+  if (growth.length === 0) lines.push('No stack grew to the end of the trace.');
+  lines.push(
+    ...stackSection(
+      '',
+      growth.slice(0, top),
+      width,
+      (stack) =>
+        `${GROWTH_WORDS[stack.kind]}: ${formatBytes(Math.round(stack.bytesPerSecond))}/s (fit ${stack.fit.toFixed(2)}), ` +
+        `${formatBytes(stack.endBytes)} at the end, ${Math.round(stack.shareOfGrowth * 100)}% of the growth`,
+    ).slice(1),
+  );
+  const others = profile.notGrowing ?? [];
+  if (others.length > 0) {
+    lines.push(`Not growing: ${plural(others.length, 'stack')}`);
+    for (const stack of others.slice(0, top)) {
+      const path = [...stack.frames].reverse().slice(0, 3).map(frameText).join(' ← ');
+      const figures =
+        stack.kind === 'churn'
+          ? `${formatBytes(stack.allocatedBytes)} allocated, ${formatBytes(stack.peakBytes)} at most`
+          : `${formatBytes(stack.peakBytes)} at most, ${formatBytes(stack.endBytes)} at the end`;
+      lines.push(truncate(`  ${GROWTH_WORDS[stack.kind].padEnd(13)} ${figures}: ${path}`, width));
+    }
+    if (others.length > top) lines.push(`  … ${others.length - top} more`);
+    lines.push('');
+  }
+  return lines;
+}
+
+function stackSection<S extends { frames: Frame[] }>(title: string, stacks: S[], width: number, describe: (stack: S) => string): string[] {
   if (stacks.length === 0) return [];
   const lines = [title];
   stacks.forEach((stack, index) => {

@@ -13,6 +13,8 @@ export interface StackHtmlOptions {
   graphs: Array<{ value: string; title: string }>;
   /** The summary tables, as the table report renders them. */
   summary: string;
+  /** Sections of the page before the flame graphs (the --timeline plot), already HTML. */
+  before?: string[];
 }
 
 export function renderStackHtml(profile: StackProfile, options: StackHtmlOptions): string {
@@ -21,5 +23,11 @@ export function renderStackHtml(profile: StackProfile, options: StackHtmlOptions
     `<h2>${escapeXml(graph.title)}</h2>`,
     inlineSvg(renderFlamegraphSvg(profile, { value: graph.value, title: graph.title })),
   ]);
-  return renderHtmlPage(options.title, [...notes, ...graphs, '<h2>Summary</h2>', `<pre>${escapeXml(options.summary)}</pre>`]);
+  return renderHtmlPage(options.title, [
+    ...notes,
+    ...(options.before ?? []),
+    ...graphs,
+    '<h2>Summary</h2>',
+    `<pre>${escapeXml(options.summary)}</pre>`,
+  ]);
 }

@@ -80,6 +80,19 @@ test('a symbol or path outside the grammar never reaches the script', (t) => {
   });
 });
 
+test("--timeline: the sums at V8 Allocate's return and Free, printed every tick", (t) => {
+  const script = renderExternalBpf(
+    buildExternalSpec({ binary: '/usr/bin/node', pid: 4242, symbols: SYMBOLS, stackMode: 'frames', timelineIntervalMs: 1000 }),
+  );
+  t.is(script.match(/@timeline_alloc\[\$stack\] = sum\(\$size\);/g)?.length, 2);
+  t.is(script.match(/@timeline_freed\[\$live\.2\] = sum\(\$live\.0\);/g)?.length, 1);
+  t.true(
+    script.includes(
+      'interval:ms:1000\n{\n  printf("memtrace:tick %lu 1000\\n", nsecs);\n  print(@timeline_alloc);\n  print(@timeline_freed);',
+    ),
+  );
+});
+
 liveTest('bpftrace compiles the memtrace program and the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const program = join(directory, 'program.bt');
@@ -91,6 +104,7 @@ liveTest('bpftrace compiles the memtrace program and the standalone script', (t)
         pid: 1,
         symbols: SYMBOLS,
         stackMode: 'frames',
+        timelineIntervalMs: 1000,
         holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
       }),
     ),

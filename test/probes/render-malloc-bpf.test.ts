@@ -28,7 +28,7 @@ const GLIBC_ADDRESSES = new Map<string, bigint>([
 
 const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
   'frames default': {},
-  'frames, sampled, sized, events, status, duration, mmap': {
+  'frames, sampled, sized, events, status, duration, mmap, timeline': {
     sampleEvery: 7,
     minSize: 64,
     maxSize: 65_536,
@@ -36,6 +36,7 @@ const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
     statusIntervalMs: 500,
     durationMs: 1500,
     mmap: true,
+    timelineIntervalMs: 250,
   },
   'frames, free body probes, exit hold': { free: { mode: 'body', bodySymbol: 'free', nullSymbol: null }, holdAtExitSymbol: 'exit' },
   'frames, free at offsets, counted from the exec, exit hold': {
@@ -50,8 +51,9 @@ const VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
 /** Programs that unwind with DWARF: compiled only by a bpftrace that has dw_ustack (0.26 and later). */
 const DWARF_VARIANTS: Record<string, Partial<MallocSpecOptions>> = {
   'dwarf default': { stackMode: 'dwarf' },
-  'dwarf, sampled, sized, events, status, duration, mmap, free at offsets': {
+  'dwarf, sampled, sized, events, status, duration, mmap, free at offsets, timeline': {
     stackMode: 'dwarf',
+    timelineIntervalMs: 250,
     sampleEvery: 7,
     minSize: 64,
     maxSize: 65_536,
@@ -124,6 +126,31 @@ test('the frame walk is bounded by the stack depth, and stacks are keyed by thei
   t.true(script.includes('if ($depth == 5 && $fp != 0 && *(uint64 *)($fp + 8) != 0) { @truncated = count(); }'));
   t.true(script.includes('@stack_allocs[$stack] = count();'));
   t.true(script.includes('@live[$addr] = ($size, nsecs, $stack);'));
+});
+
+test("--timeline: each block's bytes summed by stack when allocated and when freed, both sums printed at every tick and at the end", (t) => {
+  const script = render({ timelineIntervalMs: 500 });
+  t.is(script.match(/@timeline_alloc\[\$stack\] = sum\(\$size\);/g)?.length, 8, 'at each allocator return');
+  t.true(
+    script.includes(
+      'if ($live.1 != 0) {\n        @live_frees = count();\n        @live_freed_bytes = sum($live.0);\n        @timeline_freed[$live.2] = sum($live.0);',
+    ),
+  );
+  t.true(
+    script.includes(
+      'interval:ms:500\n{\n  printf("memtrace:tick %lu 500\\n", nsecs);\n  print(@timeline_alloc);\n  print(@timeline_freed);\n  printf("memtrace:tick-end\\n");\n}',
+    ),
+  );
+  t.regex(script, /print\(@timeline_freed\);\n {2}printf\("memtrace:done\\n"\);/);
+  t.true(script.includes('clear(@timeline_alloc);'));
+  t.false(render({}).includes('timeline'));
+});
+
+test('--timeline: from 100 ms, and not with bpftrace ustack keys', (t) => {
+  t.throws(() => render({ timelineIntervalMs: 99 }), { message: /--timeline: expected a whole number from 100/ });
+  t.throws(() => render({ timelineIntervalMs: 500, stackMode: 'ustack' }), {
+    message: /--timeline needs stacks walked by memtrace or unwound with DWARF/,
+  });
 });
 
 test('mmap is probed only when asked', (t) => {

@@ -2,7 +2,17 @@ import { DEFAULT_EXTERNAL_STACK_DEPTH } from '../../probes/external-spec.js';
 import { MAX_STACK_DEPTH } from '../../probes/malloc-spec.js';
 import { runExternal } from '../../tools/external/external.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import {
+  parseTracingCommand,
+  stackToolOptions,
+  STACK_OPTIONS,
+  STACKS_HELP,
+  stringOption,
+  timelineOption,
+  TIMELINE_HELP,
+  TIMELINE_OPTIONS,
+  type Command,
+} from '../command.js';
 
 export const EXTERNAL_HELP = `Usage: memtrace-bpf external [options] -p PID
        memtrace-bpf external [options] -- node [ARGS...]
@@ -36,6 +46,7 @@ Reports:
 
 Tracing:
   -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
+${TIMELINE_HELP}
       --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_EXTERNAL_STACK_DEPTH})
 ${STACKS_HELP}
       --map-entries N     capacity of the kernel maps (default 262144)
@@ -58,7 +69,7 @@ export const externalCommand: Command = {
       bpftraceOnly: 'external traces with bpftrace (Linux); memtrace-dtrace has no external tool yet',
       help: EXTERNAL_HELP,
       launchWords: 'node [ARGS...]',
-      options: STACK_OPTIONS,
+      options: { ...STACK_OPTIONS, ...TIMELINE_OPTIONS },
     });
     if (line === null) return 0;
     const { values, tracing } = line;
@@ -69,6 +80,7 @@ export const externalCommand: Command = {
         ...tracing,
         reports,
         ...stackToolOptions(line, { min: 1, default: DEFAULT_EXTERNAL_STACK_DEPTH }),
+        timelineIntervalMs: timelineOption(line),
         value: parseValueName(stringOption(values, 'value')),
       },
       io,

@@ -3,7 +3,17 @@ import { validateByteSize, validateDurationMs, validateInteger, validateProbePat
 import { parseAllocatorName } from '../../tools/common/allocator.js';
 import { runMalloc } from '../../tools/malloc/malloc.js';
 import { checkReportPaths, parseValueName, reportRequests } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import {
+  parseTracingCommand,
+  stackToolOptions,
+  STACK_OPTIONS,
+  STACKS_HELP,
+  stringOption,
+  timelineOption,
+  TIMELINE_HELP,
+  TIMELINE_OPTIONS,
+  type Command,
+} from '../command.js';
 
 export const MALLOC_HELP = `Usage: memtrace-bpf malloc [options] -p PID
        memtrace-bpf malloc [options] -- COMMAND [ARGS...]
@@ -41,6 +51,7 @@ Tracing:
   -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
       --interval TIME     live status line on stderr every TIME: calls/s,
                           outstanding bytes, lost events
+${TIMELINE_HELP}
       --min-size SIZE     only allocations of at least SIZE bytes (4096, 64k)
       --max-size SIZE     only allocations of at most SIZE bytes
       --sample N          keep stacks and live blocks of 1 allocation in N
@@ -70,7 +81,8 @@ Needs root (bpftrace). See docs/tools/malloc.md.
 
 memtrace-dtrace malloc (macOS) runs the same session with DTrace's pid
 provider on libsystem_malloc.dylib (--lib MODULE for another); --events,
---interval, --mmap, --allocator, --prefix and --shared-libc are bpftrace-only,
+--interval, --timeline, --mmap, --allocator, --prefix and --shared-libc are
+bpftrace-only,
 and a launched command's arguments may not contain spaces (dtrace -c). See
 docs/tools/dtrace.md.
 `;
@@ -89,6 +101,7 @@ export const mallocCommand: Command = {
         ...STACK_OPTIONS,
         events: { type: 'string' },
         interval: { type: 'string' },
+        ...TIMELINE_OPTIONS,
         'min-size': { type: 'string' },
         'max-size': { type: 'string' },
         sample: { type: 'string' },
@@ -123,6 +136,7 @@ export const mallocCommand: Command = {
         sampleEvery: optional('sample', (text) => validateInteger('--sample', text, 1, 1_000_000_000)) ?? 1,
         ...stackToolOptions(line, { min: 1, default: DEFAULT_STACK_DEPTH }),
         statusIntervalMs: optional('interval', (text) => validateDurationMs('--interval', text)),
+        timelineIntervalMs: timelineOption(line),
         eventsOut,
         sharedLibc: values['shared-libc'] === true,
         value,

@@ -3,7 +3,9 @@
 // symbols a raw log carries) and passed in.
 import type { Frame } from '../../model/stack-profile.js';
 import { emptyLosses, type FunctionSummary, type MallocProfile, type MallocStack } from '../../model/malloc-profile.js';
-import type { MallocRaw } from '../../parse/malloc-log.js';
+import type { MallocRaw, MallocRawTimeline } from '../../parse/malloc-log.js';
+import { analyseGrowth } from '../../model/growth.js';
+import type { Timeline, TimelineStack } from '../../model/timeline.js';
 import type { PrintedFrame } from '../../parse/bpftrace-output.js';
 import { compareFrames, isNamed, withModule, type ResolvedName } from './frame-names.js';
 import { STACK_CUT_PREFIX, StackCuts, type WalkedFrame } from './stack-cut.js';
@@ -67,10 +69,13 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
   }
 
   const stacks: MallocStack[] = [];
+  const framesByKey = new Map<string, Frame[]>();
   const addStack = (key: string, frames: PrintedFrame[], allocs: number, allocBytes: number) => {
     const outstanding = outstandingByStack.get(key);
+    const shown = frames.length === 0 ? [NO_FRAMES] : framesOf(frames, allocs);
+    framesByKey.set(key, shown);
     stacks.push({
-      frames: frames.length === 0 ? [{ name: '[frames not recorded]' }] : framesOf(frames, allocs),
+      frames: shown,
       allocs,
       allocBytes,
       outstanding: outstanding?.count ?? 0,
@@ -101,6 +106,8 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     skippedLines: raw.skippedLines,
     foreignLines: raw.lines.foreign,
   };
+  const timeline = raw.timeline === null ? null : timelineOf(raw.timeline, framesByKey);
+  const growth = timeline === null ? null : analyseGrowth(timeline);
   return {
     tool: options.tool ?? 'malloc',
     schema: 1,
@@ -126,7 +133,41 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     functions,
     histogram: { unit: 'bytes', buckets: raw.histogram.filter((bucket) => bucket.count > 0).map((bucket) => ({ ...bucket })) },
     stacks,
+    ...(timeline === null || growth === null
+      ? {}
+      : { timeline, growth: growth.growth, notGrowing: growth.notGrowing, growthNote: growth.note }),
     notes: [...(options.notes ?? []), ...stackNotes(raw), ...noteOf(cuts)],
+  };
+}
+
+const NO_FRAMES: Frame = { name: '[frames not recorded]' };
+
+/**
+ * The raw timeline with frames for its stack keys. Keys whose frames name alike (two hashes of one
+ * call path, or stacks the map had no room for) are one series: their bytes add up.
+ */
+function timelineOf(raw: MallocRawTimeline, framesByKey: ReadonlyMap<string, Frame[]>): Timeline {
+  const byFrames = new Map<string, TimelineStack>();
+  for (const series of raw.series) {
+    const frames = framesByKey.get(series.key) ?? [NO_FRAMES];
+    const identity = JSON.stringify(frames.map((frame) => [frame.name, frame.module ?? '']));
+    const known = byFrames.get(identity);
+    if (known === undefined) {
+      byFrames.set(identity, { frames, outstandingBytes: [...series.outstandingBytes], allocatedBytes: [...series.allocatedBytes] });
+      continue;
+    }
+    series.outstandingBytes.forEach((bytes, index) => (known.outstandingBytes[index]! += bytes));
+    series.allocatedBytes.forEach((bytes, index) => (known.allocatedBytes[index]! += bytes));
+  }
+  return {
+    intervalSeconds: raw.intervalSeconds,
+    requestedIntervalSeconds: raw.requestedIntervalSeconds,
+    downsampleFactor: raw.downsampleFactor,
+    maxPoints: raw.maxPoints,
+    times: raw.times.map((time) => round(time, 6)),
+    stacks: [...byFrames.values()].sort(
+      (a, b) => b.outstandingBytes.at(-1)! - a.outstandingBytes.at(-1)! || compareFrames(a.frames, b.frames),
+    ),
   };
 }
 

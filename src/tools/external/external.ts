@@ -33,6 +33,8 @@ export interface ExternalOptions extends TracingOptions {
   value: MallocValueName;
   top: number;
   mapEntries: number;
+  /** --timeline: every stack's outstanding bytes every so many milliseconds, and the growth ranking. */
+  timelineIntervalMs: number | null;
 }
 
 /** Runs the external tool; returns memtrace's exit code (the launched command's, when there is one). */
@@ -61,6 +63,7 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     stackMode: stackModeOf(unwinder.unwinder),
     stackDepth: options.stackDepth,
     durationMs: options.durationMs,
+    timelineIntervalMs: options.timelineIntervalMs,
     // A launched node stops itself in libc's exit() so that its maps are read before they are gone.
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
   });

@@ -36,6 +36,7 @@ function refuseBpftraceOnlyOptions(options: MallocOptions): void {
   const refused: Array<[boolean, string]> = [
     [options.eventsOut !== null, '--events (the per-call log)'],
     [options.statusIntervalMs !== null, '--interval'],
+    [options.timelineIntervalMs !== null, '--timeline'],
     [options.mmap, '--mmap'],
     [options.allocator !== null, '--allocator (use --lib MODULE)'],
     [options.prefix !== '', '--prefix'],

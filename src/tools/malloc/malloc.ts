@@ -137,6 +137,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       sampleEvery: options.sampleEvery,
       events: options.eventsOut !== null,
       statusIntervalMs: options.statusIntervalMs,
+      timelineIntervalMs: options.timelineIntervalMs,
       durationMs: options.durationMs,
       holdAtExitSymbol: options.target.kind === 'launch' && symbolAddresses.has('exit') ? 'exit' : null,
       fromExec: launched && probedLibrary === library && !gated,

@@ -21,6 +21,8 @@ export interface MallocOptions extends TracingOptions {
   /** --stacks: how user stacks are unwound; null lets memtrace choose (src/run/stack-unwinder.ts). */
   stacks: StackUnwinder | null;
   statusIntervalMs: number | null;
+  /** --timeline: every stack's outstanding bytes every so many milliseconds, and the growth ranking. */
+  timelineIntervalMs: number | null;
   eventsOut: string | null;
   /** Probe the system's libc even for a launched command (no private copy). */
   sharedLibc: boolean;
