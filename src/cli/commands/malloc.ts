@@ -82,9 +82,8 @@ Needs root (bpftrace). See docs/tools/malloc.md.
 memtrace-dtrace malloc (macOS) runs the same session with DTrace's pid
 provider on libsystem_malloc.dylib (--lib MODULE for another); --events,
 --interval, --timeline, --mmap, --allocator, --prefix and --shared-libc are
-bpftrace-only,
-and a launched command's arguments may not contain spaces (dtrace -c). See
-docs/tools/dtrace.md.
+bpftrace-only, and a launched command's arguments may not contain spaces
+(dtrace -c). See docs/tools/dtrace.md.
 `;
 
 export const mallocCommand: Command = {
