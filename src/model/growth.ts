@@ -69,7 +69,12 @@ export function analyseGrowth(timeline: Timeline): GrowthAnalysis {
   }
   const judged = timeline.stacks
     .filter((stack) => stack.allocatedBytes.at(-1)! > 0)
-    .map((stack) => judge(stack.frames, timeline.times, stack.outstandingBytes, stack.allocatedBytes.at(-1)!));
+    .map((stack) => {
+      // From the point before its first allocation: a path that began allocating late in the trace
+      // has its rate since then, not diluted by the time before it ran.
+      const from = Math.max(0, Math.min(stack.allocatedBytes.findIndex((bytes) => bytes > 0) - 1, timeline.times.length - MIN_POINTS));
+      return judge(stack.frames, timeline.times.slice(from), stack.outstandingBytes.slice(from), stack.allocatedBytes.at(-1)!);
+    });
   const growth = judged.filter((stack) => stack.kind === 'steady-growth' || stack.kind === 'growth');
   const gained = growth.reduce((sum, stack) => sum + Math.max(0, stack.endBytes), 0);
   for (const stack of growth) stack.shareOfGrowth = gained > 0 ? stack.endBytes / gained : 0;

@@ -120,6 +120,9 @@ export class MallocLogParser {
   private snapshot: { ns: number; allocated: Map<string, number>; freed: Map<string, number> } | null = null;
   /** The moment the trace began, in the program's clock: one interval before the first tick. */
   private originNs = 0;
+  /** The interval and the last tick, in ns: where the end's snapshot may be placed at the latest. */
+  private tickNs: number | null = null;
+  private lastTickNs: number | null = null;
   private endedBeforeFirstTick = false;
 
   constructor(private readonly options: MallocLogParserOptions) {
@@ -181,8 +184,10 @@ export class MallocLogParser {
         const intervalMs = Number(tick[2]);
         this.timeline = new TimelineRecorder(intervalMs / 1000);
         this.originNs = ns - intervalMs * 1e6;
+        this.tickNs = intervalMs * 1e6;
       }
       this.snapshot = { ns, allocated: new Map(), freed: new Map() };
+      this.lastTickNs = ns;
       return [];
     }
     if (text === TIMELINE_TICK_END_MARKER) {
@@ -272,7 +277,7 @@ export class MallocLogParser {
   private addTimelineMap(name: string, entries: Array<{ key: BpftraceKey; value: BpftraceValue | PrintedFrame[] }>): void {
     if (this.raw.ended) {
       if (!this.resultsOpen) return;
-      this.snapshot ??= { ns: this.raw.endNs ?? this.originNs, allocated: new Map(), freed: new Map() };
+      this.snapshot ??= { ns: this.endSnapshotNs(), allocated: new Map(), freed: new Map() };
     }
     if (this.snapshot === null) throw new Malformed(`${name} inside a snapshot (after ${TIMELINE_TICK_MARKER} NS MS)`);
     const target = name === '@timeline_alloc' ? this.snapshot.allocated : this.snapshot.freed;
@@ -285,6 +290,17 @@ export class MallocLogParser {
         if (stack.frames.length === 0) stack.frames = key.frames;
       }
     }
+  }
+
+  /**
+   * When the end's snapshot was taken, as far as the target's allocations go: the END line's time,
+   * but no later than one interval after the last tick. Once an attached target exits, bpftrace
+   * 0.17 detaches its probes for seconds before it runs END, with no tick in between and nothing
+   * allocated (seen: 2 s); placed at END, the snapshot would make a leak look as if it had stopped.
+   */
+  private endSnapshotNs(): number {
+    if (this.lastTickNs === null || this.tickNs === null) return this.raw.endNs ?? this.originNs;
+    return Math.min(this.raw.endNs ?? Number.POSITIVE_INFINITY, this.lastTickNs + this.tickNs);
   }
 
   private keepSnapshot(): void {

@@ -143,14 +143,22 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
 const NO_FRAMES: Frame = { name: '[frames not recorded]' };
 
 /**
- * The raw timeline with frames for its stack keys. Keys whose frames name alike (two hashes of one
- * call path, or stacks the map had no room for) are one series: their bytes add up.
+ * V8's tier mark in a perf map's JS name (`JS:~f` interpreted, `^` baseline, `+` Maglev, `*`
+ * TurboFan): a function that V8 optimizes mid-trace is one call path in the timeline, not two
+ * series that each seem to stop growing.
+ */
+const JS_TIER = /^JS:[~^+*]/;
+
+/**
+ * The raw timeline with frames for its stack keys. Keys whose frames name alike (two call sites in
+ * one function, one JS function in two tiers, or stacks the map had no room for) are one series:
+ * their bytes add up.
  */
 function timelineOf(raw: MallocRawTimeline, framesByKey: ReadonlyMap<string, Frame[]>): Timeline {
   const byFrames = new Map<string, TimelineStack>();
   for (const series of raw.series) {
     const frames = framesByKey.get(series.key) ?? [NO_FRAMES];
-    const identity = JSON.stringify(frames.map((frame) => [frame.name, frame.module ?? '']));
+    const identity = JSON.stringify(frames.map((frame) => [frame.name.replace(JS_TIER, 'JS:'), frame.module ?? '']));
     const known = byFrames.get(identity);
     if (known === undefined) {
       byFrames.set(identity, { frames, outstandingBytes: [...series.outstandingBytes], allocatedBytes: [...series.allocatedBytes] });
