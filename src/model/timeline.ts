@@ -7,6 +7,8 @@ import type { Frame } from './stack-profile.js';
 
 /** The `timeline` of a malloc or external profile (docs/tools/malloc.md's json contract). */
 export interface Timeline {
+  /** The wall-clock moment of the first point (ISO 8601), when memtrace saw the trace live; null otherwise. */
+  startedAt: string | null;
   /** Seconds between two points: the --timeline interval times `downsampleFactor`. */
   intervalSeconds: number;
   /** The --timeline interval asked for. */

@@ -36,7 +36,7 @@ import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtra
 import { isDtraceAnnotationLine } from './dtrace-helper-frames.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
 import { LineShell, Malformed, memtraceHeaderOf, readMemtraceRecord } from './line-shell.js';
-import { emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
+import { checkMallocSymbols, emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
 import { D_PID_MARKER } from '../probes/render-malloc-d.js';
 
@@ -312,6 +312,8 @@ export class MallocDtraceParser {
       throw new Malformed("one of memtrace's JSON records");
     }
     // What memtrace read of the target (DTrace for Linux) comes too: its maps, and the names it gave the frames.
+    // Its symbols name frames by hex address, as bpftrace's malloc log's do (a faults log's do not).
+    if (typeof record.type === 'string') checkMallocSymbols(record.type, record.data);
     if (typeof record.type !== 'string' || !readMemtraceRecord(this.raw.memtrace, record.type, record.data)) {
       throw new Malformed('a memtrace_header, memtrace_maps, memtrace_symbols or memtrace_trailer record');
     }

@@ -95,6 +95,8 @@ export type MallocLogEvent =
   | { kind: 'attached'; probes: number }
   | { kind: 'hold'; pid: number }
   | { kind: 'status'; status: MallocStatus }
+  /** The first --timeline snapshot began: the timeline's first point was one interval before. */
+  | { kind: 'timeline-start'; intervalMs: number }
   | { kind: 'call'; line: string }
   | { kind: 'lost'; events: number };
 
@@ -185,6 +187,9 @@ export class MallocLogParser {
         this.timeline = new TimelineRecorder(intervalMs / 1000);
         this.originNs = ns - intervalMs * 1e6;
         this.tickNs = intervalMs * 1e6;
+        this.snapshot = { ns, allocated: new Map(), freed: new Map() };
+        this.lastTickNs = ns;
+        return [{ kind: 'timeline-start', intervalMs }];
       }
       this.snapshot = { ns, allocated: new Map(), freed: new Map() };
       this.lastTickNs = ns;
@@ -455,7 +460,7 @@ function framesValue(value: BpftraceValue | PrintedFrame[], name: string): Print
 }
 
 /** A malloc log's symbols record names frames by hex address (a faults log's has another shape). */
-function checkMallocSymbols(type: string, data: unknown): void {
+export function checkMallocSymbols(type: string, data: unknown): void {
   if (type !== 'memtrace_symbols') return;
   if (typeof data !== 'object' || data === null) throw new Malformed('memtrace_symbols data as an object');
   for (const [address, name] of Object.entries(data)) {

@@ -10,7 +10,8 @@ import { STACK_EXTENSIONS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
-import { renderGrowthHtml, renderGrowthSvg } from './growth-svg.js';
+import { renderCompanionSvg, renderGrowthHtml, renderGrowthSvg } from './growth-svg.js';
+import type { Series } from '../model/series.js';
 import { inlineSvg } from './html-page.js';
 import type { ReportFamily } from './family.js';
 
@@ -65,7 +66,7 @@ function targetName(profile: MallocProfile): string {
 export function renderMalloc(
   profile: MallocProfile,
   format: ReportFormat,
-  options: { value?: MallocValueName; top?: number } = {},
+  options: { value?: MallocValueName; top?: number; companion?: Series } = {},
 ): string | Buffer {
   const value = options.value ?? 'allocBytes';
   switch (format) {
@@ -98,7 +99,14 @@ export function renderMalloc(
           title: SVG_TITLES[name],
         })),
         summary: renderMallocTable(profile, { top: options.top }),
-        ...(profile.timeline === undefined ? {} : { before: renderGrowthHtml(profile, inlineSvg(renderGrowthSvg(profile))) }),
+        ...(profile.timeline === undefined
+          ? {}
+          : {
+              before: renderGrowthHtml(profile, [
+                inlineSvg(renderGrowthSvg(profile)),
+                ...(options.companion === undefined ? [] : [inlineSvg(renderCompanionSvg(profile, options.companion))]),
+              ]),
+            }),
       });
     case 'pprof':
       return renderPprof(mallocStackProfile(profile, value), {

@@ -176,7 +176,11 @@ function growthSection(profile: MallocProfile, width: number, top: number): stri
   if (others.length > 0) {
     lines.push(`Not growing: ${plural(others.length, 'stack')}`);
     for (const stack of others.slice(0, top)) {
-      const path = [...stack.frames].reverse().slice(0, 3).map(frameText).join(' ← ');
+      const path = [...stack.frames]
+        .reverse()
+        .slice(0, 2)
+        .map((frame) => frame.name)
+        .join(' ← ');
       const figures =
         stack.kind === 'churn'
           ? `${formatBytes(stack.allocatedBytes)} allocated, ${formatBytes(stack.peakBytes)} at most`

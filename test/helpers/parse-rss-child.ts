@@ -20,7 +20,7 @@ let outcome = 'ok';
 try {
   await input.report(
     path,
-    { outputs: [], format: 'json', lenient: true, value: null, top: null, push: null, map: null },
+    { outputs: [], format: 'json', lenient: true, value: null, top: null, push: null, map: null, with: null },
     { stdout: sink(), stderr: sink() },
   );
 } catch (error) {

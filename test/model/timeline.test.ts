@@ -27,6 +27,7 @@ function fourPaths(interval: number, seconds: number): Timeline {
   }
   const recorded = recorder.finish();
   return {
+    startedAt: null,
     intervalSeconds: recorded.intervalSeconds,
     requestedIntervalSeconds: interval,
     downsampleFactor: recorded.downsampleFactor,

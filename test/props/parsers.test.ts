@@ -29,7 +29,7 @@ const FIXTURES = fixtureLogs();
 let counter = 0;
 
 function options(lenient: boolean, format: string | null, outputs: string[] = []): ReportInputOptions {
-  return { outputs, format, lenient, value: null, top: null, push: null, map: null };
+  return { outputs, format, lenient, value: null, top: null, push: null, map: null, with: null };
 }
 
 /** Runs one input on `bytes`; returns null when it succeeded or failed as a ParseError should. */

@@ -135,3 +135,25 @@ chromiumTest(`the probe sees errors: a page with a broken script fails`, async (
   t.regex(page.errors.join('\n'), /failed to load file:.*missing\.png/);
   t.regex(page.errors.join('\n'), /script error: Uncaught ReferenceError: undefinedFunction is not defined/);
 });
+
+chromiumTest(`--timeline's page in headless Chromium: no errors; a click on the leak's line shows its stack`, async (t) => {
+  const path = join(directory, 'growth.html');
+  const profile = await readMallocLog(fixture('bpftrace/debian12-0.17/malloc-timeline-raw.ndjson'), { lenient: false });
+  writeFileSync(path, renderMalloc(profile, 'html'));
+  const page = await loadInChromium(
+    path,
+    `
+    var lines = document.querySelectorAll('polyline[data-stack]');
+    var leak = Array.prototype.find.call(lines, function (line) { return /^leak_steady /.test(line.getAttribute('data-name')); });
+    var before = document.getElementById('memtrace-growth-stack').textContent;
+    leak.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+    return { lines: lines.length, before: before, after: document.getElementById('memtrace-growth-stack').textContent, width: leak.getAttribute('stroke-width') };
+  `,
+  );
+  t.deepEqual(page.errors, []);
+  const probe = page.probe as { lines: number; before: string; after: string; width: string };
+  t.is(probe.lines, 4);
+  t.is(probe.before, 'Click a line to see its stack.');
+  t.regex(probe.after, /^leak_steady \(steady-growth\)\n {2}leak_steady \(growth-paths\)\n {2}main \(growth-paths\)/);
+  t.is(probe.width, '4');
+});

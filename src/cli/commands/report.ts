@@ -36,6 +36,9 @@ ${REPORT_INPUTS.map((input) => `  ${input.name.padEnd(15)} ${input.summary}`).jo
                         (default 10)
       --map NAME        bpftrace: the stack map to report (default: the first
                         printed; the others are named in the report)
+      --with LOG        with a malloc or external --timeline trace: a memtrace
+                        process log of the same process (its RSS, heap and
+                        marks) drawn beside the growth plot of the html report
       --lenient         count malformed lines instead of stopping at the first
       --diff            compare two malloc reports or logs: memtrace report
                         --diff BEFORE AFTER; what grew per function and per
@@ -70,6 +73,7 @@ export const reportCommand: Command = {
       top: { type: 'string' },
       map: { type: 'string' },
       lenient: { type: 'boolean' },
+      with: { type: 'string' },
       diff: { type: 'boolean' },
       'fail-above': { type: 'string' },
       push: { type: 'string' },
@@ -107,6 +111,12 @@ export const reportCommand: Command = {
       throw new UsageError(
         `--push sends stack profiles to Pyroscope; ${path} is a ${input.name} log (${input.summary}), which has no stacks`,
       );
+    const withLog = stringOption(values, 'with');
+    if (withLog !== null) {
+      if (input.name !== 'malloc' && input.name !== 'malloc-json')
+        throw new UsageError(`--with draws a process log beside a --timeline trace; ${path} is a ${input.name} log (${input.summary})`);
+      await requireReadable(withLog);
+    }
     if (stringOption(values, 'map') !== null && input.name !== 'bpftrace')
       throw new UsageError(`--map chooses a map of a bpftrace dump; ${path} is a ${input.name} log (${input.summary})`);
     return input.report(
@@ -119,6 +129,7 @@ export const reportCommand: Command = {
         top: stringOption(values, 'top'),
         push,
         map: stringOption(values, 'map'),
+        with: withLog,
       },
       io,
     );

@@ -24,6 +24,8 @@ export interface ReduceMallocOptions {
   sampleEvery: number;
   /** Names of frame addresses (return addresses, already looked up at address - 1). */
   names: ReadonlyMap<bigint, ResolvedName>;
+  /** When the timeline's first point was, on the wall clock (seen live; a raw log's trailer keeps it). */
+  timelineStartedAt?: string | null;
   /** The program's --stack-depth, when known: a stack that long was cut by it, not by the walk. */
   stackDepth?: number;
   notes?: string[];
@@ -106,7 +108,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     skippedLines: raw.skippedLines,
     foreignLines: raw.lines.foreign,
   };
-  const timeline = raw.timeline === null ? null : timelineOf(raw.timeline, framesByKey);
+  const timeline = raw.timeline === null ? null : timelineOf(raw.timeline, framesByKey, options.timelineStartedAt ?? null);
   const growth = timeline === null ? null : analyseGrowth(timeline);
   return {
     tool: options.tool ?? 'malloc',
@@ -154,7 +156,7 @@ const JS_TIER = /^JS:[~^+*]/;
  * one function, one JS function in two tiers, or stacks the map had no room for) are one series:
  * their bytes add up.
  */
-function timelineOf(raw: MallocRawTimeline, framesByKey: ReadonlyMap<string, Frame[]>): Timeline {
+function timelineOf(raw: MallocRawTimeline, framesByKey: ReadonlyMap<string, Frame[]>, startedAt: string | null): Timeline {
   const byFrames = new Map<string, TimelineStack>();
   for (const series of raw.series) {
     const frames = framesByKey.get(series.key) ?? [NO_FRAMES];
@@ -168,6 +170,7 @@ function timelineOf(raw: MallocRawTimeline, framesByKey: ReadonlyMap<string, Fra
     series.allocatedBytes.forEach((bytes, index) => (known.allocatedBytes[index]! += bytes));
   }
   return {
+    startedAt,
     intervalSeconds: raw.intervalSeconds,
     requestedIntervalSeconds: raw.requestedIntervalSeconds,
     downsampleFactor: raw.downsampleFactor,

@@ -77,6 +77,8 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
   const startedAt = new Date();
   const span = new TracedSpan(startedAt);
   const status = new StatusLine(io.stderr);
+  /** The wall clock of the timeline's first point: one interval before its first snapshot was read. */
+  let timelineStartedAt: string | null = null;
   let perfMapPath: string | null = null;
   // Located while the process lives: a container's map is reachable only through /proc/PID/root.
   const watch = new TargetWatch({
@@ -125,6 +127,9 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
           case 'status':
             status.update(event.status, parser.raw.lostEvents);
             break;
+          case 'timeline-start':
+            timelineStartedAt = new Date(Date.now() - event.intervalMs).toISOString();
+            break;
           case 'call':
             events?.write(`${event.line}\n`);
             break;
@@ -168,6 +173,7 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     startedAt: startedAt.toISOString(),
     durationSeconds: span.seconds(),
     partialReason: describeSessionLoss(end, truncated),
+    timelineStartedAt,
     sampleEvery: options.sampleEvery,
     stackDepth: options.stackDepth,
     names,
@@ -181,7 +187,10 @@ export async function traceAllocations(context: AllocationTraceContext): Promise
     records: [
       { type: 'memtrace_maps', data: history.toJSON() },
       { type: 'memtrace_symbols', data: Object.fromEntries([...names].map(([address, name]) => [address.toString(16), name])) },
-      { type: 'memtrace_trailer', data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes } },
+      {
+        type: 'memtrace_trailer',
+        data: { partialReason: profile.partialReason, durationSeconds: profile.durationSeconds, notes, timelineStartedAt },
+      },
     ],
     logs: events === null ? [] : [events],
     writeReports: () => writeFamilyReports(MALLOC_REPORTS, profile, options.reports, { value: options.value, top: options.top }, io),

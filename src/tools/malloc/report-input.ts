@@ -59,6 +59,7 @@ export function reduceRecordedMalloc(
     },
     startedAt: typeof header.startedAt === 'string' ? header.startedAt : null,
     durationSeconds: typeof trailer.durationSeconds === 'number' ? trailer.durationSeconds : null,
+    timelineStartedAt: typeof trailer.timelineStartedAt === 'string' ? trailer.timelineStartedAt : null,
     ...(typeof header.stackDepth === 'number' ? { stackDepth: header.stackDepth } : {}),
     partialReason: savedLogPartialReason(path, {
       trailer,

@@ -24,6 +24,8 @@ export interface ReportInputOptions {
   push: PyroscopePush | null;
   /** --map: which stack map of a bpftrace dump to report (default: the first printed). */
   map: string | null;
+  /** --with: a memtrace process log to draw beside a --timeline trace (malloc inputs only). */
+  with: string | null;
 }
 
 export interface ReportInput {

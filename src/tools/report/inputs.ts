@@ -27,6 +27,7 @@ import { GC_REPORTS } from '../../report/gc-index.js';
 import { faultsStackProfile } from '../../model/faults-profile.js';
 import { callLogDecimationNote, type CallLog } from '../../model/call-log.js';
 import type { MallocProfile } from '../../model/malloc-profile.js';
+import type { Series } from '../../model/series.js';
 import { reportDtraceAggregations, reportPyMallocDtrace } from './dtrace-aggregations.js';
 import { readMallocDtraceLog } from '../malloc/dtrace-report-input.js';
 import { reportBpftraceMaps } from './bpftrace-maps.js';
@@ -57,9 +58,25 @@ async function reportMalloc(read: () => Promise<MallocProfile>, options: ReportI
   const top = validateTop(options.top);
   await checkReportPaths(reports.map((report) => report.path));
   const profile = await read();
-  await writeFamilyReports(MALLOC_REPORTS, profile, reports, { value, top }, io);
+  const companion = options.with === null ? undefined : await companionLog(profile, options.with, options.lenient);
+  await writeFamilyReports(MALLOC_REPORTS, profile, reports, { value, top, ...(companion === undefined ? {} : { companion }) }, io);
   if (options.push !== null) await pushMalloc(profile, options.push, value, io);
   return 0;
+}
+
+/** --with's process log, once the trace is known to have a timeline placed on the wall clock. */
+async function companionLog(profile: MallocProfile, path: string, lenient: boolean): Promise<Series> {
+  if (profile.timeline === undefined) {
+    throw new UsageError(
+      `--with draws ${path} beside the growth over time of a --timeline trace; this trace has no timeline (trace with --timeline)`,
+    );
+  }
+  if (profile.timeline.startedAt === null) {
+    throw new UsageError(
+      `--with places ${path} by the wall clock, and this trace's timeline has no start time (a log run by hand, or written by an older memtrace)`,
+    );
+  }
+  return readProcessLog(path, { lenient });
 }
 
 export const MALLOC_INPUTS: ReportInput[] = [
