@@ -19,6 +19,16 @@ const LEAK_BYTES_PER_SECOND = 64_000;
 const RATE_TOLERANCE = 0.1;
 const LEAKED_BYTES = 100 * 6400 + 1024 * 8;
 
+/** The ranking as the test's log shows it: kind, rate, fit and the stack, root first. */
+function describeGrowth(growth: StackGrowth[]): string {
+  return growth
+    .map(
+      (stack) =>
+        `${stack.kind} ${Math.round(stack.bytesPerSecond)} B/s fit ${stack.fit.toFixed(3)}: ${stack.frames.map((frame) => frame.name).join(' > ')}`,
+    )
+    .join('\n');
+}
+
 const named = (stack: StackGrowth, name: string) => stack.frames.some((frame) => frame.name === name);
 
 liveTest('attached: the steady leak ranks first at its rate; churn, the pool and the burst do not rank', async (t) => {
@@ -44,14 +54,7 @@ liveTest('attached: the steady leak ranks first at its rate; churn, the pool and
   t.log(`points at ${timeline.times.join(', ')}`);
 
   const growth = profile.growth!;
-  t.log(
-    growth
-      .map(
-        (stack) =>
-          `${stack.kind} ${Math.round(stack.bytesPerSecond)} B/s fit ${stack.fit.toFixed(3)}: ${stack.frames.map((frame) => frame.name).join(' > ')}`,
-      )
-      .join('\n'),
-  );
+  t.log(describeGrowth(growth));
   t.is(growth.length, 1, 'only the leak grows');
   const leak = growth[0]!;
   t.true(named(leak, 'leak_steady'));
@@ -97,14 +100,7 @@ liveTest(
     const profile = JSON.parse(readFileSync(json, 'utf8')) as MallocProfile;
     t.false(profile.partial, profile.partialReason ?? '');
     const growth = profile.growth!;
-    t.log(
-      growth
-        .map(
-          (stack) =>
-            `${stack.kind} ${Math.round(stack.bytesPerSecond)} B/s fit ${stack.fit.toFixed(3)}: ${stack.frames.map((frame) => frame.name).join(' > ')}`,
-        )
-        .join('\n'),
-    );
+    t.log(describeGrowth(growth));
     const js = (stack: StackGrowth, name: string) =>
       stack.frames.some((frame) => frame.kind === 'js' && new RegExp(`^JS:.${name} .*growing-map\\.js:\\d+$`).test(frame.name));
     t.true(growth.length >= 1 && js(growth[0]!, 'holdBuffers'), 'holdBuffers ranks first');
