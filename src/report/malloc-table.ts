@@ -164,13 +164,13 @@ function growthSection(profile: MallocProfile, width: number, top: number): stri
   if (growth.length === 0) lines.push('No stack grew to the end of the trace.');
   lines.push(
     ...stackSection(
-      '',
+      null,
       growth.slice(0, top),
       width,
       (stack) =>
         `${GROWTH_WORDS[stack.kind]}: ${formatBytes(Math.round(stack.bytesPerSecond))}/s (fit ${stack.fit.toFixed(2)}), ` +
         `${formatBytes(stack.endBytes)} at the end, ${Math.round(stack.shareOfGrowth * 100)}% of the growth`,
-    ).slice(1),
+    ),
   );
   const others = profile.notGrowing ?? [];
   if (others.length > 0) {
@@ -193,9 +193,15 @@ function growthSection(profile: MallocProfile, width: number, top: number): stri
   return lines;
 }
 
-function stackSection<S extends { frames: Frame[] }>(title: string, stacks: S[], width: number, describe: (stack: S) => string): string[] {
+/** The stacks, numbered, leaf first; under `title` unless it is null (the growth ranking has its own heading). */
+function stackSection<S extends { frames: Frame[] }>(
+  title: string | null,
+  stacks: S[],
+  width: number,
+  describe: (stack: S) => string,
+): string[] {
   if (stacks.length === 0) return [];
-  const lines = [title];
+  const lines = title === null ? [] : [title];
   stacks.forEach((stack, index) => {
     lines.push(truncate(`#${index + 1}  ${describe(stack)}`, width));
     const leafFirst = [...stack.frames].reverse();
