@@ -15,6 +15,7 @@ const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> = {
   faults: async () => (await import('./commands/faults.js')).faultsCommand,
   calls: async () => (await import('./commands/calls.js')).callsCommand,
   process: async () => (await import('./commands/process.js')).processCommand,
+  explain: async () => (await import('./commands/explain.js')).explainCommand,
   mark: async () => (await import('./commands/mark.js')).markCommand,
   'trace-malloc': async () => (await import('./commands/trace-malloc.js')).traceMallocCommand,
   'heap-stats': async () => (await import('./commands/heap-stats.js')).heapStatsCommand,

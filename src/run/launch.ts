@@ -18,6 +18,11 @@ export async function launchCommand(options: {
   env: NodeJS.ProcessEnv;
   /** Where the command's stdout goes: memtrace's stdout, or its stderr when a report goes to stdout. */
   stdout: 'inherit' | 'stderr';
+  /**
+   * Run the command in a process group of its own, so that a Ctrl-C at the terminal reaches memtrace
+   * alone, which then decides when the command is told (explain snapshots it first).
+   */
+  ownProcessGroup?: boolean;
 }): Promise<PlainTarget> {
   const [command, ...args] = options.command;
   if (command === undefined) throw new TargetError('no command to launch after --');
@@ -26,6 +31,7 @@ export async function launchCommand(options: {
     argv0: command,
     env: options.env,
     stdio: ['inherit', options.stdout === 'stderr' ? process.stderr : 'inherit', 'inherit'],
+    detached: options.ownProcessGroup === true,
   });
   const spawned = new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);

@@ -61,7 +61,8 @@ export function parseProcMaps(text: string, source = 'maps'): Mapping[] {
   return mappings;
 }
 
-function parseMapsLine(line: string, source: string, lineNumber: number): Mapping {
+/** One line of /proc/PID/maps (or a mapping's header line in smaps); a ParseError names the field that was wrong. */
+export function parseMapsLine(line: string, source: string, lineNumber: number): Mapping {
   const values: string[] = [];
   let rest = line;
   for (const field of FIELDS) {
@@ -90,16 +91,20 @@ function parseMapsLine(line: string, source: string, lineNumber: number): Mappin
 
 /** Reads and parses /proc/PID/maps; a process that has already exited gives a TargetError. */
 export async function readProcMaps(pid: number): Promise<Mapping[]> {
-  const file = `/proc/${pid}/maps`;
-  let text: string;
+  const { file, text } = await readProcFile(pid, 'maps');
+  return parseProcMaps(text, file);
+}
+
+/** The text of /proc/PID/NAME; a process that has exited, or a file that cannot be read, gives a TargetError saying which. */
+export async function readProcFile(pid: number, name: string): Promise<{ file: string; text: string }> {
+  const file = `/proc/${pid}/${name}`;
   try {
-    text = await readFile(file, 'utf8');
+    return { file, text: await readFile(file, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' || code === 'ESRCH' ? `process ${pid} has exited` : `${code ?? String(error)}`;
     throw new TargetError(`cannot read ${file}: ${why}`, { cause: error });
   }
-  return parseProcMaps(text, file);
 }
 
 /** The JSON form of a MappingHistory: each distinct mapping once, and each snapshot as indexes into that list. */

@@ -1,0 +1,96 @@
+// `memtrace explain`: where a process's RSS is, in one snapshot. Attached (-p PID), the snapshot is
+// taken at once, or after --duration; launched (-- COMMAND), after --duration or at Ctrl-C, and the
+// command is then ended (SIGTERM), as a trace's launched command is. The command runs in a process
+// group of its own so that a Ctrl-C reaches memtrace first: the snapshot is taken while the
+// command still holds its memory, and only then is the command told.
+import { TargetError } from '../../errors.js';
+import type { RssExplanation } from '../../model/rss-explanation.js';
+import { EXPLAIN_REPORTS, type ExplainFormat } from '../../report/explain-index.js';
+import { formatBytes } from '../../report/units.js';
+import { exitCodeOf, launchCommand, type PlainTarget } from '../../run/launch.js';
+import type { Target, TargetExit } from '../../run/target.js';
+import { writeFamilyReports } from '../common/write-reports.js';
+import { explainProcess } from './snapshot.js';
+
+export interface ExplainOptions {
+  target: Target;
+  /** When to take the snapshot: after this long; null: at once (attached) or at Ctrl-C (launched). */
+  durationMs: number | null;
+  reports: Array<{ path: string | null; format: ExplainFormat }>;
+}
+
+type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
+
+export async function runExplain(options: ExplainOptions, io: Io): Promise<number> {
+  if (options.target.kind === 'attach') {
+    const pid = options.target.pid;
+    requireProcess(pid);
+    if (options.durationMs !== null) {
+      io.stderr.write(`memtrace: explaining PID ${pid} in ${options.durationMs / 1000} s (Ctrl-C: now)\n`);
+      const moment = await waitFor(options.durationMs, null);
+      if (moment === 'exited') throw new TargetError(`process ${pid} exited before the snapshot`);
+    }
+    return report(await explainProcess(pid), options, io, 0);
+  }
+  const target = await launchCommand({
+    command: options.target.command,
+    env: process.env,
+    stdout: options.reports.some((request) => request.path === null) ? 'stderr' : 'inherit',
+    ownProcessGroup: true,
+  });
+  const when = options.durationMs === null ? 'at Ctrl-C' : `in ${options.durationMs / 1000} s (Ctrl-C: now)`;
+  io.stderr.write(`memtrace: explaining PID ${target.pid} (${options.target.command[0]}) ${when}\n`);
+  const moment = await waitFor(options.durationMs, target);
+  if (moment === 'exited') {
+    const exit = await target.exited;
+    throw new TargetError(
+      `the command ${describeExit(exit)} before the snapshot: nothing is left to explain; give --duration shorter than its run (it ran until then)`,
+    );
+  }
+  let explanation: RssExplanation;
+  try {
+    explanation = await explainProcess(target.pid);
+  } finally {
+    // The snapshot is taken: the command is ended, as Ctrl-C would have ended it.
+    target.signal(moment === 'signal' ? 'SIGINT' : 'SIGTERM');
+  }
+  const exit = await target.exited;
+  io.stderr.write(`memtrace: the command ${describeExit(exit)} after the snapshot (RSS ${formatBytes(explanation.rssBytes)})\n`);
+  return report(explanation, options, io, 0);
+}
+
+async function report(explanation: RssExplanation, options: ExplainOptions, io: Io, code: number): Promise<number> {
+  await writeFamilyReports(EXPLAIN_REPORTS, explanation, options.reports, {}, io);
+  return code;
+}
+
+function requireProcess(pid: number): void {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ESRCH') throw new TargetError(`no process ${pid}`);
+  }
+}
+
+/** Waits for the duration (or forever), a Ctrl-C (SIGINT, SIGTERM, SIGHUP to memtrace), or the command's exit. */
+async function waitFor(durationMs: number | null, target: PlainTarget | null): Promise<'duration' | 'signal' | 'exited'> {
+  let onSignal: () => void = () => {};
+  const signalled = new Promise<'signal'>((resolve) => {
+    onSignal = () => resolve('signal');
+    process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onSignal);
+  });
+  const waits: Array<Promise<'duration' | 'signal' | 'exited'>> = [signalled];
+  let timer: NodeJS.Timeout | undefined;
+  if (durationMs !== null) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('duration'), durationMs))));
+  if (target !== null) waits.push(target.exited.then(() => 'exited' as const));
+  try {
+    return await Promise.race(waits);
+  } finally {
+    clearTimeout(timer);
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
+  }
+}
+
+function describeExit(exit: TargetExit): string {
+  return exit.signal !== null ? `died of ${exit.signal}` : `exited with code ${exitCodeOf(exit)}`;
+}

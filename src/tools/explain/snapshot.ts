@@ -1,0 +1,80 @@
+// One explanation of one process's RSS, now: its mappings (smaps), its threads' stacks, its
+// allocator's state read from outside (without stopping it), classified and diagnosed.
+import { readFile } from 'node:fs/promises';
+import { TargetError } from '../../errors.js';
+import type { RssExplanation, RssPart } from '../../model/rss-explanation.js';
+import { readThreadStackPointers } from '../../sample/thread-stacks.js';
+import { readProcFile } from '../../symbols/proc-maps.js';
+import { readProcSmaps } from '../../symbols/proc-smaps.js';
+import { classifyMappings } from './classify.js';
+import { diagnose } from './diagnose.js';
+import { readAllocatorState } from './allocator-state.js';
+
+const HOW: Record<RssPart['kind'], { accuracy: RssPart['accuracy']; how: string }> = {
+  'malloc-live': {
+    accuracy: 'exact',
+    how: "resident pages of glibc's chunks in use, walked in each arena from outside; blocks mmapped on their own, whole",
+  },
+  'malloc-retained': { accuracy: 'exact', how: "the rest of the arenas' resident pages: free chunks, the top chunk, headers" },
+  'malloc-unsplit': { accuracy: 'exact', how: "the [heap] mapping's Rss, not split (glibc's state could not be read)" },
+  file: { accuracy: 'exact', how: 'Rss of every file-backed mapping (copy-on-write pages of a file included)' },
+  stacks: {
+    accuracy: 'estimate',
+    how: "Rss of [stack] and of the mappings holding a thread's stack pointer or shaped as glibc's thread stacks",
+  },
+  'anon-other': { accuracy: 'exact', how: 'Rss of every other mapping (anonymous memory, [vdso], [vvar])' },
+};
+
+export async function explainProcess(pid: number): Promise<RssExplanation> {
+  const takenAt = new Date().toISOString();
+  const kernelRssBytes = await readVmRss(pid);
+  const command = await readFile(`/proc/${pid}/cmdline`, 'latin1').then(
+    (text) => text.split('\0').filter(Boolean).join(' '),
+    () => '',
+  );
+  const mappings = await readProcSmaps(pid);
+  if (mappings.length === 0) throw new TargetError(`process ${pid} has no memory map: a kernel thread has no user memory to explain`);
+  const threads = await readThreadStackPointers(pid).catch(() => []);
+  const allocator = await readAllocatorState(pid, mappings);
+  const classified = classifyMappings(mappings, threads, allocator.layout);
+  const rssBytes = classified.rssBytes;
+  const parts: RssPart[] = classified.parts.map((part) => ({
+    kind: part.kind,
+    bytes: part.bytes,
+    share: rssBytes === 0 ? 0 : part.bytes / rssBytes,
+    ...HOW[part.kind],
+    count: part.count,
+    members: part.members,
+  }));
+  const notes: string[] = [];
+  if (allocator.state?.partial) notes.push(`glibc's heaps changed while they were read: ${allocator.state.partial}`);
+  const drift = Math.abs(rssBytes - kernelRssBytes);
+  if (kernelRssBytes > 0 && drift / kernelRssBytes > 0.02)
+    notes.push(`the RSS moved by ${Math.round((drift / kernelRssBytes) * 100)}% while the mappings were read (the process is busy)`);
+  return {
+    tool: 'explain',
+    pid,
+    command,
+    takenAt,
+    rssBytes,
+    kernelRssBytes,
+    parts,
+    allocator: allocator.state,
+    allocatorNote: allocator.note,
+    threads: { count: threads.length, stacksFound: classified.stacksFound },
+    diagnosis: diagnose(parts, { pid, allocator: allocator.state, allocatorNote: allocator.note, threads: threads.length }),
+    notes,
+  };
+}
+
+async function readVmRss(pid: number): Promise<number> {
+  const { file, text } = await readProcFile(pid, 'status');
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(text);
+  // A kernel thread's status has no VmRSS line.
+  if (match === null) {
+    if (/^Kthread:\s+1$/m.test(text) || !/^VmSize:/m.test(text))
+      throw new TargetError(`process ${pid} is a kernel thread: it has no user memory to explain`);
+    throw new TargetError(`${file} has no VmRSS line`);
+  }
+  return Number(match[1]) * 1024;
+}

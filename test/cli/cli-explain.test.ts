@@ -1,0 +1,135 @@
+// memtrace explain on processes whose memory is known: test/workloads/explain-parts.c holds known
+// amounts of each part (live and freed malloc blocks, an mmapped block, a mapped file, an anonymous
+// mapping, two thread stacks), attached and launched; then the bad cases.
+import test, { type ExecutionContext } from 'ava';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js';
+import { memtraceAuto, waitForLine } from '../helpers/cli.js';
+import { sleep } from '../helpers/processes.js';
+import { buildWorkload } from '../helpers/workloads.js';
+
+const MiB = 1024 * 1024;
+const FILE_BYTES = 16 * MiB;
+const ANON_BYTES = 24 * MiB;
+
+function scratch(t: ExecutionContext): string {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-explain-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  return directory;
+}
+
+async function startParts(t: ExecutionContext, directory: string): Promise<ChildProcess & { pid: number }> {
+  const child = spawn(buildWorkload('explain-parts'), [join(directory, 'mapped.bin')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await waitForLine(child.stdout!, /^ready \d+/);
+  return child as ChildProcess & { pid: number };
+}
+
+function part(explanation: RssExplanation, kind: RssPart['kind']): RssPart {
+  const found = explanation.parts.find((candidate) => candidate.kind === kind);
+  if (found === undefined) throw new Error(`no ${kind} part in ${explanation.parts.map((p) => p.kind).join(', ')}`);
+  return found;
+}
+
+function within(t: ExecutionContext, actual: number, expected: number, tolerance: number, what: string): void {
+  t.true(Math.abs(actual - expected) <= expected * tolerance, `${what}: ${actual} is not within ${tolerance * 100}% of ${expected}`);
+}
+
+/** What every explanation of explain-parts must show, attached or launched. */
+function checkParts(t: ExecutionContext, explanation: RssExplanation, mappedFile: string): void {
+  const sum = explanation.parts.reduce((total, candidate) => total + candidate.bytes, 0);
+  t.is(sum, explanation.rssBytes, 'the parts add up to the RSS exactly');
+  within(t, explanation.rssBytes, explanation.kernelRssBytes, 0.05, "the RSS against the kernel's VmRSS");
+  const file = part(explanation, 'file').members.find((member) => member.name === mappedFile);
+  t.truthy(file, 'the mapped file is a member of the file part');
+  within(t, file!.bytes, FILE_BYTES, 0.01, 'the mapped file');
+  const anonymous = part(explanation, 'anon-other').members[0]!;
+  within(t, anonymous.bytes, ANON_BYTES, 0.01, 'the biggest anonymous mapping');
+  const stacks = part(explanation, 'stacks').members.filter((member) => member.name.startsWith('thread explain-parts'));
+  t.is(stacks.length, 2, 'both threads');
+  for (const stack of stacks) t.true(stack.bytes >= MiB && stack.bytes < 1.2 * MiB, `a thread stack: ${stack.bytes}`);
+  t.true(explanation.diagnosis.length > 0);
+}
+
+test('attached: the parts of explain-parts add up to its RSS, each within its tolerance', async (t) => {
+  const directory = scratch(t);
+  const child = await startParts(t, directory);
+  const json = join(directory, 'rss.json');
+  const run = await memtraceAuto(['explain', '-p', String(child.pid), '-o', json, '-o', join(directory, 'rss.html'), '-o', '-']);
+  t.is(run.exitCode, 0, run.stderr);
+  const explanation = JSON.parse(readFileSync(json, 'utf8')) as RssExplanation;
+  t.is(explanation.pid, child.pid);
+  checkParts(t, explanation, join(directory, 'mapped.bin'));
+  t.regex(run.stdout, /^memtrace explain: PID \d+ /m);
+  t.regex(run.stdout, /^file-backed mappings +\d/m);
+  t.regex(readFileSync(join(directory, 'rss.html'), 'utf8'), /<svg[^>]*role="img">.*<title>file-backed mappings: /s);
+});
+
+test('launched: the snapshot after --duration, then the command is ended', async (t) => {
+  const directory = scratch(t);
+  const json = join(directory, 'rss.json');
+  const run = await memtraceAuto([
+    'explain',
+    '-d',
+    '1500ms',
+    '-o',
+    json,
+    '--',
+    buildWorkload('explain-parts'),
+    join(directory, 'mapped.bin'),
+  ]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stderr, /the command died of SIGTERM after the snapshot/);
+  checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
+});
+
+test('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT', async (t) => {
+  const directory = scratch(t);
+  const json = join(directory, 'rss.json');
+  const run = memtraceAuto(['explain', '-o', json, '--', buildWorkload('explain-parts'), join(directory, 'mapped.bin')]);
+  await waitForLine(run.stdout!, /^ready \d+/);
+  run.kill('SIGINT');
+  const result = await run;
+  t.is(result.exitCode, 0, result.stderr);
+  t.regex(result.stderr, /the command died of SIGINT after the snapshot/);
+  checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
+});
+
+test('refused with a reason: a kernel thread, no such process, a process gone before the snapshot, a command that ends first', async (t) => {
+  const kernel = await memtraceAuto(['explain', '-p', '2']);
+  t.is(kernel.exitCode, 5);
+  t.regex(kernel.stderr, /process 2 is a kernel thread: it has no user memory to explain/);
+  const none = await memtraceAuto(['explain', '-p', '4194000']);
+  t.is(none.exitCode, 5);
+  t.regex(none.stderr, /no process 4194000/);
+  const gone = spawn('sleep', ['0.3']);
+  const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '1s']);
+  t.is(exited.exitCode, 5);
+  t.regex(exited.stderr, new RegExp(`process ${gone.pid} has exited`));
+  const early = await memtraceAuto(['explain', '-d', '5s', '--', 'sh', '-c', 'exit 3']);
+  t.is(early.exitCode, 5);
+  t.regex(early.stderr, /the command exited with code 3 before the snapshot: nothing is left to explain/);
+  const usage = await memtraceAuto(['explain']);
+  t.is(usage.exitCode, 2);
+  t.regex(usage.stderr, /nothing to explain: give -p PID or -- COMMAND/);
+});
+
+test('a process in another PID namespace, and a static binary, are explained', async (t) => {
+  const namespaced = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'sleep', '30'], { stdio: 'ignore' });
+  t.teardown(() => void namespaced.kill('SIGKILL'));
+  let inner: number | undefined;
+  for (let attempt = 0; attempt < 50 && inner === undefined; attempt++) {
+    await sleep(100);
+    const children = readFileSync(`/proc/${namespaced.pid}/task/${namespaced.pid}/children`, 'utf8').trim();
+    if (children !== '') inner = Number(children.split(' ')[0]);
+  }
+  t.truthy(inner, 'unshare forked its child');
+  const run = await memtraceAuto(['explain', '-p', String(inner), '-f', 'json']);
+  t.is(run.exitCode, 0, run.stderr);
+  const explanation = JSON.parse(run.stdout) as RssExplanation;
+  t.true(explanation.rssBytes > 0);
+  t.true(part(explanation, 'file').members.some((member) => member.name.endsWith('/sleep')));
+});
