@@ -105,10 +105,18 @@ test('refused with a reason: a kernel thread, no such process, a process gone be
   const none = await memtraceAuto(['explain', '-p', '4194000']);
   t.is(none.exitCode, 5);
   t.regex(none.stderr, /no process 4194000/);
-  const gone = spawn('sleep', ['0.3']);
-  const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '1s']);
+  const gone = spawn('sleep', ['1']);
+  const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '10s']);
   t.is(exited.exitCode, 5);
-  t.regex(exited.stderr, new RegExp(`process ${gone.pid} has exited`));
+  t.regex(exited.stderr, new RegExp(`process ${gone.pid} exited before the snapshot`));
+  // sleep 0.1's parent becomes a sleep 5, which never waits for it: a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0.1 & exec sleep 5'], { stdio: 'ignore' });
+  t.teardown(() => void parent.kill('SIGKILL'));
+  await sleep(600);
+  const zombie = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
+  const undead = await memtraceAuto(['explain', '-p', zombie]);
+  t.is(undead.exitCode, 5);
+  t.regex(undead.stderr, new RegExp(`process ${zombie} has exited \\(a zombie its parent has not reaped\\)`));
   const early = await memtraceAuto(['explain', '-d', '5s', '--', 'sh', '-c', 'exit 3']);
   t.is(early.exitCode, 5);
   t.regex(early.stderr, /the command exited with code 3 before the snapshot: nothing is left to explain/);

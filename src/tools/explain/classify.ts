@@ -2,10 +2,10 @@
 // /proc/PID/smaps lands in exactly one part, so the parts add up to the RSS by construction.
 //
 // A mapping is, in this order of checks:
-//   - an allocator heap (glibc's [heap], or an arena's heap): split into live and retained by the
-//     walk of its chunks (live = resident bytes of chunks in use; retained = the rest of the
-//     mapping's Rss), or "malloc-unsplit" whole when the allocator could not be read;
-//   - a block mmapped by the allocator (above its mmap threshold): live;
+//   - claimed, wholly or in part, by a walk of an allocator's or a runtime's state (ResidentClaim):
+//     an arena's heap is split into live (resident bytes of chunks in use) and retained (the rest of
+//     its Rss); a block the allocator mmapped on its own is live; a pymalloc arena is pymalloc;
+//   - glibc's [heap] when the allocator could not be read: "malloc-unsplit", whole;
 //   - file-backed (a path that is not a [pseudo-path]): file;
 //   - a stack: [stack], a mapping holding a thread's stack pointer, or glibc's thread-stack shape
 //     (an anonymous mapping right above a one-page-to-64-KiB PROT_NONE guard);
@@ -16,21 +16,28 @@ import type { SmapsMapping } from '../../symbols/proc-smaps.js';
 import type { ThreadStackPointer } from '../../sample/thread-stacks.js';
 import { formatBytes } from '../../report/units.js';
 
-/** One heap of one arena, as the allocator's walk found it. */
-export interface MallocHeapRegion {
-  arena: string;
-  main: boolean;
+/**
+ * Resident bytes inside a range that belong to a part, as a walk of an allocator's or a runtime's own
+ * state found them: the live chunks of an arena's heap, a pymalloc arena. A mapping's claims are
+ * taken from its Rss first (capped at what is left of it: the walk reads page residency a moment
+ * after smaps, and a process that grew in between must not make the parts exceed the RSS); the rest
+ * of the mapping goes to `rest` when the claim names one, or to the mapping's own kind.
+ */
+export interface ResidentClaim {
   start: bigint;
   end: bigint;
-  /** Resident bytes of chunks in use inside [start, end). */
-  liveResidentBytes: number;
+  kind: RssPartKind;
+  /** The member the bytes are counted under ("main arena ([heap])", "pymalloc arenas"). */
+  name: string;
+  /** Resident bytes of the range that belong to `kind`; Infinity: the whole mapping's Rss. */
+  residentBytes: number;
+  /** Where the rest of a mapping holding this claim goes (an arena's heap: retained). */
+  rest?: { kind: RssPartKind; name: string };
 }
 
-/** Where the allocator's memory is, from the walk of its state; null when it could not be read. */
+/** Where the allocator's memory is, from the walk of its state: claims on its heaps and its mmapped blocks. */
 export interface MallocLayout {
-  heaps: MallocHeapRegion[];
-  /** Blocks mmapped on their own: [start, end) of their mapping. */
-  mmappedChunks: Array<{ start: bigint; end: bigint }>;
+  claims: ResidentClaim[];
 }
 
 /** The largest PROT_NONE guard below a glibc thread stack that the shape test accepts. */
@@ -44,7 +51,12 @@ export interface Classification {
   stacksFound: number;
 }
 
-export function classifyMappings(mappings: SmapsMapping[], threads: ThreadStackPointer[], malloc: MallocLayout | null): Classification {
+export function classifyMappings(
+  mappings: SmapsMapping[],
+  threads: ThreadStackPointer[],
+  malloc: MallocLayout | null,
+  extraClaims: ResidentClaim[] = [],
+): Classification {
   const members = new Map<RssPartKind, Map<string, RssPartMember & { mappings: number }>>();
   const add = (kind: RssPartKind, key: string, member: RssPartMember): void => {
     if (member.bytes <= 0) return;
@@ -59,27 +71,26 @@ export function classifyMappings(mappings: SmapsMapping[], threads: ThreadStackP
   };
   const stackOwners = stackPointerOwners(mappings, threads);
   let rssBytes = 0;
+  const claims = [...(malloc?.claims ?? []), ...extraClaims];
   for (let index = 0; index < mappings.length; index++) {
-    const mapping = mappings[index]!;
+    let mapping = mappings[index]!;
     rssBytes += mapping.rss;
     const address = mapping.start.toString(16);
-    const heaps = malloc?.heaps.filter((heap) => heap.start < mapping.end && heap.end > mapping.start) ?? [];
-    if (heaps.length > 0) {
-      // The walk counts live bytes from page residency read a moment after smaps: a live figure above
-      // the mapping's Rss is the process having grown in between, so it is capped at the Rss.
-      const live = Math.min(
-        mapping.rss,
-        heaps.reduce((sum, heap) => sum + heap.liveResidentBytes, 0),
-      );
-      const arena = heaps[0]!;
-      const name = arena.main ? 'main arena ([heap])' : `arena at 0x${arena.arena}`;
-      add('malloc-live', name, { name, bytes: live, address });
-      add('malloc-retained', name, { name, bytes: mapping.rss - live, address });
-      continue;
-    }
-    if (malloc?.mmappedChunks.some((chunk) => chunk.start === mapping.start && chunk.end === mapping.end)) {
-      add('malloc-live', 'blocks mmapped on their own', { name: 'blocks mmapped on their own', bytes: mapping.rss });
-      continue;
+    const claimed = claims.filter((claim) => claim.start < mapping.end && claim.end > mapping.start);
+    if (claimed.length > 0) {
+      let left = mapping.rss;
+      for (const claim of claimed) {
+        const bytes = Math.min(left, claim.residentBytes);
+        add(claim.kind, claim.name, { name: claim.name, bytes, address });
+        left -= bytes;
+      }
+      const rest = claimed.find((claim) => claim.rest !== undefined)?.rest;
+      if (rest !== undefined) {
+        add(rest.kind, rest.name, { name: rest.name, bytes: left, address });
+        continue;
+      }
+      if (left === 0) continue;
+      mapping = { ...mapping, rss: left };
     }
     if (mapping.path === '[heap]') {
       add('malloc-unsplit', '[heap]', { name: '[heap]', bytes: mapping.rss, address });

@@ -27,7 +27,7 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
     requireProcess(pid);
     if (options.durationMs !== null) {
       io.stderr.write(`memtrace: explaining PID ${pid} in ${options.durationMs / 1000} s (Ctrl-C: now)\n`);
-      const moment = await waitFor(options.durationMs, null);
+      const moment = await waitFor(options.durationMs, { exited: processGone(pid) });
       if (moment === 'exited') throw new TargetError(`process ${pid} exited before the snapshot`);
     }
     return report(await explainProcess(pid), options, io, 0);
@@ -73,7 +73,7 @@ function requireProcess(pid: number): void {
 }
 
 /** Waits for the duration (or forever), a Ctrl-C (SIGINT, SIGTERM, SIGHUP to memtrace), or the command's exit. */
-async function waitFor(durationMs: number | null, target: PlainTarget | null): Promise<'duration' | 'signal' | 'exited'> {
+async function waitFor(durationMs: number | null, target: Pick<PlainTarget, 'exited'>): Promise<'duration' | 'signal' | 'exited'> {
   let onSignal: () => void = () => {};
   const signalled = new Promise<'signal'>((resolve) => {
     onSignal = () => resolve('signal');
@@ -82,13 +82,28 @@ async function waitFor(durationMs: number | null, target: PlainTarget | null): P
   const waits: Array<Promise<'duration' | 'signal' | 'exited'>> = [signalled];
   let timer: NodeJS.Timeout | undefined;
   if (durationMs !== null) waits.push(new Promise((resolve) => (timer = setTimeout(() => resolve('duration'), durationMs))));
-  if (target !== null) waits.push(target.exited.then(() => 'exited' as const));
+  waits.push(target.exited.then(() => 'exited' as const));
   try {
     return await Promise.race(waits);
   } finally {
     clearTimeout(timer);
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
   }
+}
+
+/** Settles when a process memtrace did not start is gone (polled: it is no child to wait for). */
+function processGone(pid: number): Promise<TargetExit> {
+  return new Promise((resolve) => {
+    const timer = setInterval(() => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        clearInterval(timer);
+        resolve({ code: null, signal: null });
+      }
+    }, 100);
+    timer.unref();
+  });
 }
 
 function describeExit(exit: TargetExit): string {

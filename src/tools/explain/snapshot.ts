@@ -69,6 +69,8 @@ export async function explainProcess(pid: number): Promise<RssExplanation> {
 
 async function readVmRss(pid: number): Promise<number> {
   const { file, text } = await readProcFile(pid, 'status');
+  if (/^State:\s+Z/m.test(text))
+    throw new TargetError(`process ${pid} has exited (a zombie its parent has not reaped): it has no memory left`);
   const match = /^VmRSS:\s+(\d+) kB$/m.exec(text);
   // A kernel thread's status has no VmRSS line.
   if (match === null) {
