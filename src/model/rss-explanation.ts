@@ -9,11 +9,15 @@
  * What a resident byte is. `malloc-live`: inside a block the program still holds. `malloc-retained`:
  * freed memory the allocator keeps resident (free chunks, the top chunk, their headers).
  * `malloc-unsplit`: the allocator's memory when live and retained cannot be told apart (no debug
- * information, an allocator memtrace cannot read). `file`: file-backed mappings (binaries, libraries,
- * mapped files, shared memory). `stacks`: thread stacks. `anon-other`: other anonymous memory
- * (direct mmaps, runtimes' heaps that memtrace does not read yet).
+ * information, an allocator memtrace cannot read). `v8-heap`: V8's heap (its committed spaces).
+ * `v8-external`: memory V8 objects hold outside that heap (ArrayBuffer backing stores, external
+ * strings), allocated through malloc: carved out of malloc's live part. `pymalloc`: CPython's
+ * arenas of small objects. `file`: file-backed mappings (binaries, libraries, mapped files, shared
+ * memory). `stacks`: thread stacks. `anon-other`: other anonymous memory (direct mmaps, runtimes'
+ * heaps that memtrace does not read).
  */
-export type RssPartKind = 'malloc-live' | 'malloc-retained' | 'malloc-unsplit' | 'file' | 'stacks' | 'anon-other';
+export type RssPartKind =
+  'malloc-live' | 'malloc-retained' | 'malloc-unsplit' | 'v8-heap' | 'v8-external' | 'pymalloc' | 'file' | 'stacks' | 'anon-other';
 
 /** How a part's figure was measured. */
 export type Accuracy = 'exact' | 'estimate';
@@ -38,6 +42,8 @@ export interface RssPart {
   /** How many members the part has (mappings, arenas, threads); `members` keeps the biggest. */
   count: number;
   members: RssPartMember[];
+  /** Bytes of this part's members that a runtime's figure moved into a part of its own (V8's heap out of anonymous memory). */
+  carvedOut?: Array<{ into: RssPartKind; bytes: number }>;
 }
 
 export interface ArenaState {
@@ -99,12 +105,25 @@ export interface RssExplanation {
 }
 
 /** The order parts are listed in, whatever their size: the allocator's first, then the rest. */
-export const PART_ORDER: readonly RssPartKind[] = ['malloc-live', 'malloc-retained', 'malloc-unsplit', 'file', 'stacks', 'anon-other'];
+export const PART_ORDER: readonly RssPartKind[] = [
+  'malloc-live',
+  'malloc-retained',
+  'malloc-unsplit',
+  'v8-heap',
+  'v8-external',
+  'pymalloc',
+  'file',
+  'stacks',
+  'anon-other',
+];
 
 export const PART_LABELS: Readonly<Record<RssPartKind, string>> = {
   'malloc-live': 'malloc, live',
   'malloc-retained': 'malloc, retained (freed, kept by the allocator)',
   'malloc-unsplit': 'malloc heap (live and retained not told apart)',
+  'v8-heap': "V8's heap",
+  'v8-external': 'V8 external memory (ArrayBuffers, Buffers)',
+  pymalloc: "CPython's pymalloc arenas",
   file: 'file-backed mappings',
   stacks: 'thread stacks',
   'anon-other': 'other anonymous memory',

@@ -60,6 +60,23 @@ const MEMORY_USAGE =
   '(() => { const m = globalThis.process.memoryUsage(); return [m.heapUsed, m.heapTotal, m.external, m.arrayBuffers]; })()';
 const CLOSE_INSPECTOR = 'globalThis.process._debugEnd(); setImmediate(() => globalThis.process._debugEnd())';
 
+/** What memtrace says when it has reached an attached process's inspector: opened for `purpose`, or found open. */
+export function describeInspectorOpened(inspector: AttachedInspector, pid: number, purpose: string): string {
+  const where = `${inspector.socket.host}:${inspector.socket.port}`;
+  return inspector.opened
+    ? `memtrace: opened the inspector of PID ${pid} on ${where} for ${purpose} (any local user can connect to it until memtrace closes it at the end)\n`
+    : `memtrace: PID ${pid}'s inspector was already open on ${where}: memtrace asks it, and leaves it open\n`;
+}
+
+/** What became of an attached process's inspector, when it is worth saying: closed again, or still open. */
+export function describeInspectorEnd(end: InspectorEnd, pid: number): string | null {
+  const where = `${end.socket.host}:${end.socket.port}`;
+  if (end.state === 'left-open' || end.state === 'exited') return null;
+  return end.state === 'closed'
+    ? `memtrace: closed the inspector of PID ${pid} again (${where})\n`
+    : `memtrace: the inspector of PID ${pid} still listens on ${where} (process._debugEnd() did not close it): the program can call require('node:inspector').close(), or be restarted\n`;
+}
+
 export async function attachInspector(options: AttachInspectorOptions): Promise<AttachedInspector> {
   const { pid, intervalMs } = options;
   const openTimeoutMs = options.openTimeoutMs ?? 5000;

@@ -23,6 +23,8 @@ export function renderExplainTable(explanation: RssExplanation): string {
         `  ${formatBytes(member.bytes).padStart(10)}  ${truncate(member.name, 70)}${member.detail === undefined ? '' : ` (${member.detail})`}`,
       );
     if (part.count > part.members.length) lines.push(`  … and ${part.count - part.members.length} more`);
+    for (const carved of part.carvedOut ?? [])
+      lines.push(`  ${`−${formatBytes(carved.bytes)}`.padStart(10)}  counted as ${PART_LABELS[carved.into]}`);
   }
   const allocator = explanation.allocator;
   lines.push('');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js';
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { sleep } from '../helpers/processes.js';
-import { buildWorkload } from '../helpers/workloads.js';
+import { buildWorkload, ROOT } from '../helpers/workloads.js';
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 16 * MiB;
@@ -140,4 +140,40 @@ test('a process in another PID namespace, and a static binary, are explained', a
   const explanation = JSON.parse(run.stdout) as RssExplanation;
   t.true(explanation.rssBytes > 0);
   t.true(part(explanation, 'file').members.some((member) => member.name.endsWith('/sleep')));
+});
+
+test('a Node process, --attach-inspector: V8 heap and external memory are parts of their own, the inspector closed again', async (t) => {
+  for (const busy of [false, true]) {
+    const child = spawn(process.execPath, [`${ROOT}test/workloads/node/explain-hold.js`, ...(busy ? ['--busy'] : [])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    t.teardown(() => void child.kill('SIGKILL'));
+    const ready = await waitForLine(child.stdout!, /^ready \d+ /);
+    const usage = JSON.parse(ready.split(' ').slice(2).join(' ')) as { heapTotal: number; external: number; arrayBuffers: number };
+    const run = await memtraceAuto(['explain', '-p', String(child.pid), '--attach-inspector', '-f', 'json']);
+    t.is(run.exitCode, 0, run.stderr);
+    t.regex(run.stderr, /opened the inspector of PID \d+ on 127\.0\.0\.1:\d+ for the snapshot/);
+    t.regex(run.stderr, /closed the inspector of PID \d+ again/);
+    const explanation = JSON.parse(run.stdout) as RssExplanation;
+    t.is(
+      explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
+      explanation.rssBytes,
+    );
+    // The program's own figures when it printed "ready": the heap moves little while it idles or spins.
+    within(t, part(explanation, 'v8-heap').bytes, usage.heapTotal, 0.25, `V8's heap (busy: ${busy})`);
+    within(t, part(explanation, 'v8-external').bytes, usage.external, 0.05, `external memory (busy: ${busy})`);
+    t.true(usage.arrayBuffers >= 64 * MiB);
+    child.kill('SIGKILL');
+  }
+});
+
+test('a Node process without --attach-inspector: a hint, and no V8 parts', async (t) => {
+  const child = spawn(process.execPath, [`${ROOT}test/workloads/node/explain-hold.js`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => void child.kill('SIGKILL'));
+  await waitForLine(child.stdout!, /^ready \d+ /);
+  const run = await memtraceAuto(['explain', '-p', String(child.pid), '-f', 'json']);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stderr, /runs Node\.js: --attach-inspector also splits out V8's heap/);
+  const explanation = JSON.parse(run.stdout) as RssExplanation;
+  t.false(explanation.parts.some((candidate) => candidate.kind === 'v8-heap' || candidate.kind === 'v8-external'));
 });

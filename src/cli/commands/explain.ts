@@ -25,6 +25,10 @@ Options:
   -o, --output FILE       write a report: .txt (table) .json .html; "-" is
                           stdout (repeatable; default: a table on stdout)
   -f, --format FORMAT     format for stdout: table (default), json, html
+      --attach-inspector  a Node.js target: V8's heap and external memory as
+                          parts of their own, asked through its inspector,
+                          which memtrace opens (SIGUSR1) for the snapshot and
+                          closes (any local user can connect to it meanwhile)
       --verbose           show stack traces of errors
   -h, --help              this help
 
@@ -41,6 +45,7 @@ export const explainCommand: Command = {
       duration: { type: 'string', short: 'd' },
       output: { type: 'string', short: 'o', multiple: true },
       format: { type: 'string', short: 'f' },
+      'attach-inspector': { type: 'boolean' },
       verbose: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -61,6 +66,7 @@ export const explainCommand: Command = {
         target: pidText !== null ? { kind: 'attach', pid: validatePid(pidText) } : { kind: 'launch', command: command! },
         durationMs: duration === null ? null : validateDurationMs('--duration', duration),
         reports,
+        attachInspector: values['attach-inspector'] === true,
       },
       io,
     );

@@ -10,6 +10,7 @@ import { formatBytes } from '../../report/units.js';
 import { exitCodeOf, launchCommand, type PlainTarget } from '../../run/launch.js';
 import type { Target, TargetExit } from '../../run/target.js';
 import { writeFamilyReports } from '../common/write-reports.js';
+import { readNodeHeap } from './node-heap.js';
 import { explainProcess } from './snapshot.js';
 
 export interface ExplainOptions {
@@ -17,6 +18,8 @@ export interface ExplainOptions {
   /** When to take the snapshot: after this long; null: at once (attached) or at Ctrl-C (launched). */
   durationMs: number | null;
   reports: Array<{ path: string | null; format: ExplainFormat }>;
+  /** A Node target's V8 figures through its inspector, opened for the snapshot. */
+  attachInspector: boolean;
 }
 
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
@@ -30,7 +33,7 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
       const moment = await waitFor(options.durationMs, { exited: processGone(pid) });
       if (moment === 'exited') throw new TargetError(`process ${pid} exited before the snapshot`);
     }
-    return report(await explainProcess(pid), options, io, 0);
+    return report(await snapshot(pid, options, io), options, io, 0);
   }
   const target = await launchCommand({
     command: options.target.command,
@@ -49,7 +52,7 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
   }
   let explanation: RssExplanation;
   try {
-    explanation = await explainProcess(target.pid);
+    explanation = await snapshot(target.pid, options, io);
   } finally {
     // The snapshot is taken: the command is ended, as Ctrl-C would have ended it.
     target.signal(moment === 'signal' ? 'SIGINT' : 'SIGTERM');
@@ -57,6 +60,11 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
   const exit = await target.exited;
   io.stderr.write(`memtrace: the command ${describeExit(exit)} after the snapshot (RSS ${formatBytes(explanation.rssBytes)})\n`);
   return report(explanation, options, io, 0);
+}
+
+async function snapshot(pid: number, options: ExplainOptions, io: Io): Promise<RssExplanation> {
+  const nodeHeap = await readNodeHeap(pid, options.attachInspector, io.stderr);
+  return explainProcess(pid, { nodeHeap });
 }
 
 async function report(explanation: RssExplanation, options: ExplainOptions, io: Io, code: number): Promise<number> {

@@ -2,7 +2,9 @@
 // allocator's state read from outside (without stopping it), classified and diagnosed.
 import { readFile } from 'node:fs/promises';
 import { TargetError } from '../../errors.js';
-import type { RssExplanation, RssPart } from '../../model/rss-explanation.js';
+import { PART_ORDER, type RssExplanation, type RssPart } from '../../model/rss-explanation.js';
+import type { HeapValues } from '../../sample/sampler.js';
+import { carveNodeParts } from './runtime-parts.js';
 import { readThreadStackPointers } from '../../sample/thread-stacks.js';
 import { readProcFile } from '../../symbols/proc-maps.js';
 import { readProcSmaps } from '../../symbols/proc-smaps.js';
@@ -17,6 +19,15 @@ const HOW: Record<RssPart['kind'], { accuracy: RssPart['accuracy']; how: string 
   },
   'malloc-retained': { accuracy: 'exact', how: "the rest of the arenas' resident pages: free chunks, the top chunk, headers" },
   'malloc-unsplit': { accuracy: 'exact', how: "the [heap] mapping's Rss, not split (glibc's state could not be read)" },
+  'v8-heap': {
+    accuracy: 'estimate',
+    how: "V8's committed heap (process.memoryUsage().heapTotal, through the program's inspector), taken out of the other anonymous memory it lives in",
+  },
+  'v8-external': {
+    accuracy: 'estimate',
+    how: "memory V8 objects hold outside its heap (process.memoryUsage().external, ArrayBuffers included), taken out of malloc's live blocks that hold it",
+  },
+  pymalloc: { accuracy: 'exact', how: "resident pages of CPython's arenas, found in anonymous memory by their pools' headers" },
   file: { accuracy: 'exact', how: 'Rss of every file-backed mapping (copy-on-write pages of a file included)' },
   stacks: {
     accuracy: 'estimate',
@@ -25,7 +36,12 @@ const HOW: Record<RssPart['kind'], { accuracy: RssPart['accuracy']; how: string 
   'anon-other': { accuracy: 'exact', how: 'Rss of every other mapping (anonymous memory, [vdso], [vvar])' },
 };
 
-export async function explainProcess(pid: number): Promise<RssExplanation> {
+export interface SnapshotOptions {
+  /** V8's figures of a Node target, read through its inspector just before; null when not asked or not Node. */
+  nodeHeap: HeapValues | null;
+}
+
+export async function explainProcess(pid: number, options: SnapshotOptions): Promise<RssExplanation> {
   const takenAt = new Date().toISOString();
   const kernelRssBytes = await readVmRss(pid);
   const command = await readFile(`/proc/${pid}/cmdline`, 'latin1').then(
@@ -38,13 +54,16 @@ export async function explainProcess(pid: number): Promise<RssExplanation> {
   const allocator = await readAllocatorState(pid, mappings);
   const classified = classifyMappings(mappings, threads, allocator.layout);
   const rssBytes = classified.rssBytes;
-  const parts: RssPart[] = classified.parts.map((part) => ({
+  if (options.nodeHeap !== null) carveNodeParts(classified.parts, options.nodeHeap);
+  const ordered = PART_ORDER.flatMap((kind) => classified.parts.filter((part) => part.kind === kind));
+  const parts: RssPart[] = ordered.map((part) => ({
     kind: part.kind,
     bytes: part.bytes,
     share: rssBytes === 0 ? 0 : part.bytes / rssBytes,
     ...HOW[part.kind],
     count: part.count,
     members: part.members,
+    ...(part.carvedOut === undefined ? {} : { carvedOut: part.carvedOut }),
   }));
   const notes: string[] = [];
   if (allocator.state?.partial) notes.push(`glibc's heaps changed while they were read: ${allocator.state.partial}`);

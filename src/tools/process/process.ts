@@ -16,7 +16,7 @@ import {
   type SeriesHeader,
   type StopReason,
 } from '../../model/series.js';
-import { attachInspector, type AttachedInspector, type InspectorEnd } from '../../node/inspector-attach.js';
+import { attachInspector, describeInspectorEnd, describeInspectorOpened, type AttachedInspector } from '../../node/inspector-attach.js';
 import { isNodeCommand, nodeOptionsWithPreload, preloadPath } from '../../node/node-target.js';
 import { renderPrometheus } from '../../report/prometheus.js';
 import { formatBytes, formatDuration } from '../../report/units.js';
@@ -147,12 +147,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
       });
       const opened = inspector;
       cleanups.push(async () => void (await opened.stop()));
-      const where = `${inspector.socket.host}:${inspector.socket.port}`;
-      io.stderr.write(
-        inspector.opened
-          ? `memtrace: opened the inspector of PID ${pid} on ${where} for this trace (any local user can connect to it until memtrace closes it at the end)\n`
-          : `memtrace: PID ${pid}'s inspector was already open on ${where}: memtrace asks it, and leaves it open\n`,
-      );
+      io.stderr.write(describeInspectorOpened(inspector, pid, 'this trace'));
     } else if (options.heap !== 'off' && (await targetRunsNode(options.target))) {
       io.stderr.write(
         `memtrace: PID ${pid} runs Node.js: --attach-inspector adds V8's heap figures (memtrace opens the program's inspector for the trace: see docs/tools/process.md)\n`,
@@ -259,7 +254,7 @@ async function sampleProcess(options: ProcessOptions, io: ProcessIo, cleanups: A
   if (end.reason === 'target-exited' && exit === undefined && target !== null) exit = await target.exited;
   const stop = await sampler.stop(end.reason, exit === undefined ? {} : { exitCode: exit.code, exitSignal: exit.signal });
   status.stop();
-  if (inspector !== null) reportInspectorEnd(await inspector.stop(), pid, io);
+  if (inspector !== null) io.stderr.write(describeInspectorEnd(await inspector.stop(), pid) ?? '');
   log?.close();
 
   const series: Series = builder.build();
@@ -308,17 +303,6 @@ function checkHeapRequired(coverage: HeapCoverage, exit: TargetExit | undefined)
       `--heap: ${coverage.late} of ${after} samples after the program's first report lack heap figures (at most one in ten may): ${coverage.why ?? ''}${exited}`,
     );
   }
-}
-
-/** Says what became of an attached process's inspector: closed again, left as found, or still open. */
-function reportInspectorEnd(end: InspectorEnd, pid: number, io: ProcessIo): void {
-  const where = `${end.socket.host}:${end.socket.port}`;
-  if (end.state === 'left-open' || end.state === 'exited') return;
-  io.stderr.write(
-    end.state === 'closed'
-      ? `memtrace: closed the inspector of PID ${pid} again (${where})\n`
-      : `memtrace: the inspector of PID ${pid} still listens on ${where} (process._debugEnd() did not close it): the program can call require('node:inspector').close(), or be restarted\n`,
-  );
 }
 
 function startStatusLine(options: ProcessOptions, io: ProcessIo, sampler: Sampler): { stop: () => void } {
