@@ -93,6 +93,12 @@ export function stackToolOptions(
   };
 }
 
+/** The last lines of every tracing tool's help: the options parseTracingCommand reads for all of them. */
+export const TRACING_HELP_END = `      --tracer-path PATH  the bpftrace to run
+      --print-script      print the bpftrace program and exit
+      --verbose           show stack traces of errors
+  -h, --help              this help`;
+
 /** Its line in each such tool's help, aligned with the other options. */
 export const STACKS_HELP = `      --stacks fp|dwarf   how user stacks are unwound: dwarf (DWARF call-frame
                           information, bpftrace 0.26 or later; the default where

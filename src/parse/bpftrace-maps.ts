@@ -76,14 +76,10 @@ export interface BpftraceMaps {
   lostEvents: number;
   lostNotices: number;
   /**
-   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
-   * the reader (optional only for the values tests make by hand, test/tools/report/bpftrace-maps.test.ts).
+   * Malformed lines (skipped under --lenient) and foreign ones (no map output: printf text, a
+   * launched target's own output), counted as every reader counts them (line-shell.ts).
    */
-  lines?: LineCounts;
-  /** lines.foreign, for the report (tools/) until it reads `lines`: lines that are no map output (printf text, a launched target's own output). */
-  textLines: number;
-  /** lines.malformed, likewise: malformed lines skipped under --lenient. */
-  badLines: number;
+  lines: LineCounts;
   /** The input ended inside a stack key (a run cut while bpftrace printed); counted under --lenient. */
   truncated: boolean;
 }
@@ -206,8 +202,6 @@ class MapsCollector {
     lostEvents: 0,
     lostNotices: 0,
     lines: emptyLineCounts(),
-    textLines: 0,
-    badLines: 0,
     truncated: false,
   };
 
@@ -513,8 +507,6 @@ class MapsCollector {
       }
       this.result.truncated = true;
     }
-    this.result.badLines = this.shell.counts.malformed;
-    this.result.textLines = this.shell.counts.foreign;
     for (const map of this.stackMaps.values()) {
       if (!map.profilable) continue;
       map.trie.freeze();
@@ -526,7 +518,7 @@ class MapsCollector {
       result.histograms.length === 0 &&
       result.otherMaps.length === 0 &&
       result.unprofiledMaps.length === 0 &&
-      result.badLines === 0 &&
+      result.lines.malformed === 0 &&
       !result.truncated
     ) {
       throw new ParseError({

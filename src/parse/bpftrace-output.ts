@@ -672,9 +672,6 @@ export interface MemtraceProgramRaw {
   attachedProbes: number | null;
   lostEvents: number;
   lines: LineCounts;
-  /** lines.malformed and lines.foreign, for the reducers (tools/) until they read `lines`; set by end(). */
-  skippedLines: number;
-  otherLines: number;
   memtrace: MemtraceRecords;
 }
 
@@ -683,8 +680,6 @@ export function emptyProgramRaw(): MemtraceProgramRaw {
     attachedProbes: null,
     lostEvents: 0,
     lines: emptyLineCounts(),
-    skippedLines: 0,
-    otherLines: 0,
     memtrace: emptyMemtraceRecords(),
   };
 }
@@ -700,7 +695,7 @@ type ProgramEvent = { kind: 'attached'; probes: number } | { kind: 'lost'; event
 export class MemtraceProgramShell<E> extends BpftraceShell<E | ProgramEvent> {
   constructor(
     options: LineShellOptions,
-    private readonly raw: MemtraceProgramRaw,
+    raw: MemtraceProgramRaw,
     cases: Pick<BpftraceDialect<E>, 'text' | 'hist' | 'map'>,
     check?: (type: string, data: unknown) => void,
   ) {
@@ -722,9 +717,6 @@ export class MemtraceProgramShell<E> extends BpftraceShell<E | ProgramEvent> {
 
   /** Ends the input; true when it was cut inside a record. */
   end(): boolean {
-    const truncated = this.finish() !== null;
-    this.raw.skippedLines = this.raw.lines.malformed;
-    this.raw.otherLines = this.raw.lines.foreign;
-    return truncated;
+    return this.finish() !== null;
   }
 }

@@ -93,11 +93,6 @@ export class CallsLogParser {
     );
   }
 
-  /** Lines that are neither records nor bpftrace's own (a hand run's stray output), counted. */
-  get otherLines(): number {
-    return this.shell.counts.foreign;
-  }
-
   /** Whether the program's BEGIN ran (every probe attached). */
   get started(): boolean {
     return this.begun;

@@ -30,9 +30,13 @@
 //   event number (a tracer that keeps the event just before the move) is an event of its own, role
 //   'prev'. A PREV with the previous number but other fields is malformed.
 // - No EOF (the program was killed, the file copied while written): what was read, marked partial.
+//
+// The reader stands in the line shell (line-shell.ts): a malformed line is a ParseError naming the
+// file and line, or counted under lenient (CallLog.badLines); a log without its column header
+// cannot be read at all, lenient or not.
 import { basename } from 'node:path';
 import { ParseError } from '../errors.js';
-import { logLines } from './line-shell.js';
+import { LineShell, logLines, Malformed } from './line-shell.js';
 import {
   CallEventKeeper,
   type CallEvent,
@@ -95,27 +99,31 @@ type State = 'start' | 'header' | 'events' | 'ended';
 /** The streaming reader: feed lines in order, then end(). */
 export class CPyMemTraceLogReader {
   private state: State = 'start';
-  private lineNumber = 0;
+  private readonly shell: LineShell;
   private withClock = false;
   private message: string | null = null;
   private readonly events = new CallEventKeeper();
   private repeatedContext = 0;
-  private badLines = 0;
   private sawSof = false;
   private sawLast = false;
   private readonly messages: CallLogMessage[] = [];
   private kinds = { trace: false, profile: false };
   /** An event line without an event's shape, held until the next line says whether the log was cut there. */
-  private unreadable: { lineNumber: number; text: string; expected: string } | null = null;
+  private unreadable: { lineNumber: number; line: string; expected: string } | null = null;
   private readonly names = new Map<string, string>();
 
   constructor(
     private readonly file: string,
-    private readonly options: ReadCPyMemTraceLogOptions,
-  ) {}
+    options: ReadCPyMemTraceLogOptions,
+  ) {
+    this.shell = new LineShell({ source: file, format: FORMAT, lenient: options.lenient });
+  }
 
   line(text: string): void {
-    this.lineNumber += 1;
+    this.shell.line(text, (line) => this.read(line), undefined);
+  }
+
+  private read(text: string): void {
     if (text.trim() === '') return;
     switch (this.state) {
       case 'start':
@@ -124,7 +132,7 @@ export class CPyMemTraceLogReader {
           this.state = 'header';
         } else if (COLUMN_HEADER.test(text)) {
           this.columnHeader(text);
-        } else if (this.lineNumber === 1) {
+        } else if (this.shell.lineNumber === 1) {
           // cPyMemTrace writes the program's message, when it gives one, where SOF would be.
           this.message = text;
           this.state = 'header';
@@ -147,22 +155,20 @@ export class CPyMemTraceLogReader {
           this.state = 'ended';
           return;
         }
-        this.guard(text, () => this.eventLine(text));
+        this.eventOrUnreadable(text);
         return;
       case 'ended':
-        this.guard(text, () => {
-          throw new LineError('nothing after EOF (two logs joined into one file?)');
-        });
+        throw new Malformed('nothing after EOF (two logs joined into one file?)');
     }
   }
 
   end(): CallLog {
     if (this.state === 'start' || this.state === 'header') {
       const expected =
-        this.lineNumber === 0 || (this.state === 'start' && this.message === null)
+        this.shell.lineNumber === 0 || (this.state === 'start' && this.message === null)
           ? 'SOF and a column header; the file is empty'
           : 'the column header; the log stops before it';
-      throw new ParseError({ file: this.file, lineNumber: Math.max(1, this.lineNumber), format: FORMAT, expected });
+      throw new ParseError({ file: this.file, lineNumber: Math.max(1, this.shell.lineNumber), format: FORMAT, expected });
     }
     const partial = this.state !== 'ended';
     // An unreadable last line with no EOF after it is where the log was cut, not a malformed line.
@@ -175,7 +181,7 @@ export class CPyMemTraceLogReader {
       partial,
       partialReason: partial ? `no EOF line${cut}: the log is cut (the program was killed, or the file was copied while written)` : null,
       repeatedContext: this.repeatedContext,
-      badLines: this.badLines,
+      badLines: this.shell.counts.malformed,
     };
   }
 
@@ -187,7 +193,7 @@ export class CPyMemTraceLogReader {
   private eventLine(text: string): void {
     const message = MESSAGE.exec(text);
     if (message !== null) {
-      if (this.sawLast) throw new LineError('EOF after the LAST line');
+      if (this.sawLast) throw new Malformed('EOF after the LAST line');
       this.messages.push({ number: Number(message[1]), clock: message[3] === undefined ? null : Number(message[3]), text: message[4]! });
       return;
     }
@@ -201,16 +207,16 @@ export class CPyMemTraceLogReader {
     }
     const event = this.parseFields(tagged === null ? text.trim() : tagged[2]!.trimEnd(), roleOf(tag));
     const previous = this.events.last ?? undefined;
-    if (this.sawLast) throw new LineError('EOF after the LAST line');
-    if (tag === 'FRST' && previous !== undefined) throw new LineError('FRST only on the first event');
+    if (this.sawLast) throw new Malformed('EOF after the LAST line');
+    if (tag === 'FRST' && previous !== undefined) throw new Malformed('FRST only on the first event');
     if (tag === 'PREV' && previous !== undefined && event.number === previous.number) {
       if (!sameEvent(event, previous))
-        throw new LineError(`a PREV line that repeats event ${previous.number} as logged above, or a later event`);
+        throw new Malformed(`a PREV line that repeats event ${previous.number} as logged above, or a later event`);
       this.repeatedContext += 1;
       return;
     }
     if (previous !== undefined && event.number <= previous.number) {
-      throw new LineError(`an event number above ${previous.number} (events are logged in order)`);
+      throw new Malformed(`an event number above ${previous.number} (events are logged in order)`);
     }
     if (tag === 'LAST') this.sawLast = true;
     if (TRACE_ONLY.has(event.event) && tag !== 'FRST' && tag !== 'LAST') this.kinds.trace = true;
@@ -231,7 +237,7 @@ export class CPyMemTraceLogReader {
     const [number, , clock, what, file, line, name, rss, drss] = this.withClock
       ? match.slice(1)
       : [match[1], match[2], null, ...match.slice(3)];
-    if (!EVENT_KINDS.has(what!)) throw new LineError(`an event kind, one of ${[...EVENT_KINDS].join(', ')}, not ${what}`);
+    if (!EVENT_KINDS.has(what!)) throw new Malformed(`an event kind, one of ${[...EVENT_KINDS].join(', ')}, not ${what}`);
     return {
       event: this.intern(what!),
       file: this.intern(file!.trim()),
@@ -289,44 +295,34 @@ export class CPyMemTraceLogReader {
   }
 
   /**
-   * A malformed line: thrown, or counted with --lenient. An event line that does not have the
-   * shape of one waits for the next line: if the log ends there with no EOF, it is the line the cut
-   * went through (the log is partial), not a malformed one.
+   * An event line; one that does not have the shape of one waits for the next line: if the log ends
+   * there with no EOF, it is the line the cut went through (the log is partial), not a malformed one.
    */
-  private guard(text: string, read: () => void): void {
+  private eventOrUnreadable(text: string): void {
     try {
-      read();
+      this.eventLine(text);
     } catch (error) {
-      if (!(error instanceof LineError)) throw error;
-      if (error instanceof UnreadableLine && this.state === 'events') {
-        this.unreadable = { lineNumber: this.lineNumber, text, expected: error.message };
-        return;
-      }
-      this.malformed(this.lineNumber, text, error.message);
+      if (!(error instanceof UnreadableLine)) throw error;
+      this.unreadable = { lineNumber: this.shell.lineNumber, line: text, expected: error.expected };
     }
   }
 
+  /** The held line was malformed after all (a line came after it): the shell judges it, then reads this line again. */
   private flushUnreadable(): void {
     if (this.unreadable === null) return;
-    const { lineNumber, text, expected } = this.unreadable;
+    const { lineNumber, line, expected } = this.unreadable;
     this.unreadable = null;
-    this.malformed(lineNumber, text, expected);
-  }
-
-  private malformed(lineNumber: number, text: string, expected: string): void {
-    if (!this.options.lenient) throw new ParseError({ file: this.file, lineNumber, format: FORMAT, expected, line: text });
-    this.badLines += 1;
+    throw new Malformed(expected, { line, lineNumber });
   }
 
   /** A line that leaves the rest unreadable (no column header): thrown even with --lenient. */
   private fatal(expected: string, text: string): never {
-    throw new ParseError({ file: this.file, lineNumber: this.lineNumber, format: FORMAT, expected, line: text });
+    throw new ParseError({ file: this.file, lineNumber: this.shell.lineNumber, format: FORMAT, expected, line: text });
   }
 }
 
-class LineError extends Error {}
 /** A line without the shape of an event line (maybe the one a cut went through). */
-class UnreadableLine extends LineError {}
+class UnreadableLine extends Malformed {}
 
 function roleOf(tag: string | undefined): CallEventRole {
   switch (tag) {

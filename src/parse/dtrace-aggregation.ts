@@ -59,12 +59,11 @@ export interface DtraceAggregations {
   notices: DtraceNotices;
   /** `CPU ID FUNCTION:NAME` headers and probe-firing lines of a run without -q. */
   probeLines: number;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
+  /**
+   * Malformed lines (counted under lenient) and foreign ones (unindented lines outside aggregations:
+   * the script's own printf output), counted as every reader counts them (line-shell.ts).
+   */
   lines: LineCounts;
-  /** lines.foreign, set by finish(): unindented lines outside aggregations (the script's own printf output). */
-  textLines: number;
-  /** lines.malformed, set by finish(): malformed lines counted under lenient. */
-  skippedLines: number;
   /** The input ended inside a stack or distribution (a run cut short). */
   truncated: boolean;
 }
@@ -129,8 +128,6 @@ export class DtraceAggregationReader {
     notices: emptyDtraceNotices(),
     probeLines: 0,
     lines: emptyLineCounts(),
-    textLines: 0,
-    skippedLines: 0,
     truncated: false,
   };
 
@@ -151,8 +148,6 @@ export class DtraceAggregationReader {
   }
 
   finish(): DtraceAggregations {
-    this.result.textLines = this.result.lines.foreign;
-    this.result.skippedLines = this.result.lines.malformed;
     if (this.state.kind === 'distribution' && this.state.rows.length > 0) this.endDistribution();
     else if (this.state.kind !== 'idle') this.result.truncated = true;
     if (this.pendingKey !== null) this.result.truncated = true;

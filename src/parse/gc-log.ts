@@ -12,7 +12,7 @@
 // A `G` record is START_NS PAUSE_NS TID COLLECTOR REASON RSS_BEFORE RSS_AFTER (see render-gc-bpf.ts).
 //
 // One line at a time (push), memory bounded by the collections kept. A broken `G` record or JSON
-// line throws ParseError naming the file and line, or, when lenient, is counted in badLines.
+// line throws ParseError naming the file and line, or, when lenient, is counted in raw.lines.malformed.
 // Known noise (bpftrace's "Attaching N probes..." banner) is counted; other text lines (a target's
 // own output in a hand-run `bpftrace -c` log) are counted apart; lost events are summed.
 import { ParseError } from '../errors.js';
@@ -42,14 +42,10 @@ export interface GcRaw {
   /** bpftrace banners ("Attaching 4 probes...") and such: expected, counted. */
   noiseLines: number;
   /**
-   * Malformed and foreign lines, counted as every reader counts them (line-shell.ts); always set by
-   * the parser (optional only for the GcRaw values tests make by hand, test/tools/gc/reduce.test.ts).
+   * Malformed lines (skipped under lenient) and foreign ones (text that is not the program's: a
+   * launched target's output in a hand-run log), counted as every reader counts them (line-shell.ts).
    */
-  lines?: LineCounts;
-  /** lines.foreign, for the reducer (tools/) until it reads `lines`: text that is not the program's (a launched target's output in a hand-run log). */
-  otherLines: number;
-  /** lines.malformed, likewise: broken lines skipped under lenient. */
-  badLines: number;
+  lines: LineCounts;
   /** The input ended inside a record (its last line is the start of one): a cut trace. */
   truncated: boolean;
   /** memtrace's own records in a raw log (written by tools/gc/gc.ts), as they are. */
@@ -84,8 +80,6 @@ export class GcLogParser {
     lostEvents: 0,
     lines: emptyLineCounts(),
     noiseLines: 0,
-    otherLines: 0,
-    badLines: 0,
     truncated: false,
     header: null,
     trailer: null,
@@ -127,10 +121,7 @@ export class GcLogParser {
       this.partial = null;
       this.shell.malformed(new Malformed(RECORD_EXPECTED, partial), undefined);
     }
-    const completed = this.shell.push(line);
-    this.raw.badLines = this.shell.counts.malformed;
-    this.raw.otherLines = this.shell.counts.foreign;
-    return completed;
+    return this.shell.push(line);
   }
 
   /** The whole trace, once the input has ended. Throws for input that never began. */

@@ -1,7 +1,7 @@
-// The shell every line-by-line reader of tracer output stands in: it numbers the lines, and a line
-// that is the format's but broken (the dialect throws Malformed) either stops the read with a
-// ParseError naming the file, the line and what was expected (strict), or is skipped and counted
-// (lenient). Lines that are not the format's at all (foreign: a target's own output) are counted
+// The shell every line-by-line reader of tracer output and of saved logs (folded stacks, process
+// logs, cPyMemTrace logs) stands in: it numbers the lines, and a line that is the format's but
+// broken (the dialect throws Malformed) either stops the read with a ParseError naming the file,
+// the line and what was expected (strict), or is skipped and counted (lenient). Lines that are not the format's at all (foreign: a target's own output) are counted
 // beside them, in one LineCounts every parser's result carries. A dialect adds only its cases:
 //   const shell = new LineShell({ source: 'trace.log', format: 'memtrace gc trace', lenient });
 //   for await (const line of logLines(path)) shell.line(line, readRecord, undefined);
@@ -29,7 +29,7 @@ export class Malformed extends Error {
 export interface LineShellOptions {
   /** Shown in errors: the file name, or a description of a live stream (`bpftrace`). */
   source: string;
-  /** Shown in errors: "not valid FORMAT". */
+  /** Shown in errors: "not valid FORMAT". A reader that learns its dialect from the first line may name it then. */
   format: string;
   /** Count malformed lines instead of failing on the first. */
   lenient?: boolean;
@@ -38,6 +38,11 @@ export interface LineShellOptions {
 export class LineShell {
   /** The number of the line read last (1 for the first). */
   lineNumber = 0;
+  /**
+   * Under lenient, the error a strict read would have stopped at: for a reader whose input proves
+   * unreadable only at its end (no header came), which then names the first bad line.
+   */
+  firstMalformed: ParseError | null = null;
 
   /** counts: where to count, the result object's own (`raw.lines`), so that it is up to date at every line. */
   constructor(
@@ -82,17 +87,19 @@ export class LineShell {
    */
   malformed(error: unknown, line: string | undefined): void {
     if (!(error instanceof Malformed)) throw error;
-    if (!this.options.lenient) {
+    const problem = () => {
       const at = error.at ?? { line, lineNumber: this.lineNumber };
-      throw new ParseError({
+      return new ParseError({
         file: this.options.source,
         lineNumber: at.lineNumber,
         format: this.options.format,
         expected: error.expected,
         line: at.line,
       });
-    }
+    };
+    if (!this.options.lenient) throw problem();
     this.counts.malformed += 1;
+    this.firstMalformed ??= problem();
   }
 
   /** A line that is not the format's (see LineCounts.foreign). */

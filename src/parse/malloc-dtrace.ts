@@ -35,7 +35,7 @@ import type { PrintedFrame } from './bpftrace-output.js';
 import { dtraceFrameName, isDtraceFrameLine, isPrintedDtraceFrame } from './dtrace-aggregation.js';
 import { isDtraceAnnotationLine } from './dtrace-helper-frames.js';
 import { countDtraceNotice, droppedEvents, emptyDtraceNotices, type DtraceNotices } from './dtrace-notices.js';
-import { LineShell, Malformed, memtraceHeaderOf, readMemtraceRecord } from './line-shell.js';
+import { LineShell, Malformed, memtraceHeaderOf, readMemtraceRecord, type LineCounts } from './line-shell.js';
 import { checkMallocSymbols, emptyMallocRaw, type MallocRaw, type MallocRawStack } from './malloc-log.js';
 import { MALLOC_DONE_MARKER, MALLOC_END_MARKER } from '../probes/render-malloc-bpf.js';
 import { D_PID_MARKER } from '../probes/render-malloc-d.js';
@@ -105,9 +105,9 @@ export class MallocDtraceParser {
     return this.raw.memtrace.maps.at(-1);
   }
 
-  /** Lines that were none of the program's records (a launched command's own output, in a hand-run log). */
-  get otherLines(): number {
-    return this.raw.lines.foreign;
+  /** Malformed lines (lenient) and lines that were none of the program's records (a launched command's own output, in a hand-run log). */
+  get lines(): LineCounts {
+    return this.raw.lines;
   }
 
   /** The traced process, as the program's `memtrace:pid PID` line said (frames: 'addresses'). */
@@ -120,8 +120,6 @@ export class MallocDtraceParser {
    * log read on another machine without memtrace's records) they stay as printed.
    */
   finish(place: PlaceDtraceFrame = () => null): { raw: MallocRaw; truncated: boolean } {
-    this.raw.skippedLines = this.raw.lines.malformed;
-    this.raw.otherLines = this.raw.lines.foreign;
     let truncated = false;
     if (this.state.kind === 'alloc') this.endAlloc(this.state);
     else if (this.state.kind === 'stack') truncated = true;

@@ -12,7 +12,7 @@
 // (ISO 8601 without an offset) rather than guess the zone. "elapsed_time" (seconds since the
 // Python process started) becomes `elapsed`; a "label" becomes a mark at that sample.
 import { ParseError } from '../errors.js';
-import { logLines } from './line-shell.js';
+import { LineShell, logLines, Malformed } from './line-shell.js';
 import { SeriesBuilder, type ProcessLogRecord, type Series, type SeriesSample } from '../model/series.js';
 
 export type ProcessLogDialect = 'memtrace' | 'pymemtrace';
@@ -52,27 +52,35 @@ export async function readProcessLog(path: string, options: ReadProcessLogOption
   return reader.end();
 }
 
-/** The streaming reader: feed lines in order, then end(). */
+/**
+ * The streaming reader: feed lines in order, then end(). It stands in the line shell: a broken
+ * record is a ParseError naming the file and line, or counted under lenient (Series.badLines); a
+ * first line that is no process log's stops the read either way.
+ */
 export class ProcessLogReader {
   private readonly builder = new SeriesBuilder();
   private dialect: ProcessLogDialect | null = null;
-  private lineNumber = 0;
-  private firstBad: ParseError | null = null;
+  private readonly shell: LineShell;
   private readonly py = new PymemtraceFolder();
 
   constructor(
     private readonly file: string,
-    private readonly options: ReadProcessLogOptions,
-  ) {}
+    options: ReadProcessLogOptions,
+  ) {
+    this.shell = new LineShell({ source: file, format: 'process log', lenient: options.lenient });
+  }
 
   line(text: string): void {
-    this.lineNumber += 1;
+    this.shell.line(text, (line) => this.read(line), undefined);
+  }
+
+  private read(text: string): void {
     if (text.trim() === '') return;
     if (this.dialect === null) {
       if (CPYMEMTRACE_LOG.test(text)) {
         throw new ParseError({
           file: this.file,
-          lineNumber: this.lineNumber,
+          lineNumber: this.shell.lineNumber,
           format: 'process log',
           expected:
             'a memtrace or pymemtrace process log; this is a cPyMemTrace trace or profile log (per-call RSS): memtrace report reads it as --input-format cpymemtrace',
@@ -83,57 +91,43 @@ export class ProcessLogReader {
       if (this.dialect === null) {
         throw new ParseError({
           file: this.file,
-          lineNumber: this.lineNumber,
+          lineNumber: this.shell.lineNumber,
           format: 'process log',
           expected: 'a header record {"type":"header","tool":"process",…} or a pymemtrace log line',
           line: text,
         });
       }
+      this.shell.options.format = `${this.dialect} process log`;
     }
-    try {
-      if (this.dialect === 'memtrace') this.builder.add(parseMemtraceRecord(text, this.builder.hasHeader));
-      else this.py.line(text, this.builder);
-    } catch (error) {
-      if (!(error instanceof RecordError)) throw error;
-      const problem = new ParseError({
-        file: this.file,
-        lineNumber: this.lineNumber,
-        format: `${this.dialect} process log`,
-        expected: error.message,
-        line: text,
-      });
-      if (!this.options.lenient) throw problem;
-      this.builder.badLines += 1;
-      this.firstBad ??= problem;
-    }
+    if (this.dialect === 'memtrace') this.builder.add(parseMemtraceRecord(text, this.builder.hasHeader));
+    else this.py.line(text, this.builder);
   }
 
   end(): Series {
     if (this.dialect === null) {
       throw new ParseError({
         file: this.file,
-        lineNumber: Math.max(1, this.lineNumber),
+        lineNumber: Math.max(1, this.shell.lineNumber),
         format: 'process log',
         expected: 'a header record; the file is empty',
       });
     }
     if (!this.builder.hasHeader) {
       throw (
-        this.firstBad ??
+        this.shell.firstMalformed ??
         new ParseError({
           file: this.file,
-          lineNumber: this.lineNumber,
+          lineNumber: this.shell.lineNumber,
           format: `${this.dialect} process log`,
           expected: 'a header record before the samples',
         })
       );
     }
+    this.builder.badLines = this.shell.counts.malformed;
     if (this.dialect === 'pymemtrace') this.py.finish(this.builder);
     return this.builder.build();
   }
 }
-
-class RecordError extends Error {}
 
 const NUMBER_FIELDS = ['rss', 'vsz', 'heapUsed', 'heapTotal', 'external', 'arrayBuffers', 'totalRss', 'totalVsz'] as const;
 
@@ -142,12 +136,12 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
   try {
     record = JSON.parse(text) as Record<string, unknown>;
   } catch {
-    throw new RecordError('one JSON object a line (is the line cut short? a sampler that was killed can leave half a line)');
+    throw new Malformed('one JSON object a line (is the line cut short? a sampler that was killed can leave half a line)');
   }
-  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new RecordError('a JSON object');
+  if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new Malformed('a JSON object');
   const type = record.type;
   if (type === 'header') {
-    if (hasHeader) throw new RecordError('one header record, at the top');
+    if (hasHeader) throw new Malformed('one header record, at the top');
     const target = record.target as { pid?: unknown } | undefined;
     if (
       record.tool !== 'process' ||
@@ -155,28 +149,28 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
       typeof record.start !== 'string' ||
       !Number.isInteger(target?.pid)
     ) {
-      throw new RecordError('a header with tool "process", target.pid, interval and start');
+      throw new Malformed('a header with tool "process", target.pid, interval and start');
     }
     return record as unknown as ProcessLogRecord;
   }
-  if (!hasHeader) throw new RecordError('a header record before the samples');
+  if (!hasHeader) throw new Malformed('a header record before the samples');
   if (typeof record.t !== 'string' || typeof record.elapsed !== 'number' || !Number.isFinite(record.elapsed)) {
-    throw new RecordError(`a ${String(type)} record with "t" (ISO 8601) and "elapsed" (seconds)`);
+    throw new Malformed(`a ${String(type)} record with "t" (ISO 8601) and "elapsed" (seconds)`);
   }
   switch (type) {
     case 'sample':
-      if (!Number.isInteger(record.pid) || typeof record.rss !== 'number') throw new RecordError('a sample with "pid" and "rss" (bytes)');
+      if (!Number.isInteger(record.pid) || typeof record.rss !== 'number') throw new Malformed('a sample with "pid" and "rss" (bytes)');
       for (const name of NUMBER_FIELDS) {
         const value = record[name];
         if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value) && value >= 0))
-          throw new RecordError(`"${name}" as a number of bytes`);
+          throw new Malformed(`"${name}" as a number of bytes`);
       }
       return record as unknown as ProcessLogRecord;
     case 'mark':
-      if (typeof record.text !== 'string') throw new RecordError('a mark with "text"');
+      if (typeof record.text !== 'string') throw new Malformed('a mark with "text"');
       return record as unknown as ProcessLogRecord;
     case 'stop': {
-      if (typeof record.reason !== 'string') throw new RecordError('a stop record with "reason"');
+      if (typeof record.reason !== 'string') throw new Malformed('a stop record with "reason"');
       // The counts of samples with and without heap figures, which the reports print.
       const heap = record.heap as Record<string, unknown> | undefined;
       const isCount = (value: unknown) => Number.isInteger(value) && (value as number) >= 0;
@@ -192,12 +186,12 @@ function parseMemtraceRecord(text: string, hasHeader: boolean): ProcessLogRecord
           (heap.why === undefined || typeof heap.why === 'string')
         )
       ) {
-        throw new RecordError('"heap" as {"samples", "beforeFirst", "late": counts, "via": text, "why"?: text}');
+        throw new Malformed('"heap" as {"samples", "beforeFirst", "late": counts, "via": text, "why"?: text}');
       }
       return record as unknown as ProcessLogRecord;
     }
     default:
-      throw new RecordError('a record of type header, sample, mark or stop');
+      throw new Malformed('a record of type header, sample, mark or stop');
   }
 }
 
@@ -224,7 +218,7 @@ class PymemtraceFolder {
     try {
       record = JSON.parse(match[2]!) as PymemtraceRecord;
     } catch {
-      throw new RecordError('a JSON object after ProcessLoggingThread-JSON');
+      throw new Malformed('a JSON object after ProcessLoggingThread-JSON');
     }
     if (
       typeof record.timestamp !== 'string' ||
@@ -232,7 +226,7 @@ class PymemtraceFolder {
       typeof record.memory_info?.rss !== 'number' ||
       !Number.isInteger(record.pid)
     ) {
-      throw new RecordError('"timestamp", "elapsed_time", "pid" and "memory_info.rss"');
+      throw new Malformed('"timestamp", "elapsed_time", "pid" and "memory_info.rss"');
     }
     const t = record.timestamp.replace(' ', 'T');
     if (this.header === null) {

@@ -21,12 +21,8 @@ export interface PyMallocDtrace {
   began: boolean;
   ended: boolean;
   notices: DtraceNotices;
-  /** Malformed and foreign lines, counted as every reader counts them (line-shell.ts). */
+  /** Malformed and foreign lines (the launched command's own output), counted as every reader counts them (line-shell.ts). */
   lines: LineCounts;
-  /** lines.malformed, set by finish(). */
-  skippedLines: number;
-  /** lines.foreign, set by finish(): lines of the launched command's own output. */
-  otherLines: number;
 }
 
 export class PyMallocDtraceParser {
@@ -36,8 +32,6 @@ export class PyMallocDtraceParser {
     ended: false,
     notices: emptyDtraceNotices(),
     lines: emptyLineCounts(),
-    skippedLines: 0,
-    otherLines: 0,
   };
   private readonly shell: LineShell;
 
@@ -75,8 +69,6 @@ export class PyMallocDtraceParser {
   }
 
   finish(): PyMallocDtrace {
-    this.result.skippedLines = this.result.lines.malformed;
-    this.result.otherLines = this.result.lines.foreign;
     return this.result;
   }
 }

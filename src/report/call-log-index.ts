@@ -5,20 +5,13 @@ import { renderCallLogCsv, renderCallLogTsv } from './call-log-dsv.js';
 import { renderCallLogJson } from './call-log-json.js';
 import { renderCallLogSvg } from './call-log-svg.js';
 import { renderCallLogTable } from './call-log-table.js';
-import type { ReportFamily } from './family.js';
+import { extensionsOf, type ReportFamily } from './family.js';
 
 /** The first is the default on stdout. */
 export const CALL_LOG_FORMATS = ['table', 'json', 'tsv', 'csv', 'svg'] as const;
 export type CallLogFormat = (typeof CALL_LOG_FORMATS)[number];
 
-export const CALL_LOG_EXTENSIONS: Record<string, CallLogFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.json': 'json',
-  '.tsv': 'tsv',
-  '.csv': 'csv',
-  '.svg': 'svg',
-};
+export const CALL_LOG_EXTENSIONS: Record<string, CallLogFormat> = extensionsOf(CALL_LOG_FORMATS);
 
 export interface RenderCallLogOptions {
   /** Names the log in the table's first line and the plot's title. */

@@ -9,3 +9,51 @@ export interface ReportFamily<Model, Format extends string, Options> {
   readonly extensions: Readonly<Record<string, Format>>;
   render(model: Model, format: Format, options: Options): string | Buffer;
 }
+
+/**
+ * Every report file extension memtrace knows, by the format it names. A family's extensions are
+ * those of its formats (extensionsOf), so `.txt` is a table and `.svg` a plot in every family.
+ */
+const FILE_EXTENSIONS = {
+  table: ['.txt', '.table'],
+  json: ['.json'],
+  folded: ['.folded', '.collapsed'],
+  tsv: ['.tsv'],
+  csv: ['.csv'],
+  svg: ['.svg'],
+  pprof: ['.pb.gz', '.pprof'],
+  speedscope: ['.speedscope.json'],
+  html: ['.html', '.htm'],
+  jsonl: ['.jsonl', '.ndjson'],
+  gnuplot: ['.plt', '.dat'],
+  heapprofile: ['.heapprofile'],
+} as const;
+
+export type FileFormat = keyof typeof FILE_EXTENSIONS;
+
+/**
+ * The extensions of `formats`, in their order (the order an error lists them in). A format of a
+ * family's own name takes the extensions of the file format `like` gives it (gc's `series` is jsonl).
+ */
+export function extensionsOf<F extends string>(
+  formats: readonly F[],
+  ...[like]: [Exclude<F, FileFormat>] extends [never] ? [] : [Record<Exclude<F, FileFormat>, FileFormat>]
+): Record<string, F> {
+  const fileFormat = (format: F): FileFormat => (like as Record<string, FileFormat> | undefined)?.[format] ?? (format as FileFormat);
+  return Object.fromEntries(formats.flatMap((format) => FILE_EXTENSIONS[fileFormat(format)].map((extension) => [extension, format])));
+}
+
+/**
+ * A report file's extension: the last one, or as a whole the two-part names ".pb.gz" (pprof's
+ * usual name) and ".speedscope.json" (what speedscope's own exporters write; a plain .json is
+ * memtrace's json report).
+ */
+function fileExtension(path: string): string | undefined {
+  return /(\.pb\.gz|\.speedscope\.json|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
+}
+
+/** The format `extensions` gives a path's extension, or undefined when it names none. */
+export function formatByExtension<F>(path: string, extensions: Readonly<Record<string, F>>): F | undefined {
+  const extension = fileExtension(path);
+  return extension === undefined ? undefined : extensions[extension];
+}

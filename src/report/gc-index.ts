@@ -4,23 +4,14 @@ import { renderGcSvg } from './gc-svg.js';
 import { renderGcTable } from './gc-table.js';
 import { renderGcTsv } from './gc-tsv.js';
 import { renderJson } from './json.js';
-import type { ReportFamily } from './family.js';
+import { extensionsOf, type ReportFamily } from './family.js';
 import { seriesRecords } from './series-index.js';
 
 /** `series` is the collections as a memtrace process log (JSON lines), for the process plots. */
 export const GC_FORMATS = ['table', 'json', 'tsv', 'csv', 'svg', 'series'] as const;
 export type GcFormat = (typeof GC_FORMATS)[number];
 
-export const GC_EXTENSIONS: Record<string, GcFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.json': 'json',
-  '.tsv': 'tsv',
-  '.csv': 'csv',
-  '.svg': 'svg',
-  '.jsonl': 'series',
-  '.ndjson': 'series',
-};
+export const GC_EXTENSIONS: Record<string, GcFormat> = extensionsOf(GC_FORMATS, { series: 'jsonl' });
 
 export function renderGc(log: GcLog, format: GcFormat): string {
   switch (format) {

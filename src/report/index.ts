@@ -6,34 +6,20 @@ import { renderJson } from './json.js';
 import { renderMallocTable } from './malloc-table.js';
 import { mallocStackTable } from './malloc-dsv.js';
 import { renderDsv } from './dsv.js';
-import { STACK_EXTENSIONS } from './stack-index.js';
+import { STACK_FORMATS } from './stack-index.js';
 import { GO_HEAP_SAMPLE_TYPES, renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
 import { renderCompanionSvg, renderGrowthHtml, renderGrowthSvg } from './growth-svg.js';
 import type { Series } from '../model/series.js';
 import { inlineSvg } from './html-page.js';
-import type { ReportFamily } from './family.js';
+import { extensionsOf, formatByExtension, type ReportFamily } from './family.js';
 
 export const REPORT_FORMATS = ['table', 'json', 'folded', 'svg', 'tsv', 'csv', 'pprof', 'speedscope', 'html'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export const EXTENSIONS: Record<string, ReportFormat> = { ...STACK_EXTENSIONS, '.tsv': 'tsv', '.csv': 'csv' };
-
-/**
- * A report file's extension: the last one, or as a whole the two-part names ".pb.gz" (pprof's
- * usual name) and ".speedscope.json" (what speedscope's own exporters write; a plain .json is
- * memtrace's json report).
- */
-function fileExtension(path: string): string | undefined {
-  return /(\.pb\.gz|\.speedscope\.json|\.[A-Za-z]+)$/i.exec(path)?.[0]?.toLowerCase();
-}
-
-/** The format `extensions` gives a path's extension, or undefined when it names none. */
-export function formatByExtension<F>(path: string, extensions: Record<string, F>): F | undefined {
-  const extension = fileExtension(path);
-  return extension === undefined ? undefined : extensions[extension];
-}
+/** A stack report's extensions, then .tsv and .csv. */
+export const EXTENSIONS: Record<string, ReportFormat> = extensionsOf([...STACK_FORMATS, 'tsv', 'csv']);
 
 export function formatFromPath(path: string): ReportFormat {
   const format = formatByExtension(path, EXTENSIONS);

@@ -7,13 +7,14 @@ import { renderJsHeapTable } from './js-heap-table.js';
 import { renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
-import { STACK_EXTENSIONS } from './stack-index.js';
-import type { ReportFamily } from './family.js';
+import { STACK_FORMATS } from './stack-index.js';
+import { extensionsOf, type ReportFamily } from './family.js';
 
 export const JS_HEAP_FORMATS = ['table', 'json', 'folded', 'svg', 'heapprofile', 'pprof', 'speedscope', 'html'] as const;
 export type JsHeapFormat = (typeof JS_HEAP_FORMATS)[number];
 
-export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = { ...STACK_EXTENSIONS, '.heapprofile': 'heapprofile' };
+/** A stack report's extensions, then .heapprofile. */
+export const JS_HEAP_EXTENSIONS: Record<string, JsHeapFormat> = extensionsOf([...STACK_FORMATS, 'heapprofile']);
 
 function jsHeapTitle(report: JsHeapReport): string {
   return `trace-malloc: JavaScript bytes ${report.header.mode}, by stack`;

@@ -1,6 +1,6 @@
 // Chooses the renderer of a process series: by the output file's extension, or by --format.
 import type { ProcessLogRecord, Series } from '../model/series.js';
-import { formatByExtension } from './index.js';
+import { extensionsOf, formatByExtension } from './family.js';
 import { renderJson } from './json.js';
 import { renderSeriesHtml } from './series-html.js';
 import { renderSeriesSvg } from './series-svg.js';
@@ -12,20 +12,7 @@ import { renderDsv } from './dsv.js';
 export const SERIES_FORMATS = ['table', 'tsv', 'csv', 'svg', 'html', 'json', 'jsonl', 'gnuplot'] as const;
 export type SeriesFormat = (typeof SERIES_FORMATS)[number];
 
-export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.tsv': 'tsv',
-  '.csv': 'csv',
-  '.svg': 'svg',
-  '.html': 'html',
-  '.htm': 'html',
-  '.json': 'json',
-  '.jsonl': 'jsonl',
-  '.ndjson': 'jsonl',
-  '.plt': 'gnuplot',
-  '.dat': 'gnuplot',
-};
+export const SERIES_EXTENSIONS: Record<string, SeriesFormat> = extensionsOf(SERIES_FORMATS);
 
 /** The format of an output path, or null when its extension is not one of SERIES_EXTENSIONS. */
 export function seriesFormatFromPath(path: string): SeriesFormat | null {

@@ -7,24 +7,12 @@ import { renderPprof } from './pprof.js';
 import { renderSpeedscope } from './speedscope.js';
 import { renderStackHtml } from './stack-html.js';
 import { renderStackTable } from './stack-table.js';
-import type { ReportFamily } from './family.js';
+import { extensionsOf, type ReportFamily } from './family.js';
 
 export const STACK_FORMATS = ['table', 'json', 'folded', 'svg', 'pprof', 'speedscope', 'html'] as const;
 export type StackFormat = (typeof STACK_FORMATS)[number];
 /** The extensions of every stack report; malloc adds .tsv and .csv, trace-malloc .heapprofile. */
-export const STACK_EXTENSIONS: Record<string, StackFormat> = {
-  '.txt': 'table',
-  '.table': 'table',
-  '.json': 'json',
-  '.folded': 'folded',
-  '.collapsed': 'folded',
-  '.svg': 'svg',
-  '.pb.gz': 'pprof',
-  '.pprof': 'pprof',
-  '.speedscope.json': 'speedscope',
-  '.html': 'html',
-  '.htm': 'html',
-};
+export const STACK_EXTENSIONS: Record<string, StackFormat> = extensionsOf(STACK_FORMATS);
 
 export function renderStackProfile(
   profile: StackProfile,

@@ -6,7 +6,7 @@
 // --with-dtrace (Node ≤ 18) have the probes.
 import { demangle } from './demangle.js';
 import type { ElfFile } from './elf.js';
-import { readStapsdtNotes, type StapsdtProbe } from './stapsdt.js';
+import { readUsdtProbes, type UsdtProbe } from './usdt-notes.js';
 
 /** What memtrace looks for, in words for messages and docs. */
 export const V8_GC_FUNCTION = 'v8::internal::Heap::PerformGarbageCollection';
@@ -20,7 +20,7 @@ export interface V8GcSymbol {
   address: bigint;
 }
 
-export type GcProbePoint = ({ kind: 'symbol' } & V8GcSymbol) | { kind: 'usdt'; probes: StapsdtProbe[] };
+export type GcProbePoint = ({ kind: 'symbol' } & V8GcSymbol) | { kind: 'usdt'; probes: UsdtProbe[] };
 
 /**
  * The function's symbol in `elf`, or null when the binary has none (not node, or a V8 that renamed
@@ -46,9 +46,12 @@ export async function findV8GcSymbol(elf: ElfFile, options: { demangler?: string
   return null;
 }
 
-/** Node's gc__start and gc__done probes, when the binary has both. */
-export async function findNodeGcUsdt(elf: ElfFile): Promise<StapsdtProbe[] | null> {
-  const probes = (await readStapsdtNotes(elf)).filter(
+/**
+ * Node's gc__start and gc__done probes, when the binary has both. Read leniently: a damaged note
+ * table leaves V8's symbol to probe.
+ */
+export async function findNodeGcUsdt(elf: ElfFile): Promise<UsdtProbe[] | null> {
+  const probes = (await readUsdtProbes(elf, { lenient: true })).filter(
     (probe) => probe.provider === 'node' && (probe.name === 'gc__start' || probe.name === 'gc__done'),
   );
   const names = new Set(probes.map((probe) => probe.name));

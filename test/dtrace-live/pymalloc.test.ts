@@ -70,7 +70,7 @@ pythonDtraceTest('launched (-c): grow.py allocations land on the allocating line
   const result = parse(run.stdout);
   t.true(result.began && result.ended);
   t.deepEqual(growRows(result), EXPECTED);
-  t.is(result.otherLines, 1, 'the workload printed its one line');
+  t.is(result.lines.foreign, 1, 'the workload printed its one line');
   t.deepEqual(leftBehind(dtrace.pid!), []);
 
   const log = temporary('out.txt');

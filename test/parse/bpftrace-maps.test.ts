@@ -60,7 +60,14 @@ test('maps-malloc.text.txt: @[ustack] counts, @bytes[ustack(perf)] sums, hist, l
     },
   ]);
   t.deepEqual(maps.otherMaps, [{ name: '@calls', entries: 1, text: '34' }]);
-  t.like(maps, { attachedProbes: 2, lostEvents: 0, lostNotices: 0, textLines: 0, badLines: 0, truncated: false, unprofiledMaps: [] });
+  t.like(maps, {
+    attachedProbes: 2,
+    lostEvents: 0,
+    lostNotices: 0,
+    lines: { malformed: 0, foreign: 0 },
+    truncated: false,
+    unprofiledMaps: [],
+  });
 });
 
 test('maps-malloc-keys.text.txt: plain key parts become root frames, in key order', async (t) => {
@@ -124,7 +131,7 @@ test('maps-lost-events.text.txt: Lost N events notices are summed, printf lines 
   t.is(maps.lostEvents, 16_110);
   t.is(maps.lostNotices, 13);
   // 3,891 printf lines made it (20,001 mallocs less the 16,110 lost), and the loop's own output line.
-  t.is(maps.textLines, 3_892);
+  t.is(maps.lines.foreign, 3_892);
   t.deepEqual(
     maps.stackMaps[0]!.profile.samples.map((sample) => sample.values.count).sort((a, b) => a! - b!),
     [1, 20_000],
@@ -169,7 +176,7 @@ test('maps-malloc-garbled.text.txt: a line that is no frame, by file and line; -
     /maps-malloc-garbled\.text\.txt:5: not valid bpftrace map output: expected a stack frame line .*: "%%garbage%%"$/,
   );
   const maps = await read('maps-malloc-garbled.text.txt', { lenient: true });
-  t.is(maps.badLines, 1);
+  t.is(maps.lines.malformed, 1);
   // The garbled line was make_beta's stack's leaf (malloc): the count stays, the frame is gone.
   t.is(folded(maps, '@'), `${MALLOC_ROOT};make_alpha;__GI___libc_malloc 23\n${MALLOC_ROOT};make_beta 11\n`);
 });
@@ -178,7 +185,7 @@ test('maps-malloc-truncated.json.ndjson: a JSON line cut short, by line; --lenie
   const error = await t.throwsAsync(read('maps-malloc-truncated.json.ndjson'), { instanceOf: ParseError });
   t.regex(error!.message, /maps-malloc-truncated\.json\.ndjson:4: not valid bpftrace map output: expected a complete JSON object/);
   const maps = await read('maps-malloc-truncated.json.ndjson', { lenient: true });
-  t.is(maps.badLines, 1);
+  t.is(maps.lines.malformed, 1);
   t.is(maps.attachedProbes, 2);
 });
 

@@ -38,7 +38,7 @@ test('aggregation-ustack-count.txt', (t) => {
     ].join('\n'),
   );
   t.is(result.probeLines, 2);
-  t.is(result.textLines, 0);
+  t.is(result.lines.foreign, 0);
   t.false(result.truncated);
 });
 
@@ -90,8 +90,8 @@ test('aggregation-garbled.txt: the line, its number and what was expected', (t) 
 
 test('aggregation-garbled.txt, lenient: the bad line is counted, the rest read', (t) => {
   const result = read('aggregation-garbled.txt', { lenient: true });
-  t.is(result.skippedLines, 1);
-  t.is(result.textLines, 1);
+  t.is(result.lines.malformed, 1);
+  t.is(result.lines.foreign, 1);
   t.is(
     result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0),
     26,
@@ -164,7 +164,7 @@ test('linux-2.0.7/ustack-count-named.txt: the target alive at exit, frames named
     'libc.so.6`ADDR;known-allocs`main;known-allocs`make_small 41',
   ]);
   t.is(result.probeLines, 2);
-  t.is(result.textLines, 0);
+  t.is(result.lines.foreign, 0);
   t.false(result.truncated);
 });
 
@@ -176,7 +176,7 @@ test('linux-2.0.7/ustack-count-exited.txt: the command exited before the print, 
   );
   t.true(result.stacks.every((stack) => stack.frames.length === 3 && stack.frames.every((frame) => /^0x[0-9a-f]+$/.test(frame.name))));
   // known-allocs' own "allocated" line, in dtrace's standard output with -c.
-  t.is(result.textLines, 1);
+  t.is(result.lines.foreign, 1);
 });
 
 // ustack helpers' lines, in the shapes libdtrace's dt_print_ustack prints them (written, not
@@ -238,7 +238,7 @@ test('aggregation-annotation-garbled.txt: a [ without its ] names the file, its 
 
 test('aggregation-annotation-garbled.txt, lenient: the bad annotation is counted, the lines after it read', (t) => {
   const result = read('aggregation-annotation-garbled.txt', { lenient: true });
-  t.is(result.skippedLines, 1);
+  t.is(result.lines.malformed, 1);
   // The first stack's frames after the bad line form a stack of their own; nothing is dropped unseen.
   t.is(
     result.stacks.reduce((sum, sample) => sum + sample.values.value!, 0),

@@ -26,7 +26,7 @@ test('gc-forced-23.text.txt: 23 mark-compact records (collector 1, reason 21), b
     140056627,
   );
   t.is(raw.noiseLines, 1);
-  t.is(raw.otherLines, 0);
+  t.is(raw.lines.foreign, 0);
   t.is(raw.lostEvents, 0);
   t.false(raw.truncated);
 });
@@ -88,7 +88,7 @@ test('garbled: the broken record names its line; --lenient counts it and keeps t
   });
   const raw = await parseGcLogFile(fixture(`${FIXTURES}/gc-forced-23-garbled.text.txt`), { lenient: true });
   t.is(raw.collections.length, 22);
-  t.is(raw.badLines, 1);
+  t.is(raw.lines.malformed, 1);
 });
 
 const malformed = test.macro((t, lines: string[], message: RegExp) => {
@@ -136,7 +136,7 @@ test("lost events and a target's own output are counted, never dropped silently"
     parser.push(line);
   const raw = parser.finish();
   t.is(raw.lostEvents, 7);
-  t.is(raw.otherLines, 1);
+  t.is(raw.lines.foreign, 1);
   t.is(raw.noiseLines, 1);
   t.is(raw.collections.length, 1);
   t.is(raw.collections[0]!.reason, 1);

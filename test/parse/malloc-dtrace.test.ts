@@ -85,7 +85,7 @@ test('malloc-known-garbled.txt: names the line and what was expected', (t) => {
 test('malloc-known-garbled.txt, lenient: one line skipped, its frames refused as stray, the rest read', (t) => {
   const { raw } = parse('malloc-known-garbled.txt', true);
   // The damaged A line and its 4 frames (frames outside a record are malformed too).
-  t.is(raw.skippedLines, 5);
+  t.is(raw.lines.malformed, 5);
   t.is(raw.okAllocs, 25);
   t.is(raw.live.length, 5);
 });

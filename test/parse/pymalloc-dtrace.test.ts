@@ -45,7 +45,7 @@ test('linux-2.0.7/pymalloc-grow-launched.txt', (t) => {
   t.true(result.began && result.ended);
   t.deepEqual(rows, GROW_ROWS);
   t.is(result.samples.length, 126);
-  t.is(result.otherLines, 1);
+  t.is(result.lines.foreign, 1);
   t.deepEqual(result.samples.find((sample) => sample.frames[0]!.name === '[outside Python frames]')!.values, {
     allocs: 352,
     allocBytes: 883662,
@@ -58,7 +58,7 @@ test('linux-2.0.7/pymalloc-grow-attached.txt', (t) => {
   t.true(result.began && result.ended);
   t.deepEqual(rows, GROW_ROWS);
   t.is(result.samples.length, 3);
-  t.is(result.otherLines, 0);
+  t.is(result.lines.foreign, 0);
 });
 
 test('linux-2.0.7/pymalloc-grow-no-provider.txt: a CPython without the provider, everything outside Python frames, and the note says why', (t) => {
@@ -79,7 +79,7 @@ test('linux-2.0.7/pymalloc-grow-no-provider.txt: a CPython without the provider,
 test('linux-2.0.7/pymalloc-grow-no-allocator.txt: the program as checked in (macOS module) on Linux counts nothing, and the note says why', (t) => {
   const result = parse(readFileSync(fixture('dtrace/linux-2.0.7/pymalloc-grow-no-allocator.txt'), 'utf8'));
   t.true(result.began && result.ended);
-  t.deepEqual([result.samples, result.otherLines], [[], 1]);
+  t.deepEqual([result.samples, result.lines.foreign], [[], 1]);
   t.deepEqual(pyMallocDtraceNotes(result), [
     'no malloc, calloc, realloc or free call was counted: the pid provider matched no allocator. The program names one module (libsystem_malloc.dylib as checked in); on Linux render it with memtrace scripts pymalloc --lib libc.so.6',
   ]);
@@ -94,7 +94,7 @@ test('a truncated output has not ended; a garbled record names the line', (t) =>
   t.false(parse('memtrace:begin pymalloc\n').ended);
   const error = t.throws(() => parse('memtrace:begin pymalloc\nmemtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3'), { instanceOf: ParseError });
   t.is(error!.lineNumber, 3);
-  t.is(parse('memtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3', true).skippedLines, 1);
+  t.is(parse('memtrace:end 5\npy\tgrow.py\tf\tx\t1\t2\t3', true).lines.malformed, 1);
 });
 
 test('detection', (t) => {
@@ -104,5 +104,5 @@ test('detection', (t) => {
 
 test('empty input: no samples, not begun', (t) => {
   const result = parse('');
-  t.deepEqual([result.samples, result.began, result.ended, result.skippedLines], [[], false, false, 0]);
+  t.deepEqual([result.samples, result.began, result.ended, result.lines.malformed], [[], false, false, 0]);
 });

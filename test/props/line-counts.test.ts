@@ -147,5 +147,5 @@ test('foreign lines between records are counted as foreign, exactly', async (t) 
   for (const line of lines) parser.push(line);
   const { raw } = parser.finish();
   t.deepEqual(raw.lines, { malformed: 0, foreign: 3 });
-  t.is(raw.otherLines, 3);
+  t.is(raw.lines.foreign, 3);
 });

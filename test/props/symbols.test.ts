@@ -141,8 +141,8 @@ test('folded output is one stack a line and reads back as the names in their fol
           if (!/^[^\n]*\S \d+$/.test(line)) throw new Error(`not a folded line: ${JSON.stringify(line)}`);
         const path = `${directory}/symbols-${counter++}.folded`;
         writeFileSync(path, folded);
-        const { profile: read, badLines } = await readFolded(path, { lenient: false });
-        if (badLines !== 0) throw new Error(`${badLines} bad lines`);
+        const { profile: read, lines } = await readFolded(path, { lenient: false });
+        if (lines.malformed !== 0) throw new Error(`${lines.malformed} bad lines`);
         const expected = new Set([...names(profile)].map((name) => foldedName({ name })));
         const readNames = names(read);
         if (readNames.size !== expected.size || [...expected].some((name) => !readNames.has(name))) {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { readCPyMemTraceLog } from '../../src/parse/cpymemtrace-log.js';
-import { formatByExtension } from '../../src/report/index.js';
+import { formatByExtension } from '../../src/report/family.js';
 import { CALL_LOG_EXTENSIONS, CALL_LOG_FORMATS, renderCallLog } from '../../src/report/call-log-index.js';
 import { fixture } from '../helpers/workloads.js';
 

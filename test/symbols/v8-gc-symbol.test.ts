@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { readElf } from '../../src/symbols/elf.js';
-import { readStapsdtNotes } from '../../src/symbols/stapsdt.js';
+import { readUsdtProbes } from '../../src/symbols/usdt-notes.js';
 import { findGcProbePoint, findNodeGcUsdt, findV8GcSymbol } from '../../src/symbols/v8-gc-symbol.js';
 import { buildWorkload } from '../helpers/workloads.js';
 
@@ -49,22 +49,22 @@ test('a binary that is not node has neither', async (t) => {
   const elf = await readElf('/bin/true');
   t.is(await findV8GcSymbol(elf), null);
   t.is(await findGcProbePoint(elf), null);
-  t.deepEqual(await readStapsdtNotes(elf), []);
+  t.deepEqual(await readUsdtProbes(elf), []);
 });
 
 test('the usdt-gc workload: both probes read from .note.stapsdt, as readelf -n lists them', async (t) => {
   const path = buildWorkload('usdt-gc');
   const elf = await readElf(path);
-  const probes = await readStapsdtNotes(elf);
+  const probes = await readUsdtProbes(elf);
   t.deepEqual(
     probes.map((probe) => `${probe.provider}:${probe.name}`),
     ['node:gc__start', 'node:gc__done'],
   );
   const readelf = execFileSync('readelf', ['-n', path], { encoding: 'utf8' });
   for (const probe of probes) {
-    t.true(readelf.includes(`Location: 0x${probe.pc.toString(16).padStart(16, '0')}`), readelf);
+    t.true(readelf.includes(`Location: 0x${probe.address.toString(16).padStart(16, '0')}`), readelf);
     t.is(probe.semaphore, 0n);
-    t.regex(probe.args, /^-4@%\w+ -4@%\w+ 8@%\w+$/);
+    t.regex(probe.args.join(' '), /^-4@%\w+ -4@%\w+ 8@%\w+$/);
   }
   t.is((await findGcProbePoint(elf))?.kind, 'usdt');
   // It has no V8 symbol: even preferring the symbol, the probes are what there is.

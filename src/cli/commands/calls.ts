@@ -1,7 +1,7 @@
 import { parseFunctionPattern } from '../../probes/calls-spec.js';
 import { validateByteSize, validateTop } from '../../probes/validate.js';
 import { runCalls } from '../../tools/calls/calls.js';
-import { parseTracingCommand, stringOption, type Command } from '../command.js';
+import { parseTracingCommand, stringOption, TRACING_HELP_END, type Command } from '../command.js';
 
 export const CALLS_HELP = `Usage: memtrace-bpf calls [options] -p PID
        memtrace-bpf calls [options] -- COMMAND [ARGS...]
@@ -43,10 +43,7 @@ Tracing:
                           against the files the process maps): RSS either side
                           of each call ('libz.so*:deflate*'); repeatable
   -d, --duration TIME     stop after TIME (30, 1.5s, 500ms, 2m)
-      --tracer-path PATH  the bpftrace to run
-      --print-script      print the bpftrace program and exit
-      --verbose           show stack traces of errors
-  -h, --help              this help
+${TRACING_HELP_END}
 
 Needs root (bpftrace). See docs/tools/calls.md.
 `;

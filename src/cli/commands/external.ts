@@ -11,6 +11,7 @@ import {
   timelineOption,
   TIMELINE_HELP,
   TIMELINE_OPTIONS,
+  TRACING_HELP_END,
   type Command,
 } from '../command.js';
 
@@ -50,10 +51,7 @@ ${TIMELINE_HELP}
       --stack-depth N     frames per stack, 1 to ${MAX_STACK_DEPTH} (default ${DEFAULT_EXTERNAL_STACK_DEPTH})
 ${STACKS_HELP}
       --map-entries N     capacity of the kernel maps (default 262144)
-      --tracer-path PATH  the bpftrace to run
-      --print-script      print the bpftrace program and exit
-      --verbose           show stack traces of errors
-  -h, --help              this help
+${TRACING_HELP_END}
 
 Needs root (bpftrace) and a node with its C++ symbols (the stock binary has
 them). See docs/tools/external.md.

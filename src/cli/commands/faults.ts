@@ -3,7 +3,15 @@ import { FAULTS_REPORTS } from '../../report/faults-index.js';
 import { runFaults } from '../../tools/faults/faults.js';
 import { parseFaultsValue } from '../../tools/faults/value.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
-import { parseTracingCommand, stackToolOptions, STACK_OPTIONS, STACKS_HELP, stringOption, type Command } from '../command.js';
+import {
+  parseTracingCommand,
+  stackToolOptions,
+  STACK_OPTIONS,
+  STACKS_HELP,
+  stringOption,
+  TRACING_HELP_END,
+  type Command,
+} from '../command.js';
 
 export const FAULTS_HELP = `Usage: memtrace-bpf faults [options] -p PID
        memtrace-bpf faults [options] -- COMMAND [ARGS...]
@@ -39,10 +47,7 @@ Tracing:
       --stack-depth N     frames per stack, 2 to ${MAX_STACK_DEPTH} (default ${DEFAULT_STACK_DEPTH})
 ${STACKS_HELP}
       --map-entries N     capacity of the kernel maps (default 262144)
-      --tracer-path PATH  the bpftrace to run
-      --print-script      print the bpftrace program and exit
-      --verbose           show stack traces of errors
-  -h, --help              this help
+${TRACING_HELP_END}
 
 Needs root (bpftrace), Linux x86-64. See docs/tools/faults.md.
 `;

@@ -2,7 +2,7 @@ import { UsageError } from '../../errors.js';
 import { runGc } from '../../tools/gc/gc.js';
 import { checkReportPaths, reportRequestsFor } from '../../tools/common/write-reports.js';
 import { GC_REPORTS } from '../../report/gc-index.js';
-import { parseTracingCommand, type Command } from '../command.js';
+import { parseTracingCommand, TRACING_HELP_END, type Command } from '../command.js';
 
 export const GC_HELP = `Usage: memtrace-bpf gc [options] -p PID
        memtrace-bpf gc [options] -- node [ARGS...]
@@ -34,10 +34,7 @@ Tracing:
       --live              one line on stderr per collection as it happens
                           (the default when stderr is a terminal)
       --quiet             no per-collection lines
-      --tracer-path PATH  the bpftrace to run
-      --print-script      print the bpftrace program and exit
-      --verbose           show stack traces of errors
-  -h, --help              this help
+${TRACING_HELP_END}
 
 Needs root (bpftrace). See docs/tools/gc.md.
 `;

@@ -12,6 +12,7 @@ import {
   timelineOption,
   TIMELINE_HELP,
   TIMELINE_OPTIONS,
+  TRACING_HELP_END,
   type Command,
 } from '../command.js';
 
@@ -72,10 +73,7 @@ ${STACKS_HELP}
                           per-PID uprobes, such as 0.17: slower free, and every
                           other process using libc pays a trap per call)
       --map-entries N     capacity of the kernel maps (default 262144)
-      --tracer-path PATH  the bpftrace to run
-      --print-script      print the bpftrace program and exit
-      --verbose           show stack traces of errors
-  -h, --help              this help
+${TRACING_HELP_END}
 
 Needs root (bpftrace). See docs/tools/malloc.md.
 

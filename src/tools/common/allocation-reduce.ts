@@ -105,7 +105,7 @@ export function reduceMalloc(raw: MallocRaw, options: ReduceMallocOptions): Mall
     untrackedLiveBlocks: Math.max(0, raw.liveAllocs - raw.liveFrees - outstanding),
     unsymbolizedFrames,
     cutStacks: cuts.count,
-    skippedLines: raw.skippedLines,
+    skippedLines: raw.lines.malformed,
     foreignLines: raw.lines.foreign,
   };
   const timeline = raw.timeline === null ? null : timelineOf(raw.timeline, framesByKey, options.timelineStartedAt ?? null);

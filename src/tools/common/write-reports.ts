@@ -5,8 +5,8 @@
 import { OutputError, UsageError } from '../../errors.js';
 import { checkOutputPath, describeOutputCause, writeOutputFile } from './output-file.js';
 import { MALLOC_VALUE_TYPES, type MallocValueName } from '../../model/malloc-profile.js';
-import { formatByExtension, MALLOC_REPORTS, type ReportFormat } from '../../report/index.js';
-import type { ReportFamily } from '../../report/family.js';
+import { MALLOC_REPORTS, type ReportFormat } from '../../report/index.js';
+import { formatByExtension, type ReportFamily } from '../../report/family.js';
 
 /** A report asked for: a file, by its extension, or standard output (null), by -f. */
 export interface ReportRequestOf<Format extends string> {

@@ -126,7 +126,7 @@ export function reduceFaults(raw: FaultsRaw, options: ReduceFaultsOptions): Faul
       registerMismatches: raw.registerMismatches,
       unsymbolizedFrames,
       cutStacks: cuts.count,
-      skippedLines: raw.skippedLines,
+      skippedLines: raw.lines.malformed,
       foreignLines: raw.lines.foreign,
     },
     totals: {

@@ -36,7 +36,8 @@ export function reduceGc(raw: GcRaw, context: GcReduceContext): GcLog {
     ...context.notes,
     ...(Array.isArray(trailer.notes) ? trailer.notes.filter((note): note is string => typeof note === 'string') : []),
   ];
-  if (raw.otherLines > 0) notes.push(`${raw.otherLines} lines of other output (the target's own, in a hand-run log) were not gc records`);
+  if (raw.lines.foreign > 0)
+    notes.push(`${raw.lines.foreign} lines of other output (the target's own, in a hand-run log) were not gc records`);
   return {
     header,
     collections,
@@ -49,7 +50,7 @@ export function reduceGc(raw: GcRaw, context: GcReduceContext): GcLog {
         : Math.round((raw.endNs - begin) / 1e6) / 1e3,
     partialReason: context.partialReason ?? savedPartial ?? cut,
     lostEvents: raw.lostEvents,
-    badLines: raw.badLines,
+    badLines: raw.lines.malformed,
     noiseLines: raw.noiseLines,
     notes: [...new Set(notes)],
   };

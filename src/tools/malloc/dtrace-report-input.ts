@@ -55,9 +55,10 @@ export function describeMallocDtraceNotes(parser: MallocDtraceParser): string[] 
   if (parser.unmatchedFrees > 0) notes.push(`${parser.unmatchedFrees} frees of blocks whose birth record was dropped`);
   // Never dropped silently: memtrace's own runs keep a launched command's output out of the records
   // (dtrace -o), so there such a line is something else.
-  if (parser.otherLines > 0)
+  const foreign = parser.lines.foreign;
+  if (foreign > 0)
     notes.push(
-      `${parser.otherLines} ${parser.otherLines === 1 ? 'line' : 'lines'} of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)`,
+      `${foreign} ${foreign === 1 ? 'line' : 'lines'} of other output skipped, not records of the program (a launched command's own output, in a log of dtrace -c run by hand)`,
     );
   return notes;
 }

@@ -64,7 +64,7 @@ export function bpftraceMapsNotes(path: string, maps: BpftraceMaps, chosen: Bpft
       `bpftrace lost ${formatCount(maps.lostEvents)} events in ${maps.lostNotices} "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected`,
     );
   if (maps.truncated) notes.push(`${path} ends inside a stack key (cut while bpftrace printed): the last entry is missing`);
-  if (maps.badLines > 0) notes.push(`${formatCount(maps.badLines)} malformed lines skipped (--lenient)`);
+  if (maps.lines.malformed > 0) notes.push(`${formatCount(maps.lines.malformed)} malformed lines skipped (--lenient)`);
   if (chosen === null) notes.push(`no map keyed by a stack in ${path}`);
   const others = maps.stackMaps.filter((map) => map !== chosen);
   if (others.length > 0)
@@ -75,7 +75,7 @@ export function bpftraceMapsNotes(path: string, maps: BpftraceMaps, chosen: Bpft
   const keyed = maps.otherMaps.filter((map) => map.text === null);
   if (keyed.length > 0)
     notes.push(`maps without stacks: ${keyed.map((map) => `${map.name} (${formatCount(map.entries)} entries)`).join(', ')}`);
-  if (maps.textLines > 0) notes.push(`${formatCount(maps.textLines)} lines of other output (printf, the target's own)`);
+  if (maps.lines.foreign > 0) notes.push(`${formatCount(maps.lines.foreign)} lines of other output (printf, the target's own)`);
   return notes;
 }
 

@@ -26,7 +26,7 @@ export async function readDtraceAggregations(path: string, options: { lenient: b
     reader.push(line);
   }
   const result = reader.finish();
-  if (result.stacks.length === 0 && result.values.length === 0 && result.distributions.length === 0 && result.skippedLines === 0) {
+  if (result.stacks.length === 0 && result.values.length === 0 && result.distributions.length === 0 && result.lines.malformed === 0) {
     throw new ParseError({
       file: path,
       lineNumber: Math.max(1, lines),
@@ -48,7 +48,7 @@ export function dtraceStackProfile(aggregations: DtraceAggregations): StackProfi
 export function dtraceAggregationNotes(aggregations: DtraceAggregations): string[] {
   const notes = describeDtraceNotices(aggregations.notices);
   if (aggregations.truncated) notes.push('PARTIAL: the output ends inside an aggregation (the run was cut short)');
-  if (aggregations.skippedLines > 0) notes.push(`${aggregations.skippedLines} unreadable lines skipped (--lenient)`);
+  if (aggregations.lines.malformed > 0) notes.push(`${aggregations.lines.malformed} unreadable lines skipped (--lenient)`);
   if (aggregations.lines.foreign > 0) notes.push(`${aggregations.lines.foreign} foreign lines read past`);
   return notes;
 }
@@ -90,7 +90,7 @@ export async function reportPyMallocDtrace(path: string, options: ReportInputOpt
   const result = parser.finish();
   const notes = describeDtraceNotices(result.notices);
   if (!result.ended) notes.push(`PARTIAL: ${basename(path)} ends before dtrace printed its results`);
-  if (result.skippedLines > 0) notes.push(`${result.skippedLines} unreadable lines skipped (--lenient)`);
+  if (result.lines.malformed > 0) notes.push(`${result.lines.malformed} unreadable lines skipped (--lenient)`);
   if (result.lines.foreign > 0) notes.push(`${result.lines.foreign} foreign lines read past`);
   notes.push(...pyMallocDtraceNotes(result));
   const profile: StackProfile = {

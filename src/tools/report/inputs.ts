@@ -202,11 +202,11 @@ export const REPORT_INPUTS: ReportInput[] = [
       const reports = pushOnly(options) ? [] : reportRequestsFor(options.outputs, options.format, STACK_REPORTS);
       const top = validateTop(options.top);
       await checkReportPaths(reports.map((report) => report.path));
-      const { profile, badLines } = await readFolded(path, { lenient: options.lenient });
+      const { profile, lines } = await readFolded(path, { lenient: options.lenient });
       const render = {
         title: `folded stacks: ${basename(path)}`,
         top,
-        notes: badLines > 0 ? [`${badLines} unreadable lines skipped (--lenient)`] : [],
+        notes: lines.malformed > 0 ? [`${lines.malformed} unreadable lines skipped (--lenient)`] : [],
       };
       await writeFamilyReports(STACK_REPORTS, profile, reports, render, io);
       if (options.push !== null) await pushStackProfile(profile, renderStackProfile(profile, 'pprof', render) as Buffer, options.push, io);

@@ -23,8 +23,7 @@ function raw(overrides: Partial<GcRaw> = {}): GcRaw {
     ],
     lostEvents: 0,
     noiseLines: 1,
-    otherLines: 0,
-    badLines: 0,
+    lines: { malformed: 0, foreign: 0 },
     truncated: false,
     header: null,
     trailer: null,
@@ -68,7 +67,7 @@ test("the live session's reason wins, then the raw log's trailer, then what the 
 
 test("a raw log's saved header fills the header; other output is noted", (t) => {
   const saved = { target: { pid: 99, command: ['node', 'x.js'] }, probe: { kind: 'symbol', symbol: '_Z1f', demangled: 'f()' } };
-  const log = reduceGc(raw({ header: saved, otherLines: 3 }), { header: HEADER, partialReason: null, notes: [] });
+  const log = reduceGc(raw({ header: saved, lines: { malformed: 0, foreign: 3 } }), { header: HEADER, partialReason: null, notes: [] });
   t.deepEqual(log.header.target, saved.target);
   t.is(log.header.binary, '/usr/bin/node');
   // Read as the symbol probe's numbers now: 4 is no GarbageCollector.

@@ -20,8 +20,7 @@ function maps(overrides: Partial<BpftraceMaps> = {}): BpftraceMaps {
     attachedProbes: 2,
     lostEvents: 0,
     lostNotices: 0,
-    textLines: 0,
-    badLines: 0,
+    lines: { malformed: 0, foreign: 0 },
     truncated: false,
     ...overrides,
   };
@@ -55,13 +54,12 @@ test('notes: losses, damage and every map not shown, in that order', (t) => {
     lostEvents: 16_110,
     lostNotices: 13,
     truncated: true,
-    badLines: 2,
+    lines: { malformed: 2, foreign: 3 },
     unprofiledMaps: ['@avg'],
     otherMaps: [
       { name: '@calls', entries: 1, text: '34' },
       { name: '@by_size', entries: 7, text: null },
     ],
-    textLines: 3,
   });
   t.deepEqual(bpftraceMapsNotes('x.txt', all, all.stackMaps[0]!), [
     'bpftrace lost 16,110 events in 13 "Lost N events" notices: printf and other perf-buffer output is missing; counts aggregated in maps are not affected',
