@@ -2,7 +2,7 @@
 import type { RssExplanation } from '../model/rss-explanation.js';
 import { renderExplainHtml } from './explain-html.js';
 import { renderExplainTable } from './explain-table.js';
-import type { ReportFamily } from './family.js';
+import { extensionsOf, type ReportFamily } from './family.js';
 import { renderJson } from './json.js';
 
 export const EXPLAIN_FORMATS = ['table', 'json', 'html'] as const;
@@ -10,7 +10,7 @@ export type ExplainFormat = (typeof EXPLAIN_FORMATS)[number];
 
 export const EXPLAIN_REPORTS: ReportFamily<RssExplanation, ExplainFormat, Record<string, never>> = {
   formats: EXPLAIN_FORMATS,
-  extensions: { '.txt': 'table', '.table': 'table', '.json': 'json', '.html': 'html', '.htm': 'html' },
+  extensions: extensionsOf(EXPLAIN_FORMATS),
   render: (explanation, format) =>
     format === 'json' ? renderJson(explanation) : format === 'html' ? renderExplainHtml(explanation) : renderExplainTable(explanation),
 };
