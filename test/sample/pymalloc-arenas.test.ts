@@ -269,6 +269,25 @@ for (const version of ['3.6.15', '3.7.16', '3.8.18', '3.9.18', '3.10.13', '3.11.
   });
 }
 
+needing([PYTHON_NEED])('a process whose pools change while they are scanned: no error, every arena, few torn headers', async (t) => {
+  const held = await startWorkload(DEBIAN_PYTHON, ['--churn']);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const scan = await scanOf(held.pid);
+      const pools = scan.totals.usedPools + scan.totals.emptyPools;
+      t.log(
+        `round ${round}: ${scan.totals.arenas} arenas, ${pools} pools (${scan.totals.usedPools} used), ${scan.inconsistentHeaders} torn headers, ${scan.elapsedMs.toFixed(0)} ms`,
+      );
+      t.true(scan.complete);
+      // Replacing objects frees and makes pools; CPython's arenas at the print are a floor, give or take one freed.
+      t.true(scan.totals.arenas >= held.stats.arenas - 1, `${scan.totals.arenas} arenas, ${held.stats.arenas} at the start`);
+      t.true(scan.inconsistentHeaders <= pools / 100);
+    }
+  } finally {
+    await held.stop();
+  }
+});
+
 test.serial('a process that does not run CPython is "not CPython", and nothing is read', async (t) => {
   const child = spawn('sleep', ['30']);
   await new Promise((resolve) => child.once('spawn', resolve));

@@ -14,15 +14,26 @@ Then it prints sys._debugmallocstats() on stderr (CPython's own account of its a
 reference a scan is compared with) and a line `end of _debugmallocstats`, then `ready PID` on
 stdout, and waits for a byte on stdin before it exits, without allocating in between.
 
-Usage: python3 pymalloc-hold.py [--keep K] [--half H] [--dropped D]
+Usage: python3 pymalloc-hold.py [--keep K] [--half H] [--dropped D] [--churn]
   (defaults: 200000, 100000, 100000; --scale-mib M sets K to hold about M MiB in `keep`)
+  --churn  instead of waiting still, keep replacing objects of `keep` by others of 1 to 400 bytes
+           until stdin has a byte: a process whose pools change while they are scanned
 """
 import os
+import random
+import select
 import sys
 
 
 def option(name, default):
     return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+def churn(held):
+    generator = random.Random(1)
+    while not select.select([0], [], [], 0)[0]:
+        for _ in range(10000):
+            held[generator.randrange(len(held))] = generator.randrange(256).to_bytes(1, 'little') * generator.randrange(2, 400)
 
 
 def main():
@@ -57,6 +68,8 @@ def main():
     sys._debugmallocstats()
     os.write(2, b'end of _debugmallocstats\n')
     os.write(1, ready)
+    if '--churn' in sys.argv:
+        churn(keep)
     os.read(0, 1)
     # Keep both lists alive until the byte arrives.
     return len(keep) + len(half)
