@@ -3,6 +3,7 @@
 // what that share usually means, not more: memtrace states what it measured and what to run next.
 import type { AllocatorState, Diagnosis, RssPart } from '../../model/rss-explanation.js';
 import { formatBytes } from '../../report/units.js';
+import { PYMALLOC_EMPTY } from './python-arenas.js';
 
 /** Below this, no part is worth a finding of its own: a small process has nothing to fix. */
 const MIN_FINDING_BYTES = 4 * 1024 * 1024;
@@ -71,6 +72,25 @@ const RULES: Partial<Record<RssPart['kind'], Rule>> = {
         summary: `${percent(part.share)} of RSS is the malloc heap, which memtrace could not split into live and retained`,
         evidence: [`${formatBytes(part.bytes)} resident in [heap]`, ...(allocatorNote === null ? [] : [allocatorNote])],
         remedies: ["install libc6-dbg (Debian, Ubuntu) or glibc-debuginfo so that memtrace can read glibc's arenas"],
+      };
+    },
+  },
+  pymalloc: {
+    minShare: 0.3,
+    diagnose(part) {
+      const empty = part.members.find((member) => member.name === PYMALLOC_EMPTY)?.bytes ?? 0;
+      const remedies = [
+        'memtrace calls (or tracemalloc) shows which Python code allocates them',
+        'PYTHONMALLOC=malloc hands small objects to glibc instead, where malloc_trim and MALLOC_ARENA_MAX apply (slower)',
+      ];
+      if (empty > part.bytes / 4)
+        remedies.unshift(
+          'pymalloc gives an arena back only when all of its pools are empty: objects that outlive a burst keep whole arenas',
+        );
+      return {
+        summary: `${percent(part.share)} of RSS is CPython's small-object arenas (pymalloc)`,
+        evidence: [`${formatBytes(part.bytes)} resident in arenas, ${formatBytes(empty)} of it in empty pools that pymalloc keeps`],
+        remedies,
       };
     },
   },

@@ -11,6 +11,7 @@ import { readProcSmaps } from '../../symbols/proc-smaps.js';
 import { classifyMappings } from './classify.js';
 import { diagnose } from './diagnose.js';
 import { readAllocatorState } from './allocator-state.js';
+import { readPythonArenas } from './python-arenas.js';
 
 const HOW: Record<RssPart['kind'], { accuracy: RssPart['accuracy']; how: string }> = {
   'malloc-live': {
@@ -27,7 +28,10 @@ const HOW: Record<RssPart['kind'], { accuracy: RssPart['accuracy']; how: string 
     accuracy: 'estimate',
     how: "memory V8 objects hold outside its heap (process.memoryUsage().external, ArrayBuffers included), taken out of malloc's live blocks that hold it",
   },
-  pymalloc: { accuracy: 'exact', how: "resident pages of CPython's arenas, found in anonymous memory by their pools' headers" },
+  pymalloc: {
+    accuracy: 'exact',
+    how: "resident pages of CPython's arenas, found in anonymous memory by their pools' headers; empty pools apart from pools in use",
+  },
   file: { accuracy: 'exact', how: 'Rss of every file-backed mapping (copy-on-write pages of a file included)' },
   stacks: {
     accuracy: 'estimate',
@@ -52,7 +56,8 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
   if (mappings.length === 0) throw new TargetError(`process ${pid} has no memory map: a kernel thread has no user memory to explain`);
   const threads = await readThreadStackPointers(pid).catch(() => []);
   const allocator = await readAllocatorState(pid, mappings);
-  const classified = classifyMappings(mappings, threads, allocator.layout);
+  const python = await readPythonArenas(pid, mappings);
+  const classified = classifyMappings(mappings, threads, allocator.layout, python?.claims ?? []);
   const rssBytes = classified.rssBytes;
   if (options.nodeHeap !== null) carveNodeParts(classified.parts, options.nodeHeap);
   const ordered = PART_ORDER.flatMap((kind) => classified.parts.filter((part) => part.kind === kind));
@@ -65,7 +70,7 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
     members: part.members,
     ...(part.carvedOut === undefined ? {} : { carvedOut: part.carvedOut }),
   }));
-  const notes: string[] = [];
+  const notes: string[] = [...(python?.notes ?? [])];
   if (allocator.state?.partial) notes.push(`glibc's heaps changed while they were read: ${allocator.state.partial}`);
   const drift = Math.abs(rssBytes - kernelRssBytes);
   if (kernelRssBytes > 0 && drift / kernelRssBytes > 0.02)
