@@ -130,7 +130,7 @@ export class ProcessMemoryError extends TargetError {
 
 // ---- the layout ---------------------------------------------------------------------------------
 
-const ARENA = { flags: 4, fastbinsY: 16, top: 96, next: 2160, systemMem: 2184, size: 2200 } as const;
+const ARENA = { mutex: 0, flags: 4, fastbinsY: 16, top: 96, next: 2160, systemMem: 2184, size: 2200 } as const;
 const MP = { nMmaps: 60, mmappedMem: 80, sbrkBase: 96, tcacheCount: 120, size: 136 } as const;
 const HEAP_INFO = { arPtr: 0, prev: 8, size: 16, sizeof: 48 } as const;
 const TCACHE = { chunkSize: 0x290, bins: 64, entries: 128, sizeof: 640 } as const;
@@ -291,6 +291,8 @@ interface ArenaHead {
   top: number;
   systemMem: number;
   flags: number;
+  /** The arena's mutex was held when read: a thread was inside malloc or free, and the arena may be half-updated. */
+  locked: boolean;
   fastbins: number[];
 }
 
@@ -420,6 +422,7 @@ class Walker {
         top: u64(bytes, ARENA.top),
         systemMem: u64(bytes, ARENA.systemMem),
         flags: bytes.readInt32LE(ARENA.flags),
+        locked: bytes.readInt32LE(ARENA.mutex) !== 0,
         fastbins,
       });
       const next = u64(bytes, ARENA.next);
@@ -452,7 +455,7 @@ class Walker {
       else await this.#walkArenaHeaps(arena, head);
     } catch (error) {
       if (!(error instanceof Race)) throw error;
-      arena.problem = error.message;
+      arena.problem = `${error.message}${head.locked ? ' (its lock was held: a thread was inside malloc or free)' : ''}`;
     }
     return arena;
   }
@@ -688,8 +691,10 @@ class Walker {
     for (const mapping of this.target.maps) {
       if (!mapping.perms.startsWith('rw') || !(mapping.path === '' || mapping.path.startsWith('[anon:'))) continue;
       const start = Number(mapping.start);
-      const end = Number(mapping.end);
-      if (heaps.some((heap) => heap.start < end && start < heap.end)) continue;
+      const mappingEnd = Number(mapping.end);
+      if (heaps.some((heap) => heap.start <= start && start < heap.end)) continue;
+      // The kernel merges a chunk mapped right below a thread arena's heap with that heap: stop at it.
+      const end = Math.min(mappingEnd, ...heaps.filter((heap) => start < heap.start && heap.start < mappingEnd).map((heap) => heap.start));
       // The header's page must be in RAM (it was written); reading one that is not would map the zero page.
       let residency = await this.#residency(start, start + this.#pageBytes);
       let chunk = start;
