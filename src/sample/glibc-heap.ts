@@ -87,7 +87,7 @@ export interface ArenaWalk {
   top: ChunkTotals;
   fastbin: ChunkTotals;
   tcache: ChunkTotals;
-  /** Heap bytes that are no chunk: heap_info and the arena struct, alignment, fenceposts. */
+  /** Heap bytes that are no chunk: heap_info and the arena struct, alignment, fenceposts (`chunks` stays 0). */
   overhead: ChunkTotals;
   /** null when every heap was walked to its end; otherwise what stopped the walk. */
   problem: string | null;
@@ -560,7 +560,7 @@ class Walker {
     let size = chunk < stop ? await this.#chunkSize(chunk, residency, stop) : 0;
     while (chunk < stop) {
       if (olderHeap && (size === 0 || size === HEADER)) {
-        this.#add(arena.overhead, chunk, heap.end - chunk, residency, size === HEADER ? 1 : 0);
+        this.#add(arena.overhead, chunk, heap.end - chunk, residency, 0);
         return;
       }
       if (size < MINSIZE || size % ALIGNMENT !== 0 || chunk + size > stop) {

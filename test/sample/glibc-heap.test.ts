@@ -151,6 +151,33 @@ withDebugFile(
   },
 );
 
+withDebugFile('a thread arena past 64 MiB: its newest heap, then the older one it links, ended by fenceposts', async (t) => {
+  const target = await start(['heaps']);
+  const result = await walk(target.pid);
+  t.true(result.complete, result.problem ?? '');
+  assertSane(t, result);
+  const arena = result.arenas.find((candidate) => !candidate.main)!;
+  t.is(arena.heaps.length, 2);
+  const [newest, oldest] = arena.heaps;
+  t.is(oldest!.start + 48n, arena.address, 'the arena struct is in its first heap');
+  t.is(oldest!.end - oldest!.start, BigInt(64 * MiB), 'the first heap grew to HEAP_MAX_SIZE');
+  t.is(newest!.start % BigInt(64 * MiB), 0n, 'a heap is HEAP_MAX_SIZE-aligned');
+  // 12000 kept blocks and the thread's tcache struct; the old heap's top, freed when the arena moved
+  // on, is the one free chunk; overhead: both heap_infos, the arena struct, alignment and the fenceposts.
+  t.deepEqual(arena.inUse, {
+    chunks: 12001,
+    bytes: 12000 * chunk(8000) + TCACHE_STRUCT,
+    residentBytes: 12000 * chunk(8000) + TCACHE_STRUCT,
+  });
+  t.is(arena.free.chunks, 1);
+  t.true(arena.overhead.bytes > 48 + 2200 + 48 && arena.overhead.bytes < 48 + 2200 + 48 + 64);
+  const rss = smapsRss(target.pid);
+  for (const heap of arena.heaps) {
+    t.is(rss.get(heap.start)?.end, heap.end);
+    t.is(rss.get(heap.start)?.rss, heap.residentBytes);
+  }
+});
+
 withDebugFile('without mp_, the brk heap is found from the [heap] mapping and the figures are the same', async (t) => {
   const target = await start();
   const [withMp, withoutMp] = [await walk(target.pid), await walk(target.pid, { withoutMp: true })];

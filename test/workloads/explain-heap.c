@@ -9,6 +9,8 @@
  *     the second thread 5 blocks of 40 bytes freed (its own tcache, bin 1); the threads then sleep.
  * Every block is written whole, so all of it is resident. Bookkeeping lives in static arrays, and
  * output goes through write(2), so that the workload mallocs nothing but the blocks above.
+ *        explain-heap heaps   one thread keeps 12000 blocks of 8000 bytes (96 MB): more than one
+ *   64 MiB heap, so its arena links an older heap (heap_info.prev); prints "ready" and sleeps.
  *        explain-heap churn   prints "ready", then mallocs and frees blocks of random sizes forever in
  *   the main thread and 2 others, for the walk-while-racing test.
  */
@@ -57,6 +59,17 @@ static void *thread_main(void *arg) {
   return NULL;
 }
 
+#define MANY_BLOCKS 12000
+static void *many[MANY_BLOCKS];
+
+static void *grow_heaps(void *arg) {
+  (void)arg;
+  for (int i = 0; i < MANY_BLOCKS; i++) many[i] = filled(THREAD_SIZE);
+  write(1, "ready\n", 6);
+  for (;;) pause();
+  return NULL;
+}
+
 static void *churn(void *arg) {
   unsigned seed = (unsigned)(long)arg;
   static __thread void *slots[256];
@@ -77,6 +90,10 @@ int main(int argc, char **argv) {
     pthread_create(&threads[1], NULL, churn, (void *)2L);
     write(1, "ready\n", 6);
     churn((void *)3L);
+  }
+  if (argc > 1 && strcmp(argv[1], "heaps") == 0) {
+    pthread_create(&threads[0], NULL, grow_heaps, NULL);
+    for (;;) pause();
   }
   for (int i = 0; i < MAIN_BLOCKS; i++) {
     main_freed[i] = filled(MAIN_SIZE);
