@@ -8,7 +8,9 @@
 // Files are read with positioned reads, never loaded whole: node's own binary is ~100 MB and we only
 // need its headers and symbol tables. readElf() opens the file, reads everything it keeps, and closes
 // it again, so an ElfFile holds no file descriptor (a symbolizer may cache hundreds of them).
-// readAtVaddr() reopens the file and checks that it is still the same file (inode, size, mtime).
+// readAtVaddr() and findObjects() reopen the file and check that it is still the same file (inode,
+// size, mtime). Data symbols are read only by findObjects(), when asked: few callers want them, and
+// node's .symtab holds tens of thousands that a cached ElfFile would otherwise keep.
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { MemtraceError } from '../errors.js';
@@ -44,6 +46,7 @@ export const STB_LOCAL = 0;
 export const STB_GLOBAL = 1;
 export const STB_WEAK = 2;
 const STB_GNU_UNIQUE = 10;
+export const STT_OBJECT = 1;
 export const STT_FUNC = 2;
 const STT_GNU_IFUNC = 10;
 
@@ -92,6 +95,17 @@ export interface ElfFunction {
   sectionIndex: number;
 }
 
+/** A data symbol (STT_OBJECT): a variable such as glibc's `main_arena`. */
+export interface ElfObject {
+  name: string;
+  address: bigint;
+  size: bigint;
+  /** STB_LOCAL, STB_GLOBAL, STB_WEAK (or STB_GNU_UNIQUE). */
+  binding: number;
+  /** The table it came from: `.symtab` holds the static (local) variables, `.dynsym` only exported ones. */
+  table: '.symtab' | '.dynsym';
+}
+
 /** The ELF header fields that locate the tables; elf-alias rewrites some of them. */
 export interface ElfHeader {
   type: number;
@@ -121,6 +135,12 @@ export interface ElfFile {
   findFunction(name: string): ElfFunction | undefined;
   /** The section containing a virtual address (allocated sections only). */
   sectionAt(vaddr: bigint): ElfSection | undefined;
+  /**
+   * The data symbols (STT_OBJECT) named `name`, one per distinct address, from .symtab and .dynsym:
+   * several when static variables of different files share a name. Rereads the symbol tables
+   * (throws ElfError if the file changed since readElf); nothing is cached.
+   */
+  findObjects(name: string): Promise<ElfObject[]>;
 }
 
 /**
@@ -344,6 +364,44 @@ async function readFunctions(
   return { functions, byName: plainByName };
 }
 
+/** The STT_OBJECT symbols called `name` in .symtab and .dynsym, one per address (.symtab's first, it names locals too). */
+async function readObjects(reader: PositionedReader, sections: ElfSection[], name: string): Promise<ElfObject[]> {
+  const found = new Map<bigint, ElfObject>();
+  const tables = sections.filter((s) => s.type === SHT_SYMTAB).concat(sections.filter((s) => s.type === SHT_DYNSYM));
+  for (const table of tables) {
+    const strtab = sections[table.link];
+    if (!strtab || strtab.type !== SHT_STRTAB || table.type === SHT_NOBITS) continue;
+    const symbols = await reader.read(table.offset, table.size, `symbol table ${table.name || table.index}`);
+    const strings = await reader.read(strtab.offset, strtab.size, `string table ${strtab.name || strtab.index}`);
+    // Compare bytes, not decoded strings: a debug .symtab has ~10 000 names and we want one.
+    const wanted = Buffer.from(`${name}\0`, 'utf8');
+    const count = Math.floor(symbols.length / SYMBOL_SIZE);
+    for (let i = 1; i < count; i++) {
+      const at = i * SYMBOL_SIZE;
+      const info = symbols[at + 4]!;
+      if ((info & 0xf) !== STT_OBJECT) continue;
+      const sectionIndex = symbols.readUInt16LE(at + 6);
+      if (sectionIndex === SHN_UNDEF || sectionIndex >= SHN_LORESERVE) continue;
+      const nameOffset = symbols.readUInt32LE(at);
+      if (
+        nameOffset + wanted.length > strings.length ||
+        strings.compare(wanted, 0, wanted.length, nameOffset, nameOffset + wanted.length) !== 0
+      )
+        continue;
+      const address = symbols.readBigUInt64LE(at + 8);
+      if (found.has(address)) continue;
+      found.set(address, {
+        name,
+        address,
+        size: symbols.readBigUInt64LE(at + 16),
+        binding: info >> 4,
+        table: table.type === SHT_SYMTAB ? '.symtab' : '.dynsym',
+      });
+    }
+  }
+  return [...found.values()];
+}
+
 /** The .gnu.version entries for a .dynsym, or undefined when the file has none. */
 async function readVersionSymbols(reader: PositionedReader, sections: ElfSection[], dynsymIndex: number): Promise<Uint16Array | undefined> {
   const section = sections.find((s) => s.type === SHT_GNU_VERSYM && s.link === dynsymIndex);
@@ -418,6 +476,17 @@ class LoadedElf implements ElfFile {
   async readAtVaddr(vaddr: bigint, length: number): Promise<Buffer> {
     const segment = this.segments.find((s) => vaddr >= s.vaddr && vaddr + BigInt(length) <= s.vaddr + s.filesz);
     if (!segment) throw new ElfError(this.path, `no file-backed PT_LOAD segment holds ${length} bytes at 0x${vaddr.toString(16)}`);
+    return this.reopened((reader) =>
+      reader.read(segment.offset + (vaddr - segment.vaddr), length, `${length} bytes at 0x${vaddr.toString(16)}`),
+    );
+  }
+
+  async findObjects(name: string): Promise<ElfObject[]> {
+    return this.reopened((reader) => readObjects(reader, this.sections, name));
+  }
+
+  /** Runs `use` on the file reopened, refusing a file that is no longer the one whose headers were read. */
+  private async reopened<T>(use: (reader: PositionedReader) => Promise<T>): Promise<T> {
     let handle: FileHandle;
     try {
       handle = await open(this.path, 'r');
@@ -430,8 +499,10 @@ class LoadedElf implements ElfFile {
       if (now.dev !== was.dev || now.ino !== was.ino || now.size !== was.size || now.mtimeMs !== was.mtimeMs) {
         throw new ElfError(this.path, 'the file changed since its headers were read; read it again');
       }
-      const reader = new PositionedReader(this.path, handle, now.size);
-      return await reader.read(segment.offset + (vaddr - segment.vaddr), length, `${length} bytes at 0x${vaddr.toString(16)}`);
+      return await use(new PositionedReader(this.path, handle, now.size));
+    } catch (error) {
+      if (error instanceof ElfError) throw error;
+      throw new ElfError(this.path, `cannot read: ${describeFsError(error)}`, { cause: error });
     } finally {
       await handle.close();
     }

@@ -34,6 +34,7 @@ function fakeElf(code: number[], options: { machine?: number; size?: bigint } = 
     },
     findFunction: (name) => (name === 'free' ? free : undefined),
     sectionAt: () => undefined,
+    findObjects: async () => [],
   };
 }
 

@@ -150,3 +150,38 @@ test('readAtVaddr notices the file was replaced after it was read', async (t) =>
   const alpha = elf.findFunction('alpha_function')!;
   await t.throwsAsync(elf.readAtVaddr(alpha.address, 4), { instanceOf: ElfError, message: /changed since its headers were read/ });
 });
+
+// ---- data symbols (findObjects) -------------------------------------------------------------------
+
+/** readelf's OBJECT symbols called `name` in `path`, as address and size, one per address. */
+function readelfObjects(path: string, name: string): { address: bigint; size: bigint }[] {
+  const found = new Map<bigint, bigint>();
+  for (const line of execFileSync('readelf', ['-sW', path], { encoding: 'utf8', maxBuffer: 1 << 28 }).split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[3] !== 'OBJECT' || fields[6] === 'UND' || fields[7]?.replace(/@.*$/, '') !== name) continue;
+    found.set(BigInt(`0x${fields[1]}`), BigInt(fields[2]!.startsWith('0x') ? fields[2]! : Number(fields[2])));
+  }
+  return [...found].map(([address, size]) => ({ address, size }));
+}
+
+test('data symbols: a static variable of .symtab and an exported one of .dynsym, as readelf lists them', async (t) => {
+  const program = await readElf(pieProgram);
+  const libc = await readElf(SYSTEM_LIBC);
+  const exported = await libc.findObjects('_IO_2_1_stdout_');
+  t.deepEqual(
+    exported.map((o) => ({ address: o.address, size: o.size })),
+    readelfObjects(SYSTEM_LIBC, '_IO_2_1_stdout_'),
+  );
+  t.is(exported[0]?.table, '.dynsym');
+  t.deepEqual(await libc.findObjects('main_arena'), [], 'the stripped library has no .symtab, so no static variable');
+  t.deepEqual(await libc.findObjects('malloc'), [], 'a function is no data symbol');
+  t.deepEqual(await program.findObjects('no_such_variable'), []);
+});
+
+test('findObjects refuses a file that changed since it was read', async (t) => {
+  const copy = join(temporary.dir, 'changing');
+  writeFileSync(copy, readFileSync(pieProgram));
+  const elf = await readElf(copy);
+  writeFileSync(copy, Buffer.concat([readFileSync(pieProgram), Buffer.alloc(4096)]));
+  await t.throwsAsync(elf.findObjects('anything'), { instanceOf: ElfError, message: /changed since/ });
+});
