@@ -72,6 +72,9 @@ export interface AllocatorState {
   mmapped: { count: number; bytes: number; residentBytes: number };
   /** Why the walk is incomplete (the heap kept changing while it was read); null when it is whole. */
   partial: string | null;
+  /** What a reader should know of the walk (limits hit, glibc's counters that disagree with it). */
+  notes: string[];
+  elapsedMs: number;
 }
 
 export interface Diagnosis {

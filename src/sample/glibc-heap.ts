@@ -70,6 +70,8 @@ export interface HeapRange {
   end: bigint;
   /** Bytes of [start, end) in RAM. */
   residentBytes: number;
+  /** Of them, those of chunks in use (the arena's inUse, heap by heap). */
+  inUseResidentBytes: number;
 }
 
 export interface ArenaWalk {
@@ -103,6 +105,8 @@ export interface GlibcHeapWalk {
   arenas: ArenaWalk[];
   /** Chunks glibc mmapped on their own (at least mmap_threshold, 128 KiB by default), found in the anonymous mappings. */
   mmapped: ChunkTotals & {
+    /** Each chunk's range: a mapping of its own (or several merged by the kernel). */
+    ranges: Array<{ start: bigint; end: bigint; residentBytes: number }>;
     /** glibc's own counters (mp_.n_mmaps, mp_.mmapped_mem), when mp_ was given: a chunk it counts but the scan missed shows here. */
     glibc: { chunks: number; bytes: number } | null;
   };
@@ -283,6 +287,8 @@ interface WalkedHeap {
   end: number;
   residency: PageResidency;
   inUseStarts: Uint8Array;
+  /** The heap as the result shows it: its in-use resident bytes are kept up to date as chunks are found. */
+  range: HeapRange;
 }
 
 interface ArenaHead {
@@ -360,7 +366,7 @@ class Walker {
       problem: null,
       attempts: 1,
       arenas: [],
-      mmapped: { ...totals(), glibc: null },
+      mmapped: { ...totals(), ranges: [], glibc: null },
       tcache: { status: 'unknown', perThreadStructs: 0, countLimit: DEFAULT_TCACHE_COUNT },
       notes: this.#notes,
       elapsedMs: 0,
@@ -535,8 +541,14 @@ class Walker {
   }
 
   #addHeap(arena: ArenaWalk, start: number, end: number, residency: PageResidency): WalkedHeap {
-    const heap: WalkedHeap = { arena, start, end, residency, inUseStarts: new Uint8Array(Math.ceil((end - start) / ALIGNMENT / 8)) };
-    arena.heaps.push({ start: BigInt(start), end: BigInt(end), residentBytes: residency.residentBytes(start, end) });
+    const range: HeapRange = {
+      start: BigInt(start),
+      end: BigInt(end),
+      residentBytes: residency.residentBytes(start, end),
+      inUseResidentBytes: 0,
+    };
+    const heap: WalkedHeap = { arena, start, end, residency, inUseStarts: new Uint8Array(Math.ceil((end - start) / ALIGNMENT / 8)), range };
+    arena.heaps.push(range);
     this.#heaps.push(heap);
     return heap;
   }
@@ -571,6 +583,7 @@ class Walker {
       if (nextField === null) throw new Race(`the header of chunk ${hex(next)} cannot be read`);
       if (nextField & PREV_INUSE) {
         this.#add(arena.inUse, chunk, size, residency);
+        heap.range.inUseResidentBytes += residency.residentBytes(chunk, chunk + size);
         const bit = (chunk - heap.start) / ALIGNMENT;
         heap.inUseStarts[bit >> 3]! |= 1 << (bit & 7);
         if (size === TCACHE.chunkSize) {
@@ -613,6 +626,7 @@ class Walker {
     inUse.chunks -= 1;
     inUse.bytes -= size;
     inUse.residentBytes -= resident;
+    heap.range.inUseResidentBytes -= resident;
     const into = heap.arena[category];
     into.chunks += 1;
     into.bytes += size;
@@ -707,6 +721,11 @@ class Walker {
           break;
         if (residency.end < chunk + size) residency = await this.#residency(start, end);
         this.#add(result.mmapped, chunk, size, residency);
+        result.mmapped.ranges.push({
+          start: BigInt(chunk),
+          end: BigInt(chunk + size),
+          residentBytes: residency.residentBytes(chunk, chunk + size),
+        });
         chunk += size;
       }
     }

@@ -2,8 +2,8 @@
 // amounts of each part (live and freed malloc blocks, an mmapped block, a mapped file, an anonymous
 // mapping, two thread stacks), attached and launched; then the bad cases.
 import test, { type ExecutionContext } from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js';
@@ -14,6 +14,9 @@ import { buildWorkload, ROOT } from '../helpers/workloads.js';
 const MiB = 1024 * 1024;
 const FILE_BYTES = 16 * MiB;
 const ANON_BYTES = 24 * MiB;
+/** glibc's chunk of a 4,000-byte block: the request plus its 8-byte size word, rounded up to 16. */
+const CHUNK_BYTES = 4016;
+const BLOCKS = 8000;
 
 function scratch(t: ExecutionContext): string {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-explain-'));
@@ -51,7 +54,20 @@ function checkParts(t: ExecutionContext, explanation: RssExplanation, mappedFile
   const stacks = part(explanation, 'stacks').members.filter((member) => member.name.startsWith('thread explain-parts'));
   t.is(stacks.length, 2, 'both threads');
   for (const stack of stacks) t.true(stack.bytes >= MiB && stack.bytes < 1.2 * MiB, `a thread stack: ${stack.bytes}`);
-  t.true(explanation.diagnosis.length > 0);
+  // glibc's arenas, walked from outside: the kept blocks (one more than the freed), the freed ones.
+  t.is(explanation.allocator?.name, 'glibc', explanation.allocatorNote ?? '');
+  const live = part(explanation, 'malloc-live');
+  within(t, live.members.find((member) => member.name === 'main arena')!.bytes, (BLOCKS + 1) * CHUNK_BYTES, 0.01, 'live in the main arena');
+  t.is(
+    live.members.find((member) => member.name === 'blocks mmapped on their own')?.bytes,
+    8 * MiB + 4096,
+    'the mmapped block, header page included',
+  );
+  within(t, part(explanation, 'malloc-retained').bytes, BLOCKS * CHUNK_BYTES, 0.01, 'the freed blocks glibc retains');
+  t.is(explanation.allocator!.mmapped.count, 1);
+  const finding = explanation.diagnosis.find((candidate) => candidate.cause === 'malloc-retained');
+  t.truthy(finding, 'the retained memory is named');
+  t.regex(finding!.summary, /^\d+% of RSS is freed memory that glibc retains, in 1 arena$/);
 }
 
 test('attached: the parts of explain-parts add up to its RSS, each within its tolerance', async (t) => {
@@ -140,7 +156,31 @@ test('a process in another PID namespace, and a static binary, are explained', a
   const explanation = JSON.parse(run.stdout) as RssExplanation;
   t.true(explanation.rssBytes > 0);
   t.true(part(explanation, 'file').members.some((member) => member.name.endsWith('/sleep')));
+
+  const stat = spawn(buildStatic(), { stdio: 'ignore' });
+  t.teardown(() => void stat.kill('SIGKILL'));
+  await sleep(300);
+  const staticRun = await memtraceAuto(['explain', '-p', String(stat.pid), '-f', 'json']);
+  t.is(staticRun.exitCode, 0, staticRun.stderr);
+  const staticExplanation = JSON.parse(staticRun.stdout) as RssExplanation;
+  t.is(staticExplanation.allocator, null);
+  t.regex(staticExplanation.allocatorNote ?? '', /maps no glibc \(libc\.so\.6\): a static binary/);
+  t.true(
+    staticExplanation.parts.some((candidate) => candidate.kind === 'malloc-unsplit'),
+    'its [heap] is shown whole',
+  );
 });
+
+/** A static binary that idles: no libc.so.6 mapped, so glibc's arenas have no symbols to be found by. */
+function buildStatic(): string {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-static-'));
+  writeFileSync(
+    join(directory, 'idle.c'),
+    '#include <stdlib.h>\n#include <unistd.h>\nint main(void) { char *p = malloc(100000); p[0] = 1; for (;;) pause(); }\n',
+  );
+  execFileSync('gcc', ['-static', '-o', join(directory, 'idle'), join(directory, 'idle.c')]);
+  return join(directory, 'idle');
+}
 
 test('a Node process, --attach-inspector: V8 heap and external memory are parts of their own, the inspector closed again', async (t) => {
   for (const busy of [false, true]) {
@@ -176,4 +216,34 @@ test('a Node process without --attach-inspector: a hint, and no V8 parts', async
   t.regex(run.stderr, /runs Node\.js: --attach-inspector also splits out V8's heap/);
   const explanation = JSON.parse(run.stdout) as RssExplanation;
   t.false(explanation.parts.some((candidate) => candidate.kind === 'v8-heap' || candidate.kind === 'v8-external'));
+});
+
+test("a Python process: pymalloc's arenas (empty pools apart) and its large blocks in malloc's live part", async (t) => {
+  // 200,000 kept 128-byte blocks, 100,000 256-byte blocks freed between them (empty pools pymalloc
+  // keeps), 100,000 64-byte blocks every other one freed, 1,000 bytes objects of 100,000 bytes
+  // (malloc chunks of 100,048 bytes).
+  const python = spawn('python3.11', [`${ROOT}test/workloads/python/pymalloc-hold.py`, '--large', '1000'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  t.teardown(() => void python.kill('SIGKILL'));
+  await waitForLine(python.stdout!, /^ready \d+/);
+  const run = await memtraceAuto(['explain', '-p', String(python.pid), '-f', 'json']);
+  t.is(run.exitCode, 0, run.stderr);
+  const explanation = JSON.parse(run.stdout) as RssExplanation;
+  t.is(
+    explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
+    explanation.rssBytes,
+  );
+  const pymalloc = part(explanation, 'pymalloc');
+  const inUse = pymalloc.members.find((member) => member.name === 'pools in use')!.bytes;
+  const empty = pymalloc.members.find((member) => member.name === 'empty pools (kept by pymalloc)')!.bytes;
+  // The kept blocks fill their pools; the 64-byte ones, every other freed, keep theirs half full;
+  // the interpreter's own objects add a few MiB of pools in use.
+  const heldPools = 200_000 * 128 + 100_000 * 64;
+  t.true(inUse >= heldPools && inUse <= heldPools + 8 * MiB, `pools in use: ${inUse}`);
+  within(t, empty, 100_000 * 256, 0.05, 'the empty pools of the freed 256-byte blocks');
+  // The large blocks, and the interpreter's own malloc blocks (a few MiB).
+  const live = part(explanation, 'malloc-live').bytes;
+  t.true(live >= 1000 * 100_048 && live <= 1000 * 100_048 + 8 * MiB, `malloc, live: ${live}`);
+  python.stdin!.end('x');
 });

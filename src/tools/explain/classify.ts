@@ -29,7 +29,7 @@ export interface ResidentClaim {
   kind: RssPartKind;
   /** The member the bytes are counted under ("main arena ([heap])", "pymalloc arenas"). */
   name: string;
-  /** Resident bytes of the range that belong to `kind`; Infinity: the whole mapping's Rss. */
+  /** Resident bytes of the range that belong to `kind`. */
   residentBytes: number;
   /** Where the rest of a mapping holding this claim goes (an arena's heap: retained). */
   rest?: { kind: RssPartKind; name: string };
@@ -117,7 +117,11 @@ export function classifyMappings(
   }
   // Always the parts every process has; the allocator's two when it was read, its one when it was not.
   const shown = (kind: RssPartKind): boolean =>
-    members.has(kind) || kind === 'file' || kind === 'stacks' || kind === 'anon-other' || (malloc !== null && kind !== 'malloc-unsplit');
+    members.has(kind) ||
+    kind === 'file' ||
+    kind === 'stacks' ||
+    kind === 'anon-other' ||
+    (malloc !== null && (kind === 'malloc-live' || kind === 'malloc-retained'));
   const parts = PART_ORDER.filter(shown).map((kind) => {
     const all = [...(members.get(kind)?.values() ?? [])].sort((a, b) => b.bytes - a.bytes);
     return {

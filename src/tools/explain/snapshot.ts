@@ -71,7 +71,11 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
     ...(part.carvedOut === undefined ? {} : { carvedOut: part.carvedOut }),
   }));
   const notes: string[] = [...(python?.notes ?? [])];
-  if (allocator.state?.partial) notes.push(`glibc's heaps changed while they were read: ${allocator.state.partial}`);
+  if (allocator.state?.partial)
+    notes.push(
+      `glibc's heaps changed while they were read (a thread was allocating), so live and retained are from an incomplete walk ${allocator.state.partial}`,
+    );
+  notes.push(...(allocator.state?.notes.map((note) => `glibc: ${note}`) ?? []));
   const drift = Math.abs(rssBytes - kernelRssBytes);
   if (kernelRssBytes > 0 && drift / kernelRssBytes > 0.02)
     notes.push(`the RSS moved by ${Math.round((drift / kernelRssBytes) * 100)}% while the mappings were read (the process is busy)`);

@@ -14,7 +14,11 @@ Then it prints sys._debugmallocstats() on stderr (CPython's own account of its a
 reference a scan is compared with) and a line `end of _debugmallocstats`, then `ready PID` on
 stdout, and waits for a byte on stdin before it exits, without allocating in between.
 
-Usage: python3 pymalloc-hold.py [--keep K] [--half H] [--dropped D] [--churn]
+With --large L it also holds L bytes objects of 100,000 bytes: malloc blocks, not pymalloc's
+(above its 512-byte limit), of 100,033 bytes each (a chunk of 100,048 in glibc's main arena, below
+its 128 KiB mmap threshold), written so that they are resident. memtrace explain's test uses it.
+
+Usage: python3 pymalloc-hold.py [--keep K] [--half H] [--dropped D] [--large L] [--churn]
   (defaults: 200000, 100000, 100000; --scale-mib M sets K to hold about M MiB in `keep`)
   --churn  instead of waiting still, keep replacing objects of `keep` by others of 1 to 400 bytes
            until stdin has a byte: a process whose pools change while they are scanned
@@ -60,6 +64,7 @@ def main():
     half = [index.to_bytes(31, 'little') for index in range(half_count)]
     del half[::2]
     del dropped
+    large = [bytes([index % 256]) * 100000 for index in range(option('--large', 0))]
 
     # Nothing below allocates (the message is made first, os.write and os.read take no buffers)
     # until the byte arrives, so the figures printed stay those of the heap that is scanned.
@@ -72,7 +77,7 @@ def main():
         churn(keep)
     os.read(0, 1)
     # Keep both lists alive until the byte arrives.
-    return len(keep) + len(half)
+    return len(keep) + len(half) + len(large)
 
 
 if __name__ == '__main__':
