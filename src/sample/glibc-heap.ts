@@ -26,19 +26,10 @@
 //
 // Reading has one side effect: a header on a swapped-out page is read, which brings that page
 // back in. Pages that are neither present nor swapped are never read (that would map the zero page).
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { TargetError } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
 import { pageSize } from './linux-proc.js';
 import { readPageResidency, type PageResidency } from './pagemap.js';
-
-/** A mapping of the target, as /proc/PID/maps shows it (symbols' Mapping fits). */
-export interface MemoryRange {
-  start: bigint;
-  end: bigint;
-  perms: string;
-  /** '' for anonymous memory; `[heap]` for the brk heap. */
-  path: string;
-}
+import { isAlive, openProcFile, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
 
 export interface GlibcHeapTarget {
   /** Runtime address of main_arena. */
@@ -123,15 +114,6 @@ export interface GlibcHeapWalk {
   elapsedMs: number;
 }
 
-/** /proc/PID/mem or pagemap could not be read at all. */
-export class ProcessMemoryError extends TargetError {
-  readonly reason: 'exited' | 'no-permission' | 'unreadable';
-  constructor(message: string, reason: 'exited' | 'no-permission' | 'unreadable', cause?: unknown) {
-    super(message, { cause });
-    this.reason = reason;
-  }
-}
-
 // ---- the layout ---------------------------------------------------------------------------------
 
 const ARENA = { mutex: 0, flags: 4, fastbinsY: 16, top: 96, next: 2160, systemMem: 2184, size: 2200 } as const;
@@ -194,7 +176,7 @@ class RemoteMemory {
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code === 'EIO' || code === 'EFAULT') return null;
-        throw memoryError(this.pid, `/proc/${this.pid}/mem`, error);
+        throw processMemoryError(this.pid, `/proc/${this.pid}/mem`, error);
       }
       if (bytesRead === 0) {
         // A process that exited reads nothing; one that lives, nothing at an unmapped address.
@@ -210,29 +192,6 @@ class RemoteMemory {
     const bytes = await this.read(address, 8);
     return bytes === null ? null : u64(bytes, 0);
   }
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-    return !/^\S+ \(.*\) [ZX] /s.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-function memoryError(pid: number, file: string, error: unknown): ProcessMemoryError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ESRCH')
-    return new ProcessMemoryError(`cannot read ${file}: process ${pid} does not exist (any more)`, 'exited', error);
-  if (code === 'EACCES' || code === 'EPERM') {
-    return new ProcessMemoryError(
-      `cannot read ${file}: permission denied; reading another user's process needs root (or CAP_SYS_PTRACE) and a kernel.yama.ptrace_scope that allows it`,
-      'no-permission',
-      error,
-    );
-  }
-  return new ProcessMemoryError(`cannot read ${file}: ${code ?? String(error)}`, 'unreadable', error);
 }
 
 /**
@@ -332,14 +291,6 @@ export async function walkGlibcHeap(pid: number, target: GlibcHeapTarget, option
   } finally {
     await mem.close();
     await pagemap.close();
-  }
-}
-
-async function openProcFile(pid: number, name: string): Promise<FileHandle> {
-  try {
-    return await open(`/proc/${pid}/${name}`, 'r');
-  } catch (error) {
-    throw memoryError(pid, `/proc/${pid}/${name}`, error);
   }
 }
 
@@ -536,7 +487,7 @@ class Walker {
     try {
       return await readPageResidency(this.pagemap, start, end, this.#pageBytes);
     } catch (error) {
-      throw memoryError(this.pid, `/proc/${this.pid}/pagemap`, error);
+      throw processMemoryError(this.pid, `/proc/${this.pid}/pagemap`, error);
     }
   }
 

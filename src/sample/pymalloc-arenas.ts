@@ -41,23 +41,13 @@
 //
 // The process runs while it is read: a header caught mid-update fails its checks and is counted in
 // `inconsistentHeaders` (its pool then counts as untouched). Only a process that cannot be read at
-// all (gone, or not ours) throws a PymallocReadError. Pages that are not in RAM are never read (a
+// all (gone, or not ours) throws a ProcessMemoryError. Pages that are not in RAM are never read (a
 // read would fault them in): a pool whose header page is swapped out is not seen.
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { TargetError } from '../errors.js';
+import type { FileHandle } from 'node:fs/promises';
 import { pageSize } from './linux-proc.js';
 import { readPageResidency, type PageResidency } from './pagemap.js';
+import { isAlive, openProcFile, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
 import { cpythonOfMappings, type CPythonRuntime } from './python-runtime.js';
-
-/** A mapping of the target, as /proc/PID/maps shows it (symbols' Mapping and SmapsMapping fit). */
-export interface MemoryRange {
-  start: bigint;
-  /** Exclusive. */
-  end: bigint;
-  perms: string;
-  /** '' for anonymous memory. */
-  path: string;
-}
 
 /** The constants of pymalloc's layout for one CPython version (64-bit). */
 export interface PymallocLayout {
@@ -138,13 +128,6 @@ export interface ScanPymallocOptions {
 }
 
 /** /proc/PID/mem or pagemap could not be read at all. */
-export class PymallocReadError extends TargetError {
-  readonly reason: 'exited' | 'no-permission' | 'unreadable';
-  constructor(message: string, reason: 'exited' | 'no-permission' | 'unreadable', cause?: unknown) {
-    super(message, { cause });
-    this.reason = reason;
-  }
-}
 
 export type PymallocReading =
   | { status: 'not-cpython'; reason: string }
@@ -190,36 +173,6 @@ export function pymallocLayout(runtime: { major: number; minor: number; abiFlags
 
 // ---- reading the target -------------------------------------------------------------------------
 
-async function openProcFile(pid: number, name: string): Promise<FileHandle> {
-  try {
-    return await open(`/proc/${pid}/${name}`, 'r');
-  } catch (error) {
-    throw readError(pid, `/proc/${pid}/${name}`, error);
-  }
-}
-
-function readError(pid: number, file: string, error: unknown): PymallocReadError {
-  const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ESRCH')
-    return new PymallocReadError(`cannot read ${file}: process ${pid} does not exist (any more)`, 'exited', error);
-  if (code === 'EACCES' || code === 'EPERM')
-    return new PymallocReadError(
-      `cannot read ${file}: permission denied; reading another user's process needs root (or CAP_SYS_PTRACE) and a kernel.yama.ptrace_scope that allows it`,
-      'no-permission',
-      error,
-    );
-  return new PymallocReadError(`cannot read ${file}: ${code ?? String(error)}`, 'unreadable', error);
-}
-
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
-    return !/^\S+ \(.*\) [ZX] /s.test(stat);
-  } catch {
-    return false;
-  }
-}
-
 /** Reads of HEADER_BYTES at many addresses of /proc/PID/mem, a batch at a time (the reads overlap in libuv's pool). */
 class HeaderReader {
   static readonly BATCH = 64;
@@ -244,13 +197,13 @@ class HeaderReader {
           const code = (error as NodeJS.ErrnoException).code;
           // An address unmapped since the maps were read.
           if (code === 'EIO' || code === 'EFAULT') return null;
-          throw readError(this.pid, `/proc/${this.pid}/mem`, error);
+          throw processMemoryError(this.pid, `/proc/${this.pid}/mem`, error);
         }
       }),
     );
     // A process that exited reads nothing anywhere; one that lives, nothing at an unmapped address.
     if (results.includes('nothing') && !(await isAlive(this.pid)))
-      throw new PymallocReadError(`process ${this.pid} exited while its pymalloc arenas were read`, 'exited');
+      throw new ProcessMemoryError(`process ${this.pid} exited while its pymalloc arenas were read`, 'exited');
     return results.map((result) => (result === 'nothing' ? null : result));
   }
 }
@@ -339,7 +292,7 @@ function arenaCandidates(mappings: readonly MemoryRange[], poolBytes: number): M
 
 /**
  * Scans process `pid` for pymalloc arenas, given its mappings (/proc/PID/maps) and CPython version.
- * Throws PymallocReadError only when the process cannot be read at all (gone: 'exited'; not ours:
+ * Throws ProcessMemoryError only when the process cannot be read at all (gone: 'exited'; not ours:
  * 'no-permission'); a process that changes while it is read gives headers counted as inconsistent,
  * and limits reached give `complete: false`.
  */
@@ -387,7 +340,7 @@ export async function scanPymallocArenas(
       try {
         residency = await readPageResidency(pagemap, start, end, pageBytes);
       } catch (error) {
-        throw readError(pid, `/proc/${pid}/pagemap`, error);
+        throw processMemoryError(pid, `/proc/${pid}/pagemap`, error);
       }
       pagemapBytes += residency.pageCount * 8;
       scanned.push({ start, end, residency });
@@ -418,7 +371,7 @@ export async function scanPymallocArenas(
       if (!complete) break;
     }
     // A process gone meanwhile reads as empty pagemaps rather than an error: what was scanned of it proves nothing.
-    if (!(await isAlive(pid))) throw new PymallocReadError(`process ${pid} exited while its pymalloc arenas were read`, 'exited');
+    if (!(await isAlive(pid))) throw new ProcessMemoryError(`process ${pid} exited while its pymalloc arenas were read`, 'exited');
   } finally {
     await mem.close();
     await pagemap.close();
@@ -572,7 +525,7 @@ function totalsOf(arenas: readonly PymallocArena[], pools: readonly PoolHeader[]
 
 /**
  * Whether process `pid` runs CPython (from `mappings`, its /proc/PID/maps) and, if it does and its
- * version's layout is known, its pymalloc arenas. Throws PymallocReadError as scanPymallocArenas does.
+ * version's layout is known, its pymalloc arenas. Throws ProcessMemoryError as scanPymallocArenas does.
  */
 export async function readPymalloc(
   pid: number,

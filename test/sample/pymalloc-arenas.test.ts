@@ -6,8 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import test from 'ava';
+import { ProcessMemoryError } from '../../src/sample/process-memory.js';
 import {
-  PymallocReadError,
   pymallocLayout,
   readPoolHeader,
   readPymalloc,
@@ -299,7 +299,7 @@ test.serial('a process that does not run CPython is "not CPython", and nothing i
   }
 });
 
-needing([PYTHON_NEED])('a process that exits mid-scan gives a PymallocReadError "exited", not a partial result', async (t) => {
+needing([PYTHON_NEED])('a process that exits mid-scan gives a ProcessMemoryError "exited", not a partial result', async (t) => {
   const held = await startWorkload(DEBIAN_PYTHON);
   const maps = await readProcMaps(held.pid);
   const exited = new Promise((resolve) => held.child.once('exit', resolve));
@@ -318,15 +318,15 @@ needing([PYTHON_NEED])('a process that exits mid-scan gives a PymallocReadError 
         },
       },
     ),
-    { instanceOf: PymallocReadError },
+    { instanceOf: ProcessMemoryError },
   );
   t.true(killed);
   t.is(error?.reason, 'exited');
 });
 
-test.serial('a PID that does not exist gives a PymallocReadError "exited"', async (t) => {
+test.serial('a PID that does not exist gives a ProcessMemoryError "exited"', async (t) => {
   const error = await t.throwsAsync(scanPymallocArenas(2 ** 22 + 17, { mappings: [], version: { major: 3, minor: 11 } }), {
-    instanceOf: PymallocReadError,
+    instanceOf: ProcessMemoryError,
   });
   t.is(error?.reason, 'exited');
 });
