@@ -75,6 +75,29 @@ const RULES: Partial<Record<RssPart['kind'], Rule>> = {
       };
     },
   },
+  'v8-heap': {
+    minShare: 0.3,
+    diagnose(part, { pid }) {
+      return {
+        summary: `${percent(part.share)} of RSS is V8's heap: JavaScript objects`,
+        evidence: part.members.map((member) => `${member.name}: ${formatBytes(member.bytes)}`),
+        remedies: [
+          `memtrace trace-malloc -- node … shows which JavaScript functions allocate; memtrace gc -p ${pid} whether the collector keeps up`,
+          'a heap that stays near --max-old-space-size makes V8 collect often; one that grows without end is a leak: compare two heap snapshots',
+        ],
+      };
+    },
+  },
+  'v8-external': {
+    minShare: 0.2,
+    diagnose(part, { pid }) {
+      return {
+        summary: `${percent(part.share)} of RSS is memory JavaScript objects hold outside V8's heap (ArrayBuffers, Buffers)`,
+        evidence: [`${formatBytes(part.bytes)} of external memory, in malloc's blocks`],
+        remedies: [`memtrace external -p ${pid} shows which JavaScript stacks allocate the backing stores that stay`],
+      };
+    },
+  },
   pymalloc: {
     minShare: 0.3,
     diagnose(part) {
