@@ -29,10 +29,31 @@ export function carvePart(parts: UnsharedPart[], kind: RssPartKind, sources: Rss
   return moved;
 }
 
-/** V8's heap out of the other anonymous memory; its external memory out of malloc's live blocks. */
-export function carveNodeParts(parts: UnsharedPart[], heap: HeapValues): void {
-  carvePart(parts, 'v8-heap', ['anon-other'], heap.heapTotal, `heapTotal (heapUsed ${formatBytes(heap.heapUsed)})`);
-  if (heap.external !== undefined)
+/**
+ * V8's heap out of the other anonymous memory; its external memory out of malloc's live blocks.
+ * Returns a note for each figure larger than what its sources held: the part is then capped.
+ */
+export function carveNodeParts(parts: UnsharedPart[], heap: HeapValues): string[] {
+  const notes: string[] = [];
+  const heapMoved = carvePart(parts, 'v8-heap', ['anon-other'], heap.heapTotal, `heapTotal (heapUsed ${formatBytes(heap.heapUsed)})`);
+  if (heapMoved < heap.heapTotal)
+    notes.push(
+      `V8 reports a heapTotal of ${formatBytes(heap.heapTotal)}, and only ${formatBytes(heapMoved)} of other anonymous memory is resident to hold it: V8's heap is capped there (committed pages it has not touched, or given back, are not resident)`,
+    );
+  if (heap.external !== undefined) {
     // Big backing stores are blocks glibc mmapped on their own: live too; without a walk, in [heap] or anonymous memory.
-    carvePart(parts, 'v8-external', ['malloc-live', 'anon-other', 'malloc-unsplit'], heap.external, 'external (arrayBuffers included)');
+    const external = heap.external;
+    const moved = carvePart(
+      parts,
+      'v8-external',
+      ['malloc-live', 'anon-other', 'malloc-unsplit'],
+      external,
+      'external (arrayBuffers included)',
+    );
+    if (moved < external)
+      notes.push(
+        `V8 reports ${formatBytes(external)} of external memory, more than the ${formatBytes(moved)} it could come from: capped there`,
+      );
+  }
+  return notes;
 }

@@ -59,7 +59,7 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
   const python = await readPythonArenas(pid, mappings);
   const classified = classifyMappings(mappings, threads, allocator.layout, python?.claims ?? []);
   const rssBytes = classified.rssBytes;
-  if (options.nodeHeap !== null) carveNodeParts(classified.parts, options.nodeHeap);
+  const runtimeNotes = options.nodeHeap === null ? [] : carveNodeParts(classified.parts, options.nodeHeap);
   const ordered = PART_ORDER.flatMap((kind) => classified.parts.filter((part) => part.kind === kind));
   const parts: RssPart[] = ordered.map((part) => ({
     kind: part.kind,
@@ -70,7 +70,7 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
     members: part.members,
     ...(part.carvedOut === undefined ? {} : { carvedOut: part.carvedOut }),
   }));
-  const notes: string[] = [...(python?.notes ?? [])];
+  const notes: string[] = [...runtimeNotes, ...(python?.notes ?? [])];
   if (allocator.state?.partial)
     notes.push(
       `glibc's heaps changed while they were read (a thread was allocating), so live and retained are from an incomplete walk ${allocator.state.partial}`,
