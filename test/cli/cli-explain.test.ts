@@ -10,6 +10,11 @@ import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js
 import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { sleep } from '../helpers/processes.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
+import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
+import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
+
+// Another process's memory (/proc/PID/mem, pagemap) and a PID namespace (unshare) need root.
+const rootTest = gated(ROOT_PROBLEM, { base: test });
 
 const MiB = 1024 * 1024;
 const FILE_BYTES = 16 * MiB;
@@ -70,7 +75,7 @@ function checkParts(t: ExecutionContext, explanation: RssExplanation, mappedFile
   t.regex(finding!.summary, /^\d+% of RSS is freed memory that glibc retains, in 1 arena$/);
 }
 
-test('attached: the parts of explain-parts add up to its RSS, each within its tolerance', async (t) => {
+rootTest('attached: the parts of explain-parts add up to its RSS, each within its tolerance', async (t) => {
   const directory = scratch(t);
   const child = await startParts(t, directory);
   const json = join(directory, 'rss.json');
@@ -84,7 +89,7 @@ test('attached: the parts of explain-parts add up to its RSS, each within its to
   t.regex(readFileSync(join(directory, 'rss.html'), 'utf8'), /<svg[^>]*role="img">.*<title>file-backed mappings: /s);
 });
 
-test('launched: the snapshot after --duration, then the command is ended', async (t) => {
+rootTest('launched: the snapshot after --duration, then the command is ended', async (t) => {
   const directory = scratch(t);
   const json = join(directory, 'rss.json');
   const run = await memtraceAuto([
@@ -102,7 +107,7 @@ test('launched: the snapshot after --duration, then the command is ended', async
   checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
 });
 
-test('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT', async (t) => {
+rootTest('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT', async (t) => {
   const directory = scratch(t);
   const json = join(directory, 'rss.json');
   const run = memtraceAuto(['explain', '-o', json, '--', buildWorkload('explain-parts'), join(directory, 'mapped.bin')]);
@@ -114,34 +119,37 @@ test('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT', a
   checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
 });
 
-test('refused with a reason: a kernel thread, no such process, a process gone before the snapshot, a command that ends first', async (t) => {
-  const kernel = await memtraceAuto(['explain', '-p', '2']);
-  t.is(kernel.exitCode, 5);
-  t.regex(kernel.stderr, /process 2 is a kernel thread: it has no user memory to explain/);
-  const none = await memtraceAuto(['explain', '-p', '4194000']);
-  t.is(none.exitCode, 5);
-  t.regex(none.stderr, /no process 4194000/);
-  const gone = spawn('sleep', ['1']);
-  const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '10s']);
-  t.is(exited.exitCode, 5);
-  t.regex(exited.stderr, new RegExp(`process ${gone.pid} exited before the snapshot`));
-  // sleep 0.1's parent becomes a sleep 5, which never waits for it: a zombie.
-  const parent = spawn('sh', ['-c', 'sleep 0.1 & exec sleep 5'], { stdio: 'ignore' });
-  t.teardown(() => void parent.kill('SIGKILL'));
-  await sleep(600);
-  const zombie = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
-  const undead = await memtraceAuto(['explain', '-p', zombie]);
-  t.is(undead.exitCode, 5);
-  t.regex(undead.stderr, new RegExp(`process ${zombie} has exited \\(a zombie its parent has not reaped\\)`));
-  const early = await memtraceAuto(['explain', '-d', '5s', '--', 'sh', '-c', 'exit 3']);
-  t.is(early.exitCode, 5);
-  t.regex(early.stderr, /the command exited with code 3 before the snapshot: nothing is left to explain/);
-  const usage = await memtraceAuto(['explain']);
-  t.is(usage.exitCode, 2);
-  t.regex(usage.stderr, /nothing to explain: give -p PID or -- COMMAND/);
-});
+rootTest(
+  'refused with a reason: a kernel thread, no such process, a process gone before the snapshot, a command that ends first',
+  async (t) => {
+    const kernel = await memtraceAuto(['explain', '-p', '2']);
+    t.is(kernel.exitCode, 5);
+    t.regex(kernel.stderr, /process 2 is a kernel thread: it has no user memory to explain/);
+    const none = await memtraceAuto(['explain', '-p', '4194000']);
+    t.is(none.exitCode, 5);
+    t.regex(none.stderr, /no process 4194000/);
+    const gone = spawn('sleep', ['1']);
+    const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '10s']);
+    t.is(exited.exitCode, 5);
+    t.regex(exited.stderr, new RegExp(`process ${gone.pid} exited before the snapshot`));
+    // sleep 0.1's parent becomes a sleep 5, which never waits for it: a zombie.
+    const parent = spawn('sh', ['-c', 'sleep 0.1 & exec sleep 5'], { stdio: 'ignore' });
+    t.teardown(() => void parent.kill('SIGKILL'));
+    await sleep(600);
+    const zombie = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
+    const undead = await memtraceAuto(['explain', '-p', zombie]);
+    t.is(undead.exitCode, 5);
+    t.regex(undead.stderr, new RegExp(`process ${zombie} has exited \\(a zombie its parent has not reaped\\)`));
+    const early = await memtraceAuto(['explain', '-d', '5s', '--', 'sh', '-c', 'exit 3']);
+    t.is(early.exitCode, 5);
+    t.regex(early.stderr, /the command exited with code 3 before the snapshot: nothing is left to explain/);
+    const usage = await memtraceAuto(['explain']);
+    t.is(usage.exitCode, 2);
+    t.regex(usage.stderr, /nothing to explain: give -p PID or -- COMMAND/);
+  },
+);
 
-test('a process in another PID namespace, and a static binary, are explained', async (t) => {
+rootTest('a process in another PID namespace, and a static binary, are explained', async (t) => {
   const namespaced = spawn('unshare', ['--pid', '--fork', '--mount-proc', 'sleep', '30'], { stdio: 'ignore' });
   t.teardown(() => void namespaced.kill('SIGKILL'));
   let inner: number | undefined;
@@ -182,32 +190,35 @@ function buildStatic(): string {
   return join(directory, 'idle');
 }
 
-test('a Node process, --attach-inspector: V8 heap and external memory are parts of their own, the inspector closed again', async (t) => {
-  for (const busy of [false, true]) {
-    const child = spawn(process.execPath, [`${ROOT}test/workloads/node/explain-hold.js`, ...(busy ? ['--busy'] : [])], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    t.teardown(() => void child.kill('SIGKILL'));
-    const ready = await waitForLine(child.stdout!, /^ready \d+ /);
-    const usage = JSON.parse(ready.split(' ').slice(2).join(' ')) as { heapTotal: number; external: number; arrayBuffers: number };
-    const run = await memtraceAuto(['explain', '-p', String(child.pid), '--attach-inspector', '-f', 'json']);
-    t.is(run.exitCode, 0, run.stderr);
-    t.regex(run.stderr, /opened the inspector of PID \d+ on 127\.0\.0\.1:\d+ for the snapshot/);
-    t.regex(run.stderr, /closed the inspector of PID \d+ again/);
-    const explanation = JSON.parse(run.stdout) as RssExplanation;
-    t.is(
-      explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
-      explanation.rssBytes,
-    );
-    // The program's own figures when it printed "ready": the heap moves little while it idles or spins.
-    within(t, part(explanation, 'v8-heap').bytes, usage.heapTotal, 0.25, `V8's heap (busy: ${busy})`);
-    within(t, part(explanation, 'v8-external').bytes, usage.external, 0.05, `external memory (busy: ${busy})`);
-    t.true(usage.arrayBuffers >= 64 * MiB);
-    child.kill('SIGKILL');
-  }
-});
+rootTest(
+  'a Node process, --attach-inspector: V8 heap and external memory are parts of their own, the inspector closed again',
+  async (t) => {
+    for (const busy of [false, true]) {
+      const child = spawn(process.execPath, [`${ROOT}test/workloads/node/explain-hold.js`, ...(busy ? ['--busy'] : [])], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      t.teardown(() => void child.kill('SIGKILL'));
+      const ready = await waitForLine(child.stdout!, /^ready \d+ /);
+      const usage = JSON.parse(ready.split(' ').slice(2).join(' ')) as { heapTotal: number; external: number; arrayBuffers: number };
+      const run = await memtraceAuto(['explain', '-p', String(child.pid), '--attach-inspector', '-f', 'json']);
+      t.is(run.exitCode, 0, run.stderr);
+      t.regex(run.stderr, /opened the inspector of PID \d+ on 127\.0\.0\.1:\d+ for the snapshot/);
+      t.regex(run.stderr, /closed the inspector of PID \d+ again/);
+      const explanation = JSON.parse(run.stdout) as RssExplanation;
+      t.is(
+        explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
+        explanation.rssBytes,
+      );
+      // The program's own figures when it printed "ready": the heap moves little while it idles or spins.
+      within(t, part(explanation, 'v8-heap').bytes, usage.heapTotal, 0.25, `V8's heap (busy: ${busy})`);
+      within(t, part(explanation, 'v8-external').bytes, usage.external, 0.05, `external memory (busy: ${busy})`);
+      t.true(usage.arrayBuffers >= 64 * MiB);
+      child.kill('SIGKILL');
+    }
+  },
+);
 
-test('a Node process without --attach-inspector: a hint, and no V8 parts', async (t) => {
+rootTest('a Node process without --attach-inspector: a hint, and no V8 parts', async (t) => {
   const child = spawn(process.execPath, [`${ROOT}test/workloads/node/explain-hold.js`], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => void child.kill('SIGKILL'));
   await waitForLine(child.stdout!, /^ready \d+ /);
@@ -218,32 +229,35 @@ test('a Node process without --attach-inspector: a hint, and no V8 parts', async
   t.false(explanation.parts.some((candidate) => candidate.kind === 'v8-heap' || candidate.kind === 'v8-external'));
 });
 
-test("a Python process: pymalloc's arenas (empty pools apart) and its large blocks in malloc's live part", async (t) => {
-  // 200,000 kept 128-byte blocks, 100,000 256-byte blocks freed between them (empty pools pymalloc
-  // keeps), 100,000 64-byte blocks every other one freed, 1,000 bytes objects of 100,000 bytes
-  // (malloc chunks of 100,048 bytes).
-  const python = spawn('python3.11', [`${ROOT}test/workloads/python/pymalloc-hold.py`, '--large', '1000'], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  t.teardown(() => void python.kill('SIGKILL'));
-  await waitForLine(python.stdout!, /^ready \d+/);
-  const run = await memtraceAuto(['explain', '-p', String(python.pid), '-f', 'json']);
-  t.is(run.exitCode, 0, run.stderr);
-  const explanation = JSON.parse(run.stdout) as RssExplanation;
-  t.is(
-    explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
-    explanation.rssBytes,
-  );
-  const pymalloc = part(explanation, 'pymalloc');
-  const inUse = pymalloc.members.find((member) => member.name === 'pools in use')!.bytes;
-  const empty = pymalloc.members.find((member) => member.name === 'empty pools (kept by pymalloc)')!.bytes;
-  // The kept blocks fill their pools; the 64-byte ones, every other freed, keep theirs half full;
-  // the interpreter's own objects add a few MiB of pools in use.
-  const heldPools = 200_000 * 128 + 100_000 * 64;
-  t.true(inUse >= heldPools && inUse <= heldPools + 8 * MiB, `pools in use: ${inUse}`);
-  within(t, empty, 100_000 * 256, 0.05, 'the empty pools of the freed 256-byte blocks');
-  // The large blocks, and the interpreter's own malloc blocks (a few MiB).
-  const live = part(explanation, 'malloc-live').bytes;
-  t.true(live >= 1000 * 100_048 && live <= 1000 * 100_048 + 8 * MiB, `malloc, live: ${live}`);
-  python.stdin!.end('x');
-});
+needing([PYTHON_NEED], rootTest)(
+  "a Python process: pymalloc's arenas (empty pools apart) and its large blocks in malloc's live part",
+  async (t) => {
+    // 200,000 kept 128-byte blocks, 100,000 256-byte blocks freed between them (empty pools pymalloc
+    // keeps), 100,000 64-byte blocks every other one freed, 1,000 bytes objects of 100,000 bytes
+    // (malloc chunks of 100,048 bytes).
+    const python = spawn(DEBIAN_PYTHON, [`${ROOT}test/workloads/python/pymalloc-hold.py`, '--large', '1000'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    t.teardown(() => void python.kill('SIGKILL'));
+    await waitForLine(python.stdout!, /^ready \d+/);
+    const run = await memtraceAuto(['explain', '-p', String(python.pid), '-f', 'json']);
+    t.is(run.exitCode, 0, run.stderr);
+    const explanation = JSON.parse(run.stdout) as RssExplanation;
+    t.is(
+      explanation.parts.reduce((sum, candidate) => sum + candidate.bytes, 0),
+      explanation.rssBytes,
+    );
+    const pymalloc = part(explanation, 'pymalloc');
+    const inUse = pymalloc.members.find((member) => member.name === 'pools in use')!.bytes;
+    const empty = pymalloc.members.find((member) => member.name === 'empty pools (kept by pymalloc)')!.bytes;
+    // The kept blocks fill their pools; the 64-byte ones, every other freed, keep theirs half full;
+    // the interpreter's own objects add a few MiB of pools in use.
+    const heldPools = 200_000 * 128 + 100_000 * 64;
+    t.true(inUse >= heldPools && inUse <= heldPools + 8 * MiB, `pools in use: ${inUse}`);
+    within(t, empty, 100_000 * 256, 0.05, 'the empty pools of the freed 256-byte blocks');
+    // The large blocks, and the interpreter's own malloc blocks (a few MiB).
+    const live = part(explanation, 'malloc-live').bytes;
+    t.true(live >= 1000 * 100_048 && live <= 1000 * 100_048 + 8 * MiB, `malloc, live: ${live}`);
+    python.stdin!.end('x');
+  },
+);
