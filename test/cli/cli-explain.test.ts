@@ -11,7 +11,7 @@ import { memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { sleep } from '../helpers/processes.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
-import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
+import { DEBIAN_PYTHON, file, needing, PYTHON_NEED } from '../helpers/needs.js';
 
 // Another process's memory (/proc/PID/mem, pagemap) and a PID namespace (unshare) need root.
 const rootTest = gated(ROOT_PROBLEM, { base: test });
@@ -228,6 +228,31 @@ rootTest('a Node process without --attach-inspector: a hint, and no V8 parts', a
   const explanation = JSON.parse(run.stdout) as RssExplanation;
   t.false(explanation.parts.some((candidate) => candidate.kind === 'v8-heap' || candidate.kind === 'v8-external'));
 });
+
+const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
+
+needing([file(JEMALLOC, 'libjemalloc2')], rootTest)(
+  'a preloaded jemalloc: said, and its heap is in the other anonymous memory',
+  async (t) => {
+    const directory = scratch(t);
+    const child = spawn(buildWorkload('explain-parts'), [join(directory, 'mapped.bin')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, LD_PRELOAD: JEMALLOC },
+    });
+    t.teardown(() => void child.kill('SIGKILL'));
+    await waitForLine(child.stdout!, /^ready \d+/);
+    const run = await memtraceAuto(['explain', '-p', String(child.pid), '-f', 'json']);
+    t.is(run.exitCode, 0, run.stderr);
+    const explanation = JSON.parse(run.stdout) as RssExplanation;
+    t.true(explanation.notes.some((note) => note.startsWith(`jemalloc is loaded (${JEMALLOC})`)));
+    // glibc serves almost nothing; the 64 MB of blocks (kept and freed), the 8 MiB one and the 24 MiB
+    // mapping are anonymous memory, less whatever jemalloc has given back of the freed half.
+    t.true(part(explanation, 'malloc-live').bytes < MiB, `glibc's live part: ${part(explanation, 'malloc-live').bytes}`);
+    t.true(part(explanation, 'anon-other').bytes >= BLOCKS * 4000 + 8 * MiB + ANON_BYTES);
+    const finding = explanation.diagnosis.find((candidate) => candidate.cause === 'anon-other');
+    t.regex(finding?.summary ?? '', /of RSS is anonymous memory, where jemalloc's heap lives$/);
+  },
+);
 
 needing([PYTHON_NEED], rootTest)(
   "a Python process: pymalloc's arenas (empty pools apart) and its large blocks in malloc's live part",

@@ -67,7 +67,7 @@ function explanation(path = '/tmp/exd/mapped.bin'): RssExplanation {
     allocator,
     allocatorNote: null,
     threads: { count: 3, stacksFound: classified.stacksFound },
-    diagnosis: diagnose(parts, { pid: 8680, allocator, allocatorNote: null, threads: 3 }),
+    diagnosis: diagnose(parts, { pid: 8680, allocator, allocatorNote: null, threads: 3, otherAllocator: null }),
     notes: ['a note that must be shown'],
   };
 }

@@ -19,6 +19,8 @@ export interface DiagnosisContext {
   allocator: AllocatorState | null;
   allocatorNote: string | null;
   threads: number;
+  /** jemalloc, tcmalloc or mimalloc when the process maps one: its heap is anonymous memory. */
+  otherAllocator: string | null;
 }
 
 const RULES: Partial<Record<RssPart['kind'], Rule>> = {
@@ -132,7 +134,16 @@ const RULES: Partial<Record<RssPart['kind'], Rule>> = {
   },
   'anon-other': {
     minShare: 0.3,
-    diagnose(part, { pid }) {
+    diagnose(part, { pid, otherAllocator }) {
+      if (otherAllocator !== null)
+        return {
+          summary: `${percent(part.share)} of RSS is anonymous memory, where ${otherAllocator}'s heap lives`,
+          evidence: part.members.slice(0, 3).map((member) => `${member.name} at 0x${member.address ?? '?'}: ${formatBytes(member.bytes)}`),
+          remedies: [
+            `memtrace malloc -p ${pid} --allocator ${otherAllocator} shows which stacks hold its blocks`,
+            `${otherAllocator}'s own statistics tell live from retained (jemalloc: malloc_stats_print, MALLOC_CONF=stats_print:true)`,
+          ],
+        };
       return {
         summary: `${percent(part.share)} of RSS is anonymous memory outside malloc's heaps`,
         evidence: part.members.slice(0, 3).map((member) => `${member.name} at 0x${member.address ?? '?'}: ${formatBytes(member.bytes)}`),

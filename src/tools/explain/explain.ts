@@ -3,7 +3,7 @@
 // command is then ended (SIGTERM), as a trace's launched command is. The command runs in a process
 // group of its own so that a Ctrl-C reaches memtrace first: the snapshot is taken while the
 // command still holds its memory, and only then is the command told.
-import { TargetError } from '../../errors.js';
+import { TargetError, UsageError } from '../../errors.js';
 import type { RssExplanation } from '../../model/rss-explanation.js';
 import { EXPLAIN_REPORTS, type ExplainFormat } from '../../report/explain-index.js';
 import { formatBytes } from '../../report/units.js';
@@ -25,6 +25,8 @@ export interface ExplainOptions {
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 
 export async function runExplain(options: ExplainOptions, io: Io): Promise<number> {
+  if (process.platform !== 'linux')
+    throw new UsageError(`memtrace explain reads /proc/PID/smaps and the process's memory: Linux only (this is ${process.platform})`);
   if (options.target.kind === 'attach') {
     const pid = options.target.pid;
     requireProcess(pid);

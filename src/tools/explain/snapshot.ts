@@ -7,7 +7,8 @@ import type { HeapValues } from '../../sample/sampler.js';
 import { carveNodeParts } from './runtime-parts.js';
 import { readThreadStackPointers } from '../../sample/thread-stacks.js';
 import { readProcFile } from '../../symbols/proc-maps.js';
-import { readProcSmaps } from '../../symbols/proc-smaps.js';
+import { readProcSmaps, type SmapsMapping } from '../../symbols/proc-smaps.js';
+import { ALLOCATOR_LIBRARIES } from '../common/allocator.js';
 import { classifyMappings } from './classify.js';
 import { diagnose } from './diagnose.js';
 import { readAllocatorState } from './allocator-state.js';
@@ -71,6 +72,11 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
     ...(part.carvedOut === undefined ? {} : { carvedOut: part.carvedOut }),
   }));
   const notes: string[] = [...runtimeNotes, ...(python?.notes ?? [])];
+  const otherAllocator = otherAllocatorOf(mappings);
+  if (otherAllocator !== null)
+    notes.push(
+      `${otherAllocator.name} is loaded (${otherAllocator.path}): the blocks it serves are not in glibc's arenas, and its heap is in "other anonymous memory"`,
+    );
   if (allocator.state?.partial)
     notes.push(
       `glibc's heaps changed while they were read (a thread was allocating), so live and retained are from an incomplete walk ${allocator.state.partial}`,
@@ -90,9 +96,25 @@ export async function explainProcess(pid: number, options: SnapshotOptions): Pro
     allocator: allocator.state,
     allocatorNote: allocator.note,
     threads: { count: threads.length, stacksFound: classified.stacksFound },
-    diagnosis: diagnose(parts, { pid, allocator: allocator.state, allocatorNote: allocator.note, threads: threads.length }),
+    diagnosis: diagnose(parts, {
+      pid,
+      allocator: allocator.state,
+      allocatorNote: allocator.note,
+      threads: threads.length,
+      otherAllocator: otherAllocator?.name ?? null,
+    }),
     notes,
   };
+}
+
+/** An allocator other than glibc's mapped in the process (preloaded or linked), by its library's name. */
+function otherAllocatorOf(mappings: SmapsMapping[]): { name: string; path: string } | null {
+  for (const [name, pattern] of Object.entries(ALLOCATOR_LIBRARIES)) {
+    if (name === 'glibc') continue;
+    const mapping = mappings.find((candidate) => pattern.test(candidate.path));
+    if (mapping !== undefined) return { name, path: mapping.path };
+  }
+  return null;
 }
 
 async function readVmRss(pid: number): Promise<number> {
