@@ -29,7 +29,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { pageSize } from './linux-proc.js';
 import { readPageResidency, type PageResidency } from './pagemap.js';
-import { isAlive, openProcFile, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
+import { isAlive, openProcessMemory, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
 
 export interface GlibcHeapTarget {
   /** Runtime address of main_arena. */
@@ -270,14 +270,8 @@ export async function walkGlibcHeap(pid: number, target: GlibcHeapTarget, option
   const started = performance.now();
   const maxAttempts = Math.max(1, options.maxAttempts ?? 5);
   const windowBytes = options.windowBytes ?? 1024 * 1024;
-  const mem = await openProcFile(pid, 'mem');
-  let pagemap: FileHandle;
-  try {
-    pagemap = await openProcFile(pid, 'pagemap');
-  } catch (error) {
-    await mem.close();
-    throw error;
-  }
+  const opened = await openProcessMemory(pid);
+  const { mem, pagemap } = opened;
   try {
     let result: GlibcHeapWalk | null = null;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
@@ -289,8 +283,7 @@ export async function walkGlibcHeap(pid: number, target: GlibcHeapTarget, option
     result!.elapsedMs = performance.now() - started;
     return result!;
   } finally {
-    await mem.close();
-    await pagemap.close();
+    await opened.close();
   }
 }
 

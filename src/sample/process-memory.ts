@@ -32,6 +32,19 @@ export async function openProcFile(pid: number, name: string): Promise<FileHandl
   }
 }
 
+/** A process's memory and its page table, open together (both or neither); close() closes both. */
+export async function openProcessMemory(pid: number): Promise<{ mem: FileHandle; pagemap: FileHandle; close(): Promise<void> }> {
+  const mem = await openProcFile(pid, 'mem');
+  let pagemap: FileHandle;
+  try {
+    pagemap = await openProcFile(pid, 'pagemap');
+  } catch (error) {
+    await mem.close();
+    throw error;
+  }
+  return { mem, pagemap, close: async () => void (await Promise.all([mem.close(), pagemap.close()])) };
+}
+
 /** The error of a failed open or read of `file`, by its errno. */
 export function processMemoryError(pid: number, file: string, error: unknown): ProcessMemoryError {
   const code = (error as NodeJS.ErrnoException).code;

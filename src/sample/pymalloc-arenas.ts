@@ -46,7 +46,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { pageSize } from './linux-proc.js';
 import { readPageResidency, type PageResidency } from './pagemap.js';
-import { isAlive, openProcFile, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
+import { isAlive, openProcessMemory, processMemoryError, ProcessMemoryError, type MemoryRange } from './process-memory.js';
 import { cpythonOfMappings, type CPythonRuntime } from './python-runtime.js';
 
 /** The constants of pymalloc's layout for one CPython version (64-bit). */
@@ -310,14 +310,8 @@ export async function scanPymallocArenas(
   const pageBytes = pageSize();
   const notes: string[] = [];
 
-  const mem = await openProcFile(pid, 'mem');
-  let pagemap: FileHandle;
-  try {
-    pagemap = await openProcFile(pid, 'pagemap');
-  } catch (error) {
-    await mem.close();
-    throw error;
-  }
+  const opened = await openProcessMemory(pid);
+  const { mem, pagemap } = opened;
   const reader = new HeaderReader(pid, mem);
   const scanned: ScannedMapping[] = [];
   const pools: PoolHeader[] = [];
@@ -373,8 +367,7 @@ export async function scanPymallocArenas(
     // A process gone meanwhile reads as empty pagemaps rather than an error: what was scanned of it proves nothing.
     if (!(await isAlive(pid))) throw new ProcessMemoryError(`process ${pid} exited while its pymalloc arenas were read`, 'exited');
   } finally {
-    await mem.close();
-    await pagemap.close();
+    await opened.close();
   }
 
   function recognise(header: Buffer, address: number): HeaderVerdict {
