@@ -9,7 +9,7 @@ import { resolveCommand, type TargetExit } from './target.js';
 export interface PlainTarget {
   pid: number;
   exited: Promise<TargetExit>;
-  /** Sends a signal if the command still runs; false if it had gone. */
+  /** Sends a signal if the command still runs (to its whole process group when it has one of its own); false if it had gone. */
   signal(signal: NodeJS.Signals): boolean;
 }
 
@@ -50,7 +50,14 @@ export async function launchCommand(options: {
     exited,
     signal(signal) {
       if (!running) return false;
-      return child.kill(signal);
+      if (options.ownProcessGroup !== true) return child.kill(signal);
+      // The whole group: a command such as `npm run server` leaves its real work to a child.
+      try {
+        process.kill(-child.pid!, signal);
+        return true;
+      } catch {
+        return false;
+      }
     },
   };
 }

@@ -119,6 +119,16 @@ rootTest('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT
   checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
 });
 
+rootTest('launched: a command that ignores SIGTERM is killed 5 s after the snapshot, and the report is written', async (t) => {
+  const directory = scratch(t);
+  const json = join(directory, 'rss.json');
+  const run = await memtraceAuto(['explain', '-d', '500ms', '-o', json, '--', 'sh', '-c', "trap '' TERM; while :; do sleep 0.1; done"]);
+  t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stderr, /the command still runs 5 s after it was told to end: SIGKILL/);
+  t.regex(run.stderr, /the command died of SIGKILL after the snapshot/);
+  t.true((JSON.parse(readFileSync(json, 'utf8')) as RssExplanation).rssBytes > 0);
+});
+
 rootTest(
   'refused with a reason: a kernel thread, no such process, a process gone before the snapshot, a command that ends first',
   async (t) => {

@@ -22,6 +22,9 @@ export interface ExplainOptions {
   attachInspector: boolean;
 }
 
+/** How long a launched command has to end after the snapshot before it is killed. */
+const END_GRACE_MS = 5000;
+
 type Io = { stdout: NodeJS.WriteStream; stderr: NodeJS.WriteStream };
 
 export async function runExplain(options: ExplainOptions, io: Io): Promise<number> {
@@ -52,16 +55,33 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
       `the command ${describeExit(exit)} before the snapshot: nothing is left to explain; give --duration shorter than its run (it ran until then)`,
     );
   }
+  // The command runs in a process group of its own: memtrace must not die of a second Ctrl-C while
+  // it reads, leaving the command running without it. The snapshot takes well under a second.
+  const holdOn = (): void => void io.stderr.write('memtrace: taking the snapshot; the command is ended right after\n');
+  process.on('SIGINT', holdOn).on('SIGTERM', holdOn).on('SIGHUP', holdOn);
   let explanation: RssExplanation;
   try {
     explanation = await snapshot(target.pid, options, io);
   } finally {
+    process.off('SIGINT', holdOn).off('SIGTERM', holdOn).off('SIGHUP', holdOn);
     // The snapshot is taken: the command is ended, as Ctrl-C would have ended it.
     target.signal(moment === 'signal' ? 'SIGINT' : 'SIGTERM');
   }
-  const exit = await target.exited;
+  const exit = await endCommand(target, io);
   io.stderr.write(`memtrace: the command ${describeExit(exit)} after the snapshot (RSS ${formatBytes(explanation.rssBytes)})\n`);
   return report(explanation, options, io, 0);
+}
+
+/** The command's exit once told to end; SIGKILL after END_GRACE_MS, as a command may ignore the signal. */
+async function endCommand(target: PlainTarget, io: Io): Promise<TargetExit> {
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'grace'>((resolve) => (timer = setTimeout(() => resolve('grace'), END_GRACE_MS)));
+  const first = await Promise.race([target.exited, grace]);
+  clearTimeout(timer);
+  if (first !== 'grace') return first;
+  io.stderr.write(`memtrace: the command still runs ${END_GRACE_MS / 1000} s after it was told to end: SIGKILL\n`);
+  target.signal('SIGKILL');
+  return target.exited;
 }
 
 async function snapshot(pid: number, options: ExplainOptions, io: Io): Promise<RssExplanation> {
