@@ -14,6 +14,7 @@ export const PURE = [
 
 /** Files under PURE's folders that are not: bpftrace, a browser, go or Prometheus. */
 export const NOT_PURE = [
+  'test/report/explain-html.test.ts',
   'test/report/flamegraph-svg.test.ts',
   'test/report/pprof.test.ts',
   'test/report/prometheus.test.ts',
