@@ -102,7 +102,12 @@ export async function readProcFile(pid: number, name: string): Promise<{ file: s
     return { file, text: await readFile(file, 'utf8') };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' || code === 'ESRCH' ? `process ${pid} has exited` : `${code ?? String(error)}`;
+    const why =
+      code === 'ENOENT' || code === 'ESRCH'
+        ? `process ${pid} has exited`
+        : code === 'EACCES' || code === 'EPERM'
+          ? `permission denied: process ${pid} belongs to another user; run memtrace as root (sudo)`
+          : `${code ?? String(error)}`;
     throw new TargetError(`cannot read ${file}: ${why}`, { cause: error });
   }
 }
