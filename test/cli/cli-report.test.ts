@@ -139,6 +139,6 @@ test('an unknown command', async (t) => {
   t.is(result.exitCode, 2);
   t.regex(
     `${result.stderr}`,
-    /unknown command "frobnicate"; commands: malloc, external, gc, faults, calls, process, mark, trace-malloc, heap-stats, report, scripts/,
+    /unknown command "frobnicate"; commands: malloc, external, gc, faults, calls, process, explain, mark, trace-malloc, heap-stats, report, scripts/,
   );
 });
