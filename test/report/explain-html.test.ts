@@ -19,7 +19,7 @@ needing([CHROMIUM_NEED], test)('in headless Chromium: no errors; one segment a p
     `var rects = Array.prototype.filter.call(document.querySelectorAll('svg rect'), function (r) { return r.getAttribute('height') === '40'; });
      return { segments: rects.length, width: rects.reduce(function (sum, r) { return sum + r.getBBox().width; }, 0),
               titles: rects.map(function (r) { return r.querySelector('title').textContent; }),
-              findings: document.querySelectorAll('h2 + ul > li').length };`,
+              findings: document.querySelectorAll('h2:first-of-type + ul > li').length };`,
   );
   t.deepEqual(page.errors, []);
   const probe = page.probe as { segments: number; width: number; titles: string[]; findings: number };
