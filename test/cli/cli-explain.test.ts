@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js';
-import { memtraceAuto, waitForLine } from '../helpers/cli.js';
+import { execa } from 'execa';
+import { MEMTRACE, memtraceAuto, waitForLine } from '../helpers/cli.js';
 import { sleep } from '../helpers/processes.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
@@ -117,6 +118,21 @@ rootTest('launched, Ctrl-C: the snapshot first, then the command gets the SIGINT
   t.is(result.exitCode, 0, result.stderr);
   t.regex(result.stderr, /the command died of SIGINT after the snapshot/);
   checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
+});
+
+rootTest('in a terminal, a countdown to the snapshot with the RSS meanwhile; not on a pipe', async (t) => {
+  const directory = scratch(t);
+  const child = await startParts(t, directory);
+  const json = join(directory, 'rss.json');
+  // script(1) gives memtrace a terminal, as a user's shell would.
+  const inner = `${process.execPath} ${MEMTRACE} explain -p ${child.pid} -d 1500ms -o ${json}`;
+  const result = await execa('script', ['-qec', inner, '/dev/null'], { reject: false, timeout: 60_000 });
+  t.is(result.exitCode, 0, result.stdout);
+  t.regex(result.stdout, new RegExp(`\\[memtrace explain\\] PID ${child.pid}: snapshot in 2 s, RSS 1\\d\\d MiB`));
+  t.regex(result.stdout, new RegExp(`\\[memtrace explain\\] PID ${child.pid}: snapshot in 1 s, RSS 1\\d\\d MiB`));
+  const piped = await memtraceAuto(['explain', '-p', String(child.pid), '-d', '500ms', '-o', json]);
+  t.is(piped.exitCode, 0, piped.stderr);
+  t.notRegex(piped.stderr, /\[memtrace explain\]/);
 });
 
 rootTest('launched: a command that ignores SIGTERM is killed 5 s after the snapshot, and the report is written', async (t) => {

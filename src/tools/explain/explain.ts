@@ -7,6 +7,7 @@ import { TargetError, UsageError } from '../../errors.js';
 import type { RssExplanation } from '../../model/rss-explanation.js';
 import { EXPLAIN_REPORTS, type ExplainFormat } from '../../report/explain-index.js';
 import { formatBytes } from '../../report/units.js';
+import { StatmReader } from '../../sample/linux-proc.js';
 import { exitCodeOf, launchCommand, type PlainTarget } from '../../run/launch.js';
 import type { Target, TargetExit } from '../../run/target.js';
 import { writeFamilyReports } from '../common/write-reports.js';
@@ -35,7 +36,8 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
     requireProcess(pid);
     if (options.durationMs !== null) {
       io.stderr.write(`memtrace: explaining PID ${pid} in ${options.durationMs / 1000} s (Ctrl-C: now)\n`);
-      const moment = await waitFor(options.durationMs, { exited: processGone(pid) });
+      const status = startCountdown(pid, options.durationMs, io.stderr);
+      const moment = await waitFor(options.durationMs, { exited: processGone(pid) }).finally(status.stop);
       if (moment === 'exited') throw new TargetError(`process ${pid} exited before the snapshot`);
     }
     return report(await snapshot(pid, options, io), options, io, 0);
@@ -48,7 +50,8 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
   });
   const when = options.durationMs === null ? 'at Ctrl-C' : `in ${options.durationMs / 1000} s (Ctrl-C: now)`;
   io.stderr.write(`memtrace: explaining PID ${target.pid} (${options.target.command[0]}) ${when}\n`);
-  const moment = await waitFor(options.durationMs, target);
+  const status = startCountdown(target.pid, options.durationMs, io.stderr);
+  const moment = await waitFor(options.durationMs, target).finally(status.stop);
   if (moment === 'exited') {
     const exit = await target.exited;
     throw new TargetError(
@@ -119,6 +122,36 @@ async function waitFor(durationMs: number | null, target: Pick<PlainTarget, 'exi
     clearTimeout(timer);
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onSignal);
   }
+}
+
+/**
+ * On a terminal, a line that says when the snapshot comes and what the RSS is meanwhile, redrawn
+ * every second while memtrace waits; nothing on a pipe or a file.
+ */
+function startCountdown(pid: number, durationMs: number | null, stderr: NodeJS.WriteStream): { stop: () => void } {
+  if (stderr.isTTY !== true) return { stop: () => {} };
+  let statm: StatmReader | null = null;
+  try {
+    statm = new StatmReader(pid);
+  } catch {
+    return { stop: () => {} };
+  }
+  const started = Date.now();
+  const draw = (): void => {
+    const rss = statm?.read()?.rss;
+    const left = durationMs === null ? 'at Ctrl-C' : `in ${Math.max(0, Math.ceil((durationMs - (Date.now() - started)) / 1000))} s`;
+    stderr.write(`\r\u001b[2K[memtrace explain] PID ${pid}: snapshot ${left}${rss === undefined ? '' : `, RSS ${formatBytes(rss)}`}`);
+  };
+  draw();
+  const timer = setInterval(draw, 1000);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      statm?.close();
+      stderr.write('\r\u001b[2K');
+    },
+  };
 }
 
 /** Settles when a process memtrace did not start is gone (polled: it is no child to wait for). */
