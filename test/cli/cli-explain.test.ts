@@ -154,15 +154,24 @@ rootTest(
     const none = await memtraceAuto(['explain', '-p', '4194000']);
     t.is(none.exitCode, 5);
     t.regex(none.stderr, /no process 4194000/);
-    const gone = spawn('sleep', ['1']);
-    const exited = await memtraceAuto(['explain', '-p', String(gone.pid), '-d', '10s']);
+    // Ended once memtrace says it waits for the snapshot: whatever the load, it exits during -d.
+    const gone = spawn('sleep', ['60']);
+    const waiting = memtraceAuto(['explain', '-p', String(gone.pid), '-d', '20s']);
+    await waitForLine(waiting.stderr!, /explaining PID \d+ in 20 s/);
+    gone.kill('SIGKILL');
+    const exited = await waiting;
     t.is(exited.exitCode, 5);
     t.regex(exited.stderr, new RegExp(`process ${gone.pid} exited before the snapshot`));
     // sleep 0.1's parent becomes a sleep 5, which never waits for it: a zombie.
     const parent = spawn('sh', ['-c', 'sleep 0.1 & exec sleep 5'], { stdio: 'ignore' });
     t.teardown(() => void parent.kill('SIGKILL'));
-    await sleep(600);
-    const zombie = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
+    let zombie = '';
+    for (let attempt = 0; attempt < 100 && zombie === ''; attempt++) {
+      await sleep(100);
+      const child = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
+      if (child !== '' && /^\S+ \(.*\) Z /s.test(readFileSync(`/proc/${child}/stat`, 'utf8'))) zombie = child;
+    }
+    t.not(zombie, '', 'sleep 0.1 became a zombie');
     const undead = await memtraceAuto(['explain', '-p', zombie]);
     t.is(undead.exitCode, 5);
     t.regex(undead.stderr, new RegExp(`process ${zombie} has exited \\(a zombie its parent has not reaped\\)`));

@@ -8,6 +8,7 @@ import type { RssExplanation } from '../../model/rss-explanation.js';
 import { EXPLAIN_REPORTS, type ExplainFormat } from '../../report/explain-index.js';
 import { formatBytes } from '../../report/units.js';
 import { StatmReader } from '../../sample/linux-proc.js';
+import { isAlive } from '../../sample/process-memory.js';
 import { exitCodeOf, launchCommand, type PlainTarget } from '../../run/launch.js';
 import type { Target, TargetExit } from '../../run/target.js';
 import { writeFamilyReports } from '../common/write-reports.js';
@@ -157,13 +158,13 @@ function startCountdown(pid: number, durationMs: number | null, stderr: NodeJS.W
 /** Settles when a process memtrace did not start is gone (polled: it is no child to wait for). */
 function processGone(pid: number): Promise<TargetExit> {
   return new Promise((resolve) => {
+    // A zombie is gone too: its memory is, and a parent that never waits would keep it forever.
     const timer = setInterval(() => {
-      try {
-        process.kill(pid, 0);
-      } catch {
+      void isAlive(pid).then((alive) => {
+        if (alive) return;
         clearInterval(timer);
         resolve({ code: null, signal: null });
-      }
+      });
     }, 100);
     timer.unref();
   });
