@@ -4,6 +4,7 @@
 // resident bytes, the rest of it retained; each mmapped block live) and the report's arena table.
 import type { AllocatorState, ArenaState } from '../../model/rss-explanation.js';
 import { walkGlibcHeap, type ArenaWalk } from '../../sample/glibc-heap.js';
+import { ProcessMemoryError } from '../../sample/process-memory.js';
 import { locateGlibcMalloc } from '../../symbols/glibc-malloc.js';
 import type { SmapsMapping } from '../../symbols/proc-smaps.js';
 import type { MallocLayout, ResidentClaim } from './classify.js';
@@ -25,8 +26,8 @@ export async function readAllocatorState(pid: number, mappings: SmapsMapping[]):
     walk = await walkGlibcHeap(pid, { mainArena: located.mainArena, mp: located.mp, maps: mappings });
   } catch (error) {
     // A process gone meanwhile ends the snapshot as any read of it would; one memtrace may not read is a note.
-    if ((error as { reason?: string }).reason === 'exited') throw error;
-    return { layout: null, state: null, note: (error as Error).message };
+    if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
+    return { layout: null, state: null, note: error.message };
   }
   const claims: ResidentClaim[] = [];
   for (const arena of walk.arenas) {

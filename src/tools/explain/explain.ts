@@ -41,7 +41,7 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
       const moment = await waitFor(options.durationMs, { exited: processGone(pid) }).finally(status.stop);
       if (moment === 'exited') throw new TargetError(`process ${pid} exited before the snapshot`);
     }
-    return report(await snapshot(pid, options, io), options, io, 0);
+    return report(await snapshot(pid, options, io), options, io);
   }
   const target = await launchCommand({
     command: options.target.command,
@@ -73,7 +73,7 @@ export async function runExplain(options: ExplainOptions, io: Io): Promise<numbe
   }
   const exit = await endCommand(target, io);
   io.stderr.write(`memtrace: the command ${describeExit(exit)} after the snapshot (RSS ${formatBytes(explanation.rssBytes)})\n`);
-  return report(explanation, options, io, 0);
+  return report(explanation, options, io);
 }
 
 /** The command's exit once told to end; SIGKILL after END_GRACE_MS, as a command may ignore the signal. */
@@ -93,9 +93,10 @@ async function snapshot(pid: number, options: ExplainOptions, io: Io): Promise<R
   return explainProcess(pid, { nodeHeap });
 }
 
-async function report(explanation: RssExplanation, options: ExplainOptions, io: Io, code: number): Promise<number> {
+/** Writes every report asked for; a snapshot taken is exit code 0. */
+async function report(explanation: RssExplanation, options: ExplainOptions, io: Io): Promise<number> {
   await writeFamilyReports(EXPLAIN_REPORTS, explanation, options.reports, {}, io);
-  return code;
+  return 0;
 }
 
 function requireProcess(pid: number): void {

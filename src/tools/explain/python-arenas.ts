@@ -1,6 +1,7 @@
 // CPython's pymalloc arenas as claims on the anonymous mappings they sit in (sample/pymalloc-arenas.ts
 // finds them by their pools' headers): each arena's resident bytes, split into pools in use and empty
 // pools, which pymalloc keeps until its whole arena is empty.
+import { ProcessMemoryError } from '../../sample/process-memory.js';
 import { readPymalloc } from '../../sample/pymalloc-arenas.js';
 import type { SmapsMapping } from '../../symbols/proc-smaps.js';
 import type { ResidentClaim } from './classify.js';
@@ -18,7 +19,14 @@ export interface PythonArenas {
 }
 
 export async function readPythonArenas(pid: number, mappings: SmapsMapping[]): Promise<PythonArenas | null> {
-  const reading = await readPymalloc(pid, mappings);
+  let reading: Awaited<ReturnType<typeof readPymalloc>>;
+  try {
+    reading = await readPymalloc(pid, mappings);
+  } catch (error) {
+    // A process gone ends the snapshot as any read of it would; one memtrace may not read is a note.
+    if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
+    return { claims: [], notes: [`CPython's pymalloc arenas are not read: ${error.message}`], emptyResidentBytes: 0, arenas: 0 };
+  }
   if (reading.status === 'not-cpython') return null;
   const runtime = `CPython ${reading.runtime.major}.${reading.runtime.minor}`;
   if (reading.status === 'unsupported')
