@@ -13,9 +13,6 @@ export interface PythonArenas {
   claims: ResidentClaim[];
   /** What the report says of the scan: the runtime, or why there is no pymalloc part. */
   notes: string[];
-  /** Bytes of empty pools that are resident: memory pymalloc holds for objects to come. */
-  emptyResidentBytes: number;
-  arenas: number;
 }
 
 export async function readPythonArenas(pid: number, mappings: SmapsMapping[]): Promise<PythonArenas | null> {
@@ -25,12 +22,11 @@ export async function readPythonArenas(pid: number, mappings: SmapsMapping[]): P
   } catch (error) {
     // A process gone ends the snapshot as any read of it would; one memtrace may not read is a note.
     if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
-    return { claims: [], notes: [`CPython's pymalloc arenas are not read: ${error.message}`], emptyResidentBytes: 0, arenas: 0 };
+    return { claims: [], notes: [`CPython's pymalloc arenas are not read: ${error.message}`] };
   }
   if (reading.status === 'not-cpython') return null;
   const runtime = `CPython ${reading.runtime.major}.${reading.runtime.minor}`;
-  if (reading.status === 'unsupported')
-    return { claims: [], notes: [`${runtime}: its pymalloc arenas are not read (${reading.reason})`], emptyResidentBytes: 0, arenas: 0 };
+  if (reading.status === 'unsupported') return { claims: [], notes: [`${runtime}: its pymalloc arenas are not read (${reading.reason})`] };
   const { scan } = reading;
   const claims = scan.arenas.flatMap((arena): ResidentClaim[] => [
     { start: arena.start, end: arena.end, kind: 'pymalloc', name: PYMALLOC_EMPTY, residentBytes: arena.emptyResidentBytes },
@@ -44,5 +40,5 @@ export async function readPythonArenas(pid: number, mappings: SmapsMapping[]): P
   ]);
   const notes = scan.notes.map((note) => `${runtime} pymalloc: ${note}`);
   if (!scan.complete) notes.unshift(`${runtime}: the scan of pymalloc's arenas stopped early; the part is a lower bound`);
-  return { claims, notes, emptyResidentBytes: scan.totals.emptyResidentBytes, arenas: scan.arenas.length };
+  return { claims, notes };
 }
