@@ -96,7 +96,8 @@ rootTest('launched: the snapshot after --duration, then the command is ended', a
   const run = await memtraceAuto([
     'explain',
     '-d',
-    '1500ms',
+    // Long enough for the workload to build its memory on a loaded CI machine (1.5 s once was not).
+    '5s',
     '-o',
     json,
     '--',
@@ -104,6 +105,7 @@ rootTest('launched: the snapshot after --duration, then the command is ended', a
     join(directory, 'mapped.bin'),
   ]);
   t.is(run.exitCode, 0, run.stderr);
+  t.regex(run.stdout, /^ready \d+/m, 'the workload had built its memory before the snapshot');
   t.regex(run.stderr, /the command died of SIGTERM after the snapshot/);
   checkParts(t, JSON.parse(readFileSync(json, 'utf8')) as RssExplanation, join(directory, 'mapped.bin'));
 });
