@@ -31,6 +31,8 @@ export interface FaultRun {
   stdout: () => string;
   /** True once memtrace said it is tracing (BEGIN seen). */
   tracing: () => boolean;
+  /** True once memtrace has exited: the waits below stop there instead of polling out their minute. */
+  ended: () => boolean;
   /**
    * The tracing bpftrace under memtrace, once seen. Fails at once, with memtrace's exit and stderr,
    * when memtrace ends before one is seen (a tracer that died at start, memtrace refusing): waiting
@@ -47,24 +49,40 @@ export function startMemtrace(args: string[], env: Record<string, string> = {}):
   session.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   session.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const watch = new DescendantWatch(session.pid!);
+  let over = false;
+  void session.then(
+    () => (over = true),
+    () => (over = true),
+  );
   const ended = session.then((result) => {
     throw new Error(`memtrace ended (exit ${result.exitCode ?? result.signal}) before a tracing bpftrace was seen under it:\n${stderr}`);
   });
   // Only the race below reads `ended`; a run that goes on normally must not leave it unhandled.
   ended.catch(() => {});
-  const tracer = () => Promise.race([watch.bpftrace(), ended]);
-  return { session, watch, stderr: () => stderr, stdout: () => stdout, tracing: () => /memtrace: tracing/.test(stderr), tracer };
+  const tracer = () => Promise.race([watch.bpftrace(60_000, () => over), ended]);
+  return {
+    session,
+    watch,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    tracing: () => /memtrace: tracing/.test(stderr),
+    ended: () => over,
+    tracer,
+  };
 }
 
 /** Waits until memtrace has said it is tracing; returns the traced PID. */
 export async function untilTracing(run: FaultRun, timeoutMs = 60_000): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  for (;;) {
+    // Read once more after memtrace ended: it may have said so just before.
+    const ended = run.ended();
     const match = /memtrace: tracing .*?PID (\d+)/.exec(run.stderr());
     if (match) return Number(match[1]);
+    if (ended) throw new Error(`memtrace ended before it started tracing:\n${run.stderr()}`);
+    if (Date.now() >= deadline) throw new Error(`memtrace did not start tracing within ${timeoutMs} ms:\n${run.stderr()}`);
     await sleep(5);
   }
-  throw new Error(`memtrace did not start tracing within ${timeoutMs} ms:\n${run.stderr()}`);
 }
 
 /** The JSON report at `path`, or null when memtrace wrote none. */

@@ -109,17 +109,21 @@ export class DescendantWatch {
     clearInterval(this.timer);
   }
 
-  /** The first bpftrace seen under memtrace, waiting for it up to `timeoutMs`. */
-  async bpftrace(timeoutMs = 60_000): Promise<ProcessInfo> {
+  /**
+   * The first bpftrace seen under memtrace, waiting for it up to `timeoutMs` or until `over()`: a
+   * wait left polling after memtrace ended kept the test file's process alive for the rest of its
+   * minute.
+   */
+  async bpftrace(timeoutMs = 60_000, over: () => boolean = () => false): Promise<ProcessInfo> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    while (Date.now() < deadline && !over()) {
       this.poll();
       // The tracing bpftrace, not the `bpftrace --version` memtrace asks first.
       const found = [...this.seen.values()].find((info) => isBpftrace(info) && info.cmdline.includes(' -f json ') && stillThere(info));
       if (found !== undefined) return found;
       await sleep(5);
     }
-    throw new Error(`no bpftrace appeared under PID ${this.root} within ${timeoutMs} ms`);
+    throw new Error(`no bpftrace appeared under PID ${this.root} within ${timeoutMs} ms, or before memtrace ended`);
   }
 
   all(): ProcessInfo[] {
