@@ -1,5 +1,6 @@
-// The test suite's ava configuration: every test file, one file at a time. `npm test` runs it in two
-// parts (ava.pure.config.mjs, ava.live.config.mjs); `npx ava FILE` runs one file with this one.
+// The test suite's ava configuration: every test file, one file at a time. `npm test` runs it in three
+// passes (test/suites.mjs: ava.pure.config.mjs, ava.paired.config.mjs, ava.live.config.mjs);
+// `npx ava FILE` runs one file with this one.
 export default {
   files: ['test/**/*.test.ts'],
   extensions: { ts: 'module' },

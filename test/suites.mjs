@@ -1,6 +1,13 @@
-// Which test files are pure: they read fixtures, render, parse and check the code's layout, and
-// start no tracer, no browser and no timed target, so several may run at once (one a core)
-// without disturbing each other. Everything else runs one file at a time (ava.config.mjs).
+// Which test files may run beside others. `npm test` runs three passes:
+//   1. PURE and QUIET files, as many at once as the machine has cores (ava.pure.config.mjs);
+//   2. PAIRED files, two at a time (ava.paired.config.mjs);
+//   3. every other file, one at a time (ava.live.config.mjs).
+// A file not named here runs alone: that is the safe default for a new live test.
+
+/**
+ * Pure: they read fixtures, render, parse and check the code's layout, and start no tracer, no
+ * browser and no timed target.
+ */
 export const PURE = [
   'test/parse/**/*.test.ts',
   'test/model/**/*.test.ts',
@@ -22,4 +29,72 @@ export const NOT_PURE = [
   'test/report/stack-html.test.ts',
   'test/tools/common/allocation-trace.test.ts',
   'test/symbols/elf-alias.test.ts',
+];
+
+/**
+ * Quiet: they start processes (memtrace on recorded logs, fake roots, generators), but no tracer
+ * and nothing whose timing they measure, so a loaded machine cannot fail them.
+ */
+export const QUIET = [
+  'test/cli/cli-report.test.ts',
+  'test/cli/cli-report-bpftrace.test.ts',
+  'test/cli/cli-report-cpymemtrace.test.ts',
+  'test/cli/cli-report-diff.test.ts',
+  'test/cli/cli-report-dtrace.test.ts',
+  'test/cli/cli-report-folded.test.ts',
+  'test/cli/cli-report-process.test.ts',
+  'test/cli/cli-report-push.test.ts',
+  'test/cli/cli-report-pymalloc-dtrace.test.ts',
+  'test/cli/cli-report-timeline.test.ts',
+  'test/cli/main.test.ts',
+  'test/compat/fixtures-0.23.test.ts',
+  'test/compat/fixtures-0.27.test.ts',
+  'test/probes/calls-spec.test.ts',
+  'test/probes/render-loader-gate-bpf.test.ts',
+  'test/probes/render-malloc-d.test.ts',
+  'test/probes/render-pymalloc-d.test.ts',
+  'test/probes/validate.test.ts',
+  'test/run/apt-sources.test.ts',
+  'test/run/dtrace.test.ts',
+  'test/run/dtrace-discovery.test.ts',
+  'test/run/private-bpftrace.test.ts',
+  'test/run/python-launch.test.ts',
+  'test/run/stack-unwinder.test.ts',
+];
+
+/**
+ * Paired: live tests that trace only targets of their own, filter by their PIDs, and read nothing
+ * system-wide (no uprobe_events, no other process's tracer, no elapsed time). Two of them at once
+ * give the same figures: with bpftrace 0.17 each one's uprobes also fire in the other's target, and
+ * its program drops those by PID. Most of their time is the kernel's: bpftrace 0.17 spends ~0.1 s
+ * a probe attaching and again detaching (a grace period each), which two files wait out together.
+ * Fault injection, DTrace, timed sampling, growth rates (--timeline: a loaded machine moves a
+ * node target's collections, and churned Buffers then look like growth) and anything that looks at
+ * every process stay alone.
+ */
+export const PAIRED = [
+  'test/cli/cli-calls.test.ts',
+  'test/cli/cli-explain.test.ts',
+  'test/cli/cli-external.test.ts',
+  'test/cli/cli-faults.test.ts',
+  'test/cli/cli-faults-bad-input.test.ts',
+  'test/cli/cli-gc.test.ts',
+  'test/cli/cli-malloc-attach.test.ts',
+  'test/cli/cli-malloc-bad-input.test.ts',
+  'test/cli/cli-malloc-js.test.ts',
+  'test/cli/cli-malloc-launch.test.ts',
+  'test/cli/cli-malloc-no-frame-pointers.test.ts',
+  'test/cli/cli-malloc-terminal.test.ts',
+  'test/cli/cli-ownership.test.ts',
+  'test/package/pack-install.test.ts',
+  'test/probes/render-calls-bpf.test.ts',
+  'test/probes/render-external-bpf.test.ts',
+  'test/probes/render-faults-bpf.test.ts',
+  'test/probes/render-gc-bpf.test.ts',
+  'test/probes/render-malloc-bpf.test.ts',
+  'test/realprog/node-jit-dwarf.test.ts',
+  'test/realprog/nofp-chain.test.ts',
+  'test/realprog/python-attach-dwarf.test.ts',
+  'test/realprog/sqlite3-valgrind.test.ts',
+  'test/realprog/stacks-option.test.ts',
 ];

@@ -8,4 +8,11 @@ export MEMTRACE_BPFTRACE=${1:?usage: run-live.sh PATH-OF-BPFTRACE EXPECTED-FEATU
 export MEMTRACE_COMPAT_EXPECT=${2-}
 mapfile -t files < <(grep -rl --include='*.test.ts' -e 'liveTest' -e 'LIVE_BPFTRACE' test | sort)
 echo "memtrace compat: ${#files[@]} live test files with $("$MEMTRACE_BPFTRACE" --version)"
-npx ava "${files[@]}"
+# As npm test does (test/suites.mjs): the files that may run two at a time, then the rest alone.
+mapfile -t paired < <(node -e 'import("./test/suites.mjs").then((suites) => console.log(suites.PAIRED.join("\n")))')
+together=() alone=()
+for file in "${files[@]}"; do
+  if printf '%s\n' "${paired[@]}" | grep -qxF "$file"; then together+=("$file"); else alone+=("$file"); fi
+done
+npx ava --concurrency 2 "${together[@]}"
+npx ava "${alone[@]}"

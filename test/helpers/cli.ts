@@ -18,13 +18,20 @@ export type CliOptions = Pick<
   'env' | 'extendEnv' | 'cwd' | 'timeout' | 'stdin' | 'input' | 'uid' | 'gid' | 'stripFinalNewline' | 'killSignal' | 'cancelSignal'
 >;
 
+/**
+ * How every memtrace of the tests runs. A test's SIGTERM (`subprocess.kill()`) is memtrace's to
+ * handle: execa's default would SIGKILL it 5 s later, before a loaded machine's bpftrace 0.17 has
+ * even detached its probes, and the test would see memtrace killed instead of its report.
+ */
+const RUN = { reject: false, all: false, timeout: 120_000, forceKillAfterDelay: 30_000 } as const;
+
 export function memtrace(args: string[], options: CliOptions = {}) {
-  return execa(process.execPath, [MEMTRACE_BPF, ...args], { reject: false, all: false, timeout: 120_000, ...options });
+  return execa(process.execPath, [MEMTRACE_BPF, ...args], { ...RUN, ...options });
 }
 
 /** The `memtrace` command (backend chosen by platform), for the tools that need no tracer. */
 export function memtraceAuto(args: string[], options: CliOptions = {}) {
-  return execa(process.execPath, [MEMTRACE, ...args], { reject: false, all: false, timeout: 120_000, ...options });
+  return execa(process.execPath, [MEMTRACE, ...args], { ...RUN, ...options });
 }
 
 /**
@@ -33,9 +40,7 @@ export function memtraceAuto(args: string[], options: CliOptions = {}) {
  */
 export function memtraceDtrace(args: string[], scenario = 'replay', options: CliOptions = {}) {
   return execa(process.execPath, [MEMTRACE_DTRACE, ...args], {
-    reject: false,
-    all: false,
-    timeout: 120_000,
+    ...RUN,
     ...options,
     env: {
       PATH: `${FAKE_DTRACE_DIRECTORY}:${process.env.PATH ?? ''}`,
