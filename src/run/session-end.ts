@@ -3,6 +3,7 @@
 // differ only in what they start and read; the tools' reports (tools/common/session-loss.ts and
 // malloc's DTrace path) read the ending through these types.
 import { UsageError } from '../errors.js';
+import { finishingGuard } from './finishing-guard.js';
 import { safeKill } from './target.js';
 
 /**
@@ -80,13 +81,18 @@ export class TracerStopper {
 
   constructor(private readonly firstSignal: (reason: EndReason) => NodeJS.Signals) {}
 
-  /** Turns memtrace's own SIGINT, SIGTERM and SIGHUP into stops until the returned function is called. */
+  /**
+   * Turns memtrace's own SIGINT, SIGTERM and SIGHUP into stops until the returned function is
+   * called; from then on the finishing guard keeps a signal from losing the report being written.
+   */
   listen(): () => void {
     const onSignal = (signal: NodeJS.Signals) => this.stop('signal', signal);
     const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+    const guardTakesOver = finishingGuard.sessionListens();
     for (const signal of signals) process.on(signal, onSignal);
     return () => {
       for (const signal of signals) process.off(signal, onSignal);
+      guardTakesOver();
       this.standDown();
     };
   }

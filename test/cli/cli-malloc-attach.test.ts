@@ -1,14 +1,16 @@
 // memtrace-bpf malloc -p PID: attaching to a running process, and what happens when things end early.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { liveTest } from '../helpers/live.js';
-import { file, needing } from '../helpers/needs.js';
-import { memtrace, waitForLine } from '../helpers/cli.js';
+import { DEBIAN_PYTHON, file, needing, PYTHON_NEED } from '../helpers/needs.js';
+import { memtrace, MEMTRACE_BPF, waitForLine } from '../helpers/cli.js';
 import { KNOWN_TOTALS, KNOWN_STACKS, stacksOf } from '../helpers/known-allocs.js';
+import { sleep } from '../helpers/processes.js';
 import { buildWorkload } from '../helpers/workloads.js';
 
 function temporary(name: string): string {
@@ -88,6 +90,82 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     t.is(stacksOf(profile, 'make_pages').outstanding, 13);
   });
 }
+
+/**
+ * memtrace tracing Debian's python3 with its json report (600 KB) on a pipe the test stops reading
+ * after the first byte: nothing else goes to that stdout, so the session is then over and memtrace
+ * is writing the report, waiting for the pipe (64 KiB) to drain. `drain` reads the rest.
+ */
+async function blockedWritingReport(t: ExecutionContext) {
+  const directory = mkdtempSync(join(tmpdir(), 'memtrace-fifo-'));
+  t.teardown(() => rmSync(directory, { recursive: true, force: true }));
+  const fifo = join(directory, 'stdout');
+  execFileSync('mkfifo', [fifo]);
+  // Two opens, so that the test's reads stay non-blocking whatever memtrace makes of its stdout.
+  const writeEnd = openSync(fifo, constants.O_RDWR);
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  t.teardown(() => {
+    closeSync(fd);
+    closeSync(writeEnd);
+  });
+  const child = spawn(process.execPath, [MEMTRACE_BPF, 'malloc', '-f', 'json', '-o', '-', '--', DEBIAN_PYTHON, '-c', 'pass'], {
+    stdio: ['ignore', writeEnd, 'pipe'],
+  });
+  t.teardown(() => void child.kill('SIGKILL'));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const chunks: Buffer[] = [];
+  const buffer = Buffer.alloc(65536);
+  const readSome = (length: number): number => {
+    try {
+      const count = readSync(fd, buffer, 0, length, null);
+      chunks.push(Buffer.from(buffer.subarray(0, count)));
+      return count;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+      return 0;
+    }
+  };
+  const deadline = Date.now() + 60_000;
+  while (readSome(1) === 0) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`memtrace wrote no report:\n${stderr}`);
+    await sleep(20);
+  }
+  const drain = async (): Promise<string> => {
+    for (;;) {
+      if (readSome(buffer.length) > 0) continue;
+      if (child.exitCode !== null || child.signalCode !== null) return Buffer.concat(chunks).toString();
+      await sleep(5);
+    }
+  };
+  return { child, exited, drain, stderr: () => stderr };
+}
+
+needing([PYTHON_NEED], liveTest)('Ctrl-C while the report is written: it is written whole; a second one leaves at once', async (t) => {
+  const first = await blockedWritingReport(t);
+  first.child.kill('SIGINT');
+  await sleep(300);
+  t.is(first.child.exitCode, null, 'memtrace is still writing');
+  const report = await first.drain();
+  t.deepEqual(await first.exited, { code: 0, signal: null }, first.stderr());
+  t.regex(
+    first.stderr(),
+    /memtrace: SIGINT: the trace has ended; writing the report of what it gathered first \(SIGINT again leaves at once\)/,
+  );
+  const profile = JSON.parse(report) as MallocProfile;
+  t.false(profile.partial, "the trace itself ended with its target's exit");
+  t.true(profile.totals.allocs > 1000, `${profile.totals.allocs} allocations`);
+
+  const second = await blockedWritingReport(t);
+  second.child.kill('SIGINT');
+  await sleep(300);
+  second.child.kill('SIGINT');
+  await second.drain();
+  t.deepEqual(await second.exited, { code: 130, signal: null }, second.stderr());
+});
 
 liveTest('bpftrace dying mid-trace: a partial report that says so, and the command runs on', async (t) => {
   const output = temporary('report.json');

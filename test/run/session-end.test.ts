@@ -4,6 +4,7 @@
 import test from 'ava';
 import { execa } from 'execa';
 import { UsageError } from '../../src/errors.js';
+import { FinishingGuard, finishingGuard } from '../../src/run/finishing-guard.js';
 import { DurationBackstop, endReasonOf, stopGraceMs, TracerStopper, type TracerExit } from '../../src/run/session-end.js';
 
 test('15 s to SIGTERM and 30 s to SIGKILL by default; MEMTRACE_STOP_GRACE sets the first, the second is twice it', (t) => {
@@ -106,3 +107,41 @@ test.serial(
     }
   },
 );
+
+test.serial('after the session, a first signal only says what memtrace is doing; a second leaves', (t) => {
+  const written: string[] = [];
+  const exits: number[] = [];
+  const guard = new FinishingGuard({ write: (text) => void written.push(text), exit: (code) => void exits.push(code) });
+  const before = process.listeners('SIGINT').length;
+  try {
+    const release = guard.sessionListens();
+    t.is(process.listeners('SIGINT').length, before + 1, 'the guard is installed with the first session');
+    // During the session, the session's own handler stops the tracer: the guard stays silent.
+    guard.handle('SIGINT');
+    t.deepEqual([written, exits], [[], []]);
+    release();
+    release();
+    guard.handle('SIGINT');
+    t.deepEqual(exits, []);
+    t.deepEqual(written, [
+      'memtrace: SIGINT: the trace has ended; writing the report of what it gathered first (SIGINT again leaves at once)\n',
+    ]);
+    guard.handle('SIGTERM');
+    t.deepEqual(exits, [143]);
+    guard.handle('SIGHUP');
+    t.deepEqual(exits, [143, 129]);
+  } finally {
+    guard.remove();
+  }
+  t.is(process.listeners('SIGINT').length, before);
+});
+
+test.serial('every session goes through the one guard: listening, then handing over', (t) => {
+  const before = process.listeners('SIGTERM').length;
+  const stopListening = new TracerStopper(() => 'SIGINT').listen();
+  t.is(process.listeners('SIGTERM').length, before + 2, "the session's handler and the guard's");
+  stopListening();
+  t.is(process.listeners('SIGTERM').length, before + 1, "the guard's alone: memtrace keeps it until it exits");
+  finishingGuard.remove();
+  t.is(process.listeners('SIGTERM').length, before);
+});
