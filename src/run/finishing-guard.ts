@@ -33,6 +33,8 @@ export class FinishingGuard {
       this.installed = true;
     }
     this.listeningSessions += 1;
+    // A signal counts towards leaving only in the ending of the trace it came in.
+    this.signalsReceived = 0;
     let released = false;
     return () => {
       if (released) return;

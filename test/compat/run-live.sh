@@ -14,5 +14,6 @@ together=() alone=()
 for file in "${files[@]}"; do
   if printf '%s\n' "${paired[@]}" | grep -qxF "$file"; then together+=("$file"); else alone+=("$file"); fi
 done
-npx ava --concurrency 2 "${together[@]}"
-npx ava "${alone[@]}"
+# Never ava without files: it would run every test file there is.
+if ((${#together[@]})); then npx ava --concurrency 2 "${together[@]}"; fi
+if ((${#alone[@]})); then npx ava "${alone[@]}"; fi

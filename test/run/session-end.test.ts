@@ -130,6 +130,11 @@ test.serial('after the session, a first signal only says what memtrace is doing;
     t.deepEqual(exits, [143]);
     guard.handle('SIGHUP');
     t.deepEqual(exits, [143, 129]);
+    // The next trace's ending starts again from its first signal.
+    guard.sessionListens()();
+    guard.handle('SIGINT');
+    t.deepEqual(exits, [143, 129]);
+    t.is(written.length, 2);
   } finally {
     guard.remove();
   }
