@@ -60,6 +60,16 @@ export function processMemoryError(pid: number, file: string, error: unknown): P
   return new ProcessMemoryError(`cannot read ${file}: ${code ?? String(error)}`, 'unreadable', error);
 }
 
+/**
+ * What a snapshot says of a read that failed: the message of a process memtrace may not read, for
+ * a note. Anything else is rethrown: a process gone ends the snapshot as any read of it would, and
+ * an error that is not the process's (a bug) must not read as "not read".
+ */
+export function unreadableNote(error: unknown): string {
+  if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
+  return error.message;
+}
+
 /** Whether the process still runs: a read of its memory that returns nothing means "gone" only if not. */
 export async function isAlive(pid: number): Promise<boolean> {
   try {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { RssExplanation, RssPart } from '../../src/model/rss-explanation.js';
 import { execa } from 'execa';
 import { MEMTRACE, memtraceAuto, waitForLine } from '../helpers/cli.js';
-import { sleep } from '../helpers/processes.js';
+import { processInfo, sleep } from '../helpers/processes.js';
 import { buildWorkload, ROOT } from '../helpers/workloads.js';
 import { gated, ROOT_PROBLEM } from '../helpers/gate.js';
 import { DEBIAN_PYTHON, file, needing, PYTHON_NEED } from '../helpers/needs.js';
@@ -171,7 +171,7 @@ rootTest(
     for (let attempt = 0; attempt < 100 && zombie === ''; attempt++) {
       await sleep(100);
       const child = readFileSync(`/proc/${parent.pid}/task/${parent.pid}/children`, 'utf8').trim();
-      if (child !== '' && /^\S+ \(.*\) Z /s.test(readFileSync(`/proc/${child}/stat`, 'utf8'))) zombie = child;
+      if (child !== '' && processInfo(Number(child))?.state === 'Z') zombie = child;
     }
     t.not(zombie, '', 'sleep 0.1 became a zombie');
     const undead = await memtraceAuto(['explain', '-p', zombie]);

@@ -4,7 +4,7 @@
 // resident bytes, the rest of it retained; each mmapped block live) and the report's arena table.
 import type { AllocatorState, ArenaState } from '../../model/rss-explanation.js';
 import { walkGlibcHeap, type ArenaWalk } from '../../sample/glibc-heap.js';
-import { ProcessMemoryError } from '../../sample/process-memory.js';
+import { unreadableNote } from '../../sample/process-memory.js';
 import { locateGlibcMalloc } from '../../symbols/glibc-malloc.js';
 import type { SmapsMapping } from '../../symbols/proc-smaps.js';
 import type { MallocLayout, ResidentClaim } from './classify.js';
@@ -25,9 +25,7 @@ export async function readAllocatorState(pid: number, mappings: SmapsMapping[]):
   try {
     walk = await walkGlibcHeap(pid, { mainArena: located.mainArena, mp: located.mp, maps: mappings });
   } catch (error) {
-    // A process gone meanwhile ends the snapshot as any read of it would; one memtrace may not read is a note.
-    if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
-    return { layout: null, state: null, note: error.message };
+    return { layout: null, state: null, note: unreadableNote(error) };
   }
   const claims: ResidentClaim[] = [];
   for (const arena of walk.arenas) {

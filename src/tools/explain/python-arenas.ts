@@ -1,7 +1,7 @@
 // CPython's pymalloc arenas as claims on the anonymous mappings they sit in (sample/pymalloc-arenas.ts
 // finds them by their pools' headers): each arena's resident bytes, split into pools in use and empty
 // pools, which pymalloc keeps until its whole arena is empty.
-import { ProcessMemoryError } from '../../sample/process-memory.js';
+import { unreadableNote } from '../../sample/process-memory.js';
 import { readPymalloc } from '../../sample/pymalloc-arenas.js';
 import type { SmapsMapping } from '../../symbols/proc-smaps.js';
 import type { ResidentClaim } from './classify.js';
@@ -20,9 +20,7 @@ export async function readPythonArenas(pid: number, mappings: SmapsMapping[]): P
   try {
     reading = await readPymalloc(pid, mappings);
   } catch (error) {
-    // A process gone ends the snapshot as any read of it would; one memtrace may not read is a note.
-    if (!(error instanceof ProcessMemoryError) || error.reason === 'exited') throw error;
-    return { claims: [], notes: [`CPython's pymalloc arenas are not read: ${error.message}`] };
+    return { claims: [], notes: [`CPython's pymalloc arenas are not read: ${unreadableNote(error)}`] };
   }
   if (reading.status === 'not-cpython') return null;
   const runtime = `CPython ${reading.runtime.major}.${reading.runtime.minor}`;
