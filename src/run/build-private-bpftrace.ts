@@ -6,9 +6,11 @@ import { chmod, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from '
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { TracerError, UsageError } from '../errors.js';
-import { prepareDtraceLibdir, TRIAL_PROGRAM } from './dtrace-libdir.js';
+import { prepareDtraceLibdir, prepareLeanLibdir, TRIAL_PROGRAM } from './dtrace-libdir.js';
 import { ensureDebugfs } from './dtrace-linux.js';
 import {
+  DTRACE_LEAN_ENV,
+  DTRACE_LEAN_LIBDIR_NAME,
   DTRACE_LIBDIR_NAME,
   DTRACE_WRAPPER_NAME,
   lstatOrNull,
@@ -69,6 +71,8 @@ export interface PrivateDtrace {
   /** The D library directory the wrapper names, and the root's files it leaves out (relative to the root's libdir). */
   libdir: string;
   leftOut: string[];
+  /** The lean libdir memtrace's own programs run with (no D library file), and the files it leaves out; null when dtrace did not run with it. */
+  lean: { libdir: string; leftOut: string[] } | null;
 }
 
 export async function setupPrivateBpftrace(options: SetupOptions): Promise<SetupResult> {
@@ -104,7 +108,10 @@ export async function setupPrivateBpftrace(options: SetupOptions): Promise<Setup
 async function setupDtrace(dir: string, notify: (message: string) => void): Promise<PrivateDtrace> {
   await ensureDebugfs(notify);
   const libdir = join(dir, DTRACE_LIBDIR_NAME);
-  const wrapper = await writeFileInRoot(dir, DTRACE_WRAPPER_NAME, renderDtraceWrapper(dir, libdir), 0o755);
+  const leanLibdir = join(dir, DTRACE_LEAN_LIBDIR_NAME);
+  const writeWrapper = (lean: string | null) =>
+    writeFileInRoot(dir, DTRACE_WRAPPER_NAME, renderDtraceWrapper(dir, libdir, process.arch, lean), 0o755);
+  const wrapper = await writeWrapper(leanLibdir);
   const versionRun = await execa(wrapper, ['-V'], { reject: false, all: true, timeout: 60_000 });
   const version = /\bD \d+(?:\.\d+)+/.exec(`${versionRun.all}`)?.[0];
   if (versionRun.exitCode !== 0 || version === undefined) {
@@ -112,18 +119,32 @@ async function setupDtrace(dir: string, notify: (message: string) => void): Prom
       `the private dtrace does not run: ${wrapper} -V exited ${versionRun.exitCode ?? versionRun.signal}:\n${tail(`${versionRun.all}`, 10)}`,
     );
   }
+  const trial = (env: Record<string, string | undefined>) => async () => {
+    const run = await execa(wrapper, ['-q', '-n', TRIAL_PROGRAM], { reject: false, all: true, timeout: 60_000, env });
+    return { ok: run.exitCode === 0, output: `${run.all}` };
+  };
+  // The lean libdir is made from the prepared one, so the wrapper must not choose it before it exists.
+  await rm(leanLibdir, { recursive: true, force: true });
   const leftOut = await prepareDtraceLibdir({
     rootLibdir: rootDtraceLibdir(dir),
     libdir,
-    trial: async () => {
-      const run = await execa(wrapper, ['-q', '-n', TRIAL_PROGRAM], { reject: false, all: true, timeout: 60_000 });
-      return { ok: run.exitCode === 0, output: `${run.all}` };
-    },
+    trial: trial({ [Object.keys(DTRACE_LEAN_ENV)[0]!]: undefined }),
   });
+  const leanLeftOut = await prepareLeanLibdir({ libdir, leanLibdir, trial: trial({ ...DTRACE_LEAN_ENV }) });
+  if (leanLeftOut === null) {
+    notify(`memtrace: the private dtrace does not run without its D library files: memtrace's programs use all of ${libdir}`);
+    await writeWrapper(null);
+  }
+  const lean = leanLeftOut === null ? null : { libdir: leanLibdir, leftOut: leanLeftOut };
   const marker = readMarker(dir);
   if (marker !== null)
-    await writeFileInRoot(dir, MARKER_NAME, `${JSON.stringify({ ...marker, dtrace: { libdir, leftOut } }, null, 2)}\n`, 0o644);
-  return { wrapper, version, libdir, leftOut };
+    await writeFileInRoot(
+      dir,
+      MARKER_NAME,
+      `${JSON.stringify({ ...marker, dtrace: { libdir, leftOut, ...(lean === null ? {} : { lean }) } }, null, 2)}\n`,
+      0o644,
+    );
+  return { wrapper, version, libdir, leftOut, lean };
 }
 
 /**

@@ -31,7 +31,7 @@ import { execa } from 'execa';
 import { TargetError, TracerError, UsageError } from '../errors.js';
 import { findOnPath } from './bpftrace.js';
 import { ensureDebugfs, removeDtraceUprobes, UPROBE_EVENTS } from './dtrace-linux.js';
-import { findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
+import { DTRACE_LEAN_ENV, findPrivateDtrace, privateRootDirectory } from './private-bpftrace.js';
 import type { Target } from './target.js';
 import { DurationBackstop, endReasonOf, TracerStopper, type EndReason, type SessionEndCommon } from './session-end.js';
 import { Watchdog } from './watchdog.js';
@@ -198,6 +198,8 @@ export class DtraceSession {
     if (fifo !== null) args.push('-o', fifo.path);
     const watchdog = new Watchdog();
     const tracer = execa(options.dtrace.path, args, {
+      // The private root's wrapper then gives dtrace the lean libdir (private-bpftrace.ts).
+      env: DTRACE_LEAN_ENV,
       stdout: fifo === null ? 'pipe' : 'inherit',
       stderr: 'pipe',
       stdin: 'ignore',

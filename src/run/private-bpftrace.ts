@@ -21,6 +21,16 @@ export const DTRACE_WRAPPER_NAME = 'dtrace';
  * own, minus the translators this kernel cannot load. It lives beside the root's files, never in them.
  */
 export const DTRACE_LIBDIR_NAME = '.memtrace-dtrace-libdir';
+/**
+ * The lean one memtrace's own programs run with (dtrace-libdir.ts): the libdir without D library
+ * files, whose kernel types cost DTrace for Linux 2-7 s a run here.
+ */
+export const DTRACE_LEAN_LIBDIR_NAME = '.memtrace-dtrace-libdir-lean';
+/**
+ * What memtrace sets in the environment of every dtrace it runs: the wrapper then gives dtrace the
+ * lean libdir. Any other dtrace ignores it. A value, not a path: the wrapper alone names directories.
+ */
+export const DTRACE_LEAN_ENV: Readonly<Record<string, string>> = { MEMTRACE_DTRACE_LIBS: 'lean' };
 /** Where the dtrace package keeps its binary and D libraries in a Debian root (x64 and arm64 alike, by multiarch name). */
 export const ROOT_DTRACE = 'usr/sbin/dtrace';
 
@@ -32,7 +42,12 @@ export interface RootMarker {
   /** false from the moment the directory is claimed until debootstrap has finished. */
   complete: boolean;
   /** The D library directory prepared for the root's dtrace, and the files of the root's left out of it (relative to its libdir). */
-  dtrace?: { libdir: string; leftOut: string[] };
+  dtrace?: {
+    libdir: string;
+    leftOut: string[];
+    /** The lean libdir of memtrace's own programs and the D library files it leaves out; absent when dtrace did not run with it. */
+    lean?: { libdir: string; leftOut: string[] };
+  };
 }
 
 /** Where the loader and the libraries sit in a Debian root, by Node's name for the architecture. */
@@ -155,20 +170,34 @@ export function renderWrapper(dir: string, arch: string = process.arch): string 
 /**
  * The dtrace wrapper of a root at `dir`: the root's dtrace through the root's loader, told to read its
  * D libraries from `libdir` (dtrace-libdir.ts). Without -x libdir it looks on this machine's own
- * /usr/lib, which has none (or another version's).
+ * /usr/lib, which has none (or another version's). Given `leanLibdir`, memtrace's own runs (with
+ * DTRACE_LEAN_ENV) read that one instead.
  */
-export function renderDtraceWrapper(dir: string, libdir: string, arch: string = process.arch): string {
-  return renderLoaderScript(dir, arch, 'dtrace (DTrace for Linux)', ROOT_DTRACE, ['-x', `libdir=${libdir}`]);
+export function renderDtraceWrapper(dir: string, libdir: string, arch: string = process.arch, leanLibdir: string | null = null): string {
+  const [variable, value] = Object.entries(DTRACE_LEAN_ENV)[0]!;
+  const choice = [
+    `libdir=${shellQuote(libdir)}`,
+    ...(leanLibdir === null
+      ? []
+      : [
+          "# memtrace's own programs use no D library: without them, dtrace neither builds the kernel's CTF from",
+          '# BTF at start nor frees it at exit (2-7 s a run).',
+          `if [ "\${${variable}-}" = ${value} ]; then libdir=${shellQuote(leanLibdir)}; fi`,
+        ]),
+  ];
+  return renderLoaderScript(dir, arch, 'dtrace (DTrace for Linux)', ROOT_DTRACE, ["'-x'", '"libdir=$libdir"'], choice);
 }
 
-function renderLoaderScript(dir: string, arch: string, what: string, binary: string, options: string[]): string {
+/** The script that runs `binary` of the root through its loader; `words` are shell words, quoted already, `preamble` lines before. */
+function renderLoaderScript(dir: string, arch: string, what: string, binary: string, words: string[], preamble: string[] = []): string {
   const layout = layoutOf(arch);
   const inRoot = (relative: string) => `${dir.replace(/\/+$/, '')}/${relative}`;
   return [
     '#!/bin/sh',
     `# ${what} from memtrace's private Debian root (memtrace setup-bpftrace), run with that root's own`,
     "# loader and libraries, not chrooted: its probes name this machine's files.",
-    `exec ${shellQuote(inRoot(layout.loader))} --library-path ${[layout.libraries.map(inRoot).join(':'), inRoot(binary)].map(shellQuote).join(' ')}${options.map((option) => ` ${shellQuote(option)}`).join('')} "$@"`,
+    ...preamble,
+    `exec ${shellQuote(inRoot(layout.loader))} --library-path ${[layout.libraries.map(inRoot).join(':'), inRoot(binary)].map(shellQuote).join(' ')}${words.map((word) => ` ${word}`).join('')} "$@"`,
     '',
   ].join('\n');
 }

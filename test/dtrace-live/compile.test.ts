@@ -14,7 +14,7 @@ import { DARWIN_MALLOC_MODULE, renderMallocD } from '../../src/probes/render-mal
 import { darwinMallocSpecOptions } from '../../src/tools/malloc/d-script.js';
 import { waitForLine } from '../helpers/cli.js';
 import { GOLDEN_SETS } from '../helpers/dtrace-golden.js';
-import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
+import { liveDtraceTest, runDtrace } from '../helpers/live-dtrace.js';
 import { buildWorkload, fixture, ROOT } from '../helpers/workloads.js';
 
 let held: { pid: number; stop: () => void } | null = null;
@@ -35,7 +35,7 @@ test.after.always(() => held?.stop());
 async function compile(program: string, pid: number, extra: string[] = []) {
   const path = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'program.d');
   writeFileSync(path, program);
-  const result = await execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(pid)], { reject: false, timeout: 120_000 });
+  const result = await runDtrace([...extra, '-q', '-e', '-s', path, '-p', String(pid)], { reject: false, timeout: 120_000 });
   return { exitCode: result.exitCode, said: `${result.stderr}${result.stdout}`.trim() };
 }
 

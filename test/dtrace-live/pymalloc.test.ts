@@ -15,7 +15,7 @@ import { PyMallocDtraceParser, type PyMallocDtrace } from '../../src/parse/pymal
 import { renderPyMallocD } from '../../src/probes/render-pymalloc-d.js';
 import { renderStandalonePyMallocD } from '../../src/tools/malloc/pymalloc-d-script.js';
 import { memtraceAuto, MEMTRACE_DTRACE, waitForLine } from '../helpers/cli.js';
-import { liveDtrace, liveDtraceTest } from '../helpers/live-dtrace.js';
+import { liveDtraceTest, runDtrace } from '../helpers/live-dtrace.js';
 import { DEBIAN_PYTHON, needing, PYTHON_NEED } from '../helpers/needs.js';
 import { ROOT } from '../helpers/workloads.js';
 
@@ -64,7 +64,7 @@ function leftBehind(dtracePid: number): string[] {
 
 pythonDtraceTest('launched (-c): grow.py allocations land on the allocating lines, exactly; the report reads the output', async (t) => {
   const script = await glibcScript();
-  const dtrace = execa(liveDtrace()!, ['-Zs', script, '-c', `${PYTHON} ${GROW} --repeat ${ROUNDS}`], { reject: false, timeout: 120_000 });
+  const dtrace = runDtrace(['-Zs', script, '-c', `${PYTHON} ${GROW} --repeat ${ROUNDS}`], { reject: false, timeout: 120_000 });
   const run = await dtrace;
   t.is(run.exitCode, 0, run.stderr);
   const result = parse(run.stdout);
@@ -83,7 +83,7 @@ pythonDtraceTest('launched (-c): grow.py allocations land on the allocating line
 pythonDtraceTest('attached (-p): frames entered after the attach are attributed exactly; dtrace ends with its target', async (t) => {
   const script = await glibcScript();
   const python = execa(PYTHON, [GROW, '--wait-stdin', '--repeat', String(ROUNDS)], { reject: false, stdin: 'pipe' });
-  const dtrace = execa(liveDtrace()!, ['-Zs', script, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
+  const dtrace = runDtrace(['-Zs', script, '-p', String(python.pid)], { reject: false, timeout: 120_000 });
   // BEGIN fires once every probe is enabled: only then may the workload start.
   await waitForLine(dtrace.stdout!, /^memtrace:begin pymalloc$/);
   python.stdin!.end('go\n');
@@ -107,7 +107,7 @@ pythonDtraceTest(
       const compile = async (program: string, extra: string[] = []) => {
         const path = temporary('pymalloc.d');
         writeFileSync(path, program);
-        const dtrace = execa(liveDtrace()!, [...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], {
+        const dtrace = runDtrace([...extra, '-q', '-e', '-s', path, '-p', String(python.pid)], {
           reject: false,
           timeout: 120_000,
         });

@@ -1,14 +1,15 @@
 // Which dtrace memtrace finds, in which order, and what it knows of it; the D library directory the
 // private root's dtrace gets (its trial, without dtrace); and which uprobe_events entries belong to a
 // dtrace. The real DTrace for Linux runs in test/dtrace-live/.
-import { lstatSync, mkdirSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readlinkSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { TracerError } from '../../src/errors.js';
 import { dtraceKind, findDtrace, parseDtraceVersion } from '../../src/run/dtrace.js';
-import { failingLibraryFile, MAX_LEFT_OUT, prepareDtraceLibdir } from '../../src/run/dtrace-libdir.js';
+import { failingLibraryFile, MAX_LEFT_OUT, prepareDtraceLibdir, prepareLeanLibdir } from '../../src/run/dtrace-libdir.js';
 import { dtraceUprobeEntries } from '../../src/run/dtrace-linux.js';
-import { renderDtraceWrapper } from '../../src/run/private-bpftrace.js';
+import { DTRACE_LEAN_ENV, renderDtraceWrapper } from '../../src/run/private-bpftrace.js';
 import { makeFakeRoot } from '../helpers/private-root.js';
 import { makeTemporaryDirectory } from '../symbols/helpers.js';
 
@@ -74,12 +75,41 @@ test('dtrace -V: DTrace for Linux says "D 2.0.7", macOS "Sun D 1.13"', (t) => {
 });
 
 test("the dtrace wrapper passes -x libdir= before the caller's arguments", (t) => {
-  t.is(
-    renderDtraceWrapper('/var/lib/memtrace/bpftrace-root', '/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir', 'x64')
-      .split('\n')
-      .at(-2),
-    "exec '/var/lib/memtrace/bpftrace-root/lib64/ld-linux-x86-64.so.2' --library-path '/var/lib/memtrace/bpftrace-root/lib/x86_64-linux-gnu:/var/lib/memtrace/bpftrace-root/usr/lib/x86_64-linux-gnu' '/var/lib/memtrace/bpftrace-root/usr/sbin/dtrace' '-x' 'libdir=/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir' \"$@\"",
-  );
+  const lines = renderDtraceWrapper(
+    '/var/lib/memtrace/bpftrace-root',
+    '/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir',
+    'x64',
+  ).split('\n');
+  t.deepEqual(lines.slice(-3), [
+    "libdir='/var/lib/memtrace/bpftrace-root/.memtrace-dtrace-libdir'",
+    "exec '/var/lib/memtrace/bpftrace-root/lib64/ld-linux-x86-64.so.2' --library-path '/var/lib/memtrace/bpftrace-root/lib/x86_64-linux-gnu:/var/lib/memtrace/bpftrace-root/usr/lib/x86_64-linux-gnu' '/var/lib/memtrace/bpftrace-root/usr/sbin/dtrace' '-x' \"libdir=$libdir\" \"$@\"",
+    '',
+  ]);
+});
+
+/** A root whose "loader" is a script printing what it was given: runs the wrapper as sh does. */
+function runWrapper(libdir: string, lean: string | null, env: Record<string, string>): string[] {
+  const dir = join(temporary.dir, "wrapper's root");
+  mkdirSync(join(dir, 'lib64'), { recursive: true });
+  writeFileSync(join(dir, 'lib64/ld-linux-x86-64.so.2'), '#!/bin/sh\nprintf \'%s\\n\' "$@"\n', { mode: 0o755 });
+  writeFileSync(join(dir, 'dtrace'), renderDtraceWrapper(dir, libdir, 'x64', lean), { mode: 0o755 });
+  return execFileSync(join(dir, 'dtrace'), ['-q', '-n', 'BEGIN { exit(0); }'], {
+    env: { PATH: process.env.PATH, ...env },
+    encoding: 'utf8',
+  })
+    .trim()
+    .split('\n')
+    .slice(-5);
+}
+
+test("the wrapper gives the lean libdir to memtrace's runs only (DTRACE_LEAN_ENV), and the whole one to everyone else", (t) => {
+  const whole = "/r/.memtrace-dtrace-libdir 'quoted' $HOME";
+  const lean = "/r/.memtrace-dtrace-libdir-lean 'quoted' $HOME";
+  t.deepEqual(runWrapper(whole, lean, {}), ['-x', `libdir=${whole}`, '-q', '-n', 'BEGIN { exit(0); }']);
+  t.deepEqual(runWrapper(whole, lean, { ...DTRACE_LEAN_ENV }), ['-x', `libdir=${lean}`, '-q', '-n', 'BEGIN { exit(0); }']);
+  t.deepEqual(runWrapper(whole, lean, { MEMTRACE_DTRACE_LIBS: 'other' }), ['-x', `libdir=${whole}`, '-q', '-n', 'BEGIN { exit(0); }']);
+  // A root whose dtrace did not run with the lean libdir: the wrapper has no choice to make.
+  t.deepEqual(runWrapper(whole, null, { ...DTRACE_LEAN_ENV }), ['-x', `libdir=${whole}`, '-q', '-n', 'BEGIN { exit(0); }']);
 });
 
 // What DTrace for Linux 2.0.7 printed here, on a kernel without CONFIG_KALLSYMS_ALL.
@@ -178,6 +208,33 @@ test("a failure that is not a library file, the same file again, or too many: an
       message: new RegExp(`fails on more than ${MAX_LEFT_OUT} of its D library files`),
     },
   );
+});
+
+test("the lean libdir: the prepared one's links without a D library file; none when dtrace does not run with it", async (t) => {
+  const from = rootLibdir('libdir-lean');
+  writeFileSync(join(from, 'bpf_dlib.o'), '');
+  const libdir = join(temporary.dir, 'prepared-lean');
+  await prepareDtraceLibdir({ rootLibdir: from, libdir, trial: async () => ({ ok: true, output: '' }) });
+  const lean = join(temporary.dir, 'lean');
+  let ran = 0;
+  const leftOut = await prepareLeanLibdir({
+    libdir,
+    leanLibdir: lean,
+    trial: async () => {
+      ran += 1;
+      // The trial runs with the lean libdir in place.
+      t.true(existsSync(join(lean, 'bpf_dlib.o')));
+      return { ok: true, output: '' };
+    },
+  });
+  t.is(ran, 1);
+  t.deepEqual(leftOut, ['6.1/io.d', '6.1/sched.d', '6.10/io.d', '6.10/sched.d']);
+  t.deepEqual(readdirSync(join(lean, '6.10')), []);
+  t.is(readlinkSync(join(lean, 'bpf_dlib.o')), join(libdir, 'bpf_dlib.o'));
+  t.is(readlinkSync(join(lean, 'include/sys/sdt.h')), join(libdir, 'include/sys/sdt.h'));
+  t.true(lstatSync(join(libdir, '6.10/sched.d')).isSymbolicLink(), 'the whole libdir stays');
+  t.is(await prepareLeanLibdir({ libdir, leanLibdir: lean, trial: async () => ({ ok: false, output: 'dtrace: failed' }) }), null);
+  t.false(existsSync(lean), 'a lean libdir dtrace does not run with is removed');
 });
 
 test("the uprobe_events entries of one dtrace, by the pid in their group, and no one else's", (t) => {

@@ -111,6 +111,9 @@ export const setupBpftraceCommand: Command = {
               `dtrace (DTrace for Linux) ${result.dtrace.version} set up in ${result.dir}`,
               `  run it as:      ${result.dtrace.wrapper}`,
               `  D libraries:    ${result.dtrace.libdir}, the root's ${result.dtrace.leftOut.length === 0 ? 'all loaded (none fails on this kernel)' : `without ${result.dtrace.leftOut.join(', ')} (${result.dtrace.leftOut.length === 1 ? 'it names' : 'they name'} kernel symbols this kernel does not show)`}`,
+              result.dtrace.lean === null
+                ? "  memtrace's D:   the same (its dtrace did not run without the D library files)"
+                : `  memtrace's D:   ${result.dtrace.lean.libdir}, no D library file (its programs use none; with them dtrace builds and frees the kernel's CTF, 2-7 s a run)`,
               found
                 ? '  memtrace-dtrace uses it from now on (--tracer-path or $MEMTRACE_DTRACE choose another)'
                 : `  memtrace-dtrace uses it with MEMTRACE_BPFTRACE_ROOT=${shellQuote(result.dir)} set, or --tracer-path ${shellQuote(result.dtrace.wrapper)}`,
