@@ -12,6 +12,7 @@ import {
   DTRACE_LEAN_ENV,
   DTRACE_LEAN_LIBDIR_NAME,
   DTRACE_LIBDIR_NAME,
+  DTRACE_LIBS_VARIABLE,
   DTRACE_WRAPPER_NAME,
   lstatOrNull,
   MARKER_NAME,
@@ -128,7 +129,7 @@ async function setupDtrace(dir: string, notify: (message: string) => void): Prom
   const leftOut = await prepareDtraceLibdir({
     rootLibdir: rootDtraceLibdir(dir),
     libdir,
-    trial: trial({ [Object.keys(DTRACE_LEAN_ENV)[0]!]: undefined }),
+    trial: trial({ [DTRACE_LIBS_VARIABLE]: undefined }),
   });
   const leanLeftOut = await prepareLeanLibdir({ libdir, leanLibdir, trial: trial({ ...DTRACE_LEAN_ENV }) });
   if (leanLeftOut === null) {

@@ -30,7 +30,8 @@ export const DTRACE_LEAN_LIBDIR_NAME = '.memtrace-dtrace-libdir-lean';
  * What memtrace sets in the environment of every dtrace it runs: the wrapper then gives dtrace the
  * lean libdir. Any other dtrace ignores it. A value, not a path: the wrapper alone names directories.
  */
-export const DTRACE_LEAN_ENV: Readonly<Record<string, string>> = { MEMTRACE_DTRACE_LIBS: 'lean' };
+export const DTRACE_LIBS_VARIABLE = 'MEMTRACE_DTRACE_LIBS';
+export const DTRACE_LEAN_ENV: Readonly<Record<string, string>> = { [DTRACE_LIBS_VARIABLE]: 'lean' };
 /** Where the dtrace package keeps its binary and D libraries in a Debian root (x64 and arm64 alike, by multiarch name). */
 export const ROOT_DTRACE = 'usr/sbin/dtrace';
 
@@ -174,7 +175,6 @@ export function renderWrapper(dir: string, arch: string = process.arch): string 
  * DTRACE_LEAN_ENV) read that one instead.
  */
 export function renderDtraceWrapper(dir: string, libdir: string, arch: string = process.arch, leanLibdir: string | null = null): string {
-  const [variable, value] = Object.entries(DTRACE_LEAN_ENV)[0]!;
   const choice = [
     `libdir=${shellQuote(libdir)}`,
     ...(leanLibdir === null
@@ -182,7 +182,7 @@ export function renderDtraceWrapper(dir: string, libdir: string, arch: string = 
       : [
           "# memtrace's own programs use no D library: without them, dtrace neither builds the kernel's CTF from",
           '# BTF at start nor frees it at exit (2-7 s a run).',
-          `if [ "\${${variable}-}" = ${value} ]; then libdir=${shellQuote(leanLibdir)}; fi`,
+          `if [ "\${${DTRACE_LIBS_VARIABLE}-}" = ${DTRACE_LEAN_ENV[DTRACE_LIBS_VARIABLE]} ]; then libdir=${shellQuote(leanLibdir)}; fi`,
         ]),
   ];
   return renderLoaderScript(dir, arch, 'dtrace (DTrace for Linux)', ROOT_DTRACE, ["'-x'", '"libdir=$libdir"'], choice);
