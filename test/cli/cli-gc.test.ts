@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { GcLog } from '../../src/model/gc-log.js';
 import { liveTest } from '../helpers/live.js';
@@ -40,8 +40,10 @@ function kindsOf(log: GcLog): Record<string, number> {
   return Object.fromEntries(log.summary.map((row) => [row.kind, row.count]));
 }
 
-async function startWaitingNode(extra: string[] = []) {
+/** The workload held in --wait; killed when the test ends, so that a failed assertion cannot leave it (and the test file) running. */
+async function startWaitingNode(t: ExecutionContext, extra: string[] = []) {
   const target = execa('node', ['--expose-gc', '--trace-gc', WORKLOAD, String(FORCED), '--wait', ...extra], { reject: false });
+  t.teardown(() => void target.kill('SIGKILL'));
   const ready = await waitForLine(target.stdout!, /^ready \d+$/);
   return { target, pid: Number(ready.split(' ')[1]) };
 }
@@ -130,7 +132,7 @@ liveTest('--raw-out keeps the trace; memtrace report renders it as the live repo
 });
 
 liveTest('attached by PID: the target exiting ends the trace with a full report, as --trace-gc counts', async (t) => {
-  const { target, pid } = await startWaitingNode();
+  const { target, pid } = await startWaitingNode(t);
   const output = temporary('gc.json');
   const session = memtrace(['gc', '-p', String(pid), '-o', output]);
   await waitForLine(session.stderr!, /memtrace: tracing garbage collections of PID \d+/);
@@ -146,7 +148,7 @@ liveTest('attached by PID: the target exiting ends the trace with a full report,
 });
 
 liveTest('Ctrl-C: the report of what was gathered, marked partial; the target goes on running', async (t) => {
-  const { target, pid } = await startWaitingNode(['--linger']);
+  const { target, pid } = await startWaitingNode(t, ['--linger']);
   const output = temporary('gc.json');
   const session = memtrace(['gc', '-p', String(pid), '-o', output]);
   await waitForLine(session.stderr!, /memtrace: tracing/);
@@ -157,7 +159,12 @@ liveTest('Ctrl-C: the report of what was gathered, marked partial; the target go
   t.is(traced.exitCode, 0, `${traced.stderr}`);
   const log = JSON.parse(readFileSync(output, 'utf8')) as GcLog;
   t.is(log.partialReason, 'interrupted by SIGINT: the collections until then');
-  t.is(log.collections.filter((c) => c.reason === 'testing').length, FORCED);
+  // Once in CI (under a heavier paired pass) one of the 23 was missing: a failure says which reasons came, and what was lost.
+  t.is(
+    log.collections.filter((c) => c.reason === 'testing').length,
+    FORCED,
+    `reasons ${log.collections.map((c) => c.reason).join(' ')}; lost events ${log.lostEvents}`,
+  );
   // RSS read in the probe is the kernel's VmRSS: the idle target's now is within 1 MiB of it after the last collection.
   const vmRss = Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
   t.true(Math.abs(vmRss - log.collections.at(-1)!.rssAfterBytes) < 2 ** 20, `${vmRss} vs ${log.collections.at(-1)!.rssAfterBytes}`);
@@ -167,7 +174,7 @@ liveTest('Ctrl-C: the report of what was gathered, marked partial; the target go
 });
 
 liveTest('--duration ends an attached trace, complete, and leaves the target running', async (t) => {
-  const { target, pid } = await startWaitingNode(['--linger']);
+  const { target, pid } = await startWaitingNode(t, ['--linger']);
   const session = memtrace(['gc', '-p', String(pid), '--duration', '3s', '-f', 'json']);
   await waitForLine(session.stderr!, /memtrace: tracing .* for 3 s/);
   process.kill(pid, 'SIGUSR2');
