@@ -19,8 +19,8 @@ export const liveDtraceTest = gated(liveDtrace() === null ? NO_DTRACE : null);
 
 /**
  * The live dtrace run on `args` as memtrace runs it: with DTRACE_LEAN_ENV, so a set-up root's wrapper
- * reads the D libraries without kernel types (memtrace's programs and scripts use none; the whole
- * libdir costs 2-7 s a run, test/dtrace-live/setup.test.ts).
+ * gives it the lean libdir, without D library files (memtrace's programs and scripts use none; the
+ * whole libdir costs 2-7 s a run, test/dtrace-live/setup.test.ts).
  */
 export function runDtrace<T extends Options>(args: string[], options: T) {
   return execa(liveDtrace()!, args, { ...options, env: { ...DTRACE_LEAN_ENV, ...options.env } });
