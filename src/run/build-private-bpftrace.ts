@@ -124,8 +124,6 @@ async function setupDtrace(dir: string, notify: (message: string) => void): Prom
     const run = await execa(wrapper, ['-q', '-n', TRIAL_PROGRAM], { reject: false, all: true, timeout: 60_000, env });
     return { ok: run.exitCode === 0, output: `${run.all}` };
   };
-  // The lean libdir is made from the prepared one, so the wrapper must not choose it before it exists.
-  await rm(leanLibdir, { recursive: true, force: true });
   const leftOut = await prepareDtraceLibdir({
     rootLibdir: rootDtraceLibdir(dir),
     libdir,

@@ -6,7 +6,8 @@
 // program's symbols can take a while, and the user may want out all the same.
 import { constants } from 'node:os';
 
-const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+/** The signals that end memtrace: a session turns them into a stop of its tracer, the guard into a warning. */
+export const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 export interface FinishingIo {
   write(text: string): void;
@@ -29,7 +30,7 @@ export class FinishingGuard {
   /** A session handles memtrace's signals from now until the returned function is called; then the guard does. */
   sessionListens(): () => void {
     if (!this.installed) {
-      for (const signal of SIGNALS) process.on(signal, this.onSignal);
+      for (const signal of STOP_SIGNALS) process.on(signal, this.onSignal);
       this.installed = true;
     }
     this.listeningSessions += 1;
@@ -58,7 +59,7 @@ export class FinishingGuard {
 
   /** Takes the guard's handlers away (tests; memtrace keeps them until it exits). */
   remove(): void {
-    for (const signal of SIGNALS) process.off(signal, this.onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, this.onSignal);
     this.installed = false;
   }
 }

@@ -3,7 +3,7 @@
 // differ only in what they start and read; the tools' reports (tools/common/session-loss.ts and
 // malloc's DTrace path) read the ending through these types.
 import { UsageError } from '../errors.js';
-import { finishingGuard } from './finishing-guard.js';
+import { finishingGuard, STOP_SIGNALS } from './finishing-guard.js';
 import { safeKill } from './target.js';
 
 /**
@@ -87,11 +87,10 @@ export class TracerStopper {
    */
   listen(): () => void {
     const onSignal = (signal: NodeJS.Signals) => this.stop('signal', signal);
-    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
     const guardTakesOver = finishingGuard.sessionListens();
-    for (const signal of signals) process.on(signal, onSignal);
+    for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
     return () => {
-      for (const signal of signals) process.off(signal, onSignal);
+      for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
       guardTakesOver();
       this.standDown();
     };
