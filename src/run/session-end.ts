@@ -79,7 +79,16 @@ export class TracerStopper {
   /** Read at the start: a bad MEMTRACE_STOP_GRACE is a usage error before anything runs, not in the middle of stopping. */
   private readonly grace = stopGraceMs();
 
-  constructor(private readonly firstSignal: (reason: EndReason) => NodeJS.Signals) {}
+  private stoodDown = false;
+
+  /**
+   * `settle`, when given, is awaited before the first signal (bpftrace's: tracer-settle.ts says
+   * why); the SIGTERM and SIGKILL that follow are timed from that signal.
+   */
+  constructor(
+    private readonly firstSignal: (reason: EndReason) => NodeJS.Signals,
+    private readonly settle?: (pid: number) => Promise<unknown>,
+  ) {}
 
   /**
    * Turns memtrace's own SIGINT, SIGTERM and SIGHUP into stops until the returned function is
@@ -114,16 +123,23 @@ export class TracerStopper {
 
   /** No SIGTERM or SIGKILL is timed any more: the tracer prints its results as after its program's own end. */
   standDown(): void {
+    this.stoodDown = true;
     for (const timer of this.escalation) clearTimeout(timer);
     this.escalation = [];
   }
 
   private signalTracer(pid: number, reason: EndReason): void {
-    safeKill(pid, this.firstSignal(reason));
-    this.escalation.push(
-      setTimeout(() => safeKill(pid, 'SIGTERM'), this.grace.termMs).unref(),
-      setTimeout(() => safeKill(pid, 'SIGKILL'), this.grace.killMs).unref(),
-    );
+    const send = () => {
+      // Stood down while settling: the tracer ended or prints its results, and must not be cut.
+      if (this.stoodDown) return;
+      safeKill(pid, this.firstSignal(reason));
+      this.escalation.push(
+        setTimeout(() => safeKill(pid, 'SIGTERM'), this.grace.termMs).unref(),
+        setTimeout(() => safeKill(pid, 'SIGKILL'), this.grace.killMs).unref(),
+      );
+    };
+    if (this.settle === undefined) send();
+    else void this.settle(pid).then(send, send);
   }
 }
 

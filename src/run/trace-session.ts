@@ -5,7 +5,8 @@
 // Guarantees: the target is never killed or left stopped by memtrace (a held target is continued,
 // and a watchdog continues it if memtrace itself is killed); bpftrace never outlives memtrace (it
 // runs under `setpriv --pdeathsig KILL`, and the watchdog kills it too); SIGINT and SIGTERM to
-// memtrace are forwarded to bpftrace as SIGINT so it prints what it gathered, then escalated.
+// memtrace are forwarded to bpftrace as SIGINT so it prints what it gathered, then escalated; once the
+// program runs, the SIGINT waits for bpftrace to have read its buffers (tracer-settle.ts says why).
 // memtrace's own duration backstop sends SIGTERM instead (DurationBackstop says why).
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { TargetError, TracerError } from '../errors.js';
 import { isHarmlessTracerNotice, type Bpftrace } from './bpftrace.js';
 import { settingsFor } from './bpftrace-features.js';
 import { launchHeld, processState, safeKill, type LaunchedTarget, type TargetExit } from './target.js';
+import { settleTracer } from './tracer-settle.js';
 import { Watchdog } from './watchdog.js';
 import { DurationBackstop, endReasonOf, TracerStopper, type EndReason, type SessionEndCommon } from './session-end.js';
 
@@ -71,7 +73,8 @@ const GATE_TIMEOUT_MS = 60_000;
 export class TraceSession {
   private launched: LaunchedTarget | null = null;
   private readonly watchdog = new Watchdog();
-  private readonly stopper = new TracerStopper(firstStopSignal);
+  /** Once the program runs, a stop waits for bpftrace to have read what its probes wrote (tracer-settle.ts). */
+  private readonly stopper = new TracerStopper(firstStopSignal, (pid) => (this.started ? settleTracer(pid) : Promise.resolve(false)));
   private started = false;
   private workDirectory: string | null = null;
   private heldPids = new Set<number>();

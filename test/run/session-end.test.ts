@@ -108,6 +108,53 @@ test.serial(
   },
 );
 
+test.serial(
+  'with a settle step, the first signal waits for it, and the escalation is timed from that signal; standing down meanwhile sends nothing',
+  async (t) => {
+    process.env.MEMTRACE_STOP_GRACE = '0.5';
+    try {
+      let settled!: () => void;
+      const settling = new Promise<void>((resolve) => (settled = resolve));
+      const asked: number[] = [];
+      const stopper = new TracerStopper(
+        () => 'SIGINT',
+        (pid) => {
+          asked.push(pid);
+          return settling;
+        },
+      );
+      const { child, seen, ready } = deafChild();
+      await ready;
+      stopper.tracerStarted(child.pid!);
+      stopper.stop('signal', 'SIGINT');
+      // Longer than the grace: nothing is sent, not even SIGTERM, until the tracer has settled.
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      t.deepEqual(seen, []);
+      t.deepEqual(asked, [child.pid]);
+      settled();
+      const exit = await child;
+      t.deepEqual(seen, ['SIGINT', 'SIGTERM']);
+      t.is(exit.signal, 'SIGKILL');
+
+      const standing = new TracerStopper(
+        () => 'SIGINT',
+        () => new Promise((resolve) => setTimeout(resolve, 200)),
+      );
+      const second = deafChild();
+      await second.ready;
+      standing.tracerStarted(second.child.pid!);
+      standing.stop('duration');
+      standing.standDown();
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      t.deepEqual(second.seen, []);
+      second.child.kill('SIGKILL');
+      await second.child;
+    } finally {
+      delete process.env.MEMTRACE_STOP_GRACE;
+    }
+  },
+);
+
 test.serial('after the session, a first signal only says what memtrace is doing; a second leaves', (t) => {
   const written: string[] = [];
   const exits: number[] = [];
