@@ -287,6 +287,8 @@ export class DtraceSession {
       signal: request?.signal ?? null,
       tracerExit,
       tracerErrors: errors,
+      // Always false: this stopper has no settle step (dtrace.c consumes its buffers once more after dtrace_stop).
+      stoppedBehind: this.stopper.stoppedBehind,
       cutLine,
     };
   }

@@ -26,6 +26,11 @@ export interface SessionEndCommon {
   tracerExit: TracerExit;
   /** The tracer's standard error, without its harmless notices. */
   tracerErrors: string[];
+  /**
+   * memtrace's stop went to a tracer that had not caught up with its probes in time (bpftrace not
+   * idle within a second: tracer-settle.ts): records it had not read may be missing, uncounted.
+   */
+  stoppedBehind: boolean;
 }
 
 /** A stop memtrace asked for, and the signal it received for it (reason `signal`). */
@@ -80,14 +85,17 @@ export class TracerStopper {
   private readonly grace = stopGraceMs();
 
   private stoodDown = false;
+  /** The first signal went before the tracer had settled (SessionEndCommon.stoppedBehind). */
+  stoppedBehind = false;
 
   /**
    * `settle`, when given, is awaited before the first signal (bpftrace's: tracer-settle.ts says
-   * why); the SIGTERM and SIGKILL that follow are timed from that signal.
+   * why), and says whether the tracer caught up; the SIGTERM and SIGKILL that follow are timed from
+   * that signal.
    */
   constructor(
     private readonly firstSignal: (reason: EndReason) => NodeJS.Signals,
-    private readonly settle?: (pid: number) => Promise<unknown>,
+    private readonly settle?: (pid: number) => Promise<boolean>,
   ) {}
 
   /**
@@ -139,7 +147,11 @@ export class TracerStopper {
       );
     };
     if (this.settle === undefined) send();
-    else void this.settle(pid).then(send, send);
+    else
+      void this.settle(pid).then((caughtUp) => {
+        if (!caughtUp && !this.stoodDown) this.stoppedBehind = true;
+        send();
+      }, send);
   }
 }
 

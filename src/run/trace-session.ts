@@ -74,7 +74,7 @@ export class TraceSession {
   private launched: LaunchedTarget | null = null;
   private readonly watchdog = new Watchdog();
   /** Once the program runs, a stop waits for bpftrace to have read what its probes wrote (tracer-settle.ts). */
-  private readonly stopper = new TracerStopper(firstStopSignal, (pid) => (this.started ? settleTracer(pid) : Promise.resolve(false)));
+  private readonly stopper = new TracerStopper(firstStopSignal, (pid) => (this.started ? settleTracer(pid) : Promise.resolve(true)));
   private started = false;
   private workDirectory: string | null = null;
   private heldPids = new Set<number>();
@@ -271,6 +271,7 @@ export class TraceSession {
       signal: request?.signal ?? null,
       tracerExit,
       tracerErrors: errors,
+      stoppedBehind: this.stopper.stoppedBehind,
       targetExit,
     };
   }

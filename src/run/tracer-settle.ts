@@ -34,12 +34,13 @@ export async function waitsInEpoll(pid: number): Promise<boolean> {
 
 /**
  * Resolves once bpftrace (`pid`) sleeps in epoll_wait, or is gone, or after `limitMs`: true when
- * it was found idle (everything its probes wrote until then was read), false otherwise.
+ * a stop can lose nothing (it was found idle, having read everything its probes wrote until then,
+ * or it is gone), false when it was still behind at the limit.
  */
 export async function settleTracer(pid: number, limitMs = SETTLE_LIMIT_MS): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    if ((await processState(pid)) === null) return false;
+    if ((await processState(pid)) === null) return true;
     if (await waitsInEpoll(pid)) return true;
     if (Date.now() >= deadline) return false;
     await delay(POLL_MS);

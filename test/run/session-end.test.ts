@@ -109,12 +109,12 @@ test.serial(
 );
 
 test.serial(
-  'with a settle step, the first signal waits for it, and the escalation is timed from that signal; standing down meanwhile sends nothing',
+  'with a settle step, the first signal waits for it, and the escalation is timed from that signal; standing down meanwhile sends nothing; a tracer that did not catch up is noted',
   async (t) => {
     process.env.MEMTRACE_STOP_GRACE = '0.5';
     try {
-      let settled!: () => void;
-      const settling = new Promise<void>((resolve) => (settled = resolve));
+      let settled!: (caughtUp: boolean) => void;
+      const settling = new Promise<boolean>((resolve) => (settled = resolve));
       const asked: number[] = [];
       const stopper = new TracerStopper(
         () => 'SIGINT',
@@ -131,14 +131,15 @@ test.serial(
       await new Promise((resolve) => setTimeout(resolve, 700));
       t.deepEqual(seen, []);
       t.deepEqual(asked, [child.pid]);
-      settled();
+      settled(true);
       const exit = await child;
       t.deepEqual(seen, ['SIGINT', 'SIGTERM']);
       t.is(exit.signal, 'SIGKILL');
+      t.false(stopper.stoppedBehind);
 
       const standing = new TracerStopper(
         () => 'SIGINT',
-        () => new Promise((resolve) => setTimeout(resolve, 200)),
+        () => new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 200)),
       );
       const second = deafChild();
       await second.ready;
@@ -147,8 +148,23 @@ test.serial(
       standing.standDown();
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       t.deepEqual(second.seen, []);
+      t.false(standing.stoppedBehind, 'stood down: no stop went, behind or not');
       second.child.kill('SIGKILL');
       await second.child;
+
+      const behind = new TracerStopper(
+        () => 'SIGINT',
+        () => Promise.resolve(false),
+      );
+      const third = deafChild();
+      await third.ready;
+      behind.tracerStarted(third.child.pid!);
+      behind.stop('signal', 'SIGINT');
+      while (third.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      t.deepEqual(third.seen, ['SIGINT']);
+      t.true(behind.stoppedBehind);
+      third.child.kill('SIGKILL');
+      await third.child;
     } finally {
       delete process.env.MEMTRACE_STOP_GRACE;
     }

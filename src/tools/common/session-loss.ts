@@ -13,11 +13,21 @@ export function describeSessionLoss(end: SessionEnd, truncated = false, interrup
   // its maps; anything else (killed, by us after it ignored SIGINT, or a crash) happened while it
   // printed them, and the report must not pass for complete or merely interrupted.
   const died = tracerDied(end) ? `bpftrace ${howTracerEnded(end)} while printing its maps: what it had not printed is lost` : null;
-  if (end.reason === 'signal') return `interrupted by ${end.signal}${interrupted}${died === null ? '' : `; then ${died}`}`;
+  const behind = end.stoppedBehind ? STOPPED_BEHIND : null;
+  if (end.reason === 'signal') {
+    return [`interrupted by ${end.signal}${interrupted}`, behind, died === null ? null : `then ${died}`]
+      .filter((part) => part !== null)
+      .join('; ');
+  }
+  if (behind !== null) return died === null ? behind : `${behind}; then ${died}`;
   if (died !== null) return died;
   if (truncated) return 'the tracer output ended in the middle of a record';
   return null;
 }
+
+/** A stop sent while bpftrace was still reading (run/tracer-settle.ts): it drops what it reads after, uncounted. */
+const STOPPED_BEHIND =
+  'bpftrace had not read all its records when it was stopped (it was busy for the whole second memtrace waits): the records it had not read may be missing, and bpftrace does not count them';
 
 /** Tells the user on stderr that the report just written is partial, and why. */
 export function announcePartial(stderr: { write(text: string): unknown }, reason: string | null): void {

@@ -4,7 +4,15 @@ import type { SessionEnd } from '../../../src/run/trace-session.js';
 import { announcePartial, describeSessionLoss, tracerFailed } from '../../../src/tools/common/session-loss.js';
 
 function end(reason: SessionEnd['reason'], tracerExit: SessionEnd['tracerExit'], extra: Partial<SessionEnd> = {}): SessionEnd {
-  return { reason, signal: reason === 'signal' ? 'SIGINT' : null, tracerExit, tracerErrors: [], targetExit: null, ...extra };
+  return {
+    reason,
+    signal: reason === 'signal' ? 'SIGINT' : null,
+    tracerExit,
+    tracerErrors: [],
+    stoppedBehind: false,
+    targetExit: null,
+    ...extra,
+  };
 }
 
 const CLEAN = { code: 0, signal: null };
@@ -52,6 +60,22 @@ test('bpftrace dying mid-trace, with its first error', (t) => {
     'bpftrace exited with code 1 (ERROR: out of memory): what it had not printed is lost',
   );
   t.true(tracerFailed(end('tracer-died', KILLED)));
+});
+
+test('stopped while bpftrace was still reading: the records it had not read may be missing, said after the interruption', (t) => {
+  const behind =
+    'bpftrace had not read all its records when it was stopped (it was busy for the whole second memtrace waits): the records it had not read may be missing, and bpftrace does not count them';
+  t.is(
+    describeSessionLoss(end('signal', CLEAN, { stoppedBehind: true }), false, ': the collections until then'),
+    `interrupted by SIGINT: the collections until then; ${behind}`,
+  );
+  t.is(
+    describeSessionLoss(end('signal', KILLED, { stoppedBehind: true })),
+    `interrupted by SIGINT; ${behind}; then bpftrace was killed by SIGKILL while printing its maps: what it had not printed is lost`,
+  );
+  // The duration's backstop, sent to a busy bpftrace: partial, where it would otherwise be whole.
+  t.is(describeSessionLoss(end('duration', CLEAN, { stoppedBehind: true })), behind);
+  t.false(tracerFailed(end('signal', CLEAN, { stoppedBehind: true })));
 });
 
 test('output cut mid-record', (t) => {
