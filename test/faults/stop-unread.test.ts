@@ -10,6 +10,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { execa } from 'execa';
 import type { GcLog } from '../../src/model/gc-log.js';
 import { safeKill } from '../../src/run/target.js';
@@ -21,23 +22,25 @@ import { checkInterruptedLog, FORCED, startWaitingNode } from '../helpers/gc-tar
 /** The core bpftrace is held to, beside a busy loop: the last one. */
 const CORE = String(availableParallelism() - 1);
 
-/** bpftrace under memtrace (a private root runs it through its loader, under the loader's name). */
-function findTracer(memtracePid: number): number | null {
-  const found = descendantsOf(memtracePid).find(
-    (info) => info.comm === 'bpftrace' || (info.comm.startsWith('ld-linux') && info.cmdline.includes('bpftrace')),
-  );
-  return found?.pid ?? null;
-}
-
-liveTest('Ctrl-C before bpftrace read the last collections: all 23 are reported, none dropped at the stop', async (t) => {
+/**
+ * memtrace gc attached to the held node target, tracing, and its bpftrace (a private root runs it
+ * through its loader, under the loader's name); all are ended when the test ends.
+ */
+async function startTrace(t: ExecutionContext) {
   const { target, pid } = await startWaitingNode(t, ['--linger']);
   const output = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'gc.json');
   const session = memtrace(['gc', '-p', String(pid), '-o', output]);
   t.teardown(() => void session.kill('SIGKILL'));
   await waitForLine(session.stderr!, /memtrace: tracing/);
+  const tracer = descendantsOf(session.pid!).find(
+    (info) => info.comm === 'bpftrace' || (info.comm.startsWith('ld-linux') && info.cmdline.includes('bpftrace')),
+  );
+  if (tracer === undefined) throw new Error(`no bpftrace under memtrace: ${JSON.stringify(descendantsOf(session.pid!))}`);
+  return { target, pid, output, session, tracer: tracer.pid };
+}
 
-  const tracer = findTracer(session.pid!);
-  if (tracer === null) return t.fail(`no bpftrace under memtrace: ${JSON.stringify(descendantsOf(session.pid!))}`);
+liveTest('Ctrl-C before bpftrace read the last collections: all 23 are reported, none dropped at the stop', async (t) => {
+  const { target, pid, output, session, tracer } = await startTrace(t);
   const hog = execa('taskset', ['-c', CORE, process.execPath, '-e', 'for (;;) {}'], { reject: false });
   t.teardown(() => void hog.kill('SIGKILL'));
   await execa('taskset', ['-a', '-p', '-c', CORE, String(tracer)]);
@@ -57,13 +60,7 @@ liveTest('Ctrl-C before bpftrace read the last collections: all 23 are reported,
 });
 
 liveTest('bpftrace held (SIGSTOP) past the second memtrace waits: the stop goes, and the report says records may be missing', async (t) => {
-  const { target, pid } = await startWaitingNode(t, ['--linger']);
-  const output = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'gc.json');
-  const session = memtrace(['gc', '-p', String(pid), '-o', output]);
-  t.teardown(() => void session.kill('SIGKILL'));
-  await waitForLine(session.stderr!, /memtrace: tracing/);
-  const tracer = findTracer(session.pid!);
-  if (tracer === null) return t.fail('no bpftrace under memtrace');
+  const { target, pid, output, session, tracer } = await startTrace(t);
   // A failed assertion must not leave bpftrace stopped (it is gone by then when all went well).
   t.teardown(() => void safeKill(tracer, 'SIGCONT'));
 
