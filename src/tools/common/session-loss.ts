@@ -2,6 +2,7 @@
 // what was lost. One wording for every bpftrace tool (malloc, external, faults, gc, calls), and one
 // stderr line, so a report written to a file is never partial without memtrace saying so.
 import type { SessionEndCommon as SessionEnd } from '../../run/session-end.js';
+import { SETTLE_LIMIT_MS } from '../../run/tracer-settle.js';
 
 /**
  * The partial reason of a session's report, or null when the trace ended as planned. `interrupted`
@@ -26,8 +27,7 @@ export function describeSessionLoss(end: SessionEnd, truncated = false, interrup
 }
 
 /** A stop sent while bpftrace was still reading (run/tracer-settle.ts): it drops what it reads after, uncounted. */
-const STOPPED_BEHIND =
-  'bpftrace had not read all its records when it was stopped (it was busy for the whole second memtrace waits): the records it had not read may be missing, and bpftrace does not count them';
+const STOPPED_BEHIND = `bpftrace had not read all its records when it was stopped (it was busy for all of the ${SETTLE_LIMIT_MS / 1000} s memtrace waits): the records it had not read may be missing, and bpftrace does not count them`;
 
 /** Tells the user on stderr that the report just written is partial, and why. */
 export function announcePartial(stderr: { write(text: string): unknown }, reason: string | null): void {

@@ -64,7 +64,7 @@ test('bpftrace dying mid-trace, with its first error', (t) => {
 
 test('stopped while bpftrace was still reading: the records it had not read may be missing, said after the interruption', (t) => {
   const behind =
-    'bpftrace had not read all its records when it was stopped (it was busy for the whole second memtrace waits): the records it had not read may be missing, and bpftrace does not count them';
+    'bpftrace had not read all its records when it was stopped (it was busy for all of the 1 s memtrace waits): the records it had not read may be missing, and bpftrace does not count them';
   t.is(
     describeSessionLoss(end('signal', CLEAN, { stoppedBehind: true }), false, ': the collections until then'),
     `interrupted by SIGINT: the collections until then; ${behind}`,
