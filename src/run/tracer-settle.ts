@@ -11,11 +11,14 @@
 // main thread sleeps there, which means it has read everything written until then. It waits at
 // most SETTLE_LIMIT_MS: a tracer kept busy by a busy target, or stopped, is signalled anyway.
 import { readFile } from 'node:fs/promises';
-import { delay, processState } from './target.js';
+import { delay } from './target.js';
 
 /** How long memtrace waits for the tracer to be idle before it sends the stop regardless. */
 export const SETTLE_LIMIT_MS = 1_000;
 const POLL_MS = 5;
+
+/** The kernel's PF_EXITING task flag: the process is dying (a SIGKILLed bpftrace takes seconds removing its uprobes). */
+const PF_EXITING = 0x4;
 
 /** epoll_wait, epoll_pwait and epoll_pwait2 on x86_64, epoll_pwait and epoll_pwait2 on arm64: for kernels without wchan. */
 const EPOLL_SYSCALLS: Readonly<Record<string, readonly number[]>> = { x64: [232, 281, 441], arm64: [22, 441] };
@@ -25,7 +28,7 @@ const EPOLL_SYSCALLS: Readonly<Record<string, readonly number[]>> = { x64: [232,
  * its wait channel (or, where the kernel shows none, by its system call number).
  */
 export async function waitsInEpoll(pid: number): Promise<boolean> {
-  if ((await processState(pid)) !== 'S') return false;
+  if ((await taskState(pid))?.state !== 'S') return false;
   const [wchan, syscall] = await Promise.all([readProc(pid, 'wchan'), readProc(pid, 'syscall')]);
   if (wchan !== null && wchan !== '' && wchan !== '0') return wchan.includes('epoll');
   const number = Number(syscall?.split(' ')[0]);
@@ -33,18 +36,28 @@ export async function waitsInEpoll(pid: number): Promise<boolean> {
 }
 
 /**
- * Resolves once bpftrace (`pid`) sleeps in epoll_wait, or is gone, or after `limitMs`: true when
- * a stop can lose nothing (it was found idle, having read everything its probes wrote until then,
- * or it is gone), false when it was still behind at the limit.
+ * Resolves once bpftrace (`pid`) sleeps in epoll_wait, or is gone or dying, or after `limitMs`:
+ * true when a stop can lose nothing (it was found idle, having read everything its probes wrote
+ * until then, or it is ending anyway), false when it was still behind at the limit.
  */
 export async function settleTracer(pid: number, limitMs = SETTLE_LIMIT_MS): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    if ((await processState(pid)) === null) return true;
+    const task = await taskState(pid);
+    if (task === null || task.state === 'Z' || task.state === 'X' || (task.flags & PF_EXITING) !== 0) return true;
     if (await waitsInEpoll(pid)) return true;
     if (Date.now() >= deadline) return false;
     await delay(POLL_MS);
   }
+}
+
+/** The state letter and the flags of /proc/PID/stat (fields 3 and 9), or null when the process is gone. */
+async function taskState(pid: number): Promise<{ state: string; flags: number } | null> {
+  const stat = await readProc(pid, 'stat');
+  if (stat === null) return null;
+  // The command name in parentheses may itself contain ") ": the fields follow the last one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '', flags: Number(fields[6] ?? 0) };
 }
 
 async function readProc(pid: number, name: string): Promise<string | null> {

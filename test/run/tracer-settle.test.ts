@@ -3,6 +3,7 @@
 // in epoll_wait as bpftrace does between records; a busy loop, a sleep, a stopped process and a
 // PID that is gone do not: the first three are signalled after the limit, a gone one at once.
 import test from 'ava';
+import { readFileSync } from 'node:fs';
 import { execa } from 'execa';
 import { settleTracer, waitsInEpoll } from '../../src/run/tracer-settle.js';
 
@@ -46,6 +47,22 @@ test('a busy loop, a sleep and a stopped process are not idle: the stop goes aft
     t.true(waited >= 300 && waited < 2_000, `${name}: ${waited} ms`);
   }
   process.kill(stopped, 'SIGCONT');
+});
+
+test('a zombie (a tracer dying, not yet reaped) has nothing left to lose: no wait', async (t) => {
+  // `true` in the background, then sh becomes sleep, which never reaps it: a zombie for a minute.
+  const parent = execa('sh', ['-c', 'true & echo $!; exec sleep 60'], { reject: false });
+  t.teardown(() => void parent.kill('SIGKILL'));
+  const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk)))));
+  let state = '';
+  for (let tries = 0; tries < 200 && state !== 'Z'; tries += 1) {
+    state = readFileSync(`/proc/${zombie}/stat`, 'utf8').split(') ')[1]!.slice(0, 1);
+    if (state !== 'Z') await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  t.is(state, 'Z');
+  const start = Date.now();
+  t.true(await settleTracer(zombie, 5_000));
+  t.true(Date.now() - start < 1_000, `${Date.now() - start} ms`);
 });
 
 test('a PID that is gone: nothing left to lose, and no wait', async (t) => {
