@@ -50,8 +50,14 @@ test('a busy loop, a sleep and a stopped process are not idle: the stop goes aft
 });
 
 test('a zombie (a tracer dying, not yet reaped) has nothing left to lose: no wait', async (t) => {
-  // `true` in the background, then sh becomes sleep, which never reaps it: a zombie for a minute.
-  const parent = execa('sh', ['-c', 'true & echo $!; exec sleep 60'], { reject: false });
+  // A python parent that forks a child which exits at once, and never waits for it: a zombie for a minute.
+  const parent = execa(
+    'python3',
+    ['-c', 'import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)'],
+    {
+      reject: false,
+    },
+  );
   t.teardown(() => void parent.kill('SIGKILL'));
   const zombie = Number(await new Promise<string>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(String(chunk)))));
   let state = '';
