@@ -74,8 +74,8 @@ export function stopGraceMs(env: NodeJS.ProcessEnv = process.env): { termMs: num
 /**
  * Stops a tracer: the first stop sends the signal that makes it print what it gathered (the
  * session's `firstSignal`, once its `settle` step, if any, is over), then SIGTERM after the grace
- * and SIGKILL at twice it; a second Ctrl-C
- * sends SIGTERM at once. A stop asked before the tracer runs is carried out when it starts.
+ * and SIGKILL at twice it; a second Ctrl-C sends SIGTERM at once. A stop asked before the tracer
+ * runs is carried out when it starts.
  * SIGINT, SIGTERM and SIGHUP to memtrace are stops for the time of `listen`.
  */
 export class TracerStopper {

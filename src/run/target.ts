@@ -163,10 +163,16 @@ async function waitUntilStopped(pid: number, exited: Promise<TargetExit>, timeou
 
 /** The one-letter state of a process (R, S, D, T, t, Z …), or null if there is no such process. */
 export async function processState(pid: number): Promise<string | null> {
+  return (await processStat(pid))?.state ?? null;
+}
+
+/** The state letter and the kernel's task flags of /proc/PID/stat (fields 3 and 9), or null when the process is gone. */
+export async function processStat(pid: number): Promise<{ state: string; flags: number } | null> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // The command name in parentheses may itself contain ") ": the state follows the last one.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
+    // The command name in parentheses may itself contain ") ": the fields follow the last one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[0] ? { state: fields[0], flags: Number(fields[6] ?? 0) } : null;
   } catch {
     return null;
   }

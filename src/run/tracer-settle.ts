@@ -11,7 +11,7 @@
 // main thread sleeps there, which means it has read everything written until then. It waits at
 // most SETTLE_LIMIT_MS: a tracer kept busy by a busy target, or stopped, is signalled anyway.
 import { readFile } from 'node:fs/promises';
-import { delay } from './target.js';
+import { delay, processStat } from './target.js';
 
 /** How long memtrace waits for the tracer to be idle before it sends the stop regardless. */
 export const SETTLE_LIMIT_MS = 1_000;
@@ -24,11 +24,12 @@ const PF_EXITING = 0x4;
 const EPOLL_SYSCALLS: Readonly<Record<string, readonly number[]>> = { x64: [232, 281, 441], arm64: [22, 441] };
 
 /**
- * Whether `pid`'s main thread sleeps waiting for its event buffers: state S, and in epoll_wait by
- * its wait channel (or, where the kernel shows none, by its system call number).
+ * Whether `pid`'s main thread sleeps waiting for its event buffers: state S (`state`, when the
+ * caller has just read it), and in epoll_wait by its wait channel (or, where the kernel shows
+ * none, by its system call number).
  */
-export async function waitsInEpoll(pid: number): Promise<boolean> {
-  if ((await taskState(pid))?.state !== 'S') return false;
+export async function waitsInEpoll(pid: number, state?: string): Promise<boolean> {
+  if ((state ?? (await processStat(pid))?.state) !== 'S') return false;
   const [wchan, syscall] = await Promise.all([readProc(pid, 'wchan'), readProc(pid, 'syscall')]);
   if (wchan !== null && wchan !== '' && wchan !== '0') return wchan.includes('epoll');
   const number = Number(syscall?.split(' ')[0]);
@@ -43,21 +44,12 @@ export async function waitsInEpoll(pid: number): Promise<boolean> {
 export async function settleTracer(pid: number, limitMs = SETTLE_LIMIT_MS): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    const task = await taskState(pid);
+    const task = await processStat(pid);
     if (task === null || task.state === 'Z' || task.state === 'X' || (task.flags & PF_EXITING) !== 0) return true;
-    if (await waitsInEpoll(pid)) return true;
+    if (await waitsInEpoll(pid, task.state)) return true;
     if (Date.now() >= deadline) return false;
     await delay(POLL_MS);
   }
-}
-
-/** The state letter and the flags of /proc/PID/stat (fields 3 and 9), or null when the process is gone. */
-async function taskState(pid: number): Promise<{ state: string; flags: number } | null> {
-  const stat = await readProc(pid, 'stat');
-  if (stat === null) return null;
-  // The command name in parentheses may itself contain ") ": the fields follow the last one.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '', flags: Number(fields[6] ?? 0) };
 }
 
 async function readProc(pid: number, name: string): Promise<string | null> {
