@@ -1,10 +1,12 @@
 // Forces a known number of V8 garbage collections: N calls of gc() (each a full mark-compact,
 // reason "testing"), with a little garbage between them so that each has something to collect.
 // Run with --expose-gc (and --trace-gc to have V8 print its own line per collection).
-//   node --expose-gc gc-forced.js [N=23] [--wait] [--linger] [--worker]
+//   node --expose-gc gc-forced.js [N=23] [--wait] [--linger] [--worker] [--rss]
 // --wait    print "ready PID" and force the collections only on SIGUSR2 (a tracer attaches first)
 // --linger  stay alive after "done N" until SIGTERM or SIGINT (to test interrupting a trace)
 // --worker  a worker thread (an isolate of its own) forces N collections first, then the main thread
+// --rss     print "rss BYTES", the process's RSS read the moment the last gc() returns (before
+//           "done": printing and the idle loop grow RSS by a megabyte or more)
 if (typeof globalThis.gc !== 'function') {
   console.error('gc-forced.js: run with node --expose-gc');
   process.exit(2);
@@ -14,6 +16,7 @@ const count = Number(args.find((arg) => /^\d+$/.test(arg)) ?? 23);
 const wait = args.includes('--wait');
 const linger = args.includes('--linger');
 const withWorker = args.includes('--worker');
+const reportRss = args.includes('--rss');
 
 function collectGarbage() {
   for (let round = 0; round < count; round += 1) {
@@ -24,6 +27,8 @@ function collectGarbage() {
     garbage = null;
     globalThis.gc();
   }
+  // Read before anything else allocates: the kernel's counters (/proc/self/stat), as the probe reads them.
+  if (reportRss) console.log(`rss ${process.memoryUsage.rss()}`);
 }
 
 async function force() {
