@@ -3,6 +3,8 @@
 //   2. PAIRED files, two at a time (ava.paired.config.mjs);
 //   3. every other file, one at a time (ava.live.config.mjs).
 // A file not named here runs alone: that is the safe default for a new live test.
+import { readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
 
 /**
  * Pure: they read fixtures, render, parse and check the code's layout, and start no tracer, no
@@ -116,3 +118,37 @@ export const PAIRED = [
   'test/realprog/sqlite3-valgrind.test.ts',
   'test/realprog/stacks-option.test.ts',
 ];
+
+/** A PURE entry's folder ('test/parse/' of 'test/parse/**\/*.test.ts'); PURE holds only such globs. */
+function pureFolder(glob) {
+  const folder = /^(test\/[\w-]+\/)\*\*\/\*\.test\.ts$/.exec(glob);
+  if (folder === null) throw new Error(`a PURE entry that is not a folder's glob: ${glob}`);
+  return folder[1];
+}
+
+/** Whether `file` (from the repository's root) is under one of PURE's folders. */
+export function inPureFolder(file) {
+  return PURE.some((glob) => file.startsWith(pureFolder(glob)));
+}
+
+/**
+ * The passes that name `file`: 'all cores' (PURE but NOT_PURE, and QUIET) and 'paired'. More than
+ * one is a mistake (test/layout/suites.test.ts); none means it runs alone.
+ */
+export function passesNaming(file) {
+  return [
+    (inPureFolder(file) && !NOT_PURE.includes(file)) || QUIET.includes(file) ? 'all cores' : null,
+    PAIRED.includes(file) ? 'paired' : null,
+  ].filter((pass) => pass !== null);
+}
+
+/** Every test file under `root`'s test/ (fixtures and workloads hold none), from `root`, sorted. */
+export function testFiles(root, directory = join(root, 'test')) {
+  return readdirSync(directory, { withFileTypes: true })
+    .flatMap((entry) => {
+      const path = join(directory, entry.name);
+      if (entry.isDirectory()) return entry.name === 'fixtures' || entry.name === 'workloads' ? [] : testFiles(root, path);
+      return entry.name.endsWith('.test.ts') ? [relative(root, path)] : [];
+    })
+    .sort();
+}

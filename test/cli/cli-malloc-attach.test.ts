@@ -54,10 +54,12 @@ liveTest('attached by PID: exact figures, and the target exiting mid-trace ends 
 });
 
 liveTest('--duration ends an attached trace and leaves the target running', async (t) => {
-  // Lingers well past the 1 s trace plus bpftrace's start and exit.
-  const { target, pid } = await startWaitingWorkload(10);
+  // The trace lasts 3 s from bpftrace's start: the allocations and frees must all fall inside it, and
+  // once (a paired pass with more traces running beside it) 1 s was not enough for the signal to reach
+  // the target and the target to finish freeing (98 blocks outstanding, not 26). It lingers well past.
+  const { target, pid } = await startWaitingWorkload(12);
   const output = temporary('report.json');
-  const session = memtrace(['malloc', '-p', String(pid), '--duration', '1s', '-o', output]);
+  const session = memtrace(['malloc', '-p', String(pid), '--duration', '3s', '-o', output]);
   await waitForLine(session.stderr!, /memtrace: tracing/);
   process.kill(pid, 'SIGUSR1');
   const traced = await session;
