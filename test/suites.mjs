@@ -93,6 +93,7 @@ export const PAIRED = [
   'test/cli/cli-malloc-bad-input.test.ts',
   'test/cli/cli-malloc-js.test.ts',
   'test/cli/cli-malloc-launch.test.ts',
+  'test/cli/cli-malloc-map-sizes.test.ts',
   'test/cli/cli-malloc-no-frame-pointers.test.ts',
   'test/cli/cli-malloc-terminal.test.ts',
   'test/cli/cli-ownership.test.ts',

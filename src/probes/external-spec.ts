@@ -14,7 +14,7 @@
 // a block of another V8 default allocator in the process, but only blocks the Allocate probes saw
 // are matched; the others count as frees of blocks allocated before the trace.
 import { UsageError } from '../errors.js';
-import { MAX_STACK_DEPTH, validateTimeline, type StackMode } from './malloc-spec.js';
+import { MAX_STACK_DEPTH, validateTimeline, type SmallMapDeclarations, type StackMode } from './malloc-spec.js';
 
 /**
  * Deeper than malloc's 24: between the allocator and the JS function that made a Buffer lie some
@@ -42,7 +42,7 @@ export interface ExternalProbe {
   symbol: string;
 }
 
-export interface ExternalSpec {
+export interface ExternalSpec extends SmallMapDeclarations {
   /** The node executable, an absolute path. */
   binary: string;
   /** Process to trace; null renders `$1` (a standalone script's first positional parameter). */
@@ -57,7 +57,7 @@ export interface ExternalSpec {
   holdAtExit: { library: string; symbol: string } | null;
 }
 
-export interface ExternalSpecOptions {
+export interface ExternalSpecOptions extends Partial<SmallMapDeclarations> {
   binary: string;
   pid: number | null;
   /** Mangled symbol of each function, as found in the binary. */
@@ -88,5 +88,6 @@ export function buildExternalSpec(options: ExternalSpecOptions): ExternalSpec {
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     holdAtExit:
       hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
+    declareSmallMaps: options.declareSmallMaps ?? false,
   };
 }

@@ -3,9 +3,9 @@
 // validated by buildFaultsSpec, so the renderer only assembles trusted pieces.
 import { UsageError } from '../errors.js';
 import { validateInteger, validatePid, validateProbePath, validateSymbol } from './validate.js';
-import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH } from './malloc-spec.js';
+import { DEFAULT_STACK_DEPTH, MAX_STACK_DEPTH, type SmallMapDeclarations } from './malloc-spec.js';
 
-export interface FaultsSpec {
+export interface FaultsSpec extends SmallMapDeclarations {
   /** Process (thread group) to trace; null renders `$1` (the first positional parameter of a standalone script). */
   pid: number | null;
   /** Frames per stack, leaf included. */
@@ -29,7 +29,7 @@ export interface FaultsSpec {
   holdAtExit: { library: string; symbol: string } | null;
 }
 
-export interface FaultsSpecOptions {
+export interface FaultsSpecOptions extends Partial<SmallMapDeclarations> {
   pid: number | null;
   stackDepth?: number;
   stackMode?: FaultsSpec['stackMode'];
@@ -58,5 +58,6 @@ export function buildFaultsSpec(options: FaultsSpecOptions): FaultsSpec {
     durationMs: options.durationMs == null ? null : validateInteger('--duration', options.durationMs, 1, 31 * 86_400_000),
     holdAtExit:
       hold === null ? null : { library: validateProbePath('exit hold', hold.library), symbol: validateSymbol('exit hold', hold.symbol) },
+    declareSmallMaps: options.declareSmallMaps ?? false,
   };
 }

@@ -56,7 +56,15 @@ export const MAX_FREE_OFFSET = 4096;
  */
 export type StackMode = 'ustack' | 'frames' | 'dwarf';
 
-export interface MallocSpec {
+/**
+ * Whether a program declares the capacity of its small per-CPU maps (programConfig in
+ * render-malloc-bpf.ts): where the bpftrace takes map declarations (0.27 here; features.mapDeclarations).
+ */
+export interface SmallMapDeclarations {
+  declareSmallMaps: boolean;
+}
+
+export interface MallocSpec extends SmallMapDeclarations {
   /** Absolute path of the library (or executable) whose allocator is probed, or a bare name such as `libc`. */
   library: string;
   /** Process to trace; null renders `$1` (the first positional parameter of a standalone script). */
@@ -123,7 +131,7 @@ export const MMAP_FUNCTIONS: ReadonlyArray<{ name: string; role: AllocatorRole }
   { name: 'munmap', role: 'munmap' },
 ];
 
-export interface MallocSpecOptions {
+export interface MallocSpecOptions extends Partial<SmallMapDeclarations> {
   library: string;
   pid: number | null;
   /** Symbol prefix (`je_` for a prefixed jemalloc build). */
@@ -189,6 +197,7 @@ export function buildMallocSpec(options: MallocSpecOptions): MallocSpec {
     timelineIntervalMs: validateTimeline(options.timelineIntervalMs ?? null, stackMode),
     holdAtExitSymbol: options.holdAtExitSymbol == null ? null : validateSymbol('exit hold', options.holdAtExitSymbol),
     fromExec: options.fromExec ?? false,
+    declareSmallMaps: options.declareSmallMaps ?? false,
   };
 }
 

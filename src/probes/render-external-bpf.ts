@@ -18,6 +18,7 @@ import {
   MALLOC_END_MARKER,
   MALLOC_HOLD_MARKER,
   indent,
+  perFunctionMaps,
   probe,
   programConfig,
   recordLive,
@@ -48,7 +49,10 @@ const RESULT_MAPS = [
 
 export function renderExternalBpf(spec: ExternalSpec): string {
   const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
-  const blocks: string[] = [...programConfig(spec), `BEGIN\n{\n  printf("memtrace:begin external\\n");\n}`];
+  const blocks: string[] = [
+    ...programConfig(spec, perFunctionMaps(spec.functions)),
+    `BEGIN\n{\n  printf("memtrace:begin external\\n");\n}`,
+  ];
   for (const fn of spec.functions) {
     if (fn.role === 'free') blocks.push(renderFree(spec, fn, pidFilter));
     else blocks.push(renderEntry(spec, fn, pidFilter), renderReturn(spec, fn, pidFilter));

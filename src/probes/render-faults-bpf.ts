@@ -31,6 +31,11 @@ export {
   MALLOC_HOLD_MARKER as FAULTS_HOLD_MARKER,
 } from './render-malloc-bpf.js';
 
+/** The x86 page-fault error-code bits kept: present (0x1), write (0x2), instruction fetch (0x10). */
+const FAULT_KIND_BITS = '0x13';
+/** Every combination of those three bits: @fault_kinds' keys. */
+const FAULT_KINDS = 8;
+
 /** Maps printed at the end, in order; each is cleared after printing so bpftrace prints it only once. */
 export const FAULTS_RESULT_MAPS = [
   '@faults',
@@ -66,7 +71,7 @@ export function faultsResultMaps(spec: Pick<FaultsSpec, 'stackMode'>): string[] 
 export function renderFaultsBpf(spec: FaultsSpec): string {
   const pidFilter = `pid == ${spec.pid === null ? '$1' : String(spec.pid)}`;
   const page = spec.pageSize;
-  const blocks: string[] = [...programConfig(spec), `BEGIN\n{\n  printf("${FAULTS_BEGIN_MARKER}\\n");\n}`];
+  const blocks: string[] = [...programConfig(spec, [['@fault_kinds', FAULT_KINDS]]), `BEGIN\n{\n  printf("${FAULTS_BEGIN_MARKER}\\n");\n}`];
   const results = faultsResultMaps(spec);
 
   blocks.push(
@@ -74,7 +79,7 @@ export function renderFaultsBpf(spec: FaultsSpec): string {
       ...userStack(spec),
       ...(spec.stackMode === 'frames' ? ['if ($ip != args->ip) { @regs_mismatch = count(); }'] : []),
       '@faults = count();',
-      '@fault_kinds[args->error_code & 0x13] = count();',
+      `@fault_kinds[args->error_code & ${FAULT_KIND_BITS}] = count();`,
       '@stack_faults[$stack] = count();',
       // Not present (P = 0): the fault maps a page. A protection fault (P = 1) maps none, except a
       // copy-on-write one, which replaces a page already counted in RSS or the shared zero page.

@@ -22,6 +22,7 @@
 // Every interpolated value comes from a validated MallocSpec: numbers are integers, the library is
 // a path or name of a strict grammar, symbols are identifiers and function names are our own.
 import { seesFreeNull, sizeCondition, sizeExpression, type MallocSpec, type ProbedFunction, type StackMode } from './malloc-spec.js';
+import { validateInteger } from './validate.js';
 
 export const MALLOC_STATUS_MARKER = 'memtrace:status';
 export const MALLOC_END_MARKER = 'memtrace:end';
@@ -57,7 +58,7 @@ export function renderMallocBpf(spec: MallocSpec): string {
   const pid = spec.pid === null ? '$1' : String(spec.pid);
   const pidFilter = spec.fromExec ? `pid == ${pid} && @exec_seen == 1` : `pid == ${pid}`;
   const lib = spec.library;
-  const blocks: string[] = [...programConfig(spec)];
+  const blocks: string[] = [...programConfig(spec, perFunctionMaps(spec.functions))];
 
   blocks.push(`BEGIN\n{\n  printf("memtrace:begin malloc\\n");\n}`);
   if (spec.fromExec) blocks.push(probe('tracepoint:sched:sched_process_exec', `pid == ${pid}`, ['@exec_seen = 1;']));
@@ -159,12 +160,38 @@ export function stackResultMaps(mode: StackMode): string[] {
   }
 }
 
+/** hist() of a 64-bit value: one bucket for negative values, one for 0, one per power of two. */
+export const HIST_BUCKETS = 66;
+
 /**
  * The lines a program opens with, before any probe: dw_ustack is marked unstable in bpftrace 0.26
- * and 0.27, and refused unless the program enables it.
+ * and 0.27, and refused unless the program enables it. Then, where the bpftrace takes map
+ * declarations (`declareSmallMaps`), the capacity of each per-CPU map in `smallMaps`: those whose keys
+ * are few and known here ([name, how many keys]). Undeclared, every map is sized by
+ * BPFTRACE_MAP_KEYS_MAX, the stack and address maps' --map-entries, and the kernel preallocates a
+ * per-CPU map whole on every CPU: a per-function counter then costs what a stack map costs.
  */
-export function programConfig(spec: { stackMode: StackMode }): string[] {
-  return spec.stackMode === 'dwarf' ? ['config = {\n  unstable_dw_ustack = enable\n}'] : [];
+export function programConfig(
+  spec: { stackMode: StackMode; declareSmallMaps: boolean },
+  smallMaps: ReadonlyArray<readonly [name: string, keys: number]> = [],
+): string[] {
+  const lines = spec.stackMode === 'dwarf' ? ['config = {\n  unstable_dw_ustack = enable\n}'] : [];
+  if (spec.declareSmallMaps && smallMaps.length > 0) {
+    lines.push(smallMaps.map(([name, keys]) => `let ${name} = percpuhash(${validateInteger('map keys', keys, 1, 1024)});`).join('\n'));
+  }
+  return lines;
+}
+
+/** The per-function maps of the allocation programs (malloc's and external's) and their key counts. */
+export function perFunctionMaps(functions: ReadonlyArray<{ name: string; role: string }>): Array<[string, number]> {
+  const names = new Set(functions.map((fn) => fn.name)).size;
+  const allocating = new Set(functions.filter((fn) => fn.role !== 'free' && fn.role !== 'munmap').map((fn) => fn.name)).size;
+  return [
+    ['@calls', names],
+    ['@bytes', allocating],
+    ['@failed', allocating],
+    ['@size_hist', HIST_BUCKETS],
+  ];
 }
 
 function scratchMaps(spec: MallocSpec): string[] {

@@ -16,6 +16,11 @@
 //   DWARF stacks     `dw_ustack()` (0.26, x86_64, built with LLVM 21 or later) unwinds user stacks
 //                    with .eh_frame in the kernel, through code built without frame pointers (most
 //                    of a distribution's binaries); `--info` says `dwunwind (DWARF stack unwinding): yes`.
+//   map declarations `let @m = percpuhash(N);` gives one map its own capacity (0.27; 0.17 and 0.23
+//                    refuse the syntax). Without it every map takes BPFTRACE_MAP_KEYS_MAX, and the
+//                    kernel preallocates each per-CPU map (count(), sum(), hist()) whole, on every CPU:
+//                    a per-function counter then costs as much as the stack maps (docs/performance.md).
+//                    Neither --info nor --help says so: memtrace asks bpftrace to compile one (--dry-run).
 import { spawn } from 'node:child_process';
 
 export interface BpftraceFeatures {
@@ -27,6 +32,8 @@ export interface BpftraceFeatures {
   stackModes: readonly string[];
   /** dw_ustack(): user stacks unwound with DWARF call-frame information, in the kernel. */
   dwarfStacks: boolean;
+  /** `let @m = percpuhash(N);`: a map declared with a capacity of its own. */
+  mapDeclarations: boolean;
 }
 
 /** What memtrace assumes of a bpftrace it could not ask (bpftrace 0.17's abilities: the oldest supported). */
@@ -36,6 +43,7 @@ export const BASELINE_FEATURES: BpftraceFeatures = {
   settingNames: {},
   stackModes: ['bpftrace', 'perf'],
   dwarfStacks: false,
+  mapDeclarations: false,
 };
 
 /** How long `--info` and `--help` may take (both answer in under 0.1 s here). */
@@ -48,8 +56,17 @@ const RENAMED_SETTINGS: Readonly<Record<string, string>> = {
   BPFTRACE_CAT_BYTES_MAX: 'BPFTRACE_MAX_CAT_BYTES',
 };
 
-/** Reads the features from the text of `bpftrace --info` and `bpftrace --help` (either may be empty). */
-export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatures {
+/**
+ * The program memtrace asks bpftrace to compile (`--dry-run`: compiled and checked, never loaded) to
+ * learn whether it takes map declarations. 0.17 has no --dry-run and 0.23 refuses `let`: both fail.
+ */
+export const MAP_DECLARATION_PROBE = 'let @memtrace_declared = percpuhash(2); BEGIN { @memtrace_declared[1] = count(); }';
+
+/**
+ * Reads the features from the text of `bpftrace --info` and `bpftrace --help` (either may be empty),
+ * and whether it compiled MAP_DECLARATION_PROBE.
+ */
+export function parseBpftraceFeatures(info: string, help: string, compiledDeclaration = false): BpftraceFeatures {
   // 0.23 prints its feature table in two columns ("kprobe_multi: no    uprobe_multi: yes").
   // A build line may carry a description before its colon ("dwunwind (DWARF stack unwinding): yes").
   const flag = (name: string) => new RegExp(`(?:^|\\s)${name}(?: \\([^)\\n]*\\))?:\\s*yes\\b`, 'm').test(info);
@@ -68,27 +85,34 @@ export function parseBpftraceFeatures(info: string, help: string): BpftraceFeatu
     settingNames,
     stackModes: listed('BPFTRACE_STACK_MODE') || listsNoSetting ? ['bpftrace', 'perf', 'raw'] : BASELINE_FEATURES.stackModes,
     dwarfStacks: flag('dwunwind'),
+    mapDeclarations: compiledDeclaration,
   };
 }
 
 /** Asks the bpftrace at `path`; a question it cannot answer leaves that feature at the baseline. */
 export async function probeBpftraceFeatures(path: string, env: NodeJS.ProcessEnv = process.env): Promise<BpftraceFeatures> {
-  const [info, help] = await Promise.all([askTracer(path, '--info', env), askTracer(path, '--help', env)]);
-  return parseBpftraceFeatures(info, help);
+  const [info, help, declaration] = await Promise.all([
+    askTracer(path, ['--info'], env),
+    askTracer(path, ['--help'], env),
+    askTracer(path, ['--dry-run', '-e', MAP_DECLARATION_PROBE], env),
+  ]);
+  return parseBpftraceFeatures(info.text, help.text, declaration.exitCode === 0);
 }
 
 /**
- * What the tracer prints for one flag, stdout and stderr together (--help exits 1 on some versions,
- * --info fails in part without root: the text is what counts). A tracer that hangs is given up on
- * after PROBE_TIMEOUT_MS, with its whole process group (a child of it may hold the output open).
+ * What the tracer prints for one question, stdout and stderr together (--help exits 1 on some
+ * versions, --info fails in part without root: the text is what counts), and its exit code (null when
+ * it could not run or was given up on). A tracer that hangs is given up on after PROBE_TIMEOUT_MS,
+ * with its whole process group (a child of it may hold the output open).
  */
-function askTracer(path: string, flag: string, env: NodeJS.ProcessEnv): Promise<string> {
+function askTracer(path: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ text: string; exitCode: number | null }> {
   return new Promise((resolve) => {
     let text = '';
-    const child = spawn(path, [flag], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let exitCode: number | null = null;
+    const child = spawn(path, args, { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     const finish = () => {
       clearTimeout(timer);
-      resolve(text);
+      resolve({ text, exitCode });
     };
     const timer = setTimeout(() => {
       try {
@@ -101,7 +125,10 @@ function askTracer(path: string, flag: string, env: NodeJS.ProcessEnv): Promise<
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
     child.once('error', finish);
-    child.once('close', finish);
+    child.once('close', (code) => {
+      exitCode = code;
+      finish();
+    });
   });
 }
 
@@ -118,5 +145,6 @@ export function describeFeatures(features: BpftraceFeatures): string[] {
     `map size setting: ${features.settingNames.BPFTRACE_MAP_KEYS_MAX ?? 'BPFTRACE_MAP_KEYS_MAX'}`,
     `ustack modes: ${features.stackModes.join(', ')}`,
     `DWARF stacks (dw_ustack): ${features.dwarfStacks ? 'yes' : 'no (stacks walk frame pointers only)'}`,
+    `map declarations: ${features.mapDeclarations ? 'yes' : 'no (every map takes the one size setting)'}`,
   ];
 }

@@ -19,7 +19,7 @@ const EXPECTED = process.env.MEMTRACE_COMPAT_EXPECT;
 if (EXPECTED !== undefined) {
   liveTest(`this leg's bpftrace has exactly the expected features (${EXPECTED || 'none'})`, async (t) => {
     const features = await featuresReady;
-    const found = (['offsetUprobes', 'pidScopedUprobes', 'dwarfStacks'] as const).filter((name) => features[name]);
+    const found = (['offsetUprobes', 'pidScopedUprobes', 'dwarfStacks', 'mapDeclarations'] as const).filter((name) => features[name]);
     t.deepEqual(found, EXPECTED.split(',').filter(Boolean));
   });
 }

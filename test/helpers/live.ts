@@ -3,6 +3,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { gated, ROOT_PROBLEM } from './gate.js';
 import { isHarmlessTracerNotice } from '../../src/run/bpftrace.js';
+import { MAP_DECLARATION_PROBE } from '../../src/run/bpftrace-features.js';
 import { findPrivateBpftrace } from '../../src/run/private-bpftrace.js';
 
 /**
@@ -68,3 +69,7 @@ export function compileOnlyArgs(objectPath: string, pid: number | null = null): 
 /** The bpftrace under test unwinds stacks with DWARF (dw_ustack: `dwunwind: yes` in --info; 0.26 and later). */
 export const LIVE_DWARF =
   LIVE_PROBLEM === null && /dwunwind[^:\n]*:\s*yes/.test(spawnSync(LIVE_BPFTRACE, ['--info'], { encoding: 'utf8' }).stdout ?? '');
+
+/** The bpftrace under test takes map declarations (`let @m = percpuhash(N);`: 0.27 here), as memtrace asks it. */
+export const LIVE_MAP_DECLARATIONS =
+  LIVE_PROBLEM === null && spawnSync(LIVE_BPFTRACE, ['--dry-run', '-e', MAP_DECLARATION_PROBE], { stdio: 'ignore' }).status === 0;

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildExternalSpec, type ExternalFunctionName } from '../../src/probes/external-spec.js';
 import { renderExternalBpf } from '../../src/probes/render-external-bpf.js';
 import { renderStandaloneExternalScript } from '../../src/tools/external/script.js';
-import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const SYMBOLS = new Map<ExternalFunctionName, string>([
@@ -93,6 +93,17 @@ test("--timeline: the sums at V8 Allocate's return and Free, printed every tick"
   );
 });
 
+test('declared small maps: the per-function maps sized to the 3 functions (2 allocating), the histogram to its buckets', (t) => {
+  const script = renderExternalBpf(buildExternalSpec({ binary: '/usr/bin/node', pid: 4242, symbols: SYMBOLS, declareSmallMaps: true }));
+  t.deepEqual(script.match(/^let .*$/gm), [
+    'let @calls = percpuhash(3);',
+    'let @bytes = percpuhash(2);',
+    'let @failed = percpuhash(2);',
+    'let @size_hist = percpuhash(66);',
+  ]);
+  t.false(renderExternalBpf(buildExternalSpec({ binary: '/usr/bin/node', pid: 4242, symbols: SYMBOLS })).includes('let @'));
+});
+
 liveTest('bpftrace compiles the memtrace program and the standalone script', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const program = join(directory, 'program.bt');
@@ -106,6 +117,7 @@ liveTest('bpftrace compiles the memtrace program and the standalone script', (t)
         stackMode: 'frames',
         timelineIntervalMs: 1000,
         holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
+        declareSmallMaps: LIVE_MAP_DECLARATIONS,
       }),
     ),
   );

@@ -9,7 +9,7 @@ import { UsageError } from '../../src/errors.js';
 import { buildFaultsSpec } from '../../src/probes/faults-spec.js';
 import { FAULTS_RESULT_MAPS, renderFaultsBpf } from '../../src/probes/render-faults-bpf.js';
 import { renderStandaloneFaultsScript } from '../../src/tools/faults/script.js';
-import { LIVE_BPFTRACE, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 test('the checked-in scripts/bpf/faults.bt is the generator output for default options', (t) => {
@@ -78,12 +78,27 @@ test(
   /exit hold: expected a symbol name/,
 );
 
+test('declared small maps: @fault_kinds sized to the 8 combinations of the 3 error-code bits it keeps; the stack maps left to --map-entries', (t) => {
+  const script = renderFaultsBpf(buildFaultsSpec({ pid: 4242, declareSmallMaps: true }));
+  t.deepEqual(script.match(/^let .*$/gm), ['let @fault_kinds = percpuhash(8);']);
+  const bits = Number(/@fault_kinds\[args->error_code & (0x[0-9a-f]+)\]/.exec(script)![1]);
+  t.is(2 ** bits.toString(2).replaceAll('0', '').length, 8);
+  t.true(script.indexOf('let @fault_kinds') < script.indexOf('BEGIN'));
+  t.false(renderFaultsBpf(buildFaultsSpec({ pid: 4242 })).includes('let @'));
+});
+
 liveTest('bpftrace compiles the program, with the exit hold, without a warning', (t) => {
   const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
   const program = join(directory, 'program.bt');
   writeFileSync(
     program,
-    renderFaultsBpf(buildFaultsSpec({ pid: 1, holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' } })),
+    renderFaultsBpf(
+      buildFaultsSpec({
+        pid: 1,
+        holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
+        declareSmallMaps: LIVE_MAP_DECLARATIONS,
+      }),
+    ),
   );
   const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
 import { renderStandaloneMallocScript } from '../../src/tools/malloc/script.js';
-import { LIVE_BPFTRACE, LIVE_DWARF, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, LIVE_DWARF, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -196,7 +196,8 @@ for (const [name, options] of Object.entries(VARIANTS)) {
   liveTest(`bpftrace compiles the program: ${name}`, (t) => {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
-    writeFileSync(program, render(options));
+    // Written as memtrace writes it for this bpftrace: with its small maps declared where it takes that.
+    writeFileSync(program, render({ declareSmallMaps: LIVE_MAP_DECLARATIONS, ...options }));
     const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
@@ -208,7 +209,7 @@ for (const [name, options] of Object.entries(LIVE_DWARF ? DWARF_VARIANTS : {})) 
   liveTest(`bpftrace compiles the program: ${name}`, (t) => {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
-    writeFileSync(program, render(options));
+    writeFileSync(program, render({ declareSmallMaps: LIVE_MAP_DECLARATIONS, ...options }));
     // dw_ustack needs a target process to build unwind tables for: this test's own.
     const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o'), process.pid), program], {
       encoding: 'utf8',
@@ -217,6 +218,24 @@ for (const [name, options] of Object.entries(LIVE_DWARF ? DWARF_VARIANTS : {})) 
     t.deepEqual(tracerWarnings(result.stderr), []);
   });
 }
+
+test('declared small maps: each per-function map sized to the keys the program writes, the histogram to its buckets; the stack maps left to --map-entries', (t) => {
+  for (const options of [{}, { mmap: true }, { stackMode: 'dwarf' as const }]) {
+    const script = render({ ...options, declareSmallMaps: true });
+    const declared = new Map([...script.matchAll(/^let (@\w+) = percpuhash\((\d+)\);$/gm)].map((m) => [m[1]!, Number(m[2])]));
+    t.deepEqual([...declared.keys()], ['@calls', '@bytes', '@failed', '@size_hist']);
+    for (const name of ['@calls', '@bytes', '@failed']) {
+      const keys = new Set([...script.matchAll(new RegExp(`${name}\\[("[^"]*")\\]`, 'g'))].map((m) => m[1]));
+      t.true(keys.size > 0, name);
+      t.is(declared.get(name), keys.size, `${name}: ${[...keys].join(' ')}`);
+    }
+    t.is(declared.get('@size_hist'), 66);
+    // After the config block (dwarf), before any probe.
+    t.true(script.indexOf('let @calls') < script.indexOf('BEGIN'));
+    if (options.stackMode === 'dwarf') t.true(script.indexOf('config = {') < script.indexOf('let @calls'));
+  }
+  t.false(render({}).includes('let @'), 'not where the bpftrace takes no declarations');
+});
 
 test('dwarf mode: one dw_ustack per allocation, as the key of the stack maps and in the live tuple; cut stacks counted; enabled by config', (t) => {
   const script = render({ stackMode: 'dwarf', stackDepth: 16 });

@@ -54,6 +54,15 @@ test("bpftrace 0.27 (Debian testing): DWARF stacks besides 0.23's mechanisms; 0.
   t.deepEqual(features027.stackModes, ['bpftrace', 'perf', 'raw']);
 });
 
+test('map declarations: taken when bpftrace compiled the probe program (0.27), never from --info or --help, which do not say', (t) => {
+  t.false(features027.mapDeclarations);
+  t.false(features023.mapDeclarations);
+  const compiled = parseBpftraceFeatures(recorded('debian-testing-0.27', 'info.txt'), recorded('debian-testing-0.27', 'help.txt'), true);
+  t.deepEqual(compiled, { ...features027, mapDeclarations: true });
+  t.true(describeFeatures(compiled).includes('map declarations: yes'));
+  t.true(describeFeatures(features017).includes('map declarations: no (every map takes the one size setting)'));
+});
+
 test('a feature reported "no" is not taken for "yes" when it shares a line with a "yes"', (t) => {
   const features = parseBpftraceFeatures('Build\n  bfd: no\nProbe types\n  kprobe_multi: yes   uprobe_multi: no\n', '');
   t.false(features.offsetUprobes);
@@ -82,12 +91,13 @@ test('the program comment says which bpftrace, what it can do and what memtrace 
     comment,
   );
   t.is(lines[0], '// memtrace: written for bpftrace 0.23.2 (/opt/b pftrace }; uprobe:x:y {)');
+  const described = describeFeatures(features023);
   t.deepEqual(
-    lines.slice(1, 6),
-    describeFeatures(features023).map((line) => `//   ${line}`),
+    lines.slice(1, 1 + described.length),
+    described.map((line) => `//   ${line}`),
   );
   t.is(
-    lines[6],
+    lines[1 + described.length],
     '// memtrace: uprobes attached for the traced process only (per-PID uprobes): other processes using libc.so.6 do not trap',
   );
   const none = tracerComment({ path: 'bpftrace', version: null, features: BASELINE_FEATURES }, []);

@@ -122,6 +122,13 @@ export async function examineMachine(options: {
         remedy: `${setup} (Debian testing's bpftrace, 0.26 or later)`,
       });
     }
+    if (!features.mapDeclarations) {
+      report.missing.push({
+        what: 'map declarations',
+        gain: 'the per-function counters and the size histogram sized to their keys; without, every per-CPU map is preallocated at --map-entries on every CPU (kernel memory and start time)',
+        remedy: `${setup} (Debian testing's bpftrace, 0.27)`,
+      });
+    }
   }
   if (!report.dtrace.found) {
     report.missing.push(

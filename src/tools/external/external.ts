@@ -66,6 +66,7 @@ export async function runExternal(options: ExternalOptions, io: ToolIo): Promise
     timelineIntervalMs: options.timelineIntervalMs,
     // A launched node stops itself in libc's exit() so that its maps are read before they are gone.
     holdAtExit: options.target.kind === 'launch' ? { library: await findAllocatorForLaunch('glibc'), symbol: 'exit' } : null,
+    declareSmallMaps: bpftrace.features.mapDeclarations,
   });
   const choices = [unwinder.choice, uprobeScopeChoice(bpftrace, basename(binary))];
   if (options.printScript) {

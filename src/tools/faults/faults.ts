@@ -64,6 +64,7 @@ export async function runFaults(options: FaultsOptions, io: ToolIo): Promise<num
     stackMode: stackModeOf(unwinder.unwinder),
     durationMs: options.durationMs,
     holdAtExit,
+    declareSmallMaps: bpftrace.features.mapDeclarations,
   });
   if (options.printScript) {
     io.stdout.write(tracerComment(bpftrace, [unwinder.choice]) + renderFaultsBpf(spec));

@@ -141,6 +141,7 @@ export async function runMalloc(options: MallocOptions, io: ToolIo): Promise<num
       durationMs: options.durationMs,
       holdAtExitSymbol: options.target.kind === 'launch' && symbolAddresses.has('exit') ? 'exit' : null,
       fromExec: launched && probedLibrary === library && !gated,
+      declareSmallMaps: bpftrace.features.mapDeclarations,
     });
 
     if (options.printScript) {
