@@ -45,10 +45,11 @@ liveTest('--print-script prints the program for the PID and exits', async (t) =>
   t.is(result.exitCode, 0, `${result.stderr}`);
   // The program opens with memtrace's comment on the bpftrace it was written for (docs/compat.md).
   t.regex(`${result.stdout}`, /^\/\/ memtrace: written for bpftrace \d+\.\d+\.\d+ /);
-  // A bpftrace with DWARF stacks gets the config block that enables dw_ustack first.
+  // A bpftrace with DWARF stacks gets the config block that enables dw_ustack first, and one that takes
+  // map declarations the capacity of @fault_kinds (the 8 combinations of the error-code bits it keeps).
   t.regex(
     `${result.stdout}`.replace(/^(\/\/.*\n)+/, ''),
-    /^(config = \{\n {2}unstable_dw_ustack = enable\n\}\n\n)?BEGIN\n\{\n {2}printf\("memtrace:begin faults\\n"\);/,
+    /^(config = \{\n {2}unstable_dw_ustack = enable\n\}\n\n)?(let @fault_kinds = percpuhash\(8\);\n\n)?BEGIN\n\{\n {2}printf\("memtrace:begin faults\\n"\);/,
   );
   t.is(`${result.stdout}`.match(/\/pid == 1\b/g)?.length, 7);
 });
