@@ -46,7 +46,7 @@ export const BASELINE_FEATURES: BpftraceFeatures = {
   mapDeclarations: false,
 };
 
-/** How long `--info` and `--help` may take (both answer in under 0.1 s here). */
+/** How long each question may take (`--info` and `--help` answer in under 0.1 s here, 0.27's `--dry-run` in 0.3 s). */
 const PROBE_TIMEOUT_MS = 5_000;
 
 /** 0.17 names → the names bpftrace 0.20 and later read. */
