@@ -32,9 +32,9 @@ export {
 } from './render-malloc-bpf.js';
 
 /** The x86 page-fault error-code bits kept: present (0x1), write (0x2), instruction fetch (0x10). */
-const FAULT_KIND_BITS = '0x13';
-/** Every combination of those three bits: @fault_kinds' keys. */
-const FAULT_KINDS = 8;
+const FAULT_KIND_BITS = 0x13;
+/** Every combination of those bits: @fault_kinds' keys (8). */
+const FAULT_KINDS = 2 ** FAULT_KIND_BITS.toString(2).replaceAll('0', '').length;
 
 /** Maps printed at the end, in order; each is cleared after printing so bpftrace prints it only once. */
 export const FAULTS_RESULT_MAPS = [
@@ -79,7 +79,7 @@ export function renderFaultsBpf(spec: FaultsSpec): string {
       ...userStack(spec),
       ...(spec.stackMode === 'frames' ? ['if ($ip != args->ip) { @regs_mismatch = count(); }'] : []),
       '@faults = count();',
-      `@fault_kinds[args->error_code & ${FAULT_KIND_BITS}] = count();`,
+      `@fault_kinds[args->error_code & 0x${FAULT_KIND_BITS.toString(16)}] = count();`,
       '@stack_faults[$stack] = count();',
       // Not present (P = 0): the fault maps a page. A protection fault (P = 1) maps none, except a
       // copy-on-write one, which replaces a page already counted in RSS or the shared zero page.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { MallocProfile } from '../../src/model/malloc-profile.js';
 import { memtrace, waitForLine } from '../helpers/cli.js';
 import { KNOWN_TOTALS } from '../helpers/known-allocs.js';
-import { LIVE_MAP_DECLARATIONS, liveTest } from '../helpers/live.js';
+import { liveMapDeclarations, liveTest } from '../helpers/live.js';
 import { descendantsOf, isBpftrace } from '../helpers/processes.js';
 import { buildWorkload } from '../helpers/workloads.js';
 
@@ -34,7 +34,7 @@ function mapsOf(pid: number): Array<{ type: number; maxEntries: number }> {
 }
 
 liveTest(
-  `per-CPU hash maps at --map-entries: ${LIVE_MAP_DECLARATIONS ? 'the 2 stack maps only, the per-function ones sized to their keys' : 'every keyed one (this bpftrace takes no map declarations)'}`,
+  `per-CPU hash maps at --map-entries: ${liveMapDeclarations() ? 'the 2 stack maps only, the per-function ones sized to their keys' : 'every keyed one (this bpftrace takes no map declarations)'}`,
   async (t) => {
     const output = join(mkdtempSync(join(tmpdir(), 'memtrace-test-')), 'report.json');
     const session = memtrace([
@@ -65,7 +65,7 @@ liveTest(
     const atSetting = perCpuHashes.filter((entries) => entries === MAP_ENTRIES).length;
     // bpftrace keeps a scalar sum() in a per-CPU hash too: of 1 entry (0.23 and later), or of the size setting (0.17).
     const others = perCpuHashes.filter((entries) => entries !== MAP_ENTRIES && entries !== 1);
-    if (LIVE_MAP_DECLARATIONS) {
+    if (liveMapDeclarations()) {
       t.is(atSetting, 2, '@stack_allocs and @stack_bytes');
       // The functions memtrace says it traces: @calls has a key for each, @bytes and @failed for each but free.
       const functions = /memtrace: tracing (.*) in PID/.exec(tracing)![1]!.split(', ').length;

@@ -70,6 +70,14 @@ export function compileOnlyArgs(objectPath: string, pid: number | null = null): 
 export const LIVE_DWARF =
   LIVE_PROBLEM === null && /dwunwind[^:\n]*:\s*yes/.test(spawnSync(LIVE_BPFTRACE, ['--info'], { encoding: 'utf8' }).stdout ?? '');
 
-/** The bpftrace under test takes map declarations (`let @m = percpuhash(N);`: 0.27 here), as memtrace asks it. */
-export const LIVE_MAP_DECLARATIONS =
-  LIVE_PROBLEM === null && spawnSync(LIVE_BPFTRACE, ['--dry-run', '-e', MAP_DECLARATION_PROBE], { stdio: 'ignore' }).status === 0;
+let mapDeclarations: boolean | undefined;
+
+/**
+ * The bpftrace under test takes map declarations (`let @m = percpuhash(N);`: 0.27 here), as memtrace
+ * asks it. Asked on first use only: most live test files never need it, and 0.27 takes 0.3 s to answer.
+ */
+export function liveMapDeclarations(): boolean {
+  mapDeclarations ??=
+    LIVE_PROBLEM === null && spawnSync(LIVE_BPFTRACE, ['--dry-run', '-e', MAP_DECLARATION_PROBE], { stdio: 'ignore' }).status === 0;
+  return mapDeclarations;
+}

@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildExternalSpec, type ExternalFunctionName } from '../../src/probes/external-spec.js';
 import { renderExternalBpf } from '../../src/probes/render-external-bpf.js';
 import { renderStandaloneExternalScript } from '../../src/tools/external/script.js';
-import { LIVE_BPFTRACE, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveMapDeclarations, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const SYMBOLS = new Map<ExternalFunctionName, string>([
@@ -117,7 +117,7 @@ liveTest('bpftrace compiles the memtrace program and the standalone script', (t)
         stackMode: 'frames',
         timelineIntervalMs: 1000,
         holdAtExit: { library: '/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
-        declareSmallMaps: LIVE_MAP_DECLARATIONS,
+        declareSmallMaps: liveMapDeclarations(),
       }),
     ),
   );

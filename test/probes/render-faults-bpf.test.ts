@@ -9,7 +9,7 @@ import { UsageError } from '../../src/errors.js';
 import { buildFaultsSpec } from '../../src/probes/faults-spec.js';
 import { FAULTS_RESULT_MAPS, renderFaultsBpf } from '../../src/probes/render-faults-bpf.js';
 import { renderStandaloneFaultsScript } from '../../src/tools/faults/script.js';
-import { LIVE_BPFTRACE, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, liveMapDeclarations, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 test('the checked-in scripts/bpf/faults.bt is the generator output for default options', (t) => {
@@ -96,7 +96,7 @@ liveTest('bpftrace compiles the program, with the exit hold, without a warning',
       buildFaultsSpec({
         pid: 1,
         holdAtExit: { library: '/usr/lib/x86_64-linux-gnu/libc.so.6', symbol: 'exit' },
-        declareSmallMaps: LIVE_MAP_DECLARATIONS,
+        declareSmallMaps: liveMapDeclarations(),
       }),
     ),
   );

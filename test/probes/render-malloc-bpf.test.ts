@@ -6,7 +6,7 @@ import test from 'ava';
 import { buildMallocSpec, type MallocSpecOptions } from '../../src/probes/malloc-spec.js';
 import { renderMallocBpf } from '../../src/probes/render-malloc-bpf.js';
 import { renderStandaloneMallocScript } from '../../src/tools/malloc/script.js';
-import { LIVE_BPFTRACE, LIVE_DWARF, LIVE_MAP_DECLARATIONS, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
+import { LIVE_BPFTRACE, LIVE_DWARF, liveMapDeclarations, liveTest, tracerWarnings, compileOnlyArgs } from '../helpers/live.js';
 import { ROOT } from '../helpers/workloads.js';
 
 const LIBC = '/lib/x86_64-linux-gnu/libc.so.6';
@@ -197,7 +197,7 @@ for (const [name, options] of Object.entries(VARIANTS)) {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
     // Written as memtrace writes it for this bpftrace: with its small maps declared where it takes that.
-    writeFileSync(program, render({ declareSmallMaps: LIVE_MAP_DECLARATIONS, ...options }));
+    writeFileSync(program, render({ declareSmallMaps: liveMapDeclarations(), ...options }));
     const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o')), program], { encoding: 'utf8' });
     t.is(result.status, 0, result.stderr);
     t.false(/ERROR: (?!.*RLIMIT_MEMLOCK)/.test(result.stderr), result.stderr);
@@ -209,7 +209,7 @@ for (const [name, options] of Object.entries(LIVE_DWARF ? DWARF_VARIANTS : {})) 
   liveTest(`bpftrace compiles the program: ${name}`, (t) => {
     const directory = mkdtempSync(join(tmpdir(), 'memtrace-test-'));
     const program = join(directory, 'program.bt');
-    writeFileSync(program, render({ declareSmallMaps: LIVE_MAP_DECLARATIONS, ...options }));
+    writeFileSync(program, render({ declareSmallMaps: liveMapDeclarations(), ...options }));
     // dw_ustack needs a target process to build unwind tables for: this test's own.
     const result = spawnSync(LIVE_BPFTRACE, ['--unsafe', ...compileOnlyArgs(join(directory, 'program.o'), process.pid), program], {
       encoding: 'utf8',
